@@ -1,0 +1,23 @@
+/**
+ * The WebGPU runtime: device, buffer pool, pipeline cache, dispatch and readback.
+ * @module
+ */
+export {
+  type DispatchCall,
+  Gpu,
+  gpu,
+  type GpuOptions,
+  initGpu,
+  type RuntimeCounters,
+} from "./device.ts";
+export { BufferPool, type PoolCounters, sizeClass } from "./buffer_pool.ts";
+export { type KernelName, kernelSource, PipelineCache } from "./pipeline_cache.ts";
+export {
+  GpuRuntimeError,
+  GpuTimeoutError,
+  GpuUnavailableError,
+  KernelCompileError,
+  ShapeError,
+} from "./errors.ts";
+export { flatWorkgroups } from "./launch.ts";
+export { withWatchdog } from "./watchdog.ts";

@@ -1,0 +1,316 @@
+/**
+ * The Tensor: a shape, a dtype and a reference-counted GPU storage. Tensors are always contiguous
+ * (row-major); ops that reorder data write a new tensor. This file is where tensors are born:
+ * from host data (`tensor`, `fromArray`), filled (`zeros`, `full`), or as op outputs (`empty`).
+ * @module
+ */
+import { gpu } from "../gpu/device.ts";
+import { ShapeError } from "../gpu/errors.ts";
+import { flatWorkgroups } from "../gpu/launch.ts";
+import type { TapeNode } from "./tape.ts";
+
+/** Element types a tensor can hold. */
+export type DType = "f32" | "i32" | "u32";
+
+/** Host array type of each dtype. */
+export type HostArray<D extends DType = DType> = D extends "f32" ? Float32Array
+  : D extends "i32" ? Int32Array
+  : Uint32Array;
+
+/** Bytes per element of each dtype. */
+export const BYTES_PER_ELEMENT: Record<DType, number> = { f32: 4, i32: 4, u32: 4 };
+
+/** A shape: sizes of each axis, outermost first. */
+export type Shape = readonly number[];
+
+/** Number of elements of a shape. */
+export function shapeSize(shape: Shape): number {
+  let size = 1;
+  for (const extent of shape) size *= extent;
+  return size;
+}
+
+/** Formats a shape as `[2, 3]` for messages. */
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/** Throws unless `shape` is a list of non-negative integers. */
+export function validateShape(shape: Shape, what: string): void {
+  if (!Array.isArray(shape) || shape.some((extent) => !Number.isInteger(extent) || extent < 0)) {
+    throw new ShapeError(
+      `${what}: invalid shape ${JSON.stringify(shape)} (want whole numbers >= 0)`,
+    );
+  }
+}
+
+/** A GPU buffer shared by tensor views, returned to the pool when the last view is disposed. */
+class Storage {
+  refs = 1;
+  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+  release(): void {
+    if (--this.refs === 0) gpu().pool.release(this.buffer);
+  }
+}
+
+const scopes: Set<Tensor>[] = [];
+let liveTensors = 0;
+
+/** Number of tensors created and not yet disposed in this process. */
+export function liveTensorCount(): number {
+  return liveTensors;
+}
+
+/** An n-dimensional array on the GPU. */
+export class Tensor {
+  /** Sizes of each axis. */
+  readonly shape: Shape;
+  /** Element type. */
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
+  /** Whether gradients flow to this tensor (parameters and what is computed from them). */
+  requiresGrad = false;
+  /** Accumulated gradient, set by `backward()` on leaves that require grad. */
+  grad: Tensor | undefined;
+  /** The tape node that produced this tensor, if recorded. */
+  node: TapeNode | undefined;
+  /** Optional name used in messages and checkpoints. */
+  name: string | undefined;
+  #storage: Storage | undefined;
+
+  /** Wraps a storage; use the factory functions instead. */
+  constructor(shape: Shape, dtype: DType, storage: Storage) {
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.size = shapeSize(shape);
+    this.#storage = storage;
+    liveTensors++;
+    scopes.at(-1)?.add(this);
+  }
+
+  /** Allocates an uninitialised tensor (pooled memory). */
+  static empty(shape: Shape, dtype: DType = "f32", label?: string): Tensor {
+    validateShape(shape, "Tensor.empty");
+    const bytes = Math.max(4, shapeSize(shape) * BYTES_PER_ELEMENT[dtype]);
+    const limit = gpu().limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new ShapeError(
+        `Cannot allocate tensor of shape ${
+          formatShape(shape)
+        } ${dtype}: ${bytes} bytes exceeds the ` +
+          `device's storage binding limit of ${limit} bytes`,
+      );
+    }
+    return new Tensor(shape, dtype, new Storage(gpu().pool.acquire(bytes, label), bytes));
+  }
+
+  /** Whether `dispose()` has been called. */
+  get disposed(): boolean {
+    return this.#storage === undefined;
+  }
+
+  /** The GPU buffer; throws if the tensor was disposed. */
+  get buffer(): GPUBuffer {
+    if (!this.#storage) throw new ShapeError(`${this.describe()} used after dispose()`);
+    return this.#storage.buffer;
+  }
+
+  /** Size of the data in bytes. */
+  get byteLength(): number {
+    return this.size * BYTES_PER_ELEMENT[this.dtype];
+  }
+
+  /** Rank (number of axes). */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** `Tensor [2, 3] f32 "name"`, for messages. */
+  describe(): string {
+    return `Tensor ${formatShape(this.shape)} ${this.dtype}${this.name ? ` "${this.name}"` : ""}`;
+  }
+
+  /** A new handle on the same storage with another shape of the same size (no copy). */
+  view(shape: Shape): Tensor {
+    validateShape(shape, "view");
+    if (shapeSize(shape) !== this.size) {
+      throw new ShapeError(
+        `Cannot view tensor of shape ${formatShape(this.shape)} as ${formatShape(shape)}: ` +
+          `sizes differ (${this.size} vs ${shapeSize(shape)})`,
+      );
+    }
+    const storage = this.#storage;
+    if (!storage) throw new ShapeError(`${this.describe()} used after dispose()`);
+    storage.refs++;
+    return new Tensor(shape, this.dtype, storage);
+  }
+
+  /** Another handle on the same data and shape (used by the tape to keep values alive). */
+  share(): Tensor {
+    return this.view(this.shape);
+  }
+
+  /** Releases this handle; the memory returns to the pool when no handle is left. */
+  dispose(): void {
+    if (!this.#storage) return;
+    this.#storage.release();
+    this.#storage = undefined;
+    liveTensors--;
+    for (const scope of scopes) scope.delete(this);
+  }
+
+  /** Disposes at the end of a `using` block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Reads the data back (one GPU-to-CPU readback). */
+  async read(): Promise<HostArray> {
+    const [bytes] = await gpu().readMany([{ buffer: this.buffer, bytes: this.byteLength }]);
+    return this.dtype === "f32"
+      ? new Float32Array(bytes)
+      : this.dtype === "i32"
+      ? new Int32Array(bytes)
+      : new Uint32Array(bytes);
+  }
+
+  /** Reads a one-element tensor as a number. */
+  async item(): Promise<number> {
+    if (this.size !== 1) {
+      throw new ShapeError(`item() needs a one-element tensor, got ${this.describe()}`);
+    }
+    return (await this.read())[0];
+  }
+}
+
+/** Reads several tensors back with a single map (one readback). */
+export async function readAll(tensors: Tensor[]): Promise<HostArray[]> {
+  const buffers = await gpu().readMany(
+    tensors.map((tensor) => ({ buffer: tensor.buffer, bytes: tensor.byteLength })),
+  );
+  return buffers.map((bytes, index) =>
+    tensors[index].dtype === "f32"
+      ? new Float32Array(bytes)
+      : tensors[index].dtype === "i32"
+      ? new Int32Array(bytes)
+      : new Uint32Array(bytes)
+  );
+}
+
+/** Uploads host data as a new tensor of `shape`. */
+export function tensor(
+  data: ArrayLike<number>,
+  shape: Shape = [data.length],
+  dtype: DType = "f32",
+): Tensor {
+  validateShape(shape, "tensor");
+  if (data.length !== shapeSize(shape)) {
+    throw new ShapeError(
+      `Cannot make a tensor of shape ${formatShape(shape)} from ${data.length} values ` +
+        `(want ${shapeSize(shape)})`,
+    );
+  }
+  const host = dtype === "f32"
+    ? Float32Array.from(data)
+    : dtype === "i32"
+    ? Int32Array.from(data)
+    : Uint32Array.from(data);
+  const result = Tensor.empty(shape, dtype);
+  if (host.byteLength > 0) gpu().upload(result.buffer, host);
+  return result;
+}
+
+/** A tensor with every element set to `value`. */
+export function full(shape: Shape, value: number, dtype: DType = "f32"): Tensor {
+  const result = Tensor.empty(shape, dtype);
+  fillBuffer(result.buffer, result.size, value, dtype);
+  return result;
+}
+
+/** A tensor of zeros. */
+export function zeros(shape: Shape, dtype: DType = "f32"): Tensor {
+  return full(shape, 0, dtype);
+}
+
+/** A tensor of ones. */
+export function ones(shape: Shape, dtype: DType = "f32"): Tensor {
+  return full(shape, 1, dtype);
+}
+
+/** Sets `count` 32-bit elements of `buffer` to `value` (bit pattern of the given dtype). */
+export function fillBuffer(buffer: GPUBuffer, count: number, value: number, dtype: DType = "f32") {
+  const params = new Uint32Array(2);
+  params[0] = count;
+  if (dtype === "f32") new Float32Array(params.buffer, 4, 1)[0] = value;
+  else if (dtype === "i32") new Int32Array(params.buffer, 4, 1)[0] = value;
+  else params[1] = value;
+  gpu().dispatch({
+    kernel: "core",
+    entryPoint: "fill",
+    buffers: [buffer],
+    params,
+    workgroups: flatWorkgroups(count),
+  });
+}
+
+/** `destination += scale * source`, elementwise, in place (f32). Used for gradient accumulation. */
+export function accumulateInto(destination: Tensor, source: Tensor, scale = 1): void {
+  if (destination.size !== source.size) {
+    throw new ShapeError(
+      `accumulateInto: sizes differ (${destination.describe()} vs ${source.describe()})`,
+    );
+  }
+  const params = new Uint32Array(2);
+  params[0] = destination.size;
+  new Float32Array(params.buffer, 4, 1)[0] = scale;
+  gpu().dispatch({
+    kernel: "accumulate",
+    buffers: [destination.buffer, source.buffer],
+    params,
+    workgroups: flatWorkgroups(destination.size),
+  });
+}
+
+/** Copies `source` into a new tensor of the same shape (no tape). */
+export function clone(source: Tensor): Tensor {
+  const result = Tensor.empty(source.shape, source.dtype);
+  if (source.byteLength > 0) gpu().copy(source.buffer, 0, result.buffer, 0, source.byteLength);
+  return result;
+}
+
+/**
+ * Runs `body` and disposes every tensor it created, except those it returns (a tensor, or an
+ * array or object of tensors) and those passed to `keep()`.
+ */
+export function tidy<T>(body: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = body();
+  } finally {
+    scopes.pop();
+  }
+  const kept = new Set<Tensor>();
+  collectTensors(result, kept);
+  for (const created of scope) {
+    if (kept.has(created)) scopes.at(-1)?.add(created);
+    else created.dispose();
+  }
+  return result;
+}
+
+/** Removes `value` from every enclosing `tidy` scope so it outlives them. Returns it. */
+export function keep<T extends Tensor>(value: T): T {
+  for (const scope of scopes) scope.delete(value);
+  return value;
+}
+
+function collectTensors(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (Array.isArray(value)) { for (const item of value) collectTensors(item, into); }
+  else if (value && typeof value === "object" && !(value instanceof Promise)) {
+    for (const item of Object.values(value)) collectTensors(item, into);
+  }
+}

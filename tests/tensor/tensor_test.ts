@@ -1,0 +1,83 @@
+import { assertEquals, assertRejects, assertThrows } from "../helpers/assert.ts";
+import { gpu } from "../../src/gpu/device.ts";
+import { ShapeError } from "../../src/gpu/errors.ts";
+import {
+  accumulateInto,
+  clone,
+  full,
+  keep,
+  liveTensorCount,
+  readAll,
+  tensor,
+  tidy,
+  zeros,
+} from "../../src/tensor/tensor.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+
+gpuTest("tensor: upload and read back", async () => {
+  const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+  assertEquals(x.shape, [2, 3]);
+  assertEquals(Array.from(await x.read()), [1, 2, 3, 4, 5, 6]);
+  const i = tensor([-1, 7], [2], "i32");
+  assertEquals(Array.from(await i.read()), [-1, 7]);
+  x.dispose();
+  i.dispose();
+});
+
+gpuTest("tensor: full, zeros, clone and accumulate", async () => {
+  const a = full([300_000], 2.5);
+  const b = zeros([300_000]);
+  accumulateInto(b, a, 2);
+  const c = clone(b);
+  const [readA, readC] = await readAll([a, c]);
+  assertEquals(readA[299_999], 2.5);
+  assertEquals(readC[0], 5);
+  assertEquals(readC[299_999], 5);
+  for (const t of [a, b, c]) t.dispose();
+});
+
+gpuTest("tensor: use after dispose and size mismatch say what failed", async () => {
+  const x = tensor([1, 2], [2]);
+  x.name = "weights";
+  x.dispose();
+  assertThrows(() => x.buffer, ShapeError, 'Tensor [2] f32 "weights" used after dispose()');
+  await assertRejects(() => x.read(), ShapeError, "used after dispose()");
+  assertThrows(() => tensor([1, 2, 3], [2, 2]), ShapeError, "from 3 values (want 4)");
+  const y = tensor([1, 2, 3, 4], [2, 2]);
+  assertThrows(() => y.view([3, 4]), ShapeError, "Cannot view tensor of shape [2, 2] as [3, 4]");
+  y.dispose();
+});
+
+gpuTest("tensor: allocation beyond the storage binding limit is refused", () => {
+  const limit = gpu().limits.maxStorageBufferBindingSize;
+  assertThrows(
+    () => zeros([limit / 4 + 1]),
+    ShapeError,
+    "exceeds the device's storage binding limit",
+  );
+});
+
+gpuTest("tensor: tidy disposes what the body created except results and kept tensors", () => {
+  const before = liveTensorCount();
+  let kept = undefined as ReturnType<typeof zeros> | undefined;
+  const result = tidy(() => {
+    zeros([4]);
+    kept = keep(zeros([5]));
+    return { out: zeros([6]) };
+  });
+  assertEquals(liveTensorCount(), before + 2);
+  result.out.dispose();
+  kept!.dispose();
+  assertEquals(liveTensorCount(), before);
+});
+
+gpuTest("tensor: views share storage and release it with the last handle", async () => {
+  const pool = gpu().pool;
+  const live = pool.counters.liveBytes;
+  const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+  const v = x.view([3, 2]);
+  x.dispose();
+  assertEquals(Array.from(await v.read()), [1, 2, 3, 4, 5, 6]);
+  v.dispose();
+  assertEquals(pool.counters.liveBytes, live);
+});
