@@ -6,8 +6,24 @@
 import { KernelCompileError } from "./errors.ts";
 import { KERNEL_SOURCES } from "./kernel_sources.generated.ts";
 
-/** Names of the kernel files in `kernels/` (without `.wgsl`). */
-export type KernelName = keyof typeof KERNEL_SOURCES;
+/** Names of the kernel files in `kernels/` (without `.wgsl`), or of kernels registered at run time. */
+export type KernelName = keyof typeof KERNEL_SOURCES | `extra:${string}`;
+
+const extraSources = new Map<string, string>();
+
+/**
+ * Registers WGSL source under the name `extra:<name>` (kernels written outside kernels/, such as a
+ * user's own or a test's). Registering the same name twice with other source is refused.
+ */
+export function registerKernelSource(name: string, source: string): KernelName {
+  const key = `extra:${name}` as const;
+  const existing = extraSources.get(key);
+  if (existing !== undefined && existing !== source) {
+    throw new Error(`Kernel "${key}" is already registered with other source`);
+  }
+  extraSources.set(key, source);
+  return key;
+}
 
 /** Override constants of a pipeline. */
 export type KernelConstants = Record<string, number>;
@@ -29,7 +45,9 @@ function stripsEnableSubgroups(): boolean {
 
 /** The WGSL text of a kernel as this runtime compiles it. */
 export function kernelSource(kernel: KernelName): string {
-  const source = KERNEL_SOURCES[kernel];
+  const source = kernel.startsWith("extra:")
+    ? extraSources.get(kernel)
+    : KERNEL_SOURCES[kernel as keyof typeof KERNEL_SOURCES];
   if (source === undefined) throw new Error(`Unknown kernel "${kernel}"`);
   return stripsEnableSubgroups() ? source.replace(/^\s*enable subgroups;\s*$/m, "") : source;
 }
