@@ -11,7 +11,12 @@ export {
   type RuntimeCounters,
 } from "./device.ts";
 export { BufferPool, type PoolCounters, sizeClass } from "./buffer_pool.ts";
-export { type KernelName, kernelSource, PipelineCache, registerKernelSource } from "./pipeline_cache.ts";
+export {
+  type KernelName,
+  kernelSource,
+  PipelineCache,
+  registerKernelSource,
+} from "./pipeline_cache.ts";
 export {
   GpuRuntimeError,
   GpuTimeoutError,

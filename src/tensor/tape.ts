@@ -5,7 +5,7 @@
  * @module
  */
 import type { OpAttributes, OpName } from "./op_types.ts";
-import type { Tensor } from "./tensor.ts";
+import { keep, type Tensor } from "./tensor.ts";
 
 /** One recorded op. */
 export interface TapeNode<K extends OpName = OpName> {
@@ -60,7 +60,8 @@ export function record<K extends OpName>(
     op,
     inputs,
     output,
-    saved: saved.map((tensor) => tensor.share()),
+    // The tape owns these handles: no enclosing `tidy` may dispose them.
+    saved: saved.map((tensor) => keep(tensor.share())),
     attributes,
   };
   output.requiresGrad = true;

@@ -70,7 +70,11 @@ gpuTest("pipelines: a compile failure names the kernel and gives line:column", a
   );
   const buffer = zeros([4]);
   gpu().dispatch({ kernel, buffers: [buffer.buffer], workgroups: [1] });
-  const error = await assertRejects(() => gpu().sync(), KernelCompileError, "extra:broken_for_test");
+  const error = await assertRejects(
+    () => gpu().sync(),
+    KernelCompileError,
+    "extra:broken_for_test",
+  );
   assertTrue(/wgsl:2:\d+/.test(error.message), `no line:column in: ${error.message}`);
   await gpu().sync().catch(() => {}); // clear the follow-up validation errors
   buffer.dispose();

@@ -2,8 +2,14 @@
  * Gradient rules of the attention ops (src/tensor/ops/attention.ts).
  * @module
  */
-import type { AttentionOps } from "../ops/attention.ts";
+import { type AttentionOps, attentionBackward } from "../ops/attention.ts";
 import type { GradTable } from "./rule.ts";
 
 /** Gradient rules of the attention ops. */
-export const attentionGrads: GradTable<keyof AttentionOps> = {};
+export const attentionGrads: GradTable<keyof AttentionOps> = {
+  /** dq, dk, dv from kernels that recompute the probabilities from q, k and the log-sum-exp. */
+  attention(gradOutput, node) {
+    const [q, k, v, output, logSumExp] = node.saved;
+    return attentionBackward(gradOutput, q, k, v, output, logSumExp, node.attributes.scale);
+  },
+};

@@ -1,0 +1,58 @@
+/**
+ * Every matmul variant at 256^3, 1024^3 and a ViT-S/16 qkv projection ((B * 197) x 384 -> 1152,
+ * B = 16). Each iteration waits for the GPU (`gpu().sync()`), so times are real. Variants that
+ * do not support a shape are left out. On software rendering (llvmpipe) the large cases take
+ * seconds per iteration; MATMUL_BENCH_SIZES=256 keeps only the small one.
+ * @module
+ */
+import { gpu, initGpu } from "../src/gpu/device.ts";
+import { matmul } from "../src/tensor/ops/matmul.ts";
+import { MATMUL_VARIANTS, type MatmulProblem } from "../src/tensor/ops/matmul_variants.ts";
+import { tensor } from "../src/tensor/tensor.ts";
+
+await initGpu();
+
+function randomValues(size: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    values[i] = state / 2 ** 31 - 1;
+  }
+  return values;
+}
+
+const cases = [
+  { label: "256^3", m: 256, n: 256, k: 256 },
+  { label: "1024^3", m: 1024, n: 1024, k: 1024 },
+  { label: "ViT-S qkv (16*197)x1152x384", m: 16 * 197, n: 1152, k: 384 },
+];
+const wanted = Deno.env.get("MATMUL_BENCH_SIZES")?.split(",");
+
+for (const { label, m, n, k } of cases) {
+  if (wanted && !wanted.some((size) => label.startsWith(size))) continue;
+  const a = tensor(randomValues(m * k, 1), [m, k]);
+  const b = tensor(randomValues(k * n, 2), [k, n]);
+  const problem: MatmulProblem = {
+    batch: 1,
+    m,
+    n,
+    k,
+    transposeA: false,
+    transposeB: false,
+    sharedA: true,
+    sharedB: true,
+  };
+  const large = m * n * k > 1e8;
+  MATMUL_VARIANTS.filter((variant) => variant.supports(problem)).forEach((variant, index) => {
+    Deno.bench(`matmul ${label} ${variant.name}`, {
+      group: label,
+      baseline: index === 0,
+      n: large ? 3 : undefined,
+      warmup: large ? 1 : undefined,
+    }, async () => {
+      matmul(a, b, { variant: variant.name }).dispose();
+      await gpu().sync();
+    });
+  });
+}

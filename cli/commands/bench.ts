@@ -1,0 +1,110 @@
+/**
+ * `dinogpu bench matmul`: GFLOP/s of the matmul kernels on this adapter.
+ * @module
+ */
+import { Command } from "commander";
+import { initGpu } from "../../src/gpu/device.ts";
+import { UserError } from "../run.ts";
+import {
+  MATMUL_VARIANTS,
+  type MatmulProblem,
+  timeMatmulVariant,
+  type VariantTiming,
+} from "../../src/tensor/ops/matmul_variants.ts";
+
+/** Options of `benchMatmul`. */
+export interface BenchMatmulOptions {
+  /** Rows of the output. */
+  m: number;
+  /** Columns of the output. */
+  n: number;
+  /** Inner size. */
+  k: number;
+  /** Time only this variant; default every variant that supports the shape. */
+  variant?: string;
+  /** Launches timed behind one sync per variant; default: as many as fit ~1 s. */
+  iterations?: number;
+}
+
+/** Times matmul variants on an m x n x k product; returns the figures `bench matmul` prints. */
+export async function benchMatmul(options: BenchMatmulOptions): Promise<Record<string, unknown>> {
+  const gpu = await initGpu();
+  const { m, n, k } = options;
+  const sizes: Record<string, number> = { m, n, k };
+  if (options.iterations !== undefined) sizes.iterations = options.iterations;
+  for (const [name, value] of Object.entries(sizes)) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new UserError(`bench matmul: --${name} must be a whole number >= 1, got ${value}`);
+    }
+  }
+  const problem: MatmulProblem = {
+    batch: 1,
+    m,
+    n,
+    k,
+    transposeA: false,
+    transposeB: false,
+    sharedA: true,
+    sharedB: true,
+  };
+  const names = options.variant
+    ? [options.variant]
+    : MATMUL_VARIANTS.filter((variant) => variant.supports(problem)).map((v) => v.name);
+  const timings: VariantTiming[] = [];
+  for (const name of names) {
+    timings.push(
+      await timeMatmulVariant(name, m, n, k, {
+        repetitions: options.iterations,
+        budgetMs: 1000,
+      }),
+    );
+  }
+  const best = timings.reduce((x, y) => (y.gflops > x.gflops ? y : x));
+  const round = (value: number) => Math.round(value * 100) / 100;
+  return {
+    adapter: gpu.description,
+    m,
+    n,
+    k,
+    variant: best.variant,
+    gflops: round(best.gflops),
+    milliseconds: round(best.milliseconds),
+    ...(options.variant ? {} : {
+      variants: Object.fromEntries(
+        timings.map((t) => [t.variant, {
+          gflops: round(t.gflops),
+          milliseconds: round(t.milliseconds),
+          repetitions: t.repetitions,
+        }]),
+      ),
+    }),
+  };
+}
+
+function wholeNumber(value: string): number {
+  return Number(value);
+}
+
+/** The `bench` command with its `matmul` subcommand. */
+export function benchCommand() {
+  const bench = new Command("bench").description("measure kernel speed on this adapter");
+  bench.command("matmul")
+    .description("GFLOP/s of an m x n x k matmul, per kernel variant")
+    .option("--m <rows>", "rows of the output", wholeNumber, 1024)
+    .option("--n <columns>", "columns of the output", wholeNumber, 1024)
+    .option("--k <inner>", "inner size", wholeNumber, 1024)
+    .option("--variant <name>", `one variant (${MATMUL_VARIANTS.map((v) => v.name).join(", ")})`)
+    .option("--iterations <count>", "launches timed per variant", wholeNumber)
+    .option("--json", "print one JSON object (the default output is the same object, indented)")
+    .action(async (options) => {
+      const result = await benchMatmul({
+        m: options.m,
+        n: options.n,
+        k: options.k,
+        variant: options.variant,
+        iterations: options.iterations,
+      });
+      console.log(options.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
+    });
+  return bench;
+}

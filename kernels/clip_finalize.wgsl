@@ -1,0 +1,52 @@
+// Second pass of gradient-norm clipping, one workgroup: per-tensor L2 norms from the partial sums
+// of squares (`stride` slots per tensor, unused slots zero), the total norm, and clip factors
+//   factor = min(1, max_norm / (norm + 1e-6))   (PyTorch's clip_grad_norm_, DINO's clip_gradients)
+// factors[t] for tensor t alone, factors[tensors] for the global norm.
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+struct Params {
+  tensors: u32,
+  stride: u32,
+  max_norm: f32,
+}
+
+@group(0) @binding(0) var<storage, read> partials: array<f32>;
+@group(0) @binding(1) var<storage, read_write> norms: array<f32>;
+@group(0) @binding(2) var<storage, read_write> total: array<f32>;
+@group(0) @binding(3) var<storage, read_write> factors: array<f32>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+var<workgroup> shared_sums: array<f32, WORKGROUP_SIZE>;
+
+fn clip_factor(norm: f32) -> f32 {
+  return min(1.0, params.max_norm / (norm + 1e-6));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) local: u32) {
+  var sum = 0.0;
+  for (var t = local; t < params.tensors; t += WORKGROUP_SIZE) {
+    var squares = 0.0;
+    for (var k = 0u; k < params.stride; k++) {
+      squares += partials[t * params.stride + k];
+    }
+    let norm = sqrt(squares);
+    norms[t] = norm;
+    factors[t] = clip_factor(norm);
+    sum += squares;
+  }
+  shared_sums[local] = sum;
+  workgroupBarrier();
+  for (var half = WORKGROUP_SIZE / 2u; half > 0u; half /= 2u) {
+    if (local < half) {
+      shared_sums[local] += shared_sums[local + half];
+    }
+    workgroupBarrier();
+  }
+  if (local == 0u) {
+    let norm = sqrt(shared_sums[0]);
+    total[0] = norm;
+    factors[params.tensors] = clip_factor(norm);
+  }
+}

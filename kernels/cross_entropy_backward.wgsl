@@ -1,0 +1,27 @@
+// Gradients of the soft-target cross-entropy, one invocation per element:
+// grad_target = -g[row] * log_p, grad_log_p = -g[row] * target.
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+struct Params {
+  count: u32,
+  length: u32,
+}
+
+@group(0) @binding(0) var<storage, read> target_values: array<f32>;
+@group(0) @binding(1) var<storage, read> log_p: array<f32>;
+@group(0) @binding(2) var<storage, read> grad_out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> grad_target: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad_log_p: array<f32>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  if (i >= params.count) {
+    return;
+  }
+  let g = grad_out[i / params.length];
+  grad_target[i] = -g * log_p[i];
+  grad_log_p[i] = -g * target_values[i];
+}

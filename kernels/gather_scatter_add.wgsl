@@ -1,0 +1,35 @@
+// Gradient of gatherRows without float atomics: destination[r, c] = sum of source[k, c] over
+// every k with indices[k] == r, walking the chain first[r] -> next[k] -> ... (-1 ends it; at most
+// `indices` steps). Element i of a launch is at global id
+// x + y * (number of x workgroups * WORKGROUP_SIZE).
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+struct Params {
+  count: u32,
+  columns: u32,
+  indices: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> destination: array<f32>;
+@group(0) @binding(1) var<storage, read> source: array<f32>;
+@group(0) @binding(2) var<storage, read> first: array<i32>;
+@group(0) @binding(3) var<storage, read> next: array<i32>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  if (i >= params.count) {
+    return;
+  }
+  let r = i / params.columns;
+  let c = i - r * params.columns;
+  var k = first[r];
+  var sum = 0.0;
+  for (var step = 0u; step < params.indices && k >= 0; step++) {
+    sum += source[u32(k) * params.columns + c];
+    k = next[u32(k)];
+  }
+  destination[i] = sum;
+}

@@ -1,0 +1,69 @@
+// Gradient of LayerNorm with respect to x, one workgroup per row. With xhat = (x - mean) * rstd
+// and dxhat = grad_out * weight: grad_x = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
+// flags: bit 0 weight present.
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+struct Params {
+  rows: u32,
+  length: u32,
+  flags: u32,
+  unused: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> grad_out: array<f32>;
+@group(0) @binding(3) var<storage, read> row_mean: array<f32>;
+@group(0) @binding(4) var<storage, read> row_rstd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> grad_x: array<f32>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+var<workgroup> partial_a: array<f32, WORKGROUP_SIZE>;
+var<workgroup> partial_b: array<f32, WORKGROUP_SIZE>;
+
+fn scaled_grad(index: u32, k: u32) -> f32 {
+  if ((params.flags & 1u) != 0u) {
+    return grad_out[index] * weight[k];
+  }
+  return grad_out[index];
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+) {
+  let row = group.x + group.y * groups.x;
+  if (row >= params.rows) {
+    return;
+  }
+  let base = row * params.length;
+  let mean = row_mean[row];
+  let rstd = row_rstd[row];
+  var sum_dxhat = 0.0;
+  var sum_dxhat_xhat = 0.0;
+  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
+    let dxhat = scaled_grad(base + k, k);
+    sum_dxhat += dxhat;
+    sum_dxhat_xhat += dxhat * (x[base + k] - mean) * rstd;
+  }
+  partial_a[lane] = sum_dxhat;
+  partial_b[lane] = sum_dxhat_xhat;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+    if (lane < stride) {
+      partial_a[lane] += partial_a[lane + stride];
+      partial_b[lane] += partial_b[lane + stride];
+    }
+    workgroupBarrier();
+  }
+  let count = f32(params.length);
+  let mean_dxhat = partial_a[0] / count;
+  let mean_dxhat_xhat = partial_b[0] / count;
+  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
+    let xhat = (x[base + k] - mean) * rstd;
+    grad_x[base + k] = rstd * (scaled_grad(base + k, k) - mean_dxhat - xhat * mean_dxhat_xhat);
+  }
+}

@@ -1,0 +1,65 @@
+// Sum over one axis, times `scale` (sum, mean): the input is viewed as [outer, length, inner]
+// and output[o * inner + i] = scale * sum_k input[(o * length + k) * inner + i].
+// `rows`: one workgroup per output element, a strided loop then a tree in workgroup memory
+// (long axes). `simple`: one invocation per output element (short axes).
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+struct Params {
+  outer: u32,
+  length: u32,
+  inner: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read> input: array<f32>;
+@group(0) @binding(1) var<storage, read_write> output: array<f32>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rows(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+) {
+  let row = group.x + group.y * groups.x;
+  let outputs = params.outer * params.inner;
+  let o = row / max(params.inner, 1u);
+  let i = row % max(params.inner, 1u);
+  let base = o * params.length * params.inner + i;
+  var total = 0.0;
+  if (row < outputs) {
+    for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
+      total += input[base + k * params.inner];
+    }
+  }
+  partial[lane] = total;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+    if (lane < stride) {
+      partial[lane] += partial[lane + stride];
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && row < outputs) {
+    output[row] = partial[0] * params.scale;
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn simple(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  if (row >= params.outer * params.inner) {
+    return;
+  }
+  let o = row / params.inner;
+  let i = row % params.inner;
+  let base = o * params.length * params.inner + i;
+  var total = 0.0;
+  for (var k = 0u; k < params.length; k++) {
+    total += input[base + k * params.inner];
+  }
+  output[row] = total * params.scale;
+}

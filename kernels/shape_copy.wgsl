@@ -1,0 +1,31 @@
+// Block copy between two row-major arrays of 32-bit elements (any dtype): for each of `outer`
+// blocks of `inner` consecutive elements,
+//   destination[o * destination_stride + destination_offset + r] = source[o * source_stride + source_offset + r].
+// Serves concat, slice and their gradients. Element i of a launch is at global id
+// x + y * (number of x workgroups * WORKGROUP_SIZE).
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+struct Params {
+  count: u32,
+  inner: u32,
+  source_stride: u32,
+  source_offset: u32,
+  destination_stride: u32,
+  destination_offset: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> destination: array<u32>;
+@group(0) @binding(1) var<storage, read> source: array<u32>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  if (i < params.count) {
+    let o = i / params.inner;
+    let r = i - o * params.inner;
+    destination[o * params.destination_stride + params.destination_offset + r] =
+      source[o * params.source_stride + params.source_offset + r];
+  }
+}

@@ -1,0 +1,417 @@
+/**
+ * DINO's multi-crop augmentation on the GPU. A batch of uint8 RGB images (HWC) is uploaded once,
+ * packed four bytes per u32 (`uploadImageBatch`); each view then runs the kernels of
+ * kernels/augment.wgsl with per-image parameters drawn on the CPU (src/data/augment_params.ts):
+ * crop + resize + flip + colour jitter + grayscale (+ solarise + normalise) fused in one pass, the
+ * contrast mean in a reduction pass before it, and the Gaussian blur as two separable passes after
+ * it. No gradients, no tape, no readback; parameter buffers and scratch are reused across calls.
+ * @module
+ */
+import { gpu } from "../gpu/device.ts";
+import { ShapeError } from "../gpu/errors.ts";
+import { flatWorkgroups } from "../gpu/launch.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import {
+  IMAGE_PARAM_WORDS,
+  type ImageAugmentation,
+  type Interpolation,
+  packImageAugmentations,
+  sampleImageAugmentation,
+  SeededRandom,
+  validateViewConfig,
+  type ViewConfig,
+} from "./augment_params.ts";
+
+/** ImageNet channel means (RGB). */
+export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
+/** ImageNet channel standard deviations (RGB). */
+export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
+
+/**
+ * Uploads `batch` uint8 RGB images of `height` x `width` (HWC, row-major, the batch outermost) as a
+ * u32 tensor of shape [ceil(batch * height * width * 3 / 4)]: four bytes per word, byte k of the
+ * batch in bits 8 (k % 4) .. 8 (k % 4) + 7 of word floor(k / 4) (little-endian).
+ */
+export function uploadImageBatch(
+  pixels: Uint8Array,
+  batch: number,
+  height: number,
+  width: number,
+): Tensor {
+  validateBatchSize("uploadImageBatch", batch, height, width);
+  const bytes = batch * height * width * 3;
+  if (pixels.length !== bytes) {
+    throw new ShapeError(
+      `uploadImageBatch: ${pixels.length} bytes for ${batch} images of ${height} x ${width} x 3 ` +
+        `(want ${bytes})`,
+    );
+  }
+  const words = Math.ceil(bytes / 4);
+  const result = Tensor.empty([words], "u32", "image batch");
+  if (bytes > 0) gpu().upload(result.buffer, pixels);
+  return result;
+}
+
+function validateBatchSize(what: string, batch: number, height: number, width: number): void {
+  for (const [name, value] of [["batch", batch], ["height", height], ["width", width]] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new ShapeError(`${what}: ${name} must be a whole number >= 1, got ${value}`);
+    }
+  }
+}
+
+/** How one view is rendered (what is not random). */
+export interface ViewRenderOptions {
+  /** Output side S. */
+  size: number;
+  /** Resampling; default bicubic. */
+  interpolation?: Interpolation;
+  /** Normalisation means (RGB); default ImageNet's. */
+  mean?: readonly [number, number, number];
+  /** Normalisation standard deviations (RGB); default ImageNet's. */
+  std?: readonly [number, number, number];
+}
+
+/** Two f32 scratch tensors per element count (the blur passes' ping-pong), shared by the views of an augmenter. */
+export class ScratchPool {
+  readonly #tensors = new Map<number, [Tensor, Tensor]>();
+
+  /** The pair for `count` elements, allocated on first use. */
+  get(count: number): [Tensor, Tensor] {
+    let pair = this.#tensors.get(count);
+    if (!pair) {
+      pair = [
+        Tensor.empty([count], "f32", "augment scratch"),
+        Tensor.empty([count], "f32", "augment scratch"),
+      ];
+      this.#tensors.set(count, pair);
+    }
+    return pair;
+  }
+
+  /** Releases every scratch tensor. */
+  dispose(): void {
+    for (const pair of this.#tensors.values()) for (const scratch of pair) scratch.dispose();
+    this.#tensors.clear();
+  }
+}
+
+/**
+ * Renders one view of a batch from given per-image parameters: `prepare` uploads them into this
+ * renderer's parameter buffer (kept across calls), `render` records the kernels and returns the
+ * normalised crops [batch, 3, S, S]. Call every `prepare` of a step before its `render`s, so the
+ * uploads do not split the recorded work into several submits.
+ */
+export class ViewRenderer {
+  readonly #options: Required<ViewRenderOptions>;
+  readonly #scratch: ScratchPool;
+  readonly #ownsScratch: boolean;
+  #parameters: Tensor | undefined;
+  #means: Tensor | undefined;
+  #host = new Uint32Array(0);
+  #batch = 0;
+  #needsContrast = false;
+  #needsBlur = false;
+
+  /** Creates a renderer; views of one augmenter share `scratch`. */
+  constructor(options: ViewRenderOptions, scratch?: ScratchPool) {
+    if (!Number.isInteger(options.size) || options.size < 1) {
+      throw new ShapeError(`ViewRenderer: size must be a whole number >= 1, got ${options.size}`);
+    }
+    this.#options = {
+      size: options.size,
+      interpolation: options.interpolation ?? "bicubic",
+      mean: options.mean ?? IMAGENET_MEAN,
+      std: options.std ?? IMAGENET_STD,
+    };
+    this.#ownsScratch = scratch === undefined;
+    this.#scratch = scratch ?? new ScratchPool();
+  }
+
+  /** Output side S. */
+  get size(): number {
+    return this.#options.size;
+  }
+
+  /** Uploads the parameters of every image of the next `render` (one per image). */
+  prepare(images: readonly ImageAugmentation[], height: number, width: number): void {
+    const batch = images.length;
+    validateBatchSize("ViewRenderer.prepare", batch, height, width);
+    images.forEach((image, index) => {
+      const { top, left, height: cropHeight, width: cropWidth } = image.crop;
+      if (
+        ![top, left, cropHeight, cropWidth].every(Number.isInteger) || top < 0 || left < 0 ||
+        cropHeight < 1 || cropWidth < 1 || top + cropHeight > height || left + cropWidth > width
+      ) {
+        throw new ShapeError(
+          `ViewRenderer.prepare: crop of image ${index} (top ${top}, left ${left}, height ` +
+            `${cropHeight}, width ${cropWidth}) is not inside the ${height} x ${width} image`,
+        );
+      }
+      if (!(image.blurSigma >= 0) || image.blurSigma > 64) {
+        throw new ShapeError(
+          `ViewRenderer.prepare: blur sigma of image ${index} must be in [0, 64], got ` +
+            `${image.blurSigma}`,
+        );
+      }
+    });
+    if (batch !== this.#batch) {
+      this.#parameters?.dispose();
+      this.#means?.dispose();
+      this.#parameters = Tensor.empty([batch * IMAGE_PARAM_WORDS], "u32", "augment parameters");
+      this.#means = Tensor.empty([batch], "f32", "augment contrast means");
+      this.#host = new Uint32Array(batch * IMAGE_PARAM_WORDS);
+      this.#batch = batch;
+    }
+    packImageAugmentations(images, this.#host);
+    gpu().upload(this.#parameters!.buffer, this.#host);
+    this.#needsContrast = images.some((image) => image.jitter.order.includes("contrast"));
+    this.#needsBlur = images.some((image) => image.blurSigma > 0);
+  }
+
+  /**
+   * Records the kernels of this view over `source` (a batch from `uploadImageBatch` of the
+   * shape given to `prepare`) and returns the crops [batch, 3, S, S].
+   */
+  render(source: Tensor, height: number, width: number): Tensor {
+    const batch = this.#batch;
+    if (!this.#parameters || !this.#means) {
+      throw new ShapeError("ViewRenderer.render: call prepare() first");
+    }
+    const words = Math.ceil(batch * height * width * 3 / 4);
+    if (source.dtype !== "u32" || source.size < words) {
+      throw new ShapeError(
+        `ViewRenderer.render: source ${source.describe()} is no packed uint8 batch of ${batch} ` +
+          `images of ${height} x ${width} x 3 (want u32 with >= ${words} words)`,
+      );
+    }
+    const { size, interpolation, mean, std } = this.#options;
+    const count = batch * 3 * size * size;
+    const output = Tensor.empty([batch, 3, size, size], "f32", "augmented view");
+    const uniform = (finalize: boolean) => {
+      const words = new Uint32Array(16);
+      words.set([
+        batch,
+        height,
+        width,
+        size,
+        interpolation === "bicubic" ? 1 : 0,
+        finalize ? 1 : 0,
+      ]);
+      const floats = new Float32Array(words.buffer);
+      floats.set([...mean, 0, ...std, 1], 8);
+      return words;
+    };
+    const dispatcher = gpu();
+    if (this.#needsContrast) {
+      dispatcher.dispatch({
+        kernel: "augment",
+        entryPoint: "contrast_mean",
+        buffers: [source.buffer, this.#parameters.buffer, this.#means.buffer],
+        params: uniform(true),
+        workgroups: [batch],
+      });
+    }
+    const [first, second] = this.#needsBlur ? this.#scratch.get(count) : [output, output];
+    dispatcher.dispatch({
+      kernel: "augment",
+      entryPoint: "color",
+      buffers: [source.buffer, this.#parameters.buffer, this.#means.buffer, first.buffer],
+      params: uniform(!this.#needsBlur),
+      workgroups: flatWorkgroups(batch * size * size),
+    });
+    if (this.#needsBlur) {
+      dispatcher.dispatch({
+        kernel: "augment",
+        entryPoint: "blur_rows",
+        buffers: [first.buffer, this.#parameters.buffer, second.buffer],
+        params: uniform(false),
+        workgroups: flatWorkgroups(count),
+      });
+      dispatcher.dispatch({
+        kernel: "augment",
+        entryPoint: "blur_columns",
+        buffers: [second.buffer, this.#parameters.buffer, output.buffer],
+        params: uniform(true),
+        workgroups: flatWorkgroups(count),
+      });
+    }
+    return output;
+  }
+
+  /** Releases the parameter buffers (and the scratch, when this renderer owns it). */
+  dispose(): void {
+    this.#parameters?.dispose();
+    this.#means?.dispose();
+    this.#parameters = undefined;
+    this.#means = undefined;
+    this.#batch = 0;
+    if (this.#ownsScratch) this.#scratch.dispose();
+  }
+}
+
+/**
+ * Augments one view of an uploaded batch with given per-image parameters (one per image) and
+ * returns the crops [batch, 3, S, S]. For tests and tools; training uses `MultiCropAugmenter`.
+ */
+export function augmentView(
+  source: Tensor,
+  images: readonly ImageAugmentation[],
+  height: number,
+  width: number,
+  options: ViewRenderOptions,
+): Tensor {
+  const renderer = new ViewRenderer(options);
+  try {
+    renderer.prepare(images, height, width);
+    return renderer.render(source, height, width);
+  } finally {
+    // Released buffers are reused only by work recorded later, which the queue orders after this.
+    renderer.dispose();
+  }
+}
+
+/** Configuration of DINO's multi-crop (2 global + N local crops). */
+export interface MultiCropConfig {
+  /** Side of the global crops; DINO: 224. */
+  globalSize: number;
+  /** Area range of the global crops; DINO: (0.4, 1). */
+  globalScale: readonly [number, number];
+  /** Side of the local crops; DINO: 96. */
+  localSize: number;
+  /** Area range of the local crops; DINO: (0.05, 0.4). */
+  localScale: readonly [number, number];
+  /** Number of local crops; DINO: 8 (0 turns multi-crop off). */
+  localCrops: number;
+  /** Resampling of every crop; DINO: bicubic. */
+  interpolation: Interpolation;
+  /** Normalisation means; default ImageNet's. */
+  mean: readonly [number, number, number];
+  /** Normalisation standard deviations; default ImageNet's. */
+  std: readonly [number, number, number];
+}
+
+/** DINO's defaults (ViT-S/16 on ImageNet). */
+export const DINO_MULTI_CROP: Readonly<MultiCropConfig> = {
+  globalSize: 224,
+  globalScale: [0.4, 1],
+  localSize: 96,
+  localScale: [0.05, 0.4],
+  localCrops: 8,
+  interpolation: "bicubic",
+  mean: IMAGENET_MEAN,
+  std: IMAGENET_STD,
+};
+
+/**
+ * The small-data preset (28-96 px images, after Gani et al.): globals at the full `imageSize`
+ * with scale (0.7, 1), `localCrops` locals at half size with scale (0.2, 0.5).
+ */
+export function smallDataMultiCrop(imageSize: number, localCrops = 8): MultiCropConfig {
+  return {
+    ...DINO_MULTI_CROP,
+    globalSize: imageSize,
+    globalScale: [0.7, 1],
+    localSize: Math.max(1, Math.round(imageSize / 2)),
+    localScale: [0.2, 0.5],
+    localCrops,
+  };
+}
+
+/**
+ * The views of DINO's DataAugmentationDINO for a configuration: global 1 (blur p 1.0), global 2
+ * (blur p 0.1, solarise p 0.2), then the locals (blur p 0.5); all with flip 0.5, colour jitter
+ * (0.4, 0.4, 0.2, 0.1) with p 0.8 and grayscale 0.2.
+ */
+export function dinoViews(config: MultiCropConfig): ViewConfig[] {
+  const common = { interpolation: config.interpolation };
+  const global = { ...common, size: config.globalSize, scale: config.globalScale };
+  const local = { ...common, size: config.localSize, scale: config.localScale };
+  return [
+    { ...global, blurProbability: 1.0, solarizeProbability: 0 },
+    { ...global, blurProbability: 0.1, solarizeProbability: 0.2 },
+    ...Array.from({ length: config.localCrops }, () => ({ ...local, blurProbability: 0.5 })),
+  ];
+}
+
+/** The crops of one batch: the global views first, then the local ones, each [batch, 3, S, S]. */
+export interface MultiCropBatch {
+  /** The two global views. */
+  globals: Tensor[];
+  /** The local views. */
+  locals: Tensor[];
+}
+
+/**
+ * DINO's multi-crop augmentation of uploaded uint8 batches, seeded. Parameters are drawn per image
+ * and view on the CPU, uploaded into buffers reused across calls, and rendered by the kernels of
+ * kernels/augment.wgsl; the only allocations in steady state are the returned crops (from the pool;
+ * the caller disposes them).
+ */
+export class MultiCropAugmenter {
+  /** The configuration. */
+  readonly config: MultiCropConfig;
+  /** The views, globals first. */
+  readonly views: readonly ViewConfig[];
+  /** The generator of every random draw (its `state` goes into checkpoints). */
+  readonly random: SeededRandom;
+  readonly #renderers: ViewRenderer[];
+  readonly #scratch = new ScratchPool();
+
+  /** Creates an augmenter; missing configuration fields take DINO's defaults. */
+  constructor(config: Partial<MultiCropConfig> = {}, seed = 0) {
+    this.config = { ...DINO_MULTI_CROP, ...config };
+    if (!Number.isInteger(this.config.localCrops) || this.config.localCrops < 0) {
+      throw new ShapeError(
+        `MultiCropAugmenter: localCrops must be a whole number >= 0, got ${this.config.localCrops}`,
+      );
+    }
+    this.views = dinoViews(this.config);
+    this.views.forEach((view, index) =>
+      validateViewConfig(view, `MultiCropAugmenter view ${index}`)
+    );
+    this.random = new SeededRandom(seed);
+    this.#renderers = this.views.map((view) =>
+      new ViewRenderer({
+        size: view.size,
+        interpolation: view.interpolation,
+        mean: this.config.mean,
+        std: this.config.std,
+      }, this.#scratch)
+    );
+  }
+
+  /** The small-data preset for square images of side `imageSize` (see `smallDataMultiCrop`). */
+  static smallData(imageSize: number, localCrops = 8, seed = 0): MultiCropAugmenter {
+    return new MultiCropAugmenter(smallDataMultiCrop(imageSize, localCrops), seed);
+  }
+
+  /** Draws every view's parameters for `batchSize` images of `height` x `width` (CPU only). */
+  sample(batchSize: number, height: number, width: number): ImageAugmentation[][] {
+    return this.views.map((view) =>
+      Array.from(
+        { length: batchSize },
+        () => sampleImageAugmentation(this.random, view, height, width),
+      )
+    );
+  }
+
+  /**
+   * Augments a batch uploaded by `uploadImageBatch`: returns the global and local crops as f32
+   * [batchSize, 3, S, S] tensors, normalised. Records GPU work only (no readback).
+   */
+  augment(batch: Tensor, batchSize: number, height: number, width: number): MultiCropBatch {
+    validateBatchSize("MultiCropAugmenter.augment", batchSize, height, width);
+    const drawn = this.sample(batchSize, height, width);
+    // every upload first, so that the recorded kernels go out in one submit
+    this.#renderers.forEach((renderer, index) => renderer.prepare(drawn[index], height, width));
+    const crops = this.#renderers.map((renderer) => renderer.render(batch, height, width));
+    return { globals: crops.slice(0, 2), locals: crops.slice(2) };
+  }
+
+  /** Releases the parameter and scratch buffers. */
+  dispose(): void {
+    for (const renderer of this.#renderers) renderer.dispose();
+    this.#scratch.dispose();
+  }
+}

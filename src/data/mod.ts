@@ -1,0 +1,10 @@
+/**
+ * Data sources: the `Dataset` interface, IDX (MNIST, Fashion-MNIST), synthetic images, image
+ * folders, and the batch loader.
+ * @module
+ */
+export * from "./dataset.ts";
+export * from "./idx.ts";
+export * from "./synthetic.ts";
+export * from "./image_folder.ts";
+export * from "./loader.ts";

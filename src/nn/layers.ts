@@ -1,0 +1,204 @@
+/**
+ * The building blocks, smallest first: Linear, LayerNorm, LayerScale, Mlp, SwiGLU feed-forward,
+ * multi-head self-attention and stochastic depth. Parameter names follow the official PyTorch code.
+ * @module
+ */
+import { attention, attentionProbabilities } from "../tensor/ops/attention.ts";
+import { mul, silu } from "../tensor/ops/elementwise.ts";
+import { matmul } from "../tensor/ops/matmul.ts";
+import { layerNorm } from "../tensor/ops/normalization.ts";
+import { permute, reshape, split } from "../tensor/ops/shape.ts";
+import { type Random, truncatedNormal, uniform } from "../tensor/random.ts";
+import { full, type Tensor, tensor, zeros } from "../tensor/tensor.ts";
+import { Module } from "./module.ts";
+
+/** y = x W^T + b with PyTorch's weight layout [out, in]. */
+export class Linear extends Module {
+  /**
+   * Creates the layer. Weights are drawn from a truncated normal with std 0.02 (DINO's and timm's
+   * `_init_weights`) or, with `init: "pytorch"`, from PyTorch's default U(-1/sqrt(in), 1/sqrt(in)).
+   */
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    random: Random,
+    { bias = true, init = "truncated-normal" }: {
+      bias?: boolean;
+      init?: "truncated-normal" | "pytorch";
+    } = {},
+  ) {
+    super();
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.parameter(
+      "weight",
+      init === "pytorch"
+        ? uniform([outFeatures, inFeatures], random, -bound, bound)
+        : truncatedNormal([outFeatures, inFeatures], random, 0.02),
+    );
+    if (bias) this.parameter("bias", zeros([outFeatures]));
+  }
+
+  /** Applies the layer over the last axis, with an optional fused GELU and residual. */
+  forward(x: Tensor, options: { activation?: "gelu"; residual?: Tensor } = {}): Tensor {
+    return matmul(x, this.weight, { transposeB: true, bias: this.bias, ...options });
+  }
+
+  /** Weight [out, in]. */
+  get weight(): Tensor {
+    return this.param("weight");
+  }
+
+  /** Bias [out], if the layer has one. */
+  get bias(): Tensor | undefined {
+    return this.optionalParam("bias");
+  }
+}
+
+/** LayerNorm over the last axis with learned scale and shift. */
+export class LayerNorm extends Module {
+  /** Creates the layer (weight 1, bias 0). */
+  constructor(readonly dim: number, readonly eps = 1e-6) {
+    super();
+    this.parameter("weight", full([dim], 1));
+    this.parameter("bias", zeros([dim]));
+  }
+  /** Normalises `x` over its last axis. */
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.param("weight"), this.param("bias"), this.eps);
+  }
+}
+
+/** DINOv2's LayerScale: x * gamma, gamma [dim] initialised to a small constant. */
+export class LayerScale extends Module {
+  /** Creates the layer with gamma = `init`. */
+  constructor(readonly dim: number, init: number) {
+    super();
+    this.parameter("gamma", full([dim], init));
+  }
+  /** Scales `x` channel-wise. */
+  forward(x: Tensor): Tensor {
+    return mul(x, this.param("gamma"));
+  }
+}
+
+/** fc1 -> GELU -> fc2 (the transformer feed-forward and the Mixer's MLPs). */
+export class Mlp extends Module {
+  /** First layer. */
+  readonly fc1: Linear;
+  /** Second layer. */
+  readonly fc2: Linear;
+  /** Creates the MLP. */
+  constructor(
+    inFeatures: number,
+    hiddenFeatures: number,
+    random: Random,
+    outFeatures = inFeatures,
+  ) {
+    super();
+    this.fc1 = this.child("fc1", new Linear(inFeatures, hiddenFeatures, random));
+    this.fc2 = this.child("fc2", new Linear(hiddenFeatures, outFeatures, random));
+  }
+  /** Applies the MLP; `residual` is added to the output in the same kernel. */
+  forward(x: Tensor, residual?: Tensor): Tensor {
+    const hidden = this.fc1.forward(x, { activation: "gelu" });
+    const output = this.fc2.forward(hidden, { residual });
+    hidden.dispose();
+    return output;
+  }
+}
+
+/** Hidden width of DINOv2's fused SwiGLU feed-forward for an MLP width `hiddenFeatures`. */
+export function swigluHiddenFeatures(hiddenFeatures: number): number {
+  return Math.floor((Math.floor(hiddenFeatures * 2 / 3) + 7) / 8) * 8;
+}
+
+/** DINOv2's SwiGLU feed-forward: w12 -> chunk -> silu(x1) * x2 -> w3. */
+export class SwiGLUFeedForward extends Module {
+  /** Joint input projection to 2 x hidden. */
+  readonly w12: Linear;
+  /** Output projection. */
+  readonly w3: Linear;
+  /** Creates the layer with hidden width `hidden` (see `swigluHiddenFeatures`). */
+  constructor(dim: number, readonly hidden: number, random: Random) {
+    super();
+    this.w12 = this.child("w12", new Linear(dim, 2 * hidden, random));
+    this.w3 = this.child("w3", new Linear(hidden, dim, random));
+  }
+  /** Applies the feed-forward; `residual` is added in the output kernel. */
+  forward(x: Tensor, residual?: Tensor): Tensor {
+    const joint = this.w12.forward(x);
+    const [gate, value] = split(joint, -1, [this.hidden, this.hidden]);
+    const activated = silu(gate);
+    const hidden = mul(activated, value);
+    const output = this.w3.forward(hidden, { residual });
+    for (const t of [joint, gate, value, activated, hidden]) t.dispose();
+    return output;
+  }
+}
+
+/** Multi-head self-attention with a joint qkv projection (DINO's `Attention`). */
+export class Attention extends Module {
+  /** Joint query/key/value projection [3 dim, dim]. */
+  readonly qkv: Linear;
+  /** Output projection. */
+  readonly proj: Linear;
+  /** Size of one head. */
+  readonly headDim: number;
+  /** Creates the layer. */
+  constructor(readonly dim: number, readonly heads: number, random: Random, qkvBias = true) {
+    super();
+    this.headDim = dim / heads;
+    this.qkv = this.child("qkv", new Linear(dim, 3 * dim, random, { bias: qkvBias }));
+    this.proj = this.child("proj", new Linear(dim, dim, random));
+  }
+
+  /** Queries, keys and values [B, heads, N, headDim] of tokens `x` [B, N, dim]. */
+  projections(x: Tensor): [Tensor, Tensor, Tensor] {
+    const [batch, tokens] = x.shape;
+    const joint = this.qkv.forward(x);
+    const split5 = reshape(joint, [batch, tokens, 3, this.heads, this.headDim]);
+    const ordered = permute(split5, [2, 0, 3, 1, 4]);
+    const parts = split(ordered, 0, [1, 1, 1]);
+    const shaped = parts.map((part) => reshape(part, [batch, this.heads, tokens, this.headDim]));
+    for (const t of [joint, split5, ordered, ...parts]) t.dispose();
+    return shaped as [Tensor, Tensor, Tensor];
+  }
+
+  /** Attention over tokens `x` [B, N, dim]; `residual` is added in the projection kernel. */
+  forward(x: Tensor, residual?: Tensor): Tensor {
+    const [batch, tokens] = x.shape;
+    const [q, k, v] = this.projections(x);
+    const attended = attention(q, k, v);
+    const merged = permute(attended, [0, 2, 1, 3]);
+    const flat = reshape(merged, [batch, tokens, this.dim]);
+    const output = this.proj.forward(flat, { residual });
+    for (const t of [q, k, v, attended, merged, flat]) t.dispose();
+    return output;
+  }
+
+  /** Softmax attention probabilities [B, heads, N, N] (for attention maps; no gradient). */
+  probabilities(x: Tensor): Tensor {
+    const [q, k, v] = this.projections(x);
+    const result = attentionProbabilities(q, k);
+    for (const t of [q, k, v]) t.dispose();
+    return result;
+  }
+}
+
+/**
+ * Stochastic depth: in training, zeroes each sample's branch with probability `rate` and scales
+ * the kept ones by 1 / (1 - rate). Returns `branch` itself when inactive.
+ */
+export function dropPath(branch: Tensor, rate: number, training: boolean, random: Random): Tensor {
+  if (!training || rate <= 0) return branch;
+  const keep = 1 - rate;
+  const batch = branch.shape[0];
+  const maskShape = [batch, ...branch.shape.slice(1).map(() => 1)];
+  const mask = tensor(
+    Float32Array.from({ length: batch }, () => (random.next() < keep ? 1 / keep : 0)),
+    maskShape,
+  );
+  const result = mul(branch, mask);
+  mask.dispose();
+  return result;
+}

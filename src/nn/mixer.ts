@@ -1,0 +1,176 @@
+/**
+ * MLP-Mixer (Tolstikhin et al.; timm's `mlp_mixer.py` names): a per-patch linear stem, blocks of
+ * LayerNorm -> token-mixing MLP (across patches, shared over channels) + skip, LayerNorm ->
+ * channel-mixing MLP + skip, a final norm, mean pooling and an optional linear head.
+ * @module
+ */
+import { ShapeError } from "../gpu/errors.ts";
+import { mean } from "../tensor/ops/reduction.ts";
+import { transpose } from "../tensor/ops/shape.ts";
+import { Random } from "../tensor/random.ts";
+import { formatShape, type Tensor } from "../tensor/tensor.ts";
+import { LayerNorm, Linear, Mlp } from "./layers.ts";
+import { Module } from "./module.ts";
+import { ConvProjection } from "./vit.ts";
+
+/** Configuration of an MLP-Mixer. */
+export interface MixerConfig {
+  /** Image size (tokens = (imageSize / patchSize)^2). */
+  imageSize: number;
+  /** Patch size. */
+  patchSize: number;
+  /** Input channels. */
+  inChannels: number;
+  /** Channel width. */
+  embedDim: number;
+  /** Number of blocks. */
+  depth: number;
+  /** Hidden width of the token-mixing MLP. */
+  tokenHidden: number;
+  /** Hidden width of the channel-mixing MLP. */
+  channelHidden: number;
+  /** Classes of the linear head; 0 for none. */
+  classes: number;
+  /** LayerNorm epsilon (timm: 1e-6). */
+  eps: number;
+  /** Seed of the initialisation. */
+  seed: number;
+}
+
+/** The paper's sizes (patch size in the name). */
+export const MIXER_SIZES = {
+  "S/32": { patchSize: 32, embedDim: 512, depth: 8, tokenHidden: 256, channelHidden: 2048 },
+  "S/16": { patchSize: 16, embedDim: 512, depth: 8, tokenHidden: 256, channelHidden: 2048 },
+  "B/32": { patchSize: 32, embedDim: 768, depth: 12, tokenHidden: 384, channelHidden: 3072 },
+  "B/16": { patchSize: 16, embedDim: 768, depth: 12, tokenHidden: 384, channelHidden: 3072 },
+  "L/16": { patchSize: 16, embedDim: 1024, depth: 24, tokenHidden: 512, channelHidden: 4096 },
+} as const;
+
+/** A configuration with Mixer-S/16 at 224 px, overridden by `options`. */
+export function mixerConfig(options: Partial<MixerConfig> = {}): MixerConfig {
+  return {
+    imageSize: 224,
+    inChannels: 3,
+    ...MIXER_SIZES["S/16"],
+    classes: 0,
+    eps: 1e-6,
+    seed: 0,
+    ...options,
+  };
+}
+
+/** One Mixer block. */
+export class MixerBlock extends Module {
+  /** Norm before token mixing. */
+  readonly norm1: LayerNorm;
+  /** Token-mixing MLP (over the patch axis). */
+  readonly mlpTokens: Mlp;
+  /** Norm before channel mixing. */
+  readonly norm2: LayerNorm;
+  /** Channel-mixing MLP. */
+  readonly mlpChannels: Mlp;
+  /** Creates the block for `tokens` patches. */
+  constructor(readonly tokens: number, config: MixerConfig, random: Random) {
+    super();
+    this.norm1 = this.child("norm1", new LayerNorm(config.embedDim, config.eps));
+    this.mlpTokens = this.child("mlp_tokens", new Mlp(tokens, config.tokenHidden, random));
+    this.norm2 = this.child("norm2", new LayerNorm(config.embedDim, config.eps));
+    this.mlpChannels = this.child(
+      "mlp_channels",
+      new Mlp(config.embedDim, config.channelHidden, random),
+    );
+  }
+  /** Applies the block to tokens [B, S, dim]. */
+  forward(x: Tensor): Tensor {
+    if (x.shape[1] !== this.tokens) {
+      throw new ShapeError(
+        `MixerBlock: built for ${this.tokens} tokens, got ${formatShape(x.shape)}`,
+      );
+    }
+    const normed = this.norm1.forward(x);
+    const byChannel = transpose(normed, 1, 2); // [B, dim, S]
+    const residual = transpose(x, 1, 2);
+    const mixed = this.mlpTokens.forward(byChannel, residual); // [B, dim, S]
+    const afterTokens = transpose(mixed, 1, 2);
+    const normed2 = this.norm2.forward(afterTokens);
+    const output = this.mlpChannels.forward(normed2, afterTokens);
+    for (const t of [normed, byChannel, residual, mixed, afterTokens, normed2]) t.dispose();
+    return output;
+  }
+}
+
+/** What a Mixer forward pass returns. */
+export interface MixerOutput {
+  /** Mean of the final-norm tokens [B, dim] (the features). */
+  pooled: Tensor;
+  /** Final-norm tokens [B, S, dim]. */
+  tokens: Tensor;
+  /** Patch grid height and width. */
+  grid: [number, number];
+}
+
+/** The MLP-Mixer backbone (with an optional classification head). */
+export class MlpMixer extends Module {
+  /** The configuration. */
+  readonly config: MixerConfig;
+  /** The per-patch linear stem (`stem.proj`). */
+  readonly stem: Stem;
+  /** The blocks. */
+  readonly blocks: MixerBlock[];
+  /** Final norm. */
+  readonly norm: LayerNorm;
+  /** Linear head, when `classes` > 0. */
+  readonly head: Linear | undefined;
+
+  /** Creates the model. */
+  constructor(options: Partial<MixerConfig> = {}) {
+    super();
+    const config = this.config = mixerConfig(options);
+    const random = new Random(config.seed);
+    const grid = Math.floor(config.imageSize / config.patchSize);
+    this.stem = this.child("stem", new Stem(config, random));
+    this.blocks = Array.from(
+      { length: config.depth },
+      (_, index) => this.child(`blocks.${index}`, new MixerBlock(grid * grid, config, random)),
+    );
+    this.norm = this.child("norm", new LayerNorm(config.embedDim, config.eps));
+    this.head = config.classes > 0
+      ? this.child("head", new Linear(config.embedDim, config.classes, random))
+      : undefined;
+  }
+
+  /** Runs the backbone on images [B, C, H, W]. */
+  forward(images: Tensor): MixerOutput {
+    const patch = this.config.patchSize;
+    const [, , height, width] = images.shape;
+    if (height < patch || width < patch) {
+      throw new ShapeError(
+        `MlpMixer: image ${height}x${width} is smaller than one ${patch}x${patch} patch`,
+      );
+    }
+    let x = this.stem.proj.forward(images);
+    for (const block of this.blocks) {
+      const next = block.forward(x);
+      x.dispose();
+      x = next;
+    }
+    const tokens = this.norm.forward(x);
+    x.dispose();
+    const pooled = mean(tokens, 1);
+    return { pooled, tokens, grid: [Math.floor(height / patch), Math.floor(width / patch)] };
+  }
+}
+
+/** The stem: one patch convolution named `proj`. */
+export class Stem extends Module {
+  /** The convolution. */
+  readonly proj: ConvProjection;
+  /** Creates the stem. */
+  constructor(config: MixerConfig, random: Random) {
+    super();
+    this.proj = this.child(
+      "proj",
+      new ConvProjection(config.patchSize, config.inChannels, config.embedDim, random),
+    );
+  }
+}

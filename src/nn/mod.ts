@@ -1,0 +1,36 @@
+/**
+ * Models: ViT, MLP-Mixer and the DINO head, built from the layers in this folder.
+ * @module
+ */
+export { expectShape, type HostTensor, Module } from "./module.ts";
+export {
+  Attention,
+  dropPath,
+  LayerNorm,
+  LayerScale,
+  Linear,
+  Mlp,
+  SwiGLUFeedForward,
+  swigluHiddenFeatures,
+} from "./layers.ts";
+export {
+  Block,
+  ConvProjection,
+  PatchEmbed,
+  type PositionInterpolation,
+  VisionTransformer,
+  VIT_SIZES,
+  type VitConfig,
+  vitConfig,
+  type VitOutput,
+} from "./vit.ts";
+export {
+  MIXER_SIZES,
+  MixerBlock,
+  type MixerConfig,
+  mixerConfig,
+  type MixerOutput,
+  MlpMixer,
+  Stem,
+} from "./mixer.ts";
+export { DinoHead, type DinoHeadConfig, dinoHeadConfig, WeightNormLinear } from "./dino_head.ts";

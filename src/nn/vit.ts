@@ -1,0 +1,460 @@
+/**
+ * Vision Transformer as in DINO and DINOv2: patch embedding, CLS token, learned position embedding
+ * (interpolated exactly as the official code does), optional register tokens, LayerScale and SwiGLU,
+ * stochastic depth. Parameter names match the official checkpoints (`blocks.0.attn.qkv.weight`).
+ * @module
+ */
+import { ShapeError } from "../gpu/errors.ts";
+import { add } from "../tensor/ops/elementwise.ts";
+import { patchify, resizeBicubic } from "../tensor/ops/image.ts";
+import { linear } from "../tensor/ops/matmul.ts";
+import { concat, gatherRows, permute, reshape, scatterRows, slice } from "../tensor/ops/shape.ts";
+import { Random, truncatedNormal } from "../tensor/random.ts";
+import { formatShape, type Tensor, tensor, zeros } from "../tensor/tensor.ts";
+import {
+  Attention,
+  dropPath,
+  LayerNorm,
+  LayerScale,
+  Mlp,
+  SwiGLUFeedForward,
+  swigluHiddenFeatures,
+} from "./layers.ts";
+import { Module } from "./module.ts";
+
+/** How the position embedding is resized to another grid (the official variants). */
+export type PositionInterpolation =
+  /** DINO and DINOv2: bicubic with scale_factor (grid + 0.1) / M. */
+  | "scale-offset"
+  /** DINOv2 with registers: bicubic to the grid size with antialiasing. */
+  | "size-antialias"
+  /** Bicubic to the grid size (Hugging Face's newer code). */
+  | "size";
+
+/** Configuration of a Vision Transformer. */
+export interface VitConfig {
+  /** Image size the position embedding was made for (its grid is imageSize / patchSize). */
+  imageSize: number;
+  /** Patch size (8, 14 or 16 in the official models). */
+  patchSize: number;
+  /** Input channels. */
+  inChannels: number;
+  /** Token width. */
+  embedDim: number;
+  /** Number of blocks. */
+  depth: number;
+  /** Attention heads. */
+  heads: number;
+  /** MLP width as a multiple of embedDim. */
+  mlpRatio: number;
+  /** Bias on the qkv projection. */
+  qkvBias: boolean;
+  /** LayerScale initial value, or undefined for no LayerScale (DINO). */
+  layerScaleInit: number | undefined;
+  /** Register tokens (DINOv2 with registers: 4). */
+  registers: number;
+  /** Feed-forward kind: "mlp" (GELU MLP) or "swiglu" (DINOv2 giant). */
+  feedForward: "mlp" | "swiglu";
+  /** Stochastic depth rate of the last block (linearly increasing from 0). */
+  dropPathRate: number;
+  /** LayerNorm epsilon (1e-6 in DINO and DINOv2; 1e-12 in Hugging Face ViTModel). */
+  eps: number;
+  /** Position embedding interpolation variant. */
+  interpolation: PositionInterpolation;
+  /** Whether the model has a mask token (DINOv2 / iBOT). */
+  maskToken: boolean;
+  /** Seed of the initialisation. */
+  seed: number;
+}
+
+/** Widths, depths and heads of the named sizes. */
+export const VIT_SIZES = {
+  tiny: { embedDim: 192, depth: 12, heads: 3 },
+  small: { embedDim: 384, depth: 12, heads: 6 },
+  base: { embedDim: 768, depth: 12, heads: 12 },
+  large: { embedDim: 1024, depth: 24, heads: 16 },
+  giant: { embedDim: 1536, depth: 40, heads: 24 },
+} as const;
+
+/** A configuration with DINO's defaults, overridden by `options`. */
+export function vitConfig(options: Partial<VitConfig> = {}): VitConfig {
+  return {
+    imageSize: 224,
+    patchSize: 16,
+    inChannels: 3,
+    ...VIT_SIZES.small,
+    mlpRatio: 4,
+    qkvBias: true,
+    layerScaleInit: undefined,
+    registers: 0,
+    feedForward: "mlp",
+    dropPathRate: 0,
+    eps: 1e-6,
+    interpolation: "scale-offset",
+    maskToken: false,
+    seed: 0,
+    ...options,
+  };
+}
+
+/** Patch embedding: a convolution with stride = kernel = patch, computed as patchify + matmul. */
+export class PatchEmbed extends Module {
+  /** The projection (`proj.weight` [dim, channels, patch, patch], `proj.bias` [dim]). */
+  readonly proj: ConvProjection;
+  /** Creates the layer. */
+  constructor(readonly patchSize: number, inChannels: number, embedDim: number, random: Random) {
+    super();
+    this.proj = this.child("proj", new ConvProjection(patchSize, inChannels, embedDim, random));
+  }
+  /** Images [B, C, H, W] to patch tokens [B, (H/p)(W/p), dim]. */
+  forward(images: Tensor): Tensor {
+    return this.proj.forward(images);
+  }
+}
+
+/** The weights of a patch convolution, stored in PyTorch's conv layout. */
+export class ConvProjection extends Module {
+  /** Creates the layer with PyTorch's Conv2d default initialisation (DINO leaves it as is). */
+  constructor(
+    readonly patchSize: number,
+    readonly inChannels: number,
+    readonly outChannels: number,
+    random: Random,
+  ) {
+    super();
+    const fanIn = inChannels * patchSize * patchSize;
+    const bound = 1 / Math.sqrt(fanIn);
+    // PyTorch's Conv2d default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
+    this.parameter(
+      "weight",
+      tensor(
+        Float32Array.from(
+          { length: outChannels * fanIn },
+          () => random.uniform(-bound, bound),
+        ),
+        [outChannels, inChannels, patchSize, patchSize],
+      ),
+    );
+    this.parameter(
+      "bias",
+      tensor(Float32Array.from({ length: outChannels }, () => random.uniform(-bound, bound))),
+    );
+  }
+  /** Images [B, C, H, W] to tokens [B, (H/p)(W/p), out]. */
+  forward(images: Tensor): Tensor {
+    if (images.rank !== 4 || images.shape[1] !== this.inChannels) {
+      throw new ShapeError(
+        `patch embedding: expected images [B, ${this.inChannels}, H, W], got ${
+          formatShape(images.shape)
+        }`,
+      );
+    }
+    const patches = patchify(images, this.patchSize);
+    const weight = reshape(this.param("weight"), [this.outChannels, -1]);
+    const tokens = linear(patches, weight, this.param("bias"));
+    patches.dispose();
+    weight.dispose();
+    return tokens;
+  }
+}
+
+/** One transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)), with LayerScale if set. */
+export class Block extends Module {
+  /** First norm. */
+  readonly norm1: LayerNorm;
+  /** Self-attention. */
+  readonly attn: Attention;
+  /** Second norm. */
+  readonly norm2: LayerNorm;
+  /** Feed-forward. */
+  readonly mlp: Mlp | SwiGLUFeedForward;
+  /** LayerScale after attention (DINOv2). */
+  readonly ls1: LayerScale | undefined;
+  /** LayerScale after the feed-forward (DINOv2). */
+  readonly ls2: LayerScale | undefined;
+
+  /** Creates the block. */
+  constructor(
+    config: VitConfig,
+    readonly dropPathRate: number,
+    random: Random,
+    private readonly dropRandom: Random,
+  ) {
+    super();
+    const dim = config.embedDim;
+    this.norm1 = this.child("norm1", new LayerNorm(dim, config.eps));
+    this.attn = this.child("attn", new Attention(dim, config.heads, random, config.qkvBias));
+    this.ls1 = config.layerScaleInit === undefined
+      ? undefined
+      : this.child("ls1", new LayerScale(dim, config.layerScaleInit));
+    this.norm2 = this.child("norm2", new LayerNorm(dim, config.eps));
+    const hidden = Math.floor(dim * config.mlpRatio);
+    this.mlp = this.child(
+      "mlp",
+      config.feedForward === "swiglu"
+        ? new SwiGLUFeedForward(dim, swigluHiddenFeatures(hidden), random)
+        : new Mlp(dim, hidden, random),
+    );
+    this.ls2 = config.layerScaleInit === undefined
+      ? undefined
+      : this.child("ls2", new LayerScale(dim, config.layerScaleInit));
+  }
+
+  /** Applies the block to tokens [B, N, dim]. */
+  forward(x: Tensor): Tensor {
+    const afterAttention = this.#residual(
+      x,
+      (normed, residual) => this.attn.forward(normed, residual),
+      this.norm1,
+      this.ls1,
+    );
+    const output = this.#residual(
+      afterAttention,
+      (normed, residual) => this.mlp.forward(normed, residual),
+      this.norm2,
+      this.ls2,
+    );
+    afterAttention.dispose();
+    return output;
+  }
+
+  #residual(
+    x: Tensor,
+    branch: (normed: Tensor, residual?: Tensor) => Tensor,
+    norm: LayerNorm,
+    scale: LayerScale | undefined,
+  ): Tensor {
+    const normed = norm.forward(x);
+    const stochastic = this.training && this.dropPathRate > 0;
+    if (!scale && !stochastic) {
+      const fused = branch(normed, x); // residual added inside the output projection's kernel
+      normed.dispose();
+      return fused;
+    }
+    const raw = branch(normed);
+    normed.dispose();
+    const scaled = scale ? scale.forward(raw) : raw;
+    const dropped = dropPath(scaled, this.dropPathRate, this.training, this.dropRandom);
+    const output = add(x, dropped);
+    for (const t of new Set([raw, scaled, dropped])) t.dispose();
+    return output;
+  }
+}
+
+/** What a forward pass returns. */
+export interface VitOutput {
+  /** CLS token after the final norm [B, dim]. */
+  cls: Tensor;
+  /** Patch tokens after the final norm [B, gridH * gridW, dim]. */
+  patches: Tensor;
+  /** Patch grid height and width. */
+  grid: [number, number];
+}
+
+/** The Vision Transformer backbone. */
+export class VisionTransformer extends Module {
+  /** The configuration. */
+  readonly config: VitConfig;
+  /** Patch embedding. */
+  readonly patchEmbed: PatchEmbed;
+  /** The blocks. */
+  readonly blocks: Block[];
+  /** Final norm. */
+  readonly norm: LayerNorm;
+
+  /** Creates the model with DINO's initialisation (truncated normal 0.02, zero biases). */
+  constructor(options: Partial<VitConfig> = {}) {
+    super();
+    const config = this.config = vitConfig(options);
+    if (config.embedDim % config.heads !== 0) {
+      throw new ShapeError(
+        `VisionTransformer: embedDim ${config.embedDim} is not a multiple of heads ${config.heads}`,
+      );
+    }
+    const random = new Random(config.seed);
+    const dropRandom = new Random(config.seed ^ 0x5bd1e995);
+    const grid = Math.floor(config.imageSize / config.patchSize);
+    this.parameter("cls_token", truncatedNormal([1, 1, config.embedDim], random, 0.02));
+    this.parameter(
+      "pos_embed",
+      truncatedNormal([1, 1 + grid * grid, config.embedDim], random, 0.02),
+    );
+    if (config.registers > 0) {
+      this.parameter(
+        "register_tokens",
+        truncatedNormal([1, config.registers, config.embedDim], random, 0.02),
+      );
+    }
+    if (config.maskToken) this.parameter("mask_token", zeros([1, config.embedDim]));
+    this.patchEmbed = this.child(
+      "patch_embed",
+      new PatchEmbed(config.patchSize, config.inChannels, config.embedDim, random),
+    );
+    this.blocks = Array.from({ length: config.depth }, (_, index) => {
+      const rate = config.depth > 1 ? config.dropPathRate * index / (config.depth - 1) : 0;
+      return this.child(`blocks.${index}`, new Block(config, rate, random, dropRandom));
+    });
+    this.norm = this.child("norm", new LayerNorm(config.embedDim, config.eps));
+  }
+
+  /** Side of the square grid the stored position embedding covers. */
+  get positionGrid(): number {
+    return Math.round(Math.sqrt(this.param("pos_embed").shape[1] - 1));
+  }
+
+  /**
+   * The position embedding for a `gridH` x `gridW` patch grid [1, 1 + gridH * gridW, dim], resized
+   * as the official code does; the stored one when the grid already matches.
+   */
+  positionEmbedding(gridH: number, gridW: number): Tensor {
+    const stored = this.param("pos_embed");
+    const side = this.positionGrid;
+    const dim = this.config.embedDim;
+    if (gridH === side && gridW === side) return stored;
+    const classPosition = slice(stored, 1, 0, 1);
+    const patchPosition = slice(stored, 1, 1, 1 + side * side);
+    const square = reshape(patchPosition, [1, side, side, dim]);
+    const channelsFirst = permute(square, [0, 3, 1, 2]);
+    const resized = this.config.interpolation === "scale-offset"
+      ? resizeBicubic(channelsFirst, { scaleFactor: [(gridH + 0.1) / side, (gridW + 0.1) / side] })
+      : resizeBicubic(channelsFirst, {
+        size: [gridH, gridW],
+        antialias: this.config.interpolation === "size-antialias",
+      });
+    if (resized.shape[2] !== gridH || resized.shape[3] !== gridW) {
+      throw new ShapeError(
+        `position embedding: resized to ${
+          formatShape(resized.shape)
+        }, wanted grid ${gridH}x${gridW}`,
+      );
+    }
+    const channelsLast = permute(resized, [0, 2, 3, 1]);
+    const flat = reshape(channelsLast, [1, gridH * gridW, dim]);
+    const result = concat([classPosition, flat], 1);
+    for (
+      const t of [classPosition, patchPosition, square, channelsFirst, resized, channelsLast, flat]
+    ) {
+      t.dispose();
+    }
+    return result;
+  }
+
+  /**
+   * Tokens entering the first block [B, 1 + registers + patches, dim]: patch embedding, optional
+   * mask token at the masked patches (`maskedPatches`: i32 indices into the [B * patches] rows),
+   * CLS token, position embedding, then register tokens after the CLS token.
+   */
+  prepareTokens(
+    images: Tensor,
+    maskedPatches?: Tensor,
+  ): { tokens: Tensor; grid: [number, number] } {
+    const [batch, , height, width] = images.shape;
+    const patch = this.config.patchSize;
+    if (height < patch || width < patch) {
+      throw new ShapeError(
+        `VisionTransformer: image ${height}x${width} is smaller than one ${patch}x${patch} patch`,
+      );
+    }
+    const grid: [number, number] = [Math.floor(height / patch), Math.floor(width / patch)];
+    const count = grid[0] * grid[1];
+    const dim = this.config.embedDim;
+    let patches = this.patchEmbed.forward(images);
+    if (maskedPatches) {
+      const flat = reshape(patches, [batch * count, dim]);
+      const zeros = zeroIndices(maskedPatches.size);
+      const tokenRows = gatherRows(this.param("mask_token"), zeros);
+      zeros.dispose();
+      const replaced = scatterRows(flat, maskedPatches, tokenRows);
+      patches.dispose();
+      patches = reshape(replaced, [batch, count, dim]);
+      for (const t of [flat, tokenRows, replaced]) t.dispose();
+    }
+    const batchZeros = zeroIndices(batch);
+    const clsFlat = reshape(this.param("cls_token"), [1, dim]);
+    const clsRows = gatherRows(clsFlat, batchZeros);
+    const cls = reshape(clsRows, [batch, 1, dim]);
+    const withCls = concat([cls, patches], 1);
+    const position = this.positionEmbedding(grid[0], grid[1]);
+    let tokens = add(withCls, position);
+    if (position !== this.param("pos_embed")) position.dispose();
+    for (const t of [patches, batchZeros, clsFlat, clsRows, cls, withCls]) t.dispose();
+    if (this.config.registers > 0) {
+      const registers = this.config.registers;
+      const registerFlat = reshape(this.param("register_tokens"), [registers, dim]);
+      const indices = tiledIndices(batch, registers);
+      const registerRows = gatherRows(registerFlat, indices);
+      const registerTokens = reshape(registerRows, [batch, registers, dim]);
+      const head = slice(tokens, 1, 0, 1);
+      const tail = slice(tokens, 1, 1, 1 + count);
+      const joined = concat([head, registerTokens, tail], 1);
+      for (const t of [registerFlat, indices, registerRows, registerTokens, head, tail, tokens]) {
+        t.dispose();
+      }
+      tokens = joined;
+    }
+    return { tokens, grid };
+  }
+
+  /** Runs the blocks; returns the final-norm CLS and patch tokens. */
+  forward(images: Tensor, maskedPatches?: Tensor): VitOutput {
+    const { tokens, grid } = this.prepareTokens(images, maskedPatches);
+    let x = tokens;
+    for (const block of this.blocks) {
+      const next = block.forward(x);
+      x.dispose();
+      x = next;
+    }
+    const normed = this.norm.forward(x);
+    x.dispose();
+    const total = normed.shape[1];
+    const clsToken = slice(normed, 1, 0, 1);
+    const cls = reshape(clsToken, [normed.shape[0], this.config.embedDim]);
+    const patches = slice(normed, 1, 1 + this.config.registers, total);
+    for (const t of [normed, clsToken]) t.dispose();
+    return { cls, patches, grid };
+  }
+
+  /** Outputs of the last `count` blocks after the final norm, each [B, N, dim] (linear probe). */
+  intermediateLayers(images: Tensor, count: number): Tensor[] {
+    const { tokens } = this.prepareTokens(images);
+    let x = tokens;
+    const outputs: Tensor[] = [];
+    this.blocks.forEach((block, index) => {
+      const next = block.forward(x);
+      x.dispose();
+      x = next;
+      if (index >= this.blocks.length - count) outputs.push(this.norm.forward(x));
+    });
+    x.dispose();
+    return outputs;
+  }
+
+  /** Attention probabilities of the last block [B, heads, N, N] (CLS row: attention maps). */
+  lastSelfAttention(images: Tensor): Tensor {
+    const { tokens } = this.prepareTokens(images);
+    let x = tokens;
+    for (const block of this.blocks.slice(0, -1)) {
+      const next = block.forward(x);
+      x.dispose();
+      x = next;
+    }
+    const last = this.blocks[this.blocks.length - 1];
+    const normed = last.norm1.forward(x);
+    const probabilities = last.attn.probabilities(normed);
+    normed.dispose();
+    x.dispose();
+    return probabilities;
+  }
+}
+
+function zeroIndices(count: number): Tensor {
+  return tensor(new Int32Array(count), [count], "i32");
+}
+
+function tiledIndices(batch: number, registers: number): Tensor {
+  return tensor(
+    Int32Array.from({ length: batch * registers }, (_, i) => i % registers),
+    [batch * registers],
+    "i32",
+  );
+}

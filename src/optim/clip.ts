@@ -1,0 +1,161 @@
+/**
+ * Gradient-norm clipping on the GPU, with no readback: partial sums of squares per gradient, one
+ * kernel that turns them into norms and clip factors `min(1, maxNorm / (norm + 1e-6))`, then an
+ * in-place scale of each gradient by its factor. The norms come back as tensors; read them only
+ * when logging.
+ *
+ * - `clipGradNorm`: PyTorch's `torch.nn.utils.clip_grad_norm_` (one global L2 norm over all
+ *   gradients).
+ * - `clipGradNormPerParameter`: DINO's `utils.clip_gradients` (each gradient clipped by its own
+ *   norm).
+ * - `gradNormClipFactor`: the global norm and factor without touching the gradients, for
+ *   `AdamW.step({ gradScale })`, which folds the factor into the update.
+ * @module
+ */
+import { gpu } from "../gpu/device.ts";
+import { ShapeError } from "../gpu/errors.ts";
+import { flatWorkgroups } from "../gpu/launch.ts";
+import { fillBuffer, Tensor, zeros } from "../tensor/tensor.ts";
+
+/** Partial-sum slots per gradient (the first pass launches at most this many workgroups each). */
+const MAX_PARTS = 64;
+/** Invocations per workgroup of the clip kernels (their default WORKGROUP_SIZE). */
+const WORKGROUP = 256;
+/** Elements each invocation of the first pass should sum at least, before using more workgroups. */
+const ELEMENTS_PER_INVOCATION = 4;
+
+/** Gradients of `params` that clipping acts on: those present and non-empty, checked. */
+export function gradientsOf(params: readonly Tensor[], what: string): Tensor[] {
+  const grads: Tensor[] = [];
+  params.forEach((param, index) => {
+    const grad = param.grad;
+    if (!grad || grad.size === 0) return;
+    if (grad.dtype !== "f32" || grad.size !== param.size) {
+      throw new ShapeError(
+        `${what}: gradient of parameter ${index} does not match it: ${param.describe()} has ` +
+          `gradient ${grad.describe()}`,
+      );
+    }
+    grads.push(grad);
+  });
+  return grads;
+}
+
+function checkMaxNorm(maxNorm: number, what: string): void {
+  if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) {
+    throw new RangeError(`${what}: maxNorm must be a finite number > 0, got ${maxNorm}`);
+  }
+}
+
+interface NormPass {
+  /** Per-gradient L2 norms, [T]. */
+  norms: Tensor;
+  /** Global L2 norm, [1]. */
+  total: Tensor;
+  /** Per-gradient clip factors then the global one, [T + 1]. */
+  factors: Tensor;
+}
+
+/** Runs the two reduction passes over `grads` (non-empty). */
+function normPass(grads: Tensor[], maxNorm: number): NormPass {
+  const runtime = gpu();
+  const count = grads.length;
+  const partials = Tensor.empty([count * MAX_PARTS], "f32", "clip partials");
+  fillBuffer(partials.buffer, count * MAX_PARTS, 0);
+  grads.forEach((grad, index) => {
+    const parts = Math.min(
+      MAX_PARTS,
+      Math.max(1, Math.ceil(grad.size / (WORKGROUP * ELEMENTS_PER_INVOCATION))),
+    );
+    runtime.dispatch({
+      kernel: "clip_sum_squares",
+      buffers: [grad.buffer, partials.buffer],
+      params: new Uint32Array([grad.size, index * MAX_PARTS, parts]),
+      workgroups: [parts],
+    });
+  });
+  const norms = Tensor.empty([count], "f32", "gradient norms");
+  const total = Tensor.empty([1], "f32", "gradient norm");
+  const factors = Tensor.empty([count + 1], "f32", "clip factors");
+  const params = new Uint32Array([count, MAX_PARTS, 0]);
+  new Float32Array(params.buffer, 8, 1)[0] = maxNorm;
+  runtime.dispatch({
+    kernel: "clip_finalize",
+    buffers: [partials.buffer, norms.buffer, total.buffer, factors.buffer],
+    params,
+    workgroups: [1],
+  });
+  partials.dispose();
+  return { norms, total, factors };
+}
+
+function scaleGradient(grad: Tensor, factors: Tensor, index: number): void {
+  gpu().dispatch({
+    kernel: "clip_scale",
+    buffers: [grad.buffer, factors.buffer],
+    params: new Uint32Array([grad.size, index]),
+    workgroups: flatWorkgroups(grad.size),
+  });
+}
+
+/**
+ * Clips the gradients of `params` in place so that their global L2 norm is at most `maxNorm`
+ * (PyTorch's `clip_grad_norm_`: every gradient times `min(1, maxNorm / (norm + 1e-6))`).
+ * Parameters without a gradient are skipped. Returns the norm before clipping as a one-element
+ * tensor on the GPU (the caller disposes it; reading it is a readback).
+ */
+export function clipGradNorm(params: readonly Tensor[], maxNorm: number): Tensor {
+  checkMaxNorm(maxNorm, "clipGradNorm");
+  const grads = gradientsOf(params, "clipGradNorm");
+  if (grads.length === 0) return zeros([1]);
+  const { norms, total, factors } = normPass(grads, maxNorm);
+  grads.forEach((grad) => scaleGradient(grad, factors, grads.length));
+  norms.dispose();
+  factors.dispose();
+  return total;
+}
+
+/**
+ * Clips each gradient of `params` separately to L2 norm at most `maxNorm` (DINO's
+ * `utils.clip_gradients`: a gradient whose `maxNorm / (norm + 1e-6)` is below 1 is scaled by it).
+ * Returns the norms before clipping, one per parameter that has a gradient, in order, as a
+ * tensor of shape [number of such parameters] (the caller disposes it).
+ */
+export function clipGradNormPerParameter(params: readonly Tensor[], maxNorm: number): Tensor {
+  checkMaxNorm(maxNorm, "clipGradNormPerParameter");
+  const grads = gradientsOf(params, "clipGradNormPerParameter");
+  if (grads.length === 0) return Tensor.empty([0]);
+  const { norms, total, factors } = normPass(grads, maxNorm);
+  grads.forEach((grad, index) => scaleGradient(grad, factors, index));
+  total.dispose();
+  factors.dispose();
+  return norms;
+}
+
+/** The global gradient norm and its clip factor, both one-element tensors on the GPU. */
+export interface GradNormClip {
+  /** Global L2 norm of the gradients. */
+  norm: Tensor;
+  /** `min(1, maxNorm / (norm + 1e-6))`. */
+  factor: Tensor;
+}
+
+/**
+ * Computes the global gradient norm of `params` and the clip factor, leaving the gradients as
+ * they are: pass `factor` to `AdamW.step({ gradScale: factor })` to clip inside the update
+ * (saves one pass over the gradients). The caller disposes both tensors.
+ */
+export function gradNormClipFactor(params: readonly Tensor[], maxNorm: number): GradNormClip {
+  checkMaxNorm(maxNorm, "gradNormClipFactor");
+  const grads = gradientsOf(params, "gradNormClipFactor");
+  const factor = Tensor.empty([1], "f32", "clip factor");
+  if (grads.length === 0) {
+    fillBuffer(factor.buffer, 1, 1);
+    return { norm: zeros([1]), factor };
+  }
+  const { norms, total, factors } = normPass(grads, maxNorm);
+  gpu().copy(factors.buffer, grads.length * 4, factor.buffer, 0, 4);
+  norms.dispose();
+  factors.dispose();
+  return { norm: total, factor };
+}
