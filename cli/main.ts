@@ -9,6 +9,7 @@
  * @module
  */
 import { Command } from "commander";
+import { benchCommand } from "./commands/bench.ts";
 import { infoCommand } from "./commands/info.ts";
 import { runCli } from "./run.ts";
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .description("Self-supervised vision (DINO / DINOv2) on WebGPU")
     .version("0.1.0");
   program.addCommand(infoCommand());
+  program.addCommand(benchCommand());
   return program;
 }
 

@@ -1,14 +1,19 @@
 // Attention backward, gradients of the keys and values. With p = exp(scale q_i.k_j - lse_i)
 // recomputed from the saved log-sum-exp: dv_j = sum_i p_ij dO_i and
-// dk_j = scale * sum_i p_ij (dO_i.v_j - delta_i) q_i. One invocation per key row holds k_j, v_j and
-// the dk_j, dv_j accumulators (HEAD_VECS vec4s each); the workgroup stages QUERY_TILE query rows (with
-// their dO rows, log-sum-exp and delta) at a time. Workgroup (x, y) covers key rows x * ROWS.. of head y.
+// dk_j = scale * sum_i p_ij (dO_i.v_j - delta_i) q_i. Each invocation owns BLOCK key rows and holds
+// their k_j, v_j and the dk_j, dv_j accumulators (HEAD_VECS vec4s each) in registers; the workgroup
+// stages QUERY_TILE query rows (with their dO rows, log-sum-exp and delta) at a time.
+// Workgroup (x, y) covers key rows x * ROWS * BLOCK.. of head y. No atomics: each key row is
+// written by the one invocation that owns it.
 
-override ROWS: u32 = 64u;
+override ROWS: u32 = 16u;
+override BLOCK: u32 = 4u;
 override QUERY_TILE: u32 = 32u;
 override HEAD_VECS: u32 = 16u;
 
 const MAX_HEAD_VECS: u32 = 32u;
+const MAX_BLOCK: u32 = 4u;
+const LOG2_E: f32 = 1.4426950408889634;
 
 struct Params {
   batch_heads: u32,
@@ -33,34 +38,23 @@ var<workgroup> grad_output_tile: array<vec4f, QUERY_TILE * HEAD_VECS>;
 var<workgroup> lse_tile: array<f32, QUERY_TILE>;
 var<workgroup> delta_tile: array<f32, QUERY_TILE>;
 
-fn load_query(base: u32, vec: u32) -> vec4f {
+// Columns 4 * vec .. 4 * vec + 3 of the row at `base` of query (0), key (1), value (2) or
+// grad_output (3); zero past d.
+fn load4(which: u32, base: u32, vec: u32) -> vec4f {
   var result = vec4f(0.0);
   for (var c = 0u; c < 4u; c++) {
-    if (vec * 4u + c < params.d) { result[c] = query[base + vec * 4u + c]; }
-  }
-  return result;
-}
-
-fn load_key(base: u32, vec: u32) -> vec4f {
-  var result = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    if (vec * 4u + c < params.d) { result[c] = key[base + vec * 4u + c]; }
-  }
-  return result;
-}
-
-fn load_value(base: u32, vec: u32) -> vec4f {
-  var result = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    if (vec * 4u + c < params.d) { result[c] = value[base + vec * 4u + c]; }
-  }
-  return result;
-}
-
-fn load_grad_output(base: u32, vec: u32) -> vec4f {
-  var result = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    if (vec * 4u + c < params.d) { result[c] = grad_output[base + vec * 4u + c]; }
+    let column = vec * 4u + c;
+    if (column < params.d) {
+      if (which == 0u) {
+        result[c] = query[base + column];
+      } else if (which == 1u) {
+        result[c] = key[base + column];
+      } else if (which == 2u) {
+        result[c] = value[base + column];
+      } else {
+        result[c] = grad_output[base + column];
+      }
+    }
   }
   return result;
 }
@@ -70,30 +64,31 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   let n = params.n;
   let d = params.d;
   let head = group.y;
-  let row = group.x * ROWS + local;
-  let valid = row < n;
+  let first_row = (group.x * ROWS + local) * BLOCK;
   let head_base = head * n * d;
-  let row_base = head_base + min(row, n - 1u) * d;
 
-  var k: array<vec4f, MAX_HEAD_VECS>;
-  var v_row: array<vec4f, MAX_HEAD_VECS>;
-  var grad_k: array<vec4f, MAX_HEAD_VECS>;
-  var grad_v: array<vec4f, MAX_HEAD_VECS>;
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    k[v] = load_key(row_base, v) * params.scale_log2;
-    v_row[v] = load_value(row_base, v);
-    grad_k[v] = vec4f(0.0);
-    grad_v[v] = vec4f(0.0);
+  var k: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
+  var v_rows: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
+  var grad_k: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
+  var grad_v: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
+  for (var r = 0u; r < BLOCK; r++) {
+    // rows past n repeat row n - 1 (computed, never written)
+    let row_base = head_base + min(first_row + r, n - 1u) * d;
+    for (var v = 0u; v < HEAD_VECS; v++) {
+      k[r * HEAD_VECS + v] = load4(1u, row_base, v) * params.scale_log2;
+      v_rows[r * HEAD_VECS + v] = load4(2u, row_base, v);
+      grad_k[r * HEAD_VECS + v] = vec4f(0.0);
+      grad_v[r * HEAD_VECS + v] = vec4f(0.0);
+    }
   }
 
   for (var tile_start = 0u; tile_start < n; tile_start += QUERY_TILE) {
     for (var index = local; index < QUERY_TILE * HEAD_VECS; index += ROWS) {
-      let i = index / HEAD_VECS;
+      let query_row = tile_start + index / HEAD_VECS;
       let vec = index % HEAD_VECS;
-      let query_row = tile_start + i;
       if (query_row < n) {
-        query_tile[index] = load_query(head_base + query_row * d, vec);
-        grad_output_tile[index] = load_grad_output(head_base + query_row * d, vec);
+        query_tile[index] = load4(0u, head_base + query_row * d, vec);
+        grad_output_tile[index] = load4(3u, head_base + query_row * d, vec);
       } else {
         query_tile[index] = vec4f(0.0);
         grad_output_tile[index] = vec4f(0.0);
@@ -102,7 +97,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
     for (var i = local; i < QUERY_TILE; i += ROWS) {
       let query_row = tile_start + i;
       if (query_row < n) {
-        lse_tile[i] = log_sum_exp[head * n + query_row] * 1.4426950408889634;
+        lse_tile[i] = log_sum_exp[head * n + query_row] * LOG2_E;
         delta_tile[i] = delta[head * n + query_row];
       } else {
         lse_tile[i] = 0.0;
@@ -112,32 +107,57 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
     workgroupBarrier();
     let count = min(QUERY_TILE, n - tile_start);
     for (var i = 0u; i < count; i++) {
-      let base = i * HEAD_VECS;
-      var score4 = vec4f(0.0);
-      var grad_p4 = vec4f(0.0);
-      for (var v = 0u; v < HEAD_VECS; v++) {
-        score4 += k[v] * query_tile[base + v];
-        grad_p4 += v_row[v] * grad_output_tile[base + v];
+      var score4: array<vec4f, MAX_BLOCK>;
+      for (var r = 0u; r < BLOCK; r++) {
+        score4[r] = vec4f(0.0);
       }
-      let p = exp2(score4.x + score4.y + score4.z + score4.w - lse_tile[i]);
-      let grad_score = p * (grad_p4.x + grad_p4.y + grad_p4.z + grad_p4.w - delta_tile[i]);
+      var grad_p4: array<vec4f, MAX_BLOCK>;
+      for (var r = 0u; r < BLOCK; r++) {
+        grad_p4[r] = vec4f(0.0);
+      }
       for (var v = 0u; v < HEAD_VECS; v++) {
-        grad_v[v] += p * grad_output_tile[base + v];
-        grad_k[v] += grad_score * query_tile[base + v];
+        let query4 = query_tile[i * HEAD_VECS + v];
+        let grad4 = grad_output_tile[i * HEAD_VECS + v];
+        for (var r = 0u; r < BLOCK; r++) {
+          score4[r] += k[r * HEAD_VECS + v] * query4;
+          grad_p4[r] += v_rows[r * HEAD_VECS + v] * grad4;
+        }
+      }
+      var p: array<f32, MAX_BLOCK>;
+      var grad_score: array<f32, MAX_BLOCK>;
+      let lse = lse_tile[i];
+      let row_delta = delta_tile[i];
+      for (var r = 0u; r < BLOCK; r++) {
+        let s = score4[r];
+        let g = grad_p4[r];
+        p[r] = exp2(s.x + s.y + s.z + s.w - lse);
+        grad_score[r] = p[r] * (g.x + g.y + g.z + g.w - row_delta);
+      }
+      for (var v = 0u; v < HEAD_VECS; v++) {
+        let query4 = query_tile[i * HEAD_VECS + v];
+        let grad4 = grad_output_tile[i * HEAD_VECS + v];
+        for (var r = 0u; r < BLOCK; r++) {
+          grad_v[r * HEAD_VECS + v] += p[r] * grad4;
+          grad_k[r * HEAD_VECS + v] += grad_score[r] * query4;
+        }
       }
     }
     workgroupBarrier();
   }
 
-  if (valid) {
-    for (var v = 0u; v < HEAD_VECS; v++) {
-      let key_result = grad_k[v] * params.scale;
-      let value_result = grad_v[v];
-      for (var c = 0u; c < 4u; c++) {
-        let column = v * 4u + c;
-        if (column < d) {
-          grad_key[row_base + column] = key_result[c];
-          grad_value[row_base + column] = value_result[c];
+  for (var r = 0u; r < BLOCK; r++) {
+    let row = first_row + r;
+    if (row < n) {
+      let row_base = head_base + row * d;
+      for (var v = 0u; v < HEAD_VECS; v++) {
+        let key_result = grad_k[r * HEAD_VECS + v] * params.scale;
+        let value_result = grad_v[r * HEAD_VECS + v];
+        for (var c = 0u; c < 4u; c++) {
+          let column = v * 4u + c;
+          if (column < d) {
+            grad_key[row_base + column] = key_result[c];
+            grad_value[row_base + column] = value_result[c];
+          }
         }
       }
     }

@@ -1,13 +1,17 @@
 // Attention backward, gradient of the query. With p = exp(scale q_i.k_j - lse_i) recomputed from the
-// saved log-sum-exp: dq_i = scale * sum_j p_ij (dO_i.v_j - delta_i) k_j. One invocation per query
-// row holds q_i, dO_i and the dq_i accumulator (HEAD_VECS vec4s); the workgroup stages KEY_TILE keys
-// and values at a time in workgroup memory. Workgroup (x, y) covers rows x * ROWS.. of head y.
+// saved log-sum-exp: dq_i = scale * sum_j p_ij (dO_i.v_j - delta_i) k_j. Each invocation owns BLOCK
+// query rows and holds their q_i, dO_i and dq_i accumulators (HEAD_VECS vec4s each) in registers;
+// the workgroup stages KEY_TILE keys and values at a time in workgroup memory.
+// Workgroup (x, y) covers rows x * ROWS * BLOCK.. of head y.
 
-override ROWS: u32 = 64u;
+override ROWS: u32 = 16u;
+override BLOCK: u32 = 4u;
 override KEY_TILE: u32 = 32u;
 override HEAD_VECS: u32 = 16u;
 
 const MAX_HEAD_VECS: u32 = 32u;
+const MAX_BLOCK: u32 = 4u;
+const LOG2_E: f32 = 1.4426950408889634;
 
 struct Params {
   batch_heads: u32,
@@ -29,34 +33,23 @@ struct Params {
 var<workgroup> key_tile: array<vec4f, KEY_TILE * HEAD_VECS>;
 var<workgroup> value_tile: array<vec4f, KEY_TILE * HEAD_VECS>;
 
-fn load_query(base: u32, vec: u32) -> vec4f {
+// Columns 4 * vec .. 4 * vec + 3 of the row at `base` of query (0), key (1), value (2) or
+// grad_output (3); zero past d.
+fn load4(which: u32, base: u32, vec: u32) -> vec4f {
   var result = vec4f(0.0);
   for (var c = 0u; c < 4u; c++) {
-    if (vec * 4u + c < params.d) { result[c] = query[base + vec * 4u + c]; }
-  }
-  return result;
-}
-
-fn load_key(base: u32, vec: u32) -> vec4f {
-  var result = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    if (vec * 4u + c < params.d) { result[c] = key[base + vec * 4u + c]; }
-  }
-  return result;
-}
-
-fn load_value(base: u32, vec: u32) -> vec4f {
-  var result = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    if (vec * 4u + c < params.d) { result[c] = value[base + vec * 4u + c]; }
-  }
-  return result;
-}
-
-fn load_grad_output(base: u32, vec: u32) -> vec4f {
-  var result = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    if (vec * 4u + c < params.d) { result[c] = grad_output[base + vec * 4u + c]; }
+    let column = vec * 4u + c;
+    if (column < params.d) {
+      if (which == 0u) {
+        result[c] = query[base + column];
+      } else if (which == 1u) {
+        result[c] = key[base + column];
+      } else if (which == 2u) {
+        result[c] = value[base + column];
+      } else {
+        result[c] = grad_output[base + column];
+      }
+    }
   }
   return result;
 }
@@ -66,31 +59,34 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   let n = params.n;
   let d = params.d;
   let head = group.y;
-  let row = group.x * ROWS + local;
-  let valid = row < n;
-  let clamped = min(row, n - 1u);
+  let first_row = (group.x * ROWS + local) * BLOCK;
   let head_base = head * n * d;
-  let row_base = head_base + clamped * d;
 
-  var q: array<vec4f, MAX_HEAD_VECS>;
-  var grad_out: array<vec4f, MAX_HEAD_VECS>;
-  var accumulator: array<vec4f, MAX_HEAD_VECS>;
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    q[v] = load_query(row_base, v) * params.scale_log2;
-    grad_out[v] = load_grad_output(row_base, v);
-    accumulator[v] = vec4f(0.0);
+  var q: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
+  var grad_out: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
+  var accumulator: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
+  var lse_log2: array<f32, MAX_BLOCK>;
+  var row_delta: array<f32, MAX_BLOCK>;
+  for (var r = 0u; r < BLOCK; r++) {
+    // rows past n repeat row n - 1 (computed, never written)
+    let row = min(first_row + r, n - 1u);
+    let row_base = head_base + row * d;
+    for (var v = 0u; v < HEAD_VECS; v++) {
+      q[r * HEAD_VECS + v] = load4(0u, row_base, v) * params.scale_log2;
+      grad_out[r * HEAD_VECS + v] = load4(3u, row_base, v);
+      accumulator[r * HEAD_VECS + v] = vec4f(0.0);
+    }
+    lse_log2[r] = log_sum_exp[head * n + row] * LOG2_E;
+    row_delta[r] = delta[head * n + row];
   }
-  let lse_log2 = log_sum_exp[head * n + clamped] * 1.4426950408889634;
-  let row_delta = delta[head * n + clamped];
 
   for (var tile_start = 0u; tile_start < n; tile_start += KEY_TILE) {
     for (var index = local; index < KEY_TILE * HEAD_VECS; index += ROWS) {
-      let j = index / HEAD_VECS;
+      let key_row = tile_start + index / HEAD_VECS;
       let vec = index % HEAD_VECS;
-      let key_row = tile_start + j;
       if (key_row < n) {
-        key_tile[index] = load_key(head_base + key_row * d, vec);
-        value_tile[index] = load_value(head_base + key_row * d, vec);
+        key_tile[index] = load4(1u, head_base + key_row * d, vec);
+        value_tile[index] = load4(2u, head_base + key_row * d, vec);
       } else {
         key_tile[index] = vec4f(0.0);
         value_tile[index] = vec4f(0.0);
@@ -99,28 +95,51 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
     workgroupBarrier();
     let count = min(KEY_TILE, n - tile_start);
     for (var j = 0u; j < count; j++) {
-      let base = j * HEAD_VECS;
-      var score4 = vec4f(0.0);
-      var grad_p4 = vec4f(0.0);
-      for (var v = 0u; v < HEAD_VECS; v++) {
-        score4 += q[v] * key_tile[base + v];
-        grad_p4 += grad_out[v] * value_tile[base + v];
+      var score4: array<vec4f, MAX_BLOCK>;
+      for (var r = 0u; r < BLOCK; r++) {
+        score4[r] = vec4f(0.0);
       }
-      let p = exp2(score4.x + score4.y + score4.z + score4.w - lse_log2);
-      let grad_score = p * (grad_p4.x + grad_p4.y + grad_p4.z + grad_p4.w - row_delta);
+      var grad_p4: array<vec4f, MAX_BLOCK>;
+      for (var r = 0u; r < BLOCK; r++) {
+        grad_p4[r] = vec4f(0.0);
+      }
       for (var v = 0u; v < HEAD_VECS; v++) {
-        accumulator[v] += grad_score * key_tile[base + v];
+        let key4 = key_tile[j * HEAD_VECS + v];
+        let value4 = value_tile[j * HEAD_VECS + v];
+        for (var r = 0u; r < BLOCK; r++) {
+          score4[r] += q[r * HEAD_VECS + v] * key4;
+          grad_p4[r] += grad_out[r * HEAD_VECS + v] * value4;
+        }
+      }
+      var grad_score: array<f32, MAX_BLOCK>;
+      for (var r = 0u; r < BLOCK; r++) {
+        let s = score4[r];
+        let g = grad_p4[r];
+        let p = exp2(s.x + s.y + s.z + s.w - lse_log2[r]);
+        grad_score[r] = p * (g.x + g.y + g.z + g.w - row_delta[r]);
+      }
+      for (var v = 0u; v < HEAD_VECS; v++) {
+        let key4 = key_tile[j * HEAD_VECS + v];
+        for (var r = 0u; r < BLOCK; r++) {
+          accumulator[r * HEAD_VECS + v] += grad_score[r] * key4;
+        }
       }
     }
     workgroupBarrier();
   }
 
-  if (valid) {
-    for (var v = 0u; v < HEAD_VECS; v++) {
-      let result = accumulator[v] * params.scale;
-      for (var c = 0u; c < 4u; c++) {
-        let column = v * 4u + c;
-        if (column < d) { grad_query[row_base + column] = result[c]; }
+  for (var r = 0u; r < BLOCK; r++) {
+    let row = first_row + r;
+    if (row < n) {
+      let row_base = head_base + row * d;
+      for (var v = 0u; v < HEAD_VECS; v++) {
+        let result = accumulator[r * HEAD_VECS + v] * params.scale;
+        for (var c = 0u; c < 4u; c++) {
+          let column = v * 4u + c;
+          if (column < d) {
+            grad_query[row_base + column] = result[c];
+          }
+        }
       }
     }
   }

@@ -8,3 +8,5 @@ export * from "./idx.ts";
 export * from "./synthetic.ts";
 export * from "./image_folder.ts";
 export * from "./loader.ts";
+export * from "./augment.ts";
+export * from "./augment_params.ts";

@@ -12,9 +12,11 @@ export {
 } from "./device.ts";
 export { BufferPool, type PoolCounters, sizeClass } from "./buffer_pool.ts";
 export {
+  type KernelConstants,
   type KernelName,
   kernelSource,
   PipelineCache,
+  type PipelineKey,
   registerKernelSource,
 } from "./pipeline_cache.ts";
 export {
@@ -26,3 +28,4 @@ export {
 } from "./errors.ts";
 export { flatWorkgroups } from "./launch.ts";
 export { withWatchdog } from "./watchdog.ts";
+export { KERNEL_SOURCES } from "./kernel_sources.generated.ts";

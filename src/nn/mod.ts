@@ -2,7 +2,7 @@
  * Models: ViT, MLP-Mixer and the DINO head, built from the layers in this folder.
  * @module
  */
-export { expectShape, type HostTensor, Module } from "./module.ts";
+export { expectShape, Module } from "./module.ts";
 export {
   Attention,
   dropPath,

@@ -4,15 +4,8 @@
  * @module
  */
 import { ShapeError } from "../gpu/errors.ts";
+import { type HostTensor, toFloat32 } from "../io/safetensors.ts";
 import { formatShape, readAll, type Shape, type Tensor, tensor } from "../tensor/tensor.ts";
-
-/** A host-side tensor: a shape and float32 values (what checkpoint readers produce). */
-export interface HostTensor {
-  /** Sizes of each axis. */
-  shape: Shape;
-  /** Row-major values. */
-  data: Float32Array;
-}
 
 /** A layer or model: owns parameters and child modules under PyTorch-style names. */
 export class Module {
@@ -116,7 +109,7 @@ export class Module {
     if (mismatched.length) problems.push(`shape mismatches: ${mismatched.join("; ")}`);
     if (problems.length) throw new ShapeError(`Cannot load state dict: ${problems.join(" | ")}`);
     for (const [name, value] of parameters) {
-      const fresh = tensor(state.get(name)!.data, value.shape);
+      const fresh = tensor(toFloat32(state.get(name)!), value.shape);
       fresh.requiresGrad = value.requiresGrad;
       this.#assign(name, fresh);
     }
@@ -146,7 +139,7 @@ export class Module {
     return new Map(
       named.map(([name, value], index) => [
         name,
-        { shape: [...value.shape], data: values[index] as Float32Array },
+        { dtype: "F32", shape: [...value.shape], data: values[index] as Float32Array },
       ]),
     );
   }

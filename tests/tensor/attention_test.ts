@@ -6,7 +6,7 @@ import {
   attentionReference,
 } from "../../src/tensor/ops/attention.ts";
 import { clearTape, tapeNodes } from "../../src/tensor/tape.ts";
-import { readAll, type Shape, tensor } from "../../src/tensor/tensor.ts";
+import { liveTensorCount, readAll, type Shape, tensor } from "../../src/tensor/tensor.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
 import { Random } from "../helpers/random.ts";
@@ -81,8 +81,12 @@ gpuTest("attention: forward and gradients on small shapes", async () => {
 
 gpuTest("attention: gradients across key tiles and row blocks, custom scale", async () => {
   await attentionCase([1, 1, 70, 6], { seed: 21 }); // > 64 rows and > 2 key tiles of 32
-  await attentionCase([1, 2, 33, 16], { scale: 0.3, seed: 22 });
-  await attentionCase([1, 1, 20, 40], { seed: 23 }); // 10 vec4 per row
+  await attentionCase([1, 2, 33, 7], { scale: 0.3, seed: 22 });
+  await attentionCase([1, 1, 20, 37], { seed: 23 }); // padded to 64 columns
+});
+
+gpuTest("attention: gradients at a head size past 64 (key tile 16)", async () => {
+  await attentionCase([1, 1, 19, 101], { seed: 24 });
 });
 
 gpuTest("attention: larger batch", async () => {
@@ -151,6 +155,7 @@ gpuTest("attention: recorded on the tape with its scale; reference ops are not",
 });
 
 gpuTest("attention: bad inputs are refused with the shapes", () => {
+  const live = liveTensorCount();
   const a = tensor(new Float32Array(24), [1, 2, 3, 4]);
   const b = tensor(new Float32Array(24), [1, 2, 4, 3]);
   const flat = tensor(new Float32Array(24), [2, 3, 4]);
@@ -167,4 +172,5 @@ gpuTest("attention: bad inputs are refused with the shapes", () => {
   assertThrows(() => attention(wide, wide, wide), ShapeError, "head size must be 1..128, got 129");
   assertThrows(() => attention(a, a, a, { scale: NaN }), ShapeError, "scale must be a finite");
   for (const t of [a, b, flat, wide]) t.dispose();
+  assertEquals(liveTensorCount(), live); // nothing allocated before the errors
 });

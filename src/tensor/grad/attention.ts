@@ -2,7 +2,7 @@
  * Gradient rules of the attention ops (src/tensor/ops/attention.ts).
  * @module
  */
-import { type AttentionOps, attentionBackward } from "../ops/attention.ts";
+import { attentionBackward, type AttentionOps } from "../ops/attention.ts";
 import type { GradTable } from "./rule.ts";
 
 /** Gradient rules of the attention ops. */

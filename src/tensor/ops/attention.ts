@@ -29,8 +29,11 @@ export interface AttentionOptions {
 /** The largest head size the fused kernels support. */
 export const MAX_HEAD_SIZE = 128;
 
-/** Query rows per workgroup of the fused kernels (one invocation per row). */
-const ROWS = 64;
+/** Invocations per workgroup of the fused kernels. */
+const ROWS = 16;
+
+/** Rows (query rows, or key rows for dk/dv) each invocation of the fused kernels owns. */
+const BLOCK = 4;
 
 const LOG2_E = 1.4426950408889634;
 
@@ -90,11 +93,14 @@ export function attentionTiling(headSize: number): {
   headVecs: number;
   keyTile: number;
   rows: number;
+  block: number;
 } {
-  const headVecs = Math.max(1, Math.ceil(headSize / 4));
+  // vec4s per row, rounded up to a power of two (2..32): few pipeline variants to compile (each
+  // takes seconds on llvmpipe); columns past the head size are zero and cost only arithmetic
+  const headVecs = Math.max(2, 2 ** Math.ceil(Math.log2(Math.ceil(headSize / 4))));
   // two [tile, headVecs] vec4 tiles: 16 KiB at most (workgroup storage limit is 32 KiB)
   const keyTile = headVecs <= 16 ? 32 : 16;
-  return { headVecs, keyTile, rows: ROWS };
+  return { headVecs, keyTile, rows: ROWS, block: BLOCK };
 }
 
 function checkHeadSize(op: string, sizes: AttentionSizes, q: Tensor): void {
@@ -122,10 +128,10 @@ export function attentionForward(
 ): { output: Tensor; logSumExp: Tensor } {
   const sizes = attentionSizes("attention", q, k, v);
   const { batch, heads, tokens, headSize } = sizes;
+  if (q.size > 0) checkHeadSize("attention", sizes, q);
   const output = Tensor.empty(q.shape);
   const logSumExp = Tensor.empty([batch, heads, tokens]);
   if (output.size === 0) return { output, logSumExp };
-  checkHeadSize("attention", sizes, q);
   const tiling = attentionTiling(headSize);
   const params = new Uint32Array(4);
   params[0] = batch * heads;
@@ -134,10 +140,15 @@ export function attentionForward(
   new Float32Array(params.buffer, 12, 1)[0] = scale * LOG2_E;
   gpu().dispatch({
     kernel: "attention_forward",
-    constants: { ROWS: tiling.rows, KEY_TILE: tiling.keyTile, HEAD_VECS: tiling.headVecs },
+    constants: {
+      ROWS: tiling.rows,
+      BLOCK: tiling.block,
+      KEY_TILE: tiling.keyTile,
+      HEAD_VECS: tiling.headVecs,
+    },
     buffers: [q.buffer, k.buffer, v.buffer, output.buffer, logSumExp.buffer],
     params,
-    workgroups: [Math.ceil(tokens / tiling.rows), batch * heads],
+    workgroups: [Math.ceil(tokens / (tiling.rows * tiling.block)), batch * heads],
   });
   return { output, logSumExp };
 }
@@ -179,11 +190,11 @@ export function attentionBackward(
         `${formatShape(output.shape)} must match q ${formatShape(q.shape)}`,
     );
   }
+  if (q.size > 0) checkHeadSize("attention backward", sizes, q);
   const gradQuery = Tensor.empty(q.shape);
   const gradKey = Tensor.empty(q.shape);
   const gradValue = Tensor.empty(q.shape);
   if (q.size === 0) return [gradQuery, gradKey, gradValue];
-  checkHeadSize("attention backward", sizes, q);
   const rows = batch * heads * tokens;
   const delta = Tensor.empty([batch, heads, tokens]);
   const deltaParams = new Uint32Array([rows, headSize]);
@@ -202,10 +213,15 @@ export function attentionBackward(
   const floats = new Float32Array(params.buffer);
   floats[3] = scale;
   floats[4] = scale * LOG2_E;
-  const workgroups = [Math.ceil(tokens / tiling.rows), batch * heads] as const;
+  const workgroups = [Math.ceil(tokens / (tiling.rows * tiling.block)), batch * heads] as const;
   gpu().dispatch({
     kernel: "attention_backward_query",
-    constants: { ROWS: tiling.rows, KEY_TILE: tiling.keyTile, HEAD_VECS: tiling.headVecs },
+    constants: {
+      ROWS: tiling.rows,
+      BLOCK: tiling.block,
+      KEY_TILE: tiling.keyTile,
+      HEAD_VECS: tiling.headVecs,
+    },
     buffers: [
       q.buffer,
       k.buffer,
@@ -220,7 +236,12 @@ export function attentionBackward(
   });
   gpu().dispatch({
     kernel: "attention_backward_key_value",
-    constants: { ROWS: tiling.rows, QUERY_TILE: tiling.keyTile, HEAD_VECS: tiling.headVecs },
+    constants: {
+      ROWS: tiling.rows,
+      BLOCK: tiling.block,
+      QUERY_TILE: tiling.keyTile,
+      HEAD_VECS: tiling.headVecs,
+    },
     buffers: [
       q.buffer,
       k.buffer,

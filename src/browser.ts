@@ -1,0 +1,214 @@
+/**
+ * The browser entry of dinogpu: the inference path (device, tensors, ViT and MLP-Mixer forward,
+ * attention maps, safetensors checkpoints) without anything that needs Deno. `tools/bundle.ts`
+ * bundles it with esbuild into `examples/browser/dinogpu.js`.
+ *
+ * @example
+ * ```ts
+ * import { initGpu, readSafetensors, runVitOnImage, stateDictFromSafetensors, VisionTransformer }
+ *   from "./dinogpu.js";
+ * await initGpu();
+ * const model = new VisionTransformer({ imageSize: 224, patchSize: 16 }).eval();
+ * model.loadStateDict(stateDictFromSafetensors(readSafetensors(checkpointBytes)));
+ * const { cls, attention } = await runVitOnImage(model, imageData, 224);
+ * ```
+ * @module
+ */
+import { gpu, initGpu } from "./gpu/device.ts";
+import { ShapeError } from "./gpu/errors.ts";
+import type { HostTensor, Safetensors } from "./io/safetensors.ts";
+import type { VisionTransformer, VitConfig } from "./nn/vit.ts";
+import type { MlpMixer } from "./nn/mixer.ts";
+import { slice } from "./tensor/ops/shape.ts";
+import { noGrad } from "./tensor/tape.ts";
+import { readAll, type Tensor, tensor } from "./tensor/tensor.ts";
+
+export { gpu, initGpu };
+export type { Gpu, GpuOptions } from "./gpu/device.ts";
+export {
+  GpuRuntimeError,
+  GpuUnavailableError,
+  KernelCompileError,
+  ShapeError,
+} from "./gpu/errors.ts";
+export { full, readAll, Tensor, tensor, tidy, zeros } from "./tensor/tensor.ts";
+export { noGrad } from "./tensor/tape.ts";
+export { Module } from "./nn/module.ts";
+export { VisionTransformer, VIT_SIZES, vitConfig } from "./nn/vit.ts";
+export type { VitConfig, VitOutput } from "./nn/vit.ts";
+export { MIXER_SIZES, mixerConfig, MlpMixer } from "./nn/mixer.ts";
+export type { MixerConfig, MixerOutput } from "./nn/mixer.ts";
+export { readSafetensors, toFloat32, writeSafetensors } from "./io/safetensors.ts";
+export type { HostTensor, Safetensors } from "./io/safetensors.ts";
+
+/** ImageNet channel means (RGB), the normalisation of DINO and DINOv2. */
+export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
+/** ImageNet channel standard deviations (RGB). */
+export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
+
+/** RGBA pixels as a canvas gives them (`ImageData` has this shape). */
+export interface RgbaImage {
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** Row-major RGBA bytes, 4 per pixel. */
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/** What `runVitOnImage` returns. */
+export interface VitImageResult {
+  /** The CLS features after the final norm [dim]. */
+  cls: Float32Array;
+  /** Attention of the last block's CLS query to each patch, [heads, grid, grid] row-major. */
+  attention: Float32Array;
+  /** Attention heads. */
+  heads: number;
+  /** Patch grid side. */
+  grid: number;
+}
+
+/**
+ * The state dict `Module.loadStateDict` takes, from a safetensors file's tensors (it converts
+ * F16, BF16 and F64 values to float32 itself).
+ */
+export function stateDictFromSafetensors(file: Safetensors): Map<string, HostTensor> {
+  return file.tensors;
+}
+
+/**
+ * Reads a ViT configuration off an official-style state dict (`cls_token`, `pos_embed`,
+ * `patch_embed.proj.weight`, `blocks.N.*`): width, depth, patch size, image size, registers,
+ * LayerScale, qkv bias, MLP or SwiGLU. The head count is not stored: pass it (default width / 64).
+ */
+export function vitConfigFromStateDict(
+  state: Map<string, HostTensor>,
+  heads?: number,
+): Partial<VitConfig> {
+  const need = (name: string) => {
+    const value = state.get(name);
+    if (!value) throw new ShapeError(`vitConfigFromStateDict: the checkpoint has no "${name}"`);
+    return value;
+  };
+  const embedDim = need("cls_token").shape.at(-1)!;
+  const patchSize = need("patch_embed.proj.weight").shape[2];
+  const inChannels = need("patch_embed.proj.weight").shape[1];
+  const positions = need("pos_embed").shape[1] - 1;
+  const side = Math.round(Math.sqrt(positions));
+  let depth = 0;
+  while (state.has(`blocks.${depth}.norm1.weight`)) depth++;
+  const swiglu = state.has("blocks.0.mlp.w12.weight");
+  const hidden = swiglu ? undefined : need("blocks.0.mlp.fc1.weight").shape[0];
+  return {
+    embedDim,
+    patchSize,
+    inChannels,
+    imageSize: side * patchSize,
+    depth,
+    heads: heads ?? Math.max(1, Math.round(embedDim / 64)),
+    mlpRatio: hidden === undefined ? 4 : hidden / embedDim,
+    qkvBias: state.has("blocks.0.attn.qkv.bias"),
+    layerScaleInit: state.has("blocks.0.ls1.gamma") ? 1 : undefined,
+    registers: state.get("register_tokens")?.shape[1] ?? 0,
+    feedForward: swiglu ? "swiglu" : "mlp",
+    maskToken: state.has("mask_token"),
+  };
+}
+
+/**
+ * Resizes RGBA pixels to `size` x `size` (bilinear, half-pixel centres, no antialiasing), then
+ * normalises each RGB channel with the ImageNet mean and deviation into planar NCHW floats
+ * [1, 3, size, size]. Alpha is ignored.
+ */
+export function imageToInput(image: RgbaImage, size: number): Float32Array {
+  const { width, height, data } = image;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new ShapeError(`imageToInput: size must be a whole number >= 1, got ${size}`);
+  }
+  if (width < 1 || height < 1 || data.length !== width * height * 4) {
+    throw new ShapeError(
+      `imageToInput: RGBA data of ${data.length} bytes does not match ${width}x${height} pixels ` +
+        `(want ${width * height * 4})`,
+    );
+  }
+  const plane = size * size;
+  const out = new Float32Array(3 * plane);
+  const scaleY = height / size;
+  const scaleX = width / size;
+  for (let y = 0; y < size; y++) {
+    const sourceY = Math.min(Math.max((y + 0.5) * scaleY - 0.5, 0), height - 1);
+    const y0 = Math.floor(sourceY);
+    const y1 = Math.min(y0 + 1, height - 1);
+    const fy = sourceY - y0;
+    for (let x = 0; x < size; x++) {
+      const sourceX = Math.min(Math.max((x + 0.5) * scaleX - 0.5, 0), width - 1);
+      const x0 = Math.floor(sourceX);
+      const x1 = Math.min(x0 + 1, width - 1);
+      const fx = sourceX - x0;
+      for (let c = 0; c < 3; c++) {
+        const top = data[(y0 * width + x0) * 4 + c] * (1 - fx) +
+          data[(y0 * width + x1) * 4 + c] * fx;
+        const bottom = data[(y1 * width + x0) * 4 + c] * (1 - fx) +
+          data[(y1 * width + x1) * 4 + c] * fx;
+        const value = (top * (1 - fy) + bottom * fy) / 255;
+        out[c * plane + y * size + x] = (value - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs a ViT on one RGBA image resized to `size` x `size`: returns the CLS features and the last
+ * block's per-head attention of the CLS token to the patches (DINO's attention maps).
+ */
+export async function runVitOnImage(
+  model: VisionTransformer,
+  image: RgbaImage,
+  size: number,
+): Promise<VitImageResult> {
+  const input = tensor(imageToInput(image, size), [1, 3, size, size]);
+  const registers = model.config.registers;
+  const heads = model.config.heads;
+  const [cls, maps, tokens] = noGrad(() => {
+    const output = model.forward(input);
+    output.patches.dispose();
+    const probabilities = model.lastSelfAttention(input); // [1, heads, N, N]
+    const tokens = probabilities.shape[2];
+    const clsRow = slice(probabilities, 2, 0, 1); // [1, heads, 1, N]
+    const maps = slice(clsRow, 3, 1 + registers, tokens); // [1, heads, 1, patches]
+    for (const t of [probabilities, clsRow]) t.dispose();
+    return [output.cls, maps, tokens] as [Tensor, Tensor, number];
+  });
+  input.dispose();
+  const [clsValues, mapValues] = await readAll([cls, maps]);
+  cls.dispose();
+  maps.dispose();
+  await gpu().sync();
+  const patches = tokens - 1 - registers;
+  const grid = Math.round(Math.sqrt(patches));
+  if (grid * grid !== patches) {
+    throw new ShapeError(`runVitOnImage: ${patches} patches do not form a square grid`);
+  }
+  return {
+    cls: clsValues as Float32Array,
+    attention: mapValues as Float32Array,
+    heads,
+    grid,
+  };
+}
+
+/** Runs an MLP-Mixer on one RGBA image resized to `size` x `size`; returns the pooled features. */
+export async function runMixerOnImage(
+  model: MlpMixer,
+  image: RgbaImage,
+  size: number,
+): Promise<Float32Array> {
+  const input = tensor(imageToInput(image, size), [1, 3, size, size]);
+  const output = noGrad(() => model.forward(input));
+  input.dispose();
+  output.tokens.dispose();
+  const [pooled] = await readAll([output.pooled]);
+  output.pooled.dispose();
+  return pooled as Float32Array;
+}

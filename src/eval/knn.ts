@@ -1,0 +1,300 @@
+/**
+ * Weighted k-NN classification on the GPU, as DINO's `eval_knn.py`: features are L2-normalised,
+ * the cosine similarity of a batch of test rows against every train row is one matmul, the k
+ * nearest train rows of each test row are selected by `kernels/knn_topk.wgsl` (one workgroup per
+ * row), and each neighbour votes for its class with weight `exp(similarity / temperature)`. The
+ * predictions of all batches stay on the GPU and are read back once.
+ * @module
+ */
+import { gpu } from "../gpu/device.ts";
+import { ShapeError } from "../gpu/errors.ts";
+import { flatWorkgroups } from "../gpu/launch.ts";
+import { matmul } from "../tensor/ops/matmul.ts";
+import { l2Normalize } from "../tensor/ops/reduction.ts";
+import { noGrad } from "../tensor/tape.ts";
+import { formatShape, readAll, Tensor, tensor } from "../tensor/tensor.ts";
+
+/** Largest k the top-k kernel supports. */
+export const MAX_KNN_K = 64;
+
+/** Workgroup size of the top-k kernel (a power of two). */
+const TOPK_WORKGROUP_SIZE = 64;
+
+/** Features and labels of one split. */
+export interface LabelledFeatures {
+  /** Features [n, dim]: a host array (row-major, `dim` given) or an f32 tensor [n, dim]. */
+  features: Float32Array | Tensor;
+  /** Feature dimension; required for a host array, checked for a tensor. */
+  dim?: number;
+  /** One class index per row. */
+  labels: ArrayLike<number>;
+}
+
+/** Options of `knnClassify`. */
+export interface KnnOptions {
+  /** Neighbours that vote (default 20, at most `MAX_KNN_K`). */
+  k?: number;
+  /** Temperature of the vote weights `exp(similarity / temperature)` (default 0.07). */
+  temperature?: number;
+  /** Test rows per similarity matrix (default 256). */
+  batchSize?: number;
+  /** Number of classes (default: 1 + the largest label). */
+  classes?: number;
+  /** Train rows per similarity chunk (default: as many as the device's binding limit allows). */
+  trainChunk?: number;
+  /** Called after each test batch with the rows done and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What `knnClassify` returns. */
+export interface KnnResult {
+  /** Top-1 accuracy in [0, 1]. */
+  top1: number;
+  /** Top-5 accuracy in [0, 1] (top-min(5, k, classes), as DINO). */
+  top5: number;
+  /** Ranked predicted classes [test rows, predictionsPerRow]. */
+  predictions: Int32Array;
+  /** Classes predicted per row: min(5, k, classes). */
+  predictionsPerRow: number;
+}
+
+/** The k nearest train rows of a batch of test rows and the predicted classes. */
+export interface KnnNeighbours {
+  /** Similarities of the neighbours [rows, k], best first (f32). */
+  values: Tensor;
+  /** Train row indices of the neighbours [rows, k] (i32; -1 where fewer than k train rows). */
+  indices: Tensor;
+}
+
+function rowsAndDim(split: LabelledFeatures, what: string): { rows: number; dim: number } {
+  const { features } = split;
+  if (features instanceof Tensor) {
+    if (features.rank !== 2 || features.dtype !== "f32") {
+      throw new ShapeError(
+        `knnClassify: ${what} features must be f32 [n, dim], got ${features.describe()}`,
+      );
+    }
+    if (split.dim !== undefined && split.dim !== features.shape[1]) {
+      throw new ShapeError(
+        `knnClassify: ${what} dim ${split.dim} differs from its features ${
+          formatShape(features.shape)
+        }`,
+      );
+    }
+    return { rows: features.shape[0], dim: features.shape[1] };
+  }
+  const dim = split.dim;
+  if (dim === undefined || !Number.isInteger(dim) || dim < 1 || features.length % dim !== 0) {
+    throw new ShapeError(
+      `knnClassify: ${what} features hold ${features.length} values, not a whole number of rows ` +
+        `of dim ${dim}`,
+    );
+  }
+  return { rows: features.length / dim, dim };
+}
+
+/** Rows [start, end) of a split's features as a new f32 tensor (upload or GPU copy). */
+function rowsTensor(split: LabelledFeatures, dim: number, start: number, end: number): Tensor {
+  const { features } = split;
+  if (features instanceof Tensor) {
+    const result = Tensor.empty([end - start, dim]);
+    const bytes = (end - start) * dim * 4;
+    if (bytes > 0) gpu().copy(features.buffer, start * dim * 4, result.buffer, 0, bytes);
+    return result;
+  }
+  return tensor(features.subarray(start * dim, end * dim), [end - start, dim]);
+}
+
+/**
+ * Runs the top-k kernel on one similarity chunk [rows, columns] whose column 0 is train row
+ * `columnOffset`, merging into `neighbours` when `merge` and voting into `predictions` (row
+ * `predictionOffset` onwards) when `vote`. Used by `knnClassify`; exposed for tests.
+ */
+export function knnTopK(
+  similarity: Tensor,
+  trainLabels: Tensor,
+  neighbours: KnnNeighbours,
+  options: {
+    k: number;
+    columnOffset: number;
+    merge: boolean;
+    vote?: {
+      predictions: Tensor;
+      offset: number;
+      perRow: number;
+      classes: number;
+      temperature: number;
+    };
+  },
+): void {
+  const [rows, columns] = similarity.shape;
+  const { k } = options;
+  if (!Number.isInteger(k) || k < 1 || k > MAX_KNN_K) {
+    throw new ShapeError(`knnTopK: k must be a whole number in 1..${MAX_KNN_K}, got ${k}`);
+  }
+  if (neighbours.values.size !== rows * k || neighbours.indices.size !== rows * k) {
+    throw new ShapeError(
+      `knnTopK: neighbour buffers ${neighbours.values.describe()} and ` +
+        `${neighbours.indices.describe()} do not hold [${rows}, ${k}]`,
+    );
+  }
+  if (trainLabels.dtype !== "i32") {
+    throw new ShapeError(`knnTopK: train labels must be i32, got ${trainLabels.describe()}`);
+  }
+  const words = new Uint32Array(10);
+  words[0] = rows;
+  words[1] = columns;
+  words[2] = k;
+  words[3] = options.columnOffset;
+  words[4] = options.merge ? 1 : 0;
+  words[5] = options.vote ? 1 : 0;
+  new Float32Array(words.buffer, 24, 1)[0] = options.vote ? 1 / options.vote.temperature : 1;
+  words[7] = options.vote?.offset ?? 0;
+  words[8] = options.vote?.perRow ?? 1;
+  words[9] = options.vote?.classes ?? 1;
+  gpu().dispatch({
+    kernel: "knn_topk",
+    constants: { WORKGROUP_SIZE: TOPK_WORKGROUP_SIZE },
+    buffers: [
+      similarity.buffer,
+      trainLabels.buffer,
+      neighbours.values.buffer,
+      neighbours.indices.buffer,
+      (options.vote?.predictions ?? neighbours.indices).buffer,
+    ],
+    params: words,
+    workgroups: flatWorkgroups(rows, 1),
+  });
+}
+
+/**
+ * Weighted k-NN accuracy of `test` against `train` (DINO's protocol: cosine similarity, k = 20,
+ * votes `exp(similarity / 0.07)`). Batched over test rows and chunked over train rows so every
+ * similarity matrix fits a storage binding; one readback in all.
+ */
+export async function knnClassify(
+  train: LabelledFeatures,
+  test: LabelledFeatures,
+  options: KnnOptions = {},
+): Promise<KnnResult> {
+  const { k = 20, temperature = 0.07, batchSize = 256 } = options;
+  const trainShape = rowsAndDim(train, "train");
+  const testShape = rowsAndDim(test, "test");
+  if (trainShape.dim !== testShape.dim) {
+    throw new ShapeError(
+      `knnClassify: feature dims differ: train [${trainShape.rows}, ${trainShape.dim}] vs test ` +
+        `[${testShape.rows}, ${testShape.dim}] (${trainShape.dim} vs ${testShape.dim})`,
+    );
+  }
+  if (train.labels.length !== trainShape.rows || test.labels.length !== testShape.rows) {
+    throw new ShapeError(
+      `knnClassify: ${train.labels.length} train labels for ${trainShape.rows} rows, ` +
+        `${test.labels.length} test labels for ${testShape.rows} rows`,
+    );
+  }
+  if (!Number.isInteger(k) || k < 1 || k > MAX_KNN_K) {
+    throw new ShapeError(`knnClassify: k must be a whole number in 1..${MAX_KNN_K}, got ${k}`);
+  }
+  if (!(temperature > 0) || !Number.isFinite(temperature)) {
+    throw new ShapeError(
+      `knnClassify: temperature must be a finite number > 0, got ${temperature}`,
+    );
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new ShapeError(`knnClassify: batchSize must be a whole number >= 1, got ${batchSize}`);
+  }
+  if (trainShape.rows === 0) throw new ShapeError("knnClassify: the train split is empty");
+  let largest = -1;
+  for (const labels of [train.labels, test.labels]) {
+    for (let i = 0; i < labels.length; i++) {
+      const label = labels[i];
+      if (!Number.isInteger(label) || label < 0) {
+        throw new ShapeError(`knnClassify: label ${label} at row ${i} is not a class index >= 0`);
+      }
+      largest = Math.max(largest, label);
+    }
+  }
+  const classes = options.classes ?? largest + 1;
+  if (largest >= classes) {
+    throw new ShapeError(`knnClassify: label ${largest} outside [0, ${classes})`);
+  }
+  const { dim } = trainShape;
+  const total = testShape.rows;
+  const perRow = Math.min(5, k, classes);
+  const limit = gpu().limits.maxStorageBufferBindingSize;
+  const batch = Math.min(batchSize, Math.max(total, 1));
+  const chunk = Math.max(
+    1,
+    Math.min(
+      options.trainChunk ?? Infinity,
+      trainShape.rows,
+      Math.floor(limit / (4 * dim)),
+      Math.floor(limit / (4 * batch)),
+    ),
+  );
+  const predictions = Tensor.empty([Math.max(total, 1), perRow], "i32", "knn predictions");
+  const trainLabels = tensor(Int32Array.from(train.labels), [trainShape.rows], "i32");
+  const trainChunks: { features: Tensor; offset: number }[] = [];
+  try {
+    noGrad(() => {
+      for (let start = 0; start < trainShape.rows; start += chunk) {
+        const end = Math.min(trainShape.rows, start + chunk);
+        const raw = rowsTensor(train, dim, start, end);
+        trainChunks.push({ features: l2Normalize(raw), offset: start });
+        raw.dispose();
+      }
+    });
+    for (let start = 0; start < total; start += batch) {
+      const end = Math.min(total, start + batch);
+      const rows = end - start;
+      noGrad(() => {
+        const raw = rowsTensor(test, dim, start, end);
+        const normalised = l2Normalize(raw);
+        raw.dispose();
+        const neighbours: KnnNeighbours = {
+          values: Tensor.empty([rows, k]),
+          indices: Tensor.empty([rows, k], "i32"),
+        };
+        trainChunks.forEach((trainChunk, index) => {
+          const similarity = matmul(normalised, trainChunk.features, { transposeB: true });
+          knnTopK(similarity, trainLabels, neighbours, {
+            k,
+            columnOffset: trainChunk.offset,
+            merge: index > 0,
+            vote: index === trainChunks.length - 1
+              ? { predictions, offset: start, perRow, classes, temperature }
+              : undefined,
+          });
+          similarity.dispose();
+        });
+        for (const t of [normalised, neighbours.values, neighbours.indices]) t.dispose();
+      });
+      gpu().flush();
+      options.onProgress?.(end, total);
+    }
+    const [read] = await readAll([predictions]);
+    const predicted = (read as Int32Array).slice(0, total * perRow);
+    let top1 = 0;
+    let top5 = 0;
+    for (let row = 0; row < total; row++) {
+      const label = test.labels[row];
+      if (predicted[row * perRow] === label) top1++;
+      for (let p = 0; p < perRow; p++) {
+        if (predicted[row * perRow + p] === label) {
+          top5++;
+          break;
+        }
+      }
+    }
+    return {
+      top1: total > 0 ? top1 / total : 0,
+      top5: total > 0 ? top5 / total : 0,
+      predictions: predicted,
+      predictionsPerRow: perRow,
+    };
+  } finally {
+    predictions.dispose();
+    trainLabels.dispose();
+    for (const trainChunk of trainChunks) trainChunk.features.dispose();
+  }
+}

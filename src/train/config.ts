@@ -1,0 +1,268 @@
+/**
+ * DINO training configuration: every knob with the paper's default, a small-data preset for
+ * 28-96 px images, and validation that names unknown keys and lists the valid ones.
+ * @module
+ */
+
+/** Everything `dinogpu train` can be told. */
+export interface DinoTrainConfig {
+  /** Data: "synthetic", "fashion-mnist", "mnist:DIR" or "folder:DIR". */
+  data: string;
+  /** Images of the synthetic set (train split; a fifth more are made for the test split). */
+  syntheticCount: number;
+  /** Side of the (square) training images; images of another size are resized. */
+  imageSize: number;
+  /** Backbone: "vit" or "mixer". */
+  arch: "vit" | "mixer";
+  /** Patch size. */
+  patchSize: number;
+  /** Backbone width. */
+  embedDim: number;
+  /** Backbone depth. */
+  depth: number;
+  /** Attention heads (ViT). */
+  heads: number;
+  /** Token-mixing hidden width (Mixer). */
+  tokenHidden: number;
+  /** Channel-mixing hidden width (Mixer). */
+  channelHidden: number;
+  /** Stochastic depth rate of the student. */
+  dropPathRate: number;
+  /** Prototypes of the DINO head. */
+  outDim: number;
+  /** Hidden width of the head. */
+  headHidden: number;
+  /** Bottleneck width of the head. */
+  headBottleneck: number;
+  /** Layers of the head MLP. */
+  headLayers: number;
+  /** Freeze the magnitude of the head's last layer at 1. */
+  normLastLayer: boolean;
+  /** Epochs. */
+  epochs: number;
+  /** Images per step. */
+  batchSize: number;
+  /** Peak learning rate per 256 images (scaled by batchSize / 256). */
+  lr: number;
+  /** Final learning rate of the cosine. */
+  minLr: number;
+  /** Linear warm-up epochs of the learning rate. */
+  warmupEpochs: number;
+  /** Weight decay at the start (cosine to weightDecayEnd). */
+  weightDecay: number;
+  /** Weight decay at the end. */
+  weightDecayEnd: number;
+  /** Teacher EMA momentum at the start (cosine to 1). */
+  momentumTeacher: number;
+  /** Per-parameter gradient norm clip (0 = off). */
+  clipGrad: number;
+  /** Epochs during which the head's last layer is frozen. */
+  freezeLastLayer: number;
+  /** Student temperature. */
+  studentTemp: number;
+  /** Teacher temperature at the start of its warm-up. */
+  warmupTeacherTemp: number;
+  /** Teacher temperature after the warm-up. */
+  teacherTemp: number;
+  /** Epochs of the teacher temperature warm-up. */
+  warmupTeacherTempEpochs: number;
+  /** Centre EMA momentum. */
+  centerMomentum: number;
+  /** Side of the global crops. */
+  globalSize: number;
+  /** Area range of the global crops. */
+  globalScale: [number, number];
+  /** Side of the local crops. */
+  localSize: number;
+  /** Area range of the local crops. */
+  localScale: [number, number];
+  /** Number of local crops. */
+  localCrops: number;
+  /** Seed of everything random. */
+  seed: number;
+  /** Read the loss back and write a metrics line every this many steps. */
+  logEvery: number;
+  /** Run k-NN on the held-out split every this many epochs (0 = only at the end). */
+  evalEvery: number;
+  /** Write a checkpoint every this many minutes as well as every epoch (0 = epochs only). */
+  checkpointEvery: number;
+  /** Output folder (checkpoints, metrics.jsonl). */
+  out: string;
+  /** Stop after this many steps (0 = run all epochs); for tests and quick looks. */
+  maxSteps: number;
+}
+
+/** The DINO paper's defaults (ViT-S/16 on ImageNet, batch 1024 scaled down to what fits here). */
+export const DINO_DEFAULTS: DinoTrainConfig = {
+  data: "synthetic",
+  syntheticCount: 2000,
+  imageSize: 224,
+  arch: "vit",
+  patchSize: 16,
+  embedDim: 384,
+  depth: 12,
+  heads: 6,
+  tokenHidden: 256,
+  channelHidden: 2048,
+  dropPathRate: 0.1,
+  outDim: 65536,
+  headHidden: 2048,
+  headBottleneck: 256,
+  headLayers: 3,
+  normLastLayer: true,
+  epochs: 100,
+  batchSize: 64,
+  lr: 5e-4,
+  minLr: 1e-6,
+  warmupEpochs: 10,
+  weightDecay: 0.04,
+  weightDecayEnd: 0.4,
+  momentumTeacher: 0.996,
+  clipGrad: 3.0,
+  freezeLastLayer: 1,
+  studentTemp: 0.1,
+  warmupTeacherTemp: 0.04,
+  teacherTemp: 0.04,
+  warmupTeacherTempEpochs: 0,
+  centerMomentum: 0.9,
+  globalSize: 224,
+  globalScale: [0.4, 1],
+  localSize: 96,
+  localScale: [0.05, 0.4],
+  localCrops: 8,
+  seed: 0,
+  logEvery: 10,
+  evalEvery: 0,
+  checkpointEvery: 0,
+  out: "runs/dino",
+  maxSteps: 0,
+};
+
+/**
+ * The small-data preset for 28-96 px images (after Gani et al.'s DINO recipe for small data sets):
+ * a small ViT with small patches, globals at full size with scale (0.7, 1), locals at half size
+ * with scale (0.2, 0.5), 1024 prototypes, last layer not weight-norm frozen, teacher temperature
+ * 0.04 -> 0.07 over the first epochs; the depth and width are cut to what a CPU adapter trains in
+ * minutes.
+ */
+export function smallDataConfig(imageSize: number): Partial<DinoTrainConfig> {
+  const patchSize = imageSize <= 32 ? 4 : 8;
+  return {
+    imageSize,
+    patchSize,
+    embedDim: 96,
+    depth: 4,
+    heads: 3,
+    tokenHidden: 64,
+    channelHidden: 192,
+    dropPathRate: 0.0,
+    outDim: 1024,
+    headHidden: 256,
+    headBottleneck: 64,
+    normLastLayer: false,
+    batchSize: 64,
+    lr: 5e-4,
+    warmupEpochs: 1,
+    warmupTeacherTemp: 0.04,
+    teacherTemp: 0.07,
+    warmupTeacherTempEpochs: 2,
+    freezeLastLayer: 0,
+    globalSize: imageSize,
+    globalScale: [0.7, 1],
+    localSize: Math.max(patchSize, Math.round(imageSize / 2 / patchSize) * patchSize),
+    localScale: [0.2, 0.5],
+    localCrops: 4,
+    epochs: 10,
+  };
+}
+
+/** Raised for a configuration that cannot be used; the message names the key and the values. */
+export class ConfigError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Merges `overrides` (from a JSON file or flags) onto `base`, refusing unknown keys (listing the
+ * valid ones) and values of the wrong type.
+ */
+export function resolveConfig(
+  base: DinoTrainConfig,
+  ...overrides: Record<string, unknown>[]
+): DinoTrainConfig {
+  const result: Record<string, unknown> = { ...base };
+  const valid = Object.keys(base);
+  for (const override of overrides) {
+    for (const [key, value] of Object.entries(override)) {
+      if (value === undefined) continue;
+      if (!(key in base)) {
+        throw new ConfigError(
+          `unknown config key "${key}"; valid keys: ${valid.join(", ")}`,
+        );
+      }
+      const expected = base[key as keyof DinoTrainConfig];
+      const ok = Array.isArray(expected)
+        ? Array.isArray(value) && value.length === expected.length &&
+          value.every((item) => typeof item === "number" && Number.isFinite(item))
+        : typeof value === typeof expected &&
+          (typeof value !== "number" || Number.isFinite(value));
+      if (!ok) {
+        throw new ConfigError(
+          `config key "${key}" must be ${
+            Array.isArray(expected) ? `[${expected.length} numbers]` : `a ${typeof expected}`
+          }, got ${JSON.stringify(value)}`,
+        );
+      }
+      result[key] = value;
+    }
+  }
+  const config = result as unknown as DinoTrainConfig;
+  validateConfig(config);
+  return config;
+}
+
+function validateConfig(config: DinoTrainConfig): void {
+  const positive: (keyof DinoTrainConfig)[] = [
+    "imageSize",
+    "patchSize",
+    "embedDim",
+    "depth",
+    "heads",
+    "outDim",
+    "epochs",
+    "batchSize",
+    "globalSize",
+    "logEvery",
+  ];
+  for (const key of positive) {
+    const value = config[key] as number;
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new ConfigError(`config key "${key}" must be a whole number > 0, got ${value}`);
+    }
+  }
+  if (config.arch !== "vit" && config.arch !== "mixer") {
+    throw new ConfigError(`config key "arch" must be "vit" or "mixer", got "${config.arch}"`);
+  }
+  if (config.embedDim % config.heads !== 0) {
+    throw new ConfigError(
+      `embedDim ${config.embedDim} must be a multiple of heads ${config.heads}`,
+    );
+  }
+  for (const [key, size] of [["globalSize", config.globalSize], ["localSize", config.localSize]]) {
+    if (config.localCrops === 0 && key === "localSize") continue;
+    if ((size as number) % config.patchSize !== 0) {
+      throw new ConfigError(
+        `${key} ${size} is not a multiple of patchSize ${config.patchSize}`,
+      );
+    }
+  }
+  if (config.arch === "mixer" && config.localCrops > 0 && config.localSize !== config.globalSize) {
+    throw new ConfigError(
+      `an MLP-Mixer has a fixed number of tokens: localSize (${config.localSize}) must equal ` +
+        `globalSize (${config.globalSize}), or set localCrops to 0`,
+    );
+  }
+}

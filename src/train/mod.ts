@@ -1,0 +1,8 @@
+/**
+ * DINO training: configuration, loss, networks and the training step.
+ * @module
+ */
+export * from "./config.ts";
+export * from "./dino_loss.ts";
+export * from "./models.ts";
+export * from "./dino_trainer.ts";
