@@ -1,12 +1,24 @@
 /**
- * Fused attention at ViT sizes: forward, and forward + backward, at ViT-S/16 (N = 197) and
- * ViT-S/8 (N = 785) with H = 6, D = 64. Each iteration waits for the GPU (`gpu().sync()`).
- * Batch 2 keeps software rendering (llvmpipe) tolerable; set ATTENTION_BENCH_BATCH to change it.
+ * Fused attention at ViT sizes.
+ *
+ * Group "self-attention ...": one ViT attention core (packed qkv [B, N, 3 D] in, heads merged
+ * [B, N, D] out), forward + backward, two ways: the old path (reshape, permute, split, `attention`,
+ * permute, reshape; baseline) against the fused `selfAttention`, at a DINO training shape (B = 32,
+ * N = 65, D = 96, H = 3) and at ViT-S/16 (B = 4, N = 197, D = 384, H = 6). `deno bench` prints the
+ * ratio of each group.
+ *
+ * Groups "ViT-S/16", "ViT-S/8": `attention` on [B, H, N, 64] alone, forward and forward + backward
+ * (batch ATTENTION_BENCH_BATCH, default 2). Each iteration waits for the GPU (`gpu().sync()`).
+ *
+ * `deno run -A bench/attention_bench.ts --compare [repeats]` times the two self-attention paths
+ * alternately instead (less sensitive to other load on the machine) and prints the median of each
+ * and their ratio.
  * @module
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
 import { backward } from "../src/tensor/backward.ts";
-import { attention, attentionReference } from "../src/tensor/ops/attention.ts";
+import { attention, attentionReference, selfAttention } from "../src/tensor/ops/attention.ts";
+import { permute, reshape, split } from "../src/tensor/ops/shape.ts";
 import { type Tensor, tensor } from "../src/tensor/tensor.ts";
 
 await initGpu();
@@ -24,6 +36,59 @@ function randomTensor(shape: number[], seed: number): Tensor {
     values[i] = state / 2 ** 31 - 1;
   }
   return tensor(values, shape);
+}
+
+/** The path ViT blocks took before `selfAttention`: split the heads out, attend, merge. */
+function permuteSplitAttention(qkv: Tensor, headCount: number): Tensor {
+  const [b, n, width] = qkv.shape;
+  const d = width / (3 * headCount);
+  const split5 = reshape(qkv, [b, n, 3, headCount, d]);
+  const ordered = permute(split5, [2, 0, 3, 1, 4]);
+  const parts = split(ordered, 0, [1, 1, 1]);
+  const [q, k, v] = parts.map((part) => reshape(part, [b, headCount, n, d]));
+  const attended = attention(q, k, v);
+  const merged = permute(attended, [0, 2, 1, 3]);
+  const result = reshape(merged, [b, n, headCount * d]);
+  for (const t of [split5, ordered, ...parts, q, k, v, attended, merged]) t.dispose();
+  return result;
+}
+
+/** One forward + backward of `run` on `qkv` with output gradient `gradOutput`, waited for. */
+async function selfAttentionStep(
+  qkv: Tensor,
+  gradOutput: Tensor,
+  run: (input: Tensor) => Tensor,
+): Promise<void> {
+  qkv.requiresGrad = true;
+  const output = run(qkv);
+  backward(output, gradOutput);
+  output.dispose();
+  qkv.grad?.dispose();
+  qkv.grad = undefined;
+  qkv.requiresGrad = false;
+  await gpu().sync();
+}
+
+const selfAttentionShapes = [
+  ["DINO ViT dim 96", 32, 65, 96, 3, 5],
+  ["ViT-S/16", 4, 197, 384, 6, 3],
+] as const;
+for (const [label, b, n, dim, headCount, iterations] of selfAttentionShapes) {
+  const qkv = randomTensor([b, n, 3 * dim], 11);
+  const gradOutput = randomTensor([b, n, dim], 12);
+  const name = `${label} B=${b} N=${n} D=${dim} H=${headCount}`;
+  const group = `self-attention ${label}`;
+  const step = (run: (input: Tensor) => Tensor) => () => selfAttentionStep(qkv, gradOutput, run);
+  Deno.bench(
+    `permute/split + attention, forward + backward ${name}`,
+    { group, baseline: true, n: iterations, warmup: 1 },
+    step((input) => permuteSplitAttention(input, headCount)),
+  );
+  Deno.bench(
+    `selfAttention, forward + backward ${name}`,
+    { group, n: iterations, warmup: 1 },
+    step((input) => selfAttention(input, headCount)),
+  );
 }
 
 for (const [label, tokens] of [["ViT-S/16", 197], ["ViT-S/8", 785]] as const) {
@@ -57,5 +122,35 @@ for (const [label, tokens] of [["ViT-S/16", 197], ["ViT-S/8", 785]] as const) {
       attentionReference(q, k, v).dispose();
       await gpu().sync();
     });
+  }
+}
+
+if (Deno.args[0] === "--compare") {
+  const repeats = Number(Deno.args[1] ?? 7);
+  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
+  for (const [label, b, n, dim, headCount] of selfAttentionShapes) {
+    const qkv = randomTensor([b, n, 3 * dim], 11);
+    const gradOutput = randomTensor([b, n, dim], 12);
+    const paths = {
+      old: (input: Tensor) => permuteSplitAttention(input, headCount),
+      fused: (input: Tensor) => selfAttention(input, headCount),
+    };
+    const times: Record<keyof typeof paths, number[]> = { old: [], fused: [] };
+    for (let repeat = -1; repeat < repeats; repeat++) {
+      for (const name of ["old", "fused"] as const) {
+        const start = performance.now();
+        await selfAttentionStep(qkv, gradOutput, paths[name]);
+        if (repeat >= 0) times[name].push(performance.now() - start); // repeat -1 warms up
+      }
+    }
+    const old = median(times.old);
+    const fused = median(times.fused);
+    console.log(
+      `${label} B=${b} N=${n} D=${dim} H=${headCount}, forward + backward (median of ` +
+        `${repeats}): permute/split path ${old.toFixed(1)} ms, selfAttention ` +
+        `${fused.toFixed(1)} ms, ratio ${(old / fused).toFixed(2)}x`,
+    );
+    qkv.dispose();
+    gradOutput.dispose();
   }
 }

@@ -9,8 +9,17 @@
  * @module
  */
 import { Command } from "commander";
+import { attnCommand } from "./commands/attn.ts";
+import { augmentCommand } from "./commands/augment.ts";
 import { benchCommand } from "./commands/bench.ts";
+import { benchModelCommand } from "./commands/bench_model.ts";
+import { embedCommand } from "./commands/embed.ts";
 import { infoCommand } from "./commands/info.ts";
+import { knnCommand } from "./commands/knn.ts";
+import { pcaCommand } from "./commands/pca.ts";
+import { plotCommand } from "./commands/plot.ts";
+import { probeCommand } from "./commands/probe.ts";
+import { demoCommand, trainCommand } from "./commands/train.ts";
 import { runCli } from "./run.ts";
 
 /** Builds the `dinogpu` program with all its commands. */
@@ -20,7 +29,16 @@ export function buildProgram(): Command {
     .description("Self-supervised vision (DINO / DINOv2) on WebGPU")
     .version("0.1.0");
   program.addCommand(infoCommand());
-  program.addCommand(benchCommand());
+  program.addCommand(benchCommand().addCommand(benchModelCommand()));
+  program.addCommand(trainCommand());
+  program.addCommand(demoCommand());
+  program.addCommand(knnCommand());
+  program.addCommand(probeCommand());
+  program.addCommand(embedCommand());
+  program.addCommand(attnCommand());
+  program.addCommand(pcaCommand());
+  program.addCommand(augmentCommand());
+  program.addCommand(plotCommand());
   return program;
 }
 

@@ -4,7 +4,12 @@
  * @module
  */
 import type { Command } from "commander";
+import { DataSpecError } from "../src/data/spec.ts";
 import { GpuUnavailableError, KernelCompileError, ShapeError } from "../src/gpu/errors.ts";
+import { ImageDecodeError } from "../src/io/image.ts";
+import { CheckpointError } from "../src/io/safetensors.ts";
+import { ConfigError } from "../src/train/config.ts";
+import { TrainingDivergedError } from "../src/train/run.ts";
 
 /** An error caused by the user's input (bad flag, missing file): printed without a stack. */
 export class UserError extends Error {
@@ -15,7 +20,17 @@ export class UserError extends Error {
   }
 }
 
-const USER_ERRORS = [UserError, GpuUnavailableError, ShapeError, KernelCompileError];
+const USER_ERRORS = [
+  UserError,
+  GpuUnavailableError,
+  ShapeError,
+  KernelCompileError,
+  DataSpecError,
+  ImageDecodeError,
+  CheckpointError,
+  ConfigError,
+  TrainingDivergedError,
+];
 
 /** Parses `args` and runs the matching command; exits 1 with a one-line message on user errors. */
 export async function runCli(program: Command, args: string[]): Promise<void> {

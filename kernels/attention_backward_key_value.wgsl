@@ -3,13 +3,20 @@
 // dk_j = scale * sum_i p_ij (dO_i.v_j - delta_i) q_i. Each invocation owns BLOCK key rows and holds
 // their k_j, v_j and the dk_j, dv_j accumulators (HEAD_VECS vec4s each) in registers; the workgroup
 // stages QUERY_TILE query rows (with their dO rows, log-sum-exp and delta) at a time.
-// Workgroup (x, y) covers key rows x * ROWS * BLOCK.. of head y. No atomics: each key row is
-// written by the one invocation that owns it.
+// Workgroup (x, y) covers key rows x * ROWS * BLOCK.. of head y (y = batch * heads + head). No
+// atomics: each key row is written by the one invocation that owns it.
+// Layouts come as strides (params), as in attention_forward.wgsl: element (b, h, row, c) of q, k, v
+// and of their gradients is at offset + b * in_batch + h * in_head + row * in_row + c, of dO at
+// b * out_batch + h * out_head + row * out_row + c; log-sum-exp and delta are [B * H, N].
+// With SEPARATE_VALUE_GRAD = 0 (packed qkv) dk and dv both go to grad_key (one [B, N, 3 D] gradient,
+// at offsets k_offset and v_offset) and grad_value is a placeholder that is never written: one
+// writable binding per buffer (WebGPU forbids aliasing a writable binding).
 
 override ROWS: u32 = 16u;
 override BLOCK: u32 = 4u;
 override QUERY_TILE: u32 = 32u;
 override HEAD_VECS: u32 = 16u;
+override SEPARATE_VALUE_GRAD: u32 = 1u;
 
 const MAX_HEAD_VECS: u32 = 32u;
 const MAX_BLOCK: u32 = 4u;
@@ -19,8 +26,19 @@ struct Params {
   batch_heads: u32,
   n: u32,
   d: u32,
+  heads: u32,
   scale: f32,
   scale_log2: f32,
+  q_offset: u32,
+  k_offset: u32,
+  v_offset: u32,
+  in_batch: u32,
+  in_head: u32,
+  in_row: u32,
+  out_batch: u32,
+  out_head: u32,
+  out_row: u32,
+  padding: u32,
 }
 
 @group(0) @binding(0) var<storage, read> query: array<f32>;
@@ -65,7 +83,12 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   let d = params.d;
   let head = group.y;
   let first_row = (group.x * ROWS + local) * BLOCK;
-  let head_base = head * n * d;
+  let batch_index = head / params.heads;
+  let head_index = head % params.heads;
+  let in_base = batch_index * params.in_batch + head_index * params.in_head;
+  let out_base = batch_index * params.out_batch + head_index * params.out_head;
+  let in_row = params.in_row;
+  let out_row = params.out_row;
 
   var k: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
   var v_rows: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
@@ -73,10 +96,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   var grad_v: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
   for (var r = 0u; r < BLOCK; r++) {
     // rows past n repeat row n - 1 (computed, never written)
-    let row_base = head_base + min(first_row + r, n - 1u) * d;
+    let row_base = in_base + min(first_row + r, n - 1u) * in_row;
     for (var v = 0u; v < HEAD_VECS; v++) {
-      k[r * HEAD_VECS + v] = load4(1u, row_base, v) * params.scale_log2;
-      v_rows[r * HEAD_VECS + v] = load4(2u, row_base, v);
+      k[r * HEAD_VECS + v] = load4(1u, row_base + params.k_offset, v) * params.scale_log2;
+      v_rows[r * HEAD_VECS + v] = load4(2u, row_base + params.v_offset, v);
       grad_k[r * HEAD_VECS + v] = vec4f(0.0);
       grad_v[r * HEAD_VECS + v] = vec4f(0.0);
     }
@@ -87,8 +110,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
       let query_row = tile_start + index / HEAD_VECS;
       let vec = index % HEAD_VECS;
       if (query_row < n) {
-        query_tile[index] = load4(0u, head_base + query_row * d, vec);
-        grad_output_tile[index] = load4(3u, head_base + query_row * d, vec);
+        query_tile[index] = load4(0u, in_base + params.q_offset + query_row * in_row, vec);
+        grad_output_tile[index] = load4(3u, out_base + query_row * out_row, vec);
       } else {
         query_tile[index] = vec4f(0.0);
         grad_output_tile[index] = vec4f(0.0);
@@ -148,15 +171,19 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   for (var r = 0u; r < BLOCK; r++) {
     let row = first_row + r;
     if (row < n) {
-      let row_base = head_base + row * d;
+      let row_base = in_base + row * in_row;
       for (var v = 0u; v < HEAD_VECS; v++) {
         let key_result = grad_k[r * HEAD_VECS + v] * params.scale;
         let value_result = grad_v[r * HEAD_VECS + v];
         for (var c = 0u; c < 4u; c++) {
           let column = v * 4u + c;
           if (column < d) {
-            grad_key[row_base + column] = key_result[c];
-            grad_value[row_base + column] = value_result[c];
+            grad_key[row_base + params.k_offset + column] = key_result[c];
+            if (SEPARATE_VALUE_GRAD != 0u) {
+              grad_value[row_base + params.v_offset + column] = value_result[c];
+            } else {
+              grad_key[row_base + params.v_offset + column] = value_result[c];
+            }
           }
         }
       }

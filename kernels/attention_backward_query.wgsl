@@ -2,7 +2,10 @@
 // saved log-sum-exp: dq_i = scale * sum_j p_ij (dO_i.v_j - delta_i) k_j. Each invocation owns BLOCK
 // query rows and holds their q_i, dO_i and dq_i accumulators (HEAD_VECS vec4s each) in registers;
 // the workgroup stages KEY_TILE keys and values at a time in workgroup memory.
-// Workgroup (x, y) covers rows x * ROWS * BLOCK.. of head y.
+// Workgroup (x, y) covers rows x * ROWS * BLOCK.. of head y (y = batch * heads + head).
+// Layouts come as strides (params), as in attention_forward.wgsl: element (b, h, row, c) of q, k, v
+// and of their gradients is at offset + b * in_batch + h * in_head + row * in_row + c, of dO at
+// b * out_batch + h * out_head + row * out_row + c; log-sum-exp and delta are [B * H, N].
 
 override ROWS: u32 = 16u;
 override BLOCK: u32 = 4u;
@@ -17,8 +20,19 @@ struct Params {
   batch_heads: u32,
   n: u32,
   d: u32,
+  heads: u32,
   scale: f32,
   scale_log2: f32,
+  q_offset: u32,
+  k_offset: u32,
+  v_offset: u32,
+  in_batch: u32,
+  in_head: u32,
+  in_row: u32,
+  out_batch: u32,
+  out_head: u32,
+  out_row: u32,
+  padding: u32,
 }
 
 @group(0) @binding(0) var<storage, read> query: array<f32>;
@@ -60,7 +74,12 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   let d = params.d;
   let head = group.y;
   let first_row = (group.x * ROWS + local) * BLOCK;
-  let head_base = head * n * d;
+  let batch_index = head / params.heads;
+  let head_index = head % params.heads;
+  let in_base = batch_index * params.in_batch + head_index * params.in_head;
+  let out_base = batch_index * params.out_batch + head_index * params.out_head;
+  let in_row = params.in_row;
+  let out_row = params.out_row;
 
   var q: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
   var grad_out: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
@@ -70,10 +89,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   for (var r = 0u; r < BLOCK; r++) {
     // rows past n repeat row n - 1 (computed, never written)
     let row = min(first_row + r, n - 1u);
-    let row_base = head_base + row * d;
+    let row_base = in_base + row * in_row;
     for (var v = 0u; v < HEAD_VECS; v++) {
-      q[r * HEAD_VECS + v] = load4(0u, row_base, v) * params.scale_log2;
-      grad_out[r * HEAD_VECS + v] = load4(3u, row_base, v);
+      q[r * HEAD_VECS + v] = load4(0u, row_base + params.q_offset, v) * params.scale_log2;
+      grad_out[r * HEAD_VECS + v] = load4(3u, out_base + row * out_row, v);
       accumulator[r * HEAD_VECS + v] = vec4f(0.0);
     }
     lse_log2[r] = log_sum_exp[head * n + row] * LOG2_E;
@@ -85,8 +104,9 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
       let key_row = tile_start + index / HEAD_VECS;
       let vec = index % HEAD_VECS;
       if (key_row < n) {
-        key_tile[index] = load4(1u, head_base + key_row * d, vec);
-        value_tile[index] = load4(2u, head_base + key_row * d, vec);
+        let row_base = in_base + key_row * in_row;
+        key_tile[index] = load4(1u, row_base + params.k_offset, vec);
+        value_tile[index] = load4(2u, row_base + params.v_offset, vec);
       } else {
         key_tile[index] = vec4f(0.0);
         value_tile[index] = vec4f(0.0);
@@ -131,7 +151,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   for (var r = 0u; r < BLOCK; r++) {
     let row = first_row + r;
     if (row < n) {
-      let row_base = head_base + row * d;
+      let row_base = in_base + params.q_offset + row * in_row;
       for (var v = 0u; v < HEAD_VECS; v++) {
         let result = accumulator[r * HEAD_VECS + v] * params.scale;
         for (var c = 0u; c < 4u; c++) {

@@ -4,7 +4,11 @@
 // vec4s per row: the head size padded to a multiple of 4) in registers, so every key/value element
 // read from workgroup memory feeds BLOCK rows. The workgroup stages KEY_TILE keys and values at a time
 // and each row updates its running max and sum once per tile (online softmax, base-2 exponentials).
-// Tensors are [heads, n, d] row-major; workgroup (x, y) covers rows x * ROWS * BLOCK.. of head y.
+// Workgroup (x, y) covers rows x * ROWS * BLOCK.. of head y (y = batch * heads + head).
+// Layouts come as strides (params): element (b, h, row, c) of q, k, v is at
+// offset + b * in_batch + h * in_head + row * in_row + c (separate [B, H, N, d] tensors, or the packed
+// [B, N, 3, H, d] qkv bound three times with offsets 0, D, 2D), and of the output at
+// b * out_batch + h * out_head + row * out_row + c. The log-sum-exp is [B * H, N].
 
 override ROWS: u32 = 16u;
 override BLOCK: u32 = 4u;
@@ -20,8 +24,20 @@ struct Params {
   batch_heads: u32,
   n: u32,
   d: u32,
+  heads: u32,
+  scale: f32,
   // scale * log2(e): scores are kept in base 2 and exponentiated with exp2
   scale_log2: f32,
+  q_offset: u32,
+  k_offset: u32,
+  v_offset: u32,
+  in_batch: u32,
+  in_head: u32,
+  in_row: u32,
+  out_batch: u32,
+  out_head: u32,
+  out_row: u32,
+  padding: u32,
 }
 
 @group(0) @binding(0) var<storage, read> query: array<f32>;
@@ -58,7 +74,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   let d = params.d;
   let head = group.y;
   let first_row = (group.x * ROWS + local) * BLOCK;
-  let head_base = head * n * d;
+  let batch_index = head / params.heads;
+  let head_index = head % params.heads;
+  let in_base = batch_index * params.in_batch + head_index * params.in_head;
+  let out_base = batch_index * params.out_batch + head_index * params.out_head;
+  let in_row = params.in_row;
 
   var q: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
   var accumulator: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
@@ -68,7 +88,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   var scores: array<f32, MAX_BLOCK * MAX_KEY_TILE>;
   for (var r = 0u; r < BLOCK; r++) {
     // rows past n repeat row n - 1 (computed, never written)
-    let row_base = head_base + min(first_row + r, n - 1u) * d;
+    let row_base = in_base + params.q_offset + min(first_row + r, n - 1u) * in_row;
     for (var v = 0u; v < HEAD_VECS; v++) {
       q[r * HEAD_VECS + v] = load4(0u, row_base, v) * params.scale_log2;
       accumulator[r * HEAD_VECS + v] = vec4f(0.0);
@@ -83,8 +103,9 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
       let key_row = tile_start + index / HEAD_VECS;
       let vec = index % HEAD_VECS;
       if (key_row < n) {
-        key_tile[index] = load4(1u, head_base + key_row * d, vec);
-        value_tile[index] = load4(2u, head_base + key_row * d, vec);
+        let row_base = in_base + key_row * in_row;
+        key_tile[index] = load4(1u, row_base + params.k_offset, vec);
+        value_tile[index] = load4(2u, row_base + params.v_offset, vec);
       } else {
         key_tile[index] = vec4f(0.0);
         value_tile[index] = vec4f(0.0);
@@ -140,13 +161,13 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
     let row = first_row + r;
     if (row < n) {
       let inverse = 1.0 / running_sum[r];
-      let out_base = head_base + row * d;
+      let row_base = out_base + row * params.out_row;
       for (var v = 0u; v < HEAD_VECS; v++) {
         let result = accumulator[r * HEAD_VECS + v] * inverse;
         for (var c = 0u; c < 4u; c++) {
           let column = v * 4u + c;
           if (column < d) {
-            output[out_base + column] = result[c];
+            output[row_base + column] = result[c];
           }
         }
       }

@@ -1,4 +1,5 @@
-// Gradient of LayerNorm with respect to x, one workgroup per row. With xhat = (x - mean) * rstd
+// Gradient of LayerNorm with respect to x. `main`: one workgroup per row (long rows);
+// `short_rows`: one invocation per row, plain loops (short rows; flat launch over rows). With xhat = (x - mean) * rstd
 // and dxhat = grad_out * weight: grad_x = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
 // flags: bit 0 weight present.
 
@@ -63,6 +64,44 @@ fn main(
   let mean_dxhat = partial_a[0] / count;
   let mean_dxhat_xhat = partial_b[0] / count;
   for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
+    let xhat = (x[base + k] - mean) * rstd;
+    grad_x[base + k] = rstd * (scaled_grad(base + k, k) - mean_dxhat - xhat * mean_dxhat_xhat);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  if (row >= params.rows) {
+    return;
+  }
+  let length = params.length;
+  let base = row * length;
+  let mean = row_mean[row];
+  let rstd = row_rstd[row];
+  // Two interleaved accumulators per sum: shorter dependency chains, smaller rounding error.
+  var a0 = 0.0;
+  var a1 = 0.0;
+  var b0 = 0.0;
+  var b1 = 0.0;
+  var k = 0u;
+  for (; k + 2u <= length; k += 2u) {
+    let d0 = scaled_grad(base + k, k);
+    let d1 = scaled_grad(base + k + 1u, k + 1u);
+    a0 += d0;
+    a1 += d1;
+    b0 += d0 * (x[base + k] - mean) * rstd;
+    b1 += d1 * (x[base + k + 1u] - mean) * rstd;
+  }
+  if (k < length) {
+    let d0 = scaled_grad(base + k, k);
+    a0 += d0;
+    b0 += d0 * (x[base + k] - mean) * rstd;
+  }
+  let count = f32(length);
+  let mean_dxhat = (a0 + a1) / count;
+  let mean_dxhat_xhat = (b0 + b1) / count;
+  for (k = 0u; k < length; k++) {
     let xhat = (x[base + k] - mean) * rstd;
     grad_x[base + k] = rstd * (scaled_grad(base + k, k) - mean_dxhat - xhat * mean_dxhat_xhat);
   }

@@ -39,14 +39,32 @@ fn gelu_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgrou
 }
 
 // count = number of columns (or elements per batch entry), rows = number of rows (batch entries).
+// Launch [x, chunks, z]: column c = id.x + id.z * groups.x * WORKGROUP_SIZE; workgroup row y sums
+// the rows [y * chunk_rows, (y + 1) * chunk_rows) with chunk_rows = ceil(rows / chunks) and
+// writes sums[y * count + c]. With one chunk that is the column sum itself; with more, the caller
+// sums the [chunks, count] partials again (two passes: many short columns use every core).
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn column_sum(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let c = id.x + id.y * groups.x * WORKGROUP_SIZE;
+fn column_sum(
+  @builtin(global_invocation_id) id: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(workgroup_id) group: vec3u,
+) {
+  let c = id.x + id.z * groups.x * WORKGROUP_SIZE;
   if (c < params.count) {
-    var total = 0.0;
-    for (var r = 0u; r < params.rows; r++) {
-      total = total + values[r * params.count + c];
+    let chunk_rows = (params.rows + groups.y - 1u) / groups.y;
+    let first = group.y * chunk_rows;
+    let last = min(params.rows, first + chunk_rows);
+    // Two interleaved accumulators: shorter dependency chains, smaller rounding error.
+    var t0 = 0.0;
+    var t1 = 0.0;
+    var r = first;
+    for (; r + 2u <= last; r += 2u) {
+      t0 += values[r * params.count + c];
+      t1 += values[(r + 1u) * params.count + c];
     }
-    sums[c] = total;
+    if (r < last) {
+      t0 += values[r * params.count + c];
+    }
+    sums[group.y * params.count + c] = t0 + t1;
   }
 }

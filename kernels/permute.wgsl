@@ -34,3 +34,36 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   }
   destination[i] = source[offset];
 }
+
+// `rows`: the output seen as rows of L = output_shape[rank - 1] elements, split into parts of
+// `chunk` (pad0) elements, `parts` (pad1) parts per row; launch one invocation per part. The
+// coordinates are decoded once per part, then a plain loop copies with the source stride of the
+// last output axis (1 when the last axis stays last: a contiguous run).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let chunk = params.pad0;
+  let parts = params.pad1;
+  let row = t / parts;
+  let part = t - row * parts;
+  let last_axis = params.rank - 1u;
+  let length = params.output_shape[last_axis / 4u][last_axis % 4u];
+  if (row * length >= params.count) {
+    return;
+  }
+  var rest = row;
+  var offset = 0u;
+  for (var d = i32(last_axis) - 1; d >= 0; d--) {
+    let extent = params.output_shape[d / 4][d % 4];
+    let next = rest / extent;
+    offset += (rest - next * extent) * params.source_strides[d / 4][d % 4];
+    rest = next;
+  }
+  let stride = params.source_strides[last_axis / 4u][last_axis % 4u];
+  let first = part * chunk;
+  let last = min(length, first + chunk);
+  let output_base = row * length;
+  for (var k = first; k < last; k++) {
+    destination[output_base + k] = source[offset + k * stride];
+  }
+}

@@ -1,7 +1,12 @@
 // Sum over one axis, times `scale` (sum, mean): the input is viewed as [outer, length, inner]
 // and output[o * inner + i] = scale * sum_k input[(o * length + k) * inner + i].
 // `rows`: one workgroup per output element, a strided loop then a tree in workgroup memory
-// (long axes). `simple`: one invocation per output element (short axes).
+// (long axes, inner = 1). `simple`: one invocation per output element (short axes).
+// `columns`: for inner > 1, a launch [x, chunks, z] where column c = id.x + id.z * groups.x *
+// WORKGROUP_SIZE (c < outer * inner) and workgroup row y sums the chunk
+// [y * chunk, (y + 1) * chunk) of the axis, chunk = ceil(length / chunks), into
+// output[y * outer * inner + c] (times scale). Neighbouring invocations read neighbouring
+// elements. With more than one chunk the caller sums the partials in a second launch.
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -57,9 +62,46 @@ fn simple(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) gro
   let o = row / params.inner;
   let i = row % params.inner;
   let base = o * params.length * params.inner + i;
-  var total = 0.0;
-  for (var k = 0u; k < params.length; k++) {
-    total += input[base + k * params.inner];
+  // Two interleaved accumulators: shorter dependency chains, smaller rounding error.
+  var t0 = 0.0;
+  var t1 = 0.0;
+  var k = 0u;
+  for (; k + 2u <= params.length; k += 2u) {
+    t0 += input[base + k * params.inner];
+    t1 += input[base + (k + 1u) * params.inner];
   }
-  output[row] = total * params.scale;
+  if (k < params.length) {
+    t0 += input[base + k * params.inner];
+  }
+  output[row] = (t0 + t1) * params.scale;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn columns(
+  @builtin(global_invocation_id) id: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(workgroup_id) group: vec3u,
+) {
+  let c = id.x + id.z * groups.x * WORKGROUP_SIZE;
+  let outputs = params.outer * params.inner;
+  if (c >= outputs) {
+    return;
+  }
+  let o = c / params.inner;
+  let i = c - o * params.inner;
+  let chunk = (params.length + groups.y - 1u) / groups.y;
+  let first = group.y * chunk;
+  let last = min(params.length, first + chunk);
+  let base = o * params.length * params.inner + i;
+  var t0 = 0.0;
+  var t1 = 0.0;
+  var k = first;
+  for (; k + 2u <= last; k += 2u) {
+    t0 += input[base + k * params.inner];
+    t1 += input[base + (k + 1u) * params.inner];
+  }
+  if (k < last) {
+    t0 += input[base + k * params.inner];
+  }
+  output[group.y * outputs + c] = (t0 + t1) * params.scale;
 }

@@ -1,7 +1,9 @@
 // Block copy between two row-major arrays of 32-bit elements (any dtype): for each of `outer`
 // blocks of `inner` consecutive elements,
 //   destination[o * destination_stride + destination_offset + r] = source[o * source_stride + source_offset + r].
-// Serves concat, slice and their gradients. Element i of a launch is at global id
+// Serves concat, slice and their gradients. `main`: one invocation per element. `runs`: one
+// invocation per part of `chunk` consecutive elements of a block (`parts` parts per block), so
+// the block index is divided out once per part, not once per element. Element i of a launch is at global id
 // x + y * (number of x workgroups * WORKGROUP_SIZE).
 
 override WORKGROUP_SIZE: u32 = 256u;
@@ -13,6 +15,8 @@ struct Params {
   source_offset: u32,
   destination_stride: u32,
   destination_offset: u32,
+  chunk: u32,
+  parts: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> destination: array<u32>;
@@ -27,5 +31,22 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
     let r = i - o * params.inner;
     destination[o * params.destination_stride + params.destination_offset + r] =
       source[o * params.source_stride + params.source_offset + r];
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn runs(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let o = t / params.parts;
+  let part = t - o * params.parts;
+  if (o * params.inner >= params.count) {
+    return;
+  }
+  let first = part * params.chunk;
+  let last = min(params.inner, first + params.chunk);
+  let source_base = o * params.source_stride + params.source_offset;
+  let destination_base = o * params.destination_stride + params.destination_offset;
+  for (var r = first; r < last; r++) {
+    destination[destination_base + r] = source[source_base + r];
   }
 }

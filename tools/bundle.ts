@@ -11,6 +11,7 @@
  * `deno task browser` bundles the page and serves examples/browser on http://127.0.0.1:8000.
  * @module
  */
+import { builtinModules } from "node:module";
 import * as esbuild from "esbuild";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,6 +63,21 @@ function importMapPlugin(): esbuild.Plugin {
   };
 }
 
+/** Node built-ins imported without the `node:` prefix (by npm packages) become `node:` externals. */
+function nodeBuiltinsPlugin(): esbuild.Plugin {
+  const names = new Set(builtinModules.filter((name) => !name.startsWith("_")));
+  return {
+    name: "node-builtins",
+    setup(build) {
+      build.onResolve({ filter: /^[a-z_/]+$/ }, (args) => {
+        const base = args.path.split("/")[0];
+        if (!names.has(base)) return undefined;
+        return { path: `node:${args.path}`, external: true };
+      });
+    },
+  };
+}
+
 /** Size of what a build wrote, for reports. */
 export interface BundleResult {
   /** Output file. */
@@ -92,7 +108,7 @@ export async function bundleCli(
     packages: "bundle",
     external: ["node:*"],
     banner: { js: REQUIRE_SHIM },
-    plugins: [importMapPlugin()],
+    plugins: [nodeBuiltinsPlugin(), importMapPlugin()],
     logLevel: "warning",
     legalComments: "eof",
   });

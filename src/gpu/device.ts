@@ -18,6 +18,8 @@ export interface RuntimeCounters {
   dispatches: number;
   /** CPU-to-GPU uploads. */
   uploads: number;
+  /** Uniform parameter buffers created (one per distinct parameter block; cached after). */
+  uniformBuffers: number;
 }
 
 /** One kernel launch. */
@@ -72,7 +74,13 @@ export class Gpu {
   /** Pipeline cache. */
   readonly pipelines: PipelineCache;
   /** Readback, submit, dispatch and upload counters. */
-  readonly counters: RuntimeCounters = { readbacks: 0, submits: 0, dispatches: 0, uploads: 0 };
+  readonly counters: RuntimeCounters = {
+    readbacks: 0,
+    submits: 0,
+    dispatches: 0,
+    uploads: 0,
+    uniformBuffers: 0,
+  };
 
   #encoder: GPUCommandEncoder | undefined;
   #pass: GPUComputePassEncoder | undefined;
@@ -142,6 +150,7 @@ export class Gpu {
         label: "params",
       });
       new Uint32Array(buffer.getMappedRange()).set(words);
+      this.counters.uniformBuffers++;
       buffer.unmap();
       this.#paramBuffers.set(key, buffer);
     }

@@ -3,7 +3,7 @@
  * multi-head self-attention and stochastic depth. Parameter names follow the official PyTorch code.
  * @module
  */
-import { attention, attentionProbabilities } from "../tensor/ops/attention.ts";
+import { selfAttention, selfAttentionProbabilities } from "../tensor/ops/attention.ts";
 import { mul, silu } from "../tensor/ops/elementwise.ts";
 import { matmul } from "../tensor/ops/matmul.ts";
 import { layerNorm } from "../tensor/ops/normalization.ts";
@@ -152,7 +152,10 @@ export class Attention extends Module {
     this.proj = this.child("proj", new Linear(dim, dim, random));
   }
 
-  /** Queries, keys and values [B, heads, N, headDim] of tokens `x` [B, N, dim]. */
+  /**
+   * Queries, keys and values [B, heads, N, headDim] of tokens `x` [B, N, dim], as separate tensors
+   * (for inspection; `forward` and `probabilities` read them straight from the packed projection).
+   */
   projections(x: Tensor): [Tensor, Tensor, Tensor] {
     const [batch, tokens] = x.shape;
     const joint = this.qkv.forward(x);
@@ -166,21 +169,19 @@ export class Attention extends Module {
 
   /** Attention over tokens `x` [B, N, dim]; `residual` is added in the projection kernel. */
   forward(x: Tensor, residual?: Tensor): Tensor {
-    const [batch, tokens] = x.shape;
-    const [q, k, v] = this.projections(x);
-    const attended = attention(q, k, v);
-    const merged = permute(attended, [0, 2, 1, 3]);
-    const flat = reshape(merged, [batch, tokens, this.dim]);
-    const output = this.proj.forward(flat, { residual });
-    for (const t of [q, k, v, attended, merged, flat]) t.dispose();
+    const joint = this.qkv.forward(x);
+    // fused: reads q, k, v from the packed [B, N, 3 dim] and writes heads merged [B, N, dim]
+    const attended = selfAttention(joint, this.heads);
+    const output = this.proj.forward(attended, { residual });
+    for (const t of [joint, attended]) t.dispose();
     return output;
   }
 
   /** Softmax attention probabilities [B, heads, N, N] (for attention maps; no gradient). */
   probabilities(x: Tensor): Tensor {
-    const [q, k, v] = this.projections(x);
-    const result = attentionProbabilities(q, k);
-    for (const t of [q, k, v]) t.dispose();
+    const joint = this.qkv.forward(x);
+    const result = selfAttentionProbabilities(joint, this.heads);
+    joint.dispose();
     return result;
   }
 }

@@ -3,9 +3,10 @@
  * checkpoints map onto them), child modules, train/eval mode and disposal.
  * @module
  */
+import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { type HostTensor, toFloat32 } from "../io/safetensors.ts";
-import { formatShape, readAll, type Shape, type Tensor, tensor } from "../tensor/tensor.ts";
+import { formatShape, readAll, type Shape, type Tensor } from "../tensor/tensor.ts";
 
 /** A layer or model: owns parameters and child modules under PyTorch-style names. */
 export class Module {
@@ -108,28 +109,10 @@ export class Module {
     if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(", ")}`);
     if (mismatched.length) problems.push(`shape mismatches: ${mismatched.join("; ")}`);
     if (problems.length) throw new ShapeError(`Cannot load state dict: ${problems.join(" | ")}`);
+    // Values are written into the existing tensors, so optimizers holding them stay valid.
     for (const [name, value] of parameters) {
-      const fresh = tensor(toFloat32(state.get(name)!), value.shape);
-      fresh.requiresGrad = value.requiresGrad;
-      this.#assign(name, fresh);
+      gpu().upload(value.buffer, toFloat32(state.get(name)!));
     }
-  }
-
-  #assign(dottedName: string, value: Tensor): void {
-    const dot = dottedName.indexOf(".");
-    if (this.#parameters.has(dottedName)) {
-      this.replaceParameter(dottedName, value);
-      return;
-    }
-    if (dot < 0) throw new Error(`no parameter "${dottedName}"`);
-    // children names may contain dots? no: split at the first dot that names a child
-    for (const [name, module] of this.#children) {
-      if (dottedName.startsWith(`${name}.`)) {
-        module.#assign(dottedName.slice(name.length + 1), value);
-        return;
-      }
-    }
-    throw new Error(`no parameter "${dottedName}"`);
   }
 
   /** Host copies of every parameter by name (one readback for all). */

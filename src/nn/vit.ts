@@ -47,6 +47,11 @@ export interface VitConfig {
   heads: number;
   /** MLP width as a multiple of embedDim. */
   mlpRatio: number;
+  /**
+   * Exact hidden width of the feed-forward (for SwiGLU, of `w3`'s input), overriding `mlpRatio`;
+   * set when loading checkpoints whose widths are read from the weights.
+   */
+  feedForwardHidden?: number;
   /** Bias on the qkv projection. */
   qkvBias: boolean;
   /** LayerScale initial value, or undefined for no LayerScale (DINO). */
@@ -192,8 +197,12 @@ export class Block extends Module {
     this.mlp = this.child(
       "mlp",
       config.feedForward === "swiglu"
-        ? new SwiGLUFeedForward(dim, swigluHiddenFeatures(hidden), random)
-        : new Mlp(dim, hidden, random),
+        ? new SwiGLUFeedForward(
+          dim,
+          config.feedForwardHidden ?? swigluHiddenFeatures(hidden),
+          random,
+        )
+        : new Mlp(dim, config.feedForwardHidden ?? hidden, random),
     );
     this.ls2 = config.layerScaleInit === undefined
       ? undefined
@@ -261,6 +270,8 @@ export class VisionTransformer extends Module {
   readonly blocks: Block[];
   /** Final norm. */
   readonly norm: LayerNorm;
+  /** The generator of stochastic depth (its state goes into training checkpoints). */
+  readonly dropRandom: Random;
 
   /** Creates the model with DINO's initialisation (truncated normal 0.02, zero biases). */
   constructor(options: Partial<VitConfig> = {}) {
@@ -272,7 +283,7 @@ export class VisionTransformer extends Module {
       );
     }
     const random = new Random(config.seed);
-    const dropRandom = new Random(config.seed ^ 0x5bd1e995);
+    const dropRandom = this.dropRandom = new Random(config.seed ^ 0x5bd1e995);
     const grid = Math.floor(config.imageSize / config.patchSize);
     this.parameter("cls_token", truncatedNormal([1, 1, config.embedDim], random, 0.02));
     this.parameter(

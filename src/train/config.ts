@@ -84,6 +84,8 @@ export interface DinoTrainConfig {
   logEvery: number;
   /** Run k-NN on the held-out split every this many epochs (0 = only at the end). */
   evalEvery: number;
+  /** Train images used as the k-NN memory bank in evaluations (0 = all). */
+  evalTrainLimit: number;
   /** Write a checkpoint every this many minutes as well as every epoch (0 = epochs only). */
   checkpointEvery: number;
   /** Output folder (checkpoints, metrics.jsonl). */
@@ -133,6 +135,7 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   seed: 0,
   logEvery: 10,
   evalEvery: 0,
+  evalTrainLimit: 0,
   checkpointEvery: 0,
   out: "runs/dino",
   maxSteps: 0,

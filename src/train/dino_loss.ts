@@ -71,7 +71,9 @@ export class DinoLoss {
       const centred = sub(teacherLogits, this.center);
       const probabilities = softmax(centred, teacherTemperature);
       const logProbabilities = logSoftmax(centred, teacherTemperature);
-      const entropy = meanAll(crossEntropy(probabilities, logProbabilities));
+      const perSample = crossEntropy(probabilities, logProbabilities);
+      const entropy = meanAll(perSample);
+      perSample.dispose();
       centred.dispose();
       logProbabilities.dispose();
       return { probabilities, entropy };

@@ -6,3 +6,5 @@ export * from "./config.ts";
 export * from "./dino_loss.ts";
 export * from "./models.ts";
 export * from "./dino_trainer.ts";
+export * from "./checkpoint.ts";
+export * from "./run.ts";

@@ -1,12 +1,22 @@
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
+import { backward } from "../../src/tensor/backward.ts";
 import {
   attention,
   attentionProbabilities,
   attentionReference,
+  selfAttention,
+  selfAttentionProbabilities,
 } from "../../src/tensor/ops/attention.ts";
+import { permute, reshape, split } from "../../src/tensor/ops/shape.ts";
 import { clearTape, tapeNodes } from "../../src/tensor/tape.ts";
-import { liveTensorCount, readAll, type Shape, tensor } from "../../src/tensor/tensor.ts";
+import {
+  liveTensorCount,
+  readAll,
+  type Shape,
+  type Tensor,
+  tensor,
+} from "../../src/tensor/tensor.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
 import { Random } from "../helpers/random.ts";
@@ -172,5 +182,194 @@ gpuTest("attention: bad inputs are refused with the shapes", () => {
   assertThrows(() => attention(wide, wide, wide), ShapeError, "head size must be 1..128, got 129");
   assertThrows(() => attention(a, a, a, { scale: NaN }), ShapeError, "scale must be a finite");
   for (const t of [a, b, flat, wide]) t.dispose();
+  assertEquals(liveTensorCount(), live); // nothing allocated before the errors
+});
+
+/** Splits a packed qkv [B, N, 3, H, d] (flat) into q, k, v [B, H, N, d] (flat), float64. */
+function unpackQkv(qkv: Float64Array, batch: number, tokens: number, heads: number, d: number) {
+  const parts = [0, 1, 2].map(() => new Float64Array(batch * heads * tokens * d));
+  for (let b = 0; b < batch; b++) {
+    for (let n = 0; n < tokens; n++) {
+      for (let which = 0; which < 3; which++) {
+        for (let h = 0; h < heads; h++) {
+          for (let c = 0; c < d; c++) {
+            parts[which][((b * heads + h) * tokens + n) * d + c] =
+              qkv[(((b * tokens + n) * 3 + which) * heads + h) * d + c];
+          }
+        }
+      }
+    }
+  }
+  return parts;
+}
+
+/** float64 self-attention of a packed qkv [B, N, 3 H d]: output [B, N, H d] (heads merged). */
+function referenceSelfAttention(
+  qkv: Float64Array,
+  shape: Shape,
+  heads: number,
+  scale?: number,
+): Float64Array {
+  const [batch, tokens, width] = shape;
+  const d = width / (3 * heads);
+  const [q, k, v] = unpackQkv(qkv, batch, tokens, heads, d);
+  const attended = referenceAttention(q, k, v, [batch, heads, tokens, d], scale);
+  const result = new Float64Array(batch * tokens * heads * d);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      for (let n = 0; n < tokens; n++) {
+        for (let c = 0; c < d; c++) {
+          result[((b * tokens + n) * heads + h) * d + c] =
+            attended[((b * heads + h) * tokens + n) * d + c];
+        }
+      }
+    }
+  }
+  return result;
+}
+
+function selfAttentionCase(
+  [batch, tokens, heads, d]: number[],
+  options: { scale?: number; grad?: boolean; seed?: number },
+) {
+  const shape = [batch, tokens, 3 * heads * d];
+  return checkOp({
+    name: `selfAttention B ${batch} N ${tokens} H ${heads} d ${d}` +
+      (options.scale ? ` scale ${options.scale}` : ""),
+    inputs: [{ shape }],
+    gpu: (qkv) => selfAttention(qkv, heads, { scale: options.scale }),
+    reference: (qkv) => referenceSelfAttention(qkv, shape, heads, options.scale),
+    outputShape: [batch, tokens, heads * d],
+    noGrad: options.grad === false,
+    gradSamples: 60,
+    seed: options.seed,
+  });
+}
+
+gpuTest("selfAttention: forward and gradient of the packed qkv against float64", async () => {
+  await selfAttentionCase([1, 1, 1, 1], {}); // size-1 axes
+  await selfAttentionCase([2, 7, 3, 5], { seed: 81 }); // odd N, odd head size, odd D = 15
+  await selfAttentionCase([1, 70, 2, 6], { scale: 0.4, seed: 82 }); // > 64 rows, > 2 key tiles
+  await selfAttentionCase([6, 5, 2, 3], { seed: 83 }); // larger batch
+});
+
+gpuTest("selfAttention: forward at a ViT size (N = 197, 6 heads of 64)", async () => {
+  await selfAttentionCase([1, 197, 6, 64], { grad: false, seed: 84 });
+});
+
+/** The old path: qkv -> [B, N, 3, H, d] -> [3, B, H, N, d] -> q, k, v -> attention -> merge. */
+function unfusedSelfAttention(qkv: Tensor, heads: number): Tensor {
+  const [batch, tokens, width] = qkv.shape;
+  const d = width / (3 * heads);
+  const split5 = reshape(qkv, [batch, tokens, 3, heads, d]);
+  const ordered = permute(split5, [2, 0, 3, 1, 4]);
+  const parts = split(ordered, 0, [1, 1, 1]);
+  const [q, k, v] = parts.map((part) => reshape(part, [batch, heads, tokens, d]));
+  const attended = attention(q, k, v);
+  const merged = permute(attended, [0, 2, 1, 3]);
+  const result = reshape(merged, [batch, tokens, heads * d]);
+  for (const t of [split5, ordered, ...parts, q, k, v, attended, merged]) t.dispose();
+  return result;
+}
+
+gpuTest(
+  "selfAttention: equals the reshape/permute/split path, forward, gradient, maps",
+  async () => {
+    const [batch, tokens, heads, d] = [2, 65, 3, 32]; // a DINO ViT (dim 96) on 65 tokens
+    const shape = [batch, tokens, 3 * heads * d];
+    const random = new Random(91);
+    const size = batch * tokens * 3 * heads * d;
+    const qkv = tensor(random.normals(size), shape);
+    const gradOutput = tensor(random.normals(batch * tokens * heads * d), [
+      batch,
+      tokens,
+      heads * d,
+    ]);
+    qkv.requiresGrad = true;
+    const fused = selfAttention(qkv, heads);
+    backward(fused, gradOutput);
+    const fusedGrad = qkv.grad!;
+    qkv.grad = undefined;
+    const plain = unfusedSelfAttention(qkv, heads);
+    backward(plain, gradOutput);
+    const plainGrad = qkv.grad!;
+    qkv.requiresGrad = false;
+    const maps = selfAttentionProbabilities(qkv, heads);
+    const parts = split(permute(reshape(qkv, [batch, tokens, 3, heads, d]), [2, 0, 3, 1, 4]), 0, [
+      1,
+      1,
+      1,
+    ]);
+    const q = reshape(parts[0], [batch, heads, tokens, d]);
+    const k = reshape(parts[1], [batch, heads, tokens, d]);
+    const plainMaps = attentionProbabilities(q, k);
+    assertEquals(maps.shape, [batch, heads, tokens, tokens]);
+    const values = await readAll([fused, plain, fusedGrad, plainGrad, maps, plainMaps]);
+    const tight = { absolute: 1e-6, relative: 1e-5 };
+    assertClose(values[0], values[1], "forward: fused vs permute path", tight);
+    assertClose(values[2], values[3], "dqkv: fused vs permute path", tight);
+    assertClose(values[4], values[5], "maps: packed vs q, k", tight);
+    // every part of the gradient (dq, dk and dv of each head) was written
+    assertTrue(values[2].every((value) => Number.isFinite(value)));
+    for (const t of [qkv, gradOutput, fused, plain, fusedGrad, plainGrad, maps, plainMaps, q, k]) {
+      t.dispose();
+    }
+    for (const t of parts) t.dispose();
+  },
+);
+
+gpuTest("selfAttention: maps of a packed qkv against float64, with a scale", async () => {
+  const [batch, tokens, heads, d] = [2, 9, 3, 5];
+  const shape = [batch, tokens, 3 * heads * d];
+  const host = Float64Array.from(Float32Array.from(new Random(92).normals(shape[0] * 9 * 45)));
+  const qkv = tensor(host, shape);
+  const maps = selfAttentionProbabilities(qkv, heads, 0.7);
+  assertEquals(maps.shape, [batch, heads, tokens, tokens]);
+  const [q, k] = unpackQkv(host, batch, tokens, heads, d);
+  const expected = referenceProbabilities(q, k, [batch, heads, tokens, d], 0.7);
+  assertClose(await maps.read(), expected, "selfAttentionProbabilities");
+  for (const t of [qkv, maps]) t.dispose();
+});
+
+gpuTest("selfAttention: recorded once with heads and scale; maps are not recorded", () => {
+  const qkv = tensor(new Float32Array(2 * 3 * 12).fill(0.25), [2, 3, 12]);
+  qkv.requiresGrad = true;
+  const before = tapeNodes().length;
+  const maps = selfAttentionProbabilities(qkv, 2);
+  assertEquals(tapeNodes().length, before);
+  const out = selfAttention(qkv, 2, { scale: 0.5 });
+  assertEquals(tapeNodes().length, before + 1);
+  const node = tapeNodes().at(-1)!;
+  assertEquals(node.op, "selfAttention");
+  assertEquals(node.attributes, { heads: 2, scale: 0.5 });
+  assertEquals(node.inputs.length, 1);
+  assertEquals(out.shape, [2, 3, 4]);
+  clearTape();
+  for (const t of [qkv, maps, out]) t.dispose();
+});
+
+gpuTest("selfAttention: bad inputs are refused with the shapes", () => {
+  const live = liveTensorCount();
+  const qkv = tensor(new Float32Array(2 * 3 * 12), [2, 3, 12]);
+  const flat = tensor(new Float32Array(36), [3, 12]);
+  const wide = tensor(new Float32Array(3 * 129), [1, 1, 3 * 129]);
+  const integers = tensor(new Int32Array(36), [1, 3, 12], "i32");
+  assertThrows(() => selfAttention(flat, 2), ShapeError, "qkv must have rank 3");
+  assertThrows(
+    () => selfAttention(qkv, 5),
+    ShapeError,
+    "selfAttention: last axis of qkv [2, 3, 12] must be 3 x heads x headSize, got 12 for 5 heads",
+  );
+  assertThrows(() => selfAttention(qkv, 0), ShapeError, "heads must be a whole number >= 1, got 0");
+  assertThrows(() => selfAttention(qkv, 1.5), ShapeError, "got 1.5");
+  assertThrows(() => selfAttention(integers, 2), ShapeError, "qkv must be f32");
+  assertThrows(() => selfAttention(wide, 1), ShapeError, "head size must be 1..128, got 129");
+  assertThrows(() => selfAttention(qkv, 2, { scale: Infinity }), ShapeError, "scale must be a");
+  assertThrows(
+    () => selfAttentionProbabilities(qkv, 8),
+    ShapeError,
+    "selfAttentionProbabilities: last axis of qkv [2, 3, 12]",
+  );
+  for (const t of [qkv, flat, wide, integers]) t.dispose();
   assertEquals(liveTensorCount(), live); // nothing allocated before the errors
 });

@@ -3,6 +3,8 @@ import { ShapeError } from "../../src/gpu/errors.ts";
 import { linear, matmul, type MatmulOptions } from "../../src/tensor/ops/matmul.ts";
 import {
   chooseMatmulVariant,
+  defaultMatmulVariant,
+  hasSubgroupsOfEight,
   MATMUL_VARIANTS,
   type MatmulProblem,
   shapeClass,
@@ -219,6 +221,11 @@ const EDGE_LAYOUTS: { name: string; aShape: Shape; bShape: Shape; transposeA?: b
   { name: "transposeA 36x20x44", aShape: [44, 36], bShape: [44, 20], transposeA: true },
   { name: "transposeA batched 2x12x8x16", aShape: [2, 16, 12], bShape: [16, 8], transposeA: true },
   { name: "transposeB+A 12x8x16", aShape: [16, 12], bShape: [8, 16], transposeA: true },
+  // The subgroup kernels: m = 27 and 50 cut through 16/24/32-row blocks; n = 520 needs two
+  // 64-wide workgroups of 2 vec4 columns each, the second mostly past the edge.
+  { name: "transposeA odd m 27x12x16", aShape: [16, 27], bShape: [16, 12], transposeA: true },
+  { name: "wide 50x520x12", aShape: [50, 12], bShape: [12, 520] },
+  { name: "transposeB batched 3x26x20x12", aShape: [3, 26, 12], bShape: [3, 20, 12] },
 ];
 
 gpuTest("matmul: every variant agrees with the reference and the others", async () => {
@@ -256,6 +263,12 @@ gpuTest("matmul: every variant agrees with the reference and the others", async 
     };
     const variants = MATMUL_VARIANTS.filter((variant) => variant.supports(problem));
     assertTrue(variants.length >= 2, `${layout.name}: at least two variants apply`);
+    if (hasSubgroupsOfEight() && ref.k % 4 === 0 && ref.n % 4 === 0) {
+      assertTrue(
+        variants.filter((variant) => variant.kernel === "matmul_subgroup").length >= 3,
+        `${layout.name}: the subgroup variants apply`,
+      );
+    }
     const outputs = variants.map((variant) =>
       matmul(a, b, { ...options, bias, residual, variant: variant.name })
     );
@@ -270,7 +283,18 @@ gpuTest("matmul: every variant agrees with the reference and the others", async 
 });
 
 gpuTest("matmul: gradients through each variant (gelu saves the pre-activation)", async () => {
+  const problem = (transposeA: boolean, transposeB: boolean, m: number, n: number, k: number) => ({
+    batch: 2,
+    m,
+    n,
+    k,
+    transposeA,
+    transposeB,
+    sharedA: false,
+    sharedB: true,
+  });
   for (const variant of MATMUL_VARIANTS) {
+    if (!variant.supports(problem(false, true, 9, 12, 8))) continue;
     await checkMatmul(`variant ${variant.name}`, [2, 9, 8], [12, 8], {
       transposeB: true,
       bias: true,
@@ -313,6 +337,27 @@ gpuTest("matmul: tuning times the variants and matmul then uses the fastest", as
   const saved = JSON.parse(await Deno.readTextFile(file));
   const entries = Object.values(saved) as Record<string, { variant: string }>[];
   assertEquals(entries[0][result.shapeClass].variant, result.variant);
+});
+
+gpuTest("matmul: the default for a large product is the subgroup kernel where it applies", () => {
+  const problem: MatmulProblem = {
+    batch: 1,
+    m: 1024,
+    n: 1024,
+    k: 1024,
+    transposeA: false,
+    transposeB: false,
+    sharedA: true,
+    sharedB: true,
+  };
+  const expected = hasSubgroupsOfEight() ? "subgroup-r24x8-64" : "vec4-r8-8x8";
+  assertEquals(defaultMatmulVariant(problem).name, expected);
+  assertEquals(
+    defaultMatmulVariant({ ...problem, m: 20 }).name,
+    hasSubgroupsOfEight() ? "subgroup-r16x8-64" : "vec4-r8-8x8",
+  );
+  assertEquals(defaultMatmulVariant({ ...problem, k: 1022 }).name, "tiled-32x32x16");
+  assertEquals(defaultMatmulVariant({ ...problem, m: 3, n: 5, k: 7 }).name, "scalar-4x4");
 });
 
 // ---------- bad input ----------

@@ -12,7 +12,15 @@ import {
   sub,
 } from "../../src/tensor/ops/elementwise.ts";
 import { layerNorm } from "../../src/tensor/ops/normalization.ts";
-import { l2Normalize, max, mean, meanAll, sum, sumAll } from "../../src/tensor/ops/reduction.ts";
+import {
+  l2Normalize,
+  max,
+  mean,
+  meanAll,
+  setRowKernelMode,
+  sum,
+  sumAll,
+} from "../../src/tensor/ops/reduction.ts";
 import {
   crossEntropy,
   crossEntropyWithLabels,
@@ -155,4 +163,27 @@ gpuTest("ops of this family leave no tensor behind after forward and backward", 
   for (const value of made) value.dispose();
   assertEquals(liveTensorCount(), before + 2); // the two .grad tensors
   for (const t of [x.grad!, row.grad!, x, row, labels]) t.dispose();
+});
+
+gpuTest("layerNorm: both row kernels (per invocation, per workgroup) match float64", async () => {
+  // 300 rows of 96: the automatic choice takes one invocation per row; each mode is also forced.
+  for (const mode of ["invocation", "workgroup", undefined] as const) {
+    setRowKernelMode(mode);
+    try {
+      for (const shape of [[300, 96], [7, 5], [2, 1, 3], [260, 33]] as Shape[]) {
+        const length = shape[shape.length - 1];
+        await checkOp({
+          name: `layerNorm ${mode ?? "auto"} ${JSON.stringify(shape)}`,
+          inputs: [{ shape }, { shape: [length] }, { shape: [length] }],
+          gpu: (x, weight, bias) => layerNorm(x, weight, bias),
+          reference: layerNormReference(length, 1e-5, true, true),
+          outputShape: shape,
+          gradTolerance: { absolute: 5e-4, relative: 2e-3 },
+          gradSamples: 20,
+        });
+      }
+    } finally {
+      setRowKernelMode(undefined);
+    }
+  }
 });

@@ -5,6 +5,7 @@ import { mul } from "../../src/tensor/ops/elementwise.ts";
 import { l2Normalize, max, mean, meanAll, sum, sumAll } from "../../src/tensor/ops/reduction.ts";
 import { type Shape, shapeSize, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
+import { sumBlocks } from "../../src/tensor/grad/matmul.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
 /** Float64 reduction over `axis` of `shape` with `combine`, starting from `initial`. */
@@ -235,4 +236,43 @@ gpuTest("reduction: bad axes and ranks say what failed", () => {
   assertThrows(() => l2Normalize(scalar), ShapeError, "l2Normalize: needs at least one axis");
   assertThrows(() => sum(labels, 0), ShapeError, "sum: x must be f32");
   for (const t of [x, scalar, labels]) t.dispose();
+});
+
+gpuTest("reduction: strided sums in two passes (many rows, few columns) and row sums", async () => {
+  for (
+    const [shape, axis] of [[[6336, 9], 0], [[3, 500, 5], 1], [[97, 2, 33], 0], [[300, 70], 1]] as [
+      Shape,
+      number,
+    ][]
+  ) {
+    await checkOp({
+      name: `sum ${JSON.stringify(shape)} axis ${axis}`,
+      inputs: [{ shape }],
+      gpu: (x) => sum(x, axis),
+      reference: reduceReference(shape, axis, (a, v) => a + v, 0),
+      outputShape: reducedShape(shape, axis, false),
+      tolerance: { absolute: 1e-4, relative: 1e-4 },
+      gradSamples: 20,
+    });
+  }
+});
+
+gpuTest("reduction: matmul's column sums (bias gradient) in one and two passes", async () => {
+  for (const [rows, columns] of [[6336, 9], [70, 3], [1, 5], [33, 130]]) {
+    const values = new Float32Array(rows * columns).map((_, i) => Math.sin(i * 1.7) * 2);
+    const x = tensor(values, [rows, columns]);
+    const expected = new Float64Array(columns);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < columns; c++) expected[c] += values[r * columns + c];
+    }
+    for (const chunks of [undefined, 1, 7]) {
+      const result = sumBlocks(x, rows, [columns], chunks);
+      assertClose(await result.read(), expected, `column sums ${rows}x${columns} ${chunks}`, {
+        absolute: 1e-3,
+        relative: 1e-4,
+      });
+      result.dispose();
+    }
+    x.dispose();
+  }
 });

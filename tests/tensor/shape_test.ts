@@ -6,6 +6,9 @@ import {
   permute,
   reshape,
   scatterRows,
+  setCopyBlocksMode,
+  setPermuteMode,
+  simplifyPermutation,
   slice,
   split,
   transpose,
@@ -360,4 +363,68 @@ gpuTest("shape: forward and backward of every shape op leave no tensor behind", 
   x.dispose();
   index.dispose();
   assertEquals(liveTensorCount(), before);
+});
+
+gpuTest("shape: permute per row run and per element, merged axes, long rows", async () => {
+  assertEquals(simplifyPermutation([32, 65, 3, 3, 32], [2, 0, 3, 1, 4]).extents, [
+    3,
+    32,
+    3,
+    65,
+    32,
+  ]);
+  assertEquals(simplifyPermutation([2, 3, 1, 4, 5], [0, 1, 3, 4, 2]), {
+    extents: [120],
+    strides: [1],
+  });
+  assertEquals(simplifyPermutation([4, 5, 6], [2, 0, 1]), { extents: [6, 20], strides: [1, 6] });
+  const cases: [Shape, number[]][] = [
+    [[6, 5, 3, 3, 7], [2, 0, 3, 1, 4]],
+    [[3, 70], [1, 0]],
+    [[70, 3], [1, 0]],
+    [[2, 3, 1, 4, 5], [0, 1, 3, 4, 2]],
+    [[2, 2, 67], [1, 0, 2]],
+    [[1, 1], [1, 0]],
+  ];
+  for (const mode of ["rows", "elements"] as const) {
+    setPermuteMode(mode);
+    try {
+      for (const [shape, order] of cases) {
+        await checkOp({
+          name: `permute ${mode} ${shape} by ${order}`,
+          inputs: [{ shape }],
+          gpu: (x) => permute(x, order),
+          reference: (x) => permuteReference(x, shape, order),
+          outputShape: order.map((axis) => shape[axis]),
+          gradSamples: 10,
+        });
+      }
+    } finally {
+      setPermuteMode(undefined);
+    }
+  }
+});
+
+gpuTest("shape: slice and concat copy long runs in both copy modes", async () => {
+  for (const mode of ["runs", "elements"] as const) {
+    setCopyBlocksMode(mode);
+    try {
+      await checkOp({
+        name: `slice ${mode} [5, 100] axis 1 3..70`,
+        inputs: [{ shape: [5, 100] }],
+        gpu: (x) => slice(x, 1, 3, 70),
+        reference: (x) => {
+          const out = new Float64Array(5 * 67);
+          for (let r = 0; r < 5; r++) {
+            for (let c = 0; c < 67; c++) out[r * 67 + c] = x[r * 100 + c + 3];
+          }
+          return out;
+        },
+        outputShape: [5, 67],
+        gradSamples: 10,
+      });
+    } finally {
+      setCopyBlocksMode(undefined);
+    }
+  }
 });

@@ -2,7 +2,7 @@
  * Gradient rules of the attention ops (src/tensor/ops/attention.ts).
  * @module
  */
-import { attentionBackward, type AttentionOps } from "../ops/attention.ts";
+import { attentionBackward, type AttentionOps, selfAttentionBackward } from "../ops/attention.ts";
 import type { GradTable } from "./rule.ts";
 
 /** Gradient rules of the attention ops. */
@@ -11,5 +11,11 @@ export const attentionGrads: GradTable<keyof AttentionOps> = {
   attention(gradOutput, node) {
     const [q, k, v, output, logSumExp] = node.saved;
     return attentionBackward(gradOutput, q, k, v, output, logSumExp, node.attributes.scale);
+  },
+  /** The same kernels reading q, k, v from the packed qkv and writing one [B, N, 3 D] gradient. */
+  selfAttention(gradOutput, node) {
+    const [qkv, output, logSumExp] = node.saved;
+    const { heads, scale } = node.attributes;
+    return [selfAttentionBackward(gradOutput, qkv, output, logSumExp, heads, scale)];
   },
 };

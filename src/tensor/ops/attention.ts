@@ -4,6 +4,10 @@
  * `attention` is fused (flash style): one kernel streams key/value tiles through workgroup memory
  * with an online softmax, so the N x N score matrix is never stored; it also writes the per-row
  * log-sum-exp, which the backward kernels use to recompute the probabilities.
+ * `selfAttention` runs the same kernels on the packed [B, N, 3 D] output of a qkv projection: the
+ * kernels read q, k and v through strides, write the output with the heads merged ([B, N, D]) and,
+ * in the backward, dq, dk and dv straight into one [B, N, 3 D] gradient, so a ViT block needs no
+ * reshape, permute or split around attention.
  * `attentionReference` and `attentionProbabilities` are the plain unfused path (scores, softmax,
  * weighted sum as separate kernels), kept for tests and attention maps; they are not recorded.
  * @module
@@ -18,6 +22,8 @@ import { formatShape, Tensor } from "../tensor.ts";
 export interface AttentionOps {
   /** Fused scaled dot-product attention; saved: q, k, v, output, log-sum-exp. */
   attention: { scale: number };
+  /** Fused self-attention on a packed qkv [B, N, 3 D]; saved: qkv, output, log-sum-exp. */
+  selfAttention: { heads: number; scale: number };
 }
 
 /** Options of `attention`. */
@@ -29,11 +35,19 @@ export interface AttentionOptions {
 /** The largest head size the fused kernels support. */
 export const MAX_HEAD_SIZE = 128;
 
-/** Invocations per workgroup of the fused kernels. */
-const ROWS = 16;
+/**
+ * Invocations per workgroup of the fused kernels: one SIMD batch of llvmpipe (8 lanes), so a
+ * workgroup covers few rows and little work is wasted on rows past N.
+ */
+const ROWS = 8;
 
-/** Rows (query rows, or key rows for dk/dv) each invocation of the fused kernels owns. */
-const BLOCK = 4;
+/**
+ * Rows (query rows, or key rows for dk/dv) each invocation of the fused kernels may own. Every
+ * workgroup costs as much as a full one (rows past N repeat the last row), so the block that pads
+ * N the least is chosen: on llvmpipe the time goes with the padded rows (N = 65: 128 padded rows
+ * at 16 x 4 took 1.75 times as long as 72 at 8 x 3).
+ */
+const BLOCKS = [4, 3, 2];
 
 const LOG2_E = 1.4426950408889634;
 
@@ -88,8 +102,8 @@ function defaultScale(op: string, scale: number | undefined, headSize: number): 
   return value;
 }
 
-/** Tile configuration of the fused kernels for head size `headSize`. */
-export function attentionTiling(headSize: number): {
+/** Tile configuration of the fused kernels for head size `headSize` and `tokens` rows. */
+export function attentionTiling(headSize: number, tokens = 1): {
   headVecs: number;
   keyTile: number;
   rows: number;
@@ -100,14 +114,15 @@ export function attentionTiling(headSize: number): {
   const headVecs = Math.max(2, 2 ** Math.ceil(Math.log2(Math.ceil(headSize / 4))));
   // two [tile, headVecs] vec4 tiles: 16 KiB at most (workgroup storage limit is 32 KiB)
   const keyTile = headVecs <= 16 ? 32 : 16;
-  return { headVecs, keyTile, rows: ROWS, block: BLOCK };
+  const padded = (block: number) => Math.ceil(tokens / (ROWS * block)) * ROWS * block;
+  const block = BLOCKS.reduce((best, block) => padded(block) < padded(best) ? block : best);
+  return { headVecs, keyTile, rows: ROWS, block };
 }
 
-function checkHeadSize(op: string, sizes: AttentionSizes, q: Tensor): void {
+function checkHeadSize(op: string, sizes: AttentionSizes, input: string): void {
   if (sizes.headSize > MAX_HEAD_SIZE || sizes.headSize < 1) {
     throw new ShapeError(
-      `${op}: head size must be 1..${MAX_HEAD_SIZE}, got ${sizes.headSize} (q ` +
-        `${formatShape(q.shape)})`,
+      `${op}: head size must be 1..${MAX_HEAD_SIZE}, got ${sizes.headSize} (${input})`,
     );
   }
   const heads = sizes.batch * sizes.heads;
@@ -119,6 +134,172 @@ function checkHeadSize(op: string, sizes: AttentionSizes, q: Tensor): void {
   }
 }
 
+/**
+ * Where the kernels find element (b, h, row, c): for q, k, v (and their gradients) at
+ * `offset + b * inBatch + h * inHead + row * inRow + c` with offset qOffset, kOffset or vOffset;
+ * for the output (and its gradient) at `b * outBatch + h * outHead + row * outRow + c`.
+ */
+interface AttentionLayout {
+  qOffset: number;
+  kOffset: number;
+  vOffset: number;
+  inBatch: number;
+  inHead: number;
+  inRow: number;
+  outBatch: number;
+  outHead: number;
+  outRow: number;
+}
+
+/** Layout of separate contiguous q, k, v and output tensors [B, H, N, D]. */
+function separateLayout({ heads, tokens, headSize }: AttentionSizes): AttentionLayout {
+  const head = tokens * headSize;
+  return {
+    qOffset: 0,
+    kOffset: 0,
+    vOffset: 0,
+    inBatch: heads * head,
+    inHead: head,
+    inRow: headSize,
+    outBatch: heads * head,
+    outHead: head,
+    outRow: headSize,
+  };
+}
+
+/** Layout of a packed qkv [B, N, 3, H, d] and an output with heads merged [B, N, H, d]. */
+function packedLayout({ heads, tokens, headSize }: AttentionSizes): AttentionLayout {
+  const width = heads * headSize;
+  return {
+    qOffset: 0,
+    kOffset: width,
+    vOffset: 2 * width,
+    inBatch: tokens * 3 * width,
+    inHead: headSize,
+    inRow: 3 * width,
+    outBatch: tokens * width,
+    outHead: headSize,
+    outRow: width,
+  };
+}
+
+/** The uniform parameters shared by the fused kernels. */
+function fusedParams(sizes: AttentionSizes, layout: AttentionLayout, scale: number): Uint32Array {
+  const params = new Uint32Array(16);
+  const floats = new Float32Array(params.buffer);
+  params[0] = sizes.batch * sizes.heads;
+  params[1] = sizes.tokens;
+  params[2] = sizes.headSize;
+  params[3] = sizes.heads;
+  floats[4] = scale;
+  floats[5] = scale * LOG2_E;
+  params.set([
+    layout.qOffset,
+    layout.kOffset,
+    layout.vOffset,
+    layout.inBatch,
+    layout.inHead,
+    layout.inRow,
+    layout.outBatch,
+    layout.outHead,
+    layout.outRow,
+  ], 6);
+  return params;
+}
+
+function fusedConstants(sizes: AttentionSizes, tileName: "KEY_TILE" | "QUERY_TILE") {
+  const tiling = attentionTiling(sizes.headSize, sizes.tokens);
+  return {
+    ROWS: tiling.rows,
+    BLOCK: tiling.block,
+    [tileName]: tiling.keyTile,
+    HEAD_VECS: tiling.headVecs,
+  };
+}
+
+function fusedWorkgroups(sizes: AttentionSizes): [number, number] {
+  const tiling = attentionTiling(sizes.headSize, sizes.tokens);
+  return [Math.ceil(sizes.tokens / (tiling.rows * tiling.block)), sizes.batch * sizes.heads];
+}
+
+/** Dispatches the fused forward: writes `output` and `logSumExp` [B * H, N]. */
+function dispatchForward(
+  sources: [GPUBuffer, GPUBuffer, GPUBuffer],
+  output: Tensor,
+  logSumExp: Tensor,
+  sizes: AttentionSizes,
+  layout: AttentionLayout,
+  scale: number,
+): void {
+  gpu().dispatch({
+    kernel: "attention_forward",
+    constants: fusedConstants(sizes, "KEY_TILE"),
+    buffers: [...sources, output.buffer, logSumExp.buffer],
+    params: fusedParams(sizes, layout, scale),
+    workgroups: fusedWorkgroups(sizes),
+  });
+}
+
+/**
+ * Dispatches the fused backward: delta, then dq into `gradQuery`, then dk and dv into `gradKey`
+ * and `gradValue` (or both into `gradKey` when `gradValue` is absent: the packed gradient).
+ */
+function dispatchBackward(
+  gradOutput: Tensor,
+  output: Tensor,
+  logSumExp: Tensor,
+  sources: [GPUBuffer, GPUBuffer, GPUBuffer],
+  gradQuery: GPUBuffer,
+  gradKey: GPUBuffer,
+  gradValue: GPUBuffer | undefined,
+  sizes: AttentionSizes,
+  layout: AttentionLayout,
+  scale: number,
+): void {
+  const { batch, heads, tokens, headSize } = sizes;
+  const rows = batch * heads * tokens;
+  const delta = Tensor.empty([batch * heads, tokens]);
+  gpu().dispatch({
+    kernel: "attention_backward_delta",
+    constants: { WORKGROUP_SIZE: 64 },
+    buffers: [gradOutput.buffer, output.buffer, delta.buffer],
+    params: new Uint32Array([
+      rows,
+      headSize,
+      tokens,
+      heads,
+      layout.outBatch,
+      layout.outHead,
+      layout.outRow,
+    ]),
+    workgroups: flatWorkgroups(rows, 64),
+  });
+  const params = fusedParams(sizes, layout, scale);
+  const workgroups = fusedWorkgroups(sizes);
+  const saved = [gradOutput.buffer, logSumExp.buffer, delta.buffer];
+  gpu().dispatch({
+    kernel: "attention_backward_query",
+    constants: fusedConstants(sizes, "KEY_TILE"),
+    buffers: [...sources, ...saved, gradQuery],
+    params,
+    workgroups,
+  });
+  // the packed gradient is one writable binding; the value slot then gets a placeholder
+  const placeholder = gradValue ? undefined : Tensor.empty([1]);
+  gpu().dispatch({
+    kernel: "attention_backward_key_value",
+    constants: {
+      ...fusedConstants(sizes, "QUERY_TILE"),
+      SEPARATE_VALUE_GRAD: gradValue ? 1 : 0,
+    },
+    buffers: [...sources, ...saved, gradKey, gradValue ?? placeholder!.buffer],
+    params,
+    workgroups,
+  });
+  placeholder?.dispose();
+  delta.dispose();
+}
+
 /** Runs the fused forward kernel; returns the output [B, H, N, D] and log-sum-exp [B, H, N]. */
 export function attentionForward(
   q: Tensor,
@@ -127,29 +308,13 @@ export function attentionForward(
   scale: number,
 ): { output: Tensor; logSumExp: Tensor } {
   const sizes = attentionSizes("attention", q, k, v);
-  const { batch, heads, tokens, headSize } = sizes;
-  if (q.size > 0) checkHeadSize("attention", sizes, q);
+  const { batch, heads, tokens } = sizes;
+  if (q.size > 0) checkHeadSize("attention", sizes, `q ${formatShape(q.shape)}`);
   const output = Tensor.empty(q.shape);
   const logSumExp = Tensor.empty([batch, heads, tokens]);
   if (output.size === 0) return { output, logSumExp };
-  const tiling = attentionTiling(headSize);
-  const params = new Uint32Array(4);
-  params[0] = batch * heads;
-  params[1] = tokens;
-  params[2] = headSize;
-  new Float32Array(params.buffer, 12, 1)[0] = scale * LOG2_E;
-  gpu().dispatch({
-    kernel: "attention_forward",
-    constants: {
-      ROWS: tiling.rows,
-      BLOCK: tiling.block,
-      KEY_TILE: tiling.keyTile,
-      HEAD_VECS: tiling.headVecs,
-    },
-    buffers: [q.buffer, k.buffer, v.buffer, output.buffer, logSumExp.buffer],
-    params,
-    workgroups: [Math.ceil(tokens / (tiling.rows * tiling.block)), batch * heads],
-  });
+  const sources: [GPUBuffer, GPUBuffer, GPUBuffer] = [q.buffer, k.buffer, v.buffer];
+  dispatchForward(sources, output, logSumExp, sizes, separateLayout(sizes), scale);
   return { output, logSumExp };
 }
 
@@ -183,100 +348,148 @@ export function attentionBackward(
   scale: number,
 ): [Tensor, Tensor, Tensor] {
   const sizes = attentionSizes("attention backward", q, k, v);
-  const { batch, heads, tokens, headSize } = sizes;
   if (gradOutput.size !== q.size || output.size !== q.size) {
     throw new ShapeError(
       `attention backward: gradient ${formatShape(gradOutput.shape)} and output ` +
         `${formatShape(output.shape)} must match q ${formatShape(q.shape)}`,
     );
   }
-  if (q.size > 0) checkHeadSize("attention backward", sizes, q);
+  if (q.size > 0) checkHeadSize("attention backward", sizes, `q ${formatShape(q.shape)}`);
   const gradQuery = Tensor.empty(q.shape);
   const gradKey = Tensor.empty(q.shape);
   const gradValue = Tensor.empty(q.shape);
   if (q.size === 0) return [gradQuery, gradKey, gradValue];
-  const rows = batch * heads * tokens;
-  const delta = Tensor.empty([batch, heads, tokens]);
-  const deltaParams = new Uint32Array([rows, headSize]);
-  gpu().dispatch({
-    kernel: "attention_backward_delta",
-    constants: { WORKGROUP_SIZE: 64 },
-    buffers: [gradOutput.buffer, output.buffer, delta.buffer],
-    params: deltaParams,
-    workgroups: flatWorkgroups(rows, 64),
-  });
-  const tiling = attentionTiling(headSize);
-  const params = new Uint32Array(5);
-  params[0] = batch * heads;
-  params[1] = tokens;
-  params[2] = headSize;
-  const floats = new Float32Array(params.buffer);
-  floats[3] = scale;
-  floats[4] = scale * LOG2_E;
-  const workgroups = [Math.ceil(tokens / (tiling.rows * tiling.block)), batch * heads] as const;
-  gpu().dispatch({
-    kernel: "attention_backward_query",
-    constants: {
-      ROWS: tiling.rows,
-      BLOCK: tiling.block,
-      KEY_TILE: tiling.keyTile,
-      HEAD_VECS: tiling.headVecs,
-    },
-    buffers: [
-      q.buffer,
-      k.buffer,
-      v.buffer,
-      gradOutput.buffer,
-      logSumExp.buffer,
-      delta.buffer,
-      gradQuery.buffer,
-    ],
-    params,
-    workgroups,
-  });
-  gpu().dispatch({
-    kernel: "attention_backward_key_value",
-    constants: {
-      ROWS: tiling.rows,
-      BLOCK: tiling.block,
-      QUERY_TILE: tiling.keyTile,
-      HEAD_VECS: tiling.headVecs,
-    },
-    buffers: [
-      q.buffer,
-      k.buffer,
-      v.buffer,
-      gradOutput.buffer,
-      logSumExp.buffer,
-      delta.buffer,
-      gradKey.buffer,
-      gradValue.buffer,
-    ],
-    params,
-    workgroups,
-  });
-  delta.dispose();
+  dispatchBackward(
+    gradOutput,
+    output,
+    logSumExp,
+    [q.buffer, k.buffer, v.buffer],
+    gradQuery.buffer,
+    gradKey.buffer,
+    gradValue.buffer,
+    sizes,
+    separateLayout(sizes),
+    scale,
+  );
   return [gradQuery, gradKey, gradValue];
 }
 
+/** Options of `selfAttention`. */
+export interface SelfAttentionOptions {
+  /** Multiplies the scores q k^T before the softmax; default 1 / sqrt(head size). */
+  scale?: number;
+}
+
 /**
- * Softmax probabilities `softmax(q k^T * scale)` over the key axis, [B, H, N, N], computed with
- * plain kernels (the unfused path; for attention maps and tests). Not recorded for autograd.
+ * Checks `qkv` is an f32 [B, N, 3 D] with D a multiple of `heads`; returns the sizes (head size
+ * D / heads).
  */
-export function attentionProbabilities(q: Tensor, k: Tensor, scale?: number): Tensor {
-  const { batch, heads, tokens, headSize } = attentionSizes("attentionProbabilities", q, k);
-  const value = defaultScale("attentionProbabilities", scale, headSize);
-  const probabilities = Tensor.empty([batch, heads, tokens, tokens]);
+export function selfAttentionSizes(op: string, qkv: Tensor, heads: number): AttentionSizes {
+  if (!Number.isInteger(heads) || heads < 1) {
+    throw new ShapeError(`${op}: heads must be a whole number >= 1, got ${heads}`);
+  }
+  if (qkv.rank !== 3) {
+    throw new ShapeError(
+      `${op}: qkv must have rank 3 [batch, tokens, 3 x dim], got ${formatShape(qkv.shape)} ` +
+        `(rank ${qkv.rank})`,
+    );
+  }
+  if (qkv.dtype !== "f32") {
+    throw new ShapeError(`${op}: qkv must be f32, got ${qkv.describe()}`);
+  }
+  const [batch, tokens, width] = qkv.shape;
+  if (width % (3 * heads) !== 0) {
+    throw new ShapeError(
+      `${op}: last axis of qkv ${formatShape(qkv.shape)} must be 3 x heads x headSize, got ` +
+        `${width} for ${heads} heads (not a multiple of ${3 * heads})`,
+    );
+  }
+  return { batch, heads, tokens, headSize: width / (3 * heads) };
+}
+
+/**
+ * Fused multi-head self-attention on the packed output of a qkv projection: `qkv` [B, N, 3 D] in
+ * PyTorch's layout (viewed as [B, N, 3, heads, D / heads]: q, k and v of head h at
+ * `qkv[..., 0 | 1 | 2, h, :]`). Returns `softmax(q k^T * scale) v` with the heads merged,
+ * [B, N, D] (what `out.transpose(1, 2).reshape(B, N, D)` gives in DINO's Attention). Head size up
+ * to 128. Recorded as "selfAttention"; the backward writes dq, dk and dv into one [B, N, 3 D].
+ */
+export function selfAttention(
+  qkv: Tensor,
+  heads: number,
+  options: SelfAttentionOptions = {},
+): Tensor {
+  const sizes = selfAttentionSizes("selfAttention", qkv, heads);
+  const scale = defaultScale("selfAttention", options.scale, sizes.headSize);
+  const { batch, tokens, headSize } = sizes;
+  const described = `qkv ${formatShape(qkv.shape)} with ${heads} heads`;
+  if (qkv.size > 0) checkHeadSize("selfAttention", sizes, described);
+  const output = Tensor.empty([batch, tokens, heads * headSize]);
+  const logSumExp = Tensor.empty([batch, heads, tokens]);
+  if (output.size > 0) {
+    const sources: [GPUBuffer, GPUBuffer, GPUBuffer] = [qkv.buffer, qkv.buffer, qkv.buffer];
+    dispatchForward(sources, output, logSumExp, sizes, packedLayout(sizes), scale);
+  }
+  record("selfAttention", [qkv], output, { heads, scale }, [qkv, output, logSumExp]);
+  logSumExp.dispose(); // the tape holds its own handle when recorded
+  return output;
+}
+
+/** Gradient of `selfAttention` given the saved values: dqkv [B, N, 3 D], one tensor. */
+export function selfAttentionBackward(
+  gradOutput: Tensor,
+  qkv: Tensor,
+  output: Tensor,
+  logSumExp: Tensor,
+  heads: number,
+  scale: number,
+): Tensor {
+  const sizes = selfAttentionSizes("selfAttention backward", qkv, heads);
+  const { batch, tokens, headSize } = sizes;
+  const outputSize = batch * tokens * heads * headSize;
+  if (gradOutput.size !== outputSize || output.size !== outputSize) {
+    throw new ShapeError(
+      `selfAttention backward: gradient ${formatShape(gradOutput.shape)} and output ` +
+        `${formatShape(output.shape)} must be [${batch}, ${tokens}, ${heads * headSize}]`,
+    );
+  }
+  const gradQkv = Tensor.empty(qkv.shape);
+  if (qkv.size === 0) return gradQkv;
+  checkHeadSize("selfAttention backward", sizes, `qkv ${formatShape(qkv.shape)}`);
+  dispatchBackward(
+    gradOutput,
+    output,
+    logSumExp,
+    [qkv.buffer, qkv.buffer, qkv.buffer],
+    gradQkv.buffer,
+    gradQkv.buffer,
+    undefined,
+    sizes,
+    packedLayout(sizes),
+    scale,
+  );
+  return gradQkv;
+}
+
+/** Dispatches the scores and softmax kernels into `probabilities` [B, H, N, N]. */
+function dispatchProbabilities(
+  query: GPUBuffer,
+  key: GPUBuffer,
+  probabilities: Tensor,
+  sizes: AttentionSizes,
+  layout: AttentionLayout,
+  scale: number,
+): void {
   const count = probabilities.size;
-  if (count === 0) return probabilities;
-  const scoreParams = new Uint32Array(4);
-  scoreParams[0] = count;
-  scoreParams[1] = tokens;
-  scoreParams[2] = headSize;
-  new Float32Array(scoreParams.buffer, 12, 1)[0] = value;
+  if (count === 0) return;
+  const { batch, heads, tokens, headSize } = sizes;
+  const scoreParams = new Uint32Array(12);
+  scoreParams.set([count, tokens, headSize, 0, heads, layout.qOffset, layout.kOffset]);
+  scoreParams.set([layout.inBatch, layout.inHead, layout.inRow], 7);
+  new Float32Array(scoreParams.buffer, 12, 1)[0] = scale;
   gpu().dispatch({
     kernel: "attention_reference_scores",
-    buffers: [q.buffer, k.buffer, probabilities.buffer],
+    buffers: [query, key, probabilities.buffer],
     params: scoreParams,
     workgroups: flatWorkgroups(count),
   });
@@ -288,9 +501,34 @@ export function attentionProbabilities(q: Tensor, k: Tensor, scale?: number): Te
     params: new Uint32Array([rows, tokens]),
     workgroups: flatWorkgroups(rows, 64),
   });
+}
+
+/**
+ * Softmax probabilities `softmax(q k^T * scale)` over the key axis, [B, H, N, N], computed with
+ * plain kernels (the unfused path; for attention maps and tests). Not recorded for autograd.
+ */
+export function attentionProbabilities(q: Tensor, k: Tensor, scale?: number): Tensor {
+  const sizes = attentionSizes("attentionProbabilities", q, k);
+  const { batch, heads, tokens, headSize } = sizes;
+  const value = defaultScale("attentionProbabilities", scale, headSize);
+  const probabilities = Tensor.empty([batch, heads, tokens, tokens]);
+  dispatchProbabilities(q.buffer, k.buffer, probabilities, sizes, separateLayout(sizes), value);
   return probabilities;
 }
 
+/**
+ * Attention probabilities of a packed qkv [B, N, 3 D] (layout as in `selfAttention`):
+ * `softmax(q k^T * scale)` per head, [B, heads, N, N], for attention maps. Not recorded for
+ * autograd.
+ */
+export function selfAttentionProbabilities(qkv: Tensor, heads: number, scale?: number): Tensor {
+  const sizes = selfAttentionSizes("selfAttentionProbabilities", qkv, heads);
+  const { batch, tokens, headSize } = sizes;
+  const value = defaultScale("selfAttentionProbabilities", scale, headSize);
+  const probabilities = Tensor.empty([batch, heads, tokens, tokens]);
+  dispatchProbabilities(qkv.buffer, qkv.buffer, probabilities, sizes, packedLayout(sizes), value);
+  return probabilities;
+}
 /**
  * Plain unfused attention `softmax(q k^T * scale) v` that materialises the [B, H, N, N]
  * probabilities (reference for tests of the fused `attention`). Not recorded for autograd.

@@ -9,7 +9,29 @@ import { flatWorkgroups } from "../../gpu/launch.ts";
 import { record } from "../tape.ts";
 import { formatShape, Tensor } from "../tensor.ts";
 import { requireF32 } from "./elementwise.ts";
-import { lastAxisRows, rowWorkgroupSize, sum } from "./reduction.ts";
+import {
+  lastAxisRows,
+  rowKernelMode,
+  rowWorkgroupSize,
+  SHORT_ROW_WORKGROUP_SIZE,
+  sum,
+} from "./reduction.ts";
+
+/** Entry point, workgroup size and launch of a row kernel for `rows` rows of `length`. */
+function rowLaunch(rows: number, length: number) {
+  if (rowKernelMode(rows, length) === "invocation") {
+    return {
+      entryPoint: "short_rows",
+      constants: { WORKGROUP_SIZE: SHORT_ROW_WORKGROUP_SIZE },
+      workgroups: flatWorkgroups(rows, SHORT_ROW_WORKGROUP_SIZE),
+    };
+  }
+  return {
+    entryPoint: "main",
+    constants: { WORKGROUP_SIZE: rowWorkgroupSize(length) },
+    workgroups: flatWorkgroups(rows, 1),
+  };
+}
 
 /** Attributes of the normalization ops, keyed by op name. */
 export interface NormalizationOps {
@@ -44,7 +66,7 @@ export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-5)
   new Float32Array(words.buffer, 8, 1)[0] = eps;
   gpu().dispatch({
     kernel: "layer_norm",
-    constants: { WORKGROUP_SIZE: rowWorkgroupSize(length) },
+    ...rowLaunch(rows, length),
     buffers: [
       x.buffer,
       (weight ?? x).buffer,
@@ -54,7 +76,6 @@ export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-5)
       rowRstd.buffer,
     ],
     params: words,
-    workgroups: flatWorkgroups(rows, 1),
   });
   const inputs = [x];
   if (weight) inputs.push(weight);
@@ -82,7 +103,7 @@ export function layerNormBackward(
   const gradX = Tensor.empty(x.shape);
   gpu().dispatch({
     kernel: "layer_norm_backward",
-    constants: { WORKGROUP_SIZE: rowWorkgroupSize(length) },
+    ...rowLaunch(rows, length),
     buffers: [
       x.buffer,
       (weight ?? x).buffer,
@@ -92,11 +113,12 @@ export function layerNormBackward(
       gradX.buffer,
     ],
     params: new Uint32Array([rows, length, weight ? 1 : 0, 0]),
-    workgroups: flatWorkgroups(rows, 1),
   });
   if (!wantAffine) return { gradX };
-  const chunks = Math.max(1, Math.min(rows, 64));
-  const chunkRows = Math.max(1, Math.ceil(rows / chunks));
+  // Chunks of at least 32 rows, and enough of them (about 16k invocations) to use every core.
+  const wantedChunks = Math.min(Math.ceil(rows / 32), Math.ceil(16384 / Math.max(1, length)));
+  const chunkRows = Math.max(1, Math.ceil(rows / Math.max(1, Math.min(wantedChunks, 65535))));
+  const chunks = Math.max(1, Math.ceil(rows / chunkRows));
   const partialWeight = Tensor.empty([chunks, length]);
   const partialBias = Tensor.empty([chunks, length]);
   const workgroupSize = 64;

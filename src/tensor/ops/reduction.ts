@@ -27,6 +27,17 @@ export interface ReductionOps {
   l2Normalize: { eps: number };
 }
 
+let reductionMode: RowKernelMode | undefined;
+
+/**
+ * Forces `sum`/`mean` to the earlier kernels (`workgroup`: one workgroup per output for axes of
+ * 64 or more, one invocation per output otherwise), or back to the automatic choice with
+ * `undefined`. For benchmarks that compare the variants.
+ */
+export function setReductionMode(mode: "workgroup" | undefined): void {
+  reductionMode = mode;
+}
+
 /** Shortest axis length reduced by a whole workgroup rather than one invocation. */
 const WORKGROUP_REDUCTION_MIN_LENGTH = 64;
 
@@ -34,6 +45,36 @@ const WORKGROUP_REDUCTION_MIN_LENGTH = 64;
 export function rowWorkgroupSize(length: number): number {
   return length >= 2048 ? 256 : length >= 256 ? 128 : 64;
 }
+
+/** How the row kernels (layerNorm, softmax, ...) spread a row over invocations. */
+export type RowKernelMode = "workgroup" | "invocation";
+
+/** Longest row that one invocation reduces alone (with plain loops) in the automatic choice. */
+export const SHORT_ROW_MAX_LENGTH = 1024;
+
+let rowKernelOverride: RowKernelMode | undefined;
+
+/**
+ * Forces the row kernels to one mode (`workgroup`: one workgroup per row with a tree reduction;
+ * `invocation`: one invocation per row with plain loops), or back to the automatic choice with
+ * `undefined`. For benchmarks and tests that compare the variants.
+ */
+export function setRowKernelMode(mode: RowKernelMode | undefined): void {
+  rowKernelOverride = mode;
+}
+
+/**
+ * The row-kernel mode for `rows` rows of `length` elements: one invocation per row for short
+ * rows (no barriers: they are expensive on CPU-emulated GPUs such as llvmpipe), one workgroup
+ * per row for long rows or for too few rows to fill the machine.
+ */
+export function rowKernelMode(rows: number, length: number): RowKernelMode {
+  if (rowKernelOverride) return rowKernelOverride;
+  return length <= SHORT_ROW_MAX_LENGTH && rows >= 256 ? "invocation" : "workgroup";
+}
+
+/** Invocations per workgroup of the one-invocation-per-row kernels. */
+export const SHORT_ROW_WORKGROUP_SIZE = 16;
 
 /** Resolves a possibly negative `axis` of a rank-`rank` tensor; throws naming `op` if invalid. */
 export function resolveAxis(op: string, shape: Shape, axis: number): number {
@@ -75,9 +116,14 @@ function launchSum(
   const output = Tensor.empty(shape);
   const outputs = outer * inner;
   if (outputs === 0) return output;
+  if (inner > 1 && reductionMode !== "workgroup") {
+    launchColumns(x, output, outer, length, inner, scaleFactor);
+    return output;
+  }
   const words = new Uint32Array([outer, length, inner, 0]);
   new Float32Array(words.buffer, 12, 1)[0] = scaleFactor;
-  const useRows = length >= WORKGROUP_REDUCTION_MIN_LENGTH;
+  const useRows = length >= WORKGROUP_REDUCTION_MIN_LENGTH &&
+    (reductionMode === "workgroup" || rowKernelMode(outputs, length) === "workgroup");
   const workgroupSize = useRows ? rowWorkgroupSize(length) : 64;
   gpu().dispatch({
     kernel: "reduction",
@@ -88,6 +134,65 @@ function launchSum(
     workgroups: useRows ? flatWorkgroups(outputs, 1) : flatWorkgroups(outputs, workgroupSize),
   });
   return output;
+}
+
+/** Elements per chunk of the first pass of a strided (inner > 1) sum, at least. */
+const COLUMN_MIN_CHUNK = 32;
+/** Invocations the first pass of a strided sum aims for, so that every core gets work. */
+const COLUMN_TARGET_INVOCATIONS = 16384;
+
+/** One `columns` launch: `chunks` partial sums of each output of [outer, length, inner]. */
+function launchColumnsPass(
+  x: Tensor,
+  target: Tensor,
+  outer: number,
+  length: number,
+  inner: number,
+  scaleFactor: number,
+  chunks: number,
+): void {
+  const workgroupSize = 64;
+  const words = new Uint32Array([outer, length, inner, 0]);
+  new Float32Array(words.buffer, 12, 1)[0] = scaleFactor;
+  const [groupsX, groupsZ] = flatWorkgroups(outer * inner, workgroupSize);
+  gpu().dispatch({
+    kernel: "reduction",
+    entryPoint: "columns",
+    constants: { WORKGROUP_SIZE: workgroupSize },
+    buffers: [x.buffer, target.buffer],
+    params: words,
+    workgroups: [groupsX, chunks, groupsZ],
+  });
+}
+
+/**
+ * Sum over the middle axis of [outer, length, inner] with inner > 1: neighbouring invocations
+ * read neighbouring elements; few outputs over a long axis take two passes (partial sums over
+ * chunks of the axis, then their sum).
+ */
+function launchColumns(
+  x: Tensor,
+  output: Tensor,
+  outer: number,
+  length: number,
+  inner: number,
+  scaleFactor: number,
+): void {
+  const outputs = outer * inner;
+  const wanted = Math.min(
+    Math.ceil(length / COLUMN_MIN_CHUNK),
+    Math.ceil(COLUMN_TARGET_INVOCATIONS / outputs),
+  );
+  const chunks = Math.max(1, Math.min(wanted, 65535));
+  if (chunks === 1) {
+    launchColumnsPass(x, output, outer, length, inner, scaleFactor, 1);
+    return;
+  }
+  const used = Math.ceil(length / Math.ceil(length / chunks));
+  const partials = Tensor.empty([used, outputs]);
+  launchColumnsPass(x, partials, outer, length, inner, 1, used);
+  launchColumnsPass(partials, output, 1, used, outputs, scaleFactor, 1);
+  partials.dispose();
 }
 
 /** Sum over `axis` (negative counts from the end); `keepDims` keeps it as a size-1 axis. */

@@ -69,8 +69,14 @@ export function copyBlocks(
 ): void {
   const count = block.outer * block.inner;
   if (count === 0) return;
+  const chunk = Math.min(block.inner, SHAPE_COPY_CHUNK);
+  const parts = Math.ceil(block.inner / chunk);
+  const perElement = (copyModeOverride ?? "runs") === "elements";
+  const workgroupSize = perElement ? 256 : 64;
   gpu().dispatch({
     kernel: "shape_copy",
+    entryPoint: perElement ? "main" : "runs",
+    constants: { WORKGROUP_SIZE: workgroupSize },
     buffers: [destination.buffer, source.buffer],
     params: Uint32Array.of(
       count,
@@ -79,9 +85,24 @@ export function copyBlocks(
       block.sourceOffset,
       block.destinationStride,
       block.destinationOffset,
+      chunk,
+      parts,
     ),
-    workgroups: flatWorkgroups(count),
+    workgroups: flatWorkgroups(perElement ? count : block.outer * parts, workgroupSize),
   });
+}
+
+/** Elements one invocation of the `runs` block copy copies, at most. */
+const SHAPE_COPY_CHUNK = 32;
+
+let copyModeOverride: "elements" | "runs" | undefined;
+
+/**
+ * Forces the block-copy kernel variant (`elements`: one invocation per element, the earlier
+ * kernel; `runs`: one per run of up to 32 elements), or back to the default with `undefined`.
+ */
+export function setCopyBlocksMode(mode: "elements" | "runs" | undefined): void {
+  copyModeOverride = mode;
 }
 
 /**
@@ -144,23 +165,93 @@ export function permute(x: Tensor, order: readonly number[]): Tensor {
   }
   const outputShape = resolved.map((axis) => x.shape[axis]);
   const output = Tensor.empty(outputShape, x.dtype);
-  const inputStrides = stridesOf(x.shape);
+  if (x.size > 0) launchPermute(output, x, resolved);
+  return record("permute", [x], output, { order: resolved });
+}
+
+/** Whether `permute` decodes coordinates per element (the earlier kernel) or per row run. */
+export type PermuteMode = "elements" | "rows";
+
+let permuteModeOverride: PermuteMode | undefined;
+
+/** Forces the permute kernel variant, or back to the automatic choice with `undefined`. */
+export function setPermuteMode(mode: PermuteMode | undefined): void {
+  permuteModeOverride = mode;
+}
+
+/**
+ * The permutation with size-1 axes dropped and runs of output axes that are consecutive input
+ * axes merged: the same data movement at the lowest rank, as output extents and source strides.
+ */
+export function simplifyPermutation(
+  shape: Shape,
+  order: readonly number[],
+): { extents: number[]; strides: number[] } {
+  const inputStrides = stridesOf(shape);
+  // Size-1 axes are dropped first, so that the axes around them count as consecutive.
+  const rankAmongKept = new Map<number, number>();
+  shape.forEach((extent, axis) => {
+    if (extent !== 1) rankAmongKept.set(axis, rankAmongKept.size);
+  });
+  const extents: number[] = [];
+  const strides: number[] = [];
+  let previous = -2;
+  for (const axis of order) {
+    const kept = rankAmongKept.get(axis);
+    if (kept === undefined) continue;
+    if (kept === previous + 1) {
+      extents[extents.length - 1] *= shape[axis];
+      strides[strides.length - 1] = inputStrides[axis];
+    } else {
+      extents.push(shape[axis]);
+      strides.push(inputStrides[axis]);
+    }
+    previous = kept;
+  }
+  if (extents.length === 0) return { extents: [1], strides: [1] };
+  return { extents, strides };
+}
+
+/** Elements one invocation of the `rows` permute kernel copies, at most. */
+const PERMUTE_CHUNK = 32;
+
+function launchPermute(output: Tensor, x: Tensor, order: readonly number[]): void {
+  const mode = permuteModeOverride ?? "rows";
+  const { extents, strides } = mode === "rows" ? simplifyPermutation(x.shape, order) : {
+    extents: order.map((axis) => x.shape[axis]),
+    strides: order.map((axis) => stridesOf(x.shape)[axis]),
+  };
+  const rank = extents.length;
   const params = new Uint32Array(4 + 2 * MAX_PERMUTE_RANK);
   params[0] = x.size;
   params[1] = rank;
-  resolved.forEach((axis, d) => {
-    params[4 + d] = outputShape[d];
-    params[4 + MAX_PERMUTE_RANK + d] = inputStrides[axis];
+  extents.forEach((extent, d) => {
+    params[4 + d] = extent;
+    params[4 + MAX_PERMUTE_RANK + d] = strides[d];
   });
-  if (x.size > 0) {
+  if (mode === "elements") {
     gpu().dispatch({
       kernel: "permute",
       buffers: [output.buffer, x.buffer],
       params,
       workgroups: flatWorkgroups(x.size),
     });
+    return;
   }
-  return record("permute", [x], output, { order: resolved });
+  const length = extents[rank - 1];
+  const chunk = Math.min(length, PERMUTE_CHUNK);
+  const parts = Math.ceil(length / chunk);
+  params[2] = chunk;
+  params[3] = parts;
+  const workgroupSize = 64;
+  gpu().dispatch({
+    kernel: "permute",
+    entryPoint: "rows",
+    constants: { WORKGROUP_SIZE: workgroupSize },
+    buffers: [output.buffer, x.buffer],
+    params,
+    workgroups: flatWorkgroups((x.size / length) * parts, workgroupSize),
+  });
 }
 
 /** Swaps two axes (a permute). */

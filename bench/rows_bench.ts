@@ -1,0 +1,100 @@
+/**
+ * Row kernels old vs new on the shapes of a small-model (DINO ViT-tiny) training step on llvmpipe:
+ * layerNorm forward and backward, softmax, sum over rows (bias gradients), matmul's column sums,
+ * permute and block copies (slice). "old" forces the earlier kernels through the ops' mode
+ * switches (one workgroup per row with a tree reduction; one invocation per element), "new" is the
+ * automatic choice. Each iteration runs the op REPEATS times and waits for the GPU
+ * (`gpu().sync()`, ~10 ms on its own in Deno), so times are real.
+ * ROWS_BENCH_SHAPES=6336x96,64x65536 keeps some of the row shapes.
+ * @module
+ */
+import { gpu, initGpu } from "../src/gpu/device.ts";
+import { sumBlocks } from "../src/tensor/grad/matmul.ts";
+import { layerNorm, layerNormBackward } from "../src/tensor/ops/normalization.ts";
+import { setReductionMode, setRowKernelMode, sum } from "../src/tensor/ops/reduction.ts";
+import { permute, setCopyBlocksMode, setPermuteMode, slice } from "../src/tensor/ops/shape.ts";
+import { softmax } from "../src/tensor/ops/softmax.ts";
+import { type Tensor, tensor } from "../src/tensor/tensor.ts";
+
+await initGpu();
+
+const REPEATS = 4;
+
+function randomValues(size: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    values[i] = state / 2 ** 31 - 1;
+  }
+  return values;
+}
+
+/** Sets every mode switch to the earlier kernels (`old`) or to the automatic choice. */
+function useVariant(variant: "old" | "new"): void {
+  const old = variant === "old";
+  setRowKernelMode(old ? "workgroup" : undefined);
+  setReductionMode(old ? "workgroup" : undefined);
+  setPermuteMode(old ? "elements" : undefined);
+  setCopyBlocksMode(old ? "elements" : undefined);
+}
+
+function benchPair(group: string, run: (variant: "old" | "new") => Tensor[], large = false) {
+  for (const variant of ["old", "new"] as const) {
+    Deno.bench(`${group} ${variant}`, {
+      group,
+      baseline: variant === "old",
+      n: large ? 3 : 8,
+      warmup: 1,
+    }, async () => {
+      useVariant(variant);
+      for (let repeat = 0; repeat < REPEATS; repeat++) {
+        for (const result of run(variant)) result.dispose();
+      }
+      await gpu().sync();
+      useVariant("new");
+    });
+  }
+}
+
+const wanted = Deno.env.get("ROWS_BENCH_SHAPES")?.split(",");
+const shapes: [number, number][] = [[6336, 96], [4160, 384], [64, 1024], [64, 65536]];
+
+for (const [rows, length] of shapes) {
+  const label = `${rows}x${length}`;
+  if (wanted && !wanted.includes(label)) continue;
+  const large = rows * length > 1e6;
+  const x = tensor(randomValues(rows * length, 1), [rows, length]);
+  const gradOut = tensor(randomValues(rows * length, 2), [rows, length]);
+  const weight = tensor(randomValues(length, 3), [length]);
+  const bias = tensor(randomValues(length, 4), [length]);
+  const rowMean = tensor(randomValues(rows, 5), [rows]);
+  const rowRstd = tensor(randomValues(rows, 6), [rows]);
+  benchPair(`layerNorm ${label}`, () => [layerNorm(x, weight, bias)], large);
+  benchPair(`layerNormBackward+affine ${label}`, () => {
+    const { gradX, gradWeight, gradBias } = layerNormBackward(
+      x,
+      rowMean,
+      rowRstd,
+      weight,
+      gradOut,
+      true,
+    );
+    return [gradX, gradWeight!, gradBias!];
+  }, large);
+  benchPair(`softmax ${label}`, () => [softmax(x)], large);
+  benchPair(`sum axis 0 ${label}`, () => [sum(x, 0)], large);
+  benchPair(
+    `column_sum ${label}`,
+    (variant) => [sumBlocks(x, rows, [length], variant === "old" ? 1 : undefined)],
+    large,
+  );
+  benchPair(`slice half of last axis ${label}`, () => [slice(x, 1, 0, length >> 1)], large);
+}
+
+const permuteInput = tensor(randomValues(32 * 65 * 3 * 3 * 32, 7), [32, 65, 3, 3, 32]);
+benchPair("permute [32, 65, 3, 3, 32] by [2, 0, 3, 1, 4]", () => [
+  permute(permuteInput, [2, 0, 3, 1, 4]),
+]);
+const square = tensor(randomValues(768 * 768, 8), [768, 768]);
+benchPair("transpose [768, 768]", () => [permute(square, [1, 0])]);

@@ -1,0 +1,122 @@
+/**
+ * `dinogpu bench model`: inference throughput (images/s) and peak GPU pool bytes of a randomly
+ * initialised ViT or MLP-Mixer at a given input size and batch.
+ * @module
+ */
+import { Command } from "commander";
+import { gpu, initGpu } from "../../src/gpu/device.ts";
+import { batchFeatures } from "../../src/eval/features.ts";
+import { MIXER_SIZES, MlpMixer } from "../../src/nn/mixer.ts";
+import { VisionTransformer, VIT_SIZES } from "../../src/nn/vit.ts";
+import { tensor } from "../../src/tensor/tensor.ts";
+import { UserError } from "../run.ts";
+import { positiveInteger } from "./embed.ts";
+
+/** Options of `benchModel`. */
+export interface BenchModelOptions {
+  /** vit_tiny, vit_small, vit_base, vit_large, vit_giant, or mixer_s16 / mixer_b16 / ... */
+  arch: string;
+  /** Patch size (ViT). */
+  patch: number;
+  /** Input side. */
+  size: number;
+  /** Images per batch. */
+  batch: number;
+  /** Timed batches (default: as many as fit ~`seconds`, at least 2). */
+  iterations?: number;
+  /** Time budget when `iterations` is not given (default 3 s). */
+  seconds?: number;
+}
+
+/** Times inference batches; returns the figures `bench model` prints. */
+export async function benchModel(options: BenchModelOptions): Promise<Record<string, unknown>> {
+  const device = await initGpu();
+  const { arch, patch, size, batch } = options;
+  let model: VisionTransformer | MlpMixer;
+  const vitSize = /^vit_(tiny|small|base|large|giant)$/.exec(arch);
+  const mixerSize = /^mixer_([slb])(16|32)$/.exec(arch);
+  if (vitSize) {
+    if (size % patch !== 0) {
+      throw new UserError(`--size ${size} is not a multiple of --patch ${patch}`);
+    }
+    model = new VisionTransformer({
+      ...VIT_SIZES[vitSize[1] as keyof typeof VIT_SIZES],
+      patchSize: patch,
+      imageSize: size,
+      feedForward: vitSize[1] === "giant" ? "swiglu" : "mlp",
+    });
+  } else if (mixerSize) {
+    const key = `${mixerSize[1].toUpperCase()}/${mixerSize[2]}` as keyof typeof MIXER_SIZES;
+    if (!(key in MIXER_SIZES)) throw new UserError(`bench model: no Mixer ${key}`);
+    model = new MlpMixer({ ...MIXER_SIZES[key], imageSize: size });
+  } else {
+    throw new UserError(
+      `bench model: --arch must be vit_tiny|vit_small|vit_base|vit_large|vit_giant or ` +
+        `mixer_s16|mixer_s32|mixer_b16|mixer_b32|mixer_l16, got "${arch}"`,
+    );
+  }
+  model.eval();
+  const host = new Float32Array(batch * 3 * size * size);
+  for (let i = 0; i < host.length; i++) host[i] = Math.sin(i * 0.001);
+  const images = tensor(host, [batch, 3, size, size]);
+  try {
+    const run = async () => {
+      const features = batchFeatures(model, images);
+      await features.read();
+      features.dispose();
+    };
+    await run(); // warm-up: pipelines compiled, pool filled
+    device.pool.resetPeak();
+    const budget = (options.seconds ?? 3) * 1000;
+    let iterations = 0;
+    const start = performance.now();
+    while (
+      options.iterations !== undefined
+        ? iterations < options.iterations
+        : iterations < 2 || performance.now() - start < budget
+    ) {
+      await run();
+      iterations++;
+    }
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      adapter: gpu().description,
+      arch,
+      patch: vitSize ? patch : model.config.patchSize,
+      size,
+      batch,
+      iterations,
+      imagesPerSecond: Math.round(iterations * batch / seconds * 100) / 100,
+      millisecondsPerBatch: Math.round(seconds * 1000 / iterations * 100) / 100,
+      peakGpuBytes: device.pool.counters.peakAllocatedBytes,
+      parameters: model.parameterCount(),
+    };
+  } finally {
+    images.dispose();
+    model.dispose();
+  }
+}
+
+/** The `model` subcommand of `bench`. */
+export function benchModelCommand() {
+  return new Command("model")
+    .description("inference images/s and peak GPU bytes of a ViT or Mixer (random weights)")
+    .option(
+      "--arch <name>",
+      "vit_tiny|vit_small|vit_base|vit_large|vit_giant|mixer_s16|...",
+      "vit_small",
+    )
+    .option("--patch <pixels>", "patch size (ViT)", positiveInteger("patch"), 16)
+    .option("--size <pixels>", "input side", positiveInteger("size"), 224)
+    .option("--batch <count>", "images per batch", positiveInteger("batch"), 16)
+    .option(
+      "--iterations <count>",
+      "timed batches (default: ~3 s worth)",
+      positiveInteger("iterations"),
+    )
+    .option("--json", "print one JSON object (the default output is the same object, indented)")
+    .action(async (options) => {
+      const result = await benchModel(options);
+      console.log(options.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
+    });
+}

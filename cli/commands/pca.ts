@@ -1,0 +1,116 @@
+/**
+ * `dinogpu pca`: the DINOv2-style image of the first three principal components of the patch
+ * features of one or more images (fitted jointly), one PNG per image.
+ * @module
+ */
+import { Command } from "commander";
+import { pcaImages } from "../../src/eval/pca.ts";
+import { encodePng } from "../../src/io/image.ts";
+import { VisionTransformer } from "../../src/nn/vit.ts";
+import { noGrad } from "../../src/tensor/tape.ts";
+import { tensor } from "../../src/tensor/tensor.ts";
+import { UserError } from "../run.ts";
+import {
+  checkSize,
+  listImages,
+  loadImage,
+  loadWeights,
+  positiveInteger,
+  writeFileAtomic,
+} from "./embed.ts";
+
+/** Options of `pca`. */
+export interface PcaOptions {
+  /** Weights file or Hugging Face folder. */
+  weights: string;
+  /** Output folder (created). */
+  out: string;
+  /** Model family. */
+  arch?: "auto" | "vit" | "mixer";
+  /** Attention heads. */
+  heads?: number;
+  /** Input side (default 224). */
+  size?: number;
+  /** Foreground threshold on the first component (see `pcaImages`). */
+  threshold?: number;
+}
+
+function baseName(path: string): string {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? name.slice(0, dot) : name;
+}
+
+/** Writes `<name>-pca.png` for each image into `options.out`; returns the files written. */
+export async function pca(inputs: readonly string[], options: PcaOptions): Promise<string[]> {
+  const size = options.size ?? 224;
+  const files = await listImages(inputs);
+  if (files.length === 0) throw new UserError("pca: no images given");
+  const loaded = await loadWeights(options.weights, options);
+  try {
+    const patch = checkSize(loaded, size);
+    const host = new Float32Array(files.length * 3 * size * size);
+    for (const [i, file] of files.entries()) {
+      host.set(await loadImage(file, size, patch), i * 3 * size * size);
+    }
+    const images = tensor(host, [files.length, 3, size, size]);
+    const patches = noGrad(() => {
+      const model = loaded.model;
+      if (model instanceof VisionTransformer) {
+        const output = model.forward(images);
+        output.cls.dispose();
+        return output.patches;
+      }
+      const output = model.forward(images);
+      output.pooled.dispose();
+      return output.tokens;
+    });
+    images.dispose();
+    const features = await patches.read() as Float32Array;
+    const dim = patches.shape[2];
+    patches.dispose();
+    const grid = size / patch;
+    const pictures = pcaImages(features, files.length, dim, {
+      gridH: grid,
+      gridW: grid,
+      outW: size,
+      outH: size,
+      foregroundThreshold: options.threshold,
+    });
+    await Deno.mkdir(options.out, { recursive: true });
+    const written: string[] = [];
+    const used = new Map<string, number>();
+    for (const [i, file] of files.entries()) {
+      let name = baseName(file);
+      const count = used.get(name) ?? 0;
+      used.set(name, count + 1);
+      if (count) name += `-${count}`;
+      const path = `${options.out.replace(/\/$/, "")}/${name}-pca.png`;
+      await writeFileAtomic(path, encodePng(pictures[i], size, size));
+      written.push(path);
+    }
+    return written;
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+/** The `pca` command. */
+export function pcaCommand() {
+  return new Command("pca")
+    .description("RGB image of the first three principal components of the patch features")
+    .argument("<inputs...>", "images or folders")
+    .requiredOption("--weights <file>", ".pth, .safetensors or a Hugging Face folder")
+    .requiredOption("--out <dir>", "output folder")
+    .option(
+      "--heads <count>",
+      "attention heads (default config.json or width / 64)",
+      positiveInteger("heads"),
+    )
+    .option("--size <pixels>", "input side (resize + centre crop)", positiveInteger("size"), 224)
+    .option("--threshold <value>", "foreground threshold on the first component (0..1)", Number)
+    .action(async (inputs, options) => {
+      const files = await pca(inputs, options);
+      console.error(`pca: ${files.length} images -> ${options.out}`);
+    });
+}

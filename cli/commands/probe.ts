@@ -1,0 +1,120 @@
+/**
+ * `dinogpu probe --weights FILE --data SPEC`: DINO's linear probe on frozen features (the CLS
+ * tokens of the last n blocks concatenated, optionally with the average-pooled patch tokens;
+ * SGD with momentum and a cosine learning rate), reporting top-1 and top-5 on the test split.
+ * @module
+ */
+import { Command } from "commander";
+import { type FeatureModel, probeFeatures } from "../../src/eval/features.ts";
+import { linearProbe } from "../../src/eval/linear_probe.ts";
+import { VisionTransformer } from "../../src/nn/vit.ts";
+import type { Tensor } from "../../src/tensor/tensor.ts";
+import { ProgressBar } from "../progress.ts";
+import { UserError } from "../run.ts";
+import {
+  loadCliData,
+  loadCliModel,
+  percent,
+  positiveFlag,
+  splitFeatures,
+  wholeFlag,
+} from "./knn.ts";
+
+/** The `probe` command. */
+export function probeCommand() {
+  return new Command("probe")
+    .description("linear probe accuracy on a model's frozen features")
+    .requiredOption("--weights <file>", "dinogpu weights (.safetensors) or a checkpoint folder")
+    .option(
+      "--data <spec>",
+      "synthetic[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
+      "synthetic",
+    )
+    .option("--epochs <n>", "passes over the train features", "20")
+    .option("--last-blocks <n>", "CLS tokens of this many last blocks (ViT)", "4")
+    .option("--avgpool", "also the average-pooled patch tokens of the last block (ViT)")
+    .option("--lr <x>", "peak learning rate of the cosine schedule", "0.1")
+    .option("--probe-batch-size <n>", "rows per SGD step", "256")
+    .option("--size <px>", "model input side (default: the model's image size)")
+    .option("--batch-size <n>", "images per feature batch", "128")
+    .option("--seed <n>", "seed of generated data, splits and the probe", "0")
+    .option("--quiet", "no progress bar")
+    .option("--json", "print one JSON object")
+    .action(async (options) => {
+      const epochs = wholeFlag(options.epochs, "--epochs", 1);
+      const lastBlocksWanted = wholeFlag(options.lastBlocks, "--last-blocks", 1);
+      const lr = positiveFlag(options.lr, "--lr");
+      const probeBatchSize = wholeFlag(options.probeBatchSize, "--probe-batch-size", 1);
+      const size = options.size === undefined ? undefined : wholeFlag(options.size, "--size", 1);
+      const batchSize = wholeFlag(options.batchSize, "--batch-size", 1);
+      const seed = wholeFlag(options.seed, "--seed", 0);
+      const quiet = Boolean(options.quiet || options.json);
+      const data = await loadCliData(options.data, seed, "probe");
+      const { model, arch } = await loadCliModel(options.weights);
+      const started = performance.now();
+      try {
+        let lastBlocks = 1;
+        let avgPool = false;
+        let compute: ((model: FeatureModel, images: Tensor) => Tensor) | undefined;
+        if (model instanceof VisionTransformer) {
+          if (lastBlocksWanted > model.blocks.length) {
+            throw new UserError(
+              `--last-blocks ${lastBlocksWanted} exceeds the model's ${model.blocks.length} blocks`,
+            );
+          }
+          lastBlocks = lastBlocksWanted;
+          avgPool = Boolean(options.avgpool);
+          const vit = model;
+          compute = (_, images) => probeFeatures(vit, images, { lastBlocks, avgPool });
+        } else if (options.avgpool || options.lastBlocks !== "4") {
+          console.error(
+            "probe: --last-blocks and --avgpool apply to ViTs; a Mixer gives its mean token",
+          );
+        }
+        const common = { size, batchSize, quiet, compute };
+        const train = await splitFeatures(model, data.train, "train features", common);
+        const test = await splitFeatures(model, data.test, "test features", common);
+        const bar = new ProgressBar({
+          label: "probe",
+          total: epochs,
+          unit: "epoch",
+          silent: quiet,
+        });
+        const result = await linearProbe(
+          { features: train.features, labels: train.labels },
+          { features: test.features, labels: test.labels },
+          {
+            dim: train.dim,
+            classes: data.classes,
+            epochs,
+            lr,
+            batchSize: probeBatchSize,
+            seed,
+            onEpoch: (epoch, loss) => bar.update(epoch + 1, { loss }),
+          },
+        );
+        bar.finish({ loss: result.finalLoss });
+        const seconds = (performance.now() - started) / 1000;
+        if (options.json) {
+          console.log(JSON.stringify({
+            probe_top1: Number(percent(result.top1)),
+            probe_top5: Number(percent(result.top5)),
+            final_loss: result.finalLoss,
+            epochs,
+            last_blocks: lastBlocks,
+            avgpool: avgPool,
+            data: data.name,
+            train: train.rows,
+            test: test.rows,
+            dim: train.dim,
+            arch,
+            seconds: Number(seconds.toFixed(2)),
+          }));
+        } else {
+          console.log(`probe_top1=${percent(result.top1)} probe_top5=${percent(result.top5)}`);
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+}

@@ -1,0 +1,188 @@
+enable subgroups;
+// Subgroup matmul, no shared memory: every invocation computes 8 * ROW_BLOCKS rows x 2 vec4 of
+// output columns, and the 8 invocations of an aligned group of lanes share their rows. Each lane
+// loads the A values of one row of a block (4 k at a time) and the group passes them around with
+// subgroupShuffle, so A is fetched once per 8 lanes instead of once per lane. On llvmpipe /
+// lavapipe (one SIMD lane per invocation, subgroup size 8) each non-uniform load is a loop over
+// the lanes, so fewer loads per multiply-add is what makes this fast.
+// Needs subgroups with a size that is a multiple of 8, K % 4 == 0 and N % 4 == 0. Rows from the
+// workgroup id only (workgroup WG_X x 1 x 1), so every lane of a group works on the same rows; rows
+// and columns past the edges are clamped on load (all lanes stay active for the shuffles) and
+// skipped on store. a is addressed through element strides (so either layout works); b is
+// [batch?, K, N] or [batch?, N, K] when TRANSPOSE_B, read as vec4. Batch strides in elements.
+// out = act(op(a) @ op(b) + bias) + residual; flags: 1 bias, 2 gelu, 4 residual, 8 save pre.
+
+override WG_X: u32 = 64u;
+override ROW_BLOCKS: u32 = 2u; // 2, 3 or 4: rows per invocation = 8 * ROW_BLOCKS
+override TRANSPOSE_A: bool = false;
+override TRANSPOSE_B: bool = false;
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  flags: u32,
+  batchStrideA: u32,
+  batchStrideB: u32,
+  strideAm: u32,
+  strideAk: u32,
+  strideBk: u32,
+  strideBn: u32,
+  pad0: u32,
+  pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<vec4f>;
+@group(0) @binding(1) var<storage, read> b: array<vec4f>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4f>;
+@group(0) @binding(3) var<storage, read> residual: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> out: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> pre: array<vec4f>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+// erf by Abramowitz-Stegun 7.1.26 (absolute error <= 1.5e-7).
+fn erf_approx(x: vec4f) -> vec4f {
+  let s = sign(x);
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.3275911 * z);
+  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return s * (1.0 - poly * exp(-z * z));
+}
+
+fn gelu(x: vec4f) -> vec4f {
+  return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752));
+}
+
+// Element `index` (in f32 units) of a.
+fn loadA(index: u32) -> f32 {
+  return a[index >> 2u][index & 3u];
+}
+
+// A values of row `row` at depths 4 kk .. 4 kk + 3 (rows are clamped by the caller).
+fn rowOfA(base: u32, row: u32, kk: u32) -> vec4f {
+  if (TRANSPOSE_A) {
+    let at = base + row + 4u * kk * params.m;
+    return vec4f(loadA(at), loadA(at + params.m), loadA(at + 2u * params.m), loadA(at + 3u * params.m));
+  }
+  return a[(base + row * params.k) / 4u + kk];
+}
+
+// Rows b[4 kk .. 4 kk + 3] at the columns of vec4 `col4` (k-major, whatever the layout).
+fn rowsOfB(base4: u32, col4: u32, kk: u32) -> array<vec4f, 4> {
+  let n4 = params.n / 4u;
+  let k4 = params.k / 4u;
+  if (TRANSPOSE_B) {
+    let c0 = b[base4 + (col4 * 4u) * k4 + kk];
+    let c1 = b[base4 + (col4 * 4u + 1u) * k4 + kk];
+    let c2 = b[base4 + (col4 * 4u + 2u) * k4 + kk];
+    let c3 = b[base4 + (col4 * 4u + 3u) * k4 + kk];
+    return array<vec4f, 4>(
+      vec4f(c0.x, c1.x, c2.x, c3.x),
+      vec4f(c0.y, c1.y, c2.y, c3.y),
+      vec4f(c0.z, c1.z, c2.z, c3.z),
+      vec4f(c0.w, c1.w, c2.w, c3.w),
+    );
+  }
+  let at = base4 + kk * 4u * n4 + col4;
+  return array<vec4f, 4>(b[at], b[at + n4], b[at + 2u * n4], b[at + 3u * n4]);
+}
+
+// One rank-4 update of an 8-row block and two vec4 columns: lane `first + r` holds row r's A.
+fn update(
+  s: ptr<function, array<vec4f, 8>>,
+  t: ptr<function, array<vec4f, 8>>,
+  av: vec4f,
+  first: u32,
+  p: array<vec4f, 4>,
+  q: array<vec4f, 4>,
+) {
+  for (var r = 0u; r < 8u; r++) {
+    let x = subgroupShuffle(av, first + r);
+    (*s)[r] = (*s)[r] + x.x * p[0] + x.y * p[1] + x.z * p[2] + x.w * p[3];
+    (*t)[r] = (*t)[r] + x.x * q[0] + x.y * q[1] + x.z * q[2] + x.w * q[3];
+  }
+}
+
+// Writes the 8 rows of one block at vec4 column `col4` with the epilogue.
+fn store(acc: array<vec4f, 8>, batch: u32, row0: u32, col4: u32) {
+  let n4 = params.n / 4u;
+  if (col4 >= n4) {
+    return;
+  }
+  for (var r = 0u; r < 8u; r++) {
+    let row = row0 + r;
+    if (row < params.m) {
+      let index = (batch * params.m + row) * n4 + col4;
+      var value = acc[r];
+      if ((params.flags & 1u) != 0u) {
+        value = value + bias[col4];
+      }
+      if ((params.flags & 2u) != 0u) {
+        if ((params.flags & 8u) != 0u) {
+          pre[index] = value;
+        }
+        value = gelu(value);
+      }
+      if ((params.flags & 4u) != 0u) {
+        value = value + residual[index];
+      }
+      out[index] = value;
+    }
+  }
+}
+
+@compute @workgroup_size(WG_X, 1, 1)
+fn main(
+  @builtin(global_invocation_id) id: vec3u,
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(subgroup_invocation_id) lane: u32,
+) {
+  let n4 = params.n / 4u;
+  let k4 = params.k / 4u;
+  let batch = id.z;
+  let col0 = id.x * 2u;
+  let c0 = min(col0, n4 - 1u);
+  let c1 = min(col0 + 1u, n4 - 1u);
+  let row0 = group.y * 8u * ROW_BLOCKS;
+  let lastRow = params.m - 1u;
+  let first = lane & ~7u;
+  let own = lane & 7u;
+  let aBase = batch * params.batchStrideA;
+  let bBase4 = batch * params.batchStrideB / 4u;
+  let rowA0 = min(row0 + own, lastRow);
+  let rowA1 = min(row0 + 8u + own, lastRow);
+  let rowA2 = min(row0 + 16u + own, lastRow);
+  let rowA3 = min(row0 + 24u + own, lastRow);
+  var s0: array<vec4f, 8>;
+  var t0: array<vec4f, 8>;
+  var s1: array<vec4f, 8>;
+  var t1: array<vec4f, 8>;
+  var s2: array<vec4f, 8>;
+  var t2: array<vec4f, 8>;
+  var s3: array<vec4f, 8>;
+  var t3: array<vec4f, 8>;
+  for (var kk = 0u; kk < k4; kk++) {
+    let p = rowsOfB(bBase4, c0, kk);
+    let q = rowsOfB(bBase4, c1, kk);
+    update(&s0, &t0, rowOfA(aBase, rowA0, kk), first, p, q);
+    update(&s1, &t1, rowOfA(aBase, rowA1, kk), first, p, q);
+    if (ROW_BLOCKS >= 3u) {
+      update(&s2, &t2, rowOfA(aBase, rowA2, kk), first, p, q);
+    }
+    if (ROW_BLOCKS >= 4u) {
+      update(&s3, &t3, rowOfA(aBase, rowA3, kk), first, p, q);
+    }
+  }
+  store(s0, batch, row0, col0);
+  store(t0, batch, row0, col0 + 1u);
+  store(s1, batch, row0 + 8u, col0);
+  store(t1, batch, row0 + 8u, col0 + 1u);
+  if (ROW_BLOCKS >= 3u) {
+    store(s2, batch, row0 + 16u, col0);
+    store(t2, batch, row0 + 16u, col0 + 1u);
+  }
+  if (ROW_BLOCKS >= 4u) {
+    store(s3, batch, row0 + 24u, col0);
+    store(t3, batch, row0 + 24u, col0 + 1u);
+  }
+}

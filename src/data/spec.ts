@@ -1,0 +1,230 @@
+/**
+ * Data specs shared by every command (`--data SPEC`): one string names a labelled source and
+ * gives its train and test splits.
+ *
+ * - `synthetic[:COUNT]`: the built-in generated set (default 2000 images), split seeded 80/20.
+ * - `fashion-mnist[:DIR]`: Debian's dataset-fashion-mnist files (or the same files in DIR).
+ * - `mnist:DIR`: the four MNIST-format IDX files (raw or .gz) in DIR.
+ * - `folder:DIR`: DIR/<class>/<image>.png|jpg; with DIR/train and DIR/test subfolders those are
+ *   the splits, otherwise one folder split seeded 80/20. Unreadable images are skipped and listed.
+ * @module
+ */
+import { ArrayDataset, type Dataset, trainTestSplit } from "./dataset.ts";
+import { idxDataset, IdxError, loadFashionMnist, loadMnist } from "./idx.ts";
+import { loadImageFolder, type SkippedImage } from "./image_folder.ts";
+import { syntheticDataset } from "./synthetic.ts";
+
+/** The spec forms, for help texts and error messages. */
+export const DATA_SPEC_FORMS: readonly string[] = [
+  "synthetic[:COUNT]",
+  "fashion-mnist[:DIR]",
+  "mnist:DIR",
+  "folder:DIR",
+];
+
+/** Options of `loadDataSpec`. */
+export interface DataSpecOptions {
+  /** Seed of generated data and of splits; default 0. */
+  seed?: number;
+  /** Share of the test split when one source is split; default 0.2. */
+  testFraction?: number;
+  /** Side of synthetic images; default 32. */
+  syntheticSize?: number;
+  /** Common image size of folders (default: the first image's size). */
+  folderSize?: number;
+}
+
+/** A loaded spec: both splits and what was learnt reading them. */
+export interface LoadedData {
+  /** The train split. */
+  train: Dataset;
+  /** The test split. */
+  test: Dataset;
+  /** Number of classes. */
+  classes: number;
+  /** One name per class. */
+  classNames: readonly string[];
+  /** A short name of the source ("synthetic:2000", "fashion-mnist", "folder:/data/pets"). */
+  name: string;
+  /** Images that could not be read (image folders only). */
+  skipped: SkippedImage[];
+}
+
+/** A spec that names no valid source or whose files are missing; the message says what to do. */
+export class DataSpecError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DataSpecError";
+  }
+}
+
+function invalid(spec: string, why: string): DataSpecError {
+  return new DataSpecError(
+    `--data ${JSON.stringify(spec)}: ${why}; valid specs: ${DATA_SPEC_FORMS.join(", ")}`,
+  );
+}
+
+function namesOf(dataset: Dataset): string[] {
+  return dataset.classNames
+    ? [...dataset.classNames]
+    : Array.from({ length: dataset.classes }, (_, c) => String(c));
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads a folder's images, turning file system errors into `DataSpecError`s. */
+async function folder(root: string, size: number | [number, number] | undefined) {
+  try {
+    return await loadImageFolder(root, { size });
+  } catch (error) {
+    if (error instanceof RangeError) throw error;
+    throw new DataSpecError(`folder:${root}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Relabels `dataset` (an image folder) to the class order of `classNames`. */
+function relabel(
+  dataset: ArrayDataset,
+  classNames: readonly string[],
+  where: string,
+): ArrayDataset {
+  const index = new Map(classNames.map((name, i) => [name, i]));
+  const own = namesOf(dataset);
+  const unknown = own.filter((name) => !index.has(name));
+  if (unknown.length > 0) {
+    throw new DataSpecError(
+      `${where}: classes ${unknown.join(", ")} are not among the train classes ` +
+        `(${classNames.join(", ")})`,
+    );
+  }
+  const labels = Int32Array.from(dataset.arrays.labels, (label) => index.get(own[label])!);
+  return new ArrayDataset({
+    ...dataset.arrays,
+    labels,
+    classes: classNames.length,
+    classNames,
+  });
+}
+
+/**
+ * Parses `spec` and loads its train and test splits. Throws `DataSpecError` for an unknown form,
+ * a bad count, or missing files (naming the valid forms or how to install the data).
+ */
+export async function loadDataSpec(
+  spec: string,
+  options: DataSpecOptions = {},
+): Promise<LoadedData> {
+  const seed = options.seed ?? 0;
+  const testFraction = options.testFraction ?? 0.2;
+  const colon = spec.indexOf(":");
+  const kind = (colon < 0 ? spec : spec.slice(0, colon)).trim().toLowerCase();
+  const argument = colon < 0 ? undefined : spec.slice(colon + 1);
+  switch (kind) {
+    case "synthetic": {
+      const count = argument === undefined || argument === "" ? 2000 : Number(argument);
+      if (!Number.isInteger(count) || count < 10) {
+        throw invalid(spec, `COUNT must be a whole number >= 10, got ${JSON.stringify(argument)}`);
+      }
+      const all = syntheticDataset({ count, seed, size: options.syntheticSize ?? 32 });
+      const { train, test } = trainTestSplit(all, { seed, testFraction });
+      return {
+        train,
+        test,
+        classes: all.classes,
+        classNames: namesOf(all),
+        name: `synthetic:${count}`,
+        skipped: [],
+      };
+    }
+    case "fashion-mnist":
+    case "mnist": {
+      if (kind === "mnist" && !argument) {
+        throw invalid(spec, "mnist needs the folder of its IDX files: mnist:DIR");
+      }
+      let splits;
+      try {
+        splits = kind === "mnist"
+          ? await loadMnist(argument!)
+          : await loadFashionMnist(argument || undefined);
+      } catch (error) {
+        if (error instanceof IdxError) {
+          throw new DataSpecError(error.message, { cause: error });
+        }
+        throw error;
+      }
+      const train = idxDataset(splits.train);
+      const test = idxDataset(splits.test);
+      const classes = Math.max(train.classes, test.classes);
+      const widen = (dataset: ArrayDataset) =>
+        dataset.classes === classes ? dataset : new ArrayDataset({
+          ...dataset.arrays,
+          classes,
+          classNames: dataset.classNames?.length === classes ? dataset.classNames : undefined,
+        });
+      const wideTrain = widen(train);
+      return {
+        train: wideTrain,
+        test: widen(test),
+        classes,
+        classNames: namesOf(wideTrain),
+        name: argument ? `${kind}:${argument}` : kind,
+        skipped: [],
+      };
+    }
+    case "folder": {
+      if (!argument) throw invalid(spec, "folder needs a directory: folder:DIR");
+      const root = argument.replace(/\/+$/, "") || "/";
+      if (!(await isDirectory(root))) {
+        throw invalid(spec, `${root} is not a readable directory`);
+      }
+      const size = options.folderSize;
+      if (await isDirectory(`${root}/train`) && await isDirectory(`${root}/test`)) {
+        const train = await folder(`${root}/train`, size);
+        const test = await folder(`${root}/test`, [
+          train.dataset.height,
+          train.dataset.width,
+        ]);
+        return {
+          train: train.dataset,
+          test: relabel(test.dataset, train.classNames, `${root}/test`),
+          classes: train.classNames.length,
+          classNames: train.classNames,
+          name: `folder:${root}`,
+          skipped: [...train.skipped, ...test.skipped],
+        };
+      }
+      const loaded = await folder(root, size);
+      if (loaded.dataset.length < 2) {
+        throw new DataSpecError(
+          `folder:${root}: ${loaded.dataset.length} loadable image, need at least 2 to split`,
+        );
+      }
+      const { train, test } = trainTestSplit(loaded.dataset, { seed, testFraction });
+      return {
+        train,
+        test,
+        classes: loaded.classNames.length,
+        classNames: loaded.classNames,
+        name: `folder:${root}`,
+        skipped: loaded.skipped,
+      };
+    }
+    default:
+      throw invalid(spec, `unknown source "${kind}"`);
+  }
+}
+
+/** A one-line summary of what was skipped, or undefined when nothing was. */
+export function skippedSummary(skipped: readonly SkippedImage[]): string | undefined {
+  if (skipped.length === 0) return undefined;
+  const first = skipped[0];
+  return `skipped ${skipped.length} unreadable image${skipped.length === 1 ? "" : "s"} ` +
+    `(first: ${first.path}: ${first.reason})`;
+}

@@ -1,0 +1,212 @@
+/**
+ * DINO training checkpoints: student, teacher, centre and optimizer state as safetensors, with a
+ * JSON sidecar holding the configuration, the schedule position and every random generator's
+ * state. Written atomically: a checkpoint is assembled in a temporary folder that is renamed into
+ * place, then the `latest` pointer is replaced by rename, so a crash or a full disk leaves the
+ * previous checkpoint intact and loadable.
+ * @module
+ */
+import { join } from "node:path";
+import { gpu } from "../gpu/device.ts";
+import {
+  CheckpointError,
+  type HostTensor,
+  readSafetensorsFile,
+  toFloat32,
+  writeSafetensors,
+} from "../io/safetensors.ts";
+import { VisionTransformer } from "../nn/vit.ts";
+import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";
+import type { DinoTrainConfig } from "./config.ts";
+import type { DinoTrainer } from "./dino_trainer.ts";
+
+/** The JSON sidecar of a checkpoint. */
+export interface CheckpointInfo {
+  /** Format marker. */
+  format: "dinogpu-dino-checkpoint";
+  /** Format version. */
+  version: 1;
+  /** Training configuration. */
+  config: DinoTrainConfig;
+  /** Steps taken. */
+  step: number;
+  /** Epoch of the next step. */
+  epoch: number;
+  /** Steps per epoch of the run. */
+  stepsPerEpoch: number;
+  /** State of the augmentation generator. */
+  augmenterRandom: number[];
+  /** State of the stochastic-depth generator (ViT students). */
+  dropPathRandom: number | undefined;
+  /** Wall-clock time of writing. */
+  writtenAt: string;
+  /** Extra fields (last metrics). */
+  extra?: Record<string, unknown>;
+}
+
+/** Name of the tensor file inside a checkpoint folder. */
+export const CHECKPOINT_TENSORS = "checkpoint.safetensors";
+/** Name of the sidecar inside a checkpoint folder. */
+export const CHECKPOINT_INFO = "checkpoint.json";
+/** The pointer file naming the newest complete checkpoint folder. */
+export const LATEST = "latest";
+
+function backboneMetadata(trainer: DinoTrainer): Record<string, string> {
+  const backbone = trainer.teacher.backbone;
+  return {
+    format: "dinogpu-dino-checkpoint",
+    arch: backbone instanceof VisionTransformer ? "vit" : "mixer",
+    config: JSON.stringify(backbone.config),
+  };
+}
+
+/** Writes a checkpoint of `trainer` under `dir` (created if missing); returns its folder. */
+export async function saveCheckpoint(
+  trainer: DinoTrainer,
+  dir: string,
+  extra?: Record<string, unknown>,
+): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const named: [string, Tensor][] = [
+    ...trainer.student.namedParameters().map(([name, value]) => [`student.${name}`, value]),
+    ...trainer.teacher.namedParameters().map(([name, value]) => [`teacher.${name}`, value]),
+    ["loss.center", trainer.loss.center],
+  ] as [string, Tensor][];
+  const optimizerState = trainer.optimizer.state();
+  optimizerState.expAvg.forEach((value, i) => named.push([`optimizer.exp_avg.${i}`, value]));
+  optimizerState.expAvgSq.forEach((value, i) => named.push([`optimizer.exp_avg_sq.${i}`, value]));
+  named.push(["optimizer.steps", optimizerState.steps]);
+  const values = await readAll(named.map(([, value]) => value));
+  for (
+    const value of [...optimizerState.expAvg, ...optimizerState.expAvgSq, optimizerState.steps]
+  ) {
+    value.dispose();
+  }
+  const tensors = new Map<string, HostTensor>();
+  named.forEach(([name, value], index) => {
+    tensors.set(name, {
+      dtype: value.dtype === "f32" ? "F32" : value.dtype === "i32" ? "I32" : "U32",
+      shape: [...value.shape],
+      data: values[index],
+    });
+  });
+  const info: CheckpointInfo = {
+    format: "dinogpu-dino-checkpoint",
+    version: 1,
+    config: trainer.config,
+    step: trainer.step,
+    epoch: trainer.epoch,
+    stepsPerEpoch: trainer.stepsPerEpoch,
+    augmenterRandom: trainer.augmenter.random.state,
+    dropPathRandom: trainer.student.backbone instanceof VisionTransformer
+      ? trainer.student.backbone.dropRandom.state
+      : undefined,
+    writtenAt: new Date().toISOString(),
+    extra,
+  };
+  const name = `step-${String(trainer.step).padStart(8, "0")}`;
+  const folder = join(dir, name);
+  const temporary = join(dir, `.${name}.tmp-${Deno.pid}`);
+  await Deno.remove(temporary, { recursive: true }).catch(() => {});
+  await Deno.mkdir(temporary);
+  await Deno.writeFile(
+    join(temporary, CHECKPOINT_TENSORS),
+    writeSafetensors(tensors, backboneMetadata(trainer)),
+  );
+  await Deno.writeTextFile(join(temporary, CHECKPOINT_INFO), JSON.stringify(info, null, 2));
+  await Deno.remove(folder, { recursive: true }).catch(() => {});
+  await Deno.rename(temporary, folder);
+  const pointer = join(dir, `.${LATEST}.tmp-${Deno.pid}`);
+  await Deno.writeTextFile(pointer, `${name}\n`);
+  const previous = await latestCheckpoint(dir).catch(() => undefined);
+  await Deno.rename(pointer, join(dir, LATEST));
+  // keep the newest two complete checkpoints
+  if (previous && previous !== folder) {
+    const older = await listCheckpoints(dir);
+    for (const stale of older.slice(0, -2)) await Deno.remove(stale, { recursive: true });
+  }
+  return folder;
+}
+
+async function listCheckpoints(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory && /^step-\d+$/.test(entry.name)) names.push(entry.name);
+  }
+  return names.sort().map((name) => join(dir, name));
+}
+
+/** The folder of the newest complete checkpoint under `dir` (from its `latest` pointer). */
+export async function latestCheckpoint(dir: string): Promise<string> {
+  let name: string;
+  try {
+    name = (await Deno.readTextFile(join(dir, LATEST))).trim();
+  } catch {
+    // a checkpoint folder given directly
+    try {
+      await Deno.stat(join(dir, CHECKPOINT_INFO));
+      return dir;
+    } catch {
+      throw new CheckpointError(
+        `no checkpoint in ${dir} (no "${LATEST}" file and no ${CHECKPOINT_INFO})`,
+      );
+    }
+  }
+  return join(dir, name);
+}
+
+/** Reads the sidecar of the newest checkpoint under `dir` (or of a checkpoint folder). */
+export async function readCheckpointInfo(dir: string): Promise<CheckpointInfo> {
+  const folder = await latestCheckpoint(dir);
+  const path = join(folder, CHECKPOINT_INFO);
+  let info: CheckpointInfo;
+  try {
+    info = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new CheckpointError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (info.format !== "dinogpu-dino-checkpoint") {
+    throw new CheckpointError(`${path} is not a dinogpu DINO checkpoint`);
+  }
+  return info;
+}
+
+/** Restores `trainer` (built with the checkpoint's configuration) from the newest checkpoint. */
+export async function loadCheckpoint(trainer: DinoTrainer, dir: string): Promise<CheckpointInfo> {
+  const info = await readCheckpointInfo(dir);
+  const folder = await latestCheckpoint(dir);
+  const file = await readSafetensorsFile(join(folder, CHECKPOINT_TENSORS));
+  const pick = (prefix: string) =>
+    new Map(
+      [...file.tensors].filter(([name]) => name.startsWith(prefix)).map((
+        [name, value],
+      ) => [name.slice(prefix.length), value]),
+    );
+  trainer.student.loadStateDict(pick("student."));
+  trainer.teacher.loadStateDict(pick("teacher."));
+  for (const parameter of trainer.teacher.parameters()) parameter.requiresGrad = false;
+  const center = file.tensors.get("loss.center");
+  if (!center) throw new CheckpointError(`${folder}: no loss.center tensor`);
+  gpu().upload(trainer.loss.center.buffer, toFloat32(center));
+  const count = trainer.optimizer.parameters.length;
+  const expAvg: Tensor[] = [];
+  const expAvgSq: Tensor[] = [];
+  for (let i = 0; i < count; i++) {
+    const m = file.tensors.get(`optimizer.exp_avg.${i}`);
+    const v = file.tensors.get(`optimizer.exp_avg_sq.${i}`);
+    if (!m || !v) throw new CheckpointError(`${folder}: optimizer state ${i} missing`);
+    expAvg.push(tensor(toFloat32(m), m.shape));
+    expAvgSq.push(tensor(toFloat32(v), v.shape));
+  }
+  const steps = file.tensors.get("optimizer.steps");
+  if (!steps) throw new CheckpointError(`${folder}: optimizer.steps missing`);
+  const stepsTensor = tensor(Array.from(steps.data as Uint32Array), steps.shape, "u32");
+  await trainer.optimizer.loadState({ steps: stepsTensor, expAvg, expAvgSq });
+  for (const value of [...expAvg, ...expAvgSq, stepsTensor]) value.dispose();
+  trainer.step = info.step;
+  trainer.augmenter.random.state = info.augmenterRandom;
+  if (info.dropPathRandom !== undefined && trainer.student.backbone instanceof VisionTransformer) {
+    trainer.student.backbone.dropRandom.state = info.dropPathRandom;
+  }
+  return info;
+}

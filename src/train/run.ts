@@ -1,0 +1,286 @@
+/**
+ * A whole DINO run: data loading with prefetch, the step loop, metrics every `logEvery` steps
+ * (the only readbacks), collapse warnings, k-NN evaluations of the teacher, checkpoints every
+ * epoch and every `checkpointEvery` minutes, exact resumption, and a stop on a non-finite loss
+ * that keeps the last good checkpoint.
+ * @module
+ */
+import { join } from "node:path";
+import type { Dataset } from "../data/dataset.ts";
+import { DataLoader } from "../data/loader.ts";
+import { collapseWarning } from "../eval/collapse.ts";
+import { datasetToTensorBatches, extractFeatures } from "../eval/features.ts";
+import { knnClassify } from "../eval/knn.ts";
+import { gpu } from "../gpu/device.ts";
+import { readAll } from "../tensor/tensor.ts";
+import type { DinoTrainConfig } from "./config.ts";
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { DinoTrainer } from "./dino_trainer.ts";
+import type { Backbone } from "./models.ts";
+
+/** One metrics line (also written to metrics.jsonl). */
+export interface MetricsLine {
+  /** Steps taken. */
+  step: number;
+  /** Epoch (fractional: step / steps per epoch). */
+  epoch: number;
+  /** Loss of the last step. */
+  loss: number;
+  /** Learning rate of the last step. */
+  lr: number;
+  /** Weight decay of the last step. */
+  wd: number;
+  /** Teacher momentum of the last step. */
+  momentum: number;
+  /** Teacher temperature of the last step. */
+  teacher_temp: number;
+  /** Mean teacher entropy (nats). */
+  teacher_entropy: number;
+  /** Mean KL(teacher || student). */
+  kl: number;
+  /** L2 norm of the centre. */
+  center_norm: number;
+  /** Training images per second since the previous line. */
+  images_per_second: number;
+  /** k-NN top-1 (percent), on evaluation lines. */
+  knn_top1?: number;
+  /** k-NN top-5 (percent), on evaluation lines. */
+  knn_top5?: number;
+}
+
+/** Progress of a run, reported after each step. */
+export interface TrainProgress {
+  /** Steps taken. */
+  step: number;
+  /** Steps of the whole run. */
+  totalSteps: number;
+  /** Epoch of the step. */
+  epoch: number;
+  /** Latest metrics, if any were read yet. */
+  metrics?: MetricsLine;
+}
+
+/** Raised when the loss stops being finite; the last good checkpoint is kept. */
+export class TrainingDivergedError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingDivergedError";
+  }
+}
+
+/** Inputs of a run. */
+export interface TrainRunOptions {
+  /** The configuration. */
+  config: DinoTrainConfig;
+  /** Training images (labels unused by training, used by k-NN). */
+  train: Dataset;
+  /** Held-out images for k-NN; none disables evaluation. */
+  test?: Dataset;
+  /** Resume from this output folder (or checkpoint folder). */
+  resume?: string;
+  /** Called after every step. */
+  onProgress?: (progress: TrainProgress) => void;
+  /** Called with each message worth showing a person (warnings, evaluations, checkpoints). */
+  onMessage?: (message: string) => void;
+}
+
+/** What a run reports. */
+export interface TrainRunResult {
+  /** Steps taken in all (including resumed ones). */
+  steps: number;
+  /** k-NN top-1 of the teacher before training (percent), when evaluated. */
+  knnBefore?: number;
+  /** k-NN top-1 of the teacher at the end (percent), when evaluated. */
+  knnAfter?: number;
+  /** Losses read back, by step. */
+  losses: Map<number, number>;
+  /** Folder of the last checkpoint. */
+  checkpoint: string;
+  /** Training images per second over the run (steps of this process). */
+  imagesPerSecond: number;
+  /** Highest GPU memory allocated by the buffer pool during the run, in bytes. */
+  peakGpuBytes: number;
+}
+
+/** k-NN top-1/top-5 (percent) of a backbone's features: test split against the train split. */
+export async function evaluateKnn(
+  backbone: Backbone,
+  train: Dataset,
+  test: Dataset,
+  size: number,
+  trainLimit = 0,
+): Promise<{ top1: number; top5: number }> {
+  const batches = (dataset: Dataset, limit?: number) =>
+    datasetToTensorBatches(dataset, { size, batchSize: 128, limit });
+  const bank = await extractFeatures(backbone, batches(train, trainLimit || undefined));
+  const queries = await extractFeatures(backbone, batches(test));
+  const result = await knnClassify(
+    { features: bank.features, dim: bank.dim, labels: bank.labels },
+    { features: queries.features, dim: queries.dim, labels: queries.labels },
+    { k: 20, temperature: 0.07, classes: Math.max(train.classes, test.classes) },
+  );
+  return { top1: 100 * result.top1, top5: 100 * result.top5 };
+}
+
+/** Runs DINO training as configured; see the module doc. */
+export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRunResult> {
+  const { config, train, test } = options;
+  const message = options.onMessage ?? (() => {});
+  const loader = new DataLoader(train, {
+    batchSize: config.batchSize,
+    seed: config.seed,
+    size: [config.imageSize, config.imageSize],
+  });
+  const stepsPerEpoch = loader.batchesPerEpoch;
+  const trainer = new DinoTrainer(config, stepsPerEpoch);
+  const totalSteps = config.maxSteps > 0
+    ? Math.min(config.maxSteps, config.epochs * stepsPerEpoch)
+    : config.epochs * stepsPerEpoch;
+  const metricsPath = join(config.out, "metrics.jsonl");
+  await Deno.mkdir(config.out, { recursive: true });
+  const losses = new Map<number, number>();
+  let knnBefore: number | undefined;
+  let knnAfter: number | undefined;
+  let pausedMilliseconds = 0; // evaluations and checkpoints, left out of images/s
+  const evaluate = async (label: string) => {
+    if (!test) return undefined;
+    const began = performance.now();
+    const result = await evaluateKnn(
+      trainer.teacher.backbone,
+      train,
+      test,
+      config.globalSize,
+      config.evalTrainLimit,
+    );
+    message(`k-NN ${label}: top-1 ${result.top1.toFixed(2)}%, top-5 ${result.top5.toFixed(2)}%`);
+    pausedMilliseconds += performance.now() - began;
+    return result;
+  };
+  let lastCheckpoint = "";
+  if (options.resume) {
+    const info = await loadCheckpoint(trainer, options.resume);
+    lastCheckpoint = await latestCheckpoint(options.resume);
+    message(`resumed from ${options.resume} at step ${info.step} (epoch ${info.epoch})`);
+  } else {
+    await Deno.writeTextFile(metricsPath, "");
+    const before = await evaluate("before training");
+    knnBefore = before?.top1;
+  }
+  gpu().pool.resetPeak();
+  let lastCheckpointTime = performance.now();
+  let lastLogTime = performance.now();
+  let lastLogStep = trainer.step;
+  const startStep = trainer.step;
+  const startTime = performance.now();
+  let metrics: MetricsLine | undefined;
+  const writeCheckpoint = async () => {
+    const began = performance.now();
+    lastCheckpoint = await saveCheckpoint(trainer, config.out, { metrics });
+    lastCheckpointTime = performance.now();
+    pausedMilliseconds += lastCheckpointTime - began;
+    message(`checkpoint ${lastCheckpoint}`);
+  };
+  const describeLast = () =>
+    lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : "no checkpoint was written";
+  try {
+    while (trainer.step < totalSteps) {
+      const epoch = trainer.epoch;
+      const order = loader.order(epoch);
+      const first = trainer.step - epoch * stepsPerEpoch;
+      const indicesOf = (step: number) =>
+        order.subarray(step * config.batchSize, (step + 1) * config.batchSize);
+      let next = loader.batch(indicesOf(first), epoch, first);
+      for (let inEpoch = first; inEpoch < stepsPerEpoch && trainer.step < totalSteps; inEpoch++) {
+        const batch = await next;
+        if (inEpoch + 1 < stepsPerEpoch) {
+          next = loader.batch(indicesOf(inEpoch + 1), epoch, inEpoch + 1);
+        }
+        const at = trainer.step;
+        const result = trainer.trainStep(batch);
+        const stepNumber = trainer.step;
+        const logNow = stepNumber % config.logEvery === 0 || stepNumber === totalSteps ||
+          inEpoch === stepsPerEpoch - 1;
+        if (logNow) {
+          const [loss, entropy, kl, centre] = await readAll([
+            result.loss,
+            result.teacherEntropy,
+            result.klDivergence,
+            result.centerNormSquared,
+          ]);
+          const now = performance.now();
+          const images = (stepNumber - lastLogStep) * config.batchSize;
+          metrics = {
+            step: stepNumber,
+            epoch: stepNumber / stepsPerEpoch,
+            loss: loss[0],
+            lr: trainer.schedules.lr[at],
+            wd: trainer.schedules.weightDecay[at],
+            momentum: trainer.schedules.momentum[at],
+            teacher_temp: trainer.schedules.teacherTemperature[Math.min(epoch, config.epochs - 1)],
+            teacher_entropy: entropy[0],
+            kl: kl[0],
+            center_norm: Math.sqrt(centre[0]),
+            images_per_second: images / ((now - lastLogTime) / 1000),
+          };
+          lastLogTime = now;
+          lastLogStep = stepNumber;
+          losses.set(stepNumber, loss[0]);
+          if (!Number.isFinite(loss[0])) {
+            throw new TrainingDivergedError(
+              `loss is ${loss[0]} at step ${stepNumber}` +
+                (config.logEvery > 1
+                  ? ` (read every ${config.logEvery} steps: it went bad after step ${
+                    stepNumber - config.logEvery
+                  })`
+                  : "") +
+                `; stopping: ${describeLast()}`,
+            );
+          }
+          const warning = collapseWarning(entropy[0], config.outDim);
+          if (warning) message(`warning at step ${stepNumber}: ${warning}`);
+          await Deno.writeTextFile(metricsPath, JSON.stringify(metrics) + "\n", { append: true });
+        }
+        for (const value of Object.values(result)) value.dispose();
+        options.onProgress?.({ step: stepNumber, totalSteps, epoch, metrics });
+        const minutes = (performance.now() - lastCheckpointTime) / 60000;
+        if (config.checkpointEvery > 0 && minutes >= config.checkpointEvery) {
+          await writeCheckpoint();
+        }
+      }
+      const epochDone = trainer.step % stepsPerEpoch === 0;
+      if (epochDone || trainer.step >= totalSteps) {
+        const finishedEpoch = Math.ceil(trainer.step / stepsPerEpoch);
+        if (
+          test && config.evalEvery > 0 && epochDone && finishedEpoch % config.evalEvery === 0 &&
+          trainer.step < totalSteps
+        ) {
+          const result = await evaluate(`after epoch ${finishedEpoch}`);
+          if (result && metrics) {
+            const line = { ...metrics, knn_top1: result.top1, knn_top5: result.top5 };
+            await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
+          }
+        }
+        await writeCheckpoint();
+      }
+    }
+    const seconds = (performance.now() - startTime - pausedMilliseconds) / 1000;
+    const after = await evaluate("after training");
+    knnAfter = after?.top1;
+    if (after && metrics) {
+      const line = { ...metrics, knn_top1: after.top1, knn_top5: after.top5 };
+      await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
+    }
+    return {
+      steps: trainer.step,
+      knnBefore,
+      knnAfter,
+      losses,
+      checkpoint: lastCheckpoint,
+      imagesPerSecond: ((trainer.step - startStep) * config.batchSize) / seconds,
+      peakGpuBytes: gpu().pool.counters.peakAllocatedBytes,
+    };
+  } finally {
+    trainer.dispose();
+  }
+}

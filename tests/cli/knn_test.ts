@@ -1,0 +1,120 @@
+import { Command } from "commander";
+import { assertEquals, assertRejects, assertTrue as assert } from "../helpers/assert.ts";
+import { knnCommand } from "../../cli/commands/knn.ts";
+import { probeCommand } from "../../cli/commands/probe.ts";
+import { UserError } from "../../cli/run.ts";
+import { loadDataSpec } from "../../src/data/spec.ts";
+import { datasetToTensorBatches, extractFeatures } from "../../src/eval/features.ts";
+import { knnClassify } from "../../src/eval/knn.ts";
+import { loadModelFile } from "../../src/eval/model_file.ts";
+import { writeSafetensors } from "../../src/io/safetensors.ts";
+import { VisionTransformer } from "../../src/nn/vit.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+
+async function run(args: string[]): Promise<string> {
+  const lines: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
+  console.error = () => {};
+  try {
+    await new Command().exitOverride().addCommand(knnCommand()).addCommand(probeCommand())
+      .parseAsync(args, { from: "user" });
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+  return lines.join("\n");
+}
+
+const CONFIG = { imageSize: 16, patchSize: 8, embedDim: 16, depth: 2, heads: 2, seed: 5 };
+
+/** Writes a tiny ViT as a training checkpoint would hold it (teacher.backbone. prefix). */
+async function writeWeights(path: string, prefix: string): Promise<VisionTransformer> {
+  const vit = new VisionTransformer(CONFIG);
+  const state = await vit.stateDict();
+  const tensors = new Map([...state].map(([name, value]) => [prefix + name, value]));
+  tensors.set("student.head.x", { dtype: "F32", shape: [1], data: new Float32Array(1) });
+  await Deno.writeFile(
+    path,
+    writeSafetensors(tensors, { arch: "vit", config: JSON.stringify(vit.config) }),
+  );
+  return vit;
+}
+
+gpuTest("loadModelFile finds the backbone under its prefix and rejects other files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const vit = await writeWeights(`${dir}/w.safetensors`, "teacher.backbone.");
+    const loaded = await loadModelFile(`${dir}/w.safetensors`);
+    assertEquals([loaded.arch, loaded.prefix], ["vit", "teacher.backbone."]);
+    const [a, b] = [await vit.stateDict(), await loaded.model.stateDict()];
+    assertEquals([...b.get("blocks.1.attn.qkv.weight")!.data], [
+      ...a.get("blocks.1.attn.qkv.weight")!.data,
+    ]);
+    vit.dispose();
+    loaded.model.dispose();
+    await Deno.writeFile(`${dir}/bare.safetensors`, writeSafetensors({}, { arch: "vit" }));
+    await assertRejects(
+      () => loadModelFile(`${dir}/bare.safetensors`),
+      Error,
+      "no model configuration",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+gpuTest("knn prints the accuracy of the model's features; probe trains a classifier", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const vit = await writeWeights(`${dir}/w.safetensors`, "backbone.");
+    const common = ["--weights", `${dir}/w.safetensors`, "--data", "synthetic:60", "--quiet"];
+    const text = await run(["knn", ...common, "--k", "5"]);
+    const match = /^knn_top1=(\d+\.\d\d) knn_top5=(\d+\.\d\d)$/.exec(text);
+    assert(match, text);
+    // the same protocol by hand
+    const data = await loadDataSpec("synthetic:60");
+    const features = async (split: typeof data.train) =>
+      await extractFeatures(vit, datasetToTensorBatches(split, { size: 16 }));
+    const train = await features(data.train);
+    const test = await features(data.test);
+    const expected = await knnClassify(
+      { features: train.features, dim: train.dim, labels: train.labels },
+      { features: test.features, dim: test.dim, labels: test.labels },
+      { k: 5, classes: 10 },
+    );
+    assertEquals(Number(match[1]), Number((100 * expected.top1).toFixed(2)));
+    assertEquals(Number(match[2]), Number((100 * expected.top5).toFixed(2)));
+    vit.dispose();
+
+    const json = JSON.parse(await run(["knn", ...common, "--k", "5", "--json"]));
+    assertEquals([json.train, json.test, json.dim, json.k], [50, 10, 16, 5]);
+    assertEquals(json.knn_top1, Number(match[1]));
+
+    const probe = JSON.parse(
+      await run(["probe", ...common, "--epochs", "3", "--last-blocks", "2", "--avgpool", "--json"]),
+    );
+    assertEquals([probe.dim, probe.last_blocks, probe.avgpool, probe.epochs], [48, 2, true, 3]);
+    assert(
+      probe.probe_top1 >= 0 && probe.probe_top1 <= probe.probe_top5 && probe.probe_top5 <= 100,
+    );
+    assert(Number.isFinite(probe.final_loss));
+    const line = await run(["probe", ...common, "--epochs", "1", "--last-blocks", "1"]);
+    assert(/^probe_top1=\d+\.\d\d probe_top5=\d+\.\d\d$/.test(line), line);
+
+    await assertRejects(
+      () => run(["probe", ...common, "--last-blocks", "3"]),
+      UserError,
+      "exceeds",
+    );
+    await assertRejects(() => run(["knn", ...common, "--k", "0"]), UserError, "--k");
+    await assertRejects(
+      () => run(["knn", "--weights", `${dir}/missing.safetensors`, "--data", "synthetic:20"]),
+      UserError,
+      "cannot read",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,145 @@
+// DINO runs end to end on tiny settings: exact resumption, a stop on a non-finite loss that keeps
+// the last good checkpoint, and checkpoints that survive a failed write.
+import { join } from "node:path";
+import { syntheticDataset } from "../../src/data/synthetic.ts";
+import { trainTestSplit } from "../../src/data/dataset.ts";
+import { DINO_DEFAULTS, type DinoTrainConfig, resolveConfig } from "../../src/train/config.ts";
+import {
+  latestCheckpoint,
+  loadCheckpoint,
+  readCheckpointInfo,
+  saveCheckpoint,
+} from "../../src/train/checkpoint.ts";
+import { DinoTrainer } from "../../src/train/dino_trainer.ts";
+import { runDinoTraining, TrainingDivergedError } from "../../src/train/run.ts";
+import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+
+const data = syntheticDataset({ count: 80, size: 16, seed: 3 });
+const { train, test } = trainTestSplit(data, { testFraction: 0.2, seed: 1 });
+
+function tinyConfig(out: string, overrides: Partial<DinoTrainConfig> = {}): DinoTrainConfig {
+  return resolveConfig(DINO_DEFAULTS, {
+    imageSize: 16,
+    patchSize: 8,
+    embedDim: 16,
+    depth: 1,
+    heads: 2,
+    outDim: 32,
+    headHidden: 16,
+    headBottleneck: 8,
+    batchSize: 8,
+    epochs: 3,
+    warmupEpochs: 1,
+    globalSize: 16,
+    globalScale: [0.5, 1],
+    localSize: 8,
+    localScale: [0.2, 0.5],
+    localCrops: 2,
+    dropPathRate: 0.1,
+    freezeLastLayer: 1,
+    logEvery: 1,
+    out,
+    ...overrides,
+  });
+}
+
+gpuTest("train: a run stopped at step k and resumed gives the same losses as one run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const straight = await runDinoTraining({
+      config: tinyConfig(join(dir, "straight"), { maxSteps: 12 }),
+      train,
+    });
+    assertEquals(straight.steps, 12);
+    await runDinoTraining({ config: tinyConfig(join(dir, "split"), { maxSteps: 7 }), train });
+    const info = await readCheckpointInfo(join(dir, "split"));
+    assertEquals(info.step, 7);
+    const resumed = await runDinoTraining({
+      config: tinyConfig(join(dir, "split"), { maxSteps: 12 }),
+      train,
+      resume: join(dir, "split"),
+    });
+    for (let step = 8; step <= 12; step++) {
+      const expected = straight.losses.get(step);
+      assertTrue(expected !== undefined && Number.isFinite(expected), `no loss at step ${step}`);
+      assertEquals(resumed.losses.get(step), expected, `loss at step ${step} after resuming`);
+    }
+    const lines = (await Deno.readTextFile(join(dir, "straight", "metrics.jsonl"))).trim()
+      .split("\n").map((line) => JSON.parse(line));
+    assertEquals(lines.length, 12);
+    for (const key of ["loss", "lr", "wd", "momentum", "teacher_temp", "teacher_entropy", "kl"]) {
+      assertTrue(Number.isFinite(lines[11][key]), `metrics line lacks ${key}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+gpuTest(
+  "train: a non-finite loss stops the run and the last good checkpoint stays loadable",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await runDinoTraining({ config: tinyConfig(dir, { maxSteps: 8 }), train });
+      const good = await latestCheckpoint(dir);
+      const error = await assertRejects(
+        () =>
+          runDinoTraining({
+            config: tinyConfig(dir, { maxSteps: 16, lr: 1e36, warmupEpochs: 0 }),
+            train,
+            resume: dir,
+          }),
+        TrainingDivergedError,
+        "at step",
+      );
+      assertTrue(error.message.includes(good), error.message);
+      assertEquals(await latestCheckpoint(dir), good);
+      const trainer = new DinoTrainer(tinyConfig(dir), 8);
+      const info = await loadCheckpoint(trainer, dir);
+      assertEquals(info.step, 8);
+      trainer.dispose();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+gpuTest("train: a checkpoint write that fails leaves the previous one in place", async () => {
+  const dir = await Deno.makeTempDir();
+  const trainer = new DinoTrainer(tinyConfig(dir), 8);
+  const writeFile = Deno.writeFile;
+  try {
+    trainer.step = 3;
+    const first = await saveCheckpoint(trainer, dir);
+    trainer.step = 4;
+    // the disk fills up while the tensors of the next checkpoint are written
+    Deno.writeFile = () => Promise.reject(new Deno.errors.WriteZero("No space left on device"));
+    await assertRejects(() => saveCheckpoint(trainer, dir), Deno.errors.WriteZero);
+    Deno.writeFile = writeFile;
+    assertEquals(await latestCheckpoint(dir), first);
+    const restored = new DinoTrainer(tinyConfig(dir), 8);
+    assertEquals((await loadCheckpoint(restored, dir)).step, 3);
+    restored.dispose();
+  } finally {
+    Deno.writeFile = writeFile;
+    trainer.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+gpuTest("train: k-NN runs before and after, and the run reports speed and memory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const result = await runDinoTraining({
+      config: tinyConfig(dir, { maxSteps: 4, logEvery: 2 }),
+      train,
+      test,
+    });
+    assertTrue(result.knnBefore !== undefined && result.knnAfter !== undefined);
+    assertTrue(result.knnAfter! >= 0 && result.knnAfter! <= 100);
+    assertTrue(result.imagesPerSecond > 0 && result.peakGpuBytes > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
