@@ -10,14 +10,21 @@
  * Groups "ViT-S/16", "ViT-S/8": `attention` on [B, H, N, 64] alone, forward and forward + backward
  * (batch ATTENTION_BENCH_BATCH, default 2). Each iteration waits for the GPU (`gpu().sync()`).
  *
- * `deno run -A bench/attention_bench.ts --compare [repeats]` times the two self-attention paths
- * alternately instead (less sensitive to other load on the machine) and prints the median of each
- * and their ratio.
+ * `deno run -A bench/attention_bench.ts --compare [repeats]` times the fused kernel variants
+ * (`attentionKernels.variant`: "legacy" and "blocked") alternately instead, forward and
+ * forward + backward of `selfAttention` at both self-attention shapes (less sensitive to other
+ * load on the machine), and prints the median of each.
  * @module
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
 import { backward } from "../src/tensor/backward.ts";
-import { attention, attentionReference, selfAttention } from "../src/tensor/ops/attention.ts";
+import {
+  attention,
+  attentionKernels,
+  type AttentionKernelVariant,
+  attentionReference,
+  selfAttention,
+} from "../src/tensor/ops/attention.ts";
 import { permute, reshape, split } from "../src/tensor/ops/shape.ts";
 import { type Tensor, tensor } from "../src/tensor/tensor.ts";
 
@@ -128,27 +135,33 @@ for (const [label, tokens] of [["ViT-S/16", 197], ["ViT-S/8", 785]] as const) {
 if (Deno.args[0] === "--compare") {
   const repeats = Number(Deno.args[1] ?? 7);
   const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
+  const variants: AttentionKernelVariant[] = ["legacy", "blocked"];
   for (const [label, b, n, dim, headCount] of selfAttentionShapes) {
     const qkv = randomTensor([b, n, 3 * dim], 11);
     const gradOutput = randomTensor([b, n, dim], 12);
-    const paths = {
-      old: (input: Tensor) => permuteSplitAttention(input, headCount),
-      fused: (input: Tensor) => selfAttention(input, headCount),
+    const forward = async () => {
+      selfAttention(qkv, headCount).dispose();
+      await gpu().sync();
     };
-    const times: Record<keyof typeof paths, number[]> = { old: [], fused: [] };
+    const step = () => selfAttentionStep(qkv, gradOutput, (x) => selfAttention(x, headCount));
+    const times = new Map<string, number[]>();
     for (let repeat = -1; repeat < repeats; repeat++) {
-      for (const name of ["old", "fused"] as const) {
-        const start = performance.now();
-        await selfAttentionStep(qkv, gradOutput, paths[name]);
-        if (repeat >= 0) times[name].push(performance.now() - start); // repeat -1 warms up
+      for (const variant of variants) {
+        attentionKernels.variant = variant;
+        for (const [what, run] of [["forward", forward], ["forward + backward", step]] as const) {
+          const start = performance.now();
+          await run();
+          const key = `${variant} ${what}`;
+          if (!times.has(key)) times.set(key, []);
+          if (repeat >= 0) times.get(key)!.push(performance.now() - start); // -1 warms up
+        }
       }
     }
-    const old = median(times.old);
-    const fused = median(times.fused);
+    attentionKernels.variant = "blocked";
+    const results = [...times].map(([key, values]) => `${key} ${median(values).toFixed(1)} ms`);
     console.log(
-      `${label} B=${b} N=${n} D=${dim} H=${headCount}, forward + backward (median of ` +
-        `${repeats}): permute/split path ${old.toFixed(1)} ms, selfAttention ` +
-        `${fused.toFixed(1)} ms, ratio ${(old / fused).toFixed(2)}x`,
+      `selfAttention ${label} B=${b} N=${n} D=${dim} H=${headCount} (median of ${repeats}, ` +
+        `alternating): ${results.join(", ")}`,
     );
     qkv.dispose();
     gradOutput.dispose();

@@ -1,13 +1,18 @@
 /**
  * Every matmul variant at 256^3, 1024^3 and a ViT-S/16 qkv projection ((B * 197) x 384 -> 1152,
  * B = 16). Each iteration waits for the GPU (`gpu().sync()`), so times are real. Variants that
- * do not support a shape are left out. On software rendering (llvmpipe) the large cases take
+ * do not support a shape are left out; the baseline of each group is the variant matmul uses
+ * without tuning. The side-by-side comparison with TF.js is bench/tfjs_matmul.ts. On software rendering (llvmpipe) the large cases take
  * seconds per iteration; MATMUL_BENCH_SIZES=256 keeps only the small one.
  * @module
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
 import { matmul } from "../src/tensor/ops/matmul.ts";
-import { MATMUL_VARIANTS, type MatmulProblem } from "../src/tensor/ops/matmul_variants.ts";
+import {
+  defaultMatmulVariant,
+  MATMUL_VARIANTS,
+  type MatmulProblem,
+} from "../src/tensor/ops/matmul_variants.ts";
 import { tensor } from "../src/tensor/tensor.ts";
 
 await initGpu();
@@ -44,10 +49,11 @@ for (const { label, m, n, k } of cases) {
     sharedB: true,
   };
   const large = m * n * k > 1e8;
-  MATMUL_VARIANTS.filter((variant) => variant.supports(problem)).forEach((variant, index) => {
+  const fallback = defaultMatmulVariant(problem).name;
+  MATMUL_VARIANTS.filter((variant) => variant.supports(problem)).forEach((variant) => {
     Deno.bench(`matmul ${label} ${variant.name}`, {
       group: label,
-      baseline: index === 0,
+      baseline: variant.name === fallback, // the variant matmul uses untuned
       n: large ? 3 : undefined,
       warmup: large ? 1 : undefined,
     }, async () => {

@@ -1,20 +1,38 @@
 /**
  * Row kernels old vs new on the shapes of a small-model (DINO ViT-tiny) training step on llvmpipe:
  * layerNorm forward and backward, softmax, sum over rows (bias gradients), matmul's column sums,
- * permute and block copies (slice). "old" forces the earlier kernels through the ops' mode
+ * permute and block copies (slice), the softmax family (softmax and logSoftmax forward and
+ * backward, crossEntropy, crossEntropyWithLabels), l2Normalize forward and backward, and the flat
+ * kernels fill, accumulate and same-shape add. "old" forces the earlier kernels through the ops' mode
  * switches (one workgroup per row with a tree reduction; one invocation per element), "new" is the
  * automatic choice. Each iteration runs the op REPEATS times and waits for the GPU
  * (`gpu().sync()`, ~10 ms on its own in Deno), so times are real.
- * ROWS_BENCH_SHAPES=6336x96,64x65536 keeps some of the row shapes.
+ * ROWS_BENCH_SHAPES=6336x96,64x65536 keeps some of the row shapes; `deno bench --filter` keeps
+ * some of the groups. The flat kernels' "old" variant dispatches their one-element-per-invocation
+ * entry points directly (the ops always take the vec4 ones on pooled buffers).
  * @module
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
+import { flatWorkgroups } from "../src/gpu/launch.ts";
 import { sumBlocks } from "../src/tensor/grad/matmul.ts";
 import { layerNorm, layerNormBackward } from "../src/tensor/ops/normalization.ts";
-import { setReductionMode, setRowKernelMode, sum } from "../src/tensor/ops/reduction.ts";
+import { add } from "../src/tensor/ops/elementwise.ts";
+import {
+  l2Normalize,
+  l2NormalizeBackward,
+  setReductionMode,
+  setRowKernelMode,
+  sum,
+} from "../src/tensor/ops/reduction.ts";
 import { permute, setCopyBlocksMode, setPermuteMode, slice } from "../src/tensor/ops/shape.ts";
-import { softmax } from "../src/tensor/ops/softmax.ts";
-import { type Tensor, tensor } from "../src/tensor/tensor.ts";
+import {
+  crossEntropy,
+  crossEntropyWithLabels,
+  logSoftmax,
+  softmax,
+  softmaxBackward,
+} from "../src/tensor/ops/softmax.ts";
+import { accumulateInto, full, Tensor, tensor } from "../src/tensor/tensor.ts";
 
 await initGpu();
 
@@ -58,7 +76,28 @@ function benchPair(group: string, run: (variant: "old" | "new") => Tensor[], lar
 }
 
 const wanted = Deno.env.get("ROWS_BENCH_SHAPES")?.split(",");
-const shapes: [number, number][] = [[6336, 96], [4160, 384], [64, 1024], [64, 65536]];
+const shapes: [number, number][] = [
+  [6336, 96],
+  [4160, 384],
+  [64, 1024],
+  [64, 65536],
+  [2048, 1024],
+];
+
+/** The one-element-per-invocation kernels that fill, accumulate and `add` used before vec4. */
+function flatOld(kernel: "core" | "accumulate" | "elementwise", buffers: Tensor[]): void {
+  const count = buffers[0].size;
+  const words = new Uint32Array(64);
+  words[0] = count;
+  new Float32Array(words.buffer, 4, 1)[0] = kernel === "elementwise" ? 0 : 0.5;
+  gpu().dispatch({
+    kernel,
+    entryPoint: kernel === "core" ? "fill" : kernel === "accumulate" ? "main" : "same",
+    buffers: buffers.map((t) => t.buffer),
+    params: kernel === "elementwise" ? words : words.subarray(0, 2),
+    workgroups: flatWorkgroups(count),
+  });
+}
 
 for (const [rows, length] of shapes) {
   const label = `${rows}x${length}`;
@@ -83,6 +122,37 @@ for (const [rows, length] of shapes) {
     return [gradX, gradWeight!, gradBias!];
   }, large);
   benchPair(`softmax ${label}`, () => [softmax(x)], large);
+  const y = softmax(x);
+  const logY = logSoftmax(x);
+  const labels = tensor(
+    Array.from({ length: rows }, (_, row) => (row * 7) % length),
+    [rows],
+    "i32",
+  );
+  benchPair(`logSoftmax ${label}`, () => [logSoftmax(x)], large);
+  benchPair(`softmaxBackward ${label}`, () => [softmaxBackward(false, y, gradOut, 1)], large);
+  benchPair(`logSoftmaxBackward ${label}`, () => [softmaxBackward(true, logY, gradOut, 1)], large);
+  benchPair(`crossEntropy ${label}`, () => [crossEntropy(y, logY)], large);
+  benchPair(`crossEntropyWithLabels ${label}`, () => [crossEntropyWithLabels(x, labels)], large);
+  benchPair(`l2Normalize ${label}`, () => [l2Normalize(x)], large);
+  benchPair(`l2NormalizeBackward ${label}`, () => [l2NormalizeBackward(x, gradOut, 1e-12)], large);
+  benchPair(`fill ${label}`, (variant) => {
+    if (variant === "new") return [full([rows, length], 0.5)];
+    const result = Tensor.empty([rows, length]);
+    flatOld("core", [result]);
+    return [result];
+  }, large);
+  benchPair(`accumulate ${label}`, (variant) => {
+    if (variant === "new") accumulateInto(gradOut, x, 1e-3);
+    else flatOld("accumulate", [gradOut, x]);
+    return [];
+  }, large);
+  benchPair(`add same shapes ${label}`, (variant) => {
+    if (variant === "new") return [add(x, gradOut)];
+    const result = Tensor.empty([rows, length]);
+    flatOld("elementwise", [x, gradOut, result]);
+    return [result];
+  }, large);
   benchPair(`sum axis 0 ${label}`, () => [sum(x, 0)], large);
   benchPair(
     `column_sum ${label}`,

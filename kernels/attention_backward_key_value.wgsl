@@ -51,14 +51,14 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> grad_value: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> query_tile: array<vec4f, QUERY_TILE * HEAD_VECS>;
-var<workgroup> grad_output_tile: array<vec4f, QUERY_TILE * HEAD_VECS>;
-var<workgroup> lse_tile: array<f32, QUERY_TILE>;
-var<workgroup> delta_tile: array<f32, QUERY_TILE>;
+var<workgroup> legacy_query_tile: array<vec4f, QUERY_TILE * HEAD_VECS>;
+var<workgroup> legacy_grad_output_tile: array<vec4f, QUERY_TILE * HEAD_VECS>;
+var<workgroup> legacy_lse_tile: array<f32, QUERY_TILE>;
+var<workgroup> legacy_delta_tile: array<f32, QUERY_TILE>;
 
 // Columns 4 * vec .. 4 * vec + 3 of the row at `base` of query (0), key (1), value (2) or
 // grad_output (3); zero past d.
-fn load4(which: u32, base: u32, vec: u32) -> vec4f {
+fn legacy_load4(which: u32, base: u32, vec: u32) -> vec4f {
   var result = vec4f(0.0);
   for (var c = 0u; c < 4u; c++) {
     let column = vec * 4u + c;
@@ -78,7 +78,7 @@ fn load4(which: u32, base: u32, vec: u32) -> vec4f {
 }
 
 @compute @workgroup_size(ROWS)
-fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {
+fn legacy(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = params.n;
   let d = params.d;
   let head = group.y;
@@ -98,8 +98,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
     // rows past n repeat row n - 1 (computed, never written)
     let row_base = in_base + min(first_row + r, n - 1u) * in_row;
     for (var v = 0u; v < HEAD_VECS; v++) {
-      k[r * HEAD_VECS + v] = load4(1u, row_base + params.k_offset, v) * params.scale_log2;
-      v_rows[r * HEAD_VECS + v] = load4(2u, row_base + params.v_offset, v);
+      k[r * HEAD_VECS + v] = legacy_load4(1u, row_base + params.k_offset, v) * params.scale_log2;
+      v_rows[r * HEAD_VECS + v] = legacy_load4(2u, row_base + params.v_offset, v);
       grad_k[r * HEAD_VECS + v] = vec4f(0.0);
       grad_v[r * HEAD_VECS + v] = vec4f(0.0);
     }
@@ -110,21 +110,21 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
       let query_row = tile_start + index / HEAD_VECS;
       let vec = index % HEAD_VECS;
       if (query_row < n) {
-        query_tile[index] = load4(0u, in_base + params.q_offset + query_row * in_row, vec);
-        grad_output_tile[index] = load4(3u, out_base + query_row * out_row, vec);
+        legacy_query_tile[index] = legacy_load4(0u, in_base + params.q_offset + query_row * in_row, vec);
+        legacy_grad_output_tile[index] = legacy_load4(3u, out_base + query_row * out_row, vec);
       } else {
-        query_tile[index] = vec4f(0.0);
-        grad_output_tile[index] = vec4f(0.0);
+        legacy_query_tile[index] = vec4f(0.0);
+        legacy_grad_output_tile[index] = vec4f(0.0);
       }
     }
     for (var i = local; i < QUERY_TILE; i += ROWS) {
       let query_row = tile_start + i;
       if (query_row < n) {
-        lse_tile[i] = log_sum_exp[head * n + query_row] * LOG2_E;
-        delta_tile[i] = delta[head * n + query_row];
+        legacy_lse_tile[i] = log_sum_exp[head * n + query_row] * LOG2_E;
+        legacy_delta_tile[i] = delta[head * n + query_row];
       } else {
-        lse_tile[i] = 0.0;
-        delta_tile[i] = 0.0;
+        legacy_lse_tile[i] = 0.0;
+        legacy_delta_tile[i] = 0.0;
       }
     }
     workgroupBarrier();
@@ -139,8 +139,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
         grad_p4[r] = vec4f(0.0);
       }
       for (var v = 0u; v < HEAD_VECS; v++) {
-        let query4 = query_tile[i * HEAD_VECS + v];
-        let grad4 = grad_output_tile[i * HEAD_VECS + v];
+        let query4 = legacy_query_tile[i * HEAD_VECS + v];
+        let grad4 = legacy_grad_output_tile[i * HEAD_VECS + v];
         for (var r = 0u; r < BLOCK; r++) {
           score4[r] += k[r * HEAD_VECS + v] * query4;
           grad_p4[r] += v_rows[r * HEAD_VECS + v] * grad4;
@@ -148,8 +148,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
       }
       var p: array<f32, MAX_BLOCK>;
       var grad_score: array<f32, MAX_BLOCK>;
-      let lse = lse_tile[i];
-      let row_delta = delta_tile[i];
+      let lse = legacy_lse_tile[i];
+      let row_delta = legacy_delta_tile[i];
       for (var r = 0u; r < BLOCK; r++) {
         let s = score4[r];
         let g = grad_p4[r];
@@ -157,8 +157,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
         grad_score[r] = p[r] * (g.x + g.y + g.z + g.w - row_delta);
       }
       for (var v = 0u; v < HEAD_VECS; v++) {
-        let query4 = query_tile[i * HEAD_VECS + v];
-        let grad4 = grad_output_tile[i * HEAD_VECS + v];
+        let query4 = legacy_query_tile[i * HEAD_VECS + v];
+        let grad4 = legacy_grad_output_tile[i * HEAD_VECS + v];
         for (var r = 0u; r < BLOCK; r++) {
           grad_v[r * HEAD_VECS + v] += p[r] * grad4;
           grad_k[r * HEAD_VECS + v] += grad_score[r] * query4;
@@ -188,5 +188,293 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
         }
       }
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocked dk and dv (entry point `main`, the default), shaped like the blocked forward (see
+// attention_forward.wgsl): named vec4 registers only. A workgroup of LANES invocations covers 8
+// key rows of one head, with their keys (times scale * log2 e) and values in workgroup memory.
+// Per tile of up to 4 QUADS queries:
+//   1. invocation t takes queries 4t.., 4(t + LANES).. four at a time: p = exp2(k.q - lse) and
+//      v.dO for the 8 key rows (as [8 x 4] blocks k_r * mat4x4(q..)), and stores p in
+//      `probabilities` and ds = p (v.dO - delta) in `score_grads` (both [8, 4 QUADS]; zero for
+//      queries past n);
+//   2. invocation t < ceil(d / 4) owns columns 4t..4t+3 of the 8 dv and dk rows (16 vec4
+//      accumulators) and adds mat4x4(dO..) * p_r, then mat4x4(q..) * ds_r over the tile.
+
+override LANES: u32 = 16u;
+
+const BLOCK_ROWS: u32 = 8u;
+// vec4s of scores per row of a tile: the tile holds 4 QUADS keys (or queries)
+override QUADS: u32 = 64u;
+
+var<workgroup> key_block: array<vec4f, BLOCK_ROWS * HEAD_VECS>;
+var<workgroup> value_block: array<vec4f, BLOCK_ROWS * HEAD_VECS>;
+var<workgroup> probabilities: array<vec4f, BLOCK_ROWS * QUADS>;
+var<workgroup> score_grads: array<vec4f, BLOCK_ROWS * QUADS>;
+
+fn load_query(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (4u * vec + 3u < params.d) {
+    return vec4f(query[c], query[c + 1u], query[c + 2u], query[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
+    result[i] = query[c + i];
+  }
+  return result;
+}
+
+fn load_key(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (4u * vec + 3u < params.d) {
+    return vec4f(key[c], key[c + 1u], key[c + 2u], key[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
+    result[i] = key[c + i];
+  }
+  return result;
+}
+
+fn load_value(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (4u * vec + 3u < params.d) {
+    return vec4f(value[c], value[c + 1u], value[c + 2u], value[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
+    result[i] = value[c + i];
+  }
+  return result;
+}
+
+fn load_grad_output(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (4u * vec + 3u < params.d) {
+    return vec4f(grad_output[c], grad_output[c + 1u], grad_output[c + 2u], grad_output[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
+    result[i] = grad_output[c + i];
+  }
+  return result;
+}
+
+// Writes dk (times scale) and dv of key row `row`, columns 4 vec .. 4 vec + 3 (nothing past n or
+// d); with SEPARATE_VALUE_GRAD = 0 both go to grad_key (the packed gradient).
+fn store_key_value(base: u32, row: u32, vec: u32, grad_k: vec4f, grad_v: vec4f) {
+  if (row < params.n) {
+    let row_base = base + row * params.in_row;
+    for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
+      let c = row_base + 4u * vec + i;
+      grad_key[c + params.k_offset] = grad_k[i] * params.scale;
+      if (SEPARATE_VALUE_GRAD != 0u) {
+        grad_value[c + params.v_offset] = grad_v[i];
+      } else {
+        grad_key[c + params.v_offset] = grad_v[i];
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(LANES)
+fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {
+  let n = params.n;
+  let vecs = (params.d + 3u) / 4u;
+  let head = group.y;
+  let first_row = group.x * BLOCK_ROWS;
+  let in_base = (head / params.heads) * params.in_batch + (head % params.heads) * params.in_head;
+  let out_base = (head / params.heads) * params.out_batch + (head % params.heads) * params.out_head;
+  let in_row = params.in_row;
+  let out_row = params.out_row;
+  let query_base = in_base + params.q_offset;
+
+  // rows past n repeat row n - 1 (computed, never written)
+  for (var index = local; index < BLOCK_ROWS * HEAD_VECS; index += LANES) {
+    let row_base = in_base + min(first_row + index / HEAD_VECS, n - 1u) * in_row;
+    let vec = index % HEAD_VECS;
+    var k4 = vec4f(0.0);
+    var v4 = vec4f(0.0);
+    if (vec < vecs) {
+      k4 = load_key(row_base + params.k_offset, vec) * params.scale_log2;
+      v4 = load_value(row_base + params.v_offset, vec);
+    }
+    key_block[index] = k4;
+    value_block[index] = v4;
+  }
+  workgroupBarrier();
+
+  var k0 = vec4f(0.0);
+  var k1 = vec4f(0.0);
+  var k2 = vec4f(0.0);
+  var k3 = vec4f(0.0);
+  var k4 = vec4f(0.0);
+  var k5 = vec4f(0.0);
+  var k6 = vec4f(0.0);
+  var k7 = vec4f(0.0);
+  var v0 = vec4f(0.0);
+  var v1 = vec4f(0.0);
+  var v2 = vec4f(0.0);
+  var v3 = vec4f(0.0);
+  var v4 = vec4f(0.0);
+  var v5 = vec4f(0.0);
+  var v6 = vec4f(0.0);
+  var v7 = vec4f(0.0);
+  for (var tile_start = 0u; tile_start < n; tile_start += 4u * QUADS) {
+    let quads = (min(4u * QUADS, n - tile_start) + 3u) / 4u;
+    // 1. p and ds of the tile's queries, 4 at a time
+    for (var g = local; g < quads; g += LANES) {
+      let i = tile_start + 4u * g;
+      let last = n - 1u;
+      let query_rows = vec4u(min(i, last), min(i + 1u, last), min(i + 2u, last), min(i + 3u, last));
+      let lse = vec4f(
+        log_sum_exp[head * n + query_rows.x],
+        log_sum_exp[head * n + query_rows.y],
+        log_sum_exp[head * n + query_rows.z],
+        log_sum_exp[head * n + query_rows.w],
+      ) * LOG2_E;
+      let row_delta = vec4f(
+        delta[head * n + query_rows.x],
+        delta[head * n + query_rows.y],
+        delta[head * n + query_rows.z],
+        delta[head * n + query_rows.w],
+      );
+      let q_rows = query_base + query_rows * in_row;
+      let g_rows = out_base + query_rows * out_row;
+      var a0 = vec4f(0.0);
+      var a1 = vec4f(0.0);
+      var a2 = vec4f(0.0);
+      var a3 = vec4f(0.0);
+      var a4 = vec4f(0.0);
+      var a5 = vec4f(0.0);
+      var a6 = vec4f(0.0);
+      var a7 = vec4f(0.0);
+      for (var v = 0u; v < vecs; v++) {
+        let queries = mat4x4f(
+          load_query(q_rows.x, v),
+          load_query(q_rows.y, v),
+          load_query(q_rows.z, v),
+          load_query(q_rows.w, v),
+        );
+        a0 += key_block[v] * queries;
+        a1 += key_block[HEAD_VECS + v] * queries;
+        a2 += key_block[2u * HEAD_VECS + v] * queries;
+        a3 += key_block[3u * HEAD_VECS + v] * queries;
+        a4 += key_block[4u * HEAD_VECS + v] * queries;
+        a5 += key_block[5u * HEAD_VECS + v] * queries;
+        a6 += key_block[6u * HEAD_VECS + v] * queries;
+        a7 += key_block[7u * HEAD_VECS + v] * queries;
+      }
+      let valid = vec4<bool>(i < n, i + 1u < n, i + 2u < n, i + 3u < n);
+      let zero = vec4f(0.0);
+      let p0 = select(zero, exp2(a0 - lse), valid);
+      let p1 = select(zero, exp2(a1 - lse), valid);
+      let p2 = select(zero, exp2(a2 - lse), valid);
+      let p3 = select(zero, exp2(a3 - lse), valid);
+      let p4 = select(zero, exp2(a4 - lse), valid);
+      let p5 = select(zero, exp2(a5 - lse), valid);
+      let p6 = select(zero, exp2(a6 - lse), valid);
+      let p7 = select(zero, exp2(a7 - lse), valid);
+      probabilities[g] = p0;
+      probabilities[QUADS + g] = p1;
+      probabilities[2u * QUADS + g] = p2;
+      probabilities[3u * QUADS + g] = p3;
+      probabilities[4u * QUADS + g] = p4;
+      probabilities[5u * QUADS + g] = p5;
+      probabilities[6u * QUADS + g] = p6;
+      probabilities[7u * QUADS + g] = p7;
+      a0 = vec4f(0.0);
+      a1 = vec4f(0.0);
+      a2 = vec4f(0.0);
+      a3 = vec4f(0.0);
+      a4 = vec4f(0.0);
+      a5 = vec4f(0.0);
+      a6 = vec4f(0.0);
+      a7 = vec4f(0.0);
+      for (var v = 0u; v < vecs; v++) {
+        let grads = mat4x4f(
+          load_grad_output(g_rows.x, v),
+          load_grad_output(g_rows.y, v),
+          load_grad_output(g_rows.z, v),
+          load_grad_output(g_rows.w, v),
+        );
+        a0 += value_block[v] * grads;
+        a1 += value_block[HEAD_VECS + v] * grads;
+        a2 += value_block[2u * HEAD_VECS + v] * grads;
+        a3 += value_block[3u * HEAD_VECS + v] * grads;
+        a4 += value_block[4u * HEAD_VECS + v] * grads;
+        a5 += value_block[5u * HEAD_VECS + v] * grads;
+        a6 += value_block[6u * HEAD_VECS + v] * grads;
+        a7 += value_block[7u * HEAD_VECS + v] * grads;
+      }
+      score_grads[g] = p0 * (a0 - row_delta);
+      score_grads[QUADS + g] = p1 * (a1 - row_delta);
+      score_grads[2u * QUADS + g] = p2 * (a2 - row_delta);
+      score_grads[3u * QUADS + g] = p3 * (a3 - row_delta);
+      score_grads[4u * QUADS + g] = p4 * (a4 - row_delta);
+      score_grads[5u * QUADS + g] = p5 * (a5 - row_delta);
+      score_grads[6u * QUADS + g] = p6 * (a6 - row_delta);
+      score_grads[7u * QUADS + g] = p7 * (a7 - row_delta);
+    }
+    workgroupBarrier();
+    // 2. dv and dk columns 4 local .. 4 local + 3 of the 8 key rows
+    if (local < vecs) {
+      for (var g = 0u; g < quads; g++) {
+        let i = tile_start + 4u * g;
+      let row0 = out_base + min(i, n - 1u) * out_row;
+      let row1 = out_base + min(i + 1u, n - 1u) * out_row;
+      let row2 = out_base + min(i + 2u, n - 1u) * out_row;
+      let row3 = out_base + min(i + 3u, n - 1u) * out_row;
+        let grads = mat4x4f(
+          load_grad_output(row0, local),
+          load_grad_output(row1, local),
+          load_grad_output(row2, local),
+          load_grad_output(row3, local),
+        );
+        v0 += grads * probabilities[g];
+        v1 += grads * probabilities[QUADS + g];
+        v2 += grads * probabilities[2u * QUADS + g];
+        v3 += grads * probabilities[3u * QUADS + g];
+        v4 += grads * probabilities[4u * QUADS + g];
+        v5 += grads * probabilities[5u * QUADS + g];
+        v6 += grads * probabilities[6u * QUADS + g];
+        v7 += grads * probabilities[7u * QUADS + g];
+      }
+      for (var g = 0u; g < quads; g++) {
+        let i = tile_start + 4u * g;
+      let row0 = query_base + min(i, n - 1u) * in_row;
+      let row1 = query_base + min(i + 1u, n - 1u) * in_row;
+      let row2 = query_base + min(i + 2u, n - 1u) * in_row;
+      let row3 = query_base + min(i + 3u, n - 1u) * in_row;
+        let queries = mat4x4f(
+          load_query(row0, local),
+          load_query(row1, local),
+          load_query(row2, local),
+          load_query(row3, local),
+        );
+        k0 += queries * score_grads[g];
+        k1 += queries * score_grads[QUADS + g];
+        k2 += queries * score_grads[2u * QUADS + g];
+        k3 += queries * score_grads[3u * QUADS + g];
+        k4 += queries * score_grads[4u * QUADS + g];
+        k5 += queries * score_grads[5u * QUADS + g];
+        k6 += queries * score_grads[6u * QUADS + g];
+        k7 += queries * score_grads[7u * QUADS + g];
+      }
+    }
+    workgroupBarrier();
+  }
+
+  if (local < vecs) {
+    store_key_value(in_base, first_row + 0u, local, k0, v0);
+    store_key_value(in_base, first_row + 1u, local, k1, v1);
+    store_key_value(in_base, first_row + 2u, local, k2, v2);
+    store_key_value(in_base, first_row + 3u, local, k3, v3);
+    store_key_value(in_base, first_row + 4u, local, k4, v4);
+    store_key_value(in_base, first_row + 5u, local, k5, v5);
+    store_key_value(in_base, first_row + 6u, local, k6, v6);
+    store_key_value(in_base, first_row + 7u, local, k7, v7);
   }
 }

@@ -1,8 +1,12 @@
-// Core kernels the runtime itself needs: fill, copy and in-place accumulate over flat f32 arrays.
-// Element i of a launch is at global id x + y * (number of x workgroups * WORKGROUP_SIZE), so
-// launches larger than 65535 workgroups spill into y.
+// Core kernels the runtime itself needs: fill over flat 32-bit arrays.
+// Invocation i of a launch is at global id x + y * (number of x workgroups * WORKGROUP_SIZE), so
+// launches larger than 65535 workgroups spill into y. `fill`: one element per invocation, any
+// buffer. `fill_vec4`: VECTORS_PER_INVOCATION consecutive vec4s per invocation; the buffer must
+// hold whole vec4s up to ceil(count / 4) (pooled buffers do); the elements past count in the last
+// vec4 are left alone.
 
 override WORKGROUP_SIZE: u32 = 256u;
+override VECTORS_PER_INVOCATION: u32 = 4u;
 
 struct Params {
   count: u32,
@@ -10,6 +14,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read_write> destination: array<f32>;
+@group(0) @binding(0) var<storage, read_write> destination4: array<vec4f>;
 @group(1) @binding(0) var<uniform> params: Params;
 
 fn flat_index(id: vec3u, groups: vec3u) -> u32 {
@@ -22,5 +27,22 @@ fn fill(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   let i = flat_index(id, groups);
   if (i < params.count) {
     destination[i] = params.value;
+  }
+}
+
+// destination[i] = value, four elements at a time
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn fill_vec4(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let first = flat_index(id, groups) * VECTORS_PER_INVOCATION;
+  let whole = params.count / 4u;
+  let value = vec4f(params.value);
+  for (var q = first; q < min(first + VECTORS_PER_INVOCATION, whole); q++) {
+    destination4[q] = value;
+  }
+  let rest = params.count % 4u;
+  if (rest != 0u && whole >= first && whole < first + VECTORS_PER_INVOCATION) {
+    for (var c = 0u; c < rest; c++) {
+      destination4[whole][c] = params.value;
+    }
   }
 }

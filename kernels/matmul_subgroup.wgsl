@@ -8,13 +8,15 @@ enable subgroups;
 // Needs subgroups with a size that is a multiple of 8, K % 4 == 0 and N % 4 == 0. Rows from the
 // workgroup id only (workgroup WG_X x 1 x 1), so every lane of a group works on the same rows; rows
 // and columns past the edges are clamped on load (all lanes stay active for the shuffles) and
-// skipped on store. a is addressed through element strides (so either layout works); b is
-// [batch?, K, N] or [batch?, N, K] when TRANSPOSE_B, read as vec4. Batch strides in elements.
+// skipped on store. a is [batch?, M, K] or [batch?, K, M] (A_LAYOUT); b is [batch?, K, N] or
+// [batch?, N, K] when TRANSPOSE_B, read as vec4. Batch strides in elements.
 // out = act(op(a) @ op(b) + bias) + residual; flags: 1 bias, 2 gelu, 4 residual, 8 save pre.
 
 override WG_X: u32 = 64u;
 override ROW_BLOCKS: u32 = 2u; // 2, 3 or 4: rows per invocation = 8 * ROW_BLOCKS
-override TRANSPOSE_A: bool = false;
+// a's layout: 0 [batch?, M, K]; 1 [batch?, K, M]; 2 [batch?, K, M] with M % 4 == 0, where a
+// group's 8 lanes load an 8-row x 4-k block as eight vec4 along M and shuffle it into rows.
+override A_LAYOUT: u32 = 0u;
 override TRANSPOSE_B: bool = false;
 
 struct Params {
@@ -58,9 +60,17 @@ fn loadA(index: u32) -> f32 {
   return a[index >> 2u][index & 3u];
 }
 
-// A values of row `row` at depths 4 kk .. 4 kk + 3 (rows are clamped by the caller).
-fn rowOfA(base: u32, row: u32, kk: u32) -> vec4f {
-  if (TRANSPOSE_A) {
+// This lane's share of the A block of rows `block0` .. `block0` + 7 at depths 4 kk .. 4 kk + 3:
+// with layouts 0 and 1 the 4 depths of row block0 + (lane & 7), clamped to the last row; with
+// layout 2 the vec4 of rows block0 + 4 (lane & 1) .. + 3 at depth 4 kk + (lane & 7) / 2.
+fn blockOfA(base: u32, block0: u32, own: u32, kk: u32) -> vec4f {
+  if (A_LAYOUT == 2u) {
+    let m4 = params.m / 4u;
+    let at = (base + (4u * kk + (own >> 1u)) * params.m) / 4u;
+    return a[at + min(block0 / 4u + (own & 1u), m4 - 1u)];
+  }
+  let row = min(block0 + own, params.m - 1u);
+  if (A_LAYOUT == 1u) {
     let at = base + row + 4u * kk * params.m;
     return vec4f(loadA(at), loadA(at + params.m), loadA(at + 2u * params.m), loadA(at + 3u * params.m));
   }
@@ -87,8 +97,55 @@ fn rowsOfB(base4: u32, col4: u32, kk: u32) -> array<vec4f, 4> {
   return array<vec4f, 4>(b[at], b[at + n4], b[at + 2u * n4], b[at + 3u * n4]);
 }
 
-// One rank-4 update of an 8-row block and two vec4 columns: lane `first + r` holds row r's A.
+// One rank-4 update of an 8-row block and two vec4 columns from the lanes' shares of A (see
+// blockOfA): row r's 4 depths are lane `first + r`'s vec4, or with layout 2 component r % 4 of
+// lanes `first + 2 i + r / 4` for depth i.
 fn update(
+  s: ptr<function, array<vec4f, 8>>,
+  t: ptr<function, array<vec4f, 8>>,
+  av: vec4f,
+  first: u32,
+  p: array<vec4f, 4>,
+  q: array<vec4f, 4>,
+) {
+  if (A_LAYOUT == 2u) {
+    updateByDepth(s, t, av, first, p, q);
+  } else {
+    updateByRow(s, t, av, first, p, q);
+  }
+}
+
+fn updateByDepth(
+  s: ptr<function, array<vec4f, 8>>,
+  t: ptr<function, array<vec4f, 8>>,
+  av: vec4f,
+  first: u32,
+  p: array<vec4f, 4>,
+  q: array<vec4f, 4>,
+) {
+  for (var i = 0u; i < 4u; i++) {
+    let lo = subgroupShuffle(av, first + 2u * i);
+    let hi = subgroupShuffle(av, first + 2u * i + 1u);
+    (*s)[0] = (*s)[0] + lo.x * p[i];
+    (*t)[0] = (*t)[0] + lo.x * q[i];
+    (*s)[1] = (*s)[1] + lo.y * p[i];
+    (*t)[1] = (*t)[1] + lo.y * q[i];
+    (*s)[2] = (*s)[2] + lo.z * p[i];
+    (*t)[2] = (*t)[2] + lo.z * q[i];
+    (*s)[3] = (*s)[3] + lo.w * p[i];
+    (*t)[3] = (*t)[3] + lo.w * q[i];
+    (*s)[4] = (*s)[4] + hi.x * p[i];
+    (*t)[4] = (*t)[4] + hi.x * q[i];
+    (*s)[5] = (*s)[5] + hi.y * p[i];
+    (*t)[5] = (*t)[5] + hi.y * q[i];
+    (*s)[6] = (*s)[6] + hi.z * p[i];
+    (*t)[6] = (*t)[6] + hi.z * q[i];
+    (*s)[7] = (*s)[7] + hi.w * p[i];
+    (*t)[7] = (*t)[7] + hi.w * q[i];
+  }
+}
+
+fn updateByRow(
   s: ptr<function, array<vec4f, 8>>,
   t: ptr<function, array<vec4f, 8>>,
   av: vec4f,
@@ -144,15 +201,10 @@ fn main(
   let c0 = min(col0, n4 - 1u);
   let c1 = min(col0 + 1u, n4 - 1u);
   let row0 = group.y * 8u * ROW_BLOCKS;
-  let lastRow = params.m - 1u;
   let first = lane & ~7u;
   let own = lane & 7u;
   let aBase = batch * params.batchStrideA;
   let bBase4 = batch * params.batchStrideB / 4u;
-  let rowA0 = min(row0 + own, lastRow);
-  let rowA1 = min(row0 + 8u + own, lastRow);
-  let rowA2 = min(row0 + 16u + own, lastRow);
-  let rowA3 = min(row0 + 24u + own, lastRow);
   var s0: array<vec4f, 8>;
   var t0: array<vec4f, 8>;
   var s1: array<vec4f, 8>;
@@ -164,13 +216,13 @@ fn main(
   for (var kk = 0u; kk < k4; kk++) {
     let p = rowsOfB(bBase4, c0, kk);
     let q = rowsOfB(bBase4, c1, kk);
-    update(&s0, &t0, rowOfA(aBase, rowA0, kk), first, p, q);
-    update(&s1, &t1, rowOfA(aBase, rowA1, kk), first, p, q);
+    update(&s0, &t0, blockOfA(aBase, row0 + 0u, own, kk), first, p, q);
+    update(&s1, &t1, blockOfA(aBase, row0 + 8u, own, kk), first, p, q);
     if (ROW_BLOCKS >= 3u) {
-      update(&s2, &t2, rowOfA(aBase, rowA2, kk), first, p, q);
+      update(&s2, &t2, blockOfA(aBase, row0 + 16u, own, kk), first, p, q);
     }
     if (ROW_BLOCKS >= 4u) {
-      update(&s3, &t3, rowOfA(aBase, rowA3, kk), first, p, q);
+      update(&s3, &t3, blockOfA(aBase, row0 + 24u, own, kk), first, p, q);
     }
   }
   store(s0, batch, row0, col0);

@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { IMAGENET_MEAN, IMAGENET_STD } from "./data/imagenet.ts";
 import { gpu, initGpu } from "./gpu/device.ts";
 import { ShapeError } from "./gpu/errors.ts";
 import type { HostTensor, Safetensors } from "./io/safetensors.ts";
@@ -41,10 +42,7 @@ export type { MixerConfig, MixerOutput } from "./nn/mixer.ts";
 export { readSafetensors, toFloat32, writeSafetensors } from "./io/safetensors.ts";
 export type { HostTensor, Safetensors } from "./io/safetensors.ts";
 
-/** ImageNet channel means (RGB), the normalisation of DINO and DINOv2. */
-export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
-/** ImageNet channel standard deviations (RGB). */
-export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
+export { IMAGENET_MEAN, IMAGENET_STD } from "./data/imagenet.ts";
 
 /** RGBA pixels as a canvas gives them (`ImageData` has this shape). */
 export interface RgbaImage {

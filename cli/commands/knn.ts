@@ -19,7 +19,7 @@ import {
   type FeatureModel,
 } from "../../src/eval/features.ts";
 import { knnClassify, MAX_KNN_K } from "../../src/eval/knn.ts";
-import { type LoadedModel, loadModelFile } from "../../src/eval/model_file.ts";
+import { type LoadedModel, loadModel } from "../../src/io/checkpoints.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import { CheckpointError } from "../../src/io/safetensors.ts";
 import type { Tensor } from "../../src/tensor/tensor.ts";
@@ -62,7 +62,8 @@ export async function loadCliData(spec: string, seed: number, what: string): Pro
 export async function loadCliModel(path: string): Promise<LoadedModel> {
   await initGpu();
   try {
-    return await loadModelFile(path);
+    const loaded = await loadModel(path);
+    return loaded;
   } catch (error) {
     if (error instanceof CheckpointError) throw new UserError(error.message);
     throw error;
@@ -138,7 +139,7 @@ export function knnCommand() {
       const seed = wholeFlag(options.seed, "--seed", 0);
       const quiet = Boolean(options.quiet || options.json);
       const data = await loadCliData(options.data, seed, "knn");
-      const { model, arch } = await loadCliModel(options.weights);
+      const { model, kind: arch } = await loadCliModel(options.weights);
       const started = performance.now();
       try {
         const common = { size, batchSize, quiet };

@@ -50,7 +50,7 @@ export function probeCommand() {
       const seed = wholeFlag(options.seed, "--seed", 0);
       const quiet = Boolean(options.quiet || options.json);
       const data = await loadCliData(options.data, seed, "probe");
-      const { model, arch } = await loadCliModel(options.weights);
+      const { model, kind: arch } = await loadCliModel(options.weights);
       const started = performance.now();
       try {
         let lastBlocks = 1;

@@ -15,6 +15,8 @@ import {
   smallDataConfig,
 } from "../../src/train/config.ts";
 import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
+import { type DistillTeacher, loadDistillTeacher } from "../../src/train/distill.ts";
+import { CheckpointError } from "../../src/io/safetensors.ts";
 import { runDinoTraining, type TrainRunResult } from "../../src/train/run.ts";
 import { ProgressBar } from "../progress.ts";
 import { UserError } from "../run.ts";
@@ -45,6 +47,9 @@ const FLAG_KEYS = [
   "dropPathRate",
   "teacherTemp",
   "freezeLastLayer",
+  "centering",
+  "koleoLossWeight",
+  "ibotLossWeight",
 ] as const;
 
 /** Options shared by `train` and `demo`. */
@@ -64,7 +69,8 @@ function numberFlag(value: string, previous: unknown): number {
   return parsed;
 }
 
-function addTrainOptions(command: Command): Command {
+/** Adds the options shared by `train`, `demo` and `distill` to `command`. */
+export function addTrainOptions(command: Command): Command {
   return command
     .option("--config <file>", "JSON file of configuration keys")
     .option("--preset <name>", "dino (paper defaults) | small (28-96 px images) | auto", "auto")
@@ -85,6 +91,13 @@ function addTrainOptions(command: Command): Command {
     .option("--drop-path-rate <x>", "stochastic depth rate", numberFlag)
     .option("--teacher-temp <x>", "teacher temperature after warm-up", numberFlag)
     .option("--freeze-last-layer <n>", "epochs with the head's last layer frozen", numberFlag)
+    .option("--centering <kind>", "teacher normalisation: centering | sinkhorn")
+    .option("--koleo-loss-weight <x>", "KoLeo weight (DINOv2: 0.1; 0: off)", numberFlag)
+    .option(
+      "--ibot-loss-weight <x>",
+      "iBOT masked-patch loss weight (DINOv2: 1; 0: off)",
+      numberFlag,
+    )
     .option("--seed <n>", "seed of everything random", numberFlag)
     .option("--log-every <n>", "steps between metric lines (loss readbacks)", numberFlag)
     .option("--eval-every <n>", "epochs between k-NN evaluations (0: end only)", numberFlag)
@@ -172,6 +185,7 @@ export async function configFromFlags(
 export async function trainFromFlags(
   flags: TrainFlags,
   defaults: Partial<DinoTrainConfig> = {},
+  { teacher, teacherHeads }: { teacher?: string; teacherHeads?: number } = {},
 ): Promise<{ config: DinoTrainConfig; result: TrainRunResult }> {
   let config: DinoTrainConfig;
   if (flags.resume) {
@@ -185,6 +199,16 @@ export async function trainFromFlags(
     config = await configFromFlags(flags, defaults);
   }
   await initGpu();
+  let frozen: DistillTeacher | undefined;
+  if (teacher) {
+    frozen = await loadDistillTeacher(teacher, config, { heads: teacherHeads }).catch((error) => {
+      if (error instanceof ConfigError || error instanceof CheckpointError) {
+        throw new UserError(error.message);
+      }
+      throw error;
+    });
+    console.error(`dinogpu distill: ${frozen.description}`);
+  }
   const spec = config.data === "synthetic" ? `synthetic:${config.syntheticCount}` : config.data;
   const data = await loadDataSpec(spec, {
     seed: config.seed,
@@ -218,6 +242,7 @@ export async function trainFromFlags(
     train: data.train,
     test: data.test,
     resume: flags.resume,
+    teacher: frozen?.network,
     onMessage: say,
     onProgress: ({ step, epoch, metrics }) => {
       bar.update(step * config.batchSize, {

@@ -7,6 +7,7 @@
  * it. No gradients, no tape, no readback; parameter buffers and scratch are reused across calls.
  * @module
  */
+import { IMAGENET_MEAN, IMAGENET_STD } from "./imagenet.ts";
 import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
@@ -22,10 +23,7 @@ import {
   type ViewConfig,
 } from "./augment_params.ts";
 
-/** ImageNet channel means (RGB). */
-export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
-/** ImageNet channel standard deviations (RGB). */
-export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
+export { IMAGENET_MEAN, IMAGENET_STD } from "./imagenet.ts";
 
 /**
  * Uploads `batch` uint8 RGB images of `height` x `width` (HWC, row-major, the batch outermost) as a

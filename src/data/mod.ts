@@ -10,3 +10,4 @@ export * from "./image_folder.ts";
 export * from "./loader.ts";
 export * from "./augment.ts";
 export * from "./augment_params.ts";
+export * from "./spec.ts";

@@ -15,6 +15,7 @@
  *   is the behaviour chosen (pass `interpolation` to follow another version).
  * @module
  */
+import { loadModelFile } from "./model_file.ts";
 import { type MixerConfig, MlpMixer } from "../nn/mixer.ts";
 import { type PositionInterpolation, VisionTransformer, type VitConfig } from "../nn/vit.ts";
 import { readPthFile } from "./pth.ts";
@@ -27,7 +28,8 @@ export type CheckpointLayout =
   | "timm-vit"
   | "timm-mixer"
   | "hf-vit"
-  | "hf-dinov2";
+  | "hf-dinov2"
+  | "dinogpu";
 
 /** Options of `loadModel`. */
 export interface LoadModelOptions {
@@ -457,6 +459,44 @@ export async function loadModel(
   path: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
+  if (await isDinogpuFile(path)) {
+    const loaded = await loadModelFile(path);
+    return { model: loaded.model, kind: loaded.arch, layout: "dinogpu", file: loaded.path, dropped: [] };
+  }
   const { state, config, file } = await readCheckpoint(path, options);
   return loadModelFromState(state, { ...options, file, config });
+}
+
+/** Whether `path` is dinogpu's own weight file or training checkpoint folder. */
+async function isDinogpuFile(path: string): Promise<boolean> {
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) {
+      for (const name of ["latest", "checkpoint.json"]) {
+        if (await Deno.stat(`${path}/${name}`).then(() => true, () => false)) return true;
+      }
+      return false;
+    }
+    if (!path.endsWith(".safetensors")) return false;
+    const file = await Deno.open(path);
+    try {
+      const head = new Uint8Array(8);
+      if ((await file.read(head)) !== 8) return false;
+      const length = Number(new DataView(head.buffer).getBigUint64(0, true));
+      if (length > 100_000_000) return false;
+      const header = new Uint8Array(length);
+      let read = 0;
+      while (read < length) {
+        const n = await file.read(header.subarray(read));
+        if (n === null) return false;
+        read += n;
+      }
+      const metadata = JSON.parse(new TextDecoder().decode(header)).__metadata__ ?? {};
+      return typeof metadata.arch === "string" && typeof metadata.config === "string";
+    } finally {
+      file.close();
+    }
+  } catch {
+    return false;
+  }
 }

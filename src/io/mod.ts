@@ -25,3 +25,6 @@ export * from "./unpickle.ts";
 export * from "./pth.ts";
 export * from "./npy.ts";
 export * from "./image.ts";
+export * from "./checkpoints.ts";
+export * from "./preprocess.ts";
+export * from "./model_file.ts";

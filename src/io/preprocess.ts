@@ -4,13 +4,9 @@
  * ImageNet mean and std. An image already `size` x `size` is used as is.
  * @module
  */
+import { IMAGENET_MEAN, IMAGENET_STD } from "../data/imagenet.ts";
 import { bicubicMatrix } from "../tensor/ops/image.ts";
 import type { RgbImage } from "./image.ts";
-
-/** ImageNet channel means. */
-export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
-/** ImageNet channel standard deviations. */
-export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
 
 /** One output sample's taps: first input index and weights. */
 interface Taps {

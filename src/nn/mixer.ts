@@ -6,9 +6,9 @@
  */
 import { ShapeError } from "../gpu/errors.ts";
 import { mean } from "../tensor/ops/reduction.ts";
-import { transpose } from "../tensor/ops/shape.ts";
+import { gatherRows, reshape, transpose } from "../tensor/ops/shape.ts";
 import { Random } from "../tensor/random.ts";
-import { formatShape, type Tensor } from "../tensor/tensor.ts";
+import { formatShape, type Tensor, tensor } from "../tensor/tensor.ts";
 import { LayerNorm, Linear, Mlp } from "./layers.ts";
 import { Module } from "./module.ts";
 import { ConvProjection } from "./vit.ts";
@@ -64,13 +64,13 @@ export class MixerBlock extends Module {
   /** Norm before token mixing. */
   readonly norm1: LayerNorm;
   /** Token-mixing MLP (over the patch axis). */
-  readonly mlpTokens: Mlp;
+  mlpTokens: Mlp;
   /** Norm before channel mixing. */
   readonly norm2: LayerNorm;
   /** Channel-mixing MLP. */
   readonly mlpChannels: Mlp;
   /** Creates the block for `tokens` patches. */
-  constructor(readonly tokens: number, config: MixerConfig, random: Random) {
+  constructor(public tokens: number, config: MixerConfig, random: Random) {
     super();
     this.norm1 = this.child("norm1", new LayerNorm(config.embedDim, config.eps));
     this.mlpTokens = this.child("mlp_tokens", new Mlp(tokens, config.tokenHidden, random));
@@ -80,6 +80,17 @@ export class MixerBlock extends Module {
       new Mlp(config.embedDim, config.channelHidden, random),
     );
   }
+  /**
+   * Replaces the token-mixing MLP by `mlp` over `tokens` tokens (the resolution curriculum grows
+   * it block-diagonally); the old one is released.
+   */
+  setTokenMixing(mlp: Mlp, tokens: number): void {
+    const old = this.mlpTokens;
+    this.mlpTokens = this.child("mlp_tokens", mlp);
+    this.tokens = tokens;
+    old.dispose();
+  }
+
   /** Applies the block to tokens [B, S, dim]. */
   forward(x: Tensor): Tensor {
     if (x.shape[1] !== this.tokens) {
@@ -121,6 +132,13 @@ export class MlpMixer extends Module {
   readonly norm: LayerNorm;
   /** Linear head, when `classes` > 0. */
   readonly head: Linear | undefined;
+  /**
+   * Grid sides the token mixing went through (resolution curriculum), first = the original; with
+   * more than one, tokens are reordered after the stem by `blockTokenOrder` (src/train/curriculum.ts).
+   */
+  tokenGrids: number[];
+  #tokenOrder: Int32Array | undefined;
+  readonly #orderIndices = new Map<number, Tensor>();
 
   /** Creates the model. */
   constructor(options: Partial<MixerConfig> = {}) {
@@ -137,6 +155,54 @@ export class MlpMixer extends Module {
     this.head = config.classes > 0
       ? this.child("head", new Linear(config.embedDim, config.classes, random))
       : undefined;
+    this.tokenGrids = [grid];
+  }
+
+  /**
+   * Sets the grids the token mixing was grown through and `order` (slot -> row-major position in
+   * the last grid) that gathers the tokens into contiguous blocks after the stem.
+   */
+  setTokenOrder(grids: number[], order: Int32Array): void {
+    this.tokenGrids = [...grids];
+    this.#tokenOrder = grids.length > 1 ? order : undefined;
+    for (const indices of this.#orderIndices.values()) indices.dispose();
+    this.#orderIndices.clear();
+  }
+
+  #reorder(x: Tensor): Tensor {
+    const order = this.#tokenOrder;
+    if (!order) return x;
+    const [batch, tokens, dim] = x.shape;
+    if (tokens !== order.length) {
+      throw new ShapeError(
+        `MlpMixer: grown for ${order.length} tokens, got ${formatShape(x.shape)}`,
+      );
+    }
+    let indices = this.#orderIndices.get(batch);
+    if (!indices) {
+      indices = tensor(
+        Int32Array.from(
+          { length: batch * tokens },
+          (_, i) => Math.floor(i / tokens) * tokens + order[i % tokens],
+        ),
+        [batch * tokens],
+        "i32",
+      );
+      this.#orderIndices.set(batch, indices);
+    }
+    const flat = reshape(x, [batch * tokens, dim]);
+    const gathered = gatherRows(flat, indices);
+    const result = reshape(gathered, [batch, tokens, dim]);
+    flat.dispose();
+    gathered.dispose();
+    return result;
+  }
+
+  /** Releases the parameters and the cached token-order indices. */
+  override dispose(): void {
+    for (const indices of this.#orderIndices.values()) indices.dispose();
+    this.#orderIndices.clear();
+    super.dispose();
   }
 
   /** Runs the backbone on images [B, C, H, W]. */
@@ -148,7 +214,9 @@ export class MlpMixer extends Module {
         `MlpMixer: image ${height}x${width} is smaller than one ${patch}x${patch} patch`,
       );
     }
-    let x = this.stem.proj.forward(images);
+    const stemmed = this.stem.proj.forward(images);
+    let x = this.#reorder(stemmed);
+    if (x !== stemmed) stemmed.dispose();
     for (const block of this.blocks) {
       const next = block.forward(x);
       x.dispose();

@@ -6,6 +6,7 @@
 import type { AttentionOps } from "./ops/attention.ts";
 import type { ElementwiseOps } from "./ops/elementwise.ts";
 import type { ImageOps } from "./ops/image.ts";
+import type { KoleoOps } from "./ops/koleo.ts";
 import type { MatmulOps } from "./ops/matmul.ts";
 import type { NormalizationOps } from "./ops/normalization.ts";
 import type { ReductionOps } from "./ops/reduction.ts";
@@ -17,6 +18,7 @@ export type OpAttributes =
   & AttentionOps
   & ElementwiseOps
   & ImageOps
+  & KoleoOps
   & MatmulOps
   & NormalizationOps
   & ReductionOps

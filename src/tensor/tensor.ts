@@ -238,23 +238,33 @@ export function ones(shape: Shape, dtype: DType = "f32"): Tensor {
   return full(shape, 1, dtype);
 }
 
-/** Sets `count` 32-bit elements of `buffer` to `value` (bit pattern of the given dtype). */
+/**
+ * Sets `count` 32-bit elements of `buffer` to `value` (bit pattern of the given dtype). Fills
+ * four vec4s per invocation when the buffer holds whole vec4s up to `count` (pooled buffers do),
+ * else one element per invocation.
+ */
 export function fillBuffer(buffer: GPUBuffer, count: number, value: number, dtype: DType = "f32") {
   const params = new Uint32Array(2);
   params[0] = count;
   if (dtype === "f32") new Float32Array(params.buffer, 4, 1)[0] = value;
   else if (dtype === "i32") new Int32Array(params.buffer, 4, 1)[0] = value;
   else params[1] = value;
+  const vectors = Math.ceil(count / 4);
+  const wholeVectors = buffer.size >= vectors * 16;
   gpu().dispatch({
     kernel: "core",
-    entryPoint: "fill",
+    entryPoint: wholeVectors ? "fill_vec4" : "fill",
     buffers: [buffer],
     params,
-    workgroups: flatWorkgroups(count),
+    workgroups: flatWorkgroups(wholeVectors ? Math.ceil(vectors / 4) : count),
   });
 }
 
-/** `destination += scale * source`, elementwise, in place (f32). Used for gradient accumulation. */
+/**
+ * `destination += scale * source`, elementwise, in place (f32). Used for gradient accumulation.
+ * Four vec4s per invocation when both buffers hold whole vec4s up to the size (pooled buffers
+ * do), else one element per invocation.
+ */
 export function accumulateInto(destination: Tensor, source: Tensor, scale = 1): void {
   if (destination.size !== source.size) {
     throw new ShapeError(
@@ -264,11 +274,15 @@ export function accumulateInto(destination: Tensor, source: Tensor, scale = 1): 
   const params = new Uint32Array(2);
   params[0] = destination.size;
   new Float32Array(params.buffer, 4, 1)[0] = scale;
+  const vectors = Math.ceil(destination.size / 4);
+  const wholeVectors = destination.buffer.size >= vectors * 16 &&
+    source.buffer.size >= vectors * 16;
   gpu().dispatch({
     kernel: "accumulate",
+    entryPoint: wholeVectors ? "main_vec4" : "main",
     buffers: [destination.buffer, source.buffer],
     params,
-    workgroups: flatWorkgroups(destination.size),
+    workgroups: flatWorkgroups(wholeVectors ? Math.ceil(vectors / 4) : destination.size),
   });
 }
 

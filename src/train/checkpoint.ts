@@ -38,6 +38,10 @@ export interface CheckpointInfo {
   augmenterRandom: number[];
   /** State of the stochastic-depth generator (ViT students). */
   dropPathRandom: number | undefined;
+  /** Resolution phase of the networks (curriculum; 0 without one). */
+  phase?: number;
+  /** State of the iBOT mask generator. */
+  maskRandom?: number;
   /** Wall-clock time of writing. */
   writtenAt: string;
   /** Extra fields (last metrics). */
@@ -101,6 +105,8 @@ export async function saveCheckpoint(
     dropPathRandom: trainer.student.backbone instanceof VisionTransformer
       ? trainer.student.backbone.dropRandom.state
       : undefined,
+    phase: trainer.phase,
+    maskRandom: trainer.maskRandom.state,
     writtenAt: new Date().toISOString(),
     extra,
   };
@@ -176,6 +182,15 @@ export async function loadCheckpoint(trainer: DinoTrainer, dir: string): Promise
   const info = await readCheckpointInfo(dir);
   const folder = await latestCheckpoint(dir);
   const file = await readSafetensorsFile(join(folder, CHECKPOINT_TENSORS));
+  // enter the checkpoint's resolution phase first (a Mixer's token mixing grows there)
+  trainer.step = info.step;
+  await trainer.syncPhase();
+  if ((info.phase ?? 0) !== trainer.phase) {
+    throw new CheckpointError(
+      `${folder}: written in resolution phase ${info.phase} at step ${info.step}, but this ` +
+        `configuration puts step ${info.step} in phase ${trainer.phase}`,
+    );
+  }
   const pick = (prefix: string) =>
     new Map(
       [...file.tensors].filter(([name]) => name.startsWith(prefix)).map((
@@ -205,6 +220,7 @@ export async function loadCheckpoint(trainer: DinoTrainer, dir: string): Promise
   for (const value of [...expAvg, ...expAvgSq, stepsTensor]) value.dispose();
   trainer.step = info.step;
   trainer.augmenter.random.state = info.augmenterRandom;
+  if (info.maskRandom !== undefined) trainer.maskRandom.state = info.maskRandom;
   if (info.dropPathRandom !== undefined && trainer.student.backbone instanceof VisionTransformer) {
     trainer.student.backbone.dropRandom.state = info.dropPathRandom;
   }

@@ -92,6 +92,26 @@ export interface DinoTrainConfig {
   out: string;
   /** Stop after this many steps (0 = run all epochs); for tests and quick looks. */
   maxSteps: number;
+  /** Teacher normalisation: "centering" (DINO) or "sinkhorn" (DINOv2's Sinkhorn-Knopp, 3 steps). */
+  centering: "centering" | "sinkhorn";
+  /** Weight of the KoLeo regulariser on the student's global CLS features (DINOv2: 0.1; 0 = off). */
+  koleoLossWeight: number;
+  /** Weight of the iBOT masked-patch loss (DINOv2: 1.0; 0 = off, plain DINO). ViT only. */
+  ibotLossWeight: number;
+  /** Range of the per-crop mask ratio (DINOv2: [0.1, 0.5]). */
+  ibotMaskRatio: [number, number];
+  /** Share of the student's global crops that get a mask (DINOv2: 0.5). */
+  ibotMaskProbability: number;
+  /** Prototypes of the iBOT head (0 = same as outDim). */
+  ibotOutDim: number;
+  /** Give iBOT its own head (DINOv2 default) rather than sharing the DINO head. */
+  ibotSeparateHead: boolean;
+  /**
+   * Resolution curriculum: `[startFraction, globalSize, localSize]` phases by fraction of the
+   * run's steps (epochs x steps per epoch), ascending in (0, 1); before the first phase
+   * `globalSize` / `localSize` apply. Example: `[[0.9, 56, 28]]` for a final 10% at 56 px.
+   */
+  resolutionSchedule: [number, number, number][];
 }
 
 /** The DINO paper's defaults (ViT-S/16 on ImageNet, batch 1024 scaled down to what fits here). */
@@ -139,6 +159,14 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   checkpointEvery: 0,
   out: "runs/dino",
   maxSteps: 0,
+  centering: "centering",
+  koleoLossWeight: 0,
+  ibotLossWeight: 0,
+  ibotMaskRatio: [0.1, 0.5],
+  ibotMaskProbability: 0.5,
+  ibotOutDim: 0,
+  ibotSeparateHead: true,
+  resolutionSchedule: [],
 };
 
 /**
@@ -207,6 +235,21 @@ export function resolveConfig(
         );
       }
       const expected = base[key as keyof DinoTrainConfig];
+      if (key === "resolutionSchedule") {
+        const fine = Array.isArray(value) &&
+          value.every((phase) =>
+            Array.isArray(phase) && phase.length === 3 &&
+            phase.every((item) => typeof item === "number" && Number.isFinite(item))
+          );
+        if (!fine) {
+          throw new ConfigError(
+            `config key "resolutionSchedule" must be a list of [startFraction, globalSize, ` +
+              `localSize] triples, got ${JSON.stringify(value)}`,
+          );
+        }
+        result[key] = value;
+        continue;
+      }
       const ok = Array.isArray(expected)
         ? Array.isArray(value) && value.length === expected.length &&
           value.every((item) => typeof item === "number" && Number.isFinite(item))
@@ -262,10 +305,83 @@ function validateConfig(config: DinoTrainConfig): void {
       );
     }
   }
+  if (config.centering !== "centering" && config.centering !== "sinkhorn") {
+    throw new ConfigError(
+      `config key "centering" must be "centering" or "sinkhorn", got "${config.centering}"`,
+    );
+  }
+  for (const key of ["koleoLossWeight", "ibotLossWeight", "ibotOutDim"] as const) {
+    if (!(config[key] >= 0)) {
+      throw new ConfigError(`config key "${key}" must be >= 0, got ${config[key]}`);
+    }
+  }
+  const [low, high] = config.ibotMaskRatio;
+  if (!(low >= 0 && low <= high && high <= 1)) {
+    throw new ConfigError(
+      `config key "ibotMaskRatio" must be [low, high] with 0 <= low <= high <= 1, got [${low}, ${high}]`,
+    );
+  }
+  if (!(config.ibotMaskProbability >= 0 && config.ibotMaskProbability <= 1)) {
+    throw new ConfigError(
+      `config key "ibotMaskProbability" must be in [0, 1], got ${config.ibotMaskProbability}`,
+    );
+  }
+  if (config.ibotLossWeight > 0 && config.arch !== "vit") {
+    throw new ConfigError(
+      `iBOT (ibotLossWeight ${config.ibotLossWeight}) needs a ViT (mask token, patch tokens); ` +
+        `arch is "${config.arch}"`,
+    );
+  }
+  validateResolutionSchedule(config);
   if (config.arch === "mixer" && config.localCrops > 0 && config.localSize !== config.globalSize) {
     throw new ConfigError(
       `an MLP-Mixer has a fixed number of tokens: localSize (${config.localSize}) must equal ` +
         `globalSize (${config.globalSize}), or set localCrops to 0`,
     );
+  }
+}
+
+/**
+ * Refuses a resolution curriculum that cannot run, before training starts: sizes that are not
+ * multiples of the patch size, fractions out of order or outside (0, 1), and for an MLP-Mixer
+ * grids that do not grow by a whole factor per side (its token-mixing weights grow
+ * block-diagonally) or local crops of another size than the global ones.
+ */
+export function validateResolutionSchedule(config: DinoTrainConfig): void {
+  let previous = 0;
+  let previousGlobal = config.globalSize;
+  for (const [fraction, globalSize, localSize] of config.resolutionSchedule) {
+    if (!(fraction > previous && fraction < 1)) {
+      throw new ConfigError(
+        `resolutionSchedule: start fractions must rise within (0, 1); got ${fraction} after ${previous}`,
+      );
+    }
+    previous = fraction;
+    for (const [what, size] of [["global size", globalSize], ["local size", localSize]] as const) {
+      if (what === "local size" && config.localCrops === 0) continue;
+      if (!Number.isInteger(size) || size <= 0 || size % config.patchSize !== 0) {
+        throw new ConfigError(
+          `resolutionSchedule: ${what} ${size} (phase starting at ${fraction}) is not a ` +
+            `multiple of patchSize ${config.patchSize}`,
+        );
+      }
+    }
+    if (config.arch === "mixer") {
+      const ratio = globalSize / previousGlobal;
+      if (!Number.isInteger(ratio) || ratio < 1) {
+        throw new ConfigError(
+          `resolutionSchedule: an MLP-Mixer grows its token-mixing weights block-diagonally, ` +
+            `so each global size must be a whole multiple of the one before: ${globalSize} ` +
+            `after ${previousGlobal}`,
+        );
+      }
+      if (config.localCrops > 0 && localSize !== globalSize) {
+        throw new ConfigError(
+          `resolutionSchedule: an MLP-Mixer has a fixed number of tokens: local size ` +
+            `${localSize} must equal global size ${globalSize}, or set localCrops to 0`,
+        );
+      }
+    }
+    previousGlobal = globalSize;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * DINO's self-distillation loss (Caron et al. 2021, `DINOLoss` in main_dino.py): the teacher's
  * centred, sharpened softmax on each global view is the target of the student's softmax on every
- * other view; cross-entropies averaged over the (teacher view q, student view v != q) pairs. The
+ * other view (or, with `centering: "sinkhorn"`, DINOv2's Sinkhorn-Knopp normalisation of the
+ * teacher outputs in place of the centre); cross-entropies averaged over the (teacher view q, student view v != q) pairs. The
  * centre is an EMA of the teacher's batch-mean output, updated after the loss is computed.
  * @module
  */
@@ -12,6 +13,7 @@ import { mean, meanAll, sumAll } from "../tensor/ops/reduction.ts";
 import { slice } from "../tensor/ops/shape.ts";
 import { crossEntropy, logSoftmax, softmax } from "../tensor/ops/softmax.ts";
 import { noGrad } from "../tensor/tape.ts";
+import { rowEntropy, sinkhornKnopp } from "./sinkhorn.ts";
 import { formatShape, type Tensor, zeros } from "../tensor/tensor.ts";
 
 /** What one loss evaluation returns: the loss (on the tape) and monitors (one-element tensors). */
@@ -34,6 +36,7 @@ export class DinoLoss {
     readonly outDim: number,
     readonly studentTemperature = 0.1,
     readonly centerMomentum = 0.9,
+    readonly centering: "centering" | "sinkhorn" = "centering",
   ) {
     this.center = zeros([1, outDim]);
   }
@@ -68,6 +71,14 @@ export class DinoLoss {
     }
     const views = studentLogits.shape[0] / batch;
     const teacher = noGrad(() => {
+      if (this.centering === "sinkhorn") {
+        // DINOv2: Sinkhorn-Knopp over both global views together, in place of centering
+        const probabilities = sinkhornKnopp(teacherLogits, teacherTemperature, 3);
+        const perSample = rowEntropy(probabilities);
+        const entropy = meanAll(perSample);
+        perSample.dispose();
+        return { probabilities, entropy };
+      }
       const centred = sub(teacherLogits, this.center);
       const probabilities = softmax(centred, teacherTemperature);
       const logProbabilities = logSoftmax(centred, teacherTemperature);

@@ -11,12 +11,29 @@ import { AdamW } from "../optim/adamw.ts";
 import { clipGradNormPerParameter } from "../optim/clip.ts";
 import { emaUpdate } from "../optim/ema.ts";
 import { cosineSchedule } from "../optim/schedule.ts";
+import { gpu } from "../gpu/device.ts";
 import { backward, zeroGrad } from "../tensor/backward.ts";
+import { Mlp } from "../nn/layers.ts";
+import { MlpMixer } from "../nn/mixer.ts";
+import { add, scale } from "../tensor/ops/elementwise.ts";
+import { slice } from "../tensor/ops/shape.ts";
+import { Random } from "../tensor/random.ts";
 import { noGrad } from "../tensor/tape.ts";
-import type { Tensor } from "../tensor/tensor.ts";
+import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
+import {
+  blockTokenOrder,
+  growTokenMixing,
+  isTokenMixing,
+  phaseAt,
+  type ResolutionPhase,
+  resolutionPhases,
+} from "./curriculum.ts";
 import { DinoLoss } from "./dino_loss.ts";
-import { copyWeights, DinoNetwork } from "./models.ts";
+import { IbotPatchLoss } from "./ibot.ts";
+import { koleoLoss } from "./koleo.ts";
+import { drawMaskBatch } from "./masking.ts";
+import { copyWeights, DinoNetwork, ibotOutDim } from "./models.ts";
 
 /** The per-step schedules DINO precomputes. */
 export interface DinoSchedules {
@@ -69,6 +86,19 @@ export interface StepResult {
   klDivergence: Tensor;
   /** Squared norm of the centre. */
   centerNormSquared: Tensor;
+  /** The iBOT patch loss (unweighted), when iBOT is on and the step had masked patches. */
+  ibotLoss?: Tensor;
+  /** The KoLeo loss (unweighted, summed over the two global views), when KoLeo is on. */
+  koleoLoss?: Tensor;
+}
+
+/** Options of a trainer beyond its configuration. */
+export interface DinoTrainerOptions {
+  /**
+   * A frozen teacher (distillation): used as is, never updated, never copied from the student.
+   * Without it the teacher is an EMA of the student.
+   */
+  teacher?: DinoNetwork;
 }
 
 /** The student, teacher, loss, optimizer and augmenter of a DINO run, and its step. */
@@ -82,9 +112,19 @@ export class DinoTrainer {
   /** The loss and its centre. */
   readonly loss: DinoLoss;
   /** AdamW over the student: group 0 regularised, group 1 (biases and norms) not. */
-  readonly optimizer: AdamW;
-  /** The multi-crop augmenter. */
-  readonly augmenter: MultiCropAugmenter;
+  optimizer: AdamW;
+  /** The multi-crop augmenter (rebuilt at each resolution phase). */
+  augmenter: MultiCropAugmenter;
+  /** The iBOT patch loss, when iBOT is on. */
+  readonly ibotLoss: IbotPatchLoss | undefined;
+  /** The generator of the iBOT masks (its state goes into checkpoints). */
+  readonly maskRandom: Random;
+  /** Whether the teacher is frozen (distillation) rather than an EMA of the student. */
+  readonly frozenTeacher: boolean;
+  /** The resolution phases (one without a curriculum). */
+  readonly phases: ResolutionPhase[];
+  /** The phase the networks and augmenter are in. */
+  phase = 0;
   /** Schedules. */
   readonly schedules: DinoSchedules;
   /** Steps per epoch. */
@@ -93,14 +133,37 @@ export class DinoTrainer {
   step = 0;
 
   /** Builds everything for a run of `stepsPerEpoch` steps per epoch. */
-  constructor(config: DinoTrainConfig, stepsPerEpoch: number) {
+  constructor(config: DinoTrainConfig, stepsPerEpoch: number, options: DinoTrainerOptions = {}) {
     this.config = config;
     this.stepsPerEpoch = stepsPerEpoch;
     this.student = new DinoNetwork(config, true);
-    this.teacher = new DinoNetwork(config, false);
-    copyWeights(this.teacher, this.student);
+    this.frozenTeacher = options.teacher !== undefined;
+    this.teacher = options.teacher ?? new DinoNetwork(config, false);
+    if (!this.frozenTeacher) copyWeights(this.teacher, this.student);
+    this.teacher.eval();
     for (const parameter of this.teacher.parameters()) parameter.requiresGrad = false;
-    this.loss = new DinoLoss(config.outDim, config.studentTemp, config.centerMomentum);
+    this.loss = new DinoLoss(
+      config.outDim,
+      config.studentTemp,
+      config.centerMomentum,
+      config.centering,
+    );
+    this.ibotLoss = config.ibotLossWeight > 0
+      ? new IbotPatchLoss(
+        ibotOutDim(config),
+        config.studentTemp,
+        config.centerMomentum,
+        config.centering,
+      )
+      : undefined;
+    this.maskRandom = new Random(config.seed ^ 0x1b07ab5);
+    this.schedules = dinoSchedules(config, stepsPerEpoch);
+    this.optimizer = this.#buildOptimizer();
+    this.augmenter = this.#buildAugmenter(config.globalSize, config.localSize);
+    this.phases = resolutionPhases(config, config.epochs * stepsPerEpoch);
+  }
+
+  #buildOptimizer(): AdamW {
     const regularised: Tensor[] = [];
     const plain: Tensor[] = [];
     for (const [name, parameter] of this.student.namedParameters()) {
@@ -109,18 +172,91 @@ export class DinoTrainer {
       if (name.endsWith(".bias") || parameter.rank === 1) plain.push(parameter);
       else regularised.push(parameter);
     }
-    this.schedules = dinoSchedules(config, stepsPerEpoch);
-    this.optimizer = new AdamW(
+    return new AdamW(
       [{ params: regularised }, { params: plain, weightDecay: 0 }],
-      { lr: this.schedules.lr[0], weightDecay: config.weightDecay },
+      { lr: this.schedules.lr[0], weightDecay: this.config.weightDecay },
     );
-    this.augmenter = new MultiCropAugmenter({
-      globalSize: config.globalSize,
+  }
+
+  #buildAugmenter(globalSize: number, localSize: number): MultiCropAugmenter {
+    const config = this.config;
+    return new MultiCropAugmenter({
+      globalSize,
       globalScale: config.globalScale,
-      localSize: config.localSize,
+      localSize,
       localScale: config.localScale,
       localCrops: config.localCrops,
     }, config.seed);
+  }
+
+  /** The backbone to evaluate: the teacher's (EMA), or the student's when the teacher is frozen. */
+  get evaluationBackbone() {
+    return this.frozenTeacher ? this.student.backbone : this.teacher.backbone;
+  }
+
+  /** Side of the global crops in the current phase. */
+  get globalSize(): number {
+    return this.phases[this.phase].globalSize;
+  }
+
+  /**
+   * Moves the networks and the step plan into the resolution phase of the current step, if it
+   * changed: a new augmenter for the phase's sizes (continuing the random stream), and for an
+   * MLP-Mixer token-mixing weights grown block-diagonally with their AdamW state. Returns whether
+   * the phase changed. Call before `trainStep` (the run loop does).
+   */
+  async syncPhase(): Promise<boolean> {
+    const target = phaseAt(this.phases, this.step);
+    if (target === this.phase) return false;
+    for (let phase = this.phase + 1; phase <= target; phase++) await this.#enterPhase(phase);
+    return true;
+  }
+
+  async #enterPhase(phase: number): Promise<void> {
+    const { globalSize, localSize } = this.phases[phase];
+    const state = this.augmenter.random.state;
+    this.augmenter.dispose();
+    this.augmenter = this.#buildAugmenter(globalSize, localSize);
+    this.augmenter.random.state = state;
+    const backbone = this.student.backbone;
+    if (backbone instanceof MlpMixer) {
+      const grid = globalSize / this.config.patchSize;
+      if (grid !== backbone.tokenGrids.at(-1)) await this.#growMixers(grid);
+    }
+    this.phase = phase;
+  }
+
+  async #growMixers(grid: number): Promise<void> {
+    // names in the optimizer's order (its groups: regularised first, then biases and norms)
+    const nameOf = new Map(this.student.namedParameters().map(([name, value]) => [value, name]));
+    const names = this.optimizer.parameters.map((value) => nameOf.get(value) ?? "");
+    const old = this.optimizer.state();
+    const oldGrid = (this.student.backbone as MlpMixer).tokenGrids.at(-1)!;
+    const k = (grid / oldGrid) ** 2;
+    const grownState = new Map<number, [Tensor, Tensor]>();
+    for (let i = 0; i < names.length; i++) {
+      if (!isTokenMixing(names[i])) continue;
+      const [m, v] = await readAll([old.expAvg[i], old.expAvgSq[i]]);
+      const grow = (values: ArrayLike<number>) => {
+        const grown = growTokenMixing(names[i], old.expAvg[i].shape, values, k);
+        return tensor(grown.values, grown.shape);
+      };
+      grownState.set(i, [grow(m), grow(v)]);
+    }
+    await growMixer(this.student.backbone as MlpMixer, grid);
+    if (!this.frozenTeacher && this.teacher.backbone instanceof MlpMixer) {
+      await growMixer(this.teacher.backbone, grid);
+      for (const parameter of this.teacher.parameters()) parameter.requiresGrad = false;
+    }
+    this.optimizer.dispose();
+    this.optimizer = this.#buildOptimizer();
+    const expAvg = old.expAvg.map((value, i) => grownState.get(i)?.[0] ?? value);
+    const expAvgSq = old.expAvgSq.map((value, i) => grownState.get(i)?.[1] ?? value);
+    await this.optimizer.loadState({ steps: old.steps, expAvg, expAvgSq });
+    for (const value of new Set([...old.expAvg, ...old.expAvgSq, ...expAvg, ...expAvgSq])) {
+      value.dispose();
+    }
+    old.steps.dispose();
   }
 
   /** The epoch of the current step. */
@@ -142,17 +278,27 @@ export class DinoTrainer {
     const crops = this.augmenter.augment(uploaded, size, height, width);
     uploaded.dispose();
 
-    const teacherLogits = noGrad(() => this.teacher.forward([crops.globals]));
+    const phase = phaseAt(this.phases, this.step);
+    if (phase !== this.phase) {
+      throw new Error(
+        `DinoTrainer: step ${this.step} belongs to resolution phase ${phase}, the trainer is in ` +
+          `phase ${this.phase}; await trainer.syncPhase() before trainStep`,
+      );
+    }
+    const temperature = this.schedules.teacherTemperature[epoch];
     const groups = crops.locals.length > 0 ? [crops.globals, crops.locals] : [crops.globals];
-    const studentLogits = this.student.forward(groups);
-    const result = this.loss.forward(
-      studentLogits,
-      teacherLogits,
-      this.schedules.teacherTemperature[epoch],
-    );
+    let result: StepResult | Omit<StepResult, "centerNormSquared">;
+    if (!this.ibotLoss && config.koleoLossWeight === 0) {
+      // plain DINO
+      const teacherLogits = noGrad(() => this.teacher.forward([crops.globals]));
+      const studentLogits = this.student.forward(groups);
+      result = this.loss.forward(studentLogits, teacherLogits, temperature);
+      teacherLogits.dispose();
+      studentLogits.dispose();
+    } else {
+      result = this.#dinoV2Losses(crops.globals, groups, size, temperature);
+    }
     for (const crop of [...crops.globals, ...crops.locals]) crop.dispose();
-    teacherLogits.dispose();
-    studentLogits.dispose();
 
     backward(result.loss);
     const parameters = this.optimizer.parameters;
@@ -162,11 +308,99 @@ export class DinoTrainer {
     }
     this.optimizer.step();
     zeroGrad(parameters);
-    noGrad(() =>
-      emaUpdate(this.teacher.parameters(), this.student.parameters(), this.schedules.momentum[at])
-    );
+    if (!this.frozenTeacher) {
+      noGrad(() =>
+        emaUpdate(this.teacher.parameters(), this.student.parameters(), this.schedules.momentum[at])
+      );
+    }
     this.step++;
     return { ...result, centerNormSquared: this.loss.centerNorm() };
+  }
+
+  /** DINO + iBOT (masked patches) + KoLeo, as weighted in the configuration. */
+  #dinoV2Losses(
+    globals: Tensor[],
+    groups: Tensor[][],
+    batch: number,
+    temperature: number,
+  ): Omit<StepResult, "centerNormSquared"> {
+    const config = this.config;
+    const crops = globals.length * batch;
+    let rows: Tensor | undefined;
+    let weights: Tensor | undefined;
+    if (this.ibotLoss) {
+      const grid = this.globalSize / config.patchSize;
+      const masks = drawMaskBatch(crops, {
+        gridHeight: grid,
+        gridWidth: grid,
+        ratio: config.ibotMaskRatio,
+        probability: config.ibotMaskProbability,
+      }, this.maskRandom);
+      if (masks.indices.length > 0) {
+        rows = tensor(masks.indices, [masks.indices.length], "i32");
+        weights = tensor(masks.weights, [masks.weights.length]);
+      }
+    }
+    const teacher = noGrad(() => this.teacher.forwardParts([globals], rows, false));
+    teacher.firstFeatures.dispose();
+    const student = this.student.forwardParts(groups, rows, true);
+    const dino = this.loss.forward(student.logits, teacher.logits, temperature);
+    let total = dino.loss;
+    const accumulate = (term: Tensor, weight: number) => {
+      const weighted = scale(term, weight);
+      const next = add(total, weighted);
+      weighted.dispose();
+      total.dispose();
+      total = next;
+    };
+    let ibotValue: Tensor | undefined;
+    if (this.ibotLoss && rows && weights) {
+      ibotValue = this.ibotLoss.forward(
+        student.patchLogits!,
+        teacher.patchLogits!,
+        weights,
+        crops,
+        temperature,
+      );
+      accumulate(ibotValue, config.ibotLossWeight);
+    }
+    let koleoValue: Tensor | undefined;
+    if (config.koleoLossWeight > 0) {
+      // DINOv2: KoLeo on each global view's CLS features separately, summed
+      for (let view = 0; view < globals.length; view++) {
+        const features = slice(student.firstFeatures, 0, view * batch, (view + 1) * batch);
+        const term = koleoLoss(features);
+        features.dispose();
+        if (koleoValue) {
+          const next = add(koleoValue, term);
+          koleoValue.dispose();
+          term.dispose();
+          koleoValue = next;
+        } else koleoValue = term;
+      }
+      accumulate(koleoValue!, config.koleoLossWeight);
+    }
+    for (
+      const t of [
+        student.logits,
+        student.firstFeatures,
+        student.patchLogits,
+        teacher.logits,
+        teacher.patchLogits,
+        rows,
+        weights,
+      ]
+    ) t?.dispose();
+    const result: Omit<StepResult, "centerNormSquared"> = {
+      loss: total,
+      teacherEntropy: dino.teacherEntropy,
+      klDivergence: dino.klDivergence,
+    };
+    if (ibotValue) result.ibotLoss = noGrad(() => scale(ibotValue!, 1));
+    if (koleoValue) result.koleoLoss = noGrad(() => scale(koleoValue!, 1));
+    ibotValue?.dispose();
+    koleoValue?.dispose();
+    return result;
   }
 
   /** Releases every GPU resource of the run. */
@@ -174,6 +408,7 @@ export class DinoTrainer {
     this.student.dispose();
     this.teacher.dispose();
     this.loss.dispose();
+    this.ibotLoss?.dispose();
     this.optimizer.dispose();
     this.augmenter.dispose();
   }
@@ -189,4 +424,36 @@ export function grayToRgb(pixels: Uint8Array, channels: number): Uint8Array {
     rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = pixels[i];
   }
   return rgb;
+}
+
+/**
+ * Grows every token-mixing MLP of `mixer` block-diagonally to a `grid` x `grid` token grid and
+ * sets the nested block token order (see src/train/curriculum.ts).
+ */
+export async function growMixer(mixer: MlpMixer, grid: number): Promise<void> {
+  const oldGrid = mixer.tokenGrids.at(-1)!;
+  const k = (grid / oldGrid) ** 2;
+  if (!Number.isInteger(k) || k < 1) {
+    throw new RangeError(`growMixer: grid ${grid} is not a whole multiple of ${oldGrid}`);
+  }
+  if (k === 1) return;
+  for (const block of mixer.blocks) {
+    const named = block.mlpTokens.namedParameters();
+    const values = await readAll(named.map(([, value]) => value));
+    const grown = new Mlp(block.tokens * k, named[0][1].shape[0] * k, new Random(0));
+    const targets = grown.namedParameters();
+    named.forEach(([name, value], index) => {
+      const result = growTokenMixing(name, value.shape, values[index], k);
+      const [targetName, target] = targets[index];
+      if (targetName !== name || target.size !== result.values.length) {
+        throw new Error(`growMixer: ${name} does not map onto ${targetName}`);
+      }
+      gpu().upload(target.buffer, result.values);
+      target.requiresGrad = value.requiresGrad;
+    });
+    block.setTokenMixing(grown, block.tokens * k);
+  }
+  const grids = [...mixer.tokenGrids, grid];
+  mixer.setTokenOrder(grids, blockTokenOrder(grids));
+  mixer.config.imageSize = grid * mixer.config.patchSize;
 }

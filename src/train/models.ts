@@ -8,7 +8,7 @@ import { DinoHead } from "../nn/dino_head.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { Module } from "../nn/module.ts";
 import { VisionTransformer } from "../nn/vit.ts";
-import { concat } from "../tensor/ops/shape.ts";
+import { concat, gatherRows, reshape } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
 
@@ -49,8 +49,42 @@ export function buildBackbone(config: DinoTrainConfig, dropPath: boolean, channe
     depth: config.depth,
     heads: config.heads,
     dropPathRate: dropPath ? config.dropPathRate : 0,
+    maskToken: config.ibotLossWeight > 0,
     seed: config.seed,
   });
+}
+
+/** The DINO head a configuration describes (`outDim` overridable for the iBOT head). */
+export function buildHead(
+  config: DinoTrainConfig,
+  inDim: number,
+  outDim = config.outDim,
+  seed = 1,
+): DinoHead {
+  return new DinoHead({
+    inDim,
+    outDim,
+    hiddenDim: config.headHidden,
+    bottleneckDim: config.headBottleneck,
+    layers: config.headLayers,
+    normLastLayer: config.normLastLayer,
+    seed: config.seed + seed,
+  });
+}
+
+/** The prototypes of the iBOT head of `config` (`ibotOutDim`, or `outDim` when 0). */
+export function ibotOutDim(config: DinoTrainConfig): number {
+  return config.ibotOutDim > 0 ? config.ibotOutDim : config.outDim;
+}
+
+/** What `DinoNetwork.forwardParts` returns. */
+export interface DinoNetworkParts {
+  /** Head outputs [sum of batches, outDim], the groups in order. */
+  logits: Tensor;
+  /** Backbone CLS features of the first group [B0, dim] (KoLeo). */
+  firstFeatures: Tensor;
+  /** iBOT head outputs at the masked rows [M, ibotOutDim], when masked rows were given. */
+  patchLogits?: Tensor;
 }
 
 /** Backbone + DINO head, as DINO's MultiCropWrapper: crops of one size go through together. */
@@ -59,23 +93,65 @@ export class DinoNetwork extends Module {
   readonly backbone: Backbone;
   /** The projection head. */
   readonly head: DinoHead;
+  /** The iBOT patch head (the DINO head itself when not separate; undefined without iBOT). */
+  readonly ibotHead: DinoHead | undefined;
 
-  /** Builds the network of `config`. */
-  constructor(config: DinoTrainConfig, dropPath: boolean) {
+  /**
+   * Builds the network of `config`, or wraps given `parts` (a loaded backbone and head: the
+   * frozen teacher of distillation).
+   */
+  constructor(
+    config: DinoTrainConfig,
+    dropPath: boolean,
+    parts?: { backbone: Backbone; head: DinoHead; ibotHead?: DinoHead },
+  ) {
     super();
-    this.backbone = this.child("backbone", buildBackbone(config, dropPath));
-    this.head = this.child(
-      "head",
-      new DinoHead({
-        inDim: config.embedDim,
-        outDim: config.outDim,
-        hiddenDim: config.headHidden,
-        bottleneckDim: config.headBottleneck,
-        layers: config.headLayers,
-        normLastLayer: config.normLastLayer,
-        seed: config.seed + 1,
-      }),
-    );
+    this.backbone = this.child("backbone", parts?.backbone ?? buildBackbone(config, dropPath));
+    this.head = this.child("head", parts?.head ?? buildHead(config, config.embedDim));
+    if (parts) {
+      this.ibotHead = parts.ibotHead && parts.ibotHead !== parts.head
+        ? this.child("ibot_head", parts.ibotHead)
+        : parts.ibotHead;
+    } else if (config.ibotLossWeight > 0) {
+      this.ibotHead = config.ibotSeparateHead
+        ? this.child("ibot_head", buildHead(config, config.embedDim, ibotOutDim(config), 2))
+        : this.head;
+    }
+  }
+
+  /**
+   * Like `forward`, also returning the first group's backbone features and, when `maskedRows`
+   * (i32 indices into the first group's [B0 * patches] rows) are given, the iBOT head outputs
+   * at those rows; with `studentMask` the first group's patches at those rows are replaced by
+   * the mask token first (the student), else the tokens are left alone (the teacher).
+   */
+  forwardParts(groups: Tensor[][], maskedRows?: Tensor, studentMask = false): DinoNetworkParts {
+    let patchLogits: Tensor | undefined;
+    const features = groups.map((crops, index) => {
+      const batch = crops.length === 1 ? crops[0] : concat(crops, 0);
+      let result: Tensor;
+      if (index === 0 && maskedRows) {
+        if (!(this.backbone instanceof VisionTransformer) || !this.ibotHead) {
+          throw new Error("DinoNetwork: masked patches need a ViT backbone and an iBOT head");
+        }
+        const { cls, patches } = this.backbone.forward(batch, studentMask ? maskedRows : undefined);
+        const [b, n, dim] = patches.shape;
+        const flat = reshape(patches, [b * n, dim]);
+        const rows = gatherRows(flat, maskedRows);
+        patchLogits = this.ibotHead.forward(rows);
+        for (const t of [patches, flat, rows]) t.dispose();
+        result = cls;
+      } else {
+        result = backboneFeatures(this.backbone, batch);
+      }
+      if (batch !== crops[0]) batch.dispose();
+      return result;
+    });
+    const joined = features.length === 1 ? features[0] : concat(features, 0);
+    const logits = this.head.forward(joined);
+    if (joined !== features[0]) joined.dispose();
+    for (const f of features.slice(1)) f.dispose();
+    return { logits, firstFeatures: features[0], patchLogits };
   }
 
   /**

@@ -15,7 +15,7 @@ import { gpu } from "../gpu/device.ts";
 import { readAll } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { DinoTrainer } from "./dino_trainer.ts";
+import { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";
 import type { Backbone } from "./models.ts";
 
 /** One metrics line (also written to metrics.jsonl). */
@@ -46,6 +46,12 @@ export interface MetricsLine {
   knn_top1?: number;
   /** k-NN top-5 (percent), on evaluation lines. */
   knn_top5?: number;
+  /** iBOT patch loss (unweighted), when iBOT is on. */
+  ibot_loss?: number;
+  /** KoLeo loss (unweighted), when KoLeo is on. */
+  koleo_loss?: number;
+  /** Side of the global crops (resolution curriculum). */
+  global_size?: number;
 }
 
 /** Progress of a run, reported after each step. */
@@ -83,6 +89,8 @@ export interface TrainRunOptions {
   onProgress?: (progress: TrainProgress) => void;
   /** Called with each message worth showing a person (warnings, evaluations, checkpoints). */
   onMessage?: (message: string) => void;
+  /** A frozen teacher (distillation); without it the teacher is the student's EMA. */
+  teacher?: DinoTrainerOptions["teacher"];
 }
 
 /** What a run reports. */
@@ -133,7 +141,7 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
     size: [config.imageSize, config.imageSize],
   });
   const stepsPerEpoch = loader.batchesPerEpoch;
-  const trainer = new DinoTrainer(config, stepsPerEpoch);
+  const trainer = new DinoTrainer(config, stepsPerEpoch, { teacher: options.teacher });
   const totalSteps = config.maxSteps > 0
     ? Math.min(config.maxSteps, config.epochs * stepsPerEpoch)
     : config.epochs * stepsPerEpoch;
@@ -147,10 +155,10 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
     if (!test) return undefined;
     const began = performance.now();
     const result = await evaluateKnn(
-      trainer.teacher.backbone,
+      trainer.evaluationBackbone,
       train,
       test,
-      config.globalSize,
+      trainer.globalSize,
       config.evalTrainLimit,
     );
     message(`k-NN ${label}: top-1 ${result.top1.toFixed(2)}%, top-5 ${result.top5.toFixed(2)}%`);
@@ -196,17 +204,25 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
         if (inEpoch + 1 < stepsPerEpoch) {
           next = loader.batch(indicesOf(inEpoch + 1), epoch, inEpoch + 1);
         }
+        if (await trainer.syncPhase()) {
+          message(
+            `step ${trainer.step}: resolution phase ${trainer.phase}, global crops ` +
+              `${trainer.globalSize} px`,
+          );
+        }
         const at = trainer.step;
         const result = trainer.trainStep(batch);
         const stepNumber = trainer.step;
         const logNow = stepNumber % config.logEvery === 0 || stepNumber === totalSteps ||
           inEpoch === stepsPerEpoch - 1;
         if (logNow) {
-          const [loss, entropy, kl, centre] = await readAll([
+          const extras = [result.ibotLoss, result.koleoLoss].filter((t) => t !== undefined);
+          const [loss, entropy, kl, centre, ...extraValues] = await readAll([
             result.loss,
             result.teacherEntropy,
             result.klDivergence,
             result.centerNormSquared,
+            ...extras,
           ]);
           const now = performance.now();
           const images = (stepNumber - lastLogStep) * config.batchSize;
@@ -223,6 +239,9 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
             center_norm: Math.sqrt(centre[0]),
             images_per_second: images / ((now - lastLogTime) / 1000),
           };
+          if (result.ibotLoss) metrics.ibot_loss = extraValues.shift()![0];
+          if (result.koleoLoss) metrics.koleo_loss = extraValues.shift()![0];
+          if (config.resolutionSchedule.length > 0) metrics.global_size = trainer.globalSize;
           lastLogTime = now;
           lastLogStep = stepNumber;
           losses.set(stepNumber, loss[0]);

@@ -8,7 +8,8 @@ import { embedCommand } from "../../cli/commands/embed.ts";
 import { UserError } from "../../cli/run.ts";
 import { decodeImage, encodePng } from "../../src/io/image.ts";
 import { readNpy } from "../../src/io/npy.ts";
-import { IMAGENET_MEAN, IMAGENET_STD, preprocessImage } from "../../src/io/preprocess.ts";
+import { IMAGENET_MEAN, IMAGENET_STD } from "../../src/data/imagenet.ts";
+import { preprocessImage } from "../../src/io/preprocess.ts";
 import { readSafetensors, toFloat32 } from "../../src/io/safetensors.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 

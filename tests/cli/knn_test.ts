@@ -6,7 +6,7 @@ import { UserError } from "../../cli/run.ts";
 import { loadDataSpec } from "../../src/data/spec.ts";
 import { datasetToTensorBatches, extractFeatures } from "../../src/eval/features.ts";
 import { knnClassify } from "../../src/eval/knn.ts";
-import { loadModelFile } from "../../src/eval/model_file.ts";
+import { loadModelFile } from "../../src/io/model_file.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";

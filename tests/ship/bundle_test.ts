@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { initGpu } from "../../src/gpu/device.ts";
+import { readNpy } from "../../src/io/npy.ts";
 import { bundleBrowser, bundleCli, ROOT, stopBundler } from "../../tools/bundle.ts";
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
 
@@ -64,10 +65,36 @@ test("bundle: the CLI bundle runs `info` from a directory outside the repository
     const unknown = await run(["run", ...permissions, "--no-config", outfile, "no-such"], work);
     assertTrue(unknown.code !== 0, "an unknown command must fail");
 
-    // TODO(embed): when the `embed` command exists, run it here on a tiny image folder written
-    // into `work` (and a checkpoint), e.g.
-    //   run(["run", ...permissions, "--no-config", outfile, "embed", "images", "--out", "f.npy"], work)
-    // and compare its features with the in-process model's.
+    // `embed` from the bundle equals `embed` from the source tree on the same checkpoint and image.
+    await Deno.mkdir(join(work, "images"));
+    await Deno.copyFile(
+      join(ROOT, "tests/fixtures/browser/pattern.png"),
+      join(work, "images/pattern.png"),
+    );
+    await Deno.copyFile(join(ROOT, "tests/fixtures/models/dino_vit16.pth"), join(work, "vit.pth"));
+    const embedArgs = ["embed", "--weights", "vit.pth", "--heads", "2", "images"];
+    const bundled = await run(
+      ["run", ...permissions, "--no-config", outfile, ...embedArgs, "--out", "bundled.npy"],
+      work,
+    );
+    assertEquals(bundled.code, 0, `dinogpu.js embed failed:\n${bundled.output}`);
+    const fromSource = await run(
+      [
+        "run",
+        "-A",
+        `--config=${join(ROOT, "deno.json")}`,
+        join(ROOT, "cli/main.ts"),
+        ...embedArgs,
+        "--out",
+        "source.npy",
+      ],
+      work,
+    );
+    assertEquals(fromSource.code, 0, `cli/main.ts embed failed:\n${fromSource.output}`);
+    const a = readNpy(await Deno.readFile(join(work, "bundled.npy")));
+    const b = readNpy(await Deno.readFile(join(work, "source.npy")));
+    assertEquals(a.shape, b.shape);
+    assertEquals(Array.from(a.data), Array.from(b.data));
   } finally {
     await Deno.remove(build, { recursive: true });
     await Deno.remove(work, { recursive: true });

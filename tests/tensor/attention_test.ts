@@ -3,6 +3,8 @@ import { ShapeError } from "../../src/gpu/errors.ts";
 import { backward } from "../../src/tensor/backward.ts";
 import {
   attention,
+  attentionKernels,
+  type AttentionKernelVariant,
   attentionProbabilities,
   attentionReference,
   selfAttention,
@@ -373,3 +375,70 @@ gpuTest("selfAttention: bad inputs are refused with the shapes", () => {
   for (const t of [qkv, flat, wide, integers]) t.dispose();
   assertEquals(liveTensorCount(), live); // nothing allocated before the errors
 });
+
+/** Runs `body` with the fused kernels set to `variant` and key tile `scoreTile`, then restores. */
+async function withKernels(
+  variant: AttentionKernelVariant,
+  scoreTile: number,
+  body: () => Promise<void>,
+): Promise<void> {
+  const saved = { ...attentionKernels };
+  attentionKernels.variant = variant;
+  attentionKernels.scoreTile = scoreTile;
+  try {
+    await body();
+  } finally {
+    Object.assign(attentionKernels, saved);
+  }
+}
+
+gpuTest(
+  "attention: blocked kernels across several key tiles (online softmax, tile 8)",
+  async () => {
+    await withKernels("blocked", 8, async () => {
+      await attentionCase([1, 2, 29, 6], { seed: 101 }); // 4 tiles, the last one partial
+      await attentionCase([2, 1, 19, 37], { scale: 2, seed: 102 });
+      await attentionCase([1, 1, 40, 8], { scale: 30, grad: false, seed: 103 }); // large scores
+      await selfAttentionCase([2, 21, 2, 5], { seed: 104 }); // packed gradient across tiles
+    });
+  },
+);
+
+gpuTest("attention: the legacy kernels still match float64", async () => {
+  await withKernels("legacy", 256, async () => {
+    await attentionCase([1, 2, 70, 6], { seed: 111 });
+    await selfAttentionCase([2, 7, 3, 5], { seed: 112 });
+  });
+});
+
+gpuTest(
+  "attention: blocked and legacy kernels agree at N = 197, D = 64, forward and grads",
+  async () => {
+    const shape = [1, 2, 197, 64];
+    const random = new Random(121);
+    const size = 2 * 197 * 64;
+    const inputs = [0, 1, 2].map(() => tensor(random.normals(size), shape));
+    const gradOutput = tensor(random.normals(size), shape);
+    const results: Tensor[] = [];
+    for (const variant of ["blocked", "legacy"] as const) {
+      await withKernels(variant, 256, () => {
+        for (const input of inputs) input.requiresGrad = true;
+        const output = attention(inputs[0], inputs[1], inputs[2]);
+        backward(output, gradOutput);
+        results.push(output);
+        for (const input of inputs) {
+          results.push(input.grad!);
+          input.grad = undefined;
+          input.requiresGrad = false;
+        }
+        return Promise.resolve();
+      });
+    }
+    const values = await readAll(results);
+    const tight = { absolute: 1e-5, relative: 1e-4 };
+    for (const [index, what] of ["output", "dq", "dk", "dv"].entries()) {
+      assertClose(values[index], values[index + 4], `blocked vs legacy ${what}`, tight);
+    }
+    for (const t of [...inputs, gradOutput, ...results]) t.dispose();
+  },
+);

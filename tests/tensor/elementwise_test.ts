@@ -77,6 +77,10 @@ const SHAPE_PAIRS: [Shape, Shape][] = [
   [[1], [2, 3, 4]],
   [[2, 3, 1, 5], [3, 4, 1]],
   [[64, 33], [64, 1]],
+  // same shapes: 16 elements per invocation (vec4 kernel), with and without a tail
+  [[4099], [4099]],
+  [[33, 32], [33, 32]],
+  [[5, 1, 3], [5, 1, 3]],
 ];
 
 for (const [name, op, f] of BINARY) {

@@ -356,6 +356,14 @@ gpuTest("matmul: the default for a large product is the subgroup kernel where it
     defaultMatmulVariant({ ...problem, m: 20 }).name,
     hasSubgroupsOfEight() ? "subgroup-r16x8-64" : "vec4-r8-8x8",
   );
+  assertEquals(
+    defaultMatmulVariant({ ...problem, n: 256 }).name,
+    hasSubgroupsOfEight() ? "subgroup-r24x8-32" : "vec4-r8-8x8",
+  );
+  assertEquals(
+    defaultMatmulVariant({ ...problem, m: 3152, n: 1152, k: 384 }).name,
+    hasSubgroupsOfEight() ? "subgroup-r24x8-32" : "vec4-r8-8x8",
+  );
   assertEquals(defaultMatmulVariant({ ...problem, k: 1022 }).name, "tiled-32x32x16");
   assertEquals(defaultMatmulVariant({ ...problem, m: 3, n: 5, k: 7 }).name, "scalar-4x4");
 });

@@ -2,7 +2,15 @@ import { assertEquals, assertThrows } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
 import { backward } from "../../src/tensor/backward.ts";
 import { mul } from "../../src/tensor/ops/elementwise.ts";
-import { l2Normalize, max, mean, meanAll, sum, sumAll } from "../../src/tensor/ops/reduction.ts";
+import {
+  l2Normalize,
+  max,
+  mean,
+  meanAll,
+  setRowKernelMode,
+  sum,
+  sumAll,
+} from "../../src/tensor/ops/reduction.ts";
 import { type Shape, shapeSize, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
 import { sumBlocks } from "../../src/tensor/grad/matmul.ts";
@@ -207,6 +215,35 @@ gpuTest("reduction: l2Normalize over the last axis matches F.normalize", async (
     outputShape: [2, 3],
     gradSamples: 6,
   });
+});
+
+gpuTest("reduction: both row kernels of l2Normalize match float64", async () => {
+  // 300 rows of 96: the automatic choice takes one invocation per row; each mode is also forced.
+  for (const mode of ["invocation", "workgroup", undefined] as const) {
+    setRowKernelMode(mode);
+    try {
+      for (const shape of [[300, 96], [7, 5], [2, 1, 3], [260, 34], [5, 1], [3, 7]] as Shape[]) {
+        await checkOp({
+          name: `l2Normalize ${mode ?? "auto"} ${JSON.stringify(shape)}`,
+          inputs: [{ shape }],
+          gpu: (x) => l2Normalize(x),
+          reference: l2Reference(shape[shape.length - 1], 1e-12),
+          outputShape: shape,
+          gradSamples: 20,
+        });
+      }
+      await checkOp({
+        name: `l2Normalize ${mode ?? "auto"} below eps`,
+        inputs: [{ shape: [2, 3], values: [1e-3, -2e-3, 1e-3, 3, 4, 0] }],
+        gpu: (x) => l2Normalize(x, 0.5),
+        reference: l2Reference(3, 0.5),
+        outputShape: [2, 3],
+        gradSamples: 6,
+      });
+    } finally {
+      setRowKernelMode(undefined);
+    }
+  }
 });
 
 gpuTest("reduction: a chain of ops backpropagates through sum and mean", async () => {

@@ -6,6 +6,7 @@ import {
   logSoftmax,
   softmax,
 } from "../../src/tensor/ops/softmax.ts";
+import { setRowKernelMode } from "../../src/tensor/ops/reduction.ts";
 import { type Shape, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { checkOp } from "../helpers/op_check.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
@@ -144,6 +145,95 @@ gpuTest("softmax: crossEntropyWithLabels matches float64, gradient to logits", a
       tolerance: { absolute: 2e-5, relative: 1e-4 },
       gradSamples: 30,
     });
+  }
+});
+
+/** Shapes for the row-kernel checks: 300 rows of 96 (automatic choice: one invocation per row),
+ * rows of every length modulo 4, size-1 axes. */
+const ROW_MODE_SHAPES: Shape[] = [[300, 96], [7, 5], [2, 1, 3], [260, 34], [5, 1], [3, 7]];
+
+/** Runs `body` once per row-kernel mode (forced to each variant, then automatic). */
+async function forEachRowMode(body: (mode: string) => Promise<void>): Promise<void> {
+  for (const mode of ["invocation", "workgroup", undefined] as const) {
+    setRowKernelMode(mode);
+    try {
+      await body(mode ?? "auto");
+    } finally {
+      setRowKernelMode(undefined);
+    }
+  }
+}
+
+gpuTest("softmax: both row kernels of (log)softmax match float64", async () => {
+  await forEachRowMode(async (mode) => {
+    for (const log of [false, true]) {
+      for (const shape of ROW_MODE_SHAPES) {
+        const temperature = log ? 0.1 : 2.5;
+        await checkOp({
+          name: `${log ? "logSoftmax" : "softmax"} ${mode} ${JSON.stringify(shape)}`,
+          inputs: [{ shape }],
+          gpu: (x) => (log ? logSoftmax : softmax)(x, temperature),
+          reference: softmaxReference(shape[shape.length - 1], temperature, log),
+          outputShape: shape,
+          tolerance: { absolute: 2e-6, relative: 1e-4 },
+          gradSamples: 20,
+          gradTolerance: { absolute: 2e-4, relative: 2e-3 },
+        });
+      }
+    }
+  });
+});
+
+gpuTest("softmax: both row kernels of crossEntropy (and with labels) match float64", async () => {
+  await forEachRowMode(async (mode) => {
+    for (const shape of ROW_MODE_SHAPES) {
+      await checkOp({
+        name: `crossEntropy ${mode} ${JSON.stringify(shape)}`,
+        inputs: [{ shape, draw: "uniform" }, { shape }],
+        gpu: crossEntropy,
+        reference: crossEntropyReference(shape[shape.length - 1]),
+        outputShape: shape.slice(0, -1),
+        tolerance: { absolute: 1e-5, relative: 1e-4 },
+        gradSamples: 20,
+      });
+    }
+    for (const [rows, classes] of [[300, 96], [7, 5], [260, 34], [4, 1], [3, 7]]) {
+      const labels = Array.from({ length: rows }, (_, row) => (row * 7 + 3) % classes);
+      await checkOp({
+        name: `crossEntropyWithLabels ${mode} [${rows}, ${classes}]`,
+        inputs: [{ shape: [rows, classes] }, { shape: [rows], values: labels, dtype: "i32" }],
+        gpu: crossEntropyWithLabels,
+        reference: labelsReference(classes),
+        outputShape: [rows],
+        tolerance: { absolute: 2e-5, relative: 1e-4 },
+        gradSamples: 20,
+      });
+    }
+  });
+});
+
+gpuTest("softmax: short-row kernels keep large logits finite and label NaN", async () => {
+  setRowKernelMode("invocation");
+  try {
+    await checkOp({
+      name: "softmax of large logits, one invocation per row",
+      inputs: [{ shape: [2, 3], values: [1000, 999, -1000, 0, 88, 89] }],
+      gpu: (x) => softmax(x),
+      reference: softmaxReference(3, 1, false),
+      outputShape: [2, 3],
+      noGrad: true,
+    });
+    const logits = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const labels = tensor([1, 3], [2], "i32");
+    const loss = crossEntropyWithLabels(logits, labels);
+    const values = await loss.read();
+    if (!(Math.abs(values[0] - (Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)) - 2)) < 1e-5)) {
+      throw new Error(`crossEntropyWithLabels row 0: got ${values[0]}`);
+    }
+    if (!Number.isNaN(values[1])) throw new Error(`label 3 of 3 classes: got ${values[1]}`);
+    for (const t of [logits, labels, loss]) t.dispose();
+  } finally {
+    setRowKernelMode(undefined);
   }
 });
 

@@ -4,6 +4,7 @@ import { ShapeError } from "../../src/gpu/errors.ts";
 import {
   accumulateInto,
   clone,
+  fillBuffer,
   full,
   keep,
   liveTensorCount,
@@ -34,6 +35,48 @@ gpuTest("tensor: full, zeros, clone and accumulate", async () => {
   assertEquals(readC[0], 5);
   assertEquals(readC[299_999], 5);
   for (const t of [a, b, c]) t.dispose();
+});
+
+gpuTest("tensor: fill and accumulate of every size modulo 16 match float64", async () => {
+  // vec4 kernels take 16 elements per invocation: sizes around that cover every tail.
+  for (const size of [1, 2, 3, 4, 5, 15, 16, 17, 18, 4099, 4102]) {
+    const a = Float32Array.from({ length: size }, (_, i) => Math.sin(i + 1) * 3);
+    const b = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.7));
+    const destination = tensor(b);
+    const source = tensor(a);
+    accumulateInto(destination, source, -0.375);
+    const filled = full([size], -1.25);
+    const integers = full([size], -7, "i32");
+    const [accumulated, fill, fillInteger] = await readAll([destination, filled, integers]);
+    for (let i = 0; i < size; i++) {
+      const expected = Math.fround(b[i] + Math.fround(-0.375 * a[i]));
+      if (Math.abs(accumulated[i] - expected) > 1e-6 * (1 + Math.abs(expected))) {
+        throw new Error(`accumulate size ${size} [${i}]: got ${accumulated[i]}, want ${expected}`);
+      }
+      if (fill[i] !== -1.25 || fillInteger[i] !== -7) {
+        throw new Error(`fill size ${size} [${i}]: got ${fill[i]} and ${fillInteger[i]}`);
+      }
+    }
+    for (const t of [destination, source, filled, integers]) t.dispose();
+  }
+});
+
+gpuTest("tensor: fillBuffer leaves elements past count alone, in both kernels", async () => {
+  const device = gpu().device;
+  // 32 bytes hold whole vec4s for 5 elements (vec4 kernel); 20 bytes do not (one per element).
+  for (const bytes of [32, 20]) {
+    const buffer = device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    const before = Float32Array.from({ length: bytes / 4 }, (_, i) => 10 + i);
+    device.queue.writeBuffer(buffer, 0, before);
+    fillBuffer(buffer, 3, 0.5);
+    const [after] = await gpu().readMany([{ buffer, bytes }]);
+    const expected = Array.from(before, (value, i) => (i < 3 ? 0.5 : value));
+    assertEquals(Array.from(new Float32Array(after)), expected);
+    buffer.destroy();
+  }
 });
 
 gpuTest("tensor: use after dispose and size mismatch say what failed", async () => {

@@ -7,6 +7,7 @@ import type { OpName } from "../op_types.ts";
 import { attentionGrads } from "./attention.ts";
 import { elementwiseGrads } from "./elementwise.ts";
 import { imageGrads } from "./image.ts";
+import { koleoGrads } from "./koleo.ts";
 import { matmulGrads } from "./matmul.ts";
 import { normalizationGrads } from "./normalization.ts";
 import { reductionGrads } from "./reduction.ts";
@@ -19,6 +20,7 @@ export const gradRules: GradTable<OpName> = {
   ...attentionGrads,
   ...elementwiseGrads,
   ...imageGrads,
+  ...koleoGrads,
   ...matmulGrads,
   ...normalizationGrads,
   ...reductionGrads,

@@ -51,6 +51,29 @@ const BLOCKS = [4, 3, 2];
 
 const LOG2_E = 1.4426950408889634;
 
+/**
+ * Keys (or queries) whose scores one blocked workgroup holds at a time (a multiple of 4): at
+ * N <= 256 one tile, so the forward's softmax needs no rescaling.
+ */
+const SCORE_TILE = 256;
+
+/** Kernel variants of the fused attention ops. */
+export type AttentionKernelVariant = "blocked" | "legacy";
+
+/**
+ * Which fused kernels the attention ops dispatch: "blocked" (the default; 8 rows per workgroup,
+ * vec4 register accumulators, scores of a key tile in workgroup memory) or "legacy" (the first
+ * version: BLOCK rows per invocation in private arrays), kept to compare the two in benchmarks
+ * and tests.
+ */
+export const attentionKernels: { variant: AttentionKernelVariant; scoreTile: number } = {
+  variant: "blocked",
+  scoreTile: SCORE_TILE,
+};
+
+/** Rows (queries, or keys for dk/dv) per workgroup of the blocked kernels. */
+const BLOCKED_ROWS = 8;
+
 /** Sizes of a validated attention call. */
 export interface AttentionSizes {
   /** Batch size B. */
@@ -207,7 +230,18 @@ function fusedParams(sizes: AttentionSizes, layout: AttentionLayout, scale: numb
   return params;
 }
 
-function fusedConstants(sizes: AttentionSizes, tileName: "KEY_TILE" | "QUERY_TILE") {
+function fusedConstants(
+  sizes: AttentionSizes,
+  tileName: "KEY_TILE" | "QUERY_TILE",
+): Record<string, number> {
+  if (attentionKernels.variant === "blocked") {
+    const { headVecs } = attentionTiling(sizes.headSize);
+    return {
+      HEAD_VECS: headVecs,
+      LANES: Math.max(8, headVecs),
+      QUADS: attentionKernels.scoreTile / 4,
+    };
+  }
   const tiling = attentionTiling(sizes.headSize, sizes.tokens);
   return {
     ROWS: tiling.rows,
@@ -217,7 +251,14 @@ function fusedConstants(sizes: AttentionSizes, tileName: "KEY_TILE" | "QUERY_TIL
   };
 }
 
+function entryPoint(): string {
+  return attentionKernels.variant === "blocked" ? "main" : "legacy";
+}
+
 function fusedWorkgroups(sizes: AttentionSizes): [number, number] {
+  if (attentionKernels.variant === "blocked") {
+    return [Math.ceil(sizes.tokens / BLOCKED_ROWS), sizes.batch * sizes.heads];
+  }
   const tiling = attentionTiling(sizes.headSize, sizes.tokens);
   return [Math.ceil(sizes.tokens / (tiling.rows * tiling.block)), sizes.batch * sizes.heads];
 }
@@ -233,6 +274,7 @@ function dispatchForward(
 ): void {
   gpu().dispatch({
     kernel: "attention_forward",
+    entryPoint: entryPoint(),
     constants: fusedConstants(sizes, "KEY_TILE"),
     buffers: [...sources, output.buffer, logSumExp.buffer],
     params: fusedParams(sizes, layout, scale),
@@ -279,6 +321,7 @@ function dispatchBackward(
   const saved = [gradOutput.buffer, logSumExp.buffer, delta.buffer];
   gpu().dispatch({
     kernel: "attention_backward_query",
+    entryPoint: entryPoint(),
     constants: fusedConstants(sizes, "KEY_TILE"),
     buffers: [...sources, ...saved, gradQuery],
     params,
@@ -288,6 +331,7 @@ function dispatchBackward(
   const placeholder = gradValue ? undefined : Tensor.empty([1]);
   gpu().dispatch({
     kernel: "attention_backward_key_value",
+    entryPoint: entryPoint(),
     constants: {
       ...fusedConstants(sizes, "QUERY_TILE"),
       SEPARATE_VALUE_GRAD: gradValue ? 1 : 0,

@@ -120,13 +120,17 @@ function launchBinary(
     words.set(layout.stridesA, 4 + MAX_BROADCAST_RANK);
     words.set(layout.stridesB, 4 + 2 * MAX_BROADCAST_RANK);
   }
+  // `same_vec4` takes four vec4s per invocation where every buffer holds whole vec4s up to count.
+  const vectors = Math.ceil(count / 4);
+  const wholeVectors = entryPoint === "same" &&
+    [a, b, output].every((t) => t.buffer.size >= vectors * 16);
   gpu().dispatch({
     kernel: "elementwise",
-    entryPoint,
+    entryPoint: wholeVectors ? "same_vec4" : entryPoint,
     constants: { OP: code },
     buffers: [a.buffer, b.buffer, output.buffer],
     params: words,
-    workgroups: flatWorkgroups(count),
+    workgroups: flatWorkgroups(wholeVectors ? Math.ceil(vectors / 4) : count),
   });
 }
 

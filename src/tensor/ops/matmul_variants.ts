@@ -129,7 +129,7 @@ function subgroupVariant(rowBlocks: number, workgroupX: number): MatmulVariant {
     constants: (p) => ({
       WG_X: workgroupX,
       ROW_BLOCKS: rowBlocks,
-      TRANSPOSE_A: p.transposeA ? 1 : 0,
+      A_LAYOUT: p.transposeA ? (p.m % 4 === 0 ? 2 : 1) : 0,
       TRANSPOSE_B: p.transposeB ? 1 : 0,
     }),
     workgroups: (p) => [Math.ceil(p.n / 8 / workgroupX), Math.ceil(p.m / rows), p.batch],
@@ -327,7 +327,16 @@ export function clearMatmulTuning(): void {
  */
 export function defaultMatmulVariant(problem: MatmulProblem): MatmulVariant {
   const rows = problem.batch * problem.m;
-  const subgroup = matmulVariant(problem.m >= 48 ? "subgroup-r24x8-64" : "subgroup-r16x8-64");
+  // A lane covers 8 columns; 64-lane workgroups unless 32 leave fewer lanes idle at the edge.
+  const lanes = Math.ceil(problem.n / 8);
+  const idle = (width: number) => Math.ceil(lanes / width) * width - lanes;
+  const subgroup = matmulVariant(
+    problem.m < 48
+      ? "subgroup-r16x8-64"
+      : idle(64) <= idle(32)
+      ? "subgroup-r24x8-64"
+      : "subgroup-r24x8-32",
+  );
   if (problem.m >= 16 && problem.n >= 32 && subgroup.supports(problem)) return subgroup;
   if (vec4Aligned(problem)) return matmulVariant(rows >= 8 ? "vec4-r8-8x8" : "vec4-r4-8x8");
   if (problem.m >= 32 && problem.n >= 32) return matmulVariant("tiled-32x32x16");

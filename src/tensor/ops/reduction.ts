@@ -304,13 +304,15 @@ function launchL2Normalize(
   const output = Tensor.empty(x.shape);
   const words = new Uint32Array([rows, length, 0, 0]);
   new Float32Array(words.buffer, 8, 1)[0] = eps;
+  const short = rowKernelMode(rows, length) === "invocation";
+  const workgroupSize = short ? SHORT_ROW_WORKGROUP_SIZE : rowWorkgroupSize(length);
   gpu().dispatch({
     kernel: "reduction_l2_normalize",
-    entryPoint,
-    constants: { WORKGROUP_SIZE: rowWorkgroupSize(length) },
+    entryPoint: short ? `${entryPoint}_short_rows` : entryPoint,
+    constants: { WORKGROUP_SIZE: workgroupSize },
     buffers: gradOut ? [x.buffer, output.buffer, gradOut.buffer] : [x.buffer, output.buffer],
     params: words,
-    workgroups: flatWorkgroups(rows, 1),
+    workgroups: flatWorkgroups(rows, short ? workgroupSize : 1),
   });
   return output;
 }

@@ -10,7 +10,32 @@ import { flatWorkgroups } from "../../gpu/launch.ts";
 import { record } from "../tape.ts";
 import { formatShape, Tensor } from "../tensor.ts";
 import { requireF32 } from "./elementwise.ts";
-import { lastAxisRows, rowWorkgroupSize } from "./reduction.ts";
+import {
+  lastAxisRows,
+  rowKernelMode,
+  rowWorkgroupSize,
+  SHORT_ROW_WORKGROUP_SIZE,
+} from "./reduction.ts";
+
+/**
+ * Entry point, constants and launch of a row kernel for `rows` rows of `length` elements, as
+ * `rowKernelMode` chooses: `short_rows` (one invocation per row) or `main` (one workgroup per
+ * row). `constants` are added to the workgroup size.
+ */
+function rowLaunch(rows: number, length: number, constants: Record<string, number> = {}) {
+  if (rowKernelMode(rows, length) === "invocation") {
+    return {
+      entryPoint: "short_rows",
+      constants: { ...constants, WORKGROUP_SIZE: SHORT_ROW_WORKGROUP_SIZE },
+      workgroups: flatWorkgroups(rows, SHORT_ROW_WORKGROUP_SIZE),
+    };
+  }
+  return {
+    entryPoint: "main",
+    constants: { ...constants, WORKGROUP_SIZE: rowWorkgroupSize(length) },
+    workgroups: flatWorkgroups(rows, 1),
+  };
+}
 
 /** Attributes of the softmax ops, keyed by op name. */
 export interface SoftmaxOps {
@@ -40,10 +65,9 @@ function launchSoftmax(log: boolean, x: Tensor, temperature: number): Tensor {
   new Float32Array(words.buffer, 8, 1)[0] = 1 / temperature;
   gpu().dispatch({
     kernel: "softmax",
-    constants: { WORKGROUP_SIZE: rowWorkgroupSize(length), LOG: log ? 1 : 0 },
+    ...rowLaunch(rows, length, { LOG: log ? 1 : 0 }),
     buffers: [x.buffer, output.buffer],
     params: words,
-    workgroups: flatWorkgroups(rows, 1),
   });
   return output;
 }
@@ -76,10 +100,9 @@ export function softmaxBackward(
   new Float32Array(words.buffer, 8, 1)[0] = 1 / temperature;
   gpu().dispatch({
     kernel: "softmax_backward",
-    constants: { WORKGROUP_SIZE: rowWorkgroupSize(length), LOG: log ? 1 : 0 },
+    ...rowLaunch(rows, length, { LOG: log ? 1 : 0 }),
     buffers: [y.buffer, gradOut.buffer, gradX.buffer],
     params: words,
-    workgroups: flatWorkgroups(rows, 1),
   });
   return gradX;
 }
@@ -104,10 +127,9 @@ export function crossEntropy(target: Tensor, logProbabilities: Tensor): Tensor {
   const output = Tensor.empty(target.shape.slice(0, -1));
   gpu().dispatch({
     kernel: "cross_entropy",
-    constants: { WORKGROUP_SIZE: rowWorkgroupSize(length) },
+    ...rowLaunch(rows, length),
     buffers: [target.buffer, logProbabilities.buffer, output.buffer],
     params: new Uint32Array([rows, length]),
-    workgroups: flatWorkgroups(rows, 1),
   });
   return record(
     "crossEntropy",
@@ -170,10 +192,9 @@ export function crossEntropyWithLabels(logits: Tensor, labels: Tensor): Tensor {
   const logSumExp = Tensor.empty([rows]);
   gpu().dispatch({
     kernel: "cross_entropy_labels",
-    constants: { WORKGROUP_SIZE: rowWorkgroupSize(classes) },
+    ...rowLaunch(rows, classes),
     buffers: [logits.buffer, labels.buffer, output.buffer, logSumExp.buffer],
     params: new Uint32Array([rows, classes]),
-    workgroups: flatWorkgroups(rows, 1),
   });
   record("crossEntropyWithLabels", [logits, labels], output, {}, [logits, labels, logSumExp]);
   logSumExp.dispose();

@@ -6,15 +6,14 @@
  * checkpoint folder is accepted too: its `latest` pointer, or its `checkpoint.safetensors`.
  * @module
  */
-import { CheckpointError, type HostTensor, readSafetensorsFile } from "../io/safetensors.ts";
+import { CheckpointError, type HostTensor, readSafetensorsFile } from "./safetensors.ts";
 import { type MixerConfig, MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer, type VitConfig } from "../nn/vit.ts";
-import type { FeatureModel } from "./features.ts";
 
 /** A loaded backbone and where its weights came from. */
-export interface LoadedModel {
+export interface ModelFile {
   /** The backbone, in evaluation mode. */
-  model: FeatureModel;
+  model: VisionTransformer | MlpMixer;
   /** "vit" or "mixer". */
   arch: "vit" | "mixer";
   /** The safetensors file read. */
@@ -55,7 +54,7 @@ async function resolveFile(path: string): Promise<string> {
  * Loads the backbone stored in `path` (a safetensors file or a training checkpoint folder) onto
  * the GPU. Errors name the file and say what is missing (metadata, parameters, shapes).
  */
-export async function loadModelFile(path: string): Promise<LoadedModel> {
+export async function loadModelFile(path: string): Promise<ModelFile> {
   const file = await resolveFile(path);
   const { tensors, metadata } = await readSafetensorsFile(file);
   let config: Record<string, unknown>;

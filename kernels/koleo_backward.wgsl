@@ -1,0 +1,44 @@
+// Gradient of the KoLeo terms with respect to x [rows, dim], the neighbours held fixed: with
+// diff_i = x_i - x_n(i) + pdist_eps and coef_i = -grad_i / ((d_i + log_eps) * d_i),
+// grad_x[r] = coef_r * diff_r - sum over i with n(i) = r of coef_i * diff_i.
+// One invocation per element (r, c).
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+struct Params {
+  rows: u32,
+  dim: u32,
+  pdist_eps: f32,
+  log_eps: f32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> grad_output: array<f32>;
+@group(0) @binding(2) var<storage, read> distances: array<f32>;
+@group(0) @binding(3) var<storage, read> nearest: array<i32>;
+@group(0) @binding(4) var<storage, read_write> grad_x: array<f32>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+fn coefficient(i: u32) -> f32 {
+  let d = distances[i];
+  return -grad_output[i] / ((d + params.log_eps) * d);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let index = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let dim = params.dim;
+  if (index >= params.rows * dim) {
+    return;
+  }
+  let r = index / dim;
+  let c = index % dim;
+  let own = u32(nearest[r]);
+  var total = coefficient(r) * (x[r * dim + c] - x[own * dim + c] + params.pdist_eps);
+  for (var i = 0u; i < params.rows; i++) {
+    if (u32(nearest[i]) == r) {
+      total -= coefficient(i) * (x[i * dim + c] - x[r * dim + c] + params.pdist_eps);
+    }
+  }
+  grad_x[index] = total;
+}

@@ -1,0 +1,52 @@
+// Sinkhorn-Knopp column step over q [rows, cols] (rows = samples, cols = prototypes): one
+// invocation per column k divides the column by (its sum * cols). FIRST = 1: the column is first
+// made from the logits, q[r, k] = exp((x[r, k] - max_r x[r, k]) * inverse_temperature); the
+// per-column max cancels in the division (as does DINOv2's division by the total before it).
+
+override WORKGROUP_SIZE: u32 = 64u;
+override FIRST: u32 = 0u;
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  inverse_temperature: f32,
+  unused: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> q: array<f32>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let k = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  if (k >= params.cols) {
+    return;
+  }
+  let cols = params.cols;
+  if (FIRST == 1u) {
+    var column_max = -3.0e38;
+    for (var r = 0u; r < params.rows; r++) {
+      column_max = max(column_max, x[r * cols + k]);
+    }
+    var total = 0.0;
+    for (var r = 0u; r < params.rows; r++) {
+      let value = exp((x[r * cols + k] - column_max) * params.inverse_temperature);
+      q[r * cols + k] = value;
+      total += value;
+    }
+    let factor = 1.0 / (total * f32(cols));
+    for (var r = 0u; r < params.rows; r++) {
+      q[r * cols + k] = q[r * cols + k] * factor;
+    }
+  } else {
+    var total = 0.0;
+    for (var r = 0u; r < params.rows; r++) {
+      total += q[r * cols + k];
+    }
+    let factor = 1.0 / (total * f32(cols));
+    for (var r = 0u; r < params.rows; r++) {
+      q[r * cols + k] = q[r * cols + k] * factor;
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// Entropy -sum_k p log p of each row of p [rows, cols] (a monitor of Sinkhorn-normalised teacher
+// targets, which have no log-probabilities at hand); zero entries contribute 0. One workgroup
+// per row.
+
+override WORKGROUP_SIZE: u32 = 64u;
+
+struct Params {
+  rows: u32,
+  cols: u32,
+}
+
+@group(0) @binding(0) var<storage, read> p: array<f32>;
+@group(0) @binding(1) var<storage, read_write> entropy: array<f32>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+) {
+  let row = group.x + group.y * groups.x;
+  let valid = row < params.rows;
+  var total = 0.0;
+  if (valid) {
+    for (var k = lane; k < params.cols; k += WORKGROUP_SIZE) {
+      let value = p[row * params.cols + k];
+      if (value > 0.0) {
+        total -= value * log(value);
+      }
+    }
+  }
+  partial[lane] = total;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+    if (lane < stride) {
+      partial[lane] = partial[lane] + partial[lane + stride];
+    }
+    workgroupBarrier();
+  }
+  if (valid && lane == 0u) {
+    entropy[row] = partial[0];
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * DINOv2's KoLeo regulariser on the student's CLS features: L2-normalise each row, find its
+ * nearest neighbour within the batch (largest inner product), and average -log(distance + eps).
+ * Spreading features apart within a batch, it is added with weight `koleoLossWeight` (DINOv2:
+ * 0.1). The nearest-neighbour search and its gradient are kernels (src/tensor/ops/koleo.ts).
+ * @module
+ */
+import { koleoTerms } from "../tensor/ops/koleo.ts";
+import { l2Normalize, meanAll } from "../tensor/ops/reduction.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+
+/** The KoLeo loss of `features` [B, dim] (B >= 2), a one-element tensor on the tape. */
+export function koleoLoss(features: Tensor, eps = 1e-8): Tensor {
+  const normalised = l2Normalize(features, eps);
+  const terms = koleoTerms(normalised, eps, eps);
+  const loss = meanAll(terms);
+  normalised.dispose();
+  terms.dispose();
+  return loss;
+}

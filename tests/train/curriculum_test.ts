@@ -1,0 +1,231 @@
+// The resolution curriculum: token order, block-diagonal Mixer growth that keeps the function,
+// refusal of sizes off the patch grid, phase switches inside runs and exact resumption after one.
+import { join } from "node:path";
+import { syntheticDataset } from "../../src/data/synthetic.ts";
+import { MlpMixer } from "../../src/nn/mixer.ts";
+import { tensor } from "../../src/tensor/tensor.ts";
+import {
+  ConfigError,
+  DINO_DEFAULTS,
+  type DinoTrainConfig,
+  resolveConfig,
+} from "../../src/train/config.ts";
+import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
+import {
+  blockDiagonal,
+  blockTokenOrder,
+  phaseAt,
+  resolutionPhases,
+} from "../../src/train/curriculum.ts";
+import { growMixer } from "../../src/train/dino_trainer.ts";
+import { runDinoTraining } from "../../src/train/run.ts";
+import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+import { assertClose } from "../helpers/op_check.ts";
+
+Deno.test("curriculum: block token order, block diagonals and phases", () => {
+  const order = Array.from(blockTokenOrder([2, 4]));
+  assertEquals(order.slice(0, 4), [0, 2, 8, 10]);
+  assertEquals(order.slice(4, 8), [1, 3, 9, 11]);
+  assertEquals([...order].sort((a, b) => a - b), Array.from({ length: 16 }, (_, i) => i));
+  const nested = Array.from(blockTokenOrder([1, 2, 4]));
+  assertEquals([...nested].sort((a, b) => a - b), Array.from({ length: 16 }, (_, i) => i));
+  assertEquals(Array.from(blockDiagonal([1, 2, 3, 4, 5, 6], 2, 3, 2)), [
+    1,
+    2,
+    3,
+    0,
+    0,
+    0,
+    4,
+    5,
+    6,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    1,
+    2,
+    3,
+    0,
+    0,
+    0,
+    4,
+    5,
+    6,
+  ]);
+  assertEquals(Array.from(blockDiagonal([7, 8], 2, 1, 3)), [7, 8, 7, 8, 7, 8]);
+  const config = resolveConfig(DINO_DEFAULTS, {
+    imageSize: 28,
+    patchSize: 4,
+    globalSize: 16,
+    localSize: 8,
+    resolutionSchedule: [[0.9, 28, 12]],
+  });
+  const phases = resolutionPhases(config, 100);
+  assertEquals(phases.map((p) => p.startStep), [0, 90]);
+  assertEquals([phaseAt(phases, 89), phaseAt(phases, 90)], [0, 1]);
+});
+
+Deno.test("curriculum: sizes off the patch grid are refused before training", () => {
+  const base = { imageSize: 28, patchSize: 4, globalSize: 16, localSize: 8 };
+  assertThrows(
+    () => resolveConfig(DINO_DEFAULTS, { ...base, resolutionSchedule: [[0.9, 30, 12]] }),
+    ConfigError,
+    "global size 30 (phase starting at 0.9) is not a multiple of patchSize 4",
+  );
+  assertThrows(
+    () => resolveConfig(DINO_DEFAULTS, { ...base, resolutionSchedule: [[0.9, 28, 13]] }),
+    ConfigError,
+    "local size 13",
+  );
+  assertThrows(
+    () => resolveConfig(DINO_DEFAULTS, { ...base, resolutionSchedule: [[1.5, 28, 12]] }),
+    ConfigError,
+    "within (0, 1)",
+  );
+  assertThrows(
+    () =>
+      resolveConfig(DINO_DEFAULTS, {
+        ...base,
+        arch: "mixer",
+        localCrops: 0,
+        resolutionSchedule: [[0.5, 24, 24]],
+      }),
+    ConfigError,
+    "whole multiple",
+  );
+  assertThrows(
+    () => resolveConfig(DINO_DEFAULTS, { ...base, resolutionSchedule: [[0.5, 16]] }),
+    ConfigError,
+    "triples",
+  );
+});
+
+gpuTest(
+  "curriculum: a grown Mixer computes the old function on patch-replicated images",
+  async () => {
+    const mixer = new MlpMixer({
+      imageSize: 8,
+      patchSize: 4,
+      inChannels: 3,
+      embedDim: 8,
+      depth: 2,
+      tokenHidden: 6,
+      channelHidden: 10,
+      seed: 4,
+    });
+    mixer.eval();
+    const small = Float32Array.from({ length: 2 * 3 * 8 * 8 }, (_, i) => Math.sin(i * 0.37));
+    const big = new Float32Array(2 * 3 * 16 * 16);
+    for (let b = 0; b < 2; b++) {
+      for (let c = 0; c < 3; c++) {
+        for (let y = 0; y < 16; y++) {
+          for (let x = 0; x < 16; x++) {
+            // patch (Y, X) of the big image copies patch (Y >> 1, X >> 1) of the small one
+            const sy = (Math.floor(y / 4) >> 1) * 4 + (y % 4);
+            const sx = (Math.floor(x / 4) >> 1) * 4 + (x % 4);
+            big[((b * 3 + c) * 16 + y) * 16 + x] = small[((b * 3 + c) * 8 + sy) * 8 + sx];
+          }
+        }
+      }
+    }
+    const smallImages = tensor(small, [2, 3, 8, 8]);
+    const before = mixer.forward(smallImages);
+    const expected = await before.pooled.read();
+    await growMixer(mixer, 4);
+    assertEquals(mixer.blocks[0].tokens, 16);
+    assertEquals(mixer.blocks[0].mlpTokens.fc1.weight.shape, [24, 16]);
+    const bigImages = tensor(big, [2, 3, 16, 16]);
+    const after = mixer.forward(bigImages);
+    assertClose(await after.pooled.read(), expected, "grown Mixer features", { absolute: 1e-5 });
+    for (
+      const t of [smallImages, bigImages, before.pooled, before.tokens, after.pooled, after.tokens]
+    ) {
+      t.dispose();
+    }
+    mixer.dispose();
+  },
+);
+
+const data = syntheticDataset({ count: 64, size: 16, seed: 3 });
+
+function tinyConfig(out: string, overrides: Partial<DinoTrainConfig>): DinoTrainConfig {
+  return resolveConfig(DINO_DEFAULTS, {
+    imageSize: 16,
+    patchSize: 4,
+    embedDim: 16,
+    depth: 1,
+    heads: 2,
+    outDim: 32,
+    headHidden: 16,
+    headBottleneck: 8,
+    tokenHidden: 8,
+    channelHidden: 16,
+    batchSize: 8,
+    epochs: 1,
+    warmupEpochs: 0,
+    globalSize: 8,
+    globalScale: [0.5, 1],
+    localCrops: 0,
+    localSize: 8,
+    freezeLastLayer: 0,
+    logEvery: 1,
+    dropPathRate: 0,
+    out,
+    ...overrides,
+  });
+}
+
+for (const arch of ["vit", "mixer"] as const) {
+  gpuTest(
+    `curriculum: ${arch} switches phase mid-run and resumes exactly after the switch`,
+    async () => {
+      const dir = await Deno.makeTempDir();
+      try {
+        const schedule: [number, number, number][] = [[0.5, 16, 16]];
+        const messages: string[] = [];
+        const straight = await runDinoTraining({
+          config: tinyConfig(join(dir, "straight"), {
+            arch,
+            maxSteps: 7,
+            resolutionSchedule: schedule,
+          }),
+          train: data,
+          onMessage: (m) => messages.push(m),
+        });
+        assertTrue(
+          messages.some((m) => m.includes("resolution phase 1, global crops 16 px")),
+          messages.join("\n"),
+        );
+        await runDinoTraining({
+          config: tinyConfig(join(dir, "split"), {
+            arch,
+            maxSteps: 5,
+            resolutionSchedule: schedule,
+          }),
+          train: data,
+        });
+        assertEquals((await readCheckpointInfo(join(dir, "split"))).phase, 1);
+        const resumed = await runDinoTraining({
+          config: tinyConfig(join(dir, "split"), {
+            arch,
+            maxSteps: 7,
+            resolutionSchedule: schedule,
+          }),
+          train: data,
+          resume: join(dir, "split"),
+        });
+        for (const step of [6, 7]) {
+          const expected = straight.losses.get(step);
+          assertTrue(expected !== undefined && Number.isFinite(expected));
+          assertEquals(resumed.losses.get(step), expected, `loss at step ${step} after resuming`);
+        }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
+}
