@@ -13,6 +13,7 @@ import { attnCommand } from "./commands/attn.ts";
 import { augmentCommand } from "./commands/augment.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { benchModelCommand } from "./commands/bench_model.ts";
+import { distillCommand } from "./commands/distill.ts";
 import { embedCommand } from "./commands/embed.ts";
 import { infoCommand } from "./commands/info.ts";
 import { knnCommand } from "./commands/knn.ts";
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   program.addCommand(benchCommand().addCommand(benchModelCommand()));
   program.addCommand(trainCommand());
   program.addCommand(demoCommand());
+  program.addCommand(distillCommand());
   program.addCommand(knnCommand());
   program.addCommand(probeCommand());
   program.addCommand(embedCommand());

@@ -192,7 +192,8 @@ export async function trainFromFlags(
     const info = await readCheckpointInfo(flags.resume).catch((error) => {
       throw new UserError((error as Error).message);
     });
-    config = { ...info.config, out: flags.resume };
+    // keys added since the checkpoint was written take their defaults
+    config = { ...DINO_DEFAULTS, ...info.config, out: flags.resume };
     if (typeof flags.epochs === "number") config.epochs = flags.epochs;
     if (typeof flags.maxSteps === "number") config.maxSteps = flags.maxSteps;
   } else {

@@ -283,6 +283,10 @@ export interface MultiCropConfig {
   localCrops: number;
   /** Resampling of every crop; DINO: bicubic. */
   interpolation: Interpolation;
+  /** Blur probability of global 1, global 2 and the locals; DINO: (1.0, 0.1, 0.5). */
+  blurProbabilities: readonly [number, number, number];
+  /** Solarisation probability of global 2; DINO: 0.2. */
+  solarizeProbability: number;
   /** Normalisation means; default ImageNet's. */
   mean: readonly [number, number, number];
   /** Normalisation standard deviations; default ImageNet's. */
@@ -297,6 +301,8 @@ export const DINO_MULTI_CROP: Readonly<MultiCropConfig> = {
   localScale: [0.05, 0.4],
   localCrops: 8,
   interpolation: "bicubic",
+  blurProbabilities: [1.0, 0.1, 0.5],
+  solarizeProbability: 0.2,
   mean: IMAGENET_MEAN,
   std: IMAGENET_STD,
 };
@@ -325,10 +331,11 @@ export function dinoViews(config: MultiCropConfig): ViewConfig[] {
   const common = { interpolation: config.interpolation };
   const global = { ...common, size: config.globalSize, scale: config.globalScale };
   const local = { ...common, size: config.localSize, scale: config.localScale };
+  const [blurFirst, blurSecond, blurLocal] = config.blurProbabilities;
   return [
-    { ...global, blurProbability: 1.0, solarizeProbability: 0 },
-    { ...global, blurProbability: 0.1, solarizeProbability: 0.2 },
-    ...Array.from({ length: config.localCrops }, () => ({ ...local, blurProbability: 0.5 })),
+    { ...global, blurProbability: blurFirst, solarizeProbability: 0 },
+    { ...global, blurProbability: blurSecond, solarizeProbability: config.solarizeProbability },
+    ...Array.from({ length: config.localCrops }, () => ({ ...local, blurProbability: blurLocal })),
   ];
 }
 

@@ -461,7 +461,13 @@ export async function loadModel(
 ): Promise<LoadedModel> {
   if (await isDinogpuFile(path)) {
     const loaded = await loadModelFile(path);
-    return { model: loaded.model, kind: loaded.arch, layout: "dinogpu", file: loaded.path, dropped: [] };
+    return {
+      model: loaded.model,
+      kind: loaded.arch,
+      layout: "dinogpu",
+      file: loaded.path,
+      dropped: [],
+    };
   }
   const { state, config, file } = await readCheckpoint(path, options);
   return loadModelFromState(state, { ...options, file, config });

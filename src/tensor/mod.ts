@@ -17,3 +17,4 @@ export * from "./ops/matmul_variants.ts";
 export * from "./ops/attention.ts";
 export * from "./ops/shape.ts";
 export * from "./ops/image.ts";
+export * from "./ops/koleo.ts";

@@ -33,7 +33,7 @@ import { DinoLoss } from "./dino_loss.ts";
 import { IbotPatchLoss } from "./ibot.ts";
 import { koleoLoss } from "./koleo.ts";
 import { drawMaskBatch } from "./masking.ts";
-import { copyWeights, DinoNetwork, ibotOutDim } from "./models.ts";
+import { type Backbone, copyWeights, DinoNetwork, ibotOutDim } from "./models.ts";
 
 /** The per-step schedules DINO precomputes. */
 export interface DinoSchedules {
@@ -186,11 +186,13 @@ export class DinoTrainer {
       localSize,
       localScale: config.localScale,
       localCrops: config.localCrops,
+      blurProbabilities: config.blurProbabilities,
+      solarizeProbability: config.solarizeProbability,
     }, config.seed);
   }
 
   /** The backbone to evaluate: the teacher's (EMA), or the student's when the teacher is frozen. */
-  get evaluationBackbone() {
+  get evaluationBackbone(): Backbone {
     return this.frozenTeacher ? this.student.backbone : this.teacher.backbone;
   }
 
