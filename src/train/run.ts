@@ -181,6 +181,7 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
   let lastLogStep = trainer.step;
   const startStep = trainer.step;
   const startTime = performance.now();
+  pausedMilliseconds = 0; // the evaluation before training is not part of the run's time
   let metrics: MetricsLine | undefined;
   const writeCheckpoint = async () => {
     const began = performance.now();
