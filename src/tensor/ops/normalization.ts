@@ -5,33 +5,10 @@
  */
 import { gpu } from "../../gpu/device.ts";
 import { ShapeError } from "../../gpu/errors.ts";
-import { flatWorkgroups } from "../../gpu/launch.ts";
 import { record } from "../tape.ts";
 import { formatShape, Tensor } from "../tensor.ts";
 import { requireF32 } from "./elementwise.ts";
-import {
-  lastAxisRows,
-  rowKernelMode,
-  rowWorkgroupSize,
-  SHORT_ROW_WORKGROUP_SIZE,
-  sum,
-} from "./reduction.ts";
-
-/** Entry point, workgroup size and launch of a row kernel for `rows` rows of `length`. */
-function rowLaunch(rows: number, length: number) {
-  if (rowKernelMode(rows, length) === "invocation") {
-    return {
-      entryPoint: "short_rows",
-      constants: { WORKGROUP_SIZE: SHORT_ROW_WORKGROUP_SIZE },
-      workgroups: flatWorkgroups(rows, SHORT_ROW_WORKGROUP_SIZE),
-    };
-  }
-  return {
-    entryPoint: "main",
-    constants: { WORKGROUP_SIZE: rowWorkgroupSize(length) },
-    workgroups: flatWorkgroups(rows, 1),
-  };
-}
+import { lastAxisRows, rowLaunch, sum } from "./reduction.ts";
 
 /** Attributes of the normalization ops, keyed by op name. */
 export interface NormalizationOps {

@@ -76,6 +76,41 @@ export function rowKernelMode(rows: number, length: number): RowKernelMode {
 /** Invocations per workgroup of the one-invocation-per-row kernels. */
 export const SHORT_ROW_WORKGROUP_SIZE = 16;
 
+/** Entry point, override constants and workgroup counts of one row-kernel launch. */
+export interface RowLaunch {
+  /** Entry point: `entryPoint`, or its short-row twin. */
+  entryPoint: string;
+  /** Override constants, the workgroup size included. */
+  constants: Record<string, number>;
+  /** Workgroup counts. */
+  workgroups: [number, number];
+}
+
+/**
+ * The launch of a row kernel for `rows` rows of `length` elements, as `rowKernelMode` chooses:
+ * `entryPoint` with one workgroup per row, or its one-invocation-per-row twin (`short_rows` for
+ * `main`, `<entryPoint>_short_rows` otherwise). `constants` are added to the workgroup size.
+ */
+export function rowLaunch(
+  rows: number,
+  length: number,
+  entryPoint = "main",
+  constants: Record<string, number> = {},
+): RowLaunch {
+  if (rowKernelMode(rows, length) === "invocation") {
+    return {
+      entryPoint: entryPoint === "main" ? "short_rows" : `${entryPoint}_short_rows`,
+      constants: { ...constants, WORKGROUP_SIZE: SHORT_ROW_WORKGROUP_SIZE },
+      workgroups: flatWorkgroups(rows, SHORT_ROW_WORKGROUP_SIZE),
+    };
+  }
+  return {
+    entryPoint,
+    constants: { ...constants, WORKGROUP_SIZE: rowWorkgroupSize(length) },
+    workgroups: flatWorkgroups(rows, 1),
+  };
+}
+
 /** Resolves a possibly negative `axis` of a rank-`rank` tensor; throws naming `op` if invalid. */
 export function resolveAxis(op: string, shape: Shape, axis: number): number {
   const rank = shape.length;
@@ -304,15 +339,11 @@ function launchL2Normalize(
   const output = Tensor.empty(x.shape);
   const words = new Uint32Array([rows, length, 0, 0]);
   new Float32Array(words.buffer, 8, 1)[0] = eps;
-  const short = rowKernelMode(rows, length) === "invocation";
-  const workgroupSize = short ? SHORT_ROW_WORKGROUP_SIZE : rowWorkgroupSize(length);
   gpu().dispatch({
     kernel: "reduction_l2_normalize",
-    entryPoint: short ? `${entryPoint}_short_rows` : entryPoint,
-    constants: { WORKGROUP_SIZE: workgroupSize },
+    ...rowLaunch(rows, length, entryPoint),
     buffers: gradOut ? [x.buffer, output.buffer, gradOut.buffer] : [x.buffer, output.buffer],
     params: words,
-    workgroups: flatWorkgroups(rows, short ? workgroupSize : 1),
   });
   return output;
 }

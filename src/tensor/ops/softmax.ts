@@ -10,32 +10,7 @@ import { flatWorkgroups } from "../../gpu/launch.ts";
 import { record } from "../tape.ts";
 import { formatShape, Tensor } from "../tensor.ts";
 import { requireF32 } from "./elementwise.ts";
-import {
-  lastAxisRows,
-  rowKernelMode,
-  rowWorkgroupSize,
-  SHORT_ROW_WORKGROUP_SIZE,
-} from "./reduction.ts";
-
-/**
- * Entry point, constants and launch of a row kernel for `rows` rows of `length` elements, as
- * `rowKernelMode` chooses: `short_rows` (one invocation per row) or `main` (one workgroup per
- * row). `constants` are added to the workgroup size.
- */
-function rowLaunch(rows: number, length: number, constants: Record<string, number> = {}) {
-  if (rowKernelMode(rows, length) === "invocation") {
-    return {
-      entryPoint: "short_rows",
-      constants: { ...constants, WORKGROUP_SIZE: SHORT_ROW_WORKGROUP_SIZE },
-      workgroups: flatWorkgroups(rows, SHORT_ROW_WORKGROUP_SIZE),
-    };
-  }
-  return {
-    entryPoint: "main",
-    constants: { ...constants, WORKGROUP_SIZE: rowWorkgroupSize(length) },
-    workgroups: flatWorkgroups(rows, 1),
-  };
-}
+import { lastAxisRows, rowLaunch } from "./reduction.ts";
 
 /** Attributes of the softmax ops, keyed by op name. */
 export interface SoftmaxOps {
@@ -65,7 +40,7 @@ function launchSoftmax(log: boolean, x: Tensor, temperature: number): Tensor {
   new Float32Array(words.buffer, 8, 1)[0] = 1 / temperature;
   gpu().dispatch({
     kernel: "softmax",
-    ...rowLaunch(rows, length, { LOG: log ? 1 : 0 }),
+    ...rowLaunch(rows, length, "main", { LOG: log ? 1 : 0 }),
     buffers: [x.buffer, output.buffer],
     params: words,
   });
@@ -100,7 +75,7 @@ export function softmaxBackward(
   new Float32Array(words.buffer, 8, 1)[0] = 1 / temperature;
   gpu().dispatch({
     kernel: "softmax_backward",
-    ...rowLaunch(rows, length, { LOG: log ? 1 : 0 }),
+    ...rowLaunch(rows, length, "main", { LOG: log ? 1 : 0 }),
     buffers: [y.buffer, gradOut.buffer, gradX.buffer],
     params: words,
   });
