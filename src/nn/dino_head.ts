@@ -47,9 +47,17 @@ export function dinoHeadConfig(
 
 /** The weight-normalised last layer: weight = g * v / ||v|| (per output row). */
 export class WeightNormLinear extends Module {
+  /**
+   * Whether g is a parameter of its own (DINO's norm_last_layer False) rather than fixed at 1.
+   * Decided at construction, not by `requiresGrad`: a teacher (EMA or frozen) uses its trained g
+   * although nothing of it requires grad.
+   */
+  readonly trainableMagnitude: boolean;
+
   /** Creates the layer: v with PyTorch's default Linear init, g = 1. */
   constructor(inDim: number, outDim: number, random: Random, trainableMagnitude: boolean) {
     super();
+    this.trainableMagnitude = trainableMagnitude;
     const inner = new Linear(inDim, outDim, random, { bias: false, init: "pytorch" });
     const [[, v]] = inner.namedParameters();
     this.parameter("weight_g", full([outDim, 1], 1), trainableMagnitude);
@@ -58,7 +66,7 @@ export class WeightNormLinear extends Module {
   /** The effective weight [out, in]. */
   weight(): Tensor {
     const direction = l2Normalize(this.param("weight_v"));
-    if (!this.param("weight_g").requiresGrad) return direction; // g frozen at 1
+    if (!this.trainableMagnitude) return direction; // g fixed at 1
     const scaled = mul(direction, this.param("weight_g"));
     direction.dispose();
     return scaled;
