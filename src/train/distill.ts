@@ -4,13 +4,16 @@
  * smaller student (ViT or MLP-Mixer) trained with the DINO loss (and optionally iBOT) against the
  * teacher's outputs on the global crops. The teacher never updates.
  *
- * Heads: when the checkpoint holds a DINO head (`head.mlp.*`, `head.last_layer.*`: dinogpu runs and
- * DINO's full checkpoints) the teacher uses it, and the student's `outDim` must equal its
- * prototypes. A teacher without a head (backbone weights such as DINOv2's releases) gets a fixed
- * random-init DINO head of the student's `outDim` on its CLS features (seeded; saved in
- * checkpoints): the student then learns the teacher's features through a fixed random projection
- * onto prototypes. iBOT's teacher head is always such a fixed random head (iBOT heads in
- * checkpoints are not read), and needs teacher and student patch grids to be the same.
+ * Heads: when the checkpoint holds a DINO head (`head.mlp.*`, `head.last_layer.*`: dinogpu runs
+ * and DINO's full checkpoints; `dino_head.*` in DINOv2's teacher checkpoints) the teacher uses it,
+ * and the student's `outDim` must equal its prototypes. A teacher without a head (backbone
+ * weights such as DINOv2's releases) gets a fixed random-init DINO head of the student's `outDim`
+ * on its CLS features (seeded; saved in checkpoints): the student then learns the teacher's
+ * features through a fixed random projection onto prototypes. With iBOT on, the teacher's patch
+ * targets come the same way from its own iBOT head (`ibot_head.*`: dinogpu runs trained with a
+ * separate iBOT head, DINOv2's teacher checkpoints), whose prototypes must equal what the
+ * student's iBOT head gives (`ibotOutDim`, or `outDim` when 0), or else from a fixed random-init
+ * iBOT head; either way teacher and student patch grids must be the same.
  * @module
  */
 import { join } from "node:path";
@@ -29,6 +32,11 @@ export interface DistillTeacher {
   network: DinoNetwork;
   /** "checkpoint" when the head was read, "random" for a fixed random-init head. */
   head: "checkpoint" | "random";
+  /**
+   * The teacher's iBOT head: "checkpoint" when read, "random" for a fixed random-init head,
+   * "none" when the student trains without iBOT (a checkpoint's iBOT head is then left unread).
+   */
+  ibotHead: "checkpoint" | "random" | "none";
   /** One line for a person: the teacher's architecture and head. */
   description: string;
 }
@@ -58,17 +66,27 @@ async function readTeacherState(
   return { state: contents.state, file: contents.file, config: contents.config };
 }
 
-/** A DINO head rebuilt from `head.*` tensors (layers and widths read from the shapes). */
-function headFromState(state: Map<string, HostTensor>, file: string): DinoHead {
+/**
+ * A DINO-style head (DINO or iBOT: `label` names it in errors) rebuilt from its tensors, the
+ * layers and widths read from the shapes.
+ */
+function headFromState(state: Map<string, HostTensor>, file: string, label: string): DinoHead {
   const v = state.get("last_layer.weight_v");
   if (!v || v.shape.length !== 2) {
-    throw new CheckpointError(`${file}: head without last_layer.weight_v`);
+    throw new CheckpointError(`${file}: ${label} head without a 2-d last_layer.weight_v`);
   }
   const layerKeys = [...state.keys()].filter((key) => /^mlp(\.\d+)?\.weight$/.test(key)).sort(
     (a, b) => Number(a.split(".")[1] ?? 0) - Number(b.split(".")[1] ?? 0),
   );
-  if (layerKeys.length === 0) throw new CheckpointError(`${file}: head without mlp weights`);
+  if (layerKeys.length === 0) {
+    throw new CheckpointError(`${file}: ${label} head without mlp weights`);
+  }
   const first = state.get(layerKeys[0])!;
+  if (first.shape.length !== 2) {
+    throw new CheckpointError(
+      `${file}: ${label} head's ${layerKeys[0]} has shape [${first.shape.join(", ")}], not 2-d`,
+    );
+  }
   const head = new DinoHead({
     inDim: first.shape[1],
     outDim: v.shape[0],
@@ -78,7 +96,12 @@ function headFromState(state: Map<string, HostTensor>, file: string): DinoHead {
     normLastLayer: false,
     seed: 0,
   });
-  head.loadStateDict(state);
+  try {
+    head.loadStateDict(state);
+  } catch (error) {
+    head.dispose();
+    throw new CheckpointError(`${file}: ${label} head: ${(error as Error).message}`);
+  }
   return head;
 }
 
@@ -96,9 +119,11 @@ export async function loadDistillTeacher(
   const { state, file, config: hfConfig, heads, arch } = await readTeacherState(path);
   const backboneState = new Map<string, HostTensor>();
   const headState = new Map<string, HostTensor>();
+  const ibotState = new Map<string, HostTensor>();
   for (const [name, value] of state) {
-    if (name.startsWith("head.")) headState.set(name.slice("head.".length), value);
-    else if (name.startsWith("ibot_head.")) continue;
+    const head = /^(head|dino_head)\./.exec(name);
+    if (head) headState.set(name.slice(head[0].length), value);
+    else if (name.startsWith("ibot_head.")) ibotState.set(name.slice("ibot_head.".length), value);
     else backboneState.set(name.replace(/^backbone\./, ""), value);
   }
   const { model: backbone, kind } = loadModelFromState(backboneState, {
@@ -108,9 +133,22 @@ export async function loadDistillTeacher(
     arch: arch ?? "auto",
   });
   const teacherDim = backbone.config.embedDim;
+  const built: DinoHead[] = [];
   const fail = (message: string): never => {
+    for (const head of built) head.dispose();
     backbone.dispose();
     throw new ConfigError(`distill: ${message}`);
+  };
+  const readHead = (from: Map<string, HostTensor>, label: string): DinoHead => {
+    try {
+      const head = headFromState(from, file, label);
+      built.push(head);
+      return head;
+    } catch (error) {
+      for (const head of built) head.dispose();
+      backbone.dispose();
+      throw error;
+    }
   };
   if (backbone instanceof MlpMixer) {
     const grid = backbone.config.imageSize / backbone.config.patchSize;
@@ -126,10 +164,9 @@ export async function loadDistillTeacher(
   let head: DinoHead;
   let headKind: "checkpoint" | "random";
   if (headState.has("last_layer.weight_v")) {
-    head = headFromState(headState, file);
+    head = readHead(headState, "DINO");
     headKind = "checkpoint";
     if (head.config.outDim !== config.outDim) {
-      head.dispose();
       fail(
         `the teacher's DINO head has ${head.config.outDim} prototypes but the student's outDim is ` +
           `${config.outDim}; the DINO loss compares them prototype by prototype, so set outDim ` +
@@ -137,24 +174,25 @@ export async function loadDistillTeacher(
       );
     }
     if (head.config.inDim !== teacherDim) {
-      head.dispose();
       fail(
-        `the teacher's head takes ${head.config.inDim} features but its backbone gives ${teacherDim}`,
+        `the teacher's DINO head takes ${head.config.inDim} features but its backbone gives ` +
+          `${teacherDim}`,
       );
     }
   } else {
     head = buildHead(config, teacherDim, config.outDim, 7);
+    built.push(head);
     headKind = "random";
   }
   let ibotHead: DinoHead | undefined;
+  let ibotKind: "checkpoint" | "random" | "none" = "none";
+  const ibotPrototypes = ibotOutDim(config);
   if (config.ibotLossWeight > 0) {
     if (!(backbone instanceof VisionTransformer)) {
-      head.dispose();
       fail("iBOT needs the teacher's patch tokens: the teacher must be a ViT");
     }
     const teacherPatch = (backbone as VisionTransformer).config.patchSize;
     if (teacherPatch !== config.patchSize) {
-      head.dispose();
       fail(
         `iBOT compares patch tokens position by position, but the teacher's patch ` +
           `${teacherPatch} and the student's patch ${config.patchSize} give different grids ` +
@@ -162,7 +200,29 @@ export async function loadDistillTeacher(
           `side at ${config.globalSize} px); turn iBOT off or match the patch sizes`,
       );
     }
-    ibotHead = buildHead(config, teacherDim, ibotOutDim(config), 8);
+    if (ibotState.has("last_layer.weight_v")) {
+      ibotHead = readHead(ibotState, "iBOT");
+      ibotKind = "checkpoint";
+      const found = ibotHead.config.outDim;
+      if (found !== ibotPrototypes) {
+        fail(
+          `the teacher's iBOT head has ${found} prototypes but the student's iBOT head gives ` +
+            `${ibotPrototypes}; the iBOT loss compares them prototype by prototype, so ` +
+            (config.ibotSeparateHead
+              ? `set ibotOutDim to ${found}`
+              : `give the student a separate iBOT head (ibotSeparateHead) with ibotOutDim ${found}`),
+        );
+      }
+      if (ibotHead.config.inDim !== teacherDim) {
+        fail(
+          `the teacher's iBOT head takes ${ibotHead.config.inDim} features but its backbone ` +
+            `gives ${teacherDim}`,
+        );
+      }
+    } else {
+      ibotHead = buildHead(config, teacherDim, ibotPrototypes, 8);
+      ibotKind = "random";
+    }
   }
   const network = new DinoNetwork(config, false, { backbone, head, ibotHead });
   network.eval();
@@ -170,13 +230,19 @@ export async function loadDistillTeacher(
   const size = kind === "vit"
     ? `ViT dim ${teacherDim} depth ${backbone.config.depth} patch ${backbone.config.patchSize}`
     : `MLP-Mixer dim ${teacherDim} depth ${backbone.config.depth}`;
+  const ibotText = ibotKind === "checkpoint"
+    ? `; its iBOT head (${ibotPrototypes} prototypes)`
+    : ibotKind === "random"
+    ? `; a fixed random-init iBOT head of ${ibotPrototypes} prototypes (the checkpoint has none)`
+    : "";
   return {
     network,
     head: headKind,
+    ibotHead: ibotKind,
     description: `teacher ${size} from ${file}; ${
       headKind === "checkpoint"
         ? `its DINO head (${config.outDim} prototypes)`
         : `a fixed random-init DINO head of ${config.outDim} prototypes (the checkpoint has none)`
-    }`,
+    }${ibotText}`,
   };
 }

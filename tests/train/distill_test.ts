@@ -1,9 +1,11 @@
 // Distillation: a frozen teacher from a dinogpu run (its head) or from bare backbone weights (a
 // fixed random head) into a smaller ViT and into an MLP-Mixer; the teacher never changes; heads
-// and grids that cannot be matched give errors that say why.
+// and grids that cannot be matched give errors that say why; a teacher's own iBOT head (DINOv2's
+// teacher checkpoint layout) gives the iBOT targets when it has one.
 import { join } from "node:path";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
-import { writeSafetensors } from "../../src/io/safetensors.ts";
+import { type HostTensor, writeSafetensors } from "../../src/io/safetensors.ts";
+import { DinoHead } from "../../src/nn/dino_head.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import {
   ConfigError,
@@ -155,4 +157,134 @@ gpuTest(
         "teacher's patch 8 and the student's patch 4 give different grids",
       );
     }),
+);
+
+/** Writes a DINOv2-style teacher file (`backbone.*`, `dino_head.*`, optionally `ibot_head.*`). */
+async function writeTeacherFile(
+  file: string,
+  ibot?: { prototypes: number; inDim: number },
+): Promise<Map<string, HostTensor> | undefined> {
+  const vit = new VisionTransformer({
+    imageSize: 16,
+    patchSize: 4,
+    embedDim: 16,
+    depth: 1,
+    heads: 2,
+  });
+  const dino = new DinoHead({
+    inDim: 16,
+    outDim: 32,
+    hiddenDim: 12,
+    bottleneckDim: 8,
+    layers: 3,
+    normLastLayer: false,
+    seed: 21,
+  });
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, value] of await vit.stateDict()) tensors.set(`backbone.${name}`, value);
+  for (const [name, value] of await dino.stateDict()) tensors.set(`dino_head.${name}`, value);
+  vit.dispose();
+  dino.dispose();
+  let ibotState: Map<string, HostTensor> | undefined;
+  if (ibot) {
+    const head = new DinoHead({
+      inDim: ibot.inDim,
+      outDim: ibot.prototypes,
+      hiddenDim: 12,
+      bottleneckDim: 8,
+      layers: 3,
+      normLastLayer: false,
+      seed: 22,
+    });
+    ibotState = await head.stateDict();
+    head.dispose();
+    // trained magnitudes, not the initial ones, so that a random head cannot pass for it
+    const magnitudes = Float32Array.from({ length: ibot.prototypes }, (_, i) => 0.5 + i / 64);
+    ibotState.set("last_layer.weight_g", {
+      dtype: "F32",
+      shape: [ibot.prototypes, 1],
+      data: magnitudes,
+    });
+    for (const [name, value] of ibotState) tensors.set(`ibot_head.${name}`, value);
+  }
+  await Deno.writeFile(file, writeSafetensors(tensors, {}));
+  return ibotState;
+}
+
+gpuTest(
+  "distill: a teacher's own iBOT head gives the iBOT targets; mismatched prototypes say why",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = join(dir, "teacher.safetensors");
+      const ibotState = (await writeTeacherFile(file, { prototypes: 20, inDim: 16 }))!;
+      const student = (overrides: Partial<DinoTrainConfig>) =>
+        config(join(dir, "s"), { embedDim: 8, ibotLossWeight: 1, ibotOutDim: 20, ...overrides });
+      const teacher = await loadDistillTeacher(file, student({}), { heads: 2 });
+      assertEquals(teacher.head, "checkpoint");
+      assertEquals(teacher.ibotHead, "checkpoint");
+      assertTrue(
+        teacher.description.includes(
+          "its DINO head (32 prototypes); its iBOT head (20 prototypes)",
+        ),
+        teacher.description,
+      );
+      const loaded = teacher.network.ibotHead!;
+      assertTrue(loaded !== teacher.network.head, "the iBOT head is the DINO head");
+      const named = loaded.namedParameters();
+      assertEquals(named.map(([name]) => name).sort(), [...ibotState.keys()].sort());
+      for (const [name, value] of named) {
+        assertEquals(
+          Array.from(await value.read()),
+          Array.from(ibotState.get(name)!.data as Float32Array),
+          `iBOT head ${name}`,
+        );
+      }
+      // one step of distillation with it: the iBOT loss is there and finite
+      const { DinoTrainer } = await import("../../src/train/dino_trainer.ts");
+      const { DataLoader } = await import("../../src/data/loader.ts");
+      const trainer = new DinoTrainer(student({}), 6, { teacher: teacher.network });
+      for await (const batch of new DataLoader(data, { batchSize: 8 }).epoch(0)) {
+        const result = trainer.trainStep(batch);
+        const ibotLoss = (await result.ibotLoss!.read())[0];
+        assertTrue(Number.isFinite(ibotLoss) && ibotLoss > 0, `iBOT loss ${ibotLoss}`);
+        for (const value of Object.values(result)) value.dispose();
+        break;
+      }
+      trainer.dispose(); // disposes the teacher with it
+
+      // without iBOT the checkpoint's iBOT head is left unread
+      const off = await loadDistillTeacher(file, student({ ibotLossWeight: 0 }), { heads: 2 });
+      assertEquals(off.ibotHead, "none");
+      assertEquals(off.network.ibotHead, undefined);
+      assertTrue(!off.description.includes("iBOT"), off.description);
+      off.network.dispose();
+
+      await assertRejects(
+        () => loadDistillTeacher(file, student({ ibotOutDim: 24 }), { heads: 2 }),
+        ConfigError,
+        "the teacher's iBOT head has 20 prototypes but the student's iBOT head gives 24",
+      );
+
+      const wide = join(dir, "wide.safetensors");
+      await writeTeacherFile(wide, { prototypes: 20, inDim: 12 });
+      await assertRejects(
+        () => loadDistillTeacher(wide, student({}), { heads: 2 }),
+        ConfigError,
+        "the teacher's iBOT head takes 12 features but its backbone gives 16",
+      );
+
+      const plain = join(dir, "plain.safetensors");
+      await writeTeacherFile(plain);
+      const random = await loadDistillTeacher(plain, student({}), { heads: 2 });
+      assertEquals(random.ibotHead, "random");
+      assertTrue(
+        random.description.includes("a fixed random-init iBOT head of 20 prototypes"),
+        random.description,
+      );
+      random.network.dispose();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 );
