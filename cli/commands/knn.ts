@@ -13,9 +13,12 @@ import {
   skippedSummary,
 } from "../../src/data/spec.ts";
 import {
+  batchFeatures,
   datasetToTensorBatches,
   type ExtractedFeatures,
   extractFeatures,
+  FEATURE_KINDS,
+  type FeatureKind,
   type FeatureModel,
 } from "../../src/eval/features.ts";
 import { knnClassify, MAX_KNN_K } from "../../src/eval/knn.ts";
@@ -124,6 +127,7 @@ export function knnCommand() {
       "synthetic[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
       "synthetic",
     )
+    .option("--features <kind>", "cls | mean (of the patch tokens) | cls+mean (ViT)", "cls")
     .option("--k <n>", "neighbours that vote", "20")
     .option("--temperature <t>", "vote weight exp(similarity / t)", "0.07")
     .option("--size <px>", "model input side (default: the model's image size)")
@@ -138,11 +142,18 @@ export function knnCommand() {
       const batchSize = wholeFlag(options.batchSize, "--batch-size", 1);
       const seed = wholeFlag(options.seed, "--seed", 0);
       const quiet = Boolean(options.quiet || options.json);
+      const kind = options.features as FeatureKind;
+      if (!FEATURE_KINDS.includes(kind)) {
+        throw new UserError(
+          `--features must be one of ${FEATURE_KINDS.join(", ")}, got "${options.features}"`,
+        );
+      }
       const data = await loadCliData(options.data, seed, "knn");
       const { model, kind: arch } = await loadCliModel(options.weights);
       const started = performance.now();
       try {
-        const common = { size, batchSize, quiet };
+        const compute = (model: FeatureModel, images: Tensor) => batchFeatures(model, images, kind);
+        const common = { size, batchSize, quiet, compute };
         const train = await splitFeatures(model, data.train, "train features", common);
         const test = await splitFeatures(model, data.test, "test features", common);
         const result = await knnClassify(
@@ -161,6 +172,7 @@ export function knnCommand() {
             train: train.rows,
             test: test.rows,
             dim: train.dim,
+            features: kind,
             arch,
             seconds: Number(seconds.toFixed(2)),
           }));

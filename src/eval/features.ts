@@ -10,7 +10,7 @@ import type { Dataset } from "../data/dataset.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import type { VisionTransformer } from "../nn/vit.ts";
-import { mean } from "../tensor/ops/reduction.ts";
+import { l2Normalize, mean } from "../tensor/ops/reduction.ts";
 import { concat, reshape, slice } from "../tensor/ops/shape.ts";
 import { noGrad } from "../tensor/tape.ts";
 import { readAll, Tensor, tensor } from "../tensor/tensor.ts";
@@ -186,8 +186,22 @@ export interface ExtractedFeatures {
   labels: Int32Array;
 }
 
-/** The evaluation feature of a batch [B, dim] on the GPU: ViT CLS, or Mixer mean token. */
-export function batchFeatures(model: FeatureModel, images: Tensor): Tensor {
+/**
+ * Which feature of a ViT evaluation uses: its final-norm CLS token (DINO's k-NN), the mean of its
+ * final-norm patch tokens, or both, each L2-normalised, side by side (so a cosine similarity is
+ * the mean of the two cosines). A Mixer has no CLS token: every kind is its mean token.
+ */
+export type FeatureKind = "cls" | "mean" | "cls+mean";
+
+/** The feature kinds, for flags and messages. */
+export const FEATURE_KINDS: readonly FeatureKind[] = ["cls", "mean", "cls+mean"];
+
+/** The evaluation feature of a batch [B, dim] on the GPU (see `FeatureKind`; default CLS). */
+export function batchFeatures(
+  model: FeatureModel,
+  images: Tensor,
+  kind: FeatureKind = "cls",
+): Tensor {
   return noGrad(() => {
     if (model instanceof MlpMixer) {
       const output = model.forward(images);
@@ -195,8 +209,22 @@ export function batchFeatures(model: FeatureModel, images: Tensor): Tensor {
       return output.pooled;
     }
     const output = model.forward(images);
+    if (kind === "cls") {
+      output.patches.dispose();
+      return output.cls;
+    }
+    const pooled = mean(output.patches, 1);
     output.patches.dispose();
-    return output.cls;
+    if (kind === "mean") {
+      output.cls.dispose();
+      return pooled;
+    }
+    const parts = [l2Normalize(output.cls), l2Normalize(pooled)];
+    output.cls.dispose();
+    pooled.dispose();
+    const joined = concat(parts, 1);
+    for (const part of parts) part.dispose();
+    return joined;
   });
 }
 
