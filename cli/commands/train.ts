@@ -59,6 +59,7 @@ export interface TrainFlags {
   set?: string[];
   resume?: string;
   json?: boolean;
+  profile?: boolean;
   [key: string]: unknown;
 }
 
@@ -107,6 +108,7 @@ export function addTrainOptions(command: Command): Command {
     .option("--out <dir>", "output folder (checkpoints, metrics.jsonl)")
     .option("--set <key=value...>", "any configuration key (JSON value)")
     .option("--resume <dir>", "continue the run saved in this folder")
+    .option("--profile", "print GPU time per kernel (timestamp queries) after training")
     .option("--json", "print the result as one JSON object");
 }
 
@@ -171,7 +173,15 @@ export async function configFromFlags(
   try {
     return resolveConfig(
       DINO_DEFAULTS,
-      usePreset ? smallDataConfig(imageSize) : {},
+      // local crops follow the patch size the run asks for (28 px with patch 7: 14 px locals)
+      usePreset
+        ? smallDataConfig(
+          imageSize,
+          typeof merged.patchSize === "number" && merged.patchSize > 0
+            ? merged.patchSize
+            : undefined,
+        )
+        : {},
       { imageSize },
       merged,
     );
@@ -244,6 +254,7 @@ export async function trainFromFlags(
     test: data.test,
     resume: flags.resume,
     teacher: frozen?.network,
+    profile: flags.profile,
     onMessage: say,
     onProgress: ({ step, epoch, metrics }) => {
       bar.update(step * config.batchSize, {

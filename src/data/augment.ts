@@ -28,13 +28,16 @@ export { IMAGENET_MEAN, IMAGENET_STD } from "./imagenet.ts";
 /**
  * Uploads `batch` uint8 RGB images of `height` x `width` (HWC, row-major, the batch outermost) as a
  * u32 tensor of shape [ceil(batch * height * width * 3 / 4)]: four bytes per word, byte k of the
- * batch in bits 8 (k % 4) .. 8 (k % 4) + 7 of word floor(k / 4) (little-endian).
+ * batch in bits 8 (k % 4) .. 8 (k % 4) + 7 of word floor(k / 4) (little-endian). `source`, when
+ * given, returns the pixels at upload time (`pixels` at the first): a replayed step uploads what
+ * it returns then.
  */
 export function uploadImageBatch(
   pixels: Uint8Array,
   batch: number,
   height: number,
   width: number,
+  source?: () => Uint8Array,
 ): Tensor {
   validateBatchSize("uploadImageBatch", batch, height, width);
   const bytes = batch * height * width * 3;
@@ -46,8 +49,21 @@ export function uploadImageBatch(
   }
   const words = Math.ceil(bytes / 4);
   const result = Tensor.empty([words], "u32", "image batch");
-  if (bytes > 0) gpu().upload(result.buffer, pixels);
+  if (bytes > 0) {
+    // with `source`, a replayed step (Gpu.beginCapture) uploads the batch `source` gives then
+    if (source) gpu().uploadStepInput(result.buffer, () => checkedPixels(source(), bytes));
+    else gpu().upload(result.buffer, pixels);
+  }
   return result;
+}
+
+function checkedPixels(pixels: Uint8Array, bytes: number): Uint8Array {
+  if (pixels.length !== bytes) {
+    throw new ShapeError(
+      `uploadImageBatch: the source gave ${pixels.length} bytes, the batch holds ${bytes}`,
+    );
+  }
+  return pixels;
 }
 
 function validateBatchSize(what: string, batch: number, height: number, width: number): void {
@@ -68,6 +84,12 @@ export interface ViewRenderOptions {
   mean?: readonly [number, number, number];
   /** Normalisation standard deviations (RGB); default ImageNet's. */
   std?: readonly [number, number, number];
+  /**
+   * Record the contrast-mean and blur kernels at every render, needed or not (the output is the
+   * same: a blur of radius 0 copies), so that every step records the same commands; default
+   * false (each render records only the kernels its draws need).
+   */
+  everyKernel?: { contrast: boolean; blur: boolean };
 }
 
 /** Two f32 scratch tensors per element count (the blur passes' ping-pong), shared by the views of an augmenter. */
@@ -101,7 +123,8 @@ export class ScratchPool {
  * uploads do not split the recorded work into several submits.
  */
 export class ViewRenderer {
-  readonly #options: Required<ViewRenderOptions>;
+  readonly #options: Required<Omit<ViewRenderOptions, "everyKernel">>;
+  readonly #everyKernel: { contrast: boolean; blur: boolean };
   readonly #scratch: ScratchPool;
   readonly #ownsScratch: boolean;
   #parameters: Tensor | undefined;
@@ -116,6 +139,7 @@ export class ViewRenderer {
     if (!Number.isInteger(options.size) || options.size < 1) {
       throw new ShapeError(`ViewRenderer: size must be a whole number >= 1, got ${options.size}`);
     }
+    this.#everyKernel = options.everyKernel ?? { contrast: false, blur: false };
     this.#options = {
       size: options.size,
       interpolation: options.interpolation ?? "bicubic",
@@ -133,6 +157,26 @@ export class ViewRenderer {
 
   /** Uploads the parameters of every image of the next `render` (one per image). */
   prepare(images: readonly ImageAugmentation[], height: number, width: number): void {
+    this.pack(images, height, width);
+    this.upload();
+  }
+
+  /**
+   * Which kernels the next `render` records (contrast means, blur), as a short key: renders
+   * with the same key record the same commands.
+   */
+  get graphKey(): string {
+    return `${this.#needsContrast ? "c" : ""}${this.#needsBlur ? "b" : ""}`;
+  }
+
+  /** Uploads the parameters packed by the latest `pack` (read again by a replayed step). */
+  upload(): void {
+    if (!this.#parameters) throw new ShapeError("ViewRenderer.upload: call pack() first");
+    gpu().uploadStepInput(this.#parameters.buffer, () => this.#host);
+  }
+
+  /** Checks and packs the parameters of every image of the next `render` (CPU only). */
+  pack(images: readonly ImageAugmentation[], height: number, width: number): void {
     const batch = images.length;
     validateBatchSize("ViewRenderer.prepare", batch, height, width);
     images.forEach((image, index) => {
@@ -162,9 +206,9 @@ export class ViewRenderer {
       this.#batch = batch;
     }
     packImageAugmentations(images, this.#host);
-    gpu().upload(this.#parameters!.buffer, this.#host);
-    this.#needsContrast = images.some((image) => image.jitter.order.includes("contrast"));
-    this.#needsBlur = images.some((image) => image.blurSigma > 0);
+    this.#needsContrast = this.#everyKernel.contrast ||
+      images.some((image) => image.jitter.order.includes("contrast"));
+    this.#needsBlur = this.#everyKernel.blur || images.some((image) => image.blurSigma > 0);
   }
 
   /**
@@ -382,6 +426,11 @@ export class MultiCropAugmenter {
         interpolation: view.interpolation,
         mean: this.config.mean,
         std: this.config.std,
+        // the same kernels at every step, so that training steps replay one capture
+        everyKernel: {
+          contrast: (view.jitterProbability ?? 0.8) > 0 && (view.contrast ?? 0.4) > 0,
+          blur: (view.blurProbability ?? 0.5) > 0,
+        },
       }, this.#scratch)
     );
   }
@@ -389,6 +438,21 @@ export class MultiCropAugmenter {
   /** The small-data preset for square images of side `imageSize` (see `smallDataMultiCrop`). */
   static smallData(imageSize: number, localCrops = 8, seed = 0): MultiCropAugmenter {
     return new MultiCropAugmenter(smallDataMultiCrop(imageSize, localCrops), seed);
+  }
+
+  #drawnFor: string | undefined;
+
+  /**
+   * Draws and packs the parameters of the next `augment` (CPU only) and returns the key of the
+   * kernels it will record (see `ViewRenderer.graphKey`). `augment` draws by itself when this
+   * was not called for its shape; a replayed step uploads what the latest `draw` packed.
+   */
+  draw(batchSize: number, height: number, width: number): string {
+    validateBatchSize("MultiCropAugmenter.draw", batchSize, height, width);
+    const drawn = this.sample(batchSize, height, width);
+    this.#renderers.forEach((renderer, index) => renderer.pack(drawn[index], height, width));
+    this.#drawnFor = `${batchSize}x${height}x${width}`;
+    return this.#renderers.map((renderer) => renderer.graphKey).join(",");
   }
 
   /** Draws every view's parameters for `batchSize` images of `height` x `width` (CPU only). */
@@ -406,10 +470,11 @@ export class MultiCropAugmenter {
    * [batchSize, 3, S, S] tensors, normalised. Records GPU work only (no readback).
    */
   augment(batch: Tensor, batchSize: number, height: number, width: number): MultiCropBatch {
-    validateBatchSize("MultiCropAugmenter.augment", batchSize, height, width);
-    const drawn = this.sample(batchSize, height, width);
+    const drawnFor = `${batchSize}x${height}x${width}`;
+    if (this.#drawnFor !== drawnFor) this.draw(batchSize, height, width);
+    this.#drawnFor = undefined;
     // every upload first, so that the recorded kernels go out in one submit
-    this.#renderers.forEach((renderer, index) => renderer.prepare(drawn[index], height, width));
+    for (const renderer of this.#renderers) renderer.upload();
     const crops = this.#renderers.map((renderer) => renderer.render(batch, height, width));
     return { globals: crops.slice(0, 2), locals: crops.slice(2) };
   }

@@ -78,6 +78,36 @@ export class BufferPool {
     let list = this.#idle.get(size);
     if (!list) this.#idle.set(size, list = []);
     list.push(buffer);
+    this.#released?.add(buffer);
+  }
+
+  #released: Set<GPUBuffer> | undefined;
+
+  /** Starts noting the buffers released (see `endTracking`). */
+  beginTracking(): void {
+    this.#released = new Set();
+  }
+
+  /**
+   * Stops noting releases and takes the buffers released since `beginTracking` that are still
+   * idle out of the pool: they count as live until given back with `release`. A captured step
+   * owns its temporaries this way, so that no one else writes them between replays.
+   */
+  endTracking(): GPUBuffer[] {
+    const released = this.#released ?? new Set();
+    this.#released = undefined;
+    const taken: GPUBuffer[] = [];
+    for (const [size, list] of this.#idle) {
+      const kept = list.filter((buffer) => !released.has(buffer));
+      for (const buffer of list) {
+        if (released.has(buffer)) {
+          taken.push(buffer);
+          this.counters.liveBytes += size;
+        }
+      }
+      this.#idle.set(size, kept);
+    }
+    return taken;
   }
 
   /** Destroys every idle buffer. The caller must have submitted pending work that uses them. */

@@ -6,6 +6,7 @@
 import { BufferPool } from "./buffer_pool.ts";
 import { GpuRuntimeError, GpuUnavailableError } from "./errors.ts";
 import { type KernelConstants, type KernelName, PipelineCache } from "./pipeline_cache.ts";
+import { KernelProfiler } from "./profiler.ts";
 import { withWatchdog } from "./watchdog.ts";
 
 /** Counters of work crossing the CPU-GPU boundary. */
@@ -36,6 +37,71 @@ export interface DispatchCall {
   params?: Uint32Array | Float32Array | Int32Array;
   /** Workgroup counts in x, y and z. */
   workgroups: readonly [number, number?, number?];
+  /** What this launch works on (a shape), shown beside the kernel name when profiling. */
+  label?: string;
+}
+
+/** A captured dispatch: everything `dispatch` resolved, ready to encode again. */
+export interface DispatchCommand {
+  /** Discriminant. */
+  kind: "dispatch";
+  /** `kernel:entry` and the launch label (profiling). */
+  name: string;
+  /** The pipeline. */
+  pipeline: GPUComputePipeline;
+  /** Bind groups 0 (storage) and, when the kernel has parameters, 1 (uniform). */
+  groups: GPUBindGroup[];
+  /** Workgroup counts. */
+  workgroups: [number, number, number];
+}
+
+/** A captured buffer-to-buffer copy. */
+export interface CopyCommand {
+  /** Discriminant. */
+  kind: "copy";
+  /** Source buffer. */
+  source: GPUBuffer;
+  /** Byte offset in the source. */
+  sourceOffset: number;
+  /** Target buffer. */
+  target: GPUBuffer;
+  /** Byte offset in the target. */
+  targetOffset: number;
+  /** Bytes copied. */
+  bytes: number;
+}
+
+/** A captured upload: its data come from `source` at each replay. */
+export interface UploadCommand {
+  /** Discriminant. */
+  kind: "upload";
+  /** Target buffer. */
+  buffer: GPUBuffer;
+  /** Byte offset in the target. */
+  offset: number;
+  /** Gives the data of this replay. */
+  source: () => ArrayBufferView;
+}
+
+/** A command of a capture. */
+export type CapturedCommand = DispatchCommand | CopyCommand | UploadCommand;
+
+/** What `endCapture` returns: commands to replay with `replay`. */
+export interface CapturedCommands {
+  /** The commands, in order. */
+  commands: CapturedCommand[];
+  /** Pool buffers the commands use as temporaries, held until `releaseCaptured`. */
+  owned: GPUBuffer[];
+  /** Why the capture cannot be replayed, if it cannot. */
+  failure: string | undefined;
+  /** The uniform cache generation the bind groups belong to. */
+  generation: number;
+}
+
+interface CommandCapture {
+  commands: CapturedCommand[];
+  failure: string | undefined;
+  generation: number;
 }
 
 /** Options for acquiring the device. */
@@ -93,6 +159,15 @@ export class Gpu {
   #nextId = 1;
   /** Dispatches recorded before the runtime submits on its own. */
   maxDispatchesPerSubmit = 512;
+  /**
+   * Bumped whenever the uniform parameter cache is emptied (its buffers destroyed): captured
+   * commands from an older generation must not be replayed.
+   */
+  paramsGeneration = 0;
+  /** The capture in progress (see `beginCapture`). */
+  #capture: CommandCapture | undefined;
+  /** Per-kernel GPU timer, when profiling is on (see `startProfiling`). */
+  profiler: KernelProfiler | undefined;
 
   /** Wraps an acquired device; use `initGpu()` instead. */
   constructor(device: GPUDevice, adapterInfo: GPUAdapterInfo, backend: string) {
@@ -138,6 +213,7 @@ export class Gpu {
     if (!buffer) {
       if (this.#paramBuffers.size >= 16384) {
         this.flush();
+        this.paramsGeneration++;
         for (const old of this.#paramBuffers.values()) old.destroy();
         this.#paramBuffers.clear();
         this.#bindGroups.clear();
@@ -189,15 +265,104 @@ export class Gpu {
     }
     if (x === 0 || y === 0 || z === 0) return;
     const pipeline = this.pipelines.get(call);
-    const pass = this.#computePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.#bindGroup(pipeline, 0, call.buffers));
+    const named = this.profiler || this.#capture;
+    const command: DispatchCommand = {
+      kind: "dispatch",
+      name: named
+        ? `${call.kernel}:${call.entryPoint ?? "main"}${call.label ? ` ${call.label}` : ""}`
+        : "",
+      pipeline,
+      groups: [this.#bindGroup(pipeline, 0, call.buffers)],
+      workgroups: [x, y, z],
+    };
     if (call.params) {
-      pass.setBindGroup(1, this.#bindGroup(pipeline, 1, [this.#paramsBuffer(call.params)]));
+      command.groups.push(this.#bindGroup(pipeline, 1, [this.#paramsBuffer(call.params)]));
     }
-    pass.dispatchWorkgroups(x, y, z);
+    this.#capture?.commands.push(command);
+    this.#encodeDispatch(command);
+  }
+
+  #encodeDispatch(command: DispatchCommand): void {
+    if (this.profiler?.full) this.flush();
+    const pass = this.profiler ? this.#timedPass(command.name) : this.#computePass();
+    pass.setPipeline(command.pipeline);
+    command.groups.forEach((group, index) => pass.setBindGroup(index, group));
+    pass.dispatchWorkgroups(...command.workgroups);
+    if (this.profiler) this.#endPass();
     this.counters.dispatches++;
     if (++this.#recordedDispatches >= this.maxDispatchesPerSubmit) this.flush();
+  }
+
+  /**
+   * Starts capturing every dispatch, copy and upload (see `CapturedCommands`): the work still
+   * runs as usual, and `endCapture` returns the list to replay later without the code that made
+   * it. An upload without a replay source (`uploadStepInput`, `uploadConstant`) or a readback
+   * while capturing makes the capture unreplayable; `endCapture` says why.
+   */
+  beginCapture(): void {
+    if (this.#capture) throw new GpuRuntimeError("beginCapture: a capture is already running");
+    this.#capture = { commands: [], failure: undefined, generation: this.paramsGeneration };
+    this.pool.beginTracking();
+  }
+
+  /**
+   * Ends the capture. The pool buffers released while it ran become the captured commands'
+   * own (no one else is handed them) until `releaseCaptured` gives them back.
+   */
+  endCapture(): CapturedCommands {
+    const capture = this.#capture;
+    if (!capture) throw new GpuRuntimeError("endCapture: no capture is running");
+    this.#capture = undefined;
+    const owned = this.pool.endTracking();
+    return {
+      commands: capture.commands,
+      owned,
+      failure: capture.failure ??
+        (capture.generation !== this.paramsGeneration
+          ? "the uniform parameter cache was emptied during the capture"
+          : undefined),
+      generation: capture.generation,
+    };
+  }
+
+  /** Whether `captured` may be replayed now (it succeeded, and its uniforms still exist). */
+  canReplay(captured: CapturedCommands): boolean {
+    return captured.failure === undefined && captured.generation === this.paramsGeneration;
+  }
+
+  /**
+   * Records the captured commands again: dispatches with their pipelines and bind groups,
+   * copies, and uploads whose data come from their sources now (the next batch, the next
+   * random draws, the current schedule values).
+   */
+  replay(captured: CapturedCommands): void {
+    if (!this.canReplay(captured)) {
+      throw new GpuRuntimeError(
+        `replay: these commands cannot be replayed (${
+          captured.failure ?? "the uniform parameter cache was emptied since the capture"
+        })`,
+      );
+    }
+    this.throwIfFailed();
+    for (const command of captured.commands) {
+      if (command.kind === "dispatch") this.#encodeDispatch(command);
+      else if (command.kind === "copy") {
+        this.#endPass().copyBufferToBuffer(
+          command.source,
+          command.sourceOffset,
+          command.target,
+          command.targetOffset,
+          command.bytes,
+        );
+      } else this.upload(command.buffer, command.source(), command.offset);
+    }
+  }
+
+  /** Gives the pool buffers owned by `captured` back to the pool (it must not be replayed again). */
+  releaseCaptured(captured: CapturedCommands): void {
+    this.flush();
+    for (const buffer of captured.owned.splice(0)) this.pool.release(buffer);
+    captured.failure ??= "its buffers were given back";
   }
 
   #computePass(): GPUComputePassEncoder {
@@ -206,6 +371,25 @@ export class Gpu {
       this.#pass = this.#encoder.beginComputePass();
     }
     return this.#pass;
+  }
+
+  #timedPass(name: string): GPUComputePassEncoder {
+    const encoder = this.#endPass();
+    this.#pass = encoder.beginComputePass({
+      timestampWrites: this.profiler!.timestampWrites(name),
+    });
+    return this.#pass;
+  }
+
+  /**
+   * Turns on per-kernel GPU timing (needs `timestamp-query`); returns false where the device
+   * lacks it. Read the result with `await gpu.profiler.collect()` and `gpu.profiler.report()`.
+   */
+  startProfiling(): boolean {
+    if (!this.has("timestamp-query")) return false;
+    this.flush();
+    this.profiler ??= new KernelProfiler(this.device);
+    return true;
   }
 
   #endPass(): GPUCommandEncoder {
@@ -223,6 +407,14 @@ export class Gpu {
     bytes: number,
   ): void {
     this.throwIfFailed();
+    this.#capture?.commands.push({
+      kind: "copy",
+      source,
+      sourceOffset,
+      target,
+      targetOffset,
+      bytes,
+    });
     this.#endPass().copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
   }
 
@@ -232,12 +424,39 @@ export class Gpu {
     const encoder = this.#endPass();
     this.#encoder = undefined;
     this.#recordedDispatches = 0;
+    this.profiler?.resolveInto(encoder);
     this.device.queue.submit([encoder.finish()]);
     this.counters.submits++;
   }
 
-  /** Writes `data` into `buffer` at `offset`, after all work recorded so far. */
+  /**
+   * Writes `data` into `buffer` at `offset`, after all work recorded so far. Inside a capture,
+   * say where replays get their data: `uploadStepInput` (fresh each step) or `uploadConstant`.
+   */
   upload(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    if (this.#capture && !this.#capture.failure) {
+      this.#capture.failure = `an upload of ${data.byteLength} bytes into "${buffer.label}" ` +
+        "has no replay source";
+    }
+    this.#write(buffer, data, offset);
+  }
+
+  /**
+   * Uploads `source()` into `buffer`; a replay of a capture that saw this call calls `source`
+   * again for that step's data (the next batch, the next random draws, the current schedule).
+   */
+  uploadStepInput(buffer: GPUBuffer, source: () => ArrayBufferView, offset = 0): void {
+    const data = source();
+    this.#capture?.commands.push({ kind: "upload", buffer, offset, source });
+    this.#write(buffer, data, offset);
+  }
+
+  /** Uploads `data`, the same at every replay of a capture that saw this call. */
+  uploadConstant(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    this.uploadStepInput(buffer, () => data, offset);
+  }
+
+  #write(buffer: GPUBuffer, data: ArrayBufferView, offset: number): void {
     this.throwIfFailed();
     // writeBuffer runs before any later submit: submit pending work that may still read this memory.
     this.flush();
@@ -276,6 +495,7 @@ export class Gpu {
       });
       this.flush();
       this.counters.readbacks++;
+      if (this.#capture) this.#capture.failure ??= "a readback happened inside the capture";
       await withWatchdog(staging.mapAsync(GPUMapMode.READ), "readback (mapAsync)");
       this.throwIfFailed();
       const mapped = staging.getMappedRange();

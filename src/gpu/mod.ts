@@ -26,6 +26,7 @@ export {
   KernelCompileError,
   ShapeError,
 } from "./errors.ts";
+export { formatKernelTimes, KernelProfiler, type KernelTime } from "./profiler.ts";
 export { flatWorkgroups } from "./launch.ts";
 export { withWatchdog } from "./watchdog.ts";
 export { KERNEL_SOURCES } from "./kernel_sources.generated.ts";

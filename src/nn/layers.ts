@@ -9,7 +9,8 @@ import { matmul } from "../tensor/ops/matmul.ts";
 import { layerNorm } from "../tensor/ops/normalization.ts";
 import { permute, reshape, split } from "../tensor/ops/shape.ts";
 import { type Random, truncatedNormal, uniform } from "../tensor/random.ts";
-import { full, type Tensor, tensor, zeros } from "../tensor/tensor.ts";
+import { gpu } from "../gpu/device.ts";
+import { full, Tensor, zeros } from "../tensor/tensor.ts";
 import { Module } from "./module.ts";
 
 /** y = x W^T + b with PyTorch's weight layout [out, in]. */
@@ -195,9 +196,11 @@ export function dropPath(branch: Tensor, rate: number, training: boolean, random
   const keep = 1 - rate;
   const batch = branch.shape[0];
   const maskShape = [batch, ...branch.shape.slice(1).map(() => 1)];
-  const mask = tensor(
-    Float32Array.from({ length: batch }, () => (random.next() < keep ? 1 / keep : 0)),
-    maskShape,
+  // drawn at upload time, so that a replayed step draws its own masks
+  const mask = Tensor.empty(maskShape, "f32", "drop path mask");
+  gpu().uploadStepInput(
+    mask.buffer,
+    () => Float32Array.from({ length: batch }, () => (random.next() < keep ? 1 / keep : 0)),
   );
   const result = mul(branch, mask);
   mask.dispose();

@@ -8,7 +8,7 @@ import { ShapeError } from "../gpu/errors.ts";
 import { mean } from "../tensor/ops/reduction.ts";
 import { gatherRows, reshape, transpose } from "../tensor/ops/shape.ts";
 import { Random } from "../tensor/random.ts";
-import { formatShape, type Tensor, tensor } from "../tensor/tensor.ts";
+import { constantTensor, formatShape, type Tensor } from "../tensor/tensor.ts";
 import { LayerNorm, Linear, Mlp } from "./layers.ts";
 import { Module } from "./module.ts";
 import { ConvProjection } from "./vit.ts";
@@ -180,7 +180,7 @@ export class MlpMixer extends Module {
     }
     let indices = this.#orderIndices.get(batch);
     if (!indices) {
-      indices = tensor(
+      indices = constantTensor(
         Int32Array.from(
           { length: batch * tokens },
           (_, i) => Math.floor(i / tokens) * tokens + order[i % tokens],

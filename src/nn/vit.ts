@@ -10,7 +10,7 @@ import { patchify, resizeBicubic } from "../tensor/ops/image.ts";
 import { linear } from "../tensor/ops/matmul.ts";
 import { concat, gatherRows, permute, reshape, scatterRows, slice } from "../tensor/ops/shape.ts";
 import { Random, truncatedNormal } from "../tensor/random.ts";
-import { formatShape, type Tensor, tensor, zeros } from "../tensor/tensor.ts";
+import { constantTensor, formatShape, type Tensor, tensor, zeros } from "../tensor/tensor.ts";
 import {
   Attention,
   dropPath,
@@ -459,11 +459,11 @@ export class VisionTransformer extends Module {
 }
 
 function zeroIndices(count: number): Tensor {
-  return tensor(new Int32Array(count), [count], "i32");
+  return constantTensor(new Int32Array(count), [count], "i32");
 }
 
 function tiledIndices(batch: number, registers: number): Tensor {
-  return tensor(
+  return constantTensor(
     Int32Array.from({ length: batch * registers }, (_, i) => i % registers),
     [batch * registers],
     "i32",

@@ -200,7 +200,6 @@ export class AdamW {
         `AdamW.step: gradScale must hold one f32 value, got ${scale.describe()}`,
       );
     }
-    const [beta1, beta2] = this.betas;
     const active: number[] = [];
     this.#params.forEach((param, index) => {
       const grad = param.grad;
@@ -211,25 +210,13 @@ export class AdamW {
             `has gradient ${grad.describe()}`,
         );
       }
-      const group = this.groups[this.#groupOf[index]];
-      const step = ++this.#steps[index];
-      const biasCorrection1 = 1 - beta1 ** step;
-      const biasCorrection2 = 1 - beta2 ** step;
-      const at = index * SLOT_WORDS;
-      const host = this.#scalarHost;
-      host[at] = 1 - group.lr * group.weightDecay;
-      host[at + 1] = beta1;
-      host[at + 2] = 1 - beta1;
-      host[at + 3] = beta2;
-      host[at + 4] = 1 - beta2;
-      host[at + 5] = this.eps;
-      host[at + 6] = group.lr / biasCorrection1;
-      host[at + 7] = Math.sqrt(biasCorrection2);
       active.push(index);
     });
     if (active.length === 0) return;
     const runtime = gpu();
-    runtime.upload(this.#scalars.buffer, this.#scalarHost);
+    // The scalars (step counts, bias corrections, the groups' current lr and weight decay) are
+    // computed when uploaded: a replayed step (Gpu.beginCapture) computes its own.
+    runtime.uploadStepInput(this.#scalars.buffer, () => this.#stepScalars(active));
     for (const index of active) {
       const param = this.#params[index];
       runtime.dispatch({
@@ -246,6 +233,28 @@ export class AdamW {
         workgroups: flatWorkgroups(param.size),
       });
     }
+  }
+
+  /** Advances the step count of the `active` parameters and packs their scalars. */
+  #stepScalars(active: readonly number[]): Float32Array {
+    const [beta1, beta2] = this.betas;
+    const host = this.#scalarHost;
+    for (const index of active) {
+      const group = this.groups[this.#groupOf[index]];
+      const step = ++this.#steps[index];
+      const biasCorrection1 = 1 - beta1 ** step;
+      const biasCorrection2 = 1 - beta2 ** step;
+      const at = index * SLOT_WORDS;
+      host[at] = 1 - group.lr * group.weightDecay;
+      host[at + 1] = beta1;
+      host[at + 2] = 1 - beta1;
+      host[at + 3] = beta2;
+      host[at + 4] = 1 - beta2;
+      host[at + 5] = this.eps;
+      host[at + 6] = group.lr / biasCorrection1;
+      host[at + 7] = Math.sqrt(biasCorrection2);
+    }
+    return host;
   }
 
   /** Steps taken so far by each parameter (CPU mirror of `state().steps`). */

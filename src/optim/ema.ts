@@ -1,8 +1,9 @@
 /**
  * Exponential moving average of parameters on the GPU (DINO's teacher update):
  * `target = momentum * target + (1 - momentum) * source`, in place, one kernel per pair. The
- * momentum lives in a one-element storage buffer written by a single upload when it changes, so a
- * per-step momentum schedule creates no buffers.
+ * momentum is written into one storage buffer at each call (a per-step schedule creates no
+ * buffers); given as a function, it is read when written, so a replayed step
+ * (`Gpu.beginCapture`) uses the schedule's current value.
  * @module
  */
 import { type Gpu, gpu } from "../gpu/device.ts";
@@ -10,39 +11,45 @@ import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
 import { keep, Tensor } from "../tensor/tensor.ts";
 
-interface MomentumSlot {
-  tensor: Tensor;
-  value: number | undefined;
+const momentumSlots = new WeakMap<Gpu, Tensor>();
+
+function checkMomentum(value: number): number {
+  if (!(value >= 0 && value <= 1)) {
+    throw new RangeError(`emaUpdate: momentum must be in [0, 1], got ${value}`);
+  }
+  return value;
 }
 
-const momentumSlots = new WeakMap<Gpu, MomentumSlot>();
-
-/** The runtime's momentum buffer holding `value` (uploaded only when the value changes). */
-function momentumBuffer(value: number): Tensor {
+/**
+ * The runtime's momentum buffer, written with `momentum` before the kernels that read it (at
+ * every call: a replayed step writes its own value there, so no cached value can be trusted).
+ */
+function momentumBuffer(momentum: number | (() => number)): Tensor {
   const runtime = gpu();
   let slot = momentumSlots.get(runtime);
-  if (!slot || slot.tensor.disposed) {
-    slot = { tensor: keep(Tensor.empty([1], "f32", "ema momentum")), value: undefined };
+  if (!slot || slot.disposed) {
+    slot = keep(Tensor.empty([1], "f32", "ema momentum"));
     momentumSlots.set(runtime, slot);
   }
-  const rounded = Math.fround(value);
-  if (slot.value !== rounded) {
-    runtime.upload(slot.tensor.buffer, new Float32Array([rounded]));
-    slot.value = rounded;
+  if (typeof momentum === "number") {
+    runtime.uploadConstant(slot.buffer, new Float32Array([checkMomentum(momentum)]));
+  } else {
+    runtime.uploadStepInput(slot.buffer, () => new Float32Array([checkMomentum(momentum())]));
   }
-  return slot.tensor;
+  return slot;
 }
 
 /**
  * Updates each `target[k]` in place towards `source[k]`:
- * `target = momentum * target + (1 - momentum) * source`. `momentum` is a number in [0, 1] or a
+ * `target = momentum * target + (1 - momentum) * source`. `momentum` is a number in [0, 1], a
+ * function giving one (a schedule: read again when a captured step is replayed), or a
  * one-element f32 tensor on the GPU (for a momentum computed there). Pairs must have the same
  * number of elements; no autograd is recorded.
  */
 export function emaUpdate(
   target: readonly Tensor[],
   source: readonly Tensor[],
-  momentum: number | Tensor,
+  momentum: number | Tensor | (() => number),
 ): void {
   if (target.length !== source.length) {
     throw new ShapeError(
@@ -59,10 +66,7 @@ export function emaUpdate(
     }
   });
   let momentumTensor: Tensor;
-  if (typeof momentum === "number") {
-    if (!(momentum >= 0 && momentum <= 1)) {
-      throw new RangeError(`emaUpdate: momentum must be in [0, 1], got ${momentum}`);
-    }
+  if (typeof momentum === "number" || typeof momentum === "function") {
     momentumTensor = momentumBuffer(momentum);
   } else {
     if (momentum.size !== 1 || momentum.dtype !== "f32") {

@@ -204,6 +204,27 @@ export function tensor(
   shape: Shape = [data.length],
   dtype: DType = "f32",
 ): Tensor {
+  return uploadTensor(data, shape, dtype, false);
+}
+
+/**
+ * Like `tensor`, for data that are the same at every step (index tables, resampling weights):
+ * a captured step replays the upload with the same values (see `Gpu.beginCapture`).
+ */
+export function constantTensor(
+  data: ArrayLike<number>,
+  shape: Shape = [data.length],
+  dtype: DType = "f32",
+): Tensor {
+  return uploadTensor(data, shape, dtype, true);
+}
+
+function uploadTensor(
+  data: ArrayLike<number>,
+  shape: Shape,
+  dtype: DType,
+  constant: boolean,
+): Tensor {
   validateShape(shape, "tensor");
   if (data.length !== shapeSize(shape)) {
     throw new ShapeError(
@@ -217,7 +238,10 @@ export function tensor(
     ? Int32Array.from(data)
     : Uint32Array.from(data);
   const result = Tensor.empty(shape, dtype);
-  if (host.byteLength > 0) gpu().upload(result.buffer, host);
+  if (host.byteLength > 0) {
+    if (constant) gpu().uploadConstant(result.buffer, host);
+    else gpu().upload(result.buffer, host);
+  }
   return result;
 }
 

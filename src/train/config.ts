@@ -180,10 +180,13 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
  * a small ViT with small patches, globals at full size with scale (0.7, 1), locals at half size
  * with scale (0.2, 0.5), 1024 prototypes, last layer not weight-norm frozen, teacher temperature
  * 0.04 -> 0.07 over the first epochs; the depth and width are cut to what a CPU adapter trains in
- * minutes.
+ * minutes. `patchSize` defaults to 4 up to 32 px and 8 above; the local crop side is the multiple
+ * of it nearest half the image.
  */
-export function smallDataConfig(imageSize: number): Partial<DinoTrainConfig> {
-  const patchSize = imageSize <= 32 ? 4 : 8;
+export function smallDataConfig(
+  imageSize: number,
+  patchSize: number = imageSize <= 32 ? 4 : 8,
+): Partial<DinoTrainConfig> {
   return {
     imageSize,
     patchSize,

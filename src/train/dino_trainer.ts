@@ -11,7 +11,7 @@ import { AdamW } from "../optim/adamw.ts";
 import { clipGradNormPerParameter } from "../optim/clip.ts";
 import { emaUpdate } from "../optim/ema.ts";
 import { cosineSchedule } from "../optim/schedule.ts";
-import { gpu } from "../gpu/device.ts";
+import { type CapturedCommands, gpu } from "../gpu/device.ts";
 import { backward, zeroGrad } from "../tensor/backward.ts";
 import { Mlp } from "../nn/layers.ts";
 import { MlpMixer } from "../nn/mixer.ts";
@@ -210,6 +210,7 @@ export class DinoTrainer {
   async syncPhase(): Promise<boolean> {
     const target = phaseAt(this.phases, this.step);
     if (target === this.phase) return false;
+    this.dropCapturedSteps();
     for (let phase = this.phase + 1; phase <= target; phase++) await this.#enterPhase(phase);
     return true;
   }
@@ -266,20 +267,28 @@ export class DinoTrainer {
     return Math.floor(this.step / this.stepsPerEpoch);
   }
 
-  /** Runs one training step on a batch of uint8 HWC images (1 or 3 channels). */
+  /**
+   * Runs one training step on a batch of uint8 HWC images (1 or 3 channels).
+   *
+   * Steps are recorded once per shape and replayed: the first step of a kind (batch shape,
+   * resolution phase, augmentation kernels, teacher temperature, last layer frozen or not) runs
+   * the model code; the second runs it again while the runtime captures every command
+   * (`Gpu.beginCapture`); later ones replay the capture, re-uploading only their inputs (the
+   * batch, the augmentation and drop-path draws, the schedule values). A step whose capture
+   * cannot be replayed (iBOT: its masks vary in size) runs the code every time; see
+   * `replayFailure`. The result tensors of a replayed step share the capture's buffers: read
+   * them before the next step and dispose them.
+   */
   trainStep(batch: Batch): StepResult {
     const config = this.config;
     const at = Math.min(this.step, this.schedules.lr.length - 1);
     this.optimizer.setGroupLr(0, this.schedules.lr[at]);
     this.optimizer.setGroupLr(1, this.schedules.lr[at]);
     this.optimizer.setGroupWeightDecay(0, this.schedules.weightDecay[at]);
+    this.#momentum = this.schedules.momentum[at];
     const epoch = Math.min(this.epoch, config.epochs - 1);
     const [size, height, width, channels] = batch.shape;
-    const rgb = channels === 3 ? batch.images : grayToRgb(batch.images, channels);
-    const uploaded = uploadImageBatch(rgb, size, height, width);
-    const crops = this.augmenter.augment(uploaded, size, height, width);
-    uploaded.dispose();
-
+    this.#pixels = channels === 3 ? batch.images : grayToRgb(batch.images, channels);
     const phase = phaseAt(this.phases, this.step);
     if (phase !== this.phase) {
       throw new Error(
@@ -287,7 +296,90 @@ export class DinoTrainer {
           `phase ${this.phase}; await trainer.syncPhase() before trainStep`,
       );
     }
+    const augmentKey = this.augmenter.draw(size, height, width);
     const temperature = this.schedules.teacherTemperature[epoch];
+    const frozenLastLayer = epoch < config.freezeLastLayer;
+    const key = [size, height, width, phase, augmentKey, temperature, frozenLastLayer].join("|");
+    const runtime = gpu();
+    const plan = this.#plans.get(key);
+    if (plan && this.replay && runtime.canReplay(plan.commands)) {
+      runtime.replay(plan.commands);
+      this.replayedSteps++;
+      this.step++;
+      const views = {} as Record<string, Tensor>;
+      for (const [name, value] of Object.entries(plan.results)) {
+        views[name] = value.view(value.shape);
+      }
+      return views as unknown as StepResult;
+    }
+    if (plan) this.#dropPlan(key);
+    const capture = this.replay && this.#seen.has(key) && !this.#unreplayable.has(key);
+    if (capture) runtime.beginCapture();
+    let result: StepResult;
+    try {
+      result = this.#runStep(size, height, width, temperature, frozenLastLayer);
+    } catch (error) {
+      if (capture) runtime.releaseCaptured(runtime.endCapture());
+      throw error;
+    }
+    this.#seen.add(key);
+    if (!capture) return result;
+    const commands = runtime.endCapture();
+    if (commands.failure) {
+      runtime.releaseCaptured(commands);
+      this.#unreplayable.set(key, commands.failure);
+      this.replayFailure = commands.failure;
+      return result;
+    }
+    // the capture keeps the results' buffers; the caller gets views of them
+    const kept = {} as Record<string, Tensor>;
+    const views = {} as Record<string, Tensor>;
+    for (const [name, value] of Object.entries(result)) {
+      kept[name] = value;
+      views[name] = value.view(value.shape);
+    }
+    this.#plans.set(key, { commands, results: kept });
+    return views as unknown as StepResult;
+  }
+
+  /** Steps replayed from a capture (see `trainStep`). */
+  replayedSteps = 0;
+  /** Why the latest capture could not be replayed, if one could not. */
+  replayFailure: string | undefined;
+  /** Whether steps are captured and replayed (on by default; off runs the code every step). */
+  replay = true;
+  #plans = new Map<string, { commands: CapturedCommands; results: Record<string, Tensor> }>();
+  #seen = new Set<string>();
+  #unreplayable = new Map<string, string>();
+  #pixels: Uint8Array = new Uint8Array(0);
+  #momentum = 0;
+
+  #dropPlan(key: string): void {
+    const plan = this.#plans.get(key);
+    if (!plan) return;
+    this.#plans.delete(key);
+    gpu().releaseCaptured(plan.commands);
+    for (const value of Object.values(plan.results)) value.dispose();
+  }
+
+  /** Forgets every captured step (their buffers go back to the pool). */
+  dropCapturedSteps(): void {
+    for (const key of [...this.#plans.keys()]) this.#dropPlan(key);
+    this.#seen.clear();
+    this.#unreplayable.clear();
+  }
+
+  #runStep(
+    size: number,
+    height: number,
+    width: number,
+    temperature: number,
+    frozenLastLayer: boolean,
+  ): StepResult {
+    const config = this.config;
+    const uploaded = uploadImageBatch(this.#pixels, size, height, width, () => this.#pixels);
+    const crops = this.augmenter.augment(uploaded, size, height, width);
+    uploaded.dispose();
     const groups = crops.locals.length > 0 ? [crops.globals, crops.locals] : [crops.globals];
     let result: StepResult | Omit<StepResult, "centerNormSquared">;
     if (!this.ibotLoss && config.koleoLossWeight === 0) {
@@ -305,14 +397,15 @@ export class DinoTrainer {
     backward(result.loss);
     const parameters = this.optimizer.parameters;
     if (config.clipGrad > 0) clipGradNormPerParameter(parameters, config.clipGrad).dispose();
-    if (epoch < config.freezeLastLayer) {
+    if (frozenLastLayer) {
       zeroGrad(this.student.head.lastLayerParameters()); // DINO: cancel_gradients_last_layer
     }
     this.optimizer.step();
     zeroGrad(parameters);
     if (!this.frozenTeacher) {
+      // the momentum is read when uploaded: a replayed step uploads its own
       noGrad(() =>
-        emaUpdate(this.teacher.parameters(), this.student.parameters(), this.schedules.momentum[at])
+        emaUpdate(this.teacher.parameters(), this.student.parameters(), () => this.#momentum)
       );
     }
     this.step++;
@@ -407,6 +500,7 @@ export class DinoTrainer {
 
   /** Releases every GPU resource of the run. */
   dispose(): void {
+    this.dropCapturedSteps();
     this.student.dispose();
     this.teacher.dispose();
     this.loss.dispose();

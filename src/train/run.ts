@@ -12,6 +12,7 @@ import { collapseWarning } from "../eval/collapse.ts";
 import { datasetToTensorBatches, extractFeatures } from "../eval/features.ts";
 import { knnClassify } from "../eval/knn.ts";
 import { gpu } from "../gpu/device.ts";
+import { formatKernelTimes } from "../gpu/profiler.ts";
 import { readAll } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
@@ -91,6 +92,11 @@ export interface TrainRunOptions {
   onMessage?: (message: string) => void;
   /** A frozen teacher (distillation); without it the teacher is the student's EMA. */
   teacher?: DinoTrainerOptions["teacher"];
+  /**
+   * Time every kernel on the GPU after two warm-up steps and report the table through
+   * `onMessage` at the end (needs `timestamp-query`).
+   */
+  profile?: boolean;
 }
 
 /** What a run reports. */
@@ -262,6 +268,9 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
           await Deno.writeTextFile(metricsPath, JSON.stringify(metrics) + "\n", { append: true });
         }
         for (const value of Object.values(result)) value.dispose();
+        if (options.profile && stepNumber === startStep + 2 && !gpu().startProfiling()) {
+          message("--profile: this adapter has no timestamp-query; no kernel times");
+        }
         options.onProgress?.({ step: stepNumber, totalSteps, epoch, metrics });
         const minutes = (performance.now() - lastCheckpointTime) / 60000;
         if (config.checkpointEvery > 0 && minutes >= config.checkpointEvery) {
@@ -285,6 +294,13 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
       }
     }
     const seconds = (performance.now() - startTime - pausedMilliseconds) / 1000;
+    const profiler = gpu().profiler;
+    if (options.profile && profiler) {
+      gpu().flush();
+      await profiler.collect();
+      gpu().profiler = undefined;
+      message(formatKernelTimes(profiler.report()));
+    }
     const after = await evaluate("after training");
     knnAfter = after?.top1;
     if (after && metrics) {

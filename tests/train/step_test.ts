@@ -46,8 +46,12 @@ gpuTest("train step: no allocation and no readback after warm-up", async () => {
     readbacks: counters.readbacks,
     tensors: liveTensorCount(),
   };
+  const replayedBefore = trainer.replayedSteps;
   for (let i = 4; i < batches.length; i++) run(i);
   await gpu().sync();
+  // the steps after warm-up were replays of one capture, not the model code run again
+  assertEquals(trainer.replayFailure, undefined);
+  assertEquals(trainer.replayedSteps - replayedBefore, batches.length - 4);
   assertEquals({
     allocations: pool.allocations,
     liveBytes: pool.liveBytes,

@@ -9,7 +9,7 @@ import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
 import { permute } from "./shape.ts";
 import { noGrad, record } from "../tape.ts";
-import { formatShape, type Shape, Tensor, tensor } from "../tensor.ts";
+import { constantTensor, formatShape, type Shape, Tensor } from "../tensor.ts";
 
 /** Attributes of the image ops, keyed by op name. */
 export interface ImageOps {
@@ -204,7 +204,7 @@ function applySeparable(
   pack(columnsMatrix, outWidth, inWidth, columnsBand, xOffset);
   const output = Tensor.empty(outputShape);
   if (output.size > 0) {
-    const table = tensor(packed);
+    const table = constantTensor(packed);
     gpu().dispatch({
       kernel: "resize_separable",
       buffers: [output.buffer, source.buffer, table.buffer],

@@ -232,6 +232,8 @@ export function dispatchMatmul(
     ],
     params,
     workgroups: variant.workgroups(problem),
+    label: `${problem.batch > 1 ? `${problem.batch}x` : ""}${m}x${n}x${k}` +
+      `${problem.transposeA ? " tA" : ""}${problem.transposeB ? " tB" : ""}`,
   });
 }
 
