@@ -15,7 +15,7 @@
  *   is the behaviour chosen (pass `interpolation` to follow another version).
  * @module
  */
-import { loadModelFile } from "./model_file.ts";
+import { applyTokenGrids, loadModelFile } from "./model_file.ts";
 import { type MixerConfig, MlpMixer } from "../nn/mixer.ts";
 import { type PositionInterpolation, VisionTransformer, type VitConfig } from "../nn/vit.ts";
 import { readPthFile } from "./pth.ts";
@@ -41,6 +41,12 @@ export interface LoadModelOptions {
   interpolation?: PositionInterpolation;
   /** Which state dict a DINO training checkpoint gives (default "teacher"). */
   prefer?: "teacher" | "student";
+  /**
+   * Grid sides an MLP-Mixer's token mixing was grown through (first = the original, last = the
+   * weights' grid): its tokens are then reordered after the stem as in training. dinogpu's own
+   * files record them (`token_grids`); this is for its state dicts read otherwise.
+   */
+  tokenGrids?: readonly number[];
 }
 
 /** A model with its weights loaded, in eval mode. */
@@ -445,6 +451,14 @@ export function loadModelFromState(
   } catch (error) {
     model.dispose();
     throw new CheckpointError(`${file}: ${(error as Error).message}`);
+  }
+  if (options.tokenGrids && model instanceof MlpMixer) {
+    try {
+      applyTokenGrids(model, options.tokenGrids, file);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
   }
   model.eval();
   return { model, kind, layout, file, dropped };

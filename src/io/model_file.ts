@@ -4,11 +4,87 @@
  * the backbone's parameters under their module names, optionally behind a `teacher.backbone.` or
  * `backbone.` prefix (the teacher is preferred when a training checkpoint holds both). A training
  * checkpoint folder is accepted too: its `latest` pointer, or its `checkpoint.safetensors`.
+ *
+ * A Mixer grown by the resolution curriculum also records `token_grids` (JSON array of the grid
+ * sides its token mixing went through, first = the original, e.g. "[4,8]"): its tokens are
+ * reordered after the stem by `blockTokenOrder` of those grids, which loading restores. Files
+ * without it load as an ungrown Mixer.
  * @module
  */
 import { CheckpointError, type HostTensor, readSafetensorsFile } from "./safetensors.ts";
 import { type MixerConfig, MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer, type VitConfig } from "../nn/vit.ts";
+import { blockTokenOrder } from "../train/curriculum.ts";
+
+/** Metadata key of the grid sides a Mixer's token mixing was grown through. */
+export const TOKEN_GRIDS_KEY = "token_grids";
+
+/**
+ * The safetensors metadata that lets `loadModelFile` rebuild `backbone`: `arch`, `config` (JSON)
+ * and, for a Mixer, `token_grids` (JSON array of its `tokenGrids`). A grown Mixer's token-mixing
+ * hidden width is read from its weights (growth multiplies it; `config.tokenHidden` keeps the
+ * original).
+ */
+export function modelFileMetadata(backbone: VisionTransformer | MlpMixer): Record<string, string> {
+  if (backbone instanceof VisionTransformer) {
+    return { arch: "vit", config: JSON.stringify(backbone.config) };
+  }
+  const tokenHidden = backbone.blocks[0]?.mlpTokens.fc1.weight.shape[0] ??
+    backbone.config.tokenHidden;
+  return {
+    arch: "mixer",
+    config: JSON.stringify({ ...backbone.config, tokenHidden }),
+    [TOKEN_GRIDS_KEY]: JSON.stringify(backbone.tokenGrids),
+  };
+}
+
+/**
+ * Parses the `token_grids` metadata value (`undefined` when absent). `file` names the source in
+ * errors.
+ */
+export function parseTokenGrids(text: string | undefined, file: string): number[] | undefined {
+  if (text === undefined) return undefined;
+  let grids: unknown;
+  try {
+    grids = JSON.parse(text);
+  } catch {
+    throw new CheckpointError(`${file}: ${TOKEN_GRIDS_KEY} is not JSON: ${JSON.stringify(text)}`);
+  }
+  if (
+    !Array.isArray(grids) || grids.length === 0 ||
+    !grids.every((side) => Number.isInteger(side) && side > 0)
+  ) {
+    throw new CheckpointError(
+      `${file}: ${TOKEN_GRIDS_KEY} must be a non-empty array of positive whole grid sides, got ${text}`,
+    );
+  }
+  return grids as number[];
+}
+
+/**
+ * Puts `mixer` in the token order of a Mixer grown through `grids` (first = the original grid
+ * side, last = the configuration's): `setTokenOrder(grids, blockTokenOrder(grids))`. `file` names
+ * the source in errors.
+ */
+export function applyTokenGrids(mixer: MlpMixer, grids: readonly number[], file: string): void {
+  const { imageSize, patchSize } = mixer.config;
+  const grid = Math.floor(imageSize / patchSize);
+  if (grids.length === 0 || grids.at(-1) !== grid) {
+    throw new CheckpointError(
+      `${file}: ${TOKEN_GRIDS_KEY} [${grids.join(", ")}] must end at the model's grid ${grid} ` +
+        `(image ${imageSize}, patch ${patchSize})`,
+    );
+  }
+  let order: Int32Array;
+  try {
+    order = blockTokenOrder(grids);
+  } catch (error) {
+    throw new CheckpointError(
+      `${file}: ${TOKEN_GRIDS_KEY} [${grids.join(", ")}]: ${(error as Error).message}`,
+    );
+  }
+  mixer.setTokenOrder([...grids], order);
+}
 
 /** A loaded backbone and where its weights came from. */
 export interface ModelFile {
@@ -71,6 +147,7 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
   if (arch !== "vit" && arch !== "mixer") {
     throw new CheckpointError(`${file}: unknown arch "${arch}" (want "vit" or "mixer")`);
   }
+  const grids = parseTokenGrids(metadata[TOKEN_GRIDS_KEY], file);
   const model = arch === "vit"
     ? new VisionTransformer(
       { ...(config as Partial<VitConfig>), dropPathRate: 0 } as Partial<VitConfig>,
@@ -96,6 +173,14 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
   } catch (error) {
     model.dispose();
     throw new CheckpointError(`${file}: ${(error as Error).message}`);
+  }
+  if (grids && model instanceof MlpMixer) {
+    try {
+      applyTokenGrids(model, grids, file);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
   }
   for (const parameter of model.parameters()) parameter.requiresGrad = false;
   model.eval();

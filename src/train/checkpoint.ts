@@ -15,6 +15,8 @@ import {
   toFloat32,
   writeSafetensors,
 } from "../io/safetensors.ts";
+import { modelFileMetadata } from "../io/model_file.ts";
+import { MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer } from "../nn/vit.ts";
 import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
@@ -42,6 +44,12 @@ export interface CheckpointInfo {
   phase?: number;
   /** State of the iBOT mask generator. */
   maskRandom?: number;
+  /**
+   * Grid sides the teacher Mixer's token mixing was grown through (first = the original; see
+   * `blockTokenOrder` in src/train/curriculum.ts); absent for a ViT teacher and older checkpoints.
+   * The tensor file's metadata holds them too (`token_grids`).
+   */
+  tokenGrids?: number[];
   /** Wall-clock time of writing. */
   writtenAt: string;
   /** Extra fields (last metrics). */
@@ -56,12 +64,7 @@ export const CHECKPOINT_INFO = "checkpoint.json";
 export const LATEST = "latest";
 
 function backboneMetadata(trainer: DinoTrainer): Record<string, string> {
-  const backbone = trainer.teacher.backbone;
-  return {
-    format: "dinogpu-dino-checkpoint",
-    arch: backbone instanceof VisionTransformer ? "vit" : "mixer",
-    config: JSON.stringify(backbone.config),
-  };
+  return { format: "dinogpu-dino-checkpoint", ...modelFileMetadata(trainer.teacher.backbone) };
 }
 
 /** Writes a checkpoint of `trainer` under `dir` (created if missing); returns its folder. */
@@ -107,6 +110,9 @@ export async function saveCheckpoint(
       : undefined,
     phase: trainer.phase,
     maskRandom: trainer.maskRandom.state,
+    tokenGrids: trainer.teacher.backbone instanceof MlpMixer
+      ? [...trainer.teacher.backbone.tokenGrids]
+      : undefined,
     writtenAt: new Date().toISOString(),
     extra,
   };
@@ -189,6 +195,17 @@ export async function loadCheckpoint(trainer: DinoTrainer, dir: string): Promise
     throw new CheckpointError(
       `${folder}: written in resolution phase ${info.phase} at step ${info.step}, but this ` +
         `configuration puts step ${info.step} in phase ${trainer.phase}`,
+    );
+  }
+  const teacher = trainer.teacher.backbone;
+  if (
+    info.tokenGrids && teacher instanceof MlpMixer &&
+    info.tokenGrids.join(",") !== teacher.tokenGrids.join(",")
+  ) {
+    throw new CheckpointError(
+      `${folder}: the teacher Mixer was grown through grids [${info.tokenGrids.join(", ")}], ` +
+        `but this configuration grows it through [${teacher.tokenGrids.join(", ")}] by step ` +
+        `${info.step}`,
     );
   }
   const pick = (prefix: string) =>

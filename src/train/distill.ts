@@ -49,6 +49,7 @@ async function readTeacherState(
   config?: Record<string, unknown>;
   heads?: number;
   arch?: "vit" | "mixer";
+  tokenGrids?: number[];
 }> {
   // a dinogpu DINO run (or one of its checkpoint folders): its EMA teacher
   const info = await readCheckpointInfo(path).catch(() => undefined);
@@ -60,7 +61,13 @@ async function readTeacherState(
     for (const [name, value] of tensors) {
       if (name.startsWith("teacher.")) state.set(name.slice("teacher.".length), value);
     }
-    return { state, file, heads: info.config.heads, arch: info.config.arch };
+    return {
+      state,
+      file,
+      heads: info.config.heads,
+      arch: info.config.arch,
+      tokenGrids: info.tokenGrids,
+    };
   }
   const contents = await readCheckpoint(path, { prefer: "teacher" });
   return { state: contents.state, file: contents.file, config: contents.config };
@@ -116,7 +123,7 @@ export async function loadDistillTeacher(
   config: DinoTrainConfig,
   options: { heads?: number } = {},
 ): Promise<DistillTeacher> {
-  const { state, file, config: hfConfig, heads, arch } = await readTeacherState(path);
+  const { state, file, config: hfConfig, heads, arch, tokenGrids } = await readTeacherState(path);
   const backboneState = new Map<string, HostTensor>();
   const headState = new Map<string, HostTensor>();
   const ibotState = new Map<string, HostTensor>();
@@ -131,6 +138,8 @@ export async function loadDistillTeacher(
     config: hfConfig,
     heads: options.heads ?? heads,
     arch: arch ?? "auto",
+    // a Mixer grown by a resolution curriculum reorders its tokens
+    tokenGrids,
   });
   const teacherDim = backbone.config.embedDim;
   const built: DinoHead[] = [];

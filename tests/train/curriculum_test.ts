@@ -2,6 +2,7 @@
 // refusal of sizes off the patch grid, phase switches inside runs and exact resumption after one.
 import { join } from "node:path";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
+import { loadModel } from "../../src/io/checkpoints.ts";
 import { MlpMixer } from "../../src/nn/mixer.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import {
@@ -208,7 +209,14 @@ for (const arch of ["vit", "mixer"] as const) {
           }),
           train: data,
         });
-        assertEquals((await readCheckpointInfo(join(dir, "split"))).phase, 1);
+        const info = await readCheckpointInfo(join(dir, "split"));
+        assertEquals(info.phase, 1);
+        assertEquals(info.tokenGrids, arch === "mixer" ? [2, 4] : undefined);
+        // what knn/embed/probe read back keeps a grown Mixer's token order
+        const loaded = await loadModel(join(dir, "split"));
+        const grids = loaded.model instanceof MlpMixer ? loaded.model.tokenGrids : undefined;
+        loaded.model.dispose();
+        assertEquals(grids, arch === "mixer" ? [2, 4] : undefined);
         const resumed = await runDinoTraining({
           config: tinyConfig(join(dir, "split"), {
             arch,
