@@ -301,8 +301,8 @@ export class DinoTrainer {
     const frozenLastLayer = epoch < config.freezeLastLayer;
     const key = [size, height, width, phase, augmentKey, temperature, frozenLastLayer].join("|");
     const runtime = gpu();
-    const plan = this.#plans.get(key);
-    if (plan && this.replay && runtime.canReplay(plan.commands)) {
+    const plan = this.replay ? this.#plans.get(key) : undefined;
+    if (plan && runtime.canReplay(plan.commands)) {
       runtime.replay(plan.commands);
       this.replayedSteps++;
       this.step++;
@@ -312,8 +312,9 @@ export class DinoTrainer {
       }
       return views as unknown as StepResult;
     }
-    if (plan) this.#dropPlan(key);
-    const capture = this.replay && this.#seen.has(key) && !this.#unreplayable.has(key);
+    if (plan) this.#dropPlan(key); // its uniform buffers are gone: capture again
+    const capture = this.replay && !this.#plans.has(key) && this.#seen.has(key) &&
+      !this.#unreplayable.has(key);
     if (capture) runtime.beginCapture();
     let result: StepResult;
     try {
@@ -552,4 +553,5 @@ export async function growMixer(mixer: MlpMixer, grid: number): Promise<void> {
   const grids = [...mixer.tokenGrids, grid];
   mixer.setTokenOrder(grids, blockTokenOrder(grids));
   mixer.config.imageSize = grid * mixer.config.patchSize;
+  mixer.config.tokenHidden *= k;
 }
