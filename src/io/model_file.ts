@@ -16,6 +16,12 @@ import { type MixerConfig, MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer, type VitConfig } from "../nn/vit.ts";
 import { blockTokenOrder } from "../train/curriculum.ts";
 
+/**
+ * Metadata key of the tensor-name prefix of the backbone to evaluate, when a file holds more than
+ * one (a distillation checkpoint: "student.backbone.", its teacher being the frozen model).
+ */
+export const BACKBONE_PREFIX_KEY = "backbone_prefix";
+
 /** Metadata key of the grid sides a Mixer's token mixing was grown through. */
 export const TOKEN_GRIDS_KEY = "token_grids";
 
@@ -154,7 +160,8 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
     )
     : new MlpMixer(config as Partial<MixerConfig>);
   const names = model.namedParameters().map(([name]) => name);
-  const prefix = BACKBONE_PREFIXES.find((candidate) =>
+  const named = metadata[BACKBONE_PREFIX_KEY];
+  const prefix = [...(named !== undefined ? [named] : []), ...BACKBONE_PREFIXES].find((candidate) =>
     names.every((name) => tensors.has(candidate + name))
   );
   if (prefix === undefined) {

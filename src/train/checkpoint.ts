@@ -15,7 +15,7 @@ import {
   toFloat32,
   writeSafetensors,
 } from "../io/safetensors.ts";
-import { modelFileMetadata } from "../io/model_file.ts";
+import { BACKBONE_PREFIX_KEY, modelFileMetadata } from "../io/model_file.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer } from "../nn/vit.ts";
 import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";
@@ -64,7 +64,13 @@ export const CHECKPOINT_INFO = "checkpoint.json";
 export const LATEST = "latest";
 
 function backboneMetadata(trainer: DinoTrainer): Record<string, string> {
-  return { format: "dinogpu-dino-checkpoint", ...modelFileMetadata(trainer.teacher.backbone) };
+  // what evaluation reads: the EMA teacher, or the student of a distillation (its teacher is
+  // the frozen large model it learned from)
+  return {
+    format: "dinogpu-dino-checkpoint",
+    ...modelFileMetadata(trainer.evaluationBackbone),
+    [BACKBONE_PREFIX_KEY]: trainer.frozenTeacher ? "student.backbone." : "teacher.backbone.",
+  };
 }
 
 /** Writes a checkpoint of `trainer` under `dir` (created if missing); returns its folder. */

@@ -15,6 +15,7 @@ import {
 } from "../../src/train/config.ts";
 import { loadDistillTeacher } from "../../src/train/distill.ts";
 import { runDinoTraining } from "../../src/train/run.ts";
+import { loadModel } from "../../src/io/checkpoints.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
@@ -97,6 +98,11 @@ gpuTest(
           assertEquals(Array.from(after[index]), Array.from(before[index]), `teacher ${name} moved`)
         );
         again.network.dispose();
+        // what evaluation loads from the distillation run is its student, not the frozen teacher
+        const evaluated = await loadModel(join(dir, arch));
+        assertEquals(evaluated.kind, arch);
+        assertEquals(evaluated.model.config.embedDim, 8);
+        evaluated.model.dispose();
       }
     }),
 );
