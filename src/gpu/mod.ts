@@ -3,12 +3,17 @@
  * @module
  */
 export {
+  type CapturedCommand,
+  type CapturedCommands,
+  type CopyCommand,
   type DispatchCall,
+  type DispatchCommand,
   Gpu,
   gpu,
   type GpuOptions,
   initGpu,
   type RuntimeCounters,
+  type UploadCommand,
 } from "./device.ts";
 export { BufferPool, type PoolCounters, sizeClass } from "./buffer_pool.ts";
 export {
