@@ -7,12 +7,16 @@
  * N = 65, D = 96, H = 3) and at ViT-S/16 (B = 4, N = 197, D = 384, H = 6). `deno bench` prints the
  * ratio of each group.
  *
+ * Group "short sequences": `selfAttention` forward + backward at a Fashion-MNIST ViT shape (28 px
+ * images, patch 7: N = 17 tokens; B = 256, D = 64, H = 4, head size 16) with the "blocked" kernels
+ * (baseline) and the "rows" kernels ("auto" picks rows there).
+ *
  * Groups "ViT-S/16", "ViT-S/8": `attention` on [B, H, N, 64] alone, forward and forward + backward
  * (batch ATTENTION_BENCH_BATCH, default 2). Each iteration waits for the GPU (`gpu().sync()`).
  *
  * `deno run -A bench/attention_bench.ts --compare [repeats]` times the fused kernel variants
- * (`attentionKernels.variant`: "legacy" and "blocked") alternately instead, forward and
- * forward + backward of `selfAttention` at both self-attention shapes (less sensitive to other
+ * (`attentionKernels.variant`: "legacy", "blocked" and "rows") alternately instead, forward and
+ * forward + backward of `selfAttention` at the self-attention shapes (less sensitive to other
  * load on the machine), and prints the median of each.
  * @module
  */
@@ -77,6 +81,7 @@ async function selfAttentionStep(
 }
 
 const selfAttentionShapes = [
+  ["Fashion-MNIST ViT dim 64", 256, 17, 64, 4, 5],
   ["DINO ViT dim 96", 32, 65, 96, 3, 5],
   ["ViT-S/16", 4, 197, 384, 6, 3],
 ] as const;
@@ -96,6 +101,28 @@ for (const [label, b, n, dim, headCount, iterations] of selfAttentionShapes) {
     { group, n: iterations, warmup: 1 },
     step((input) => selfAttention(input, headCount)),
   );
+}
+
+{
+  const [b, n, dim, headCount] = [256, 17, 64, 4];
+  const qkv = randomTensor([b, n, 3 * dim], 13);
+  const gradOutput = randomTensor([b, n, dim], 14);
+  const name = `B=${b} N=${n} D=${dim} H=${headCount}`;
+  for (const variant of ["blocked", "rows"] as const) {
+    Deno.bench(
+      `selfAttention ${variant} kernels, forward + backward ${name}`,
+      { group: "short sequences", baseline: variant === "blocked", n: 5, warmup: 1 },
+      async () => {
+        const saved = attentionKernels.variant;
+        attentionKernels.variant = variant;
+        try {
+          await selfAttentionStep(qkv, gradOutput, (input) => selfAttention(input, headCount));
+        } finally {
+          attentionKernels.variant = saved;
+        }
+      },
+    );
+  }
 }
 
 for (const [label, tokens] of [["ViT-S/16", 197], ["ViT-S/8", 785]] as const) {
@@ -135,7 +162,8 @@ for (const [label, tokens] of [["ViT-S/16", 197], ["ViT-S/8", 785]] as const) {
 if (Deno.args[0] === "--compare") {
   const repeats = Number(Deno.args[1] ?? 7);
   const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
-  const variants: AttentionKernelVariant[] = ["legacy", "blocked"];
+  const variants: AttentionKernelVariant[] = ["legacy", "blocked", "rows"];
+  const saved = attentionKernels.variant;
   for (const [label, b, n, dim, headCount] of selfAttentionShapes) {
     const qkv = randomTensor([b, n, 3 * dim], 11);
     const gradOutput = randomTensor([b, n, dim], 12);
@@ -157,7 +185,7 @@ if (Deno.args[0] === "--compare") {
         }
       }
     }
-    attentionKernels.variant = "blocked";
+    attentionKernels.variant = saved;
     const results = [...times].map(([key, values]) => `${key} ${median(values).toFixed(1)} ms`);
     console.log(
       `selfAttention ${label} B=${b} N=${n} D=${dim} H=${headCount} (median of ${repeats}, ` +

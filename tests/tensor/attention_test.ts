@@ -7,6 +7,7 @@ import {
   type AttentionKernelVariant,
   attentionProbabilities,
   attentionReference,
+  attentionVariant,
   selfAttention,
   selfAttentionProbabilities,
 } from "../../src/tensor/ops/attention.ts";
@@ -396,6 +397,8 @@ gpuTest(
   "attention: blocked kernels across several key tiles (online softmax, tile 8)",
   async () => {
     await withKernels("blocked", 8, async () => {
+      await attentionCase([1, 1, 1, 1], {}); // short sequences (auto gives them to rows)
+      await attentionCase([1, 2, 7, 5], { seed: 100 });
       await attentionCase([1, 2, 29, 6], { seed: 101 }); // 4 tiles, the last one partial
       await attentionCase([2, 1, 19, 37], { scale: 2, seed: 102 });
       await attentionCase([1, 1, 40, 8], { scale: 30, grad: false, seed: 103 }); // large scores
@@ -438,6 +441,69 @@ gpuTest(
     const tight = { absolute: 1e-5, relative: 1e-4 };
     for (const [index, what] of ["output", "dq", "dk", "dv"].entries()) {
       assertClose(values[index], values[index + 4], `blocked vs legacy ${what}`, tight);
+    }
+    for (const t of [...inputs, gradOutput, ...results]) t.dispose();
+  },
+);
+
+gpuTest(
+  "attention: the rows kernels (short sequences) match float64, separate and packed",
+  async () => {
+    await withKernels("rows", 256, async () => {
+      await attentionCase([1, 1, 1, 1], {}); // one token, one column
+      await attentionCase([2, 2, 5, 3], { seed: 131 }); // head size below one vec4
+      await attentionCase([2, 2, 17, 16], { seed: 132 }); // Fashion-MNIST ViT: 16 patches + cls
+      await attentionCase([1, 2, 33, 6], { scale: 0.3, seed: 133 }); // past one chunk of 32 keys
+      await attentionCase([1, 1, 40, 8], { scale: 30, grad: false, seed: 134 }); // large scores
+      await selfAttentionCase([1, 1, 2, 3], { seed: 135 });
+      await selfAttentionCase([2, 5, 2, 3], { seed: 136 });
+      await selfAttentionCase([2, 17, 2, 16], { seed: 137 });
+      await selfAttentionCase([1, 33, 3, 5], { scale: 0.4, seed: 138 });
+    });
+  },
+);
+
+gpuTest("attention: auto picks the rows kernels for short sequences only", async () => {
+  await withKernels("auto", 256, () => {
+    assertEquals(attentionVariant(17, 16), "rows"); // Fashion-MNIST ViT
+    assertEquals(attentionVariant(65, 16), "rows");
+    assertEquals(attentionVariant(17, 64), "rows");
+    assertEquals(attentionVariant(50, 64), "blocked");
+    assertEquals(attentionVariant(197, 64), "blocked"); // ViT-S/16
+    assertEquals(attentionVariant(197, 3), "blocked"); // head size counted as 16
+    attentionKernels.variant = "legacy";
+    assertEquals(attentionVariant(17, 16), "legacy");
+    return Promise.resolve();
+  });
+});
+
+gpuTest(
+  "attention: rows and blocked kernels agree at N = 45, D = 24, forward and grads",
+  async () => {
+    const shape = [1, 2, 45, 24];
+    const random = new Random(141);
+    const size = 2 * 45 * 24;
+    const inputs = [0, 1, 2].map(() => tensor(random.normals(size), shape));
+    const gradOutput = tensor(random.normals(size), shape);
+    const results: Tensor[] = [];
+    for (const variant of ["blocked", "rows"] as const) {
+      await withKernels(variant, 256, () => {
+        for (const input of inputs) input.requiresGrad = true;
+        const output = attention(inputs[0], inputs[1], inputs[2]);
+        backward(output, gradOutput);
+        results.push(output);
+        for (const input of inputs) {
+          results.push(input.grad!);
+          input.grad = undefined;
+          input.requiresGrad = false;
+        }
+        return Promise.resolve();
+      });
+    }
+    const values = await readAll(results);
+    const tight = { absolute: 1e-5, relative: 1e-4 };
+    for (const [index, what] of ["output", "dq", "dk", "dv"].entries()) {
+      assertClose(values[index], values[index + 4], `blocked vs rows ${what}`, tight);
     }
     for (const t of [...inputs, gradOutput, ...results]) t.dispose();
   },

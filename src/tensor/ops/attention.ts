@@ -3,7 +3,9 @@
  *
  * `attention` is fused (flash style): one kernel streams key/value tiles through workgroup memory
  * with an online softmax, so the N x N score matrix is never stored; it also writes the per-row
- * log-sum-exp, which the backward kernels use to recompute the probabilities.
+ * log-sum-exp, which the backward kernels use to recompute the probabilities. Short sequences
+ * (tokens x head size up to `ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) go to the "rows" kernels instead:
+ * one invocation per query (or key) row, no workgroup memory or barriers.
  * `selfAttention` runs the same kernels on the packed [B, N, 3 D] output of a qkv projection: the
  * kernels read q, k and v through strides, write the output with the heads merged ([B, N, D]) and,
  * in the backward, dq, dk and dv straight into one [B, N, 3 D] gradient, so a ViT block needs no
@@ -15,6 +17,7 @@
 import { gpu } from "../../gpu/device.ts";
 import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
+import type { KernelName } from "../../gpu/pipeline_cache.ts";
 import { record } from "../tape.ts";
 import { formatShape, Tensor } from "../tensor.ts";
 
@@ -57,19 +60,52 @@ const LOG2_E = 1.4426950408889634;
  */
 const SCORE_TILE = 256;
 
-/** Kernel variants of the fused attention ops. */
-export type AttentionKernelVariant = "blocked" | "legacy";
+/**
+ * Kernel variants of the fused attention ops: "auto" picks "rows" for short sequences (see
+ * `ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) and "blocked" otherwise.
+ */
+export type AttentionKernelVariant = "auto" | "rows" | "blocked" | "legacy";
 
 /**
- * Which fused kernels the attention ops dispatch: "blocked" (the default; 8 rows per workgroup,
- * vec4 register accumulators, scores of a key tile in workgroup memory) or "legacy" (the first
- * version: BLOCK rows per invocation in private arrays), kept to compare the two in benchmarks
- * and tests.
+ * Largest tokens x head size (head size counted as at least 16) for which "auto" picks the "rows"
+ * kernels. Measured on llvmpipe (2 shared cores, packed self-attention with 4 heads, forward and
+ * forward + backward, variants alternated in one process): rows won at N <= 65 for d = 16
+ * (1040) and at N = 17 for d = 64 (1088), broke even at N = 197, d = 16 (3152) and lost at
+ * N = 50, d = 64 (3200).
  */
-export const attentionKernels: { variant: AttentionKernelVariant; scoreTile: number } = {
-  variant: "blocked",
+export const ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 1152;
+
+/**
+ * Which fused kernels the attention ops dispatch: "auto" (the default: "rows" for short sequences,
+ * "blocked" otherwise), "rows" (one invocation per query or key row, no workgroup memory or
+ * barriers; fastest at small N), "blocked" (8 rows per workgroup, vec4 register accumulators,
+ * scores of a key tile in workgroup memory) or "legacy" (the first version: BLOCK rows per
+ * invocation in private arrays), kept to compare them in benchmarks and tests. `scoreTile` is the
+ * key tile of the blocked kernels; `rowsMaxTokensTimesHeadSize` the "auto" threshold.
+ */
+export const attentionKernels: {
+  variant: AttentionKernelVariant;
+  scoreTile: number;
+  rowsMaxTokensTimesHeadSize: number;
+} = {
+  variant: "auto",
   scoreTile: SCORE_TILE,
+  rowsMaxTokensTimesHeadSize: ROWS_MAX_TOKENS_TIMES_HEAD_SIZE,
 };
+
+/** The kernel variant the fused ops dispatch for `tokens` tokens of head size `headSize`. */
+export function attentionVariant(
+  tokens: number,
+  headSize: number,
+): Exclude<AttentionKernelVariant, "auto"> {
+  const variant = attentionKernels.variant;
+  if (variant !== "auto") return variant;
+  const work = tokens * Math.max(headSize, 16);
+  return work <= attentionKernels.rowsMaxTokensTimesHeadSize ? "rows" : "blocked";
+}
+
+/** Invocations per workgroup of the rows kernels. */
+const ROWS_WORKGROUP_SIZE = 64;
 
 /** Rows (queries, or keys for dk/dv) per workgroup of the blocked kernels. */
 const BLOCKED_ROWS = 8;
@@ -230,37 +266,63 @@ function fusedParams(sizes: AttentionSizes, layout: AttentionLayout, scale: numb
   return params;
 }
 
-function fusedConstants(
+/** Kernel, entry point, override constants and workgroups of one fused attention kernel. */
+interface FusedLaunch {
+  kernel: KernelName;
+  entryPoint: string;
+  constants: Record<string, number>;
+  workgroups: [number, number];
+}
+
+/**
+ * The launch of fused kernel `name` ("forward", "backward_query" or "backward_key_value") in the
+ * variant picked for `sizes`.
+ */
+function fusedLaunch(
+  name: "forward" | "backward_query" | "backward_key_value",
   sizes: AttentionSizes,
-  tileName: "KEY_TILE" | "QUERY_TILE",
-): Record<string, number> {
-  if (attentionKernels.variant === "blocked") {
+): FusedLaunch {
+  const variant = attentionVariant(sizes.tokens, sizes.headSize);
+  const heads = sizes.batch * sizes.heads;
+  if (variant === "rows") {
+    // one pipeline per head size: the column loops and the last partial vec4 are constants
+    const headVecs = Math.ceil(sizes.headSize / 4);
+    return {
+      kernel: `attention_rows_${name}`,
+      entryPoint: "main",
+      constants: {
+        WORKGROUP_SIZE: ROWS_WORKGROUP_SIZE,
+        HEAD_VECS: headVecs,
+        LAST_COLUMNS: sizes.headSize - 4 * (headVecs - 1),
+      },
+      workgroups: flatWorkgroups(heads * sizes.tokens, ROWS_WORKGROUP_SIZE),
+    };
+  }
+  if (variant === "blocked") {
     const { headVecs } = attentionTiling(sizes.headSize);
     return {
-      HEAD_VECS: headVecs,
-      LANES: Math.max(8, headVecs),
-      QUADS: attentionKernels.scoreTile / 4,
+      kernel: `attention_${name}`,
+      entryPoint: "main",
+      constants: {
+        HEAD_VECS: headVecs,
+        LANES: Math.max(8, headVecs),
+        QUADS: attentionKernels.scoreTile / 4,
+      },
+      workgroups: [Math.ceil(sizes.tokens / BLOCKED_ROWS), heads],
     };
   }
   const tiling = attentionTiling(sizes.headSize, sizes.tokens);
   return {
-    ROWS: tiling.rows,
-    BLOCK: tiling.block,
-    [tileName]: tiling.keyTile,
-    HEAD_VECS: tiling.headVecs,
+    kernel: `attention_${name}`,
+    entryPoint: "legacy",
+    constants: {
+      ROWS: tiling.rows,
+      BLOCK: tiling.block,
+      [name === "backward_key_value" ? "QUERY_TILE" : "KEY_TILE"]: tiling.keyTile,
+      HEAD_VECS: tiling.headVecs,
+    },
+    workgroups: [Math.ceil(sizes.tokens / (tiling.rows * tiling.block)), heads],
   };
-}
-
-function entryPoint(): string {
-  return attentionKernels.variant === "blocked" ? "main" : "legacy";
-}
-
-function fusedWorkgroups(sizes: AttentionSizes): [number, number] {
-  if (attentionKernels.variant === "blocked") {
-    return [Math.ceil(sizes.tokens / BLOCKED_ROWS), sizes.batch * sizes.heads];
-  }
-  const tiling = attentionTiling(sizes.headSize, sizes.tokens);
-  return [Math.ceil(sizes.tokens / (tiling.rows * tiling.block)), sizes.batch * sizes.heads];
 }
 
 /** Dispatches the fused forward: writes `output` and `logSumExp` [B * H, N]. */
@@ -273,12 +335,9 @@ function dispatchForward(
   scale: number,
 ): void {
   gpu().dispatch({
-    kernel: "attention_forward",
-    entryPoint: entryPoint(),
-    constants: fusedConstants(sizes, "KEY_TILE"),
+    ...fusedLaunch("forward", sizes),
     buffers: [...sources, output.buffer, logSumExp.buffer],
     params: fusedParams(sizes, layout, scale),
-    workgroups: fusedWorkgroups(sizes),
   });
 }
 
@@ -317,28 +376,20 @@ function dispatchBackward(
     workgroups: flatWorkgroups(rows, 64),
   });
   const params = fusedParams(sizes, layout, scale);
-  const workgroups = fusedWorkgroups(sizes);
   const saved = [gradOutput.buffer, logSumExp.buffer, delta.buffer];
   gpu().dispatch({
-    kernel: "attention_backward_query",
-    entryPoint: entryPoint(),
-    constants: fusedConstants(sizes, "KEY_TILE"),
+    ...fusedLaunch("backward_query", sizes),
     buffers: [...sources, ...saved, gradQuery],
     params,
-    workgroups,
   });
   // the packed gradient is one writable binding; the value slot then gets a placeholder
   const placeholder = gradValue ? undefined : Tensor.empty([1]);
+  const keyValue = fusedLaunch("backward_key_value", sizes);
   gpu().dispatch({
-    kernel: "attention_backward_key_value",
-    entryPoint: entryPoint(),
-    constants: {
-      ...fusedConstants(sizes, "QUERY_TILE"),
-      SEPARATE_VALUE_GRAD: gradValue ? 1 : 0,
-    },
+    ...keyValue,
+    constants: { ...keyValue.constants, SEPARATE_VALUE_GRAD: gradValue ? 1 : 0 },
     buffers: [...sources, ...saved, gradKey, gradValue ?? placeholder!.buffer],
     params,
-    workgroups,
   });
   placeholder?.dispose();
   delta.dispose();

@@ -1,0 +1,162 @@
+// Fused attention forward for short sequences ("rows" variant): out = softmax(q k^T * scale) v over
+// the key axis, plus the natural-log log-sum-exp of each row's scaled scores, as
+// attention_forward.wgsl writes them, but with one invocation per (batch * head, query row) and no
+// workgroup memory or barriers: at small N (a few dozen tokens) the blocked kernels' per-workgroup
+// staging and barriers cost more than the arithmetic. The invocation holds its query (times
+// scale * log2 e) and output accumulator in HEAD_VECS vec4s (HEAD_VECS = ceil(d / 4), an override,
+// so the column loops have constant bounds and unroll into registers) and streams the n keys and
+// values once, CHUNK keys at a time: the chunk's scores go to a private array, then the running max
+// and sum are rescaled once per chunk (online softmax, base-2 exponentials; one exp2 per key, since
+// exp2 is costly on llvmpipe). d = 4 (HEAD_VECS - 1) + LAST_COLUMNS is fixed per pipeline too.
+// Invocation r = x + y * (x workgroups * WORKGROUP_SIZE) computes row r % n of head r / n
+// (head = batch * heads + h). Layouts come as strides (params), as in attention_forward.wgsl:
+// element (b, h, row, c) of q, k, v is at offset + b * in_batch + h * in_head + row * in_row + c,
+// of the output at b * out_batch + h * out_head + row * out_row + c; the log-sum-exp is [B * H, N].
+
+override WORKGROUP_SIZE: u32 = 64u;
+override HEAD_VECS: u32 = 4u;
+// columns of the last vec4 that lie inside the row: d - 4 (HEAD_VECS - 1), 1..4
+override LAST_COLUMNS: u32 = 4u;
+// keys whose scores an invocation holds at a time (one softmax rescaling per chunk)
+const CHUNK: u32 = 32u;
+
+const MAX_HEAD_VECS: u32 = 32u;
+const NEGATIVE_LARGE: f32 = -3.0e38;
+
+struct Params {
+  batch_heads: u32,
+  n: u32,
+  d: u32,
+  heads: u32,
+  scale: f32,
+  // scale * log2(e): scores are kept in base 2 and exponentiated with exp2
+  scale_log2: f32,
+  q_offset: u32,
+  k_offset: u32,
+  v_offset: u32,
+  in_batch: u32,
+  in_head: u32,
+  in_row: u32,
+  out_batch: u32,
+  out_head: u32,
+  out_row: u32,
+  padding: u32,
+}
+
+@group(0) @binding(0) var<storage, read> query: array<f32>;
+@group(0) @binding(1) var<storage, read> key: array<f32>;
+@group(0) @binding(2) var<storage, read> value: array<f32>;
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+@group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
+@group(1) @binding(0) var<uniform> params: Params;
+
+// Columns 4 vec .. 4 vec + 3 of the row at `base`; zero past d.
+fn load_query(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
+    return vec4f(query[c], query[c + 1u], query[c + 2u], query[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; i < LAST_COLUMNS; i++) {
+    result[i] = query[c + i];
+  }
+  return result;
+}
+
+fn load_key(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
+    return vec4f(key[c], key[c + 1u], key[c + 2u], key[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; i < LAST_COLUMNS; i++) {
+    result[i] = key[c + i];
+  }
+  return result;
+}
+
+fn load_value(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
+    return vec4f(value[c], value[c + 1u], value[c + 2u], value[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; i < LAST_COLUMNS; i++) {
+    result[i] = value[c + i];
+  }
+  return result;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let index = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let n = params.n;
+  if (index >= params.batch_heads * n) {
+    return;
+  }
+  let head = index / n;
+  let row = index - head * n;
+  let in_base = (head / params.heads) * params.in_batch + (head % params.heads) * params.in_head;
+  let out_base = (head / params.heads) * params.out_batch + (head % params.heads) * params.out_head;
+  let in_row = params.in_row;
+  let key_base = in_base + params.k_offset;
+  let value_base = in_base + params.v_offset;
+
+  var q: array<vec4f, MAX_HEAD_VECS>;
+  var accumulator: array<vec4f, MAX_HEAD_VECS>;
+  let query_base = in_base + params.q_offset + row * in_row;
+  for (var v = 0u; v < HEAD_VECS; v++) {
+    q[v] = load_query(query_base, v) * params.scale_log2;
+    accumulator[v] = vec4f(0.0);
+  }
+  var running_max = NEGATIVE_LARGE;
+  var running_sum = 0.0;
+  var scores: array<f32, CHUNK>;
+  for (var chunk = 0u; chunk < n; chunk += CHUNK) {
+    let count = min(CHUNK, n - chunk);
+    var chunk_max = running_max;
+    for (var j = 0u; j < count; j++) {
+      let key_row = key_base + (chunk + j) * in_row;
+      var dot4 = vec4f(0.0);
+      for (var v = 0u; v < HEAD_VECS; v++) {
+        dot4 += q[v] * load_key(key_row, v);
+      }
+      let score = (dot4.x + dot4.y) + (dot4.z + dot4.w);
+      scores[j] = score;
+      chunk_max = max(chunk_max, score);
+    }
+    let correction = exp2(running_max - chunk_max);
+    running_max = chunk_max;
+    running_sum *= correction;
+    for (var v = 0u; v < HEAD_VECS; v++) {
+      accumulator[v] *= correction;
+    }
+    for (var j = 0u; j < count; j++) {
+      let p = exp2(scores[j] - chunk_max);
+      running_sum += p;
+      let value_row = value_base + (chunk + j) * in_row;
+      for (var v = 0u; v < HEAD_VECS; v++) {
+        accumulator[v] += p * load_value(value_row, v);
+      }
+    }
+  }
+
+  let inverse = 1.0 / running_sum;
+  let output_base = out_base + row * params.out_row;
+  for (var v = 0u; v < HEAD_VECS; v++) {
+    let result = accumulator[v] * inverse;
+    let c = output_base + 4u * v;
+    if (LAST_COLUMNS == 4u || v + 1u < HEAD_VECS) {
+      output[c] = result.x;
+      output[c + 1u] = result.y;
+      output[c + 2u] = result.z;
+      output[c + 3u] = result.w;
+    } else {
+      for (var i = 0u; i < LAST_COLUMNS; i++) {
+        output[c + i] = result[i];
+      }
+    }
+  }
+  // natural-log log-sum-exp of the scaled scores
+  log_sum_exp[index] = (running_max + log2(running_sum)) * 0.6931471805599453;
+}
