@@ -322,7 +322,22 @@ function validateConfig(config: DinoTrainConfig): void {
       `config key "centering" must be "centering" or "sinkhorn", got "${config.centering}"`,
     );
   }
-  for (const key of ["koleoLossWeight", "ibotLossWeight", "ibotOutDim"] as const) {
+  for (
+    const key of [
+      "koleoLossWeight",
+      "ibotLossWeight",
+      "ibotOutDim",
+      "warmupEpochs",
+      "warmupTeacherTempEpochs",
+      "freezeLastLayer",
+      "weightDecay",
+      "weightDecayEnd",
+      "minLr",
+      "dropPathRate",
+      "clipGrad",
+      "localCrops",
+    ] as const
+  ) {
     if (!(config[key] >= 0)) {
       throw new ConfigError(`config key "${key}" must be >= 0, got ${config[key]}`);
     }

@@ -50,7 +50,11 @@ export interface DinoSchedules {
 /** DINO's schedules for `stepsPerEpoch` steps per epoch. */
 export function dinoSchedules(config: DinoTrainConfig, stepsPerEpoch: number): DinoSchedules {
   const totalSteps = config.epochs * stepsPerEpoch;
-  const warmupSteps = Math.min(totalSteps, config.warmupEpochs * stepsPerEpoch);
+  // a fractional warm-up (0.3 epochs) rounds to whole steps
+  const warmupSteps = Math.min(
+    totalSteps,
+    Math.max(0, Math.round(config.warmupEpochs * stepsPerEpoch)),
+  );
   const teacherTemperature = new Float64Array(config.epochs);
   const warm = Math.min(config.warmupTeacherTempEpochs, config.epochs);
   for (let epoch = 0; epoch < config.epochs; epoch++) {
