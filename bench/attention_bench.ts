@@ -15,7 +15,7 @@
  * (batch ATTENTION_BENCH_BATCH, default 2). Each iteration waits for the GPU (`gpu().sync()`).
  *
  * `deno run -A bench/attention_bench.ts --compare [repeats]` times the fused kernel variants
- * (`attentionKernels.variant`: "legacy", "blocked" and "rows") alternately instead, forward and
+ * (`attentionKernels.variant`: "blocked" and "rows") alternately instead, forward and
  * forward + backward of `selfAttention` at the self-attention shapes (less sensitive to other
  * load on the machine), and prints the median of each.
  * @module
@@ -162,7 +162,7 @@ for (const [label, tokens] of [["ViT-S/16", 197], ["ViT-S/8", 785]] as const) {
 if (Deno.args[0] === "--compare") {
   const repeats = Number(Deno.args[1] ?? 7);
   const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
-  const variants: AttentionKernelVariant[] = ["legacy", "blocked", "rows"];
+  const variants: AttentionKernelVariant[] = ["blocked", "rows"];
   const saved = attentionKernels.variant;
   for (const [label, b, n, dim, headCount] of selfAttentionShapes) {
     const qkv = randomTensor([b, n, 3 * dim], 11);

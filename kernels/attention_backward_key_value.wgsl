@@ -1,45 +1,17 @@
 // Attention backward, gradients of the keys and values. With p = exp(scale q_i.k_j - lse_i)
 // recomputed from the saved log-sum-exp: dv_j = sum_i p_ij dO_i and
-// dk_j = scale * sum_i p_ij (dO_i.v_j - delta_i) q_i. Each invocation owns BLOCK key rows and holds
-// their k_j, v_j and the dk_j, dv_j accumulators (HEAD_VECS vec4s each) in registers; the workgroup
-// stages QUERY_TILE query rows (with their dO rows, log-sum-exp and delta) at a time.
-// Workgroup (x, y) covers key rows x * ROWS * BLOCK.. of head y (y = batch * heads + head). No
-// atomics: each key row is written by the one invocation that owns it.
-// Layouts come as strides (params), as in attention_forward.wgsl: element (b, h, row, c) of q, k, v
-// and of their gradients is at offset + b * in_batch + h * in_head + row * in_row + c, of dO at
-// b * out_batch + h * out_head + row * out_row + c; log-sum-exp and delta are [B * H, N].
+// dk_j = scale * sum_i p_ij (dO_i.v_j - delta_i) q_i.
+// Workgroup (x, y) covers key rows x * 8.. of head y (y = batch * heads + head). No atomics: each
+// key row is written by the one workgroup that owns it.
+// Layouts (strides in params) as described in include/attention_params.wgsl: q, k, v, dk and dv at
+// the input offsets, dO at the output's; log-sum-exp and delta are [B * H, N].
 // With SEPARATE_VALUE_GRAD = 0 (packed qkv) dk and dv both go to grad_key (one [B, N, 3 D] gradient,
 // at offsets k_offset and v_offset) and grad_value is a placeholder that is never written: one
 // writable binding per buffer (WebGPU forbids aliasing a writable binding).
 
-override ROWS: u32 = 16u;
-override BLOCK: u32 = 4u;
-override QUERY_TILE: u32 = 32u;
-override HEAD_VECS: u32 = 16u;
 override SEPARATE_VALUE_GRAD: u32 = 1u;
 
-const MAX_HEAD_VECS: u32 = 32u;
-const MAX_BLOCK: u32 = 4u;
-const LOG2_E: f32 = 1.4426950408889634;
-
-struct Params {
-  batch_heads: u32,
-  n: u32,
-  d: u32,
-  heads: u32,
-  scale: f32,
-  scale_log2: f32,
-  q_offset: u32,
-  k_offset: u32,
-  v_offset: u32,
-  in_batch: u32,
-  in_head: u32,
-  in_row: u32,
-  out_batch: u32,
-  out_head: u32,
-  out_row: u32,
-  padding: u32,
-}
+// #include "attention_blocked_backward.wgsl"
 
 @group(0) @binding(0) var<storage, read> query: array<f32>;
 @group(0) @binding(1) var<storage, read> key: array<f32>;
@@ -51,149 +23,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> grad_value: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> legacy_query_tile: array<vec4f, QUERY_TILE * HEAD_VECS>;
-var<workgroup> legacy_grad_output_tile: array<vec4f, QUERY_TILE * HEAD_VECS>;
-var<workgroup> legacy_lse_tile: array<f32, QUERY_TILE>;
-var<workgroup> legacy_delta_tile: array<f32, QUERY_TILE>;
-
-// Columns 4 * vec .. 4 * vec + 3 of the row at `base` of query (0), key (1), value (2) or
-// grad_output (3); zero past d.
-fn legacy_load4(which: u32, base: u32, vec: u32) -> vec4f {
-  var result = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    let column = vec * 4u + c;
-    if (column < params.d) {
-      if (which == 0u) {
-        result[c] = query[base + column];
-      } else if (which == 1u) {
-        result[c] = key[base + column];
-      } else if (which == 2u) {
-        result[c] = value[base + column];
-      } else {
-        result[c] = grad_output[base + column];
-      }
-    }
-  }
-  return result;
-}
-
-@compute @workgroup_size(ROWS)
-fn legacy(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {
-  let n = params.n;
-  let d = params.d;
-  let head = group.y;
-  let first_row = (group.x * ROWS + local) * BLOCK;
-  let batch_index = head / params.heads;
-  let head_index = head % params.heads;
-  let in_base = batch_index * params.in_batch + head_index * params.in_head;
-  let out_base = batch_index * params.out_batch + head_index * params.out_head;
-  let in_row = params.in_row;
-  let out_row = params.out_row;
-
-  var k: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
-  var v_rows: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
-  var grad_k: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
-  var grad_v: array<vec4f, MAX_HEAD_VECS * MAX_BLOCK>;
-  for (var r = 0u; r < BLOCK; r++) {
-    // rows past n repeat row n - 1 (computed, never written)
-    let row_base = in_base + min(first_row + r, n - 1u) * in_row;
-    for (var v = 0u; v < HEAD_VECS; v++) {
-      k[r * HEAD_VECS + v] = legacy_load4(1u, row_base + params.k_offset, v) * params.scale_log2;
-      v_rows[r * HEAD_VECS + v] = legacy_load4(2u, row_base + params.v_offset, v);
-      grad_k[r * HEAD_VECS + v] = vec4f(0.0);
-      grad_v[r * HEAD_VECS + v] = vec4f(0.0);
-    }
-  }
-
-  for (var tile_start = 0u; tile_start < n; tile_start += QUERY_TILE) {
-    for (var index = local; index < QUERY_TILE * HEAD_VECS; index += ROWS) {
-      let query_row = tile_start + index / HEAD_VECS;
-      let vec = index % HEAD_VECS;
-      if (query_row < n) {
-        legacy_query_tile[index] = legacy_load4(0u, in_base + params.q_offset + query_row * in_row, vec);
-        legacy_grad_output_tile[index] = legacy_load4(3u, out_base + query_row * out_row, vec);
-      } else {
-        legacy_query_tile[index] = vec4f(0.0);
-        legacy_grad_output_tile[index] = vec4f(0.0);
-      }
-    }
-    for (var i = local; i < QUERY_TILE; i += ROWS) {
-      let query_row = tile_start + i;
-      if (query_row < n) {
-        legacy_lse_tile[i] = log_sum_exp[head * n + query_row] * LOG2_E;
-        legacy_delta_tile[i] = delta[head * n + query_row];
-      } else {
-        legacy_lse_tile[i] = 0.0;
-        legacy_delta_tile[i] = 0.0;
-      }
-    }
-    workgroupBarrier();
-    let count = min(QUERY_TILE, n - tile_start);
-    for (var i = 0u; i < count; i++) {
-      var score4: array<vec4f, MAX_BLOCK>;
-      for (var r = 0u; r < BLOCK; r++) {
-        score4[r] = vec4f(0.0);
-      }
-      var grad_p4: array<vec4f, MAX_BLOCK>;
-      for (var r = 0u; r < BLOCK; r++) {
-        grad_p4[r] = vec4f(0.0);
-      }
-      for (var v = 0u; v < HEAD_VECS; v++) {
-        let query4 = legacy_query_tile[i * HEAD_VECS + v];
-        let grad4 = legacy_grad_output_tile[i * HEAD_VECS + v];
-        for (var r = 0u; r < BLOCK; r++) {
-          score4[r] += k[r * HEAD_VECS + v] * query4;
-          grad_p4[r] += v_rows[r * HEAD_VECS + v] * grad4;
-        }
-      }
-      var p: array<f32, MAX_BLOCK>;
-      var grad_score: array<f32, MAX_BLOCK>;
-      let lse = legacy_lse_tile[i];
-      let row_delta = legacy_delta_tile[i];
-      for (var r = 0u; r < BLOCK; r++) {
-        let s = score4[r];
-        let g = grad_p4[r];
-        p[r] = exp2(s.x + s.y + s.z + s.w - lse);
-        grad_score[r] = p[r] * (g.x + g.y + g.z + g.w - row_delta);
-      }
-      for (var v = 0u; v < HEAD_VECS; v++) {
-        let query4 = legacy_query_tile[i * HEAD_VECS + v];
-        let grad4 = legacy_grad_output_tile[i * HEAD_VECS + v];
-        for (var r = 0u; r < BLOCK; r++) {
-          grad_v[r * HEAD_VECS + v] += p[r] * grad4;
-          grad_k[r * HEAD_VECS + v] += grad_score[r] * query4;
-        }
-      }
-    }
-    workgroupBarrier();
-  }
-
-  for (var r = 0u; r < BLOCK; r++) {
-    let row = first_row + r;
-    if (row < n) {
-      let row_base = in_base + row * in_row;
-      for (var v = 0u; v < HEAD_VECS; v++) {
-        let key_result = grad_k[r * HEAD_VECS + v] * params.scale;
-        let value_result = grad_v[r * HEAD_VECS + v];
-        for (var c = 0u; c < 4u; c++) {
-          let column = v * 4u + c;
-          if (column < d) {
-            grad_key[row_base + params.k_offset + column] = key_result[c];
-            if (SEPARATE_VALUE_GRAD != 0u) {
-              grad_value[row_base + params.v_offset + column] = value_result[c];
-            } else {
-              grad_key[row_base + params.v_offset + column] = value_result[c];
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Blocked dk and dv (entry point `main`, the default), shaped like the blocked forward (see
-// attention_forward.wgsl): named vec4 registers only. A workgroup of LANES invocations covers 8
+// Shaped like the blocked forward (see attention_forward.wgsl): named vec4 registers only. A workgroup of LANES invocations covers 8
 // key rows of one head, with their keys (times scale * log2 e) and values in workgroup memory.
 // Per tile of up to 4 QUADS queries:
 //   1. invocation t takes queries 4t.., 4(t + LANES).. four at a time: p = exp2(k.q - lse) and
@@ -203,64 +33,10 @@ fn legacy(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) 
 //   2. invocation t < ceil(d / 4) owns columns 4t..4t+3 of the 8 dv and dk rows (16 vec4
 //      accumulators) and adds mat4x4(dO..) * p_r, then mat4x4(q..) * ds_r over the tile.
 
-override LANES: u32 = 16u;
-
-const BLOCK_ROWS: u32 = 8u;
-// vec4s of scores per row of a tile: the tile holds 4 QUADS keys (or queries)
-override QUADS: u32 = 64u;
-
 var<workgroup> key_block: array<vec4f, BLOCK_ROWS * HEAD_VECS>;
 var<workgroup> value_block: array<vec4f, BLOCK_ROWS * HEAD_VECS>;
 var<workgroup> probabilities: array<vec4f, BLOCK_ROWS * QUADS>;
 var<workgroup> score_grads: array<vec4f, BLOCK_ROWS * QUADS>;
-
-fn load_query(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (4u * vec + 3u < params.d) {
-    return vec4f(query[c], query[c + 1u], query[c + 2u], query[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
-    result[i] = query[c + i];
-  }
-  return result;
-}
-
-fn load_key(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (4u * vec + 3u < params.d) {
-    return vec4f(key[c], key[c + 1u], key[c + 2u], key[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
-    result[i] = key[c + i];
-  }
-  return result;
-}
-
-fn load_value(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (4u * vec + 3u < params.d) {
-    return vec4f(value[c], value[c + 1u], value[c + 2u], value[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
-    result[i] = value[c + i];
-  }
-  return result;
-}
-
-fn load_grad_output(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (4u * vec + 3u < params.d) {
-    return vec4f(grad_output[c], grad_output[c + 1u], grad_output[c + 2u], grad_output[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
-    result[i] = grad_output[c + i];
-  }
-  return result;
-}
 
 // Writes dk (times scale) and dv of key row `row`, columns 4 vec .. 4 vec + 3 (nothing past n or
 // d); with SEPARATE_VALUE_GRAD = 0 both go to grad_key (the packed gradient).
@@ -285,8 +61,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   let vecs = (params.d + 3u) / 4u;
   let head = group.y;
   let first_row = group.x * BLOCK_ROWS;
-  let in_base = (head / params.heads) * params.in_batch + (head % params.heads) * params.in_head;
-  let out_base = (head / params.heads) * params.out_batch + (head % params.heads) * params.out_head;
+  let in_base = input_base(head);
+  let out_base = output_base(head);
   let in_row = params.in_row;
   let out_row = params.out_row;
   let query_base = in_base + params.q_offset;
@@ -423,10 +199,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
     if (local < vecs) {
       for (var g = 0u; g < quads; g++) {
         let i = tile_start + 4u * g;
-      let row0 = out_base + min(i, n - 1u) * out_row;
-      let row1 = out_base + min(i + 1u, n - 1u) * out_row;
-      let row2 = out_base + min(i + 2u, n - 1u) * out_row;
-      let row3 = out_base + min(i + 3u, n - 1u) * out_row;
+        let row0 = out_base + min(i, n - 1u) * out_row;
+        let row1 = out_base + min(i + 1u, n - 1u) * out_row;
+        let row2 = out_base + min(i + 2u, n - 1u) * out_row;
+        let row3 = out_base + min(i + 3u, n - 1u) * out_row;
         let grads = mat4x4f(
           load_grad_output(row0, local),
           load_grad_output(row1, local),
@@ -444,10 +220,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
       }
       for (var g = 0u; g < quads; g++) {
         let i = tile_start + 4u * g;
-      let row0 = query_base + min(i, n - 1u) * in_row;
-      let row1 = query_base + min(i + 1u, n - 1u) * in_row;
-      let row2 = query_base + min(i + 2u, n - 1u) * in_row;
-      let row3 = query_base + min(i + 3u, n - 1u) * in_row;
+        let row0 = query_base + min(i, n - 1u) * in_row;
+        let row1 = query_base + min(i + 1u, n - 1u) * in_row;
+        let row2 = query_base + min(i + 2u, n - 1u) * in_row;
+        let row3 = query_base + min(i + 3u, n - 1u) * in_row;
         let queries = mat4x4f(
           load_query(row0, local),
           load_query(row1, local),

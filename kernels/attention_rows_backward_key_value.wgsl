@@ -9,34 +9,9 @@
 // dv both go to grad_key (one [B, N, 3 D] gradient, at offsets k_offset and v_offset) and
 // grad_value is a placeholder that is never written.
 
-override WORKGROUP_SIZE: u32 = 64u;
-override HEAD_VECS: u32 = 4u;
-// columns of the last vec4 that lie inside the row: d - 4 (HEAD_VECS - 1), 1..4
-override LAST_COLUMNS: u32 = 4u;
+// #include "attention_rows_backward.wgsl"
+
 override SEPARATE_VALUE_GRAD: u32 = 1u;
-
-const MAX_HEAD_VECS: u32 = 32u;
-const LOG2_E: f32 = 1.4426950408889634;
-
-struct Params {
-  batch_heads: u32,
-  n: u32,
-  d: u32,
-  heads: u32,
-  scale: f32,
-  // scale * log2(e): scores are kept in base 2 and exponentiated with exp2
-  scale_log2: f32,
-  q_offset: u32,
-  k_offset: u32,
-  v_offset: u32,
-  in_batch: u32,
-  in_head: u32,
-  in_row: u32,
-  out_batch: u32,
-  out_head: u32,
-  out_row: u32,
-  padding: u32,
-}
 
 @group(0) @binding(0) var<storage, read> query: array<f32>;
 @group(0) @binding(1) var<storage, read> key: array<f32>;
@@ -48,55 +23,6 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> grad_value: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-// Columns 4 vec .. 4 vec + 3 of the row at `base`; zero past d.
-fn load_query(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(query[c], query[c + 1u], query[c + 2u], query[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = query[c + i];
-  }
-  return result;
-}
-
-fn load_key(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(key[c], key[c + 1u], key[c + 2u], key[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = key[c + i];
-  }
-  return result;
-}
-
-fn load_value(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(value[c], value[c + 1u], value[c + 2u], value[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = value[c + i];
-  }
-  return result;
-}
-
-fn load_grad_output(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(grad_output[c], grad_output[c + 1u], grad_output[c + 2u], grad_output[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = grad_output[c + i];
-  }
-  return result;
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let index = id.x + id.y * groups.x * WORKGROUP_SIZE;
@@ -106,8 +32,8 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   }
   let head = index / n;
   let row = index - head * n;
-  let in_base = (head / params.heads) * params.in_batch + (head % params.heads) * params.in_head;
-  let out_base = (head / params.heads) * params.out_batch + (head % params.heads) * params.out_head;
+  let in_base = input_base(head);
+  let out_base = output_base(head);
   let in_row = params.in_row;
   let out_row = params.out_row;
   let query_base = in_base + params.q_offset;

@@ -5,37 +5,10 @@
 // or barriers (see attention_rows_forward.wgsl): it holds q_i (times scale * log2 e), dO_i and the
 // dq_i accumulator in HEAD_VECS vec4s and streams the n keys and values once.
 // Invocation r = x + y * (x workgroups * WORKGROUP_SIZE) computes row r % n of head r / n.
-// Layouts as in attention_forward.wgsl: q, k, v and dq at offset + b * in_batch + h * in_head +
-// row * in_row + c, dO at b * out_batch + h * out_head + row * out_row + c; log-sum-exp and delta
-// are [B * H, N].
+// Layouts (strides in params) as described in include/attention_params.wgsl: q, k, v and dq at the
+// input offsets, dO at the output's; log-sum-exp and delta are [B * H, N].
 
-override WORKGROUP_SIZE: u32 = 64u;
-override HEAD_VECS: u32 = 4u;
-// columns of the last vec4 that lie inside the row: d - 4 (HEAD_VECS - 1), 1..4
-override LAST_COLUMNS: u32 = 4u;
-
-const MAX_HEAD_VECS: u32 = 32u;
-const LOG2_E: f32 = 1.4426950408889634;
-
-struct Params {
-  batch_heads: u32,
-  n: u32,
-  d: u32,
-  heads: u32,
-  scale: f32,
-  // scale * log2(e): scores are kept in base 2 and exponentiated with exp2
-  scale_log2: f32,
-  q_offset: u32,
-  k_offset: u32,
-  v_offset: u32,
-  in_batch: u32,
-  in_head: u32,
-  in_row: u32,
-  out_batch: u32,
-  out_head: u32,
-  out_row: u32,
-  padding: u32,
-}
+// #include "attention_rows_backward.wgsl"
 
 @group(0) @binding(0) var<storage, read> query: array<f32>;
 @group(0) @binding(1) var<storage, read> key: array<f32>;
@@ -46,55 +19,6 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> grad_query: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-// Columns 4 vec .. 4 vec + 3 of the row at `base`; zero past d.
-fn load_query(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(query[c], query[c + 1u], query[c + 2u], query[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = query[c + i];
-  }
-  return result;
-}
-
-fn load_key(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(key[c], key[c + 1u], key[c + 2u], key[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = key[c + i];
-  }
-  return result;
-}
-
-fn load_value(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(value[c], value[c + 1u], value[c + 2u], value[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = value[c + i];
-  }
-  return result;
-}
-
-fn load_grad_output(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(grad_output[c], grad_output[c + 1u], grad_output[c + 2u], grad_output[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = grad_output[c + i];
-  }
-  return result;
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let index = id.x + id.y * groups.x * WORKGROUP_SIZE;
@@ -104,8 +28,8 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   }
   let head = index / n;
   let row = index - head * n;
-  let in_base = (head / params.heads) * params.in_batch + (head % params.heads) * params.in_head;
-  let out_base = (head / params.heads) * params.out_batch + (head % params.heads) * params.out_head;
+  let in_base = input_base(head);
+  let out_base = output_base(head);
   let in_row = params.in_row;
   let key_base = in_base + params.k_offset;
   let value_base = in_base + params.v_offset;

@@ -9,39 +9,13 @@
 // and sum are rescaled once per chunk (online softmax, base-2 exponentials; one exp2 per key, since
 // exp2 is costly on llvmpipe). d = 4 (HEAD_VECS - 1) + LAST_COLUMNS is fixed per pipeline too.
 // Invocation r = x + y * (x workgroups * WORKGROUP_SIZE) computes row r % n of head r / n
-// (head = batch * heads + h). Layouts come as strides (params), as in attention_forward.wgsl:
-// element (b, h, row, c) of q, k, v is at offset + b * in_batch + h * in_head + row * in_row + c,
-// of the output at b * out_batch + h * out_head + row * out_row + c; the log-sum-exp is [B * H, N].
+// (head = batch * heads + h). Layouts (strides in params) as described in
+// include/attention_params.wgsl; the log-sum-exp is [B * H, N].
 
-override WORKGROUP_SIZE: u32 = 64u;
-override HEAD_VECS: u32 = 4u;
-// columns of the last vec4 that lie inside the row: d - 4 (HEAD_VECS - 1), 1..4
-override LAST_COLUMNS: u32 = 4u;
+// #include "attention_rows.wgsl"
+
 // keys whose scores an invocation holds at a time (one softmax rescaling per chunk)
 const CHUNK: u32 = 32u;
-
-const MAX_HEAD_VECS: u32 = 32u;
-const NEGATIVE_LARGE: f32 = -3.0e38;
-
-struct Params {
-  batch_heads: u32,
-  n: u32,
-  d: u32,
-  heads: u32,
-  scale: f32,
-  // scale * log2(e): scores are kept in base 2 and exponentiated with exp2
-  scale_log2: f32,
-  q_offset: u32,
-  k_offset: u32,
-  v_offset: u32,
-  in_batch: u32,
-  in_head: u32,
-  in_row: u32,
-  out_batch: u32,
-  out_head: u32,
-  out_row: u32,
-  padding: u32,
-}
 
 @group(0) @binding(0) var<storage, read> query: array<f32>;
 @group(0) @binding(1) var<storage, read> key: array<f32>;
@@ -49,43 +23,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
-
-// Columns 4 vec .. 4 vec + 3 of the row at `base`; zero past d.
-fn load_query(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(query[c], query[c + 1u], query[c + 2u], query[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = query[c + i];
-  }
-  return result;
-}
-
-fn load_key(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(key[c], key[c + 1u], key[c + 2u], key[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = key[c + i];
-  }
-  return result;
-}
-
-fn load_value(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(value[c], value[c + 1u], value[c + 2u], value[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = value[c + i];
-  }
-  return result;
-}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -96,8 +33,8 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   }
   let head = index / n;
   let row = index - head * n;
-  let in_base = (head / params.heads) * params.in_batch + (head % params.heads) * params.in_head;
-  let out_base = (head / params.heads) * params.out_batch + (head % params.heads) * params.out_head;
+  let in_base = input_base(head);
+  let out_base = output_base(head);
   let in_row = params.in_row;
   let key_base = in_base + params.k_offset;
   let value_base = in_base + params.v_offset;

@@ -14,7 +14,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
+// #include "row_sum.wgsl"
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -31,16 +31,9 @@ fn main(
   for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
     total += target_values[base + k] * log_p[base + k];
   }
-  partial[lane] = total;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lane] += partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
+  let row_total = workgroup_sum(lane, total);
   if (lane == 0u) {
-    loss[row] = -partial[0];
+    loss[row] = -row_total;
   }
 }
 

@@ -17,10 +17,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> lse: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-const LOWEST: f32 = -3.0e38;
-
-var<workgroup> maxima: array<f32, WORKGROUP_SIZE>;
-var<workgroup> sums: array<f32, WORKGROUP_SIZE>;
+// #include "row_softmax.wgsl"
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -33,32 +30,13 @@ fn main(
     return;
   }
   let base = row * params.classes;
-  var running_max = LOWEST;
-  var running_sum = 0.0;
+  var state = running_softmax_start();
   for (var k = lane; k < params.classes; k += WORKGROUP_SIZE) {
-    let v = logits[base + k];
-    if (v > running_max) {
-      running_sum = running_sum * exp(running_max - v) + 1.0;
-      running_max = v;
-    } else {
-      running_sum += exp(v - running_max);
-    }
+    state = running_softmax_add(state, logits[base + k]);
   }
-  maxima[lane] = running_max;
-  sums[lane] = running_sum;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      let m1 = maxima[lane];
-      let m2 = maxima[lane + stride];
-      let m = max(m1, m2);
-      sums[lane] = sums[lane] * exp(m1 - m) + sums[lane + stride] * exp(m2 - m);
-      maxima[lane] = m;
-    }
-    workgroupBarrier();
-  }
+  let statistics = workgroup_softmax_merge(lane, state);
   if (lane == 0u) {
-    write_row(row, base, maxima[0] + log(sums[0]));
+    write_row(row, base, statistics.maximum + log(statistics.sum));
   }
 }
 

@@ -18,19 +18,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> gradient: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> partial_a: array<f32, WORKGROUP_SIZE>;
-var<workgroup> partial_b: array<f32, WORKGROUP_SIZE>;
-
-fn reduce_pair(lane: u32) {
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial_a[lane] += partial_a[lane + stride];
-      partial_b[lane] += partial_b[lane + stride];
-    }
-    workgroupBarrier();
-  }
-}
+// #include "row_sum.wgsl"
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn forward(
@@ -48,10 +36,7 @@ fn forward(
     let v = x[base + k];
     squares += v * v;
   }
-  partial_a[lane] = squares;
-  partial_b[lane] = 0.0;
-  reduce_pair(lane);
-  let inverse = 1.0 / max(sqrt(partial_a[0]), params.eps);
+  let inverse = 1.0 / max(sqrt(workgroup_sum(lane, squares)), params.eps);
   for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
     result[base + k] = x[base + k] * inverse;
   }
@@ -75,13 +60,11 @@ fn backward(
     squares += v * v;
     dot += v * gradient[base + k];
   }
-  partial_a[lane] = squares;
-  partial_b[lane] = dot;
-  reduce_pair(lane);
-  let norm = sqrt(partial_a[0]);
+  let sums = workgroup_sum_pair(lane, squares, dot);
+  let norm = sqrt(sums.x);
   if (norm > params.eps) {
     let inverse = 1.0 / norm;
-    let projection = partial_b[0] * inverse * inverse * inverse;
+    let projection = sums.y * inverse * inverse * inverse;
     for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
       result[base + k] = gradient[base + k] * inverse - x[base + k] * projection;
     }

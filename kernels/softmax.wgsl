@@ -18,11 +18,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-// A finite stand-in for -infinity, so that merging two empty partials gives exp(0) * 0 = 0.
-const LOWEST: f32 = -3.0e38;
-
-var<workgroup> maxima: array<f32, WORKGROUP_SIZE>;
-var<workgroup> sums: array<f32, WORKGROUP_SIZE>;
+// #include "row_softmax.wgsl"
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -35,32 +31,13 @@ fn main(
     return;
   }
   let base = row * params.length;
-  var running_max = LOWEST;
-  var running_sum = 0.0;
+  var state = running_softmax_start();
   for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
-    let v = x[base + k] * params.inverse_temperature;
-    if (v > running_max) {
-      running_sum = running_sum * exp(running_max - v) + 1.0;
-      running_max = v;
-    } else {
-      running_sum += exp(v - running_max);
-    }
+    state = running_softmax_add(state, x[base + k] * params.inverse_temperature);
   }
-  maxima[lane] = running_max;
-  sums[lane] = running_sum;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      let m1 = maxima[lane];
-      let m2 = maxima[lane + stride];
-      let m = max(m1, m2);
-      sums[lane] = sums[lane] * exp(m1 - m) + sums[lane + stride] * exp(m2 - m);
-      maxima[lane] = m;
-    }
-    workgroupBarrier();
-  }
-  let row_max = maxima[0];
-  let row_sum = sums[0];
+  let statistics = workgroup_softmax_merge(lane, state);
+  let row_max = statistics.maximum;
+  let row_sum = statistics.sum;
   if (LOG == 1u) {
     let offset = row_max + log(row_sum);
     for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {

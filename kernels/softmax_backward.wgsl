@@ -18,7 +18,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> grad_x: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
+// #include "row_sum.wgsl"
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -39,15 +39,7 @@ fn main(
       total += grad_out[base + k] * y[base + k];
     }
   }
-  partial[lane] = total;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lane] += partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
-  let row_total = partial[0];
+  let row_total = workgroup_sum(lane, total);
   let t = params.inverse_temperature;
   for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
     if (LOG == 1u) {

@@ -407,15 +407,8 @@ gpuTest(
   },
 );
 
-gpuTest("attention: the legacy kernels still match float64", async () => {
-  await withKernels("legacy", 256, async () => {
-    await attentionCase([1, 2, 70, 6], { seed: 111 });
-    await selfAttentionCase([2, 7, 3, 5], { seed: 112 });
-  });
-});
-
 gpuTest(
-  "attention: blocked and legacy kernels agree at N = 197, D = 64, forward and grads",
+  "attention: blocked and rows kernels agree at N = 197, D = 64, forward and grads",
   async () => {
     const shape = [1, 2, 197, 64];
     const random = new Random(121);
@@ -423,7 +416,7 @@ gpuTest(
     const inputs = [0, 1, 2].map(() => tensor(random.normals(size), shape));
     const gradOutput = tensor(random.normals(size), shape);
     const results: Tensor[] = [];
-    for (const variant of ["blocked", "legacy"] as const) {
+    for (const variant of ["blocked", "rows"] as const) {
       await withKernels(variant, 256, () => {
         for (const input of inputs) input.requiresGrad = true;
         const output = attention(inputs[0], inputs[1], inputs[2]);
@@ -440,7 +433,7 @@ gpuTest(
     const values = await readAll(results);
     const tight = { absolute: 1e-5, relative: 1e-4 };
     for (const [index, what] of ["output", "dq", "dk", "dv"].entries()) {
-      assertClose(values[index], values[index + 4], `blocked vs legacy ${what}`, tight);
+      assertClose(values[index], values[index + 4], `blocked vs rows ${what}`, tight);
     }
     for (const t of [...inputs, gradOutput, ...results]) t.dispose();
   },
@@ -471,8 +464,8 @@ gpuTest("attention: auto picks the rows kernels for short sequences only", async
     assertEquals(attentionVariant(50, 64), "blocked");
     assertEquals(attentionVariant(197, 64), "blocked"); // ViT-S/16
     assertEquals(attentionVariant(197, 3), "blocked"); // head size counted as 16
-    attentionKernels.variant = "legacy";
-    assertEquals(attentionVariant(17, 16), "legacy");
+    attentionKernels.variant = "blocked"; // a named variant overrides the choice
+    assertEquals(attentionVariant(17, 16), "blocked");
     return Promise.resolve();
   });
 });

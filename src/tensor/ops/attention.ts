@@ -38,20 +38,6 @@ export interface AttentionOptions {
 /** The largest head size the fused kernels support. */
 export const MAX_HEAD_SIZE = 128;
 
-/**
- * Invocations per workgroup of the fused kernels: one SIMD batch of llvmpipe (8 lanes), so a
- * workgroup covers few rows and little work is wasted on rows past N.
- */
-const ROWS = 8;
-
-/**
- * Rows (query rows, or key rows for dk/dv) each invocation of the fused kernels may own. Every
- * workgroup costs as much as a full one (rows past N repeat the last row), so the block that pads
- * N the least is chosen: on llvmpipe the time goes with the padded rows (N = 65: 128 padded rows
- * at 16 x 4 took 1.75 times as long as 72 at 8 x 3).
- */
-const BLOCKS = [4, 3, 2];
-
 const LOG2_E = 1.4426950408889634;
 
 /**
@@ -64,7 +50,7 @@ const SCORE_TILE = 256;
  * Kernel variants of the fused attention ops: "auto" picks "rows" for short sequences (see
  * `ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) and "blocked" otherwise.
  */
-export type AttentionKernelVariant = "auto" | "rows" | "blocked" | "legacy";
+export type AttentionKernelVariant = "auto" | "rows" | "blocked";
 
 /**
  * Largest tokens x head size (head size counted as at least 16) for which "auto" picks the "rows"
@@ -78,10 +64,9 @@ export const ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 1152;
 /**
  * Which fused kernels the attention ops dispatch: "auto" (the default: "rows" for short sequences,
  * "blocked" otherwise), "rows" (one invocation per query or key row, no workgroup memory or
- * barriers; fastest at small N), "blocked" (8 rows per workgroup, vec4 register accumulators,
- * scores of a key tile in workgroup memory) or "legacy" (the first version: BLOCK rows per
- * invocation in private arrays), kept to compare them in benchmarks and tests. `scoreTile` is the
- * key tile of the blocked kernels; `rowsMaxTokensTimesHeadSize` the "auto" threshold.
+ * barriers; fastest at small N) or "blocked" (8 rows per workgroup, vec4 register accumulators,
+ * scores of a key tile in workgroup memory). `scoreTile` is the key tile of the blocked kernels;
+ * `rowsMaxTokensTimesHeadSize` the "auto" threshold.
  */
 export const attentionKernels: {
   variant: AttentionKernelVariant;
@@ -161,21 +146,13 @@ function defaultScale(op: string, scale: number | undefined, headSize: number): 
   return value;
 }
 
-/** Tile configuration of the fused kernels for head size `headSize` and `tokens` rows. */
-export function attentionTiling(headSize: number, tokens = 1): {
-  headVecs: number;
-  keyTile: number;
-  rows: number;
-  block: number;
-} {
-  // vec4s per row, rounded up to a power of two (2..32): few pipeline variants to compile (each
-  // takes seconds on llvmpipe); columns past the head size are zero and cost only arithmetic
-  const headVecs = Math.max(2, 2 ** Math.ceil(Math.log2(Math.ceil(headSize / 4))));
-  // two [tile, headVecs] vec4 tiles: 16 KiB at most (workgroup storage limit is 32 KiB)
-  const keyTile = headVecs <= 16 ? 32 : 16;
-  const padded = (block: number) => Math.ceil(tokens / (ROWS * block)) * ROWS * block;
-  const block = BLOCKS.reduce((best, block) => padded(block) < padded(best) ? block : best);
-  return { headVecs, keyTile, rows: ROWS, block };
+/**
+ * vec4s per row of the blocked kernels (their HEAD_VECS) for head size `headSize`: rounded up to a
+ * power of two (2..32), so that there are few pipeline variants to compile (each takes seconds on
+ * llvmpipe); columns past the head size are zero and cost only arithmetic.
+ */
+function blockedHeadVecs(headSize: number): number {
+  return Math.max(2, 2 ** Math.ceil(Math.log2(Math.ceil(headSize / 4))));
 }
 
 function checkHeadSize(op: string, sizes: AttentionSizes, input: string): void {
@@ -298,30 +275,16 @@ function fusedLaunch(
       workgroups: flatWorkgroups(heads * sizes.tokens, ROWS_WORKGROUP_SIZE),
     };
   }
-  if (variant === "blocked") {
-    const { headVecs } = attentionTiling(sizes.headSize);
-    return {
-      kernel: `attention_${name}`,
-      entryPoint: "main",
-      constants: {
-        HEAD_VECS: headVecs,
-        LANES: Math.max(8, headVecs),
-        QUADS: attentionKernels.scoreTile / 4,
-      },
-      workgroups: [Math.ceil(sizes.tokens / BLOCKED_ROWS), heads],
-    };
-  }
-  const tiling = attentionTiling(sizes.headSize, sizes.tokens);
+  const headVecs = blockedHeadVecs(sizes.headSize);
   return {
     kernel: `attention_${name}`,
-    entryPoint: "legacy",
+    entryPoint: "main",
     constants: {
-      ROWS: tiling.rows,
-      BLOCK: tiling.block,
-      [name === "backward_key_value" ? "QUERY_TILE" : "KEY_TILE"]: tiling.keyTile,
-      HEAD_VECS: tiling.headVecs,
+      HEAD_VECS: headVecs,
+      LANES: Math.max(8, headVecs),
+      QUADS: attentionKernels.scoreTile / 4,
     },
-    workgroups: [Math.ceil(sizes.tokens / (tiling.rows * tiling.block)), heads],
+    workgroups: [Math.ceil(sizes.tokens / BLOCKED_ROWS), heads],
   };
 }
 

@@ -1,0 +1,52 @@
+// Shared by the "rows" fused attention kernels (attention_rows_forward,
+// attention_rows_backward_query, attention_rows_backward_key_value): their override constants and
+// the loads of q, k and v. The includer declares the storage bindings `query`, `key` and `value`
+// (array<f32>, read).
+// #include "attention_params.wgsl"
+
+override WORKGROUP_SIZE: u32 = 64u;
+// vec4s per row of the head: ceil(d / 4)
+override HEAD_VECS: u32 = 4u;
+// columns of the last vec4 that lie inside the row: d - 4 (HEAD_VECS - 1), 1..4
+override LAST_COLUMNS: u32 = 4u;
+
+const MAX_HEAD_VECS: u32 = 32u;
+
+// Columns 4 vec .. 4 vec + 3 of the row at `base` of query; zero past d.
+fn load_query(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
+    return vec4f(query[c], query[c + 1u], query[c + 2u], query[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; i < LAST_COLUMNS; i++) {
+    result[i] = query[c + i];
+  }
+  return result;
+}
+
+// Columns 4 vec .. 4 vec + 3 of the row at `base` of key; zero past d.
+fn load_key(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
+    return vec4f(key[c], key[c + 1u], key[c + 2u], key[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; i < LAST_COLUMNS; i++) {
+    result[i] = key[c + i];
+  }
+  return result;
+}
+
+// Columns 4 vec .. 4 vec + 3 of the row at `base` of value; zero past d.
+fn load_value(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
+    return vec4f(value[c], value[c + 1u], value[c + 2u], value[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; i < LAST_COLUMNS; i++) {
+    result[i] = value[c + i];
+  }
+  return result;
+}

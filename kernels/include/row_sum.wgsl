@@ -1,0 +1,35 @@
+// Sums over the invocations of a workgroup that share one row (the long-row kernels: one workgroup
+// per row). Shared by cross_entropy, softmax_backward and reduction_l2_normalize. The includer
+// declares `override WORKGROUP_SIZE: u32` (a power of two, the workgroup size of the caller) and
+// calls these from uniform control flow (they contain barriers).
+
+var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
+var<workgroup> partial_second: array<f32, WORKGROUP_SIZE>;
+
+// The sum of `value` over the workgroup's invocations (`lane` = local_invocation_index), as a tree.
+fn workgroup_sum(lane: u32, value: f32) -> f32 {
+  partial[lane] = value;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+    if (lane < stride) {
+      partial[lane] += partial[lane + stride];
+    }
+    workgroupBarrier();
+  }
+  return partial[0];
+}
+
+// The sums of `first` and of `second` over the workgroup's invocations, in one tree.
+fn workgroup_sum_pair(lane: u32, first: f32, second: f32) -> vec2f {
+  partial[lane] = first;
+  partial_second[lane] = second;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+    if (lane < stride) {
+      partial[lane] += partial[lane + stride];
+      partial_second[lane] += partial_second[lane + stride];
+    }
+    workgroupBarrier();
+  }
+  return vec2f(partial[0], partial_second[0]);
+}
