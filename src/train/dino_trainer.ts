@@ -310,11 +310,7 @@ export class DinoTrainer {
       runtime.replay(plan.commands);
       this.replayedSteps++;
       this.step++;
-      const views = {} as Record<string, Tensor>;
-      for (const [name, value] of Object.entries(plan.results)) {
-        views[name] = value.view(value.shape);
-      }
-      return views as unknown as StepResult;
+      return viewsOf(plan.results);
     }
     if (plan) this.#dropPlan(key); // its uniform buffers are gone: capture again
     const capture = this.replay && !this.#plans.has(key) && this.#seen.has(key) &&
@@ -332,19 +328,13 @@ export class DinoTrainer {
     const commands = runtime.endCapture();
     if (commands.failure) {
       runtime.releaseCaptured(commands);
-      this.#unreplayable.set(key, commands.failure);
+      this.#unreplayable.add(key);
       this.replayFailure = commands.failure;
       return result;
     }
     // the capture keeps the results' buffers; the caller gets views of them
-    const kept = {} as Record<string, Tensor>;
-    const views = {} as Record<string, Tensor>;
-    for (const [name, value] of Object.entries(result)) {
-      kept[name] = value;
-      views[name] = value.view(value.shape);
-    }
-    this.#plans.set(key, { commands, results: kept });
-    return views as unknown as StepResult;
+    this.#plans.set(key, { commands, results: result });
+    return viewsOf(result);
   }
 
   /** Steps replayed from a capture (see `trainStep`). */
@@ -353,9 +343,9 @@ export class DinoTrainer {
   replayFailure: string | undefined;
   /** Whether steps are captured and replayed (on by default; off runs the code every step). */
   replay = true;
-  #plans = new Map<string, { commands: CapturedCommands; results: Record<string, Tensor> }>();
+  #plans = new Map<string, { commands: CapturedCommands; results: StepResult }>();
   #seen = new Set<string>();
-  #unreplayable = new Map<string, string>();
+  #unreplayable = new Set<string>();
   #pixels: Uint8Array = new Uint8Array(0);
   #momentum = 0;
 
@@ -513,6 +503,13 @@ export class DinoTrainer {
     this.optimizer.dispose();
     this.augmenter.dispose();
   }
+}
+
+/** New handles on the tensors of a step result (the capture keeps the originals). */
+function viewsOf(result: StepResult): StepResult {
+  const views: Record<string, Tensor> = {};
+  for (const [name, value] of Object.entries(result)) views[name] = value.view(value.shape);
+  return views as unknown as StepResult;
 }
 
 /** Repeats single-channel pixels into RGB (Fashion-MNIST and other gray sets). */
