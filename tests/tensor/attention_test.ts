@@ -407,36 +407,38 @@ gpuTest(
   },
 );
 
+/** Runs attention forward and backward with the blocked and the rows kernels; asserts they agree. */
+async function assertVariantsAgree(shape: number[], seed: number) {
+  const random = new Random(seed);
+  const size = shape.reduce((product, extent) => product * extent, 1);
+  const inputs = [0, 1, 2].map(() => tensor(random.normals(size), shape));
+  const gradOutput = tensor(random.normals(size), shape);
+  const results: Tensor[] = [];
+  for (const variant of ["blocked", "rows"] as const) {
+    await withKernels(variant, 256, () => {
+      for (const input of inputs) input.requiresGrad = true;
+      const output = attention(inputs[0], inputs[1], inputs[2]);
+      backward(output, gradOutput);
+      results.push(output);
+      for (const input of inputs) {
+        results.push(input.grad!);
+        input.grad = undefined;
+        input.requiresGrad = false;
+      }
+      return Promise.resolve();
+    });
+  }
+  const values = await readAll(results);
+  const tight = { absolute: 1e-5, relative: 1e-4 };
+  for (const [index, what] of ["output", "dq", "dk", "dv"].entries()) {
+    assertClose(values[index], values[index + 4], `blocked vs rows ${what}`, tight);
+  }
+  for (const t of [...inputs, gradOutput, ...results]) t.dispose();
+}
+
 gpuTest(
   "attention: blocked and rows kernels agree at N = 197, D = 64, forward and grads",
-  async () => {
-    const shape = [1, 2, 197, 64];
-    const random = new Random(121);
-    const size = 2 * 197 * 64;
-    const inputs = [0, 1, 2].map(() => tensor(random.normals(size), shape));
-    const gradOutput = tensor(random.normals(size), shape);
-    const results: Tensor[] = [];
-    for (const variant of ["blocked", "rows"] as const) {
-      await withKernels(variant, 256, () => {
-        for (const input of inputs) input.requiresGrad = true;
-        const output = attention(inputs[0], inputs[1], inputs[2]);
-        backward(output, gradOutput);
-        results.push(output);
-        for (const input of inputs) {
-          results.push(input.grad!);
-          input.grad = undefined;
-          input.requiresGrad = false;
-        }
-        return Promise.resolve();
-      });
-    }
-    const values = await readAll(results);
-    const tight = { absolute: 1e-5, relative: 1e-4 };
-    for (const [index, what] of ["output", "dq", "dk", "dv"].entries()) {
-      assertClose(values[index], values[index + 4], `blocked vs rows ${what}`, tight);
-    }
-    for (const t of [...inputs, gradOutput, ...results]) t.dispose();
-  },
+  () => assertVariantsAgree([1, 2, 197, 64], 121),
 );
 
 gpuTest(
@@ -472,32 +474,5 @@ gpuTest("attention: auto picks the rows kernels for short sequences only", async
 
 gpuTest(
   "attention: rows and blocked kernels agree at N = 45, D = 24, forward and grads",
-  async () => {
-    const shape = [1, 2, 45, 24];
-    const random = new Random(141);
-    const size = 2 * 45 * 24;
-    const inputs = [0, 1, 2].map(() => tensor(random.normals(size), shape));
-    const gradOutput = tensor(random.normals(size), shape);
-    const results: Tensor[] = [];
-    for (const variant of ["blocked", "rows"] as const) {
-      await withKernels(variant, 256, () => {
-        for (const input of inputs) input.requiresGrad = true;
-        const output = attention(inputs[0], inputs[1], inputs[2]);
-        backward(output, gradOutput);
-        results.push(output);
-        for (const input of inputs) {
-          results.push(input.grad!);
-          input.grad = undefined;
-          input.requiresGrad = false;
-        }
-        return Promise.resolve();
-      });
-    }
-    const values = await readAll(results);
-    const tight = { absolute: 1e-5, relative: 1e-4 };
-    for (const [index, what] of ["output", "dq", "dk", "dv"].entries()) {
-      assertClose(values[index], values[index + 4], `blocked vs rows ${what}`, tight);
-    }
-    for (const t of [...inputs, gradOutput, ...results]) t.dispose();
-  },
+  () => assertVariantsAgree([1, 2, 45, 24], 141),
 );
