@@ -346,15 +346,8 @@ export class Gpu {
     this.throwIfFailed();
     for (const command of captured.commands) {
       if (command.kind === "dispatch") this.#encodeDispatch(command);
-      else if (command.kind === "copy") {
-        this.#endPass().copyBufferToBuffer(
-          command.source,
-          command.sourceOffset,
-          command.target,
-          command.targetOffset,
-          command.bytes,
-        );
-      } else this.upload(command.buffer, command.source(), command.offset);
+      else if (command.kind === "copy") this.#encodeCopy(command);
+      else this.upload(command.buffer, command.source(), command.offset);
     }
   }
 
@@ -407,15 +400,26 @@ export class Gpu {
     bytes: number,
   ): void {
     this.throwIfFailed();
-    this.#capture?.commands.push({
+    const command: CopyCommand = {
       kind: "copy",
       source,
       sourceOffset,
       target,
       targetOffset,
       bytes,
-    });
-    this.#endPass().copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
+    };
+    this.#capture?.commands.push(command);
+    this.#encodeCopy(command);
+  }
+
+  #encodeCopy(command: CopyCommand): void {
+    this.#endPass().copyBufferToBuffer(
+      command.source,
+      command.sourceOffset,
+      command.target,
+      command.targetOffset,
+      command.bytes,
+    );
   }
 
   /** Submits everything recorded so far. */
