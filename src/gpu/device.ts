@@ -6,6 +6,7 @@
 import { BufferPool } from "./buffer_pool.ts";
 import { GpuRuntimeError, GpuUnavailableError } from "./errors.ts";
 import { type KernelConstants, type KernelName, PipelineCache } from "./pipeline_cache.ts";
+import type { CapturedCommand, CapturedCommands, CopyCommand, DispatchCommand } from "./capture.ts";
 import { KernelProfiler } from "./profiler.ts";
 import { withWatchdog } from "./watchdog.ts";
 
@@ -39,63 +40,6 @@ export interface DispatchCall {
   workgroups: readonly [number, number?, number?];
   /** What this launch works on (a shape), shown beside the kernel name when profiling. */
   label?: string;
-}
-
-/** A captured dispatch: everything `dispatch` resolved, ready to encode again. */
-export interface DispatchCommand {
-  /** Discriminant. */
-  kind: "dispatch";
-  /** `kernel:entry` and the launch label (profiling). */
-  name: string;
-  /** The pipeline. */
-  pipeline: GPUComputePipeline;
-  /** Bind groups 0 (storage) and, when the kernel has parameters, 1 (uniform). */
-  groups: GPUBindGroup[];
-  /** Workgroup counts. */
-  workgroups: [number, number, number];
-}
-
-/** A captured buffer-to-buffer copy. */
-export interface CopyCommand {
-  /** Discriminant. */
-  kind: "copy";
-  /** Source buffer. */
-  source: GPUBuffer;
-  /** Byte offset in the source. */
-  sourceOffset: number;
-  /** Target buffer. */
-  target: GPUBuffer;
-  /** Byte offset in the target. */
-  targetOffset: number;
-  /** Bytes copied. */
-  bytes: number;
-}
-
-/** A captured upload: its data come from `source` at each replay. */
-export interface UploadCommand {
-  /** Discriminant. */
-  kind: "upload";
-  /** Target buffer. */
-  buffer: GPUBuffer;
-  /** Byte offset in the target. */
-  offset: number;
-  /** Gives the data of this replay. */
-  source: () => ArrayBufferView;
-}
-
-/** A command of a capture. */
-export type CapturedCommand = DispatchCommand | CopyCommand | UploadCommand;
-
-/** What `endCapture` returns: commands to replay with `replay`. */
-export interface CapturedCommands {
-  /** The commands, in order. */
-  commands: CapturedCommand[];
-  /** Pool buffers the commands use as temporaries, held until `releaseCaptured`. */
-  owned: GPUBuffer[];
-  /** Why the capture cannot be replayed, if it cannot. */
-  failure: string | undefined;
-  /** The uniform cache generation the bind groups belong to. */
-  generation: number;
 }
 
 interface CommandCapture {

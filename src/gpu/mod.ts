@@ -3,18 +3,20 @@
  * @module
  */
 export {
-  type CapturedCommand,
-  type CapturedCommands,
-  type CopyCommand,
   type DispatchCall,
-  type DispatchCommand,
   Gpu,
   gpu,
   type GpuOptions,
   initGpu,
   type RuntimeCounters,
-  type UploadCommand,
 } from "./device.ts";
+export type {
+  CapturedCommand,
+  CapturedCommands,
+  CopyCommand,
+  DispatchCommand,
+  UploadCommand,
+} from "./capture.ts";
 export { BufferPool, type PoolCounters, sizeClass } from "./buffer_pool.ts";
 export {
   type KernelConstants,
