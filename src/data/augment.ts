@@ -331,6 +331,12 @@ export interface MultiCropConfig {
   blurProbabilities: readonly [number, number, number];
   /** Solarisation probability of global 2; DINO: 0.2. */
   solarizeProbability: number;
+  /** ColorJitter strengths [brightness, contrast, saturation, hue]; DINO: (0.4, 0.4, 0.2, 0.1). */
+  colorJitter?: readonly [number, number, number, number];
+  /** Probability of ColorJitter per view; DINO: 0.8. */
+  colorJitterProbability?: number;
+  /** Probability of grayscale per view; DINO: 0.2. */
+  grayscaleProbability?: number;
   /** Normalisation means; default ImageNet's. */
   mean: readonly [number, number, number];
   /** Normalisation standard deviations; default ImageNet's. */
@@ -347,6 +353,9 @@ export const DINO_MULTI_CROP: Readonly<MultiCropConfig> = {
   interpolation: "bicubic",
   blurProbabilities: [1.0, 0.1, 0.5],
   solarizeProbability: 0.2,
+  colorJitter: [0.4, 0.4, 0.2, 0.1],
+  colorJitterProbability: 0.8,
+  grayscaleProbability: 0.2,
   mean: IMAGENET_MEAN,
   std: IMAGENET_STD,
 };
@@ -369,10 +378,19 @@ export function smallDataMultiCrop(imageSize: number, localCrops = 8): MultiCrop
 /**
  * The views of DINO's DataAugmentationDINO for a configuration: global 1 (blur p 1.0), global 2
  * (blur p 0.1, solarise p 0.2), then the locals (blur p 0.5); all with flip 0.5, colour jitter
- * (0.4, 0.4, 0.2, 0.1) with p 0.8 and grayscale 0.2.
+ * (0.4, 0.4, 0.2, 0.1) with p 0.8 and grayscale 0.2, unless the configuration sets its own.
  */
 export function dinoViews(config: MultiCropConfig): ViewConfig[] {
-  const common = { interpolation: config.interpolation };
+  const [brightness, contrast, saturation, hue] = config.colorJitter ?? [0.4, 0.4, 0.2, 0.1];
+  const common = {
+    interpolation: config.interpolation,
+    brightness,
+    contrast,
+    saturation,
+    hue,
+    jitterProbability: config.colorJitterProbability ?? 0.8,
+    grayscaleProbability: config.grayscaleProbability ?? 0.2,
+  };
   const global = { ...common, size: config.globalSize, scale: config.globalScale };
   const local = { ...common, size: config.localSize, scale: config.localScale };
   const [blurFirst, blurSecond, blurLocal] = config.blurProbabilities;

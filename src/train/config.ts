@@ -82,6 +82,15 @@ export interface DinoTrainConfig {
   blurProbabilities: [number, number, number];
   /** Solarisation probability of global 2 (DINO: 0.2). */
   solarizeProbability: number;
+  /**
+   * ColorJitter strengths [brightness, contrast, saturation, hue] of every view (DINO: 0.4, 0.4,
+   * 0.2, 0.1). Images whose colour tells nothing of their class want more (hue up to 0.5).
+   */
+  colorJitter: [number, number, number, number];
+  /** Probability of ColorJitter per view (DINO: 0.8). */
+  colorJitterProbability: number;
+  /** Probability of grayscale per view (DINO: 0.2). */
+  grayscaleProbability: number;
   /** Seed of everything random. */
   seed: number;
   /** Read the loss back and write a metrics line every this many steps. */
@@ -157,6 +166,9 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   localScale: [0.05, 0.4],
   blurProbabilities: [1.0, 0.1, 0.5],
   solarizeProbability: 0.2,
+  colorJitter: [0.4, 0.4, 0.2, 0.1],
+  colorJitterProbability: 0.8,
+  grayscaleProbability: 0.2,
   localCrops: 8,
   seed: 0,
   logEvery: 10,
@@ -357,6 +369,24 @@ function validateConfig(config: DinoTrainConfig): void {
     throw new ConfigError(
       `iBOT (ibotLossWeight ${config.ibotLossWeight}) needs a ViT (mask token, patch tokens); ` +
         `arch is "${config.arch}"`,
+    );
+  }
+  for (
+    const key of [
+      "colorJitterProbability",
+      "grayscaleProbability",
+      "solarizeProbability",
+    ] as const
+  ) {
+    if (!(config[key] >= 0 && config[key] <= 1)) {
+      throw new ConfigError(`config key "${key}" must be in [0, 1], got ${config[key]}`);
+    }
+  }
+  const [brightness, contrast, saturation, hue] = config.colorJitter;
+  if (!(brightness >= 0 && contrast >= 0 && saturation >= 0 && hue >= 0 && hue <= 0.5)) {
+    throw new ConfigError(
+      `config key "colorJitter" must be [brightness, contrast, saturation, hue] with strengths ` +
+        `>= 0 and hue <= 0.5, got ${JSON.stringify(config.colorJitter)}`,
     );
   }
   validateResolutionSchedule(config);

@@ -193,6 +193,9 @@ export class DinoTrainer {
       localCrops: config.localCrops,
       blurProbabilities: config.blurProbabilities,
       solarizeProbability: config.solarizeProbability,
+      colorJitter: config.colorJitter,
+      colorJitterProbability: config.colorJitterProbability,
+      grayscaleProbability: config.grayscaleProbability,
     }, config.seed);
   }
 
