@@ -181,10 +181,10 @@ def main():
     parser = argparse.ArgumentParser()
     for name, default in [("epochs", 1), ("batch-size", 128), ("embed-dim", 64), ("depth", 3), ("heads", 4),
                           ("patch-size", 7), ("out-dim", 1024), ("local-crops", 4), ("head-hidden", 256),
-                          ("head-bottleneck", 64), ("warmup-epochs", 1), ("seed", 0), ("max-steps", 0),
+                          ("head-bottleneck", 64), ("seed", 0), ("max-steps", 0),
                           ("log-every", 50), ("threads", 2)]:
         parser.add_argument(f"--{name}", type=int, default=default)
-    for name, default in [("lr", 1e-3), ("momentum", 0.996), ("teacher-temp", 0.04), ("student-temp", 0.1),
+    for name, default in [("warmup-epochs", 1.0), ("lr", 1e-3), ("momentum", 0.996), ("teacher-temp", 0.04), ("student-temp", 0.1),
                           ("weight-decay", 0.04), ("weight-decay-end", 0.4), ("clip", 3.0)]:
         parser.add_argument(f"--{name}", type=float, default=default)
     parser.add_argument("--norm-last-layer", action="store_true")
@@ -209,7 +209,7 @@ def main():
     optimizer = torch.optim.AdamW([{"params": regularised}, {"params": plain, "weight_decay": 0.0}])
     steps_per_epoch = len(train_x) // args.batch_size
     total = args.epochs * steps_per_epoch
-    lr = cosine(args.lr * args.batch_size / 256, 1e-6, total, args.warmup_epochs * steps_per_epoch)
+    lr = cosine(args.lr * args.batch_size / 256, 1e-6, total, round(args.warmup_epochs * steps_per_epoch))
     wd = cosine(args.weight_decay, args.weight_decay_end, total)
     momentum = cosine(args.momentum, 1.0, total)
     center = torch.zeros(1, args.out_dim)
