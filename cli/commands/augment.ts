@@ -147,7 +147,7 @@ export function augmentCommand() {
     .description("write a PNG grid of multi-crop augmentations of a few images")
     .option(
       "--data <spec>",
-      "synthetic[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
+      "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
       "synthetic",
     )
     .option("--out <dir>", "output folder (augment.png is written there)", "augment-out")

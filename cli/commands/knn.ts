@@ -124,7 +124,7 @@ export function knnCommand() {
     .requiredOption("--weights <file>", "dinogpu weights (.safetensors) or a checkpoint folder")
     .option(
       "--data <spec>",
-      "synthetic[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
+      "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
       "synthetic",
     )
     .option("--features <kind>", "cls | mean (of the patch tokens) | cls+mean (ViT)", "cls")

@@ -27,7 +27,7 @@ export function probeCommand() {
     .requiredOption("--weights <file>", "dinogpu weights (.safetensors) or a checkpoint folder")
     .option(
       "--data <spec>",
-      "synthetic[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
+      "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
       "synthetic",
     )
     .option("--epochs <n>", "passes over the train features", "20")

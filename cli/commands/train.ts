@@ -75,8 +75,11 @@ export function addTrainOptions(command: Command): Command {
   return command
     .option("--config <file>", "JSON file of configuration keys")
     .option("--preset <name>", "dino (paper defaults) | small (28-96 px images) | auto", "auto")
-    .option("--data <spec>", "synthetic[:COUNT] | fashion-mnist | mnist:DIR | folder:DIR")
-    .option("--synthetic-count <n>", "images of the synthetic set", numberFlag)
+    .option(
+      "--data <spec>",
+      "synthetic[:COUNT] | textures[:COUNT] | fashion-mnist | mnist:DIR | folder:DIR",
+    )
+    .option("--synthetic-count <n>", "images of a generated set", numberFlag)
     .option("--image-size <px>", "side the training images are resized to", numberFlag)
     .option("--arch <name>", "vit | mixer")
     .option("--patch-size <n>", "patch size", numberFlag)
@@ -161,12 +164,13 @@ export async function configFromFlags(
     throw new UserError(`--preset must be dino, small or auto, got "${preset}"`);
   }
   const data = String(merged.data ?? DINO_DEFAULTS.data);
-  const smallImages = data.startsWith("synthetic") || data.includes("mnist");
+  const generated = data.startsWith("synthetic") || data.startsWith("textures");
+  const smallImages = generated || data.includes("mnist");
   const imageSize = typeof merged.imageSize === "number"
     ? merged.imageSize
     : data.includes("mnist")
     ? 28
-    : data.startsWith("synthetic")
+    : generated
     ? 32
     : DINO_DEFAULTS.imageSize;
   const usePreset = preset === "small" || (preset === "auto" && (smallImages || imageSize <= 96));
@@ -220,7 +224,10 @@ export async function trainFromFlags(
     });
     console.error(`dinogpu distill: ${frozen.description}`);
   }
-  const spec = config.data === "synthetic" ? `synthetic:${config.syntheticCount}` : config.data;
+  // the generated sets take their size from syntheticCount unless the spec names one
+  const spec = config.data === "synthetic" || config.data === "textures"
+    ? `${config.data}:${config.syntheticCount}`
+    : config.data;
   const data = await loadDataSpec(spec, {
     seed: config.seed,
     syntheticSize: config.imageSize,

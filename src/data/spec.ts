@@ -2,7 +2,8 @@
  * Data specs shared by every command (`--data SPEC`): one string names a labelled source and
  * gives its train and test splits.
  *
- * - `synthetic[:COUNT]`: the built-in generated set (default 2000 images), split seeded 80/20.
+ * - `synthetic[:COUNT]`: the built-in generated shapes (default 2000 images), split seeded 80/20.
+ * - `textures[:COUNT]`: the built-in generated textures (default 2000 images), split seeded 80/20.
  * - `fashion-mnist[:DIR]`: Debian's dataset-fashion-mnist files (or the same files in DIR).
  * - `mnist:DIR`: the four MNIST-format IDX files (raw or .gz) in DIR.
  * - `folder:DIR`: DIR/<class>/<image>.png|jpg; with DIR/train and DIR/test subfolders those are
@@ -13,10 +14,12 @@ import { ArrayDataset, type Dataset, trainTestSplit } from "./dataset.ts";
 import { idxDataset, IdxError, loadFashionMnist, loadMnist } from "./idx.ts";
 import { loadImageFolder, type SkippedImage } from "./image_folder.ts";
 import { syntheticDataset } from "./synthetic.ts";
+import { texturesDataset } from "./textures.ts";
 
 /** The spec forms, for help texts and error messages. */
 export const DATA_SPEC_FORMS: readonly string[] = [
   "synthetic[:COUNT]",
+  "textures[:COUNT]",
   "fashion-mnist[:DIR]",
   "mnist:DIR",
   "folder:DIR",
@@ -127,19 +130,21 @@ export async function loadDataSpec(
   const kind = (colon < 0 ? spec : spec.slice(0, colon)).trim().toLowerCase();
   const argument = colon < 0 ? undefined : spec.slice(colon + 1);
   switch (kind) {
-    case "synthetic": {
+    case "synthetic":
+    case "textures": {
       const count = argument === undefined || argument === "" ? 2000 : Number(argument);
       if (!Number.isInteger(count) || count < 10) {
         throw invalid(spec, `COUNT must be a whole number >= 10, got ${JSON.stringify(argument)}`);
       }
-      const all = syntheticDataset({ count, seed, size: options.syntheticSize ?? 32 });
+      const generate = kind === "synthetic" ? syntheticDataset : texturesDataset;
+      const all = generate({ count, seed, size: options.syntheticSize ?? 32 });
       const { train, test } = trainTestSplit(all, { seed, testFraction });
       return {
         train,
         test,
         classes: all.classes,
         classNames: namesOf(all),
-        name: `synthetic:${count}`,
+        name: `${kind}:${count}`,
         skipped: [],
       };
     }

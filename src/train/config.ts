@@ -6,7 +6,7 @@
 
 /** Everything `dinogpu train` can be told. */
 export interface DinoTrainConfig {
-  /** Data: "synthetic", "fashion-mnist", "mnist:DIR" or "folder:DIR". */
+  /** Data: "synthetic", "textures", "fashion-mnist", "mnist:DIR" or "folder:DIR" (a data spec). */
   data: string;
   /** Images of the synthetic set (train split; a fifth more are made for the test split). */
   syntheticCount: number;
