@@ -3,6 +3,7 @@
  * uploads and readbacks, with counters that tests read.
  * @module
  */
+import { chooseBackend } from "./backend.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { GpuRuntimeError, GpuUnavailableError } from "./errors.ts";
 import { type KernelConstants, type KernelName, PipelineCache } from "./pipeline_cache.ts";
@@ -77,7 +78,7 @@ export class Gpu {
   readonly features: ReadonlySet<string>;
   /** Limits of the device (requested at the adapter's maxima). */
   readonly limits: GPUSupportedLimits;
-  /** Backend that Deno was asked for (`DENO_WEBGPU_BACKEND`), or `auto`. */
+  /** Backend asked of Deno: the user's `DENO_WEBGPU_BACKEND`, "vulkan" (chosen), or "auto". */
   readonly backend: string;
   /** Storage buffer pool. */
   readonly pool: BufferPool;
@@ -497,19 +498,19 @@ export function gpu(): Gpu {
   return current;
 }
 
-function backendName(): string {
-  try {
-    return globalThis.Deno?.env.get("DENO_WEBGPU_BACKEND") || "auto";
-  } catch {
-    return "auto";
-  }
-}
-
 async function acquire(options: GpuOptions): Promise<Gpu> {
   const gpuApi = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpuApi) throw new GpuUnavailableError(`navigator.gpu is missing.\n${NO_ADAPTER_HELP}`);
+  const backend = chooseBackend();
   const adapter = await gpuApi.requestAdapter({ powerPreference: options.powerPreference });
-  if (!adapter) throw new GpuUnavailableError(NO_ADAPTER_HELP);
+  if (!adapter) {
+    throw new GpuUnavailableError(
+      backend === "vulkan"
+        ? `${NO_ADAPTER_HELP}\nVulkan was chosen because a Vulkan driver is installed; if it ` +
+          `cannot run here, DENO_WEBGPU_BACKEND=gl selects OpenGL.`
+        : NO_ADAPTER_HELP,
+    );
+  }
   const requiredLimits: Record<string, number> = {};
   for (const name in adapter.limits) {
     const value = (adapter.limits as unknown as Record<string, unknown>)[name];
@@ -537,5 +538,5 @@ async function acquire(options: GpuOptions): Promise<Gpu> {
       }
     }
   }
-  return new Gpu(device, adapter.info, backendName());
+  return new Gpu(device, adapter.info, backend);
 }
