@@ -246,3 +246,60 @@ export function trainTestSplit(
   test.sort((a, b) => a - b);
   return { train: subset(dataset, train), test: subset(dataset, test) };
 }
+
+/** Draws one generated image of class `label` into `out` (size * size * 3 bytes, RGB). */
+export type ImageRenderer = (
+  out: Uint8Array,
+  size: number,
+  label: number,
+  random: () => number,
+) => void;
+
+/** Options of `generatedDataset`. */
+export interface GeneratedOptions {
+  /** Name of the generator, for error messages. */
+  what: string;
+  /** Number of images (>= 1). */
+  count: number;
+  /** Side of the square images in pixels (>= 8). */
+  size: number;
+  /** Seed of the labels' order and of every image. */
+  seed: number;
+  /** Class names; their number is the number of classes. */
+  classNames: readonly string[];
+  /** Seed salts of the label order and of the images, so that generators draw apart. */
+  salts: readonly [number, number];
+}
+
+/**
+ * A balanced, seeded set of generated RGB images: `count` labels (counts differ by at most one)
+ * in seeded random order, image `i` drawn by `render` from its own seeded generator.
+ */
+export function generatedDataset(options: GeneratedOptions, render: ImageRenderer): ArrayDataset {
+  const { what, count, size, seed, classNames, salts } = options;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(`${what}: count must be a positive integer, got ${count}`);
+  }
+  if (!Number.isInteger(size) || size < 8) {
+    throw new RangeError(`${what}: size must be an integer >= 8, got ${size}`);
+  }
+  const classes = classNames.length;
+  const order = permutation(count, mixSeed(seed, salts[0]));
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) labels[order[i]] = i % classes;
+  const imageBytes = size * size * 3;
+  const images = new Uint8Array(count * imageBytes);
+  for (let i = 0; i < count; i++) {
+    const random = seededRandom(mixSeed(seed, salts[1], i));
+    render(images.subarray(i * imageBytes, (i + 1) * imageBytes), size, labels[i], random);
+  }
+  return new ArrayDataset({
+    images,
+    labels,
+    height: size,
+    width: size,
+    channels: 3,
+    classes,
+    classNames: [...classNames],
+  });
+}

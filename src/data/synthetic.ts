@@ -5,7 +5,7 @@
  * are learnable but k-NN on raw pixels stays well below 100%.
  * @module
  */
-import { ArrayDataset, mixSeed, permutation, seededRandom } from "./dataset.ts";
+import { type ArrayDataset, generatedDataset } from "./dataset.ts";
 
 /** The shapes, in class order. */
 export const SYNTHETIC_SHAPES = ["disc", "square", "triangle", "ring", "cross"] as const;
@@ -112,37 +112,18 @@ function render(out: Uint8Array, size: number, label: number, random: () => numb
  * most one) and in seeded random order.
  */
 export function syntheticDataset(options: SyntheticOptions = {}): ArrayDataset {
-  const count = options.count ?? 2000;
-  const size = options.size ?? 32;
-  const seed = options.seed ?? 0;
   const classes = options.classes ?? 10;
-  if (!Number.isInteger(count) || count < 1) {
-    throw new RangeError(`syntheticDataset: count must be a positive integer, got ${count}`);
-  }
-  if (!Number.isInteger(size) || size < 8) {
-    throw new RangeError(`syntheticDataset: size must be an integer >= 8, got ${size}`);
-  }
   if (!Number.isInteger(classes) || classes < 2 || classes > SYNTHETIC_MAX_CLASSES) {
     throw new RangeError(
       `syntheticDataset: classes must be an integer in [2, ${SYNTHETIC_MAX_CLASSES}], got ${classes}`,
     );
   }
-  const order = permutation(count, mixSeed(seed, 1));
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) labels[order[i]] = i % classes;
-  const imageBytes = size * size * 3;
-  const images = new Uint8Array(count * imageBytes);
-  for (let i = 0; i < count; i++) {
-    const random = seededRandom(mixSeed(seed, 2, i));
-    render(images.subarray(i * imageBytes, (i + 1) * imageBytes), size, labels[i], random);
-  }
-  return new ArrayDataset({
-    images,
-    labels,
-    height: size,
-    width: size,
-    channels: 3,
-    classes,
+  return generatedDataset({
+    what: "syntheticDataset",
+    count: options.count ?? 2000,
+    size: options.size ?? 32,
+    seed: options.seed ?? 0,
     classNames: Array.from({ length: classes }, (_, c) => syntheticClassName(c)),
-  });
+    salts: [1, 2],
+  }, render);
 }

@@ -6,7 +6,7 @@
  * from in the minutes of the demo. `synthetic` (shapes) is the harder set.
  * @module
  */
-import { ArrayDataset, mixSeed, permutation, seededRandom } from "./dataset.ts";
+import { type ArrayDataset, generatedDataset } from "./dataset.ts";
 
 /** The texture classes, in class order. */
 export const TEXTURE_CLASSES = [
@@ -145,32 +145,12 @@ function render(out: Uint8Array, size: number, label: number, random: () => numb
  * (`TEXTURE_CLASSES`); labels are balanced (counts differ by at most one) in seeded random order.
  */
 export function texturesDataset(options: TexturesOptions = {}): ArrayDataset {
-  const count = options.count ?? 2000;
-  const size = options.size ?? 32;
-  const seed = options.seed ?? 0;
-  if (!Number.isInteger(count) || count < 1) {
-    throw new RangeError(`texturesDataset: count must be a positive integer, got ${count}`);
-  }
-  if (!Number.isInteger(size) || size < 8) {
-    throw new RangeError(`texturesDataset: size must be an integer >= 8, got ${size}`);
-  }
-  const classes = TEXTURE_CLASSES.length;
-  const order = permutation(count, mixSeed(seed, 11));
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) labels[order[i]] = i % classes;
-  const imageBytes = size * size * 3;
-  const images = new Uint8Array(count * imageBytes);
-  for (let i = 0; i < count; i++) {
-    const random = seededRandom(mixSeed(seed, 12, i));
-    render(images.subarray(i * imageBytes, (i + 1) * imageBytes), size, labels[i], random);
-  }
-  return new ArrayDataset({
-    images,
-    labels,
-    height: size,
-    width: size,
-    channels: 3,
-    classes,
-    classNames: [...TEXTURE_CLASSES],
-  });
+  return generatedDataset({
+    what: "texturesDataset",
+    count: options.count ?? 2000,
+    size: options.size ?? 32,
+    seed: options.seed ?? 0,
+    classNames: TEXTURE_CLASSES,
+    salts: [11, 12],
+  }, render);
 }
