@@ -6,7 +6,12 @@
  */
 import { Command } from "commander";
 import { DataSpecError, loadDataSpec, skippedSummary } from "../../src/data/spec.ts";
-import { MultiCropAugmenter, uploadImageBatch } from "../../src/data/augment.ts";
+import {
+  MultiCropAugmenter,
+  type MultiCropConfig,
+  smallDataMultiCrop,
+  uploadImageBatch,
+} from "../../src/data/augment.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import { encodePng } from "../../src/io/image.ts";
 import { readAll } from "../../src/tensor/tensor.ts";
@@ -133,6 +138,47 @@ function toRgb(image: Uint8Array, channels: number): Uint8Array {
   return rgb;
 }
 
+function probability(text: string, flag: string): number {
+  const value = Number(text);
+  if (!(value >= 0 && value <= 1)) throw new UserError(`${flag} must be in [0, 1], got ${text}`);
+  return value;
+}
+
+/** The colour augmentation flags as multi-crop configuration (absent flags: DINO's values). */
+function colourOptions(options: {
+  colorJitter?: string;
+  colorJitterProbability?: string;
+  grayscaleProbability?: string;
+}): Partial<MultiCropConfig> {
+  const colour: Partial<MultiCropConfig> = {};
+  if (options.colorJitter !== undefined) {
+    const strengths = options.colorJitter.split(",").map(Number);
+    const [brightness, contrast, saturation, hue] = strengths;
+    if (
+      strengths.length !== 4 || !strengths.every((value) => value >= 0) || !(hue <= 0.5)
+    ) {
+      throw new UserError(
+        `--color-jitter must be four strengths >= 0 (brightness,contrast,saturation,hue) with ` +
+          `hue <= 0.5, got ${options.colorJitter}`,
+      );
+    }
+    colour.colorJitter = [brightness, contrast, saturation, hue];
+  }
+  if (options.colorJitterProbability !== undefined) {
+    colour.colorJitterProbability = probability(
+      options.colorJitterProbability,
+      "--color-jitter-probability",
+    );
+  }
+  if (options.grayscaleProbability !== undefined) {
+    colour.grayscaleProbability = probability(
+      options.grayscaleProbability,
+      "--grayscale-probability",
+    );
+  }
+  return colour;
+}
+
 function wholeNumber(text: string, flag: string, least: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < least) {
@@ -159,11 +205,18 @@ export function augmentCommand() {
     )
     .option("--local-crops <n>", "local crops per image", "8")
     .option("--seed <n>", "seed of the augmentation", "0")
+    .option(
+      "--color-jitter <b,c,s,h>",
+      "ColorJitter strengths: brightness, contrast, saturation, hue (DINO: 0.4,0.4,0.2,0.1)",
+    )
+    .option("--color-jitter-probability <p>", "probability of ColorJitter (DINO: 0.8)")
+    .option("--grayscale-probability <p>", "probability of grayscale (DINO: 0.2)")
     .option("--json", "print one JSON object")
     .action(async (options) => {
       const count = wholeNumber(options.count, "--count", 1);
       const seed = wholeNumber(options.seed, "--seed", 0);
       const localCrops = wholeNumber(options.localCrops, "--local-crops", 0);
+      const colour = colourOptions(options);
       if (options.preset !== "dino" && options.preset !== "small") {
         throw new UserError(`--preset must be dino or small, got ${options.preset}`);
       }
@@ -186,9 +239,12 @@ export function augmentCommand() {
       });
       await initGpu();
       const started = performance.now();
-      const augmenter = options.preset === "dino"
-        ? new MultiCropAugmenter({ localCrops }, seed)
-        : MultiCropAugmenter.smallData(Math.max(height, width), localCrops, seed);
+      const augmenter = new MultiCropAugmenter(
+        options.preset === "dino"
+          ? { localCrops, ...colour }
+          : { ...smallDataMultiCrop(Math.max(height, width), localCrops), ...colour },
+        seed,
+      );
       const { mean, std, globalSize, localSize } = augmenter.config;
       const batch = uploadImageBatch(pixels, rows, height, width);
       const crops = augmenter.augment(batch, rows, height, width);

@@ -98,3 +98,38 @@ gpuTest("augment writes a grid of original + globals + locals", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+gpuTest("augment: the colour flags reach the crops; bad values are refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    /** Share of pixels of the first global crop (row 1, column 2) that are not gray. */
+    const colourful = async (extra: string[]) => {
+      await run(["augment", "--data", "synthetic:20", "--out", dir, "--count", "2", ...extra]);
+      const image = decodeImage(await Deno.readFile(`${dir}/augment.png`));
+      let coloured = 0, all = 0;
+      for (let y = 4; y < 100; y++) {
+        for (let x = 104; x < 200; x++) {
+          const [r, g, b] = image.data.subarray((y * image.width + x) * 3);
+          all++;
+          if (r !== g || g !== b) coloured++;
+        }
+      }
+      return coloured / all;
+    };
+    const gray = ["--grayscale-probability", "1", "--color-jitter-probability", "0"];
+    assert(await colourful(["--seed", "3"]) > 0.5, "synthetic crops are coloured by default");
+    assertEquals(await colourful(["--seed", "3", ...gray]), 0);
+    await assertRejects(
+      () => run(["augment", "--out", dir, "--color-jitter", "0.4,0.4,0.2,0.9"]),
+      UserError,
+      "hue <= 0.5",
+    );
+    await assertRejects(
+      () => run(["augment", "--out", dir, "--grayscale-probability", "2"]),
+      UserError,
+      "--grayscale-probability",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
