@@ -21,21 +21,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> row_rstd: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
-
-fn reduce(lane: u32, value: f32) -> f32 {
-  partial[lane] = value;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lane] += partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
+// #include "row_sum.wgsl"
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -53,13 +39,13 @@ fn main(
   for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
     total += x[base + k];
   }
-  let mean = reduce(lane, total) / count;
+  let mean = workgroup_sum(lane, total) / count;
   var squares = 0.0;
   for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
     let centered = x[base + k] - mean;
     squares += centered * centered;
   }
-  let rstd = inverseSqrt(reduce(lane, squares) / count + params.eps);
+  let rstd = inverseSqrt(workgroup_sum(lane, squares) / count + params.eps);
   let has_weight = (params.flags & 1u) != 0u;
   let has_bias = (params.flags & 2u) != 0u;
   for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {

@@ -20,8 +20,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> grad_x: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> partial_a: array<f32, WORKGROUP_SIZE>;
-var<workgroup> partial_b: array<f32, WORKGROUP_SIZE>;
+// #include "row_sum.wgsl"
 
 fn scaled_grad(index: u32, k: u32) -> f32 {
   if ((params.flags & 1u) != 0u) {
@@ -50,19 +49,10 @@ fn main(
     sum_dxhat += dxhat;
     sum_dxhat_xhat += dxhat * (x[base + k] - mean) * rstd;
   }
-  partial_a[lane] = sum_dxhat;
-  partial_b[lane] = sum_dxhat_xhat;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial_a[lane] += partial_a[lane + stride];
-      partial_b[lane] += partial_b[lane + stride];
-    }
-    workgroupBarrier();
-  }
+  let sums = workgroup_sum_pair(lane, sum_dxhat, sum_dxhat_xhat);
   let count = f32(params.length);
-  let mean_dxhat = partial_a[0] / count;
-  let mean_dxhat_xhat = partial_b[0] / count;
+  let mean_dxhat = sums.x / count;
+  let mean_dxhat_xhat = sums.y / count;
   for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
     let xhat = (x[base + k] - mean) * rstd;
     grad_x[base + k] = rstd * (scaled_grad(base + k, k) - mean_dxhat - xhat * mean_dxhat_xhat);

@@ -1,7 +1,8 @@
 // Sums over the invocations of a workgroup that share one row (the long-row kernels: one workgroup
-// per row). Shared by cross_entropy, softmax_backward and reduction_l2_normalize. The includer
-// declares `override WORKGROUP_SIZE: u32` (a power of two, the workgroup size of the caller) and
-// calls these from uniform control flow (they contain barriers).
+// per row). Shared by cross_entropy, softmax_backward, reduction_l2_normalize, layer_norm and
+// layer_norm_backward. The includer declares `override WORKGROUP_SIZE: u32` (a power of two, the
+// workgroup size of the caller) and calls these from uniform control flow (they contain barriers).
+// Each ends with a barrier after reading its result, so a kernel may call them one after another.
 
 var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
 var<workgroup> partial_second: array<f32, WORKGROUP_SIZE>;
@@ -16,7 +17,9 @@ fn workgroup_sum(lane: u32, value: f32) -> f32 {
     }
     workgroupBarrier();
   }
-  return partial[0];
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
 }
 
 // The sums of `first` and of `second` over the workgroup's invocations, in one tree.
@@ -31,5 +34,7 @@ fn workgroup_sum_pair(lane: u32, first: f32, second: f32) -> vec2f {
     }
     workgroupBarrier();
   }
-  return vec2f(partial[0], partial_second[0]);
+  let totals = vec2f(partial[0], partial_second[0]);
+  workgroupBarrier();
+  return totals;
 }
