@@ -21,8 +21,11 @@ function granted(deno: typeof Deno, descriptor: Deno.PermissionDescriptor): bool
   return deno.permissions.querySync(descriptor).state === "granted";
 }
 
-/** Whether a Vulkan driver manifest is installed (or named by the loader's variables). */
-function vulkanDriverInstalled(deno: typeof Deno): boolean {
+/**
+ * Whether a Vulkan driver manifest is installed (or named by the loader's variables), as far as
+ * the granted permissions let it look.
+ */
+export function vulkanDriverInstalled(deno: typeof Deno = Deno): boolean {
   for (const variable of ["VK_ICD_FILENAMES", "VK_DRIVER_FILES"]) {
     if (granted(deno, { name: "env", variable }) && deno.env.get(variable)) return true;
   }

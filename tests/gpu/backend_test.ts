@@ -2,6 +2,7 @@
 // first adapter request): where a Vulkan driver is installed, wgpu runs on Vulkan alone and
 // glvnd's libEGL (whose exit-time destructor raced Deno's exiting threads) is never loaded.
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
+import { vulkanDriverInstalled } from "../../src/gpu/backend.ts";
 
 const PROBE = `
 import { initGpu } from "${new URL("../../src/gpu/device.ts", import.meta.url).href}";
@@ -20,23 +21,6 @@ async function probe(env: Record<string, string>): Promise<{ backend: string; eg
   const text = new TextDecoder().decode(output.stdout).trim();
   assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
   return JSON.parse(text.split("\n").at(-1)!);
-}
-
-function vulkanDriverInstalled(): boolean {
-  for (
-    const folder of [
-      "/usr/share/vulkan/icd.d",
-      "/usr/local/share/vulkan/icd.d",
-      "/etc/vulkan/icd.d",
-    ]
-  ) {
-    try {
-      if ([...Deno.readDirSync(folder)].some((entry) => entry.name.endsWith(".json"))) return true;
-    } catch {
-      // not there
-    }
-  }
-  return false;
 }
 
 Deno.test({
