@@ -332,11 +332,11 @@ export interface MultiCropConfig {
   /** Solarisation probability of global 2; DINO: 0.2. */
   solarizeProbability: number;
   /** ColorJitter strengths [brightness, contrast, saturation, hue]; DINO: (0.4, 0.4, 0.2, 0.1). */
-  colorJitter?: readonly [number, number, number, number];
+  colorJitter: readonly [number, number, number, number];
   /** Probability of ColorJitter per view; DINO: 0.8. */
-  colorJitterProbability?: number;
+  colorJitterProbability: number;
   /** Probability of grayscale per view; DINO: 0.2. */
-  grayscaleProbability?: number;
+  grayscaleProbability: number;
   /** Normalisation means; default ImageNet's. */
   mean: readonly [number, number, number];
   /** Normalisation standard deviations; default ImageNet's. */
@@ -378,18 +378,18 @@ export function smallDataMultiCrop(imageSize: number, localCrops = 8): MultiCrop
 /**
  * The views of DINO's DataAugmentationDINO for a configuration: global 1 (blur p 1.0), global 2
  * (blur p 0.1, solarise p 0.2), then the locals (blur p 0.5); all with flip 0.5, colour jitter
- * (0.4, 0.4, 0.2, 0.1) with p 0.8 and grayscale 0.2, unless the configuration sets its own.
+ * and grayscale as the configuration says (DINO: (0.4, 0.4, 0.2, 0.1) with p 0.8, grayscale 0.2).
  */
 export function dinoViews(config: MultiCropConfig): ViewConfig[] {
-  const [brightness, contrast, saturation, hue] = config.colorJitter ?? [0.4, 0.4, 0.2, 0.1];
+  const [brightness, contrast, saturation, hue] = config.colorJitter;
   const common = {
     interpolation: config.interpolation,
     brightness,
     contrast,
     saturation,
     hue,
-    jitterProbability: config.colorJitterProbability ?? 0.8,
-    grayscaleProbability: config.grayscaleProbability ?? 0.2,
+    jitterProbability: config.colorJitterProbability,
+    grayscaleProbability: config.grayscaleProbability,
   };
   const global = { ...common, size: config.globalSize, scale: config.globalScale };
   const local = { ...common, size: config.localSize, scale: config.localScale };
