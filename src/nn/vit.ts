@@ -154,8 +154,21 @@ export class ConvProjection extends Module {
         }`,
       );
     }
-    const patches = patchify(images, this.patchSize);
-    const weight = reshape(this.param("weight"), [this.outChannels, -1]);
+    let patches = patchify(images, this.patchSize);
+    let weight = reshape(this.param("weight"), [this.outChannels, -1]);
+    // A patch length that is not a multiple of 4 (3 x 7 x 7 = 147) keeps the matmul off the vec4
+    // and subgroup kernels; zero columns on both operands leave the product unchanged.
+    const padding = (4 - weight.shape[1] % 4) % 4;
+    if (padding > 0) {
+      const [batch, tokens] = patches.shape;
+      const patchZeros = zeros([batch, tokens, padding]);
+      const weightZeros = zeros([this.outChannels, padding]);
+      const paddedPatches = concat([patches, patchZeros], 2);
+      const paddedWeight = concat([weight, weightZeros], 1);
+      for (const t of [patches, weight, patchZeros, weightZeros]) t.dispose();
+      patches = paddedPatches;
+      weight = paddedWeight;
+    }
     const tokens = linear(patches, weight, this.param("bias"));
     patches.dispose();
     weight.dispose();

@@ -95,7 +95,16 @@ gpuTest("replayed DINO steps equal steps that run the model code", async () => {
 });
 
 gpuTest("DINOv2 steps with KoLeo and Sinkhorn-Knopp replay; iBOT steps run the code", async () => {
-  const koleo = tinyConfig({ koleoLossWeight: 0.1, centering: "sinkhorn", epochs: 1 });
+  // patch 7 (patch length 147, zero-padded in the patch embedding) as in the Fashion-MNIST recipe
+  const koleo = tinyConfig({
+    koleoLossWeight: 0.1,
+    centering: "sinkhorn",
+    epochs: 1,
+    imageSize: 14,
+    patchSize: 7,
+    globalSize: 14,
+    localSize: 7,
+  });
   const batches = await batchesOf(koleo, 5);
   const replayed = await runSteps(koleo, true, batches);
   const plain = await runSteps(koleo, false, batches);
