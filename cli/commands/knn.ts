@@ -1,7 +1,8 @@
 /**
  * `dinogpu knn --weights FILE --data SPEC`: weighted k-NN accuracy of a backbone's features
  * (DINO's protocol: cosine similarity, k = 20, votes exp(similarity / 0.07)) on the test split
- * against the train split. Also the shared model/data/feature plumbing of `probe`.
+ * against the train split; `--features pixels` gives the raw-pixel baseline without a model. Also
+ * the shared model/data/feature plumbing of `probe`.
  * @module
  */
 import { Command } from "commander";
@@ -20,6 +21,7 @@ import {
   FEATURE_KINDS,
   type FeatureKind,
   type FeatureModel,
+  pixelFeatures,
 } from "../../src/eval/features.ts";
 import { knnClassify, MAX_KNN_K } from "../../src/eval/knn.ts";
 import { type LoadedModel, loadModel } from "../../src/io/checkpoints.ts";
@@ -112,6 +114,23 @@ export async function splitFeatures(
   return features;
 }
 
+/** Raw-pixel features of one split (`--features pixels`) with a progress bar on stderr. */
+export async function splitPixels(
+  dataset: Dataset,
+  label: string,
+  options: { size?: number; quiet: boolean },
+): Promise<ExtractedFeatures> {
+  const bar = new ProgressBar({ label, total: dataset.length, unit: "img", silent: options.quiet });
+  const features = await pixelFeatures(dataset, {
+    size: options.size,
+    onProgress: (done) => {
+      if (done % 1000 === 0) bar.update(done);
+    },
+  });
+  bar.finish();
+  return features;
+}
+
 /** Percent with two decimals. */
 export function percent(fraction: number): string {
   return (100 * fraction).toFixed(2);
@@ -121,13 +140,18 @@ export function percent(fraction: number): string {
 export function knnCommand() {
   return new Command("knn")
     .description("k-NN accuracy of a model's features (train split votes for the test split)")
-    .requiredOption("--weights <file>", "dinogpu weights (.safetensors) or a checkpoint folder")
+    .option("--weights <file>", "dinogpu weights (.safetensors) or a checkpoint folder")
     .option(
       "--data <spec>",
       "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
       "synthetic",
     )
-    .option("--features <kind>", "cls | mean (of the patch tokens) | cls+mean (ViT)", "cls")
+    .option(
+      "--features <kind>",
+      "cls | mean (of the patch tokens) | cls+mean (ViT) | pixels (the raw-pixel baseline: " +
+        "no --weights)",
+      "cls",
+    )
     .option("--k <n>", "neighbours that vote", "20")
     .option("--temperature <t>", "vote weight exp(similarity / t)", "0.07")
     .option("--size <px>", "model input side (default: the model's image size)")
@@ -142,20 +166,40 @@ export function knnCommand() {
       const batchSize = wholeFlag(options.batchSize, "--batch-size", 1);
       const seed = wholeFlag(options.seed, "--seed", 0);
       const quiet = Boolean(options.quiet || options.json);
+      const pixels = options.features === "pixels";
       const kind = options.features as FeatureKind;
-      if (!FEATURE_KINDS.includes(kind)) {
+      if (!pixels && !FEATURE_KINDS.includes(kind)) {
         throw new UserError(
-          `--features must be one of ${FEATURE_KINDS.join(", ")}, got "${options.features}"`,
+          `--features must be one of ${
+            [...FEATURE_KINDS, "pixels"].join(", ")
+          }, got "${options.features}"`,
+        );
+      }
+      if (pixels && options.weights !== undefined) {
+        throw new UserError(
+          `--features pixels compares raw pixels and takes no --weights, got ${options.weights}`,
+        );
+      }
+      if (!pixels && options.weights === undefined) {
+        throw new UserError(
+          "--weights is required (a model file or checkpoint folder), unless --features pixels",
         );
       }
       const data = await loadCliData(options.data, seed, "knn");
-      const { model, kind: arch } = await loadCliModel(options.weights);
+      let model: FeatureModel | undefined;
+      let arch = "pixels";
+      if (pixels) await initGpu(); // the k-NN search runs on the GPU
+      else ({ model, kind: arch } = await loadCliModel(options.weights!));
       const started = performance.now();
       try {
-        const compute = (model: FeatureModel, images: Tensor) => batchFeatures(model, images, kind);
-        const common = { size, batchSize, quiet, compute };
-        const train = await splitFeatures(model, data.train, "train features", common);
-        const test = await splitFeatures(model, data.test, "test features", common);
+        const split = (dataset: Dataset, label: string) => {
+          if (!model) return splitPixels(dataset, label, { size, quiet });
+          const compute = (model: FeatureModel, images: Tensor) =>
+            batchFeatures(model, images, kind);
+          return splitFeatures(model, dataset, label, { size, batchSize, quiet, compute });
+        };
+        const train = await split(data.train, "train features");
+        const test = await split(data.test, "test features");
         const result = await knnClassify(
           { features: train.features, dim: train.dim, labels: train.labels },
           { features: test.features, dim: test.dim, labels: test.labels },
@@ -172,7 +216,7 @@ export function knnCommand() {
             train: train.rows,
             test: test.rows,
             dim: train.dim,
-            features: kind,
+            features: options.features,
             arch,
             seconds: Number(seconds.toFixed(2)),
           }));
@@ -180,7 +224,7 @@ export function knnCommand() {
           console.log(`knn_top1=${percent(result.top1)} knn_top5=${percent(result.top5)}`);
         }
       } finally {
-        model.dispose();
+        model?.dispose();
       }
     });
 }

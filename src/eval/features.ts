@@ -3,7 +3,7 @@
  * batches (`datasetToTensorBatches`), and a frozen backbone turns batches into host features
  * (`extractFeatures`: a ViT's final-norm CLS token, a Mixer's mean final-norm token;
  * `probeFeatures`: DINO's linear-probe input, the CLS tokens of the last n blocks, optionally with
- * the average-pooled patch tokens of the last block).
+ * the average-pooled patch tokens of the last block); `pixelFeatures` is the raw-pixel baseline.
  * @module
  */
 import type { Dataset } from "../data/dataset.ts";
@@ -275,6 +275,56 @@ export async function extractFeatures(
     at += part.length;
   }
   return { features, dim, rows, labels };
+}
+
+/** Options of `pixelFeatures`. */
+export interface PixelFeatureOptions {
+  /** Side the images are resized to (bilinear; default: their own size, which must be shared). */
+  size?: number;
+  /** Called after each image with the rows done so far. */
+  onProgress?: (done: number) => void;
+}
+
+/**
+ * The raw-pixel baseline of k-NN and probes: each image's pixels scaled to [0, 1] in CHW order
+ * with its own channels (a gray image gives one value per pixel), computed on the host.
+ */
+export async function pixelFeatures(
+  dataset: Dataset,
+  options: PixelFeatureOptions = {},
+): Promise<ExtractedFeatures> {
+  const channels = dataset.channels;
+  let side: [number, number] | undefined = options.size === undefined
+    ? undefined
+    : [options.size, options.size];
+  const labels = new Int32Array(dataset.length);
+  let features = new Float32Array(0);
+  let dim = 0;
+  for (let index = 0; index < dataset.length; index++) {
+    const sample = await dataset.get(index);
+    if (!side) side = [sample.height, sample.width];
+    if (options.size === undefined && (sample.height !== side[0] || sample.width !== side[1])) {
+      throw new ShapeError(
+        `pixelFeatures: sample ${index} is ${sample.height}x${sample.width}, the first was ` +
+          `${side[0]}x${side[1]}; pass \`size\` to resize`,
+      );
+    }
+    if (index === 0) {
+      dim = channels * side[0] * side[1];
+      features = new Float32Array(dataset.length * dim);
+    }
+    imageToChw(sample.image, sample.height, sample.width, sample.channels, features, index * dim, {
+      outH: side[0],
+      outW: side[1],
+      outChannels: channels,
+      mean: [0],
+      std: [1],
+      resize: "bilinear",
+    });
+    labels[index] = sample.label;
+    options.onProgress?.(index + 1);
+  }
+  return { features, dim, rows: dataset.length, labels };
 }
 
 /** Options of `probeFeatures`. */

@@ -118,3 +118,76 @@ gpuTest("knn prints the accuracy of the model's features; probe trains a classif
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** DINO's weighted k-NN in float64 on the host: cosine similarity, votes exp(similarity / t). */
+function knnReference(
+  bank: Float64Array[],
+  bankLabels: Int32Array,
+  queries: Float64Array[],
+  queryLabels: Int32Array,
+  k: number,
+  temperature = 0.07,
+): number {
+  const unit = (v: Float64Array) => {
+    const norm = Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
+    return v.map((x) => x / norm);
+  };
+  const units = bank.map(unit);
+  let correct = 0;
+  queries.forEach((query, q) => {
+    const u = unit(query);
+    const nearest = units
+      .map((row, i) => ({ similarity: row.reduce((sum, x, j) => sum + x * u[j], 0), i }))
+      .sort((a, b) => b.similarity - a.similarity)
+      .slice(0, k);
+    const votes = new Float64Array(10);
+    for (const { similarity, i } of nearest) {
+      votes[bankLabels[i]] += Math.exp(similarity / temperature);
+    }
+    if (votes.indexOf(Math.max(...votes)) === queryLabels[q]) correct++;
+  });
+  return 100 * correct / queries.length;
+}
+
+gpuTest("knn --features pixels is the raw-pixel baseline and needs no weights", async () => {
+  const json = JSON.parse(
+    await run(["knn", "--features", "pixels", "--data", "synthetic:300", "--k", "5", "--json"]),
+  );
+  const data = await loadDataSpec("synthetic:300");
+  const pixels = async (split: typeof data.train) => {
+    const rows: Float64Array[] = [];
+    const labels = new Int32Array(split.length);
+    for (let i = 0; i < split.length; i++) {
+      const sample = await split.get(i);
+      // CHW order, values in [0, 1]
+      const { height, width, channels } = sample;
+      const row = new Float64Array(channels * height * width);
+      for (let c = 0; c < channels; c++) {
+        for (let p = 0; p < height * width; p++) {
+          row[c * height * width + p] = sample.image[p * channels + c] / 255;
+        }
+      }
+      rows.push(row);
+      labels[i] = sample.label;
+    }
+    return { rows, labels };
+  };
+  const train = await pixels(data.train);
+  const test = await pixels(data.test);
+  assertEquals([json.features, json.arch, json.train, json.test], ["pixels", "pixels", 240, 60]);
+  assertEquals(json.dim, train.rows[0].length);
+  assertEquals(
+    json.knn_top1,
+    Number(knnReference(train.rows, train.labels, test.rows, test.labels, 5).toFixed(2)),
+  );
+  await assertRejects(
+    () => run(["knn", "--data", "synthetic:20"]),
+    UserError,
+    "--weights is required",
+  );
+  await assertRejects(
+    () => run(["knn", "--features", "pixels", "--weights", "w.safetensors"]),
+    UserError,
+    "takes no --weights",
+  );
+});
