@@ -1,7 +1,8 @@
 /**
  * `dinogpu probe --weights FILE --data SPEC`: DINO's linear probe on frozen features (the CLS
  * tokens of the last n blocks concatenated, optionally with the average-pooled patch tokens;
- * SGD with momentum and a cosine learning rate), reporting top-1 and top-5 on the test split.
+ * SGD with momentum and a cosine learning rate), reporting top-1 and top-5 on the test split;
+ * `--pixels` probes the raw pixels instead, the baseline a model's features have to beat.
  * @module
  */
 import { Command } from "commander";
@@ -17,14 +18,18 @@ import {
   percent,
   positiveFlag,
   splitFeatures,
+  splitPixels,
   wholeFlag,
 } from "./knn.ts";
+import type { Dataset } from "../../src/data/dataset.ts";
+import { initGpu } from "../../src/gpu/device.ts";
 
 /** The `probe` command. */
 export function probeCommand() {
   return new Command("probe")
     .description("linear probe accuracy on a model's frozen features")
-    .requiredOption("--weights <file>", "dinogpu weights (.safetensors) or a checkpoint folder")
+    .option("--weights <file>", "dinogpu weights (.safetensors) or a checkpoint folder")
+    .option("--pixels", "probe the raw pixels in [0, 1] (the baseline; no --weights)")
     .option(
       "--data <spec>",
       "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
@@ -49,14 +54,32 @@ export function probeCommand() {
       const batchSize = wholeFlag(options.batchSize, "--batch-size", 1);
       const seed = wholeFlag(options.seed, "--seed", 0);
       const quiet = Boolean(options.quiet || options.json);
+      const pixels = Boolean(options.pixels);
+      if (pixels && options.weights !== undefined) {
+        throw new UserError(
+          `--pixels probes raw pixels and takes no --weights, got ${options.weights}`,
+        );
+      }
+      if (!pixels && options.weights === undefined) {
+        throw new UserError(
+          "--weights is required (a model file or checkpoint folder), unless --pixels",
+        );
+      }
       const data = await loadCliData(options.data, seed, "probe");
-      const { model, kind: arch } = await loadCliModel(options.weights);
+      let model: FeatureModel | undefined;
+      let arch = "pixels";
+      if (pixels) await initGpu(); // the probe trains on the GPU
+      else ({ model, kind: arch } = await loadCliModel(options.weights!));
       const started = performance.now();
       try {
         let lastBlocks = 1;
         let avgPool = false;
         let compute: ((model: FeatureModel, images: Tensor) => Tensor) | undefined;
-        if (model instanceof VisionTransformer) {
+        if (!model) {
+          if (options.avgpool || options.lastBlocks !== "4") {
+            console.error("probe: --last-blocks and --avgpool apply to a model's features");
+          }
+        } else if (model instanceof VisionTransformer) {
           if (lastBlocksWanted > model.blocks.length) {
             throw new UserError(
               `--last-blocks ${lastBlocksWanted} exceeds the model's ${model.blocks.length} blocks`,
@@ -72,8 +95,12 @@ export function probeCommand() {
           );
         }
         const common = { size, batchSize, quiet, compute };
-        const train = await splitFeatures(model, data.train, "train features", common);
-        const test = await splitFeatures(model, data.test, "test features", common);
+        const split = (dataset: Dataset, label: string) =>
+          model
+            ? splitFeatures(model, dataset, label, common)
+            : splitPixels(dataset, label, { size, quiet });
+        const train = await split(data.train, "train features");
+        const test = await split(data.test, "test features");
         const bar = new ProgressBar({
           label: "probe",
           total: epochs,
@@ -101,6 +128,7 @@ export function probeCommand() {
             probe_top5: Number(percent(result.top5)),
             final_loss: result.finalLoss,
             epochs,
+            features: model ? "model" : "pixels",
             last_blocks: lastBlocks,
             avgpool: avgPool,
             data: data.name,
@@ -114,7 +142,7 @@ export function probeCommand() {
           console.log(`probe_top1=${percent(result.top1)} probe_top5=${percent(result.top5)}`);
         }
       } finally {
-        model.dispose();
+        model?.dispose();
       }
     });
 }

@@ -4,7 +4,8 @@ import { knnCommand } from "../../cli/commands/knn.ts";
 import { probeCommand } from "../../cli/commands/probe.ts";
 import { UserError } from "../../cli/run.ts";
 import { loadDataSpec } from "../../src/data/spec.ts";
-import { datasetToTensorBatches, extractFeatures } from "../../src/eval/features.ts";
+import { datasetToTensorBatches, extractFeatures, pixelFeatures } from "../../src/eval/features.ts";
+import { linearProbe } from "../../src/eval/linear_probe.ts";
 import { knnClassify } from "../../src/eval/knn.ts";
 import { loadModelFile } from "../../src/io/model_file.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
@@ -187,6 +188,28 @@ gpuTest("knn --features pixels is the raw-pixel baseline and needs no weights", 
   );
   await assertRejects(
     () => run(["knn", "--features", "pixels", "--weights", "w.safetensors"]),
+    UserError,
+    "takes no --weights",
+  );
+});
+
+gpuTest("probe --pixels trains the probe on raw pixels and needs no weights", async () => {
+  const json = JSON.parse(
+    await run(["probe", "--pixels", "--data", "synthetic:300", "--epochs", "2", "--json"]),
+  );
+  const data = await loadDataSpec("synthetic:300");
+  const [train, test] = [await pixelFeatures(data.train), await pixelFeatures(data.test)];
+  const expected = await linearProbe(
+    { features: train.features, labels: train.labels },
+    { features: test.features, labels: test.labels },
+    { dim: train.dim, classes: data.classes, epochs: 2, lr: 0.1, batchSize: 256, seed: 0 },
+  );
+  assertEquals([json.features, json.arch, json.dim], ["pixels", "pixels", train.dim]);
+  assertEquals(json.probe_top1, Number((100 * expected.top1).toFixed(2)));
+  assertEquals(json.final_loss, expected.finalLoss);
+  await assertRejects(() => run(["probe", "--data", "synthetic:20"]), UserError, "--weights");
+  await assertRejects(
+    () => run(["probe", "--pixels", "--weights", "w.safetensors"]),
     UserError,
     "takes no --weights",
   );
