@@ -106,6 +106,24 @@ function rowsTensor(split: LabelledFeatures, dim: number, start: number, end: nu
 }
 
 /**
+ * Train-row ranges of the similarity chunks: at most `chunk` rows each and a multiple of 4 rows
+ * (the vec4 and subgroup matmul kernels need it; a 60000 x 784 bank split at the binding limit
+ * into 42799 + 17201 rows fell to the tiled kernel, 10x slower), the last < 4 rows on their own.
+ */
+export function trainChunkBounds(rows: number, chunk: number): [number, number][] {
+  const size = chunk >= 4 ? chunk - chunk % 4 : chunk;
+  const bounds: [number, number][] = [];
+  let start = 0;
+  while (start < rows) {
+    let end = Math.min(rows, start + size);
+    if (end - start >= 4) end -= (end - start) % 4;
+    bounds.push([start, end]);
+    start = end;
+  }
+  return bounds;
+}
+
+/**
  * Runs the top-k kernel on one similarity chunk [rows, columns] whose column 0 is train row
  * `columnOffset`, merging into `neighbours` when `merge` and voting into `predictions` (row
  * `predictionOffset` onwards) when `vote`. Used by `knnClassify`; exposed for tests.
@@ -237,8 +255,7 @@ export async function knnClassify(
   const trainChunks: { features: Tensor; offset: number }[] = [];
   try {
     noGrad(() => {
-      for (let start = 0; start < trainShape.rows; start += chunk) {
-        const end = Math.min(trainShape.rows, start + chunk);
+      for (const [start, end] of trainChunkBounds(trainShape.rows, chunk)) {
         const raw = rowsTensor(train, dim, start, end);
         trainChunks.push({ features: l2Normalize(raw), offset: start });
         raw.dispose();

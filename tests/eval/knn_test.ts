@@ -5,7 +5,7 @@ import {
   assertTrue as assert,
 } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
-import { knnClassify, knnTopK } from "../../src/eval/knn.ts";
+import { knnClassify, knnTopK, trainChunkBounds } from "../../src/eval/knn.ts";
 import { readAll, Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { Random } from "../helpers/random.ts";
@@ -87,7 +87,7 @@ gpuTest("knn: matches a float64 reference on clustered data (chunked and whole)"
     0.07,
     classes,
   );
-  for (const options of [{ batchSize: 64, trainChunk: 128 }, {}]) {
+  for (const options of [{ batchSize: 64, trainChunk: 128 }, { trainChunk: 203 }, {}]) {
     const result = await knnClassify(
       { features: train.features, dim, labels: train.labels },
       { features: test.features, dim, labels: test.labels },
@@ -114,6 +114,14 @@ gpuTest("knn: matches a float64 reference on clustered data (chunked and whole)"
     assert(Math.abs(result.top5 - top5 / 150) <= 2 / 150, `top5 ${result.top5} vs ${top5 / 150}`);
     assert(result.top1 > 0.3 && result.top1 < 1, `top1 ${result.top1} should be informative`);
   }
+});
+
+Deno.test("knn: train chunks hold a multiple of 4 rows, the last < 4 rows on their own", () => {
+  assertEquals(trainChunkBounds(700, 203), [[0, 200], [200, 400], [400, 600], [600, 700]]);
+  assertEquals(trainChunkBounds(701, 1000), [[0, 700], [700, 701]]);
+  assertEquals(trainChunkBounds(60000, 42799), [[0, 42796], [42796, 60000]]);
+  assertEquals(trainChunkBounds(3, 2), [[0, 2], [2, 3]]);
+  assertEquals(trainChunkBounds(0, 8), []);
 });
 
 gpuTest("knn: top-k kernel selects the reference neighbours, merged over chunks", async () => {
