@@ -154,7 +154,10 @@ export function knnCommand() {
     )
     .option("--k <n>", "neighbours that vote", "20")
     .option("--temperature <t>", "vote weight exp(similarity / t)", "0.07")
-    .option("--size <px>", "model input side (default: the model's image size)")
+    .option(
+      "--size <px>",
+      "model input side (default: the model's image size; pixels: the images' own)",
+    )
     .option("--batch-size <n>", "images per feature batch", "128")
     .option("--seed <n>", "seed of generated data and of splits", "0")
     .option("--quiet", "no progress bar")

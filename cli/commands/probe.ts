@@ -40,7 +40,10 @@ export function probeCommand() {
     .option("--avgpool", "also the average-pooled patch tokens of the last block (ViT)")
     .option("--lr <x>", "peak learning rate of the cosine schedule", "0.1")
     .option("--probe-batch-size <n>", "rows per SGD step", "256")
-    .option("--size <px>", "model input side (default: the model's image size)")
+    .option(
+      "--size <px>",
+      "model input side (default: the model's image size; pixels: the images' own)",
+    )
     .option("--batch-size <n>", "images per feature batch", "128")
     .option("--seed <n>", "seed of generated data, splits and the probe", "0")
     .option("--quiet", "no progress bar")

@@ -306,7 +306,7 @@ export async function pixelFeatures(
     if (options.size === undefined && (sample.height !== side[0] || sample.width !== side[1])) {
       throw new ShapeError(
         `pixelFeatures: sample ${index} is ${sample.height}x${sample.width}, the first was ` +
-          `${side[0]}x${side[1]}; pass \`size\` to resize`,
+          `${side[0]}x${side[1]}; pass a size to resize them (--size on the command line)`,
       );
     }
     if (index === 0) {
