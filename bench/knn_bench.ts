@@ -7,18 +7,9 @@
  */
 import { initGpu } from "../src/gpu/device.ts";
 import { knnClassify } from "../src/eval/knn.ts";
+import { randomValues } from "./random_values.ts";
 
 await initGpu();
-
-function randomValues(size: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const values = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    values[i] = state / 2 ** 31 - 1;
-  }
-  return values;
-}
 
 const BANK = 60000;
 const QUERIES = 512;

@@ -14,18 +14,9 @@ import {
   type MatmulProblem,
 } from "../src/tensor/ops/matmul_variants.ts";
 import { tensor } from "../src/tensor/tensor.ts";
+import { randomValues } from "./random_values.ts";
 
 await initGpu();
-
-function randomValues(size: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const values = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    values[i] = state / 2 ** 31 - 1;
-  }
-  return values;
-}
 
 const cases = [
   { label: "256^3", m: 256, n: 256, k: 256 },

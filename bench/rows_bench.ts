@@ -33,20 +33,11 @@ import {
   softmaxBackward,
 } from "../src/tensor/ops/softmax.ts";
 import { accumulateInto, full, Tensor, tensor } from "../src/tensor/tensor.ts";
+import { randomValues } from "./random_values.ts";
 
 await initGpu();
 
 const REPEATS = 4;
-
-function randomValues(size: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const values = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    values[i] = state / 2 ** 31 - 1;
-  }
-  return values;
-}
 
 /** Sets every mode switch to the earlier kernels (`old`) or to the automatic choice. */
 function useVariant(variant: "old" | "new"): void {
