@@ -75,9 +75,34 @@ export async function loadCliModel(path: string): Promise<LoadedModel> {
   }
 }
 
+/**
+ * The model of `--weights`, or none for the raw-pixel baseline that `pixelsFlag` asks for (then
+ * only the GPU is started, for the k-NN search or the probe); refuses both or neither by name.
+ */
+export async function loadCliModelOrPixels(
+  weights: string | undefined,
+  pixels: boolean,
+  pixelsFlag: string,
+): Promise<{ model?: FeatureModel; arch: string }> {
+  if (pixels && weights !== undefined) {
+    throw new UserError(`${pixelsFlag} uses raw pixels and takes no --weights, got ${weights}`);
+  }
+  if (!pixels && weights === undefined) {
+    throw new UserError(
+      `--weights is required (a model file or checkpoint folder), unless ${pixelsFlag}`,
+    );
+  }
+  if (weights === undefined) {
+    await initGpu();
+    return { arch: "pixels" };
+  }
+  const { model, kind } = await loadCliModel(weights);
+  return { model, arch: kind };
+}
+
 /** Options of `splitFeatures`. */
 export interface SplitFeatureOptions {
-  /** Model input side (default: the model's configured image size). */
+  /** Model input side (default: the model's configured image size; pixels: the images' own). */
   size?: number;
   /** Images per batch. */
   batchSize: number;
@@ -87,20 +112,30 @@ export interface SplitFeatureOptions {
   quiet: boolean;
 }
 
-/** Features of one split with a progress bar on stderr. */
+/** Features of one split (raw pixels without a model) with a progress bar on stderr. */
 export async function splitFeatures(
-  model: FeatureModel,
+  model: FeatureModel | undefined,
   dataset: Dataset,
   label: string,
   options: SplitFeatureOptions,
 ): Promise<ExtractedFeatures> {
-  const size = options.size ?? model.config.imageSize;
   const bar = new ProgressBar({
     label,
     total: dataset.length,
     unit: "img",
     silent: options.quiet,
   });
+  if (!model) {
+    const features = await pixelFeatures(dataset, {
+      size: options.size,
+      onProgress: (done) => {
+        if (done % 1000 === 0) bar.update(done);
+      },
+    });
+    bar.finish();
+    return features;
+  }
+  const size = options.size ?? model.config.imageSize;
   const features = await extractFeatures(
     model,
     datasetToTensorBatches(dataset, {
@@ -110,23 +145,6 @@ export async function splitFeatures(
     }),
     { onProgress: (done) => bar.update(done), compute: options.compute },
   );
-  bar.finish();
-  return features;
-}
-
-/** Raw-pixel features of one split (`--features pixels`) with a progress bar on stderr. */
-export async function splitPixels(
-  dataset: Dataset,
-  label: string,
-  options: { size?: number; quiet: boolean },
-): Promise<ExtractedFeatures> {
-  const bar = new ProgressBar({ label, total: dataset.length, unit: "img", silent: options.quiet });
-  const features = await pixelFeatures(dataset, {
-    size: options.size,
-    onProgress: (done) => {
-      if (done % 1000 === 0) bar.update(done);
-    },
-  });
   bar.finish();
   return features;
 }
@@ -178,31 +196,18 @@ export function knnCommand() {
           }, got "${options.features}"`,
         );
       }
-      if (pixels && options.weights !== undefined) {
-        throw new UserError(
-          `--features pixels compares raw pixels and takes no --weights, got ${options.weights}`,
-        );
-      }
-      if (!pixels && options.weights === undefined) {
-        throw new UserError(
-          "--weights is required (a model file or checkpoint folder), unless --features pixels",
-        );
-      }
       const data = await loadCliData(options.data, seed, "knn");
-      let model: FeatureModel | undefined;
-      let arch = "pixels";
-      if (pixels) await initGpu(); // the k-NN search runs on the GPU
-      else ({ model, kind: arch } = await loadCliModel(options.weights!));
+      const { model, arch } = await loadCliModelOrPixels(
+        options.weights,
+        pixels,
+        "--features pixels",
+      );
       const started = performance.now();
       try {
-        const split = (dataset: Dataset, label: string) => {
-          if (!model) return splitPixels(dataset, label, { size, quiet });
-          const compute = (model: FeatureModel, images: Tensor) =>
-            batchFeatures(model, images, kind);
-          return splitFeatures(model, dataset, label, { size, batchSize, quiet, compute });
-        };
-        const train = await split(data.train, "train features");
-        const test = await split(data.test, "test features");
+        const compute = (model: FeatureModel, images: Tensor) => batchFeatures(model, images, kind);
+        const common = { size, batchSize, quiet, compute };
+        const train = await splitFeatures(model, data.train, "train features", common);
+        const test = await splitFeatures(model, data.test, "test features", common);
         const result = await knnClassify(
           { features: train.features, dim: train.dim, labels: train.labels },
           { features: test.features, dim: test.dim, labels: test.labels },

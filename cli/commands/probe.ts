@@ -14,15 +14,12 @@ import { ProgressBar } from "../progress.ts";
 import { UserError } from "../run.ts";
 import {
   loadCliData,
-  loadCliModel,
+  loadCliModelOrPixels,
   percent,
   positiveFlag,
   splitFeatures,
-  splitPixels,
   wholeFlag,
 } from "./knn.ts";
-import type { Dataset } from "../../src/data/dataset.ts";
-import { initGpu } from "../../src/gpu/device.ts";
 
 /** The `probe` command. */
 export function probeCommand() {
@@ -57,22 +54,12 @@ export function probeCommand() {
       const batchSize = wholeFlag(options.batchSize, "--batch-size", 1);
       const seed = wholeFlag(options.seed, "--seed", 0);
       const quiet = Boolean(options.quiet || options.json);
-      const pixels = Boolean(options.pixels);
-      if (pixels && options.weights !== undefined) {
-        throw new UserError(
-          `--pixels probes raw pixels and takes no --weights, got ${options.weights}`,
-        );
-      }
-      if (!pixels && options.weights === undefined) {
-        throw new UserError(
-          "--weights is required (a model file or checkpoint folder), unless --pixels",
-        );
-      }
       const data = await loadCliData(options.data, seed, "probe");
-      let model: FeatureModel | undefined;
-      let arch = "pixels";
-      if (pixels) await initGpu(); // the probe trains on the GPU
-      else ({ model, kind: arch } = await loadCliModel(options.weights!));
+      const { model, arch } = await loadCliModelOrPixels(
+        options.weights,
+        Boolean(options.pixels),
+        "--pixels",
+      );
       const started = performance.now();
       try {
         let lastBlocks = 1;
@@ -98,12 +85,8 @@ export function probeCommand() {
           );
         }
         const common = { size, batchSize, quiet, compute };
-        const split = (dataset: Dataset, label: string) =>
-          model
-            ? splitFeatures(model, dataset, label, common)
-            : splitPixels(dataset, label, { size, quiet });
-        const train = await split(data.train, "train features");
-        const test = await split(data.test, "test features");
+        const train = await splitFeatures(model, data.train, "train features", common);
+        const test = await splitFeatures(model, data.test, "test features", common);
         const bar = new ProgressBar({
           label: "probe",
           total: epochs,
