@@ -11,6 +11,7 @@ import {
   ConfigError,
   DINO_DEFAULTS,
   type DinoTrainConfig,
+  MNIST_RECIPE,
   resolveConfig,
   smallDataConfig,
 } from "../../src/train/config.ts";
@@ -74,7 +75,12 @@ function numberFlag(value: string, previous: unknown): number {
 export function addTrainOptions(command: Command): Command {
   return command
     .option("--config <file>", "JSON file of configuration keys")
-    .option("--preset <name>", "dino (paper defaults) | small (28-96 px images) | auto", "auto")
+    .option(
+      "--preset <name>",
+      "dino (paper defaults) | small (28-96 px images) | mnist (28 px grayscale: Fashion-MNIST's " +
+        "recipe) | auto (mnist for MNIST-format data, small for images up to 96 px)",
+      "auto",
+    )
     .option(
       "--data <spec>",
       "synthetic[:COUNT] | textures[:COUNT] | fashion-mnist | mnist:DIR | folder:DIR",
@@ -149,6 +155,13 @@ function parseSets(sets: string[] = []): Record<string, unknown> {
   return result;
 }
 
+const PRESETS = ["auto", "dino", "small", "mnist"];
+
+/** Whether a data spec names one of the sets generated in code. */
+function generatedData(data: string): boolean {
+  return data.startsWith("synthetic") || data.startsWith("textures");
+}
+
 /** Resolves the configuration of a run from preset, file, flags and `--set`. */
 export async function configFromFlags(
   flags: TrainFlags,
@@ -160,32 +173,32 @@ export async function configFromFlags(
   const sets = parseSets(flags.set);
   const merged = { ...defaults, ...file, ...fromFlags, ...sets } as Record<string, unknown>;
   const preset = flags.preset ?? "auto";
-  if (!["auto", "dino", "small"].includes(preset)) {
-    throw new UserError(`--preset must be dino, small or auto, got "${preset}"`);
+  if (!PRESETS.includes(preset)) {
+    throw new UserError(`--preset must be one of ${PRESETS.join(", ")}, got "${preset}"`);
   }
   const data = String(merged.data ?? DINO_DEFAULTS.data);
-  const generated = data.startsWith("synthetic") || data.startsWith("textures");
-  const smallImages = generated || data.includes("mnist");
+  const generated = generatedData(data);
+  const mnist = data.includes("mnist");
   const imageSize = typeof merged.imageSize === "number"
     ? merged.imageSize
-    : data.includes("mnist")
+    : mnist
     ? 28
     : generated
     ? 32
     : DINO_DEFAULTS.imageSize;
-  const usePreset = preset === "small" || (preset === "auto" && (smallImages || imageSize <= 96));
+  const useMnist = preset === "mnist" || (preset === "auto" && mnist && imageSize === 28);
+  const useSmall = useMnist || preset === "small" ||
+    (preset === "auto" && (generated || mnist || imageSize <= 96));
+  const recipe = useMnist ? MNIST_RECIPE : {};
+  const patchSize = typeof merged.patchSize === "number" && merged.patchSize > 0
+    ? merged.patchSize
+    : recipe.patchSize;
   try {
     return resolveConfig(
       DINO_DEFAULTS,
       // local crops follow the patch size the run asks for (28 px with patch 7: 14 px locals)
-      usePreset
-        ? smallDataConfig(
-          imageSize,
-          typeof merged.patchSize === "number" && merged.patchSize > 0
-            ? merged.patchSize
-            : undefined,
-        )
-        : {},
+      useSmall ? smallDataConfig(imageSize, patchSize) : {},
+      recipe,
       { imageSize },
       merged,
     );
@@ -240,7 +253,9 @@ export async function trainFromFlags(
   console.error(
     `dinogpu train: ${config.arch} dim ${config.embedDim} depth ${config.depth} patch ` +
       `${config.patchSize}, ${config.imageSize} px, ${data.train.length} train / ${data.test.length} ` +
-      `test images of "${data.name}", ${config.epochs} epochs of batch ${config.batchSize}, ` +
+      `test images of "${data.name}", ${config.epochs} epoch${
+        config.epochs === 1 ? "" : "s"
+      } of batch ${config.batchSize}, ` +
       `${config.localCrops} local crops -> ${config.out}`,
   );
   const stepsPerEpoch = Math.floor(data.train.length / config.batchSize);
@@ -317,7 +332,7 @@ export function demoCommand(): Command {
         "k-NN accuracy before and after",
     ),
   ).action(async (flags: TrainFlags) => {
-    const { result } = await trainFromFlags(flags, DEMO_DEFAULTS);
+    const { result } = await trainFromFlags(flags, demoDefaults(flags.data as string | undefined));
     console.log(
       `trained ${result.steps} steps at ${result.imagesPerSecond.toFixed(1)} images/s; ` +
         `checkpoint ${result.checkpoint}`,
@@ -328,6 +343,16 @@ export function demoCommand(): Command {
       }`,
     );
   });
+}
+
+/**
+ * The demo's defaults for `data` (the built-in textures when undefined): DEMO_DEFAULTS on the
+ * generated sets; on real data one epoch of the preset that data gets (`--preset auto`: for
+ * Fashion-MNIST the 28 px recipe, MNIST_RECIPE), written to runs/demo.
+ */
+export function demoDefaults(data?: string): Partial<DinoTrainConfig> {
+  if (data === undefined || generatedData(data)) return DEMO_DEFAULTS;
+  return { data, epochs: 1, out: DEMO_DEFAULTS.out };
 }
 
 /**

@@ -1,7 +1,13 @@
 // `dinogpu demo`, shortened: it trains on its built-in default and ends with the k-NN line.
 import { Command } from "commander";
-import { assertTrue } from "../helpers/assert.ts";
-import { DEMO_DEFAULTS, demoCommand } from "../../cli/commands/train.ts";
+import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
+import {
+  configFromFlags,
+  DEMO_DEFAULTS,
+  demoCommand,
+  demoDefaults,
+} from "../../cli/commands/train.ts";
+import { MNIST_RECIPE } from "../../src/train/config.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
 gpuTest("demo: trains on its built-in default and prints knn_top1 before and after", async () => {
@@ -37,4 +43,41 @@ gpuTest("demo: trains on its built-in default and prints knn_top1 before and aft
   // the built-in default, sized by --synthetic-count
   const source = `"${DEMO_DEFAULTS.data}:60"`;
   assertTrue(errors.some((line) => line.includes(source)), `${source} in\n${errors.join("\n")}`);
+});
+
+Deno.test("train: Fashion-MNIST gets the 28 px recipe; flags and other presets override it", async () => {
+  const recipe = await configFromFlags({ data: "fashion-mnist" });
+  for (const [key, value] of Object.entries(MNIST_RECIPE)) {
+    assertEquals(recipe[key as keyof typeof recipe], value, key);
+  }
+  assertEquals([recipe.imageSize, recipe.globalSize, recipe.localSize], [28, 28, 14]);
+  // the small-data preset's augmentation stays underneath (no blur on 28 px images)
+  assertEquals(recipe.blurProbabilities, [0, 0, 0]);
+  const patch4 = await configFromFlags({ data: "fashion-mnist", patchSize: 4, lr: 5e-4 });
+  assertEquals([patch4.patchSize, patch4.localSize % 4, patch4.lr], [4, 0, 5e-4]);
+  const small = await configFromFlags({ data: "fashion-mnist", preset: "small" });
+  assertEquals([small.patchSize, small.embedDim], [4, 96]);
+  const resized = await configFromFlags({ data: "fashion-mnist", imageSize: 32 });
+  assertEquals([resized.patchSize, resized.embedDim], [4, 96]);
+  await assertRejects(
+    () => configFromFlags({ data: "fashion-mnist", preset: "tiny" }),
+    Error,
+    'one of auto, dino, small, mnist, got "tiny"',
+  );
+});
+
+Deno.test("demo: real data gets one epoch of its preset, the generated sets the demo's ViT", async () => {
+  assertEquals(demoDefaults(undefined), DEMO_DEFAULTS);
+  assertEquals(demoDefaults("textures:60"), DEMO_DEFAULTS);
+  const textures = await configFromFlags({}, demoDefaults(undefined));
+  assertEquals([textures.data, textures.patchSize, textures.imageSize], ["textures", 8, 32]);
+  // the textures demo's patch 8 does not divide 28 px: Fashion-MNIST must not inherit it
+  const fashion = await configFromFlags(
+    { data: "fashion-mnist" },
+    demoDefaults("fashion-mnist"),
+  );
+  assertEquals(
+    [fashion.patchSize, fashion.embedDim, fashion.epochs, fashion.out],
+    [7, 64, 1, DEMO_DEFAULTS.out],
+  );
 });
