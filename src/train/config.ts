@@ -235,9 +235,10 @@ export function smallDataConfig(
  * The recipe for 28 px grayscale sets (Fashion-MNIST, MNIST), the best measured on Fashion-MNIST
  * (README), laid over the small-data preset: a ViT of patch 7 (16 tokens, 14 px locals), width 64
  * and depth 3; a 256-wide head onto 1024 weight-normalised prototypes; batch 128 at lr 1e-3 per
- * 256 images after a half-epoch warm-up; teacher temperature 0.04 throughout and momentum 0.996;
- * KoLeo 0.3, which keeps the teacher from drifting towards uniform outputs at this scale; five
- * epochs (k-NN 77.06% on Fashion-MNIST, 53 min on two CPU cores).
+ * 256 images after a half-epoch warm-up; momentum 0.996; KoLeo 0.3 and a teacher temperature of
+ * 0.025 throughout, which together keep the teacher from drifting towards uniform outputs at this
+ * scale (0.04 let its entropy climb to 5.6 nats and ended 1.9 points lower); five epochs (k-NN
+ * 78.92% on Fashion-MNIST, an hour on two CPU cores).
  */
 export const MNIST_RECIPE: Partial<DinoTrainConfig> = {
   patchSize: 7,
@@ -251,8 +252,8 @@ export const MNIST_RECIPE: Partial<DinoTrainConfig> = {
   batchSize: 128,
   lr: 1e-3,
   warmupEpochs: 0.5,
-  warmupTeacherTemp: 0.04,
-  teacherTemp: 0.04,
+  warmupTeacherTemp: 0.025,
+  teacherTemp: 0.025,
   warmupTeacherTempEpochs: 0,
   momentumTeacher: 0.996,
   koleoLossWeight: 0.3,
