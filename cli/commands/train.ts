@@ -162,16 +162,28 @@ function generatedData(data: string): boolean {
   return data.startsWith("synthetic") || data.startsWith("textures");
 }
 
+/**
+ * A command's defaults under the file, flags and `--set`: fixed, or chosen by the data spec those
+ * ask for (undefined when they name none).
+ */
+export type CommandDefaults =
+  | Partial<DinoTrainConfig>
+  | ((data: string | undefined) => Partial<DinoTrainConfig>);
+
 /** Resolves the configuration of a run from preset, file, flags and `--set`. */
 export async function configFromFlags(
   flags: TrainFlags,
-  defaults: Partial<DinoTrainConfig> = {},
+  defaults: CommandDefaults = {},
 ): Promise<DinoTrainConfig> {
   const file = flags.config ? await readConfigFile(flags.config) : {};
   const fromFlags: Record<string, unknown> = {};
   for (const key of FLAG_KEYS) if (flags[key] !== undefined) fromFlags[key] = flags[key];
   const sets = parseSets(flags.set);
-  const merged = { ...defaults, ...file, ...fromFlags, ...sets } as Record<string, unknown>;
+  const asked = { ...file, ...fromFlags, ...sets } as Record<string, unknown>;
+  const base = typeof defaults === "function"
+    ? defaults(asked.data === undefined ? undefined : String(asked.data))
+    : defaults;
+  const merged = { ...base, ...asked } as Record<string, unknown>;
   const preset = flags.preset ?? "auto";
   if (!PRESETS.includes(preset)) {
     throw new UserError(`--preset must be one of ${PRESETS.join(", ")}, got "${preset}"`);
@@ -211,7 +223,7 @@ export async function configFromFlags(
 /** Trains as `flags` say, drawing a progress bar on stderr; returns the run's result. */
 export async function trainFromFlags(
   flags: TrainFlags,
-  defaults: Partial<DinoTrainConfig> = {},
+  defaults: CommandDefaults = {},
   { teacher, teacherHeads }: { teacher?: string; teacherHeads?: number } = {},
 ): Promise<{ config: DinoTrainConfig; result: TrainRunResult }> {
   let config: DinoTrainConfig;
@@ -332,7 +344,7 @@ export function demoCommand(): Command {
         "k-NN accuracy before and after",
     ),
   ).action(async (flags: TrainFlags) => {
-    const { result } = await trainFromFlags(flags, demoDefaults(flags.data as string | undefined));
+    const { result } = await trainFromFlags(flags, demoDefaults);
     console.log(
       `trained ${result.steps} steps at ${result.imagesPerSecond.toFixed(1)} images/s; ` +
         `checkpoint ${result.checkpoint}`,
@@ -346,13 +358,14 @@ export function demoCommand(): Command {
 }
 
 /**
- * The demo's defaults for `data` (the built-in textures when undefined): DEMO_DEFAULTS on the
- * generated sets; on real data one epoch of the preset that data gets (`--preset auto`: for
- * Fashion-MNIST the 28 px recipe, MNIST_RECIPE), written to runs/demo.
+ * The demo's defaults for the data a run asks for (by flag, config file or `--set`; the built-in
+ * textures when none): DEMO_DEFAULTS on the generated sets; on real data one epoch of the preset
+ * that data gets (`--preset auto`: for Fashion-MNIST the 28 px recipe, MNIST_RECIPE), written to
+ * runs/demo.
  */
-export function demoDefaults(data?: string): Partial<DinoTrainConfig> {
+export function demoDefaults(data: string | undefined): Partial<DinoTrainConfig> {
   if (data === undefined || generatedData(data)) return DEMO_DEFAULTS;
-  return { data, epochs: 1, out: DEMO_DEFAULTS.out };
+  return { epochs: 1, out: DEMO_DEFAULTS.out };
 }
 
 /**

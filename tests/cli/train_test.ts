@@ -72,12 +72,20 @@ Deno.test("demo: real data gets one epoch of its preset, the generated sets the 
   const textures = await configFromFlags({}, demoDefaults(undefined));
   assertEquals([textures.data, textures.patchSize, textures.imageSize], ["textures", 8, 32]);
   // the textures demo's patch 8 does not divide 28 px: Fashion-MNIST must not inherit it
-  const fashion = await configFromFlags(
-    { data: "fashion-mnist" },
-    demoDefaults("fashion-mnist"),
-  );
+  const fashion = await configFromFlags({ data: "fashion-mnist" }, demoDefaults);
   assertEquals(
     [fashion.patchSize, fashion.embedDim, fashion.epochs, fashion.out],
     [7, 64, 1, DEMO_DEFAULTS.out],
   );
+  // the data may come from --set or a config file as well as from --data
+  const set = await configFromFlags({ set: ['data="fashion-mnist"'] }, demoDefaults);
+  assertEquals([set.data, set.patchSize, set.epochs], ["fashion-mnist", 7, 1]);
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(file, JSON.stringify({ data: "fashion-mnist", epochs: 2 }));
+    const fromFile = await configFromFlags({ config: file }, demoDefaults);
+    assertEquals([fromFile.patchSize, fromFile.epochs], [7, 2]);
+  } finally {
+    await Deno.remove(file);
+  }
 });
