@@ -19,7 +19,10 @@ import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.t
 import { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";
 import type { Backbone } from "./models.ts";
 
-/** One metrics line (also written to metrics.jsonl). */
+/**
+ * One metrics line (also written to metrics.jsonl). With a test split, a new run's first line is
+ * the k-NN before training: step 0, epoch 0 and the k-NN fields only.
+ */
 export interface MetricsLine {
   /** Steps taken. */
   step: number;
@@ -180,6 +183,11 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
     await Deno.writeTextFile(metricsPath, "");
     const before = await evaluate("before training");
     knnBefore = before?.top1;
+    if (before) {
+      // the random-init point of the k-NN curve: step 0, no training metrics yet
+      const line = { step: 0, epoch: 0, knn_top1: before.top1, knn_top5: before.top5 };
+      await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
+    }
   }
   gpu().pool.resetPeak();
   let lastCheckpointTime = performance.now();

@@ -139,6 +139,14 @@ gpuTest("train: k-NN runs before and after, and the run reports speed and memory
     assertTrue(result.knnBefore !== undefined && result.knnAfter !== undefined);
     assertTrue(result.knnAfter! >= 0 && result.knnAfter! <= 100);
     assertTrue(result.imagesPerSecond > 0 && result.peakGpuBytes > 0);
+    // metrics.jsonl holds both ends of the k-NN curve: step 0 first, the last step last
+    const lines = (await Deno.readTextFile(join(dir, "metrics.jsonl"))).trim().split("\n")
+      .map((line) => JSON.parse(line));
+    assertEquals(
+      [lines[0].step, lines[0].knn_top1],
+      [0, result.knnBefore],
+    );
+    assertEquals([lines.at(-1).step, lines.at(-1).knn_top1], [4, result.knnAfter]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
