@@ -5,14 +5,17 @@ enable subgroups;
 // subgroupShuffle, so A is fetched once per 8 lanes instead of once per lane. On llvmpipe /
 // lavapipe (one SIMD lane per invocation, subgroup size 8) each non-uniform load is a loop over
 // the lanes, so fewer loads per multiply-add is what makes this fast.
-// Needs subgroups with a size that is a multiple of 8, K % 4 == 0 and N % 4 == 0. Rows from the
-// workgroup id only (workgroup WG_X x 1 x 1), so every lane of a group works on the same rows; rows
+// Needs subgroups with a size that is a multiple of 8, K % 4 == 0 and N % 4 == 0. A workgroup of
+// WG_X lanes is WG_X / COLUMN_LANES row groups of COLUMN_LANES lanes side by side in columns
+// (COLUMN_LANES a multiple of 8 dividing WG_X), so every aligned group of 8 lanes works on the same
+// rows, and a narrow output (N = 64: 8 lanes) need not leave most of a wide workgroup idle; rows
 // and columns past the edges are clamped on load (all lanes stay active for the shuffles) and
 // skipped on store. a is [batch?, M, K] or [batch?, K, M] (A_LAYOUT); b is [batch?, K, N] or
 // [batch?, N, K] when TRANSPOSE_B, read as vec4. Batch strides in elements.
 // out = act(op(a) @ op(b) + bias) + residual; flags: 1 bias, 2 gelu, 4 residual, 8 save pre.
 
 override WG_X: u32 = 64u;
+override COLUMN_LANES: u32 = 64u; // lanes across columns per row group; divides WG_X
 override ROW_BLOCKS: u32 = 2u; // 2, 3 or 4: rows per invocation = 8 * ROW_BLOCKS
 // a's layout: 0 [batch?, M, K]; 1 [batch?, K, M]; 2 [batch?, K, M] with M % 4 == 0, where a
 // group's 8 lanes load an 8-row x 4-k block as eight vec4 along M and shuffle it into rows.
@@ -190,17 +193,17 @@ fn store(acc: array<vec4f, 8>, batch: u32, row0: u32, col4: u32) {
 
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(
-  @builtin(global_invocation_id) id: vec3u,
+  @builtin(local_invocation_id) local: vec3u,
   @builtin(workgroup_id) group: vec3u,
   @builtin(subgroup_invocation_id) lane: u32,
 ) {
   let n4 = params.n / 4u;
   let k4 = params.k / 4u;
-  let batch = id.z;
-  let col0 = id.x * 2u;
+  let batch = group.z;
+  let col0 = (group.x * COLUMN_LANES + local.x % COLUMN_LANES) * 2u;
   let c0 = min(col0, n4 - 1u);
   let c1 = min(col0 + 1u, n4 - 1u);
-  let row0 = group.y * 8u * ROW_BLOCKS;
+  let row0 = (group.y * (WG_X / COLUMN_LANES) + local.x / COLUMN_LANES) * 8u * ROW_BLOCKS;
   let first = lane & ~7u;
   let own = lane & 7u;
   let aBase = batch * params.batchStrideA;

@@ -226,6 +226,10 @@ const EDGE_LAYOUTS: { name: string; aShape: Shape; bShape: Shape; transposeA?: b
   { name: "transposeA odd m 27x12x16", aShape: [16, 27], bShape: [16, 12], transposeA: true },
   { name: "wide 50x520x12", aShape: [50, 12], bShape: [12, 520] },
   { name: "transposeB batched 3x26x20x12", aShape: [3, 26, 12], bShape: [3, 20, 12] },
+  // The fitted subgroup workgroup: n = 196 runs 2 row groups of 32 lanes, n = 136 2 row groups
+  // of 24 lanes (a 48-lane workgroup); m cuts through the last workgroup's row groups.
+  { name: "fitted 61x196x8", aShape: [61, 8], bShape: [8, 196] },
+  { name: "fitted batched 2x53x136x20", aShape: [2, 53, 20], bShape: [20, 136] },
 ];
 
 gpuTest("matmul: every variant agrees with the reference and the others", async () => {
@@ -359,6 +363,10 @@ gpuTest("matmul: the default for a large product is the subgroup kernel where it
   assertEquals(
     defaultMatmulVariant({ ...problem, n: 256 }).name,
     hasSubgroupsOfEight() ? "subgroup-r24x8-32" : "vec4-r8-8x8",
+  );
+  assertEquals(
+    defaultMatmulVariant({ ...problem, m: 4352, n: 64, k: 256, transposeB: true }).name,
+    hasSubgroupsOfEight() ? "subgroup-r24x8-fit" : "vec4-r8-8x8",
   );
   assertEquals(
     defaultMatmulVariant({ ...problem, m: 3152, n: 1152, k: 384 }).name,

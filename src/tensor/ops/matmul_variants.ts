@@ -128,11 +128,44 @@ function subgroupVariant(rowBlocks: number, workgroupX: number): MatmulVariant {
     supports: (p) => p.k % 4 === 0 && p.n % 4 === 0 && hasSubgroupsOfEight(),
     constants: (p) => ({
       WG_X: workgroupX,
+      COLUMN_LANES: workgroupX,
       ROW_BLOCKS: rowBlocks,
       A_LAYOUT: p.transposeA ? (p.m % 4 === 0 ? 2 : 1) : 0,
       TRANSPOSE_B: p.transposeB ? 1 : 0,
     }),
     workgroups: (p) => [Math.ceil(p.n / 8 / workgroupX), Math.ceil(p.m / rows), p.batch],
+  };
+}
+
+/**
+ * The subgroup kernel with a workgroup fitted to the output's width: as many lanes across columns
+ * as N needs (a multiple of 8, at most 64), and as many row groups side by side as fill about 64
+ * lanes, so N = 64 (8 lanes) runs 8 row groups rather than 8 busy lanes out of 32 or 64.
+ */
+function fittedSubgroupVariant(rowBlocks: number): MatmulVariant {
+  const rows = 8 * rowBlocks;
+  const columnLanes = (p: MatmulProblem) => Math.min(64, 8 * Math.ceil(p.n / 64));
+  const rowGroups = (p: MatmulProblem) => Math.max(1, Math.floor(64 / columnLanes(p)));
+  return {
+    name: `subgroup-r${rows}x8-fit`,
+    description: `the subgroup kernel (${rows} rows x two vec4 of columns per invocation) in a ` +
+      `workgroup fitted to N: ceil(N / 8) lanes across columns rounded up to 8 (at most 64) and ` +
+      `as many row groups as fill 64 lanes (same needs as the other subgroup variants)`,
+    kernel: "matmul_subgroup",
+    vec4: false,
+    supports: (p) => p.k % 4 === 0 && p.n % 4 === 0 && hasSubgroupsOfEight(),
+    constants: (p) => ({
+      WG_X: columnLanes(p) * rowGroups(p),
+      COLUMN_LANES: columnLanes(p),
+      ROW_BLOCKS: rowBlocks,
+      A_LAYOUT: p.transposeA ? (p.m % 4 === 0 ? 2 : 1) : 0,
+      TRANSPOSE_B: p.transposeB ? 1 : 0,
+    }),
+    workgroups: (p) => [
+      Math.ceil(p.n / 8 / columnLanes(p)),
+      Math.ceil(p.m / (rows * rowGroups(p))),
+      p.batch,
+    ],
   };
 }
 
@@ -160,6 +193,7 @@ const scalarVariant: MatmulVariant = {
 
 /** Every matmul variant, in the tuner's order. */
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
+  fittedSubgroupVariant(3),
   subgroupVariant(3, 64),
   subgroupVariant(2, 64),
   subgroupVariant(4, 64),
@@ -324,17 +358,21 @@ export function clearMatmulTuning(): void {
 /**
  * The variant picked by heuristics, without tuning: the subgroup kernel where the device has
  * subgroups and the product is large enough to fill its 16- or 24-row blocks (the fastest at
- * 1024^3 on lavapipe, about 3x the vec4 kernels), else register-blocked vec4, else
- * workgroup-tiled or scalar.
+ * 1024^3 on lavapipe, about 3x the vec4 kernels; its workgroup fitted to N up to 128), else
+ * register-blocked vec4, else workgroup-tiled or scalar.
  */
 export function defaultMatmulVariant(problem: MatmulProblem): MatmulVariant {
   const rows = problem.batch * problem.m;
-  // A lane covers 8 columns; 64-lane workgroups unless 32 leave fewer lanes idle at the edge.
+  // A lane covers 8 columns; 64-lane workgroups unless 32 leave fewer lanes idle at the edge, and
+  // up to N = 128 a workgroup of several row groups (4352 x 64 x 256 on lavapipe: 15 ms against
+  // 40-47 ms with 32 lanes; no gain from N = 192 on).
   const lanes = Math.ceil(problem.n / 8);
   const idle = (width: number) => Math.ceil(lanes / width) * width - lanes;
   const subgroup = matmulVariant(
     problem.m < 48
       ? "subgroup-r16x8-64"
+      : problem.n <= 128
+      ? "subgroup-r24x8-fit"
       : idle(64) <= idle(32)
       ? "subgroup-r24x8-64"
       : "subgroup-r24x8-32",
