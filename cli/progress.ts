@@ -28,6 +28,9 @@ export interface ProgressOptions {
   total: number;
   /** Unit of the count, for the rate ("img" gives "123.4 img/s"); default "it". */
   unit?: string;
+  /** Count already done when the bar starts (a resumed run): the rate and ETA count only the work
+   * after it; default 0. */
+  initial?: number;
   /** Off a terminal: print a line each time this many more percent are done; default 10. */
   everyPercent?: number;
   /** Width of the bar in characters on a terminal; default 24. */
@@ -77,11 +80,12 @@ function formatValue(value: number | string): string {
 
 /** A progress bar; see the module doc. */
 export class ProgressBar {
-  readonly #options: Required<Omit<ProgressOptions, "sink" | "now">>;
+  readonly #options: Required<Omit<ProgressOptions, "sink" | "now" | "initial">>;
   readonly #sink: ProgressSink;
   readonly #now: () => number;
   readonly #start: number;
-  #done = 0;
+  readonly #initial: number;
+  #done: number;
   #fields: ProgressFields = {};
   #lastPercentPrinted = -Infinity;
   #lastDraw = -Infinity;
@@ -101,6 +105,8 @@ export class ProgressBar {
     this.#sink = options.sink ?? (this.#options.silent ? nullSink : stderrSink());
     this.#now = options.now ?? (() => performance.now());
     this.#start = this.#now();
+    this.#initial = Math.max(0, options.initial ?? 0);
+    this.#done = this.#initial;
   }
 
   /** The count so far. */
@@ -108,10 +114,10 @@ export class ProgressBar {
     return this.#done;
   }
 
-  /** Items per second since the start. */
+  /** Items per second since the start (not counting the initial count). */
   rate(): number {
     const seconds = (this.#now() - this.#start) / 1000;
-    return seconds > 0 ? this.#done / seconds : 0;
+    return seconds > 0 ? (this.#done - this.#initial) / seconds : 0;
   }
 
   /** The text of the current state, without `\r` or newline. */

@@ -227,10 +227,12 @@ export async function trainFromFlags(
   { teacher, teacherHeads }: { teacher?: string; teacherHeads?: number } = {},
 ): Promise<{ config: DinoTrainConfig; result: TrainRunResult }> {
   let config: DinoTrainConfig;
+  let resumedStep = 0;
   if (flags.resume) {
     const info = await readCheckpointInfo(flags.resume).catch((error) => {
       throw new UserError((error as Error).message);
     });
+    resumedStep = info.step;
     // keys added since the checkpoint was written take their defaults
     config = { ...DINO_DEFAULTS, ...info.config, out: flags.resume };
     if (typeof flags.epochs === "number") config.epochs = flags.epochs;
@@ -277,6 +279,8 @@ export async function trainFromFlags(
     label: "train",
     total: totalSteps * config.batchSize,
     unit: "img",
+    // a resumed run's rate and ETA count the images it trains, not those before the checkpoint
+    initial: resumedStep * config.batchSize,
   });
   const say = (message: string) => {
     if (Deno.stderr.isTerminal()) console.error(`\r\x1b[K${message}`);

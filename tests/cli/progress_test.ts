@@ -68,3 +68,21 @@ Deno.test("ProgressBar silent prints nothing", () => {
   bar.finish();
   assertEquals(sink.text, "");
 });
+
+Deno.test("ProgressBar with an initial count (a resumed run) rates only the work after it", () => {
+  let now = 0;
+  const sink = recorder(false);
+  const bar = new ProgressBar({
+    label: "train",
+    total: 1000,
+    unit: "img",
+    initial: 600,
+    sink,
+    now: () => now,
+  });
+  assertEquals(bar.done, 600);
+  now = 10_000;
+  bar.update(700);
+  assertEquals(bar.rate(), 10);
+  assertMatch(bar.line(), /^train 700\/1000 70% 10 img\/s ETA 30s$/);
+});
