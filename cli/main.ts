@@ -20,7 +20,8 @@ import { knnCommand } from "./commands/knn.ts";
 import { pcaCommand } from "./commands/pca.ts";
 import { plotCommand } from "./commands/plot.ts";
 import { probeCommand } from "./commands/probe.ts";
-import { demoCommand, trainCommand } from "./commands/train.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { trainCommand } from "./commands/train.ts";
 import { runCli } from "./run.ts";
 
 /** Builds the `dinogpu` program with all its commands. */

@@ -1,0 +1,66 @@
+// `dinogpu demo`: a shortened run on its built-in default ends with the k-NN line; real data gets
+// its own preset.
+import { Command } from "commander";
+import { assertEquals, assertTrue } from "../helpers/assert.ts";
+import { configFromFlags } from "../../cli/commands/train.ts";
+import { DEMO_DEFAULTS, demoCommand, demoDefaults } from "../../cli/commands/demo.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+
+gpuTest("demo: trains on its built-in default and prints knn_top1 before and after", async () => {
+  const out = await Deno.makeTempDir();
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const [log, error] = [console.log, console.error];
+  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
+  console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
+  try {
+    await new Command().exitOverride().addCommand(demoCommand()).parseAsync([
+      "demo",
+      "--synthetic-count",
+      "60",
+      "--embed-dim",
+      "16",
+      "--depth",
+      "1",
+      "--heads",
+      "2",
+      "--max-steps",
+      "2",
+      "--out",
+      out,
+    ], { from: "user" });
+  } finally {
+    [console.log, console.error] = [log, error];
+    await Deno.remove(out, { recursive: true });
+  }
+  const text = lines.join("\n");
+  assertTrue(/trained 2 steps/.test(text), text);
+  assertTrue(/^knn_top1 before=\d+\.\d\d after=\d+\.\d\d$/m.test(text), text);
+  // the built-in default, sized by --synthetic-count
+  const source = `"${DEMO_DEFAULTS.data}:60"`;
+  assertTrue(errors.some((line) => line.includes(source)), `${source} in\n${errors.join("\n")}`);
+});
+
+Deno.test("demo: real data gets one epoch of its preset, the generated sets the demo's ViT", async () => {
+  assertEquals(demoDefaults(undefined), DEMO_DEFAULTS);
+  assertEquals(demoDefaults("textures:60"), DEMO_DEFAULTS);
+  const textures = await configFromFlags({}, demoDefaults(undefined));
+  assertEquals([textures.data, textures.patchSize, textures.imageSize], ["textures", 8, 32]);
+  // the textures demo's patch 8 does not divide 28 px: Fashion-MNIST must not inherit it
+  const fashion = await configFromFlags({ data: "fashion-mnist" }, demoDefaults);
+  assertEquals(
+    [fashion.patchSize, fashion.embedDim, fashion.epochs, fashion.out],
+    [7, 64, 1, DEMO_DEFAULTS.out],
+  );
+  // the data may come from --set or a config file as well as from --data
+  const set = await configFromFlags({ set: ['data="fashion-mnist"'] }, demoDefaults);
+  assertEquals([set.data, set.patchSize, set.epochs], ["fashion-mnist", 7, 1]);
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(file, JSON.stringify({ data: "fashion-mnist", epochs: 2 }));
+    const fromFile = await configFromFlags({ config: file }, demoDefaults);
+    assertEquals([fromFile.patchSize, fromFile.epochs], [7, 2]);
+  } finally {
+    await Deno.remove(file);
+  }
+});
