@@ -155,6 +155,8 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
     ? Math.min(config.maxSteps, config.epochs * stepsPerEpoch)
     : config.epochs * stepsPerEpoch;
   const metricsPath = join(config.out, "metrics.jsonl");
+  const appendMetrics = (line: object) =>
+    Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
   await Deno.mkdir(config.out, { recursive: true });
   const losses = new Map<number, number>();
   let knnBefore: number | undefined;
@@ -186,7 +188,7 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
     if (before) {
       // the random-init point of the k-NN curve: step 0, no training metrics yet
       const line = { step: 0, epoch: 0, knn_top1: before.top1, knn_top5: before.top5 };
-      await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
+      await appendMetrics(line);
     }
   }
   gpu().pool.resetPeak();
@@ -273,7 +275,7 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
           }
           const warning = collapseWarning(entropy[0], config.outDim);
           if (warning) message(`warning at step ${stepNumber}: ${warning}`);
-          await Deno.writeTextFile(metricsPath, JSON.stringify(metrics) + "\n", { append: true });
+          await appendMetrics(metrics);
         }
         for (const value of Object.values(result)) value.dispose();
         if (options.profile && stepNumber === startStep + 2 && !gpu().startProfiling()) {
@@ -295,7 +297,7 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
           const result = await evaluate(`after epoch ${finishedEpoch}`);
           if (result && metrics) {
             const line = { ...metrics, knn_top1: result.top1, knn_top5: result.top5 };
-            await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
+            await appendMetrics(line);
           }
         }
         await writeCheckpoint();
@@ -313,7 +315,7 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
     knnAfter = after?.top1;
     if (after && metrics) {
       const line = { ...metrics, knn_top1: after.top1, knn_top5: after.top5 };
-      await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
+      await appendMetrics(line);
     }
     return {
       steps: trainer.step,

@@ -115,42 +115,28 @@ function tiledVariant(workgroupX: number, workgroupY: number, tileK: number): Ma
   };
 }
 
-function subgroupVariant(rowBlocks: number, workgroupX: number): MatmulVariant {
+/**
+ * The subgroup kernel. `workgroupX` lanes across the output's columns (one row group), or "fit": as
+ * many lanes across columns as N needs (a multiple of 8, at most 64) and as many row groups side
+ * by side as fill about 64 lanes, so N = 64 (8 lanes) runs 8 row groups rather than 8 busy lanes
+ * out of 32 or 64.
+ */
+function subgroupVariant(rowBlocks: number, workgroupX: number | "fit"): MatmulVariant {
   const rows = 8 * rowBlocks;
+  const columnLanes = (p: MatmulProblem) =>
+    workgroupX === "fit" ? Math.min(64, 8 * Math.ceil(p.n / 64)) : workgroupX;
+  const rowGroups = (p: MatmulProblem) =>
+    workgroupX === "fit" ? Math.max(1, Math.floor(64 / columnLanes(p))) : 1;
+  const shape = workgroupX === "fit"
+    ? "a workgroup fitted to N: ceil(N / 8) lanes across columns rounded up to 8 (at most 64) " +
+      "and as many row groups as fill 64 lanes"
+    : `${workgroupX}x1 workgroup`;
   return {
     name: `subgroup-r${rows}x8-${workgroupX}`,
     description: `subgroup-shared A: ${rows} rows x two vec4 of columns per invocation, groups ` +
-      `of 8 lanes share rows through subgroupShuffle, ${workgroupX}x1 workgroup, no shared ` +
+      `of 8 lanes share rows through subgroupShuffle, ${shape}, no shared ` +
       `memory (needs the subgroups feature with a subgroup size that is a multiple of 8, and ` +
       `K, N multiples of 4)`,
-    kernel: "matmul_subgroup",
-    vec4: false,
-    supports: (p) => p.k % 4 === 0 && p.n % 4 === 0 && hasSubgroupsOfEight(),
-    constants: (p) => ({
-      WG_X: workgroupX,
-      COLUMN_LANES: workgroupX,
-      ROW_BLOCKS: rowBlocks,
-      A_LAYOUT: p.transposeA ? (p.m % 4 === 0 ? 2 : 1) : 0,
-      TRANSPOSE_B: p.transposeB ? 1 : 0,
-    }),
-    workgroups: (p) => [Math.ceil(p.n / 8 / workgroupX), Math.ceil(p.m / rows), p.batch],
-  };
-}
-
-/**
- * The subgroup kernel with a workgroup fitted to the output's width: as many lanes across columns
- * as N needs (a multiple of 8, at most 64), and as many row groups side by side as fill about 64
- * lanes, so N = 64 (8 lanes) runs 8 row groups rather than 8 busy lanes out of 32 or 64.
- */
-function fittedSubgroupVariant(rowBlocks: number): MatmulVariant {
-  const rows = 8 * rowBlocks;
-  const columnLanes = (p: MatmulProblem) => Math.min(64, 8 * Math.ceil(p.n / 64));
-  const rowGroups = (p: MatmulProblem) => Math.max(1, Math.floor(64 / columnLanes(p)));
-  return {
-    name: `subgroup-r${rows}x8-fit`,
-    description: `the subgroup kernel (${rows} rows x two vec4 of columns per invocation) in a ` +
-      `workgroup fitted to N: ceil(N / 8) lanes across columns rounded up to 8 (at most 64) and ` +
-      `as many row groups as fill 64 lanes (same needs as the other subgroup variants)`,
     kernel: "matmul_subgroup",
     vec4: false,
     supports: (p) => p.k % 4 === 0 && p.n % 4 === 0 && hasSubgroupsOfEight(),
@@ -193,7 +179,7 @@ const scalarVariant: MatmulVariant = {
 
 /** Every matmul variant, in the tuner's order. */
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
-  fittedSubgroupVariant(3),
+  subgroupVariant(3, "fit"),
   subgroupVariant(3, 64),
   subgroupVariant(2, 64),
   subgroupVariant(4, 64),
