@@ -5,7 +5,7 @@
  * that keeps the last good checkpoint.
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Dataset } from "../data/dataset.ts";
 import { DataLoader } from "../data/loader.ts";
 import { collapseWarning } from "../eval/collapse.ts";
@@ -18,6 +18,43 @@ import type { DinoTrainConfig } from "./config.ts";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";
 import type { Backbone } from "./models.ts";
+
+/** Where a resumed run moves the metrics lines its interrupted predecessor wrote after the checkpoint. */
+export const INTERRUPTED_METRICS = "metrics.interrupted.jsonl";
+
+/**
+ * Moves the lines of `metricsPath` whose step is past `step` (a run killed after its last
+ * checkpoint wrote them; the resumed run trains those steps again) to `INTERRUPTED_METRICS` beside
+ * it, so the file reads as one run. Keeps lines it cannot parse. Returns the number moved.
+ */
+async function setAsideMetricsAfter(metricsPath: string, step: number): Promise<number> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(metricsPath);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0;
+    throw error;
+  }
+  const kept: string[] = [];
+  const moved: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    let lineStep: unknown;
+    try {
+      lineStep = JSON.parse(line)?.step;
+    } catch {
+      lineStep = undefined;
+    }
+    (typeof lineStep === "number" && lineStep > step ? moved : kept).push(line);
+  }
+  if (moved.length === 0) return 0;
+  const interrupted = join(dirname(metricsPath), INTERRUPTED_METRICS);
+  await Deno.writeTextFile(interrupted, moved.join("\n") + "\n", { append: true });
+  const temporary = metricsPath + ".tmp";
+  await Deno.writeTextFile(temporary, kept.map((line) => line + "\n").join(""));
+  await Deno.rename(temporary, metricsPath);
+  return moved.length;
+}
 
 /**
  * One metrics line (also written to metrics.jsonl). With a test split, a new run's first line is
@@ -181,6 +218,13 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
     const info = await loadCheckpoint(trainer, options.resume);
     lastCheckpoint = await latestCheckpoint(options.resume);
     message(`resumed from ${options.resume} at step ${info.step} (epoch ${info.epoch})`);
+    const setAside = await setAsideMetricsAfter(metricsPath, info.step);
+    if (setAside > 0) {
+      message(
+        `metrics.jsonl: ${setAside} lines after step ${info.step} (written by the interrupted ` +
+          `run, whose steps are trained again) moved to ${INTERRUPTED_METRICS}`,
+      );
+    }
   } else {
     await Deno.writeTextFile(metricsPath, "");
     const before = await evaluate("before training");

@@ -11,7 +11,11 @@ import {
   saveCheckpoint,
 } from "../../src/train/checkpoint.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
-import { runDinoTraining, TrainingDivergedError } from "../../src/train/run.ts";
+import {
+  INTERRUPTED_METRICS,
+  runDinoTraining,
+  TrainingDivergedError,
+} from "../../src/train/run.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
@@ -55,6 +59,10 @@ gpuTest("train: a run stopped at step k and resumed gives the same losses as one
     await runDinoTraining({ config: tinyConfig(join(dir, "split"), { maxSteps: 7 }), train });
     const info = await readCheckpointInfo(join(dir, "split"));
     assertEquals(info.step, 7);
+    // a process killed after its step-7 checkpoint had logged two more steps
+    const splitMetrics = join(dir, "split", "metrics.jsonl");
+    const stale = ['{"step":8,"loss":99}', '{"step":9,"loss":99}'];
+    await Deno.writeTextFile(splitMetrics, stale.join("\n") + "\n", { append: true });
     const resumed = await runDinoTraining({
       config: tinyConfig(join(dir, "split"), { maxSteps: 12 }),
       train,
@@ -65,9 +73,15 @@ gpuTest("train: a run stopped at step k and resumed gives the same losses as one
       assertTrue(expected !== undefined && Number.isFinite(expected), `no loss at step ${step}`);
       assertEquals(resumed.losses.get(step), expected, `loss at step ${step} after resuming`);
     }
-    const lines = (await Deno.readTextFile(join(dir, "straight", "metrics.jsonl"))).trim()
-      .split("\n").map((line) => JSON.parse(line));
+    const readLines = async (path: string) =>
+      (await Deno.readTextFile(path)).trim().split("\n").map((line) => JSON.parse(line));
+    const lines = await readLines(join(dir, "straight", "metrics.jsonl"));
     assertEquals(lines.length, 12);
+    const resumedLines = await readLines(splitMetrics);
+    assertEquals(resumedLines.map((line) => line.step), lines.map((line) => line.step));
+    assertEquals(resumedLines[7].loss, lines[7].loss, "the resumed run's step-8 line");
+    const interrupted = await readLines(join(dir, "split", INTERRUPTED_METRICS));
+    assertEquals(interrupted.map((line) => line.step), [8, 9]);
     for (const key of ["loss", "lr", "wd", "momentum", "teacher_temp", "teacher_entropy", "kl"]) {
       assertTrue(Number.isFinite(lines[11][key]), `metrics line lacks ${key}`);
     }
