@@ -174,6 +174,21 @@ export class ProgressBar {
     this.update(this.#done + count, fields);
   }
 
+  /**
+   * Prints `message` on a line of its own above the bar (on a terminal the bar's line is cleared
+   * and drawn again below it), unless the bar is silent.
+   */
+  note(message: string): void {
+    if (this.#options.silent) return;
+    if (!this.#sink.isTerminal) {
+      this.#sink.write(message + "\n");
+      return;
+    }
+    this.#sink.write(`\r\x1b[K${message}\n`);
+    this.#drawnLength = 0;
+    if (this.#lastDraw > -Infinity && !this.#finished) this.#draw();
+  }
+
   /** Prints the final state on its own line (once). */
   finish(fields?: ProgressFields): void {
     if (this.#finished) return;

@@ -7,7 +7,11 @@
  */
 import { Command } from "commander";
 import { type FeatureModel, probeFeatures } from "../../src/eval/features.ts";
-import { linearProbe } from "../../src/eval/linear_probe.ts";
+import {
+  linearProbe,
+  type LinearProbeResult,
+  sweepLinearProbe,
+} from "../../src/eval/linear_probe.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import type { Tensor } from "../../src/tensor/tensor.ts";
 import { ProgressBar } from "../progress.ts";
@@ -35,7 +39,17 @@ export function probeCommand() {
     .option("--epochs <n>", "passes over the train features", "20")
     .option("--last-blocks <n>", "CLS tokens of this many last blocks (ViT)", "4")
     .option("--avgpool", "also the average-pooled patch tokens of the last block (ViT)")
-    .option("--lr <x>", "peak learning rate of the cosine schedule", "0.1")
+    .option(
+      "--lr <x[,x...]>",
+      "peak learning rate of the cosine schedule; several (0.01,0.03,0.1,0.3) are each tried on " +
+        "a held-out part of the train split and the best one trains the final probe",
+      "0.1",
+    )
+    .option(
+      "--validation-fraction <f>",
+      "share of the train split held out to choose among several --lr",
+      "0.1",
+    )
     .option("--probe-batch-size <n>", "rows per SGD step", "256")
     .option(
       "--size <px>",
@@ -48,7 +62,13 @@ export function probeCommand() {
     .action(async (options) => {
       const epochs = wholeFlag(options.epochs, "--epochs", 1);
       const lastBlocksWanted = wholeFlag(options.lastBlocks, "--last-blocks", 1);
-      const lr = positiveFlag(options.lr, "--lr");
+      const lrs = String(options.lr).split(",").map((text) => positiveFlag(text.trim(), "--lr"));
+      const validationFraction = Number(options.validationFraction);
+      if (!(validationFraction > 0 && validationFraction < 1)) {
+        throw new UserError(
+          `--validation-fraction must be a number in (0, 1), got ${options.validationFraction}`,
+        );
+      }
       const probeBatchSize = wholeFlag(options.probeBatchSize, "--probe-batch-size", 1);
       const size = options.size === undefined ? undefined : wholeFlag(options.size, "--size", 1);
       const batchSize = wholeFlag(options.batchSize, "--batch-size", 1);
@@ -87,25 +107,45 @@ export function probeCommand() {
         const common = { size, batchSize, quiet, compute };
         const train = await splitFeatures(model, data.train, "train features", common);
         const test = await splitFeatures(model, data.test, "test features", common);
+        const probes = lrs.length > 1 ? lrs.length + 1 : 1;
         const bar = new ProgressBar({
           label: "probe",
-          total: epochs,
+          total: epochs * probes,
           unit: "epoch",
           silent: quiet,
         });
-        const result = await linearProbe(
-          { features: train.features, labels: train.labels },
-          { features: test.features, labels: test.labels },
-          {
-            dim: train.dim,
-            classes: data.classes,
-            epochs,
-            lr,
-            batchSize: probeBatchSize,
-            seed,
-            onEpoch: (epoch, loss) => bar.update(epoch + 1, { loss }),
-          },
-        );
+        let probesDone = 0;
+        const probeOptions = {
+          dim: train.dim,
+          classes: data.classes,
+          epochs,
+          batchSize: probeBatchSize,
+          seed,
+          onEpoch: (epoch: number, loss: number) =>
+            bar.update(probesDone * epochs + epoch + 1, { loss }),
+        };
+        const trainSplit = { features: train.features, labels: train.labels };
+        const testSplit = { features: test.features, labels: test.labels };
+        let result: LinearProbeResult;
+        let lr = lrs[0];
+        let validation: { lr: number; top1: number }[] | undefined;
+        if (lrs.length > 1) {
+          const swept = await sweepLinearProbe(trainSplit, testSplit, {
+            ...probeOptions,
+            lrs,
+            validationFraction,
+            onProbe: (probeLr, top1, what) => {
+              probesDone++;
+              if (what === "validation") {
+                bar.note(`probe: lr ${probeLr} validation top-1 ${percent(top1)}%`);
+              }
+            },
+          });
+          ({ lr, validation } = swept);
+          result = swept;
+        } else {
+          result = await linearProbe(trainSplit, testSplit, { ...probeOptions, lr });
+        }
         bar.finish({ loss: result.finalLoss });
         const seconds = (performance.now() - started) / 1000;
         if (options.json) {
@@ -114,6 +154,8 @@ export function probeCommand() {
             probe_top5: Number(percent(result.top5)),
             final_loss: result.finalLoss,
             epochs,
+            lr,
+            ...(validation ? { validation, validation_fraction: validationFraction } : {}),
             features: model ? "model" : "pixels",
             last_blocks: lastBlocks,
             avgpool: avgPool,
@@ -125,7 +167,10 @@ export function probeCommand() {
             seconds: Number(seconds.toFixed(2)),
           }));
         } else {
-          console.log(`probe_top1=${percent(result.top1)} probe_top5=${percent(result.top5)}`);
+          const chosen = validation ? ` lr=${lr}` : "";
+          console.log(
+            `probe_top1=${percent(result.top1)} probe_top5=${percent(result.top5)}${chosen}`,
+          );
         }
       } finally {
         model?.dispose();

@@ -282,10 +282,6 @@ export async function trainFromFlags(
     // a resumed run's rate and ETA count the images it trains, not those before the checkpoint
     initial: resumedStep * config.batchSize,
   });
-  const say = (message: string) => {
-    if (Deno.stderr.isTerminal()) console.error(`\r\x1b[K${message}`);
-    else console.error(message);
-  };
   const result = await runDinoTraining({
     config,
     train: data.train,
@@ -293,7 +289,7 @@ export async function trainFromFlags(
     resume: flags.resume,
     teacher: frozen?.network,
     profile: flags.profile,
-    onMessage: say,
+    onMessage: (message) => bar.note(message),
     onProgress: ({ step, epoch, metrics }) => {
       bar.update(step * config.batchSize, {
         epoch: `${epoch + 1}/${config.epochs}`,

@@ -232,3 +232,78 @@ export async function linearProbe(
     optimizer.dispose();
   }
 }
+
+/** Options of `sweepLinearProbe`: those of `linearProbe` with several learning rates. */
+export interface LinearProbeSweepOptions extends Omit<LinearProbeOptions, "lr" | "onEpoch"> {
+  /** Peak learning rates to try, each on the train split less the validation rows. */
+  lrs: readonly number[];
+  /** Share of the train split held out to choose the learning rate (default 0.1). */
+  validationFraction?: number;
+  /** Called after each probe with its learning rate and validation top-1 (the final one: test). */
+  onProbe?: (lr: number, top1: number, what: "validation" | "test") => void;
+}
+
+/** What `sweepLinearProbe` returns: the final probe's result and what chose its learning rate. */
+export interface LinearProbeSweepResult extends LinearProbeResult {
+  /** The learning rate with the best validation top-1 (the first of equals). */
+  lr: number;
+  /** Validation top-1 of each learning rate, in the order given. */
+  validation: { lr: number; top1: number }[];
+}
+
+/**
+ * Chooses the probe's learning rate without looking at the test split (as DINOv2's linear
+ * evaluation grids its learning rates): a seeded `validationFraction` of the train rows is held
+ * out, one probe per learning rate trains on the rest and is scored on them, then the best rate
+ * trains a probe on the whole train split, which is evaluated on `test`.
+ */
+export async function sweepLinearProbe(
+  train: ProbeSplit,
+  test: ProbeSplit,
+  options: LinearProbeSweepOptions,
+): Promise<LinearProbeSweepResult> {
+  const { lrs, validationFraction = 0.1, onProbe, ...common } = options;
+  if (lrs.length === 0 || lrs.some((lr) => !(lr > 0) || !Number.isFinite(lr))) {
+    throw new ShapeError(`sweepLinearProbe: learning rates must be numbers > 0, got [${lrs}]`);
+  }
+  const rows = rowsOf(train, common.dim, "train");
+  const held = Math.round(rows * validationFraction);
+  if (!(validationFraction > 0 && validationFraction < 1) || held < 1 || held >= rows) {
+    throw new ShapeError(
+      `sweepLinearProbe: validationFraction ${validationFraction} of ${rows} train rows must ` +
+        `hold out at least one row and keep at least one`,
+    );
+  }
+  let classes = common.classes;
+  if (classes === undefined) {
+    classes = 0;
+    for (const labels of [train.labels, test.labels]) {
+      for (let i = 0; i < labels.length; i++) classes = Math.max(classes, labels[i] + 1);
+    }
+  }
+  const order = permutation(rows, mixSeed(common.seed ?? 0, 0x76616c));
+  const pick = (indices: Int32Array): ProbeSplit => {
+    const features = new Float32Array(indices.length * common.dim);
+    const labels = new Int32Array(indices.length);
+    indices.forEach((row, i) => {
+      features.set(
+        train.features.subarray(row * common.dim, (row + 1) * common.dim),
+        i * common.dim,
+      );
+      labels[i] = train.labels[row];
+    });
+    return { features, labels };
+  };
+  const validationSplit = pick(order.subarray(0, held));
+  const fitSplit = pick(order.subarray(held));
+  const validation: { lr: number; top1: number }[] = [];
+  for (const lr of lrs) {
+    const result = await linearProbe(fitSplit, validationSplit, { ...common, classes, lr });
+    validation.push({ lr, top1: result.top1 });
+    onProbe?.(lr, result.top1, "validation");
+  }
+  const best = validation.reduce((a, b) => (b.top1 > a.top1 ? b : a));
+  const result = await linearProbe(train, test, { ...common, classes, lr: best.lr });
+  onProbe?.(best.lr, result.top1, "test");
+  return { ...result, lr: best.lr, validation };
+}

@@ -5,7 +5,7 @@ import { probeCommand } from "../../cli/commands/probe.ts";
 import { UserError } from "../../cli/run.ts";
 import { loadDataSpec } from "../../src/data/spec.ts";
 import { datasetToTensorBatches, extractFeatures, pixelFeatures } from "../../src/eval/features.ts";
-import { linearProbe } from "../../src/eval/linear_probe.ts";
+import { linearProbe, sweepLinearProbe } from "../../src/eval/linear_probe.ts";
 import { knnClassify } from "../../src/eval/knn.ts";
 import { loadModelFile } from "../../src/io/model_file.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
@@ -212,5 +212,41 @@ gpuTest("probe --pixels trains the probe on raw pixels and needs no weights", as
     () => run(["probe", "--pixels", "--weights", "w.safetensors"]),
     UserError,
     "takes no --weights",
+  );
+});
+
+gpuTest("probe --lr with several rates chooses one on held-out train rows", async () => {
+  const flags = ["--pixels", "--data", "synthetic:300", "--epochs", "2", "--lr", "0.001,0.1"];
+  const json = JSON.parse(await run(["probe", ...flags, "--validation-fraction", "0.2", "--json"]));
+  const data = await loadDataSpec("synthetic:300");
+  const [train, test] = [await pixelFeatures(data.train), await pixelFeatures(data.test)];
+  const expected = await sweepLinearProbe(
+    { features: train.features, labels: train.labels },
+    { features: test.features, labels: test.labels },
+    {
+      dim: train.dim,
+      classes: data.classes,
+      epochs: 2,
+      lrs: [0.001, 0.1],
+      validationFraction: 0.2,
+      batchSize: 256,
+      seed: 0,
+    },
+  );
+  assertEquals(json.lr, expected.lr);
+  assertEquals(json.validation, expected.validation);
+  assertEquals(json.validation_fraction, 0.2);
+  assertEquals(json.probe_top1, Number((100 * expected.top1).toFixed(2)));
+  const line = await run(["probe", ...flags, "--quiet"]);
+  assert(/^probe_top1=\d+\.\d\d probe_top5=\d+\.\d\d lr=0\.(001|1)$/.test(line), line);
+  await assertRejects(
+    () => run(["probe", ...flags, "--validation-fraction", "1"]),
+    UserError,
+    "--validation-fraction must be a number in (0, 1), got 1",
+  );
+  await assertRejects(
+    () => run(["probe", "--pixels", "--data", "synthetic:20", "--lr", "0.1,x"]),
+    UserError,
+    "--lr must be a number > 0, got x",
   );
 });

@@ -86,3 +86,23 @@ Deno.test("ProgressBar with an initial count (a resumed run) rates only the work
   assertEquals(bar.rate(), 10);
   assertMatch(bar.line(), /^train 700\/1000 70% 10 img\/s ETA 30s$/);
 });
+
+Deno.test("ProgressBar.note prints a line above the bar and draws the bar again", () => {
+  let now = 0;
+  const terminal = recorder(true);
+  const bar = new ProgressBar({ label: "t", total: 4, sink: terminal, now: () => now, width: 4 });
+  bar.note("before any update");
+  assertEquals(terminal.text, "\r\x1b[Kbefore any update\n");
+  now = 1000;
+  bar.update(2);
+  terminal.text = "";
+  bar.note("k-NN 50%");
+  assertEquals(terminal.text, "\r\x1b[Kk-NN 50%\n\rt [##--] 2/4 50% 2 it/s ETA 1s");
+  const file = recorder(false);
+  const plain = new ProgressBar({ label: "t", total: 4, sink: file, now: () => now });
+  plain.note("k-NN 50%");
+  assertEquals(file.text, "k-NN 50%\n");
+  const silent = recorder(true);
+  new ProgressBar({ label: "t", total: 4, sink: silent, silent: true }).note("hidden");
+  assertEquals(silent.text, "");
+});

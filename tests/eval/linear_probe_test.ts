@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects, assertTrue as assert } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
-import { linearProbe, standardizeFeatures } from "../../src/eval/linear_probe.ts";
+import { linearProbe, standardizeFeatures, sweepLinearProbe } from "../../src/eval/linear_probe.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { Random } from "../helpers/random.ts";
 import { assertClose } from "../helpers/op_check.ts";
@@ -73,3 +73,60 @@ gpuTest("linear probe: standardisation and bad input", async () => {
     "train features hold 6 values for 2 labels of dim 2",
   );
 });
+
+gpuTest(
+  "linear probe sweep: chooses the learning rate on held-out train rows, never the test",
+  async () => {
+    const random = new Random(5);
+    const dim = 16;
+    const classes = 4;
+    const map = Array.from(
+      { length: classes },
+      () => Array.from({ length: dim }, () => random.normal()),
+    );
+    const train = separable(random, 800, dim, map);
+    const test = separable(random, 200, dim, map);
+    const seen: string[] = [];
+    const options = {
+      dim,
+      classes,
+      epochs: 4,
+      batchSize: 100,
+      lrs: [1e-6, 0.1, 1e-5],
+      validationFraction: 0.25,
+      onProbe: (lr: number, top1: number, what: string) => seen.push(`${what} ${lr} ${top1}`),
+    };
+    const result = await sweepLinearProbe(train, test, options);
+    assertEquals(result.lr, 0.1);
+    assertEquals(result.validation.map((v) => v.lr), [1e-6, 0.1, 1e-5]);
+    assert(result.validation[1].top1 > 0.9, `validation ${JSON.stringify(result.validation)}`);
+    assert(result.validation[0].top1 < result.validation[1].top1 - 0.2);
+    assertEquals(seen.length, 4);
+    assert(seen[3].startsWith("test 0.1 "), seen[3]);
+    // the final probe is linearProbe on the whole train split at the chosen rate
+    const direct = await linearProbe(train, test, {
+      dim,
+      classes,
+      epochs: 4,
+      batchSize: 100,
+      lr: 0.1,
+    });
+    assertEquals(result.top1, direct.top1);
+    assertEquals(result.finalLoss, direct.finalLoss);
+    // the test labels play no part in the choice
+    const wrong = { features: test.features, labels: test.labels.map((l) => (l + 1) % classes) };
+    const blind = await sweepLinearProbe(train, wrong, { ...options, onProbe: undefined });
+    assertEquals(blind.validation, result.validation);
+    assert(blind.top1 < 0.2, `top1 on wrong labels ${blind.top1}`);
+    await assertRejects(
+      () => sweepLinearProbe(train, test, { ...options, validationFraction: 1 }),
+      ShapeError,
+      "validationFraction 1 of 800 train rows",
+    );
+    await assertRejects(
+      () => sweepLinearProbe(train, test, { ...options, lrs: [0.1, -1] }),
+      ShapeError,
+      "learning rates must be numbers > 0, got [0.1,-1]",
+    );
+  },
+);
