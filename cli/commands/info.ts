@@ -21,6 +21,7 @@ export async function gpuInfo(): Promise<Record<string, unknown>> {
     fallbackAdapter: (gpu.adapterInfo as { isFallbackAdapter?: boolean }).isFallbackAdapter ??
       false,
     features: [...gpu.features].sort(),
+    subgroupMatmul: gpu.subgroupLanesInOrder,
     limits,
     runtime: `Deno ${Deno.version.deno}`,
   };
@@ -41,6 +42,16 @@ export function infoCommand() {
       console.log(`backend   ${info.backend} (DENO_WEBGPU_BACKEND=vulkan|gl selects one)`);
       console.log(`runtime   ${info.runtime}`);
       console.log(`features  ${(info.features as string[]).join(", ") || "(none)"}`);
+      const subgroups = (info.features as string[]).includes("subgroups");
+      console.log(
+        `matmul    ${
+          info.subgroupMatmul
+            ? "subgroup kernels (lane layout checked on the device)"
+            : subgroups
+            ? "vec4 kernels (subgroup lanes out of the order the subgroup kernel needs)"
+            : "vec4 kernels (no subgroups feature)"
+        }`,
+      );
       console.log("limits");
       for (const [name, value] of Object.entries(info.limits as Record<string, number>)) {
         console.log(`  ${name.padEnd(44)} ${value}`);

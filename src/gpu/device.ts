@@ -9,6 +9,7 @@ import { GpuRuntimeError, GpuUnavailableError } from "./errors.ts";
 import { type KernelConstants, type KernelName, PipelineCache } from "./pipeline_cache.ts";
 import type { CapturedCommand, CapturedCommands, CopyCommand, DispatchCommand } from "./capture.ts";
 import { KernelProfiler } from "./profiler.ts";
+import { subgroupLanesInOrder } from "./subgroup_lanes.ts";
 import { withWatchdog } from "./watchdog.ts";
 
 /** Counters of work crossing the CPU-GPU boundary. */
@@ -113,6 +114,11 @@ export class Gpu {
   #capture: CommandCapture | undefined;
   /** Per-kernel GPU timer, when profiling is on (see `startProfiling`). */
   profiler: KernelProfiler | undefined;
+  /**
+   * Whether aligned groups of 8 subgroup lanes are 8 consecutive local indices, as the subgroup
+   * matmul needs (checked on the device by `initGpu`; false without the subgroups feature).
+   */
+  subgroupLanesInOrder = false;
 
   /** Wraps an acquired device; use `initGpu()` instead. */
   constructor(device: GPUDevice, adapterInfo: GPUAdapterInfo, backend: string) {
@@ -538,5 +544,12 @@ async function acquire(options: GpuOptions): Promise<Gpu> {
       }
     }
   }
-  return new Gpu(device, adapter.info, backend);
+  const gpu = new Gpu(device, adapter.info, backend);
+  if (gpu.has("subgroups")) {
+    gpu.subgroupLanesInOrder = await subgroupLanesInOrder(gpu);
+    for (const name of Object.keys(gpu.counters) as (keyof RuntimeCounters)[]) {
+      gpu.counters[name] = 0; // the check's dispatches and readback are not the caller's
+    }
+  }
+  return gpu;
 }

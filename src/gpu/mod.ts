@@ -36,4 +36,10 @@ export {
 export { formatKernelTimes, KernelProfiler, type KernelTime } from "./profiler.ts";
 export { flatWorkgroups } from "./launch.ts";
 export { withWatchdog } from "./watchdog.ts";
+export {
+  checkSubgroupLanes,
+  SUBGROUP_MATMUL_WIDTHS,
+  type SubgroupLaneReport,
+  subgroupLanesInOrder,
+} from "./subgroup_lanes.ts";
 export { KERNEL_SOURCES } from "./kernel_sources.generated.ts";

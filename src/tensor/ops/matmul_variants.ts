@@ -156,13 +156,14 @@ function subgroupVariant(rowBlocks: number, workgroupX: number | "fit"): MatmulV
 }
 
 /**
- * Whether the device runs subgroup kernels whose groups of 8 lanes must be whole: the subgroups
- * feature, and a minimum subgroup size of 8 or more where the adapter reports one (lavapipe has
- * 8 and does not report it).
+ * Whether the device runs subgroup kernels whose groups of 8 lanes must be whole and in order:
+ * the subgroups feature, a minimum subgroup size of 8 or more where the adapter reports one
+ * (lavapipe has 8 and does not report it), and lanes laid out as the on-device check at start-up
+ * found them (src/gpu/subgroup_lanes.ts).
  */
 export function hasSubgroupsOfEight(): boolean {
   const device = gpu();
-  if (!device.has("subgroups")) return false;
+  if (!device.has("subgroups") || !device.subgroupLanesInOrder) return false;
   const minimum = (device.adapterInfo as { subgroupMinSize?: number }).subgroupMinSize;
   return minimum === undefined || minimum === 0 || minimum % 8 === 0;
 }
