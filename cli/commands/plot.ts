@@ -7,6 +7,73 @@
 import { Command } from "commander";
 import { UserError } from "../run.ts";
 
+/** What `writeCurves` drew. */
+export interface CurvesSummary {
+  /** The image written. */
+  out: string;
+  /** Metrics lines read. */
+  records: number;
+  /** Lines that were not metrics. */
+  badLines: number;
+  /** Panel titles drawn. */
+  panels: string[];
+  /** Whether a font was found for the labels (PNG only). */
+  textRendered: boolean;
+}
+
+/**
+ * Draws the curves of the metrics JSONL file `metricsPath` into `out` (.png, or .svg for the SVG
+ * itself); throws a `UserError` for an unreadable file, one without metrics, or a failed render.
+ */
+export async function writeCurves(
+  metricsPath: string,
+  out: string,
+  options: { columns?: number; scale?: number; font?: string; title?: string } = {},
+): Promise<CurvesSummary> {
+  // loaded on use: the charting libraries are large and only plots need them
+  const { metricsSvg, parseMetrics, svgToPng } = await import("../../src/eval/plot.ts");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(metricsPath);
+  } catch (error) {
+    throw new UserError(`cannot read ${metricsPath}: ${(error as Error).message}`);
+  }
+  const parsed = parseMetrics(text);
+  if (parsed.series.size === 0) {
+    throw new UserError(
+      `${metricsPath}: no metric to plot (${parsed.records} records, ` +
+        `${parsed.badLines} bad lines)`,
+    );
+  }
+  const svg = await metricsSvg(parsed.series, {
+    columns: options.columns ?? 3,
+    title: options.title,
+  });
+  let textRendered = true;
+  if (out.toLowerCase().endsWith(".svg")) {
+    await Deno.writeTextFile(out, svg);
+  } else {
+    let result;
+    try {
+      result = await svgToPng(svg, { scale: options.scale ?? 2, fontFile: options.font });
+    } catch (error) {
+      throw new UserError((error as Error).message);
+    }
+    textRendered = result.textRendered;
+    // written beside, then renamed: a reader (an image viewer refreshing) never sees half a file
+    const partial = `${out}.partial`;
+    await Deno.writeFile(partial, result.png);
+    await Deno.rename(partial, out);
+  }
+  return {
+    out,
+    records: parsed.records,
+    badLines: parsed.badLines,
+    panels: [...parsed.series.keys()],
+    textRendered,
+  };
+}
+
 /** The `plot` command. */
 export function plotCommand() {
   return new Command("plot")
@@ -19,14 +86,6 @@ export function plotCommand() {
     .option("--title <text>", "title above the panels")
     .option("--json", "print one JSON object")
     .action(async (metricsPath, options) => {
-      // loaded on use: the charting libraries are large and only this command needs them
-      const { metricsSvg, parseMetrics, svgToPng } = await import("../../src/eval/plot.ts");
-      let text: string;
-      try {
-        text = await Deno.readTextFile(metricsPath);
-      } catch (error) {
-        throw new UserError(`cannot read ${metricsPath}: ${(error as Error).message}`);
-      }
       const columns = Number(options.columns);
       const scale = Number(options.scale);
       if (!Number.isInteger(columns) || columns < 1) {
@@ -35,45 +94,24 @@ export function plotCommand() {
       if (!(scale > 0 && scale <= 8)) {
         throw new UserError(`--scale must be in (0, 8], got ${options.scale}`);
       }
-      const parsed = parseMetrics(text);
-      if (parsed.series.size === 0) {
-        throw new UserError(
-          `${metricsPath}: no metric to plot (${parsed.records} records, ` +
-            `${parsed.badLines} bad lines)`,
-        );
+      const summary = await writeCurves(metricsPath, options.out, {
+        columns,
+        scale,
+        font: options.font,
+        title: options.title,
+      });
+      if (summary.badLines > 0) {
+        console.error(`plot: skipped ${summary.badLines} bad line(s) in ${metricsPath}`);
       }
-      const svg = await metricsSvg(parsed.series, { columns, title: options.title });
-      let textRendered = true;
-      if (options.out.toLowerCase().endsWith(".svg")) {
-        await Deno.writeTextFile(options.out, svg);
-      } else {
-        let result;
-        try {
-          result = await svgToPng(svg, { scale, fontFile: options.font });
-        } catch (error) {
-          throw new UserError((error as Error).message);
-        }
-        textRendered = result.textRendered;
-        await Deno.writeFile(options.out, result.png);
-      }
-      const summary = {
-        out: options.out,
-        records: parsed.records,
-        bad_lines: parsed.badLines,
-        panels: [...parsed.series.keys()],
-        text_rendered: textRendered,
-      };
-      if (parsed.badLines > 0) {
-        console.error(`plot: skipped ${parsed.badLines} bad line(s) in ${metricsPath}`);
-      }
-      if (!textRendered) {
+      if (!summary.textRendered) {
         console.error("plot: no system font found, labels are missing; pass --font FILE.ttf");
       }
       if (options.json) {
-        console.log(JSON.stringify(summary));
+        const { badLines, textRendered, ...rest } = summary;
+        console.log(JSON.stringify({ ...rest, bad_lines: badLines, text_rendered: textRendered }));
       } else {
         console.log(
-          `wrote ${options.out}: ${summary.panels.length} panels from ${parsed.records} records`,
+          `wrote ${options.out}: ${summary.panels.length} panels from ${summary.records} records`,
         );
       }
     });

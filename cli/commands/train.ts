@@ -4,6 +4,7 @@
  * defaults.
  * @module
  */
+import { basename, join } from "node:path";
 import { Command } from "commander";
 import { loadDataSpec } from "../../src/data/spec.ts";
 import { initGpu } from "../../src/gpu/device.ts";
@@ -18,7 +19,8 @@ import {
 import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
 import { type DistillTeacher, loadDistillTeacher } from "../../src/train/distill.ts";
 import { CheckpointError } from "../../src/io/safetensors.ts";
-import { runDinoTraining, type TrainRunResult } from "../../src/train/run.ts";
+import { METRICS_FILE, runDinoTraining, type TrainRunResult } from "../../src/train/run.ts";
+import { writeCurves } from "./plot.ts";
 import { ProgressBar } from "../progress.ts";
 import { UserError } from "../run.ts";
 
@@ -114,7 +116,7 @@ export function addTrainOptions(command: Command): Command {
     .option("--eval-train-limit <n>", "train images in the k-NN memory bank (0: all)", numberFlag)
     .option("--checkpoint-every <minutes>", "minutes between extra checkpoints", numberFlag)
     .option("--max-steps <n>", "stop after this many steps", numberFlag)
-    .option("--out <dir>", "output folder (checkpoints, metrics.jsonl)")
+    .option("--out <dir>", "output folder (checkpoints, metrics.jsonl, curves.png)")
     .option("--set <key=value...>", "any configuration key (JSON value)")
     .option("--resume <dir>", "continue the run saved in this folder")
     .option("--profile", "print GPU time per kernel (timestamp queries) after training")
@@ -220,6 +222,36 @@ export async function configFromFlags(
   }
 }
 
+/**
+ * The run's curves.png, drawn again from its metrics.jsonl at every checkpoint and at the end, so
+ * a person can look at a run while it trains. A failure to draw is said once and never stops the
+ * run.
+ */
+export class RunCurves {
+  /** Where the picture goes. */
+  readonly path: string;
+  /** Whether the latest attempt wrote the picture. */
+  drawn = false;
+  #failed = false;
+
+  /** Curves of the run in `out`, reporting a failure through `say`. */
+  constructor(readonly out: string, readonly say: (message: string) => void) {
+    this.path = join(out, "curves.png");
+  }
+
+  /** Draws the curves; never throws. */
+  async draw(): Promise<void> {
+    try {
+      await writeCurves(join(this.out, METRICS_FILE), this.path, { title: basename(this.out) });
+      this.drawn = true;
+    } catch (error) {
+      this.drawn = false;
+      if (!this.#failed) this.say(`curves.png not drawn: ${(error as Error).message}`);
+      this.#failed = true;
+    }
+  }
+}
+
 /** Trains as `flags` say, drawing a progress bar on stderr; returns the run's result. */
 export async function trainFromFlags(
   flags: TrainFlags,
@@ -282,6 +314,7 @@ export async function trainFromFlags(
     // a resumed run's rate and ETA count the images it trains, not those before the checkpoint
     initial: resumedStep * config.batchSize,
   });
+  const curves = new RunCurves(config.out, (message) => bar.note(message));
   const result = await runDinoTraining({
     config,
     train: data.train,
@@ -290,6 +323,7 @@ export async function trainFromFlags(
     teacher: frozen?.network,
     profile: flags.profile,
     onMessage: (message) => bar.note(message),
+    onCheckpoint: () => curves.draw(),
     onProgress: ({ step, epoch, metrics }) => {
       bar.update(step * config.batchSize, {
         epoch: `${epoch + 1}/${config.epochs}`,
@@ -298,6 +332,8 @@ export async function trainFromFlags(
     },
   });
   bar.finish();
+  await curves.draw();
+  if (curves.drawn) console.error(`curves ${curves.path}`);
   return { config, result };
 }
 

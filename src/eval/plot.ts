@@ -33,6 +33,9 @@ export const METRIC_PANELS: readonly MetricPanel[] = [
   { fields: ["kl"], title: "KL(teacher || student)" },
   { fields: ["center_norm", "centre_norm"], title: "centre norm" },
   { fields: ["knn_top1"], title: "k-NN top-1 (%)" },
+  { fields: ["koleo_loss"], title: "KoLeo loss" },
+  { fields: ["ibot_loss"], title: "iBOT loss" },
+  { fields: ["images_per_second"], title: "images/s" },
 ];
 
 /** One point of one metric. */

@@ -21,6 +21,8 @@ import type { Backbone } from "./models.ts";
 
 /** Where a resumed run moves the metrics lines its interrupted predecessor wrote after the checkpoint. */
 export const INTERRUPTED_METRICS = "metrics.interrupted.jsonl";
+/** The metrics file a run writes in its output folder, one JSON line per log step. */
+export const METRICS_FILE = "metrics.jsonl";
 
 /**
  * Moves the lines of `metricsPath` whose step is past `step` (a run killed after its last
@@ -130,6 +132,11 @@ export interface TrainRunOptions {
   onProgress?: (progress: TrainProgress) => void;
   /** Called with each message worth showing a person (warnings, evaluations, checkpoints). */
   onMessage?: (message: string) => void;
+  /**
+   * Called after each checkpoint with its folder, once metrics.jsonl has every line up to it
+   * (the CLI draws curves.png there); its time is left out of the images/s.
+   */
+  onCheckpoint?: (checkpoint: string) => Promise<void> | void;
   /** A frozen teacher (distillation); without it the teacher is the student's EMA. */
   teacher?: DinoTrainerOptions["teacher"];
   /**
@@ -191,7 +198,7 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
   const totalSteps = config.maxSteps > 0
     ? Math.min(config.maxSteps, config.epochs * stepsPerEpoch)
     : config.epochs * stepsPerEpoch;
-  const metricsPath = join(config.out, "metrics.jsonl");
+  const metricsPath = join(config.out, METRICS_FILE);
   const appendMetrics = (line: object) =>
     Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
   await Deno.mkdir(config.out, { recursive: true });
@@ -246,9 +253,10 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
   const writeCheckpoint = async () => {
     const began = performance.now();
     lastCheckpoint = await saveCheckpoint(trainer, config.out, { metrics });
+    message(`checkpoint ${lastCheckpoint}`);
+    await options.onCheckpoint?.(lastCheckpoint);
     lastCheckpointTime = performance.now();
     pausedMilliseconds += lastCheckpointTime - began;
-    message(`checkpoint ${lastCheckpoint}`);
   };
   const describeLast = () =>
     lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : "no checkpoint was written";

@@ -29,11 +29,15 @@ gpuTest("demo: trains on its built-in default and prints knn_top1 before and aft
       "--out",
       out,
     ], { from: "user" });
+    // the run's curves, drawn at its checkpoint and at the end
+    const png = await Deno.readFile(`${out}/curves.png`);
+    assertEquals([...png.subarray(1, 4)], [80, 78, 71]); // "PNG"
   } finally {
     [console.log, console.error] = [log, error];
     await Deno.remove(out, { recursive: true });
   }
   const text = lines.join("\n");
+  assertTrue(errors.includes(`curves ${out}/curves.png`), errors.join("\n"));
   assertTrue(/trained 2 steps/.test(text), text);
   assertTrue(/^knn_top1 before=\d+\.\d\d after=\d+\.\d\d$/m.test(text), text);
   // the built-in default, sized by --synthetic-count

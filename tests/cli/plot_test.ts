@@ -31,6 +31,7 @@ Deno.test("plot writes a PNG of the metrics and reports bad lines", async () => 
         teacher_entropy: 3,
         kl: 1,
         images_per_second: 12,
+        koleo_loss: -1 - step / 40,
       }));
     lines.splice(5, 0, "{broken");
     await Deno.writeTextFile(`${dir}/metrics.jsonl`, lines.join("\n") + "\n");
@@ -51,6 +52,8 @@ Deno.test("plot writes a PNG of the metrics and reports bad lines", async () => 
       "learning rate",
       "teacher entropy (nats)",
       "KL(teacher || student)",
+      "KoLeo loss",
+      "images/s",
     ]);
     const image = decodeImage(await Deno.readFile(`${dir}/curves.png`));
     assert(image.width > 500 && image.height > 150, `${image.width}x${image.height}`);

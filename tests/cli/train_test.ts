@@ -1,6 +1,8 @@
-// `dinogpu train`'s configuration: presets, data-dependent recipes and their overrides.
-import { assertEquals, assertRejects } from "../helpers/assert.ts";
-import { configFromFlags } from "../../cli/commands/train.ts";
+// `dinogpu train`'s configuration: presets, data-dependent recipes and their overrides; the
+// run's curves.
+import { assertEquals, assertRejects, assertTrue as assert } from "../helpers/assert.ts";
+import { configFromFlags, RunCurves } from "../../cli/commands/train.ts";
+import { decodeImage } from "../../src/io/image.ts";
 import { MNIST_RECIPE } from "../../src/train/config.ts";
 
 Deno.test("train: Fashion-MNIST gets the 28 px recipe; flags and other presets override it", async () => {
@@ -22,4 +24,27 @@ Deno.test("train: Fashion-MNIST gets the 28 px recipe; flags and other presets o
     Error,
     'one of auto, dino, small, mnist, got "tiny"',
   );
+});
+
+Deno.test("train: RunCurves draws curves.png from metrics.jsonl and says a failure once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const said: string[] = [];
+    const curves = new RunCurves(dir, (message) => said.push(message));
+    await curves.draw(); // no metrics yet
+    await curves.draw();
+    assertEquals(curves.drawn, false);
+    assertEquals(said.length, 1);
+    assert(said[0].startsWith("curves.png not drawn: cannot read"), said[0]);
+    const lines = [0, 10, 20].map((step) => JSON.stringify({ step, loss: 6 - step / 10 }));
+    await Deno.writeTextFile(`${dir}/metrics.jsonl`, lines.join("\n") + "\n");
+    await curves.draw();
+    assertEquals(curves.drawn, true);
+    assertEquals(curves.path, `${dir}/curves.png`);
+    const image = decodeImage(await Deno.readFile(curves.path));
+    assert(image.width > 100 && image.height > 100, `${image.width}x${image.height}`);
+    assertEquals(said.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
