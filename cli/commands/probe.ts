@@ -155,7 +155,13 @@ export function probeCommand() {
             final_loss: result.finalLoss,
             epochs,
             lr,
-            ...(validation ? { validation, validation_fraction: validationFraction } : {}),
+            ...(validation
+              ? {
+                // percent, as probe_top1
+                validation: validation.map((v) => ({ lr: v.lr, top1: Number(percent(v.top1)) })),
+                validation_fraction: validationFraction,
+              }
+              : {}),
             features: model ? "model" : "pixels",
             last_blocks: lastBlocks,
             avgpool: avgPool,

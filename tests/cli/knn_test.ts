@@ -234,7 +234,10 @@ gpuTest("probe --lr with several rates chooses one on held-out train rows", asyn
     },
   );
   assertEquals(json.lr, expected.lr);
-  assertEquals(json.validation, expected.validation);
+  assertEquals(
+    json.validation,
+    expected.validation.map((v) => ({ lr: v.lr, top1: Number((100 * v.top1).toFixed(2)) })),
+  );
   assertEquals(json.validation_fraction, 0.2);
   assertEquals(json.probe_top1, Number((100 * expected.top1).toFixed(2)));
   const line = await run(["probe", ...flags, "--quiet"]);
