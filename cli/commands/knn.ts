@@ -21,6 +21,7 @@ import {
   FEATURE_KINDS,
   type FeatureKind,
   type FeatureModel,
+  featuresOfKind,
   pixelFeatures,
 } from "../../src/eval/features.ts";
 import { knnClassify, MAX_KNN_K } from "../../src/eval/knn.ts";
@@ -166,8 +167,8 @@ export function knnCommand() {
     )
     .option(
       "--features <kind>",
-      "cls | mean (of the patch tokens) | cls+mean (ViT) | pixels (the raw-pixel baseline: " +
-        "no --weights)",
+      "cls | mean (of the patch tokens) | cls+mean (ViT), or several (cls,cls+mean: one " +
+        "extraction, a line each) | pixels (the raw-pixel baseline: no --weights)",
       "cls",
     )
     .option("--k <n>", "neighbours that vote", "20")
@@ -187,15 +188,17 @@ export function knnCommand() {
       const batchSize = wholeFlag(options.batchSize, "--batch-size", 1);
       const seed = wholeFlag(options.seed, "--seed", 0);
       const quiet = Boolean(options.quiet || options.json);
-      const pixels = options.features === "pixels";
-      const kind = options.features as FeatureKind;
-      if (!pixels && !FEATURE_KINDS.includes(kind)) {
+      const wanted = [...new Set(String(options.features).split(",").map((kind) => kind.trim()))];
+      const pixels = wanted.includes("pixels");
+      const known = [...FEATURE_KINDS, "pixels"];
+      const unknown = wanted.find((kind) => !known.includes(kind));
+      if (unknown !== undefined || (pixels && wanted.length > 1)) {
         throw new UserError(
-          `--features must be one of ${
-            [...FEATURE_KINDS, "pixels"].join(", ")
-          }, got "${options.features}"`,
+          `--features must be one of ${known.join(", ")}, or several of the first three ` +
+            `separated by commas, got "${options.features}"`,
         );
       }
+      const kinds = wanted as FeatureKind[];
       const data = await loadCliData(options.data, seed, "knn");
       const { model, arch } = await loadCliModelOrPixels(
         options.weights,
@@ -204,32 +207,43 @@ export function knnCommand() {
       );
       const started = performance.now();
       try {
-        const compute = (model: FeatureModel, images: Tensor) => batchFeatures(model, images, kind);
+        // several kinds are columns of one "cls+mean" extraction (featuresOfKind)
+        const extracted: FeatureKind = kinds.length === 1 ? kinds[0] : "cls+mean";
+        const compute = (model: FeatureModel, images: Tensor) =>
+          batchFeatures(model, images, extracted);
         const common = { size, batchSize, quiet, compute };
-        const train = await splitFeatures(model, data.train, "train features", common);
-        const test = await splitFeatures(model, data.test, "test features", common);
-        const result = await knnClassify(
-          { features: train.features, dim: train.dim, labels: train.labels },
-          { features: test.features, dim: test.dim, labels: test.labels },
-          { k, temperature, classes: data.classes },
-        );
-        const seconds = (performance.now() - started) / 1000;
-        if (options.json) {
-          console.log(JSON.stringify({
-            knn_top1: Number(percent(result.top1)),
-            knn_top5: Number(percent(result.top5)),
-            k,
-            temperature,
-            data: data.name,
-            train: train.rows,
-            test: test.rows,
-            dim: train.dim,
-            features: options.features,
-            arch,
-            seconds: Number(seconds.toFixed(2)),
-          }));
-        } else {
-          console.log(`knn_top1=${percent(result.top1)} knn_top5=${percent(result.top5)}`);
+        const trainAll = await splitFeatures(model, data.train, "train features", common);
+        const testAll = await splitFeatures(model, data.test, "test features", common);
+        for (const kind of pixels ? ["pixels" as const] : kinds) {
+          const [train, test] = kind === "pixels" || kinds.length === 1
+            ? [trainAll, testAll]
+            : [featuresOfKind(trainAll, kind, model!), featuresOfKind(testAll, kind, model!)];
+          const result = await knnClassify(
+            { features: train.features, dim: train.dim, labels: train.labels },
+            { features: test.features, dim: test.dim, labels: test.labels },
+            { k, temperature, classes: data.classes },
+          );
+          const seconds = (performance.now() - started) / 1000;
+          if (options.json) {
+            console.log(JSON.stringify({
+              knn_top1: Number(percent(result.top1)),
+              knn_top5: Number(percent(result.top5)),
+              k,
+              temperature,
+              data: data.name,
+              train: train.rows,
+              test: test.rows,
+              dim: train.dim,
+              features: kind,
+              arch,
+              seconds: Number(seconds.toFixed(2)),
+            }));
+          } else {
+            const which = kinds.length > 1 ? ` features=${kind}` : "";
+            console.log(
+              `knn_top1=${percent(result.top1)} knn_top5=${percent(result.top5)}${which}`,
+            );
+          }
         }
       } finally {
         model?.dispose();

@@ -229,6 +229,28 @@ export function batchFeatures(
 }
 
 /**
+ * The `kind` part of features extracted as "cls+mean" ([rows, 2 D]: the L2-normalised CLS, then
+ * the L2-normalised patch mean), so one extraction serves every kind: "cls" is the first D
+ * columns, "mean" the last D (their cosines equal those of the raw tokens), "cls+mean" all. A
+ * Mixer's features are its mean token for every kind and come back whole.
+ */
+export function featuresOfKind(
+  extracted: ExtractedFeatures,
+  kind: FeatureKind,
+  model: FeatureModel,
+): ExtractedFeatures {
+  if (model instanceof MlpMixer || kind === "cls+mean") return extracted;
+  const dim = extracted.dim / 2;
+  const start = kind === "cls" ? 0 : dim;
+  const features = new Float32Array(extracted.rows * dim);
+  for (let row = 0; row < extracted.rows; row++) {
+    const from = row * extracted.dim + start;
+    features.set(extracted.features.subarray(from, from + dim), row * dim);
+  }
+  return { ...extracted, features, dim };
+}
+
+/**
  * Features of every batch (host arrays), under `noGrad`. `source` yields normalised NCHW images,
  * either as tensors (the caller keeps them) or as `TensorBatch`es (disposed here); `compute`
  * defaults to `batchFeatures`. One readback per batch.

@@ -89,6 +89,21 @@ gpuTest("knn prints the accuracy of the model's features; probe trains a classif
     assertEquals(Number(match[2]), Number((100 * expected.top5).toFixed(2)));
     vit.dispose();
 
+    // several kinds from one extraction give what each gives alone
+    const several = await run(["knn", ...common, "--k", "5", "--features", "cls,mean,cls+mean"]);
+    const kinds = ["cls", "mean", "cls+mean"];
+    const singles = [];
+    for (const kind of kinds) {
+      singles.push(await run(["knn", ...common, "--k", "5", "--features", kind]));
+    }
+    assertEquals(several.split("\n"), singles.map((line, i) => `${line} features=${kinds[i]}`));
+    assertEquals(singles[0], text);
+    await assertRejects(
+      () => run(["knn", ...common, "--features", "cls,pixels"]),
+      UserError,
+      'or several of the first three separated by commas, got "cls,pixels"',
+    );
+
     const json = JSON.parse(await run(["knn", ...common, "--k", "5", "--json"]));
     assertEquals([json.train, json.test, json.dim, json.k], [50, 10, 16, 5]);
     assertEquals(json.knn_top1, Number(match[1]));
