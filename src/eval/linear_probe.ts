@@ -72,6 +72,39 @@ function rowsOf(split: ProbeSplit, dim: number, what: string): number {
   return split.labels.length;
 }
 
+/**
+ * The number of classes of `splits`: `classes` where given, else 1 + the largest label; refuses a
+ * label that is not a class index or lies outside the classes.
+ */
+function classCount(splits: readonly ProbeSplit[], classes?: number): number {
+  let largest = 0;
+  for (const { labels } of splits) {
+    for (let i = 0; i < labels.length; i++) {
+      if (!Number.isInteger(labels[i]) || labels[i] < 0) {
+        throw new ShapeError(`linearProbe: label ${labels[i]} at row ${i} is not a class index`);
+      }
+      largest = Math.max(largest, labels[i]);
+    }
+  }
+  const count = classes ?? largest + 1;
+  if (largest >= count) {
+    throw new ShapeError(`linearProbe: label ${largest} outside [0, ${count})`);
+  }
+  return count;
+}
+
+/** Copies rows `rows` of `source` ([n, dim] row-major) one after another into `target`. */
+function copyRows(
+  source: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  target: Float32Array,
+): void {
+  for (let i = 0; i < rows.length; i++) {
+    target.set(source.subarray(rows[i] * dim, (rows[i] + 1) * dim), i * dim);
+  }
+}
+
 /** Standardises columns with the train statistics (float64), returning new arrays. */
 export function standardizeFeatures(
   train: Float32Array,
@@ -125,19 +158,7 @@ export async function linearProbe(
       `linearProbe: batchSize and epochs must be whole numbers >= 1, got ${batchSize} and ${epochs}`,
     );
   }
-  let largest = 0;
-  for (const labels of [train.labels, test.labels]) {
-    for (let i = 0; i < labels.length; i++) {
-      if (!Number.isInteger(labels[i]) || labels[i] < 0) {
-        throw new ShapeError(`linearProbe: label ${labels[i]} at row ${i} is not a class index`);
-      }
-      largest = Math.max(largest, labels[i]);
-    }
-  }
-  const classes = options.classes ?? largest + 1;
-  if (largest >= classes) {
-    throw new ShapeError(`linearProbe: label ${largest} outside [0, ${classes})`);
-  }
+  const classes = classCount([train, test], options.classes);
   let trainFeatures = train.features;
   let testFeatures = test.features;
   if (standardize) {
@@ -167,9 +188,7 @@ export async function linearProbe(
       const epochLosses: Tensor[] = [];
       for (let start = 0; start < trainRows; start += batchSize) {
         const picked = order.subarray(start, Math.min(trainRows, start + batchSize));
-        picked.forEach((row, i) =>
-          batchValues.set(trainFeatures.subarray(row * dim, (row + 1) * dim), i * dim)
-        );
+        copyRows(trainFeatures, dim, picked, batchValues);
         const labels = tensor(picked.map((i) => trainLabels[i]), [picked.length], "i32");
         const rows = tensor(batchValues.subarray(0, picked.length * dim), [picked.length, dim]);
         const logits = linear(rows, weight, bias);
@@ -274,25 +293,13 @@ export async function sweepLinearProbe(
         `hold out at least one row and keep at least one`,
     );
   }
-  let classes = common.classes;
-  if (classes === undefined) {
-    classes = 0;
-    for (const labels of [train.labels, test.labels]) {
-      for (let i = 0; i < labels.length; i++) classes = Math.max(classes, labels[i] + 1);
-    }
-  }
+  // the validation probes see only train labels: they get the class count of both splits
+  const classes = classCount([train, test], common.classes);
   const order = permutation(rows, mixSeed(common.seed ?? 0, 0x76616c));
   const pick = (indices: Int32Array): ProbeSplit => {
     const features = new Float32Array(indices.length * common.dim);
-    const labels = new Int32Array(indices.length);
-    indices.forEach((row, i) => {
-      features.set(
-        train.features.subarray(row * common.dim, (row + 1) * common.dim),
-        i * common.dim,
-      );
-      labels[i] = train.labels[row];
-    });
-    return { features, labels };
+    copyRows(train.features, common.dim, indices, features);
+    return { features, labels: Int32Array.from(indices, (row) => train.labels[row]) };
   };
   const validationSplit = pick(order.subarray(0, held));
   const fitSplit = pick(order.subarray(held));

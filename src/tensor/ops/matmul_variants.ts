@@ -163,7 +163,7 @@ function subgroupVariant(rowBlocks: number, workgroupX: number | "fit"): MatmulV
  */
 export function hasSubgroupsOfEight(): boolean {
   const device = gpu();
-  if (!device.has("subgroups") || !device.subgroupLanesInOrder) return false;
+  if (!device.subgroupLanesInOrder) return false; // false without the subgroups feature
   const minimum = (device.adapterInfo as { subgroupMinSize?: number }).subgroupMinSize;
   return minimum === undefined || minimum === 0 || minimum % 8 === 0;
 }
