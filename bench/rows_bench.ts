@@ -14,7 +14,7 @@
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
 import { flatWorkgroups } from "../src/gpu/launch.ts";
-import { sumBlocks } from "../src/tensor/grad/matmul.ts";
+import { sumBlocks } from "../src/tensor/ops/matmul.ts";
 import { layerNorm, layerNormBackward } from "../src/tensor/ops/normalization.ts";
 import { add } from "../src/tensor/ops/elementwise.ts";
 import {

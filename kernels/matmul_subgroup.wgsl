@@ -33,7 +33,9 @@ struct Params {
   strideAk: u32,
   strideBk: u32,
   strideBn: u32,
-  pad0: u32,
+  // K split: 0, or the depth of each slice (a multiple of 4); workgroup z is then the slice, the
+  // batch strides are 0 and each slice writes its partial product to its own [M, N] of `out`.
+  kSlice: u32,
   pad1: u32,
 }
 
@@ -216,7 +218,13 @@ fn main(
   var t2: array<vec4f, 8>;
   var s3: array<vec4f, 8>;
   var t3: array<vec4f, 8>;
-  for (var kk = 0u; kk < k4; kk++) {
+  var kFirst = 0u;
+  var kEnd = k4;
+  if (params.kSlice != 0u) {
+    kFirst = batch * (params.kSlice / 4u);
+    kEnd = min(k4, kFirst + params.kSlice / 4u);
+  }
+  for (var kk = kFirst; kk < kEnd; kk++) {
     let p = rowsOfB(bBase4, c0, kk);
     let q = rowsOfB(bBase4, c1, kk);
     update(&s0, &t0, blockOfA(aBase, row0 + 0u, own, kk), first, p, q);

@@ -22,7 +22,9 @@ struct Params {
   strideAk: u32,
   strideBk: u32,
   strideBn: u32,
-  pad0: u32,
+  // K split: 0, or the depth of each slice (a multiple of 4); workgroup z is then the slice, the
+  // batch strides are 0 and each slice writes its partial product to its own [M, N] of `out`.
+  kSlice: u32,
   pad1: u32,
 }
 
@@ -78,7 +80,13 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   var s5 = vec4f(0.0);
   var s6 = vec4f(0.0);
   var s7 = vec4f(0.0);
-  for (var kk = 0u; kk < k4; kk++) {
+  var kFirst = 0u;
+  var kEnd = k4;
+  if (params.kSlice != 0u) {
+    kFirst = batch * (params.kSlice / 4u);
+    kEnd = min(k4, kFirst + params.kSlice / 4u);
+  }
+  for (var kk = kFirst; kk < kEnd; kk++) {
     var b0: vec4f;
     var b1: vec4f;
     var b2: vec4f;

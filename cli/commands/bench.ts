@@ -21,6 +21,10 @@ export interface BenchMatmulOptions {
   n: number;
   /** Inner size. */
   k: number;
+  /** a stored as [k, m] (a weight gradient's layout). */
+  transposeA?: boolean;
+  /** b stored as [n, k] (a Linear layer's weight). */
+  transposeB?: boolean;
   /** Time only this variant; default every variant that supports the shape. */
   variant?: string;
   /** Interleaved rounds over the variants, each keeping its best (for a shared machine); default 2. */
@@ -46,8 +50,8 @@ export async function benchMatmul(options: BenchMatmulOptions): Promise<Record<s
     m,
     n,
     k,
-    transposeA: false,
-    transposeB: false,
+    transposeA: options.transposeA ?? false,
+    transposeB: options.transposeB ?? false,
     sharedA: true,
     sharedB: true,
   };
@@ -60,6 +64,8 @@ export async function benchMatmul(options: BenchMatmulOptions): Promise<Record<s
   for (let round = 0; round < (options.rounds ?? 2); round++) {
     for (const name of names) {
       const timing = await timeMatmulVariant(name, m, n, k, {
+        transposeA: problem.transposeA,
+        transposeB: problem.transposeB,
         repetitions: options.iterations,
         budgetMs: round === 0 ? 400 : 1000,
       });
@@ -75,6 +81,8 @@ export async function benchMatmul(options: BenchMatmulOptions): Promise<Record<s
     m,
     n,
     k,
+    transposeA: problem.transposeA,
+    transposeB: problem.transposeB,
     variant: best.variant,
     gflops: round(best.gflops),
     milliseconds: round(best.milliseconds),
@@ -103,6 +111,8 @@ export function benchCommand() {
     .option("--m <rows>", "rows of the output", wholeNumber, 1024)
     .option("--n <columns>", "columns of the output", wholeNumber, 1024)
     .option("--k <inner>", "inner size", wholeNumber, 1024)
+    .option("--transpose-a", "a stored as [k, m] (a weight gradient's layout)")
+    .option("--transpose-b", "b stored as [n, k] (a Linear layer's weight)")
     .option("--variant <name>", `one variant (${MATMUL_VARIANTS.map((v) => v.name).join(", ")})`)
     .option("--iterations <count>", "launches timed per variant", wholeNumber)
     .option("--rounds <count>", "interleaved rounds, each variant keeps its best", wholeNumber, 2)
@@ -112,6 +122,8 @@ export function benchCommand() {
         m: options.m,
         n: options.n,
         k: options.k,
+        transposeA: options.transposeA ?? false,
+        transposeB: options.transposeB ?? false,
         variant: options.variant,
         iterations: options.iterations,
         rounds: options.rounds,

@@ -496,6 +496,18 @@ export function initGpu(options: GpuOptions = {}): Promise<Gpu> {
   return pending;
 }
 
+/**
+ * Destroys the process's device (every buffer and pipeline of it goes with it) so that the next
+ * `initGpu()` acquires a new one. For hosts that run many programs in one process, each with its
+ * own device: `deno test` runs every test module with its own globals, and a GPU driver (NVIDIA's,
+ * after about 40 modules) stops handing out adapters while the earlier devices live on.
+ */
+export function releaseGpu(): void {
+  const released = current;
+  current = undefined;
+  released?.device.destroy();
+}
+
 /** The device acquired by `initGpu()`; throws if it has not been acquired yet. */
 export function gpu(): Gpu {
   if (!current) {

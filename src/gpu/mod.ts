@@ -8,6 +8,7 @@ export {
   gpu,
   type GpuOptions,
   initGpu,
+  releaseGpu,
   type RuntimeCounters,
 } from "./device.ts";
 export type {

@@ -1,9 +1,13 @@
 /**
  * `gpuTest`: a Deno test that acquires the shared device first and checks afterwards that the
  * device reported no error. Deno's resource sanitiser does not know GPU objects, so it is off.
+ * Each test module has its own globals and so its own device: it is destroyed when the module
+ * ends, or a GPU driver runs out of adapters part-way through the suite.
  * @module
  */
-import { gpu, initGpu } from "../../src/gpu/device.ts";
+import { gpu, initGpu, releaseGpu } from "../../src/gpu/device.ts";
+
+globalThis.addEventListener("unload", releaseGpu);
 
 /** Registers a test that runs with the GPU initialised. */
 export function gpuTest(name: string, body: () => Promise<void> | void): void {

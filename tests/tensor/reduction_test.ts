@@ -13,7 +13,7 @@ import {
 } from "../../src/tensor/ops/reduction.ts";
 import { type Shape, shapeSize, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
-import { sumBlocks } from "../../src/tensor/grad/matmul.ts";
+import { sumBlocks } from "../../src/tensor/ops/matmul.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
 /** Float64 reduction over `axis` of `shape` with `combine`, starting from `initial`. */

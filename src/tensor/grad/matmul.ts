@@ -7,7 +7,7 @@
  */
 import { gpu } from "../../gpu/device.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
-import { matmul, type MatmulOps } from "../ops/matmul.ts";
+import { matmul, type MatmulOps, sumBlocks } from "../ops/matmul.ts";
 import { Tensor } from "../tensor.ts";
 import type { GradTable } from "./rule.ts";
 
@@ -21,60 +21,6 @@ function geluBackward(gradOutput: Tensor, pre: Tensor): Tensor {
     params: new Uint32Array([gradOutput.size, 0]),
     workgroups: flatWorkgroups(gradOutput.size),
   });
-  return result;
-}
-
-/** Rows per chunk of the first pass of `sumBlocks`, at least. */
-const COLUMN_SUM_MIN_CHUNK_ROWS = 32;
-/** Invocations the first pass of `sumBlocks` aims for, so that every core gets work. */
-const COLUMN_SUM_TARGET_INVOCATIONS = 16384;
-
-/** One launch of `column_sum`: `chunks` partial sums (one per block of rows) of each column. */
-function launchColumnSum(
-  values: Tensor,
-  target: Tensor,
-  count: number,
-  rows: number,
-  chunks: number,
-) {
-  const workgroupSize = 64;
-  const [x, z] = flatWorkgroups(count, workgroupSize);
-  gpu().dispatch({
-    kernel: "matmul_backward",
-    entryPoint: "column_sum",
-    constants: { WORKGROUP_SIZE: workgroupSize },
-    buffers: [values.buffer, target.buffer],
-    params: new Uint32Array([count, rows]),
-    workgroups: [x, chunks, z],
-  });
-}
-
-/**
- * Sums `rows` consecutive blocks of `shape` elements of `values` into one tensor of `shape`.
- * Few, long columns (bias gradients: [6336, 96] -> [96]) are summed in two passes: partial sums
- * over chunks of rows, then the sum of the partials. `chunks` forces the number of chunks (1: one
- * pass, the earlier kernel's behaviour); exported for benchmarks.
- */
-export function sumBlocks(values: Tensor, rows: number, shape: number[], chunks?: number): Tensor {
-  const result = Tensor.empty(shape);
-  const count = result.size;
-  if (count === 0) return result;
-  const wanted = chunks ?? Math.min(
-    Math.ceil(rows / COLUMN_SUM_MIN_CHUNK_ROWS),
-    Math.ceil(COLUMN_SUM_TARGET_INVOCATIONS / count),
-  );
-  const chunkCount = Math.max(1, Math.min(wanted, rows, 65535));
-  if (chunkCount === 1) {
-    launchColumnSum(values, result, count, rows, 1);
-    return result;
-  }
-  // The kernel derives chunk_rows = ceil(rows / chunks); fewer chunks may be non-empty.
-  const chunkRows = Math.ceil(rows / chunkCount);
-  const used = Math.ceil(rows / chunkRows);
-  const partials = Tensor.empty([used, count]);
-  launchColumnSum(values, partials, count, rows, used);
-  launchColumnSum(partials, result, count, used, 1);
-  partials.dispose();
   return result;
 }
 

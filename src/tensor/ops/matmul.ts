@@ -3,12 +3,16 @@
  * variants and the autotuner are in ./matmul_variants.ts.
  * @module
  */
+import { gpu } from "../../gpu/device.ts";
 import { ShapeError } from "../../gpu/errors.ts";
+import { flatWorkgroups } from "../../gpu/launch.ts";
 import { needsGrad, record } from "../tape.ts";
 import { formatShape, type Shape, shapeSize, Tensor } from "../tensor.ts";
 import {
   chooseMatmulVariant,
   dispatchMatmul,
+  kSliceCount,
+  kSliceDepth,
   type MatmulProblem,
   matmulVariant,
 } from "./matmul_variants.ts";
@@ -47,6 +51,12 @@ export interface MatmulOptions {
   residual?: Tensor;
   /** Force a kernel variant by name (see `MATMUL_VARIANTS`); default: tuned or heuristic. */
   variant?: string;
+  /**
+   * Split K into this many slices summed afterwards (1: no split); default: as many as the
+   * adapter needs for a product of few output blocks and a long K (`kSliceCount`). Only plain
+   * products (no bias, activation or residual) of one batch entry are split.
+   */
+  kSlices?: number;
 }
 
 /** The sizes of a matmul after validation. */
@@ -155,6 +165,37 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   if (options.residual) inputs.push(options.residual);
   const recording = needsGrad(inputs);
   const output = Tensor.empty(outputShape, "f32", "matmul");
+  const plain = !options.bias && !options.residual && activation === "none" &&
+    problem.batch === 1 && variant.splitsK;
+  const slices = plain ? Math.min(options.kSlices ?? kSliceCount(variant, problem), problem.k) : 1;
+  if (slices > 1) {
+    // Split K: each slice writes its partial [M, N] product, then the partials are summed.
+    const depth = kSliceDepth(problem.k, slices);
+    const partials = Tensor.empty(
+      [Math.ceil(problem.k / depth), problem.m * problem.n],
+      "f32",
+      "matmul partials",
+    );
+    dispatchMatmul(
+      variant,
+      problem,
+      { a: a.buffer, b: b.buffer, out: partials.buffer },
+      { bias: false, gelu: false, residual: false, savePre: false },
+      depth,
+    );
+    launchColumnSum(partials, output, problem.m * problem.n, partials.shape[0], 1);
+    partials.dispose();
+    if (recording) {
+      record("matmul", inputs, output, {
+        transposeA: problem.transposeA,
+        transposeB: problem.transposeB,
+        activation,
+        hasBias: false,
+        hasResidual: false,
+      }, [a, b]);
+    }
+    return output;
+  }
   const pre = recording && activation === "gelu"
     ? Tensor.empty(outputShape, "f32", "matmul pre-activation")
     : undefined;
@@ -201,4 +242,58 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
     );
   }
   return matmul(x, weight, { transposeB: true, bias });
+}
+
+/** Rows per chunk of the first pass of `sumBlocks`, at least. */
+const COLUMN_SUM_MIN_CHUNK_ROWS = 32;
+/** Invocations the first pass of `sumBlocks` aims for, so that every core gets work. */
+const COLUMN_SUM_TARGET_INVOCATIONS = 16384;
+
+/** One launch of `column_sum`: `chunks` partial sums (one per block of rows) of each column. */
+function launchColumnSum(
+  values: Tensor,
+  target: Tensor,
+  count: number,
+  rows: number,
+  chunks: number,
+) {
+  const workgroupSize = 64;
+  const [x, z] = flatWorkgroups(count, workgroupSize);
+  gpu().dispatch({
+    kernel: "matmul_backward",
+    entryPoint: "column_sum",
+    constants: { WORKGROUP_SIZE: workgroupSize },
+    buffers: [values.buffer, target.buffer],
+    params: new Uint32Array([count, rows]),
+    workgroups: [x, chunks, z],
+  });
+}
+
+/**
+ * Sums `rows` consecutive blocks of `shape` elements of `values` into one tensor of `shape`.
+ * Few, long columns (bias gradients: [6336, 96] -> [96]) are summed in two passes: partial sums
+ * over chunks of rows, then the sum of the partials. `chunks` forces the number of chunks (1: one
+ * pass, the earlier kernel's behaviour); exported for benchmarks.
+ */
+export function sumBlocks(values: Tensor, rows: number, shape: number[], chunks?: number): Tensor {
+  const result = Tensor.empty(shape);
+  const count = result.size;
+  if (count === 0) return result;
+  const wanted = chunks ?? Math.min(
+    Math.ceil(rows / COLUMN_SUM_MIN_CHUNK_ROWS),
+    Math.ceil(COLUMN_SUM_TARGET_INVOCATIONS / count),
+  );
+  const chunkCount = Math.max(1, Math.min(wanted, rows, 65535));
+  if (chunkCount === 1) {
+    launchColumnSum(values, result, count, rows, 1);
+    return result;
+  }
+  // The kernel derives chunk_rows = ceil(rows / chunks); fewer chunks may be non-empty.
+  const chunkRows = Math.ceil(rows / chunkCount);
+  const used = Math.ceil(rows / chunkRows);
+  const partials = Tensor.empty([used, count]);
+  launchColumnSum(values, partials, count, rows, used);
+  launchColumnSum(partials, result, count, used, 1);
+  partials.dispose();
+  return result;
 }

@@ -72,6 +72,8 @@ export interface MatmulVariant {
   workgroups(problem: MatmulProblem): [number, number, number];
   /** Whether batch strides are given in vec4 units. */
   readonly vec4: boolean;
+  /** Whether the kernel can split K into slices (`kSlice`), each writing a partial product. */
+  readonly splitsK: boolean;
 }
 
 function vec4Variant(rows: number, workgroupX: number, workgroupY: number): MatmulVariant {
@@ -82,6 +84,7 @@ function vec4Variant(rows: number, workgroupX: number, workgroupY: number): Matm
       `and M with transposeA)`,
     kernel: "matmul_vec4",
     vec4: true,
+    splitsK: true,
     supports: (p) => p.k % 4 === 0 && p.n % 4 === 0 && (!p.transposeA || p.m % 4 === 0),
     constants: (p) => ({
       WG_X: workgroupX,
@@ -105,6 +108,7 @@ function tiledVariant(workgroupX: number, workgroupY: number, tileK: number): Ma
       `tile, K slices of ${tileK}, 4x4 per invocation (any shape, any transposes)`,
     kernel: "matmul_tiled",
     vec4: false,
+    splitsK: false,
     supports: () => true,
     constants: () => ({ WG_X: workgroupX, WG_Y: workgroupY, TILE_K: tileK }),
     workgroups: (p) => [
@@ -139,6 +143,7 @@ function subgroupVariant(rowBlocks: number, workgroupX: number | "fit"): MatmulV
       `K, N multiples of 4)`,
     kernel: "matmul_subgroup",
     vec4: false,
+    splitsK: true,
     supports: (p) => p.k % 4 === 0 && p.n % 4 === 0 && hasSubgroupsOfEight(),
     constants: (p) => ({
       WG_X: columnLanes(p) * rowGroups(p),
@@ -173,6 +178,7 @@ const scalarVariant: MatmulVariant = {
   description: "scalar loads, 4x4 block per invocation, 8x8 workgroup (any shape, any transposes)",
   kernel: "matmul_scalar",
   vec4: false,
+  splitsK: false,
   supports: () => true,
   constants: () => ({ WG_X: 8, WG_Y: 8 }),
   workgroups: (p) => [Math.ceil(p.n / 32), Math.ceil(p.m / 32), p.batch],
@@ -218,14 +224,26 @@ function dummyBuffers(): { read: GPUBuffer; write: GPUBuffer } {
   return pair;
 }
 
-/** Records one launch of `variant` (which must support `problem`). */
+/**
+ * Records one launch of `variant` (which must support `problem`). With `kSlice` > 0 (a multiple of
+ * 4; only for a variant that `splitsK`, a problem of one batch entry and no epilogue) K is cut
+ * into slices of that depth and `out` receives one partial [M, N] product per slice, to be summed.
+ */
 export function dispatchMatmul(
   variant: MatmulVariant,
   problem: MatmulProblem,
   buffers: MatmulBuffers,
   epilogue: MatmulEpilogue,
+  kSlice = 0,
 ): void {
   const { m, n, k } = problem;
+  const slices = kSlice > 0 ? Math.ceil(k / kSlice) : 0;
+  if (slices > 0 && (!variant.splitsK || problem.batch !== 1 || kSlice % 4 !== 0)) {
+    throw new ShapeError(
+      `matmul: cannot split K = ${k} into slices of ${kSlice} with variant "${variant.name}" ` +
+        `(batch ${problem.batch}; needs a variant that splits K, one batch entry, slices of 4n)`,
+    );
+  }
   const unit = variant.vec4 ? 4 : 1;
   const params = new Uint32Array(12);
   params[0] = m;
@@ -233,12 +251,14 @@ export function dispatchMatmul(
   params[2] = k;
   params[3] = (epilogue.bias ? 1 : 0) | (epilogue.gelu ? 2 : 0) | (epilogue.residual ? 4 : 0) |
     (epilogue.savePre && epilogue.gelu ? 8 : 0);
-  params[4] = problem.sharedA ? 0 : (m * k) / unit;
-  params[5] = problem.sharedB ? 0 : (k * n) / unit;
+  params[4] = problem.sharedA || slices > 0 ? 0 : (m * k) / unit;
+  params[5] = problem.sharedB || slices > 0 ? 0 : (k * n) / unit;
   params[6] = problem.transposeA ? 1 : k; // strideAm
   params[7] = problem.transposeA ? m : 1; // strideAk
   params[8] = problem.transposeB ? 1 : n; // strideBk
   params[9] = problem.transposeB ? k : 1; // strideBn
+  params[10] = kSlice;
+  const launched = slices > 0 ? { ...problem, batch: slices } : problem;
   const dummy = dummyBuffers();
   gpu().dispatch({
     kernel: variant.kernel,
@@ -252,10 +272,57 @@ export function dispatchMatmul(
       epilogue.savePre && epilogue.gelu && buffers.pre ? buffers.pre : dummy.write,
     ],
     params,
-    workgroups: variant.workgroups(problem),
+    workgroups: variant.workgroups(launched),
     label: `${problem.batch > 1 ? `${problem.batch}x` : ""}${m}x${n}x${k}` +
-      `${problem.transposeA ? " tA" : ""}${problem.transposeB ? " tB" : ""}`,
+      `${problem.transposeA ? " tA" : ""}${problem.transposeB ? " tB" : ""}` +
+      `${slices > 0 ? ` split ${slices}` : ""}`,
   });
+}
+
+/** The most slices K is split into. */
+const MAX_K_SLICES = 64;
+/** The least depth of a K slice: shallower slices cost more in partial sums than they gain. */
+const MIN_K_SLICE_DEPTH = 256;
+/** The most elements of the partial products of a split (64 MiB of f32). */
+const MAX_PARTIAL_ELEMENTS = 2 ** 24;
+
+/**
+ * Invocations one dispatch needs to keep the adapter busy, roughly. A software adapter (Mesa's
+ * lavapipe, SwiftShader) runs a workgroup per CPU thread with its lanes in SIMD registers, so a few
+ * hundred invocations per thread fill it; a GPU keeps tens of thousands in flight (an H200: 132
+ * multiprocessors of up to 2048 threads each).
+ */
+export function busyInvocations(): number {
+  const info = gpu().adapterInfo as { isFallbackAdapter?: boolean };
+  if (info.isFallbackAdapter) {
+    const threads = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)
+      ?.hardwareConcurrency ?? 4;
+    return 256 * threads;
+  }
+  return 2 ** 17;
+}
+
+/**
+ * How many slices of K a plain product (no epilogue, one batch entry) is split into so that the
+ * adapter has enough invocations: 1 when the output alone keeps it busy. A weight gradient of a
+ * ViT (M x N = 1536 x 384 over K = 32 x 197 tokens) has few output blocks and a long K: unsplit,
+ * its 64 workgroups left an H200 idle (36 ms against 0.7 ms for the forward product of the same
+ * size). Slices are at least 256 deep, at most 64, and their partials at most 2^24 elements.
+ */
+export function kSliceCount(variant: MatmulVariant, problem: MatmulProblem): number {
+  if (!variant.splitsK || problem.batch !== 1) return 1;
+  const [x, y, z] = variant.workgroups(problem);
+  const constants = variant.constants(problem);
+  const perWorkgroup = Number(constants.WG_X ?? 1) * Number(constants.WG_Y ?? 1);
+  const wanted = Math.ceil(busyInvocations() / (x * y * z * perWorkgroup));
+  const byDepth = Math.floor(problem.k / MIN_K_SLICE_DEPTH);
+  const byMemory = Math.floor(MAX_PARTIAL_ELEMENTS / (problem.m * problem.n));
+  return Math.max(1, Math.min(wanted, byDepth, byMemory, MAX_K_SLICES));
+}
+
+/** The depth of each of `slices` slices of K (a multiple of 4; the last slice may be shallower). */
+export function kSliceDepth(k: number, slices: number): number {
+  return 4 * Math.ceil(k / slices / 4);
 }
 
 /** Whether the vec4 variants apply: K and N multiples of 4 (and M with transposeA). */
