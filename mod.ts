@@ -3,7 +3,7 @@
  * browser, on its own WGSL kernels.
  *
  * - `src/gpu`: the device, buffer pool, pipeline cache, dispatch and readback.
- * - `src/tensor`: tensors, ops with gradients, autograd.
+ * - `src/tensor`: tensors and autograd. `src/ops`: the op families (forward, gradient, kernels).
  * - `src/nn`: ViT, MLP-Mixer, DINO head. `src/optim`: AdamW, SGD, clipping, EMA, schedules.
  * - `src/io`: safetensors, PyTorch `.pth` (restricted unpickler), `.npy`, images.
  * - `src/data`: data sets, loader, multi-crop augmentation. `src/eval`: k-NN, linear probe, maps.
@@ -20,6 +20,7 @@
  */
 export * from "./src/gpu/mod.ts";
 export * from "./src/tensor/mod.ts";
+export * from "./src/ops/mod.ts";
 export * from "./src/nn/mod.ts";
 export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";

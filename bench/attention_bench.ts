@@ -28,8 +28,8 @@ import {
   type AttentionKernelVariant,
   attentionReference,
   selfAttention,
-} from "../src/tensor/ops/attention.ts";
-import { permute, reshape, split } from "../src/tensor/ops/shape.ts";
+} from "../src/ops/attention/forward.ts";
+import { permute, reshape, split } from "../src/ops/shape/forward.ts";
 import { type Tensor, tensor } from "../src/tensor/tensor.ts";
 
 await initGpu();

@@ -7,12 +7,12 @@
  * @module
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
-import { matmul } from "../src/tensor/ops/matmul.ts";
+import { matmul } from "../src/ops/matmul/forward.ts";
 import {
   defaultMatmulVariant,
   MATMUL_VARIANTS,
   type MatmulProblem,
-} from "../src/tensor/ops/matmul_variants.ts";
+} from "../src/ops/matmul/variants.ts";
 import { tensor } from "../src/tensor/tensor.ts";
 import { randomValues } from "./random_values.ts";
 

@@ -14,24 +14,24 @@
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
 import { flatWorkgroups } from "../src/gpu/launch.ts";
-import { sumBlocks } from "../src/tensor/ops/matmul.ts";
-import { layerNorm, layerNormBackward } from "../src/tensor/ops/normalization.ts";
-import { add } from "../src/tensor/ops/elementwise.ts";
+import { sumBlocks } from "../src/ops/matmul/forward.ts";
+import { layerNorm, layerNormBackward } from "../src/ops/normalization/forward.ts";
+import { add } from "../src/ops/elementwise/forward.ts";
 import {
   l2Normalize,
   l2NormalizeBackward,
   setReductionMode,
   setRowKernelMode,
   sum,
-} from "../src/tensor/ops/reduction.ts";
-import { permute, setCopyBlocksMode, setPermuteMode, slice } from "../src/tensor/ops/shape.ts";
+} from "../src/ops/reduction/forward.ts";
+import { permute, setCopyBlocksMode, setPermuteMode, slice } from "../src/ops/shape/forward.ts";
 import {
   crossEntropy,
   crossEntropyWithLabels,
   logSoftmax,
   softmax,
   softmaxBackward,
-} from "../src/tensor/ops/softmax.ts";
+} from "../src/ops/softmax/forward.ts";
 import { accumulateInto, full, Tensor, tensor } from "../src/tensor/tensor.ts";
 import { randomValues } from "./random_values.ts";
 
@@ -76,16 +76,23 @@ const shapes: [number, number][] = [
 ];
 
 /** The one-element-per-invocation kernels that fill, accumulate and `add` used before vec4. */
-function flatOld(kernel: "core" | "accumulate" | "elementwise", buffers: Tensor[]): void {
+function flatOld(
+  kernel: "tensor/fill" | "tensor/accumulate" | "elementwise/binary",
+  buffers: Tensor[],
+): void {
   const count = buffers[0].size;
   const words = new Uint32Array(64);
   words[0] = count;
-  new Float32Array(words.buffer, 4, 1)[0] = kernel === "elementwise" ? 0 : 0.5;
+  new Float32Array(words.buffer, 4, 1)[0] = kernel === "elementwise/binary" ? 0 : 0.5;
   gpu().dispatch({
     kernel,
-    entryPoint: kernel === "core" ? "fill" : kernel === "accumulate" ? "main" : "same",
+    entryPoint: kernel === "tensor/fill"
+      ? "fill"
+      : kernel === "tensor/accumulate"
+      ? "main"
+      : "same",
     buffers: buffers.map((t) => t.buffer),
-    params: kernel === "elementwise" ? words : words.subarray(0, 2),
+    params: kernel === "elementwise/binary" ? words : words.subarray(0, 2),
     workgroups: flatWorkgroups(count),
   });
 }
@@ -130,18 +137,18 @@ for (const [rows, length] of shapes) {
   benchPair(`fill ${label}`, (variant) => {
     if (variant === "new") return [full([rows, length], 0.5)];
     const result = Tensor.empty([rows, length]);
-    flatOld("core", [result]);
+    flatOld("tensor/fill", [result]);
     return [result];
   }, large);
   benchPair(`accumulate ${label}`, (variant) => {
     if (variant === "new") accumulateInto(gradOut, x, 1e-3);
-    else flatOld("accumulate", [gradOut, x]);
+    else flatOld("tensor/accumulate", [gradOut, x]);
     return [];
   }, large);
   benchPair(`add same shapes ${label}`, (variant) => {
     if (variant === "new") return [add(x, gradOut)];
     const result = Tensor.empty([rows, length]);
-    flatOld("elementwise", [x, gradOut, result]);
+    flatOld("elementwise/binary", [x, gradOut, result]);
     return [result];
   }, large);
   benchPair(`sum axis 0 ${label}`, () => [sum(x, 0)], large);

@@ -26,7 +26,7 @@ import {
   MATMUL_VARIANTS,
   type MatmulProblem,
   timeMatmulVariant,
-} from "../src/tensor/ops/matmul_variants.ts";
+} from "../src/ops/matmul/variants.ts";
 
 function flag(name: string, fallback: string): string {
   const index = Deno.args.indexOf(`--${name}`);

@@ -20,7 +20,7 @@ import { ShapeError } from "./gpu/errors.ts";
 import type { HostTensor, Safetensors } from "./io/safetensors.ts";
 import type { VisionTransformer, VitConfig } from "./nn/vit.ts";
 import type { MlpMixer } from "./nn/mixer.ts";
-import { slice } from "./tensor/ops/shape.ts";
+import { slice } from "./ops/shape/forward.ts";
 import { noGrad } from "./tensor/tape.ts";
 import { readAll, type Tensor, tensor } from "./tensor/tensor.ts";
 

@@ -11,7 +11,7 @@ import {
   type MatmulProblem,
   timeMatmulVariant,
   type VariantTiming,
-} from "../../src/tensor/ops/matmul_variants.ts";
+} from "../../src/ops/matmul/variants.ts";
 
 /** Options of `benchMatmul`. */
 export interface BenchMatmulOptions {

@@ -1,6 +1,6 @@
 // Shared by the fused attention kernels (attention_forward, attention_backward_query,
 // attention_backward_key_value and their attention_rows_* variants): the uniform parameters, which
-// src/tensor/ops/attention.ts (`fusedParams`) writes, and the layout helpers. The includer declares
+// src/ops/attention/forward.ts (`fusedParams`) writes, and the layout helpers. The includer declares
 // `@group(1) @binding(0) var<uniform> params: Params;`.
 // Layouts come as strides: element (b, h, row, c) of q, k, v (and of their gradients) is at
 // offset + b * in_batch + h * in_head + row * in_row + c, with offset q_offset, k_offset or v_offset

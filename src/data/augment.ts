@@ -1,7 +1,7 @@
 /**
  * DINO's multi-crop augmentation on the GPU. A batch of uint8 RGB images (HWC) is uploaded once,
  * packed four bytes per u32 (`uploadImageBatch`); each view then runs the kernels of
- * kernels/augment.wgsl with per-image parameters drawn on the CPU (src/data/augment_params.ts):
+ * kernels/data/augment.wgsl with per-image parameters drawn on the CPU (src/data/augment_params.ts):
  * crop + resize + flip + colour jitter + grayscale (+ solarise + normalise) fused in one pass, the
  * contrast mean in a reduction pass before it, and the Gaussian blur as two separable passes after
  * it. No gradients, no tape, no readback; parameter buffers and scratch are reused across calls.
@@ -247,7 +247,7 @@ export class ViewRenderer {
     const dispatcher = gpu();
     if (this.#needsContrast) {
       dispatcher.dispatch({
-        kernel: "augment",
+        kernel: "data/augment",
         entryPoint: "contrast_mean",
         buffers: [source.buffer, this.#parameters.buffer, this.#means.buffer],
         params: uniform(true),
@@ -256,7 +256,7 @@ export class ViewRenderer {
     }
     const [first, second] = this.#needsBlur ? this.#scratch.get(count) : [output, output];
     dispatcher.dispatch({
-      kernel: "augment",
+      kernel: "data/augment",
       entryPoint: "color",
       buffers: [source.buffer, this.#parameters.buffer, this.#means.buffer, first.buffer],
       params: uniform(!this.#needsBlur),
@@ -264,14 +264,14 @@ export class ViewRenderer {
     });
     if (this.#needsBlur) {
       dispatcher.dispatch({
-        kernel: "augment",
+        kernel: "data/augment",
         entryPoint: "blur_rows",
         buffers: [first.buffer, this.#parameters.buffer, second.buffer],
         params: uniform(false),
         workgroups: flatWorkgroups(count),
       });
       dispatcher.dispatch({
-        kernel: "augment",
+        kernel: "data/augment",
         entryPoint: "blur_columns",
         buffers: [second.buffer, this.#parameters.buffer, output.buffer],
         params: uniform(true),
@@ -412,7 +412,7 @@ export interface MultiCropBatch {
 /**
  * DINO's multi-crop augmentation of uploaded uint8 batches, seeded. Parameters are drawn per image
  * and view on the CPU, uploaded into buffers reused across calls, and rendered by the kernels of
- * kernels/augment.wgsl; the only allocations in steady state are the returned crops (from the pool;
+ * kernels/data/augment.wgsl; the only allocations in steady state are the returned crops (from the pool;
  * the caller disposes them).
  */
 export class MultiCropAugmenter {

@@ -1,6 +1,6 @@
 /**
  * Per-image random parameters of DINO's multi-crop augmentation, drawn on the CPU with a seeded
- * generator and packed into one small buffer per view for the GPU kernels (kernels/augment.wgsl).
+ * generator and packed into one small buffer per view for the GPU kernels (kernels/data/augment.wgsl).
  * The draws follow torchvision's semantics (RandomResizedCrop's 10 attempts with the centre-crop
  * fallback, ColorJitter's random order of its four operations) and DINO's per-view probabilities;
  * the generator itself is not PyTorch's, so the numbers drawn differ from a PyTorch run.
@@ -305,7 +305,7 @@ export function blurRadius(sigma: number): number {
 
 /**
  * Packs per-image parameters, `IMAGE_PARAM_WORDS` words each, in the layout of `ImageParams` in
- * kernels/augment.wgsl: crop top, left, height, width (f32), flip (u32), jitter order (u32, 3 bits
+ * kernels/data/augment.wgsl: crop top, left, height, width (f32), flip (u32), jitter order (u32, 3 bits
  * per operation code, first operation lowest), brightness, contrast, saturation, hue (f32),
  * grayscale (u32), solarize (u32), blur sigma (f32), blur radius (u32), two unused words.
  */

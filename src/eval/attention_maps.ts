@@ -8,7 +8,7 @@
 import { encodePng } from "../io/image.ts";
 import type { VisionTransformer } from "../nn/vit.ts";
 import { ShapeError } from "../gpu/errors.ts";
-import { reshape, slice } from "../tensor/ops/shape.ts";
+import { reshape, slice } from "../ops/shape/forward.ts";
 import { noGrad } from "../tensor/tape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { VIRIDIS } from "./colormap.ts";

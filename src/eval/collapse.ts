@@ -1,5 +1,5 @@
 /**
- * Collapse monitors of DINO's teacher (kernels/collapse_monitor.wgsl, one dispatch, no readback):
+ * Collapse monitors of DINO's teacher (kernels/eval/collapse_monitor.wgsl, one dispatch, no readback):
  * the mean per-sample entropy of the teacher's probabilities (near 0: every sample picks one
  * prototype, i.e. sharpening won), the entropy of the batch-mean distribution (near 0: every
  * sample picks the same one, i.e. collapse), and KL(teacher || student).
@@ -48,7 +48,7 @@ export function collapseMonitors(
     kl: Tensor.empty([1]),
   };
   gpu().dispatch({
-    kernel: "collapse_monitor",
+    kernel: "eval/collapse_monitor",
     buffers: [
       teacher.buffer,
       (student ?? teacher).buffer,

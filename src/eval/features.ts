@@ -10,8 +10,8 @@ import type { Dataset } from "../data/dataset.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import type { VisionTransformer } from "../nn/vit.ts";
-import { l2Normalize, mean } from "../tensor/ops/reduction.ts";
-import { concat, reshape, slice } from "../tensor/ops/shape.ts";
+import { l2Normalize, mean } from "../ops/reduction/forward.ts";
+import { concat, reshape, slice } from "../ops/shape/forward.ts";
 import { noGrad } from "../tensor/tape.ts";
 import { readAll, Tensor, tensor } from "../tensor/tensor.ts";
 

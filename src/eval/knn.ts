@@ -1,7 +1,7 @@
 /**
  * Weighted k-NN classification on the GPU, as DINO's `eval_knn.py`: features are L2-normalised,
  * the cosine similarity of a batch of test rows against every train row is one matmul, the k
- * nearest train rows of each test row are selected by `kernels/knn_topk.wgsl` (one workgroup per
+ * nearest train rows of each test row are selected by `kernels/eval/knn_topk.wgsl` (one workgroup per
  * row), and each neighbour votes for its class with weight `exp(similarity / temperature)`. The
  * predictions of all batches stay on the GPU and are read back once.
  * @module
@@ -9,8 +9,8 @@
 import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
-import { matmul } from "../tensor/ops/matmul.ts";
-import { l2Normalize } from "../tensor/ops/reduction.ts";
+import { matmul } from "../ops/matmul/forward.ts";
+import { l2Normalize } from "../ops/reduction/forward.ts";
 import { noGrad } from "../tensor/tape.ts";
 import { formatShape, readAll, Tensor, tensor } from "../tensor/tensor.ts";
 
@@ -171,7 +171,7 @@ export function knnTopK(
   words[8] = options.vote?.perRow ?? 1;
   words[9] = options.vote?.classes ?? 1;
   gpu().dispatch({
-    kernel: "knn_topk",
+    kernel: "eval/knn_topk",
     constants: { WORKGROUP_SIZE: TOPK_WORKGROUP_SIZE },
     buffers: [
       similarity.buffer,

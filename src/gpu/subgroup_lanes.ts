@@ -1,8 +1,8 @@
 /**
- * The subgroup matmul (kernels/matmul_subgroup.wgsl) shares rows among aligned groups of 8 lanes
+ * The subgroup matmul (kernels/matmul/subgroup.wgsl) shares rows among aligned groups of 8 lanes
  * and takes each lane's rows and columns from its local index, so it is only right where those 8
  * lanes are 8 consecutive local indices. WGSL leaves the lane order to the driver; this check runs
- * once on the device (kernels/subgroup_lanes.wgsl) at every workgroup width the matmul uses, and
+ * once on the device (kernels/gpu/subgroup_lanes.wgsl) at every workgroup width the matmul uses, and
  * the matmul falls back to its vec4 kernels where it fails.
  * @module
  */
@@ -58,7 +58,7 @@ export async function checkSubgroupLanes(
   try {
     for (const width of widths) {
       gpu.dispatch({
-        kernel: "subgroup_lanes",
+        kernel: "gpu/subgroup_lanes",
         constants: { WG_X: width, INDEX_SHIFT: indexShift },
         buffers: [results],
         workgroups: [4],

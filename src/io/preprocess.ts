@@ -5,7 +5,7 @@
  * @module
  */
 import { IMAGENET_MEAN, IMAGENET_STD } from "../data/imagenet.ts";
-import { bicubicMatrix } from "../tensor/ops/image.ts";
+import { bicubicMatrix } from "../ops/image/forward.ts";
 import type { RgbImage } from "./image.ts";
 
 /** One output sample's taps: first input index and weights. */

@@ -4,9 +4,9 @@
  * `last_layer.weight_v`), whose magnitude g is frozen at 1 when `normLastLayer` is set.
  * @module
  */
-import { mul } from "../tensor/ops/elementwise.ts";
-import { linear } from "../tensor/ops/matmul.ts";
-import { l2Normalize } from "../tensor/ops/reduction.ts";
+import { mul } from "../ops/elementwise/forward.ts";
+import { linear } from "../ops/matmul/forward.ts";
+import { l2Normalize } from "../ops/reduction/forward.ts";
 import { Random } from "../tensor/random.ts";
 import { full, type Tensor } from "../tensor/tensor.ts";
 import { Linear } from "./layers.ts";

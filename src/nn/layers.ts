@@ -3,11 +3,11 @@
  * multi-head self-attention and stochastic depth. Parameter names follow the official PyTorch code.
  * @module
  */
-import { selfAttention, selfAttentionProbabilities } from "../tensor/ops/attention.ts";
-import { mul, silu } from "../tensor/ops/elementwise.ts";
-import { matmul } from "../tensor/ops/matmul.ts";
-import { layerNorm } from "../tensor/ops/normalization.ts";
-import { permute, reshape, split } from "../tensor/ops/shape.ts";
+import { selfAttention, selfAttentionProbabilities } from "../ops/attention/forward.ts";
+import { mul, silu } from "../ops/elementwise/forward.ts";
+import { matmul } from "../ops/matmul/forward.ts";
+import { layerNorm } from "../ops/normalization/forward.ts";
+import { permute, reshape, split } from "../ops/shape/forward.ts";
 import { type Random, truncatedNormal, uniform } from "../tensor/random.ts";
 import { gpu } from "../gpu/device.ts";
 import { full, Tensor, zeros } from "../tensor/tensor.ts";

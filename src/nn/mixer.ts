@@ -5,8 +5,8 @@
  * @module
  */
 import { ShapeError } from "../gpu/errors.ts";
-import { mean } from "../tensor/ops/reduction.ts";
-import { gatherRows, reshape, transpose } from "../tensor/ops/shape.ts";
+import { mean } from "../ops/reduction/forward.ts";
+import { gatherRows, reshape, transpose } from "../ops/shape/forward.ts";
 import { Random } from "../tensor/random.ts";
 import { constantTensor, formatShape, type Tensor } from "../tensor/tensor.ts";
 import { LayerNorm, Linear, Mlp } from "./layers.ts";

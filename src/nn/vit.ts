@@ -5,10 +5,10 @@
  * @module
  */
 import { ShapeError } from "../gpu/errors.ts";
-import { add } from "../tensor/ops/elementwise.ts";
-import { patchify, resizeBicubic } from "../tensor/ops/image.ts";
-import { linear } from "../tensor/ops/matmul.ts";
-import { concat, gatherRows, permute, reshape, scatterRows, slice } from "../tensor/ops/shape.ts";
+import { add } from "../ops/elementwise/forward.ts";
+import { patchify, resizeBicubic } from "../ops/image/forward.ts";
+import { linear } from "../ops/matmul/forward.ts";
+import { concat, gatherRows, permute, reshape, scatterRows, slice } from "../ops/shape/forward.ts";
 import { Random, truncatedNormal } from "../tensor/random.ts";
 import { constantTensor, formatShape, type Tensor, tensor, zeros } from "../tensor/tensor.ts";
 import {

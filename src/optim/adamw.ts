@@ -220,7 +220,7 @@ export class AdamW {
     for (const index of active) {
       const param = this.#params[index];
       runtime.dispatch({
-        kernel: "adamw",
+        kernel: "optim/adamw",
         buffers: [
           param.buffer,
           param.grad!.buffer,

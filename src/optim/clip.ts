@@ -68,7 +68,7 @@ function normPass(grads: Tensor[], maxNorm: number): NormPass {
       Math.max(1, Math.ceil(grad.size / (WORKGROUP * ELEMENTS_PER_INVOCATION))),
     );
     runtime.dispatch({
-      kernel: "clip_sum_squares",
+      kernel: "optim/clip_sum_squares",
       buffers: [grad.buffer, partials.buffer],
       params: new Uint32Array([grad.size, index * MAX_PARTS, parts]),
       workgroups: [parts],
@@ -80,7 +80,7 @@ function normPass(grads: Tensor[], maxNorm: number): NormPass {
   const params = new Uint32Array([count, MAX_PARTS, 0]);
   new Float32Array(params.buffer, 8, 1)[0] = maxNorm;
   runtime.dispatch({
-    kernel: "clip_finalize",
+    kernel: "optim/clip_finalize",
     buffers: [partials.buffer, norms.buffer, total.buffer, factors.buffer],
     params,
     workgroups: [1],
@@ -91,7 +91,7 @@ function normPass(grads: Tensor[], maxNorm: number): NormPass {
 
 function scaleGradient(grad: Tensor, factors: Tensor, index: number): void {
   gpu().dispatch({
-    kernel: "clip_scale",
+    kernel: "optim/clip_scale",
     buffers: [grad.buffer, factors.buffer],
     params: new Uint32Array([grad.size, index]),
     workgroups: flatWorkgroups(grad.size),

@@ -80,7 +80,7 @@ export function emaUpdate(
   target.forEach((to, index) => {
     if (to.size === 0) return;
     runtime.dispatch({
-      kernel: "ema",
+      kernel: "optim/ema",
       buffers: [to.buffer, source[index].buffer, momentumTensor.buffer],
       params: new Uint32Array([to.size]),
       workgroups: flatWorkgroups(to.size),

@@ -9,7 +9,7 @@
  * p = p - lr * (nesterov ? g + momentum * buffer : buffer)
  * ```
  *
- * One fused kernel per parameter (`kernels/sgd.wgsl`); the per-step scalars go up in one upload.
+ * One fused kernel per parameter (`kernels/optim/sgd.wgsl`); the per-step scalars go up in one upload.
  * @module
  */
 import { gpu } from "../gpu/device.ts";
@@ -123,7 +123,7 @@ export class Sgd {
     for (const index of active) {
       const param = this.#params[index];
       gpu().dispatch({
-        kernel: "sgd",
+        kernel: "optim/sgd",
         buffers: [
           param.buffer,
           param.grad!.buffer,

@@ -4,9 +4,9 @@
  * @module
  */
 import { ShapeError } from "../gpu/errors.ts";
-import { gradRules } from "./grad/rules.ts";
-import type { GradRule } from "./grad/rule.ts";
-import type { OpName } from "./op_types.ts";
+import { gradRules } from "../ops/gradients.ts";
+import type { GradRule } from "./grad_rule.ts";
+import type { OpName } from "../ops/op_types.ts";
 import { clearTape, noGrad, tapeNodes } from "./tape.ts";
 import { accumulateInto, clone, formatShape, full, keep, type Tensor } from "./tensor.ts";
 

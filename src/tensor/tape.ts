@@ -4,7 +4,7 @@
  * attributes. `backward()` (src/tensor/backward.ts) walks the tape in reverse.
  * @module
  */
-import type { OpAttributes, OpName } from "./op_types.ts";
+import type { OpAttributes, OpName } from "../ops/op_types.ts";
 import { keep, type Tensor } from "./tensor.ts";
 
 /** One recorded op. */

@@ -276,7 +276,7 @@ export function fillBuffer(buffer: GPUBuffer, count: number, value: number, dtyp
   const vectors = Math.ceil(count / 4);
   const wholeVectors = buffer.size >= vectors * 16;
   gpu().dispatch({
-    kernel: "core",
+    kernel: "tensor/fill",
     entryPoint: wholeVectors ? "fill_vec4" : "fill",
     buffers: [buffer],
     params,
@@ -302,7 +302,7 @@ export function accumulateInto(destination: Tensor, source: Tensor, scale = 1): 
   const wholeVectors = destination.buffer.size >= vectors * 16 &&
     source.buffer.size >= vectors * 16;
   gpu().dispatch({
-    kernel: "accumulate",
+    kernel: "tensor/accumulate",
     entryPoint: wholeVectors ? "main_vec4" : "main",
     buffers: [destination.buffer, source.buffer],
     params,

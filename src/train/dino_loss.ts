@@ -8,10 +8,10 @@
  */
 import { ShapeError } from "../gpu/errors.ts";
 import { emaUpdate } from "../optim/ema.ts";
-import { add, mul, scale, sub } from "../tensor/ops/elementwise.ts";
-import { mean, meanAll, sumAll } from "../tensor/ops/reduction.ts";
-import { slice } from "../tensor/ops/shape.ts";
-import { crossEntropy, logSoftmax, softmax } from "../tensor/ops/softmax.ts";
+import { add, mul, scale, sub } from "../ops/elementwise/forward.ts";
+import { mean, meanAll, sumAll } from "../ops/reduction/forward.ts";
+import { slice } from "../ops/shape/forward.ts";
+import { crossEntropy, logSoftmax, softmax } from "../ops/softmax/forward.ts";
 import { noGrad } from "../tensor/tape.ts";
 import { rowEntropy, sinkhornKnopp } from "./sinkhorn.ts";
 import { formatShape, type Tensor, zeros } from "../tensor/tensor.ts";

@@ -9,9 +9,9 @@
  */
 import { ShapeError } from "../gpu/errors.ts";
 import { emaUpdate } from "../optim/ema.ts";
-import { mul, scale, sub } from "../tensor/ops/elementwise.ts";
-import { mean, sumAll } from "../tensor/ops/reduction.ts";
-import { crossEntropy, logSoftmax, softmax } from "../tensor/ops/softmax.ts";
+import { mul, scale, sub } from "../ops/elementwise/forward.ts";
+import { mean, sumAll } from "../ops/reduction/forward.ts";
+import { crossEntropy, logSoftmax, softmax } from "../ops/softmax/forward.ts";
 import { noGrad } from "../tensor/tape.ts";
 import { formatShape, type Tensor, zeros } from "../tensor/tensor.ts";
 import { sinkhornKnopp } from "./sinkhorn.ts";

@@ -8,7 +8,7 @@ import { DinoHead } from "../nn/dino_head.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { Module } from "../nn/module.ts";
 import { VisionTransformer } from "../nn/vit.ts";
-import { concat, gatherRows, reshape } from "../tensor/ops/shape.ts";
+import { concat, gatherRows, reshape } from "../ops/shape/forward.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
 

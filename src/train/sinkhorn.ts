@@ -10,8 +10,8 @@
 import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
-import { requireF32 } from "../tensor/ops/elementwise.ts";
-import { rowWorkgroupSize } from "../tensor/ops/reduction.ts";
+import { requireF32 } from "../ops/elementwise/forward.ts";
+import { rowWorkgroupSize } from "../ops/reduction/forward.ts";
 import { formatShape, Tensor } from "../tensor/tensor.ts";
 
 /**
@@ -49,14 +49,14 @@ export function sinkhornKnopp(logits: Tensor, temperature: number, iterations = 
   const rowSize = rowWorkgroupSize(cols);
   for (let iteration = 0; iteration < iterations; iteration++) {
     gpu().dispatch({
-      kernel: "sinkhorn_columns",
+      kernel: "train/sinkhorn_columns",
       constants: { WORKGROUP_SIZE: 64, FIRST: iteration === 0 ? 1 : 0 },
       buffers: [logits.buffer, q.buffer],
       params: columnWords,
       workgroups: flatWorkgroups(cols, 64),
     });
     gpu().dispatch({
-      kernel: "sinkhorn_rows",
+      kernel: "train/sinkhorn_rows",
       constants: { WORKGROUP_SIZE: rowSize },
       buffers: [q.buffer],
       params: rowWords(iteration === iterations - 1 ? 1 : rows),
@@ -75,7 +75,7 @@ export function rowEntropy(p: Tensor): Tensor {
   const [rows, cols] = p.shape;
   const entropy = Tensor.empty([rows]);
   gpu().dispatch({
-    kernel: "sinkhorn_entropy",
+    kernel: "train/sinkhorn_entropy",
     constants: { WORKGROUP_SIZE: rowWorkgroupSize(cols) },
     buffers: [p.buffer, entropy.buffer],
     params: new Uint32Array([rows, cols]),

@@ -1,6 +1,6 @@
 // Command capture and replay (src/gpu/device.ts): the unit under the replayed training step.
 import { gpu } from "../../src/gpu/device.ts";
-import { add, scale } from "../../src/tensor/ops/elementwise.ts";
+import { add, scale } from "../../src/ops/elementwise/forward.ts";
 import { Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";

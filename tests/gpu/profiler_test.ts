@@ -1,8 +1,8 @@
 // Per-kernel GPU timing (src/gpu/profiler.ts) through `Gpu.startProfiling`.
 import { gpu } from "../../src/gpu/device.ts";
 import { formatKernelTimes } from "../../src/gpu/profiler.ts";
-import { matmul } from "../../src/tensor/ops/matmul.ts";
-import { scale } from "../../src/tensor/ops/elementwise.ts";
+import { matmul } from "../../src/ops/matmul/forward.ts";
+import { scale } from "../../src/ops/elementwise/forward.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
@@ -26,7 +26,7 @@ gpuTest("profiler: kernel times by name, with the matmul shape", async () => {
   const product = times.find((time) => time.name.includes("64x16x32"));
   assertTrue(product !== undefined, `no matmul 64x16x32 in ${times.map((t) => t.name)}`);
   assertEquals(product!.launches, 2);
-  const scaling = times.find((time) => time.name.startsWith("elementwise_unary"));
+  const scaling = times.find((time) => time.name.startsWith("elementwise/unary"));
   assertEquals(scaling?.launches, 1);
   assertTrue(times.every((time) => time.milliseconds >= 0 && Number.isFinite(time.milliseconds)));
   const table = formatKernelTimes(times);

@@ -85,7 +85,7 @@ gpuTest("dispatch: workgroup counts beyond the device limit are refused with the
   assertThrows(
     () =>
       gpu().dispatch({
-        kernel: "core",
+        kernel: "tensor/fill",
         entryPoint: "fill",
         buffers: [buffer.buffer],
         params: new Uint32Array([1, 0]),

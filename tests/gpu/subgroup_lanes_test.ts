@@ -4,7 +4,7 @@ import {
   defaultMatmulVariant,
   hasSubgroupsOfEight,
   type MatmulProblem,
-} from "../../src/tensor/ops/matmul_variants.ts";
+} from "../../src/ops/matmul/variants.ts";
 import { assertEquals, assertTrue as assert } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 

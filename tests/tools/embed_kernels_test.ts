@@ -75,13 +75,18 @@ Deno.test("resolveIncludes: a missing include names the kernel, the include and 
   );
 });
 
-Deno.test("generate: kernels are flat WGSL and include files get no entry", async () => {
+Deno.test("generate: kernels are flat WGSL keyed family/name; include files get no entry", async () => {
   const text = await generate();
   assertTrue(!text.includes("#include"), "an include line was left in the generated module");
   const keys = [...text.matchAll(/^ {2}"([^"]+)": /gm)].map((match) => match[1]);
-  assertTrue(keys.includes("attention_forward"), `attention_forward missing from ${keys}`);
+  assertTrue(keys.includes("attention/forward"), `attention/forward missing from ${keys}`);
+  assertTrue(keys.includes("matmul/subgroup"), `matmul/subgroup missing from ${keys}`);
   for await (const entry of Deno.readDir(new URL("../../kernels/include/", import.meta.url))) {
     const name = entry.name.replace(/\.wgsl$/, "");
-    assertTrue(!keys.includes(name), `include ${entry.name} has its own kernel entry`);
+    assertTrue(
+      !keys.includes(name) && !keys.includes(`include/${name}`),
+      `include ${entry.name} has its own kernel entry`,
+    );
   }
+  assertTrue(keys.every((key) => /^[a-z]+\/[a-z0-9_]+$/.test(key)), `keys are family/name: ${keys}`);
 });

@@ -1,7 +1,7 @@
 // The KoLeo op and loss against float64 transcriptions of DINOv2's KoLeoLoss, with gradients
 // checked by finite differences.
 import { ShapeError } from "../../src/gpu/errors.ts";
-import { koleoTerms } from "../../src/tensor/ops/koleo.ts";
+import { koleoTerms } from "../../src/ops/koleo/forward.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { koleoLoss } from "../../src/train/koleo.ts";
 import { assertThrows } from "../helpers/assert.ts";

@@ -1,0 +1,299 @@
+/**
+ * Matmul ops (forward). Their gradient rules are in src/ops/matmul/backward.ts; the kernel
+ * variants and the autotuner are in ./variants.ts.
+ * @module
+ */
+import { gpu } from "../../gpu/device.ts";
+import { ShapeError } from "../../gpu/errors.ts";
+import { flatWorkgroups } from "../../gpu/launch.ts";
+import { needsGrad, record } from "../../tensor/tape.ts";
+import { formatShape, type Shape, shapeSize, Tensor } from "../../tensor/tensor.ts";
+import {
+  chooseMatmulVariant,
+  dispatchMatmul,
+  kSliceCount,
+  kSliceDepth,
+  type MatmulProblem,
+  matmulVariant,
+} from "./variants.ts";
+
+/** Activation fused into the matmul epilogue. */
+export type MatmulActivation = "none" | "gelu";
+
+/** Attributes of the matmul ops, keyed by op name. */
+export interface MatmulOps {
+  /** out = act(op(a) @ op(b) + bias) + residual; inputs [a, b, bias?, residual?]. */
+  matmul: {
+    /** Whether a is stored as [..., K, M]. */
+    transposeA: boolean;
+    /** Whether b is stored as [..., N, K]. */
+    transposeB: boolean;
+    /** Activation applied after the bias. */
+    activation: MatmulActivation;
+    /** Whether a bias is an input (after a and b). */
+    hasBias: boolean;
+    /** Whether a residual is an input (last). */
+    hasResidual: boolean;
+  };
+}
+
+/** Options of `matmul`. */
+export interface MatmulOptions {
+  /** a is stored as [...batch, K, M] (use its transpose). */
+  transposeA?: boolean;
+  /** b is stored as [N, K] or [...batch, N, K] (use its transpose). */
+  transposeB?: boolean;
+  /** [N] values added to every output row before the activation. */
+  bias?: Tensor;
+  /** Activation after the bias: GELU in its erf form (PyTorch's default), or none. */
+  activation?: MatmulActivation;
+  /** A tensor of the output's shape added after the activation. */
+  residual?: Tensor;
+  /** Force a kernel variant by name (see `MATMUL_VARIANTS`); default: tuned or heuristic. */
+  variant?: string;
+  /**
+   * Split K into this many slices summed afterwards (1: no split); default: as many as the
+   * adapter needs for a product of few output blocks and a long K (`kSliceCount`). Only plain
+   * products (no bias, activation or residual) of one batch entry are split.
+   */
+  kSlices?: number;
+}
+
+/** The sizes of a matmul after validation. */
+export interface MatmulGeometry {
+  /** The problem handed to a kernel variant. */
+  problem: MatmulProblem;
+  /** Output shape [...batch, M, N]. */
+  outputShape: number[];
+  /** Batch dims of the output. */
+  batchShape: number[];
+}
+
+function sameShape(x: Shape, y: Shape): boolean {
+  return x.length === y.length && x.every((extent, index) => extent === y[index]);
+}
+
+/** Validates the operands of a matmul and returns its sizes; throws ShapeError naming the shapes. */
+export function matmulGeometry(a: Tensor, b: Tensor, options: MatmulOptions = {}): MatmulGeometry {
+  const transposeA = options.transposeA ?? false;
+  const transposeB = options.transposeB ?? false;
+  const pair = `a ${formatShape(a.shape)} x b ${formatShape(b.shape)}`;
+  if (a.rank < 2 || b.rank < 2) {
+    throw new ShapeError(`matmul: operands need rank >= 2: ${pair}`);
+  }
+  if (a.dtype !== "f32" || b.dtype !== "f32") {
+    throw new ShapeError(`matmul: operands must be f32: a ${a.dtype}, b ${b.dtype}`);
+  }
+  const [aRows, aCols] = a.shape.slice(-2);
+  const [bRows, bCols] = b.shape.slice(-2);
+  const m = transposeA ? aCols : aRows;
+  const kA = transposeA ? aRows : aCols;
+  const kB = transposeB ? bCols : bRows;
+  const n = transposeB ? bRows : bCols;
+  if (kA !== kB) {
+    throw new ShapeError(
+      `matmul: inner sizes differ: ${pair} (${kA} vs ${kB})` +
+        (transposeA || transposeB
+          ? ` with transposeA ${transposeA}, transposeB ${transposeB}`
+          : ""),
+    );
+  }
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  if (aBatch.length > 0 && bBatch.length > 0 && !sameShape(aBatch, bBatch)) {
+    throw new ShapeError(
+      `matmul: batch dims differ: ${pair} (${formatShape(aBatch)} vs ${formatShape(bBatch)})`,
+    );
+  }
+  const batchShape = aBatch.length > 0 ? aBatch : bBatch;
+  const outputShape = [...batchShape, m, n];
+  if (options.bias) {
+    if (options.bias.dtype !== "f32" || !sameShape(options.bias.shape, [n])) {
+      throw new ShapeError(
+        `matmul: bias shape ${formatShape(options.bias.shape)} ${options.bias.dtype} does not ` +
+          `fit ${pair} (want [${n}] f32)`,
+      );
+    }
+  }
+  if (options.residual) {
+    if (options.residual.dtype !== "f32" || !sameShape(options.residual.shape, outputShape)) {
+      throw new ShapeError(
+        `matmul: residual shape ${formatShape(options.residual.shape)} ${options.residual.dtype} ` +
+          `does not fit ${pair} (want ${formatShape(outputShape)} f32)`,
+      );
+    }
+  }
+  if (options.activation !== undefined && !["none", "gelu"].includes(options.activation)) {
+    throw new ShapeError(`matmul: unknown activation "${options.activation}" (want none or gelu)`);
+  }
+  const batch = shapeSize(batchShape);
+  // A batched a [..., M, K] times a shared b is one product of batch * M rows: a kernel fills
+  // its row blocks far better than with `batch` products of a few rows (ViT tokens: M = 17).
+  const foldBatch = batch > 1 && bBatch.length === 0 && !transposeA;
+  const problem: MatmulProblem = {
+    batch: foldBatch ? 1 : batch,
+    m: foldBatch ? batch * m : m,
+    n,
+    k: kA,
+    transposeA,
+    transposeB,
+    sharedA: aBatch.length === 0,
+    sharedB: bBatch.length === 0,
+  };
+  return { problem, outputShape, batchShape };
+}
+
+/**
+ * Matrix product with a fused epilogue: `act(op(a) @ op(b) + bias) + residual`.
+ * a: [...batch, M, K] ([...batch, K, M] with `transposeA`); b: [K, N] shared across the batch or
+ * [...batch, K, N] ([N, K] / [...batch, N, K] with `transposeB`); a may also be a shared
+ * [M, K] with a batched b. Output [...batch, M, N]. Recorded as op "matmul".
+ */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const { problem, outputShape } = matmulGeometry(a, b, options);
+  const activation = options.activation ?? "none";
+  const variant = options.variant ? matmulVariant(options.variant) : chooseMatmulVariant(problem);
+  if (!variant.supports(problem)) {
+    throw new ShapeError(
+      `matmul: variant "${variant.name}" does not support ${formatShape(a.shape)} x ` +
+        `${formatShape(b.shape)} (transposeA ${problem.transposeA}, transposeB ` +
+        `${problem.transposeB}): ${variant.description}`,
+    );
+  }
+  const inputs = [a, b];
+  if (options.bias) inputs.push(options.bias);
+  if (options.residual) inputs.push(options.residual);
+  const recording = needsGrad(inputs);
+  const output = Tensor.empty(outputShape, "f32", "matmul");
+  const plain = !options.bias && !options.residual && activation === "none" &&
+    problem.batch === 1 && variant.splitsK;
+  const slices = plain ? Math.min(options.kSlices ?? kSliceCount(variant, problem), problem.k) : 1;
+  if (slices > 1) {
+    // Split K: each slice writes its partial [M, N] product, then the partials are summed.
+    const depth = kSliceDepth(problem.k, slices);
+    const partials = Tensor.empty(
+      [Math.ceil(problem.k / depth), problem.m * problem.n],
+      "f32",
+      "matmul partials",
+    );
+    dispatchMatmul(
+      variant,
+      problem,
+      { a: a.buffer, b: b.buffer, out: partials.buffer },
+      { bias: false, gelu: false, residual: false, savePre: false },
+      depth,
+    );
+    launchColumnSum(partials, output, problem.m * problem.n, partials.shape[0], 1);
+    partials.dispose();
+    if (recording) {
+      record("matmul", inputs, output, {
+        transposeA: problem.transposeA,
+        transposeB: problem.transposeB,
+        activation,
+        hasBias: false,
+        hasResidual: false,
+      }, [a, b]);
+    }
+    return output;
+  }
+  const pre = recording && activation === "gelu"
+    ? Tensor.empty(outputShape, "f32", "matmul pre-activation")
+    : undefined;
+  dispatchMatmul(
+    variant,
+    problem,
+    {
+      a: a.buffer,
+      b: b.buffer,
+      out: output.buffer,
+      bias: options.bias?.buffer,
+      residual: options.residual?.buffer,
+      pre: pre?.buffer,
+    },
+    {
+      bias: options.bias !== undefined,
+      gelu: activation === "gelu",
+      residual: options.residual !== undefined,
+      savePre: pre !== undefined,
+    },
+  );
+  if (recording) {
+    record("matmul", inputs, output, {
+      transposeA: problem.transposeA,
+      transposeB: problem.transposeB,
+      activation,
+      hasBias: options.bias !== undefined,
+      hasResidual: options.residual !== undefined,
+    }, pre ? [a, b, pre] : [a, b]);
+    pre?.dispose();
+  }
+  return output;
+}
+
+/**
+ * A fully connected layer with PyTorch's weight layout: `x @ weight^T + bias`.
+ * x: [..., in] (rank >= 2), weight: [out, in], bias: [out]. Output [..., out].
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  if (x.rank < 2 || weight.rank !== 2) {
+    throw new ShapeError(
+      `linear: want x [..., in] of rank >= 2 and weight [out, in]: x ${formatShape(x.shape)}, ` +
+        `weight ${formatShape(weight.shape)}`,
+    );
+  }
+  return matmul(x, weight, { transposeB: true, bias });
+}
+
+/** Rows per chunk of the first pass of `sumBlocks`, at least. */
+const COLUMN_SUM_MIN_CHUNK_ROWS = 32;
+/** Invocations the first pass of `sumBlocks` aims for, so that every core gets work. */
+const COLUMN_SUM_TARGET_INVOCATIONS = 16384;
+
+/** One launch of `column_sum`: `chunks` partial sums (one per block of rows) of each column. */
+function launchColumnSum(
+  values: Tensor,
+  target: Tensor,
+  count: number,
+  rows: number,
+  chunks: number,
+) {
+  const workgroupSize = 64;
+  const [x, z] = flatWorkgroups(count, workgroupSize);
+  gpu().dispatch({
+    kernel: "matmul/backward",
+    entryPoint: "column_sum",
+    constants: { WORKGROUP_SIZE: workgroupSize },
+    buffers: [values.buffer, target.buffer],
+    params: new Uint32Array([count, rows]),
+    workgroups: [x, chunks, z],
+  });
+}
+
+/**
+ * Sums `rows` consecutive blocks of `shape` elements of `values` into one tensor of `shape`.
+ * Few, long columns (bias gradients: [6336, 96] -> [96]) are summed in two passes: partial sums
+ * over chunks of rows, then the sum of the partials. `chunks` forces the number of chunks (1: one
+ * pass, the earlier kernel's behaviour); exported for benchmarks.
+ */
+export function sumBlocks(values: Tensor, rows: number, shape: number[], chunks?: number): Tensor {
+  const result = Tensor.empty(shape);
+  const count = result.size;
+  if (count === 0) return result;
+  const wanted = chunks ?? Math.min(
+    Math.ceil(rows / COLUMN_SUM_MIN_CHUNK_ROWS),
+    Math.ceil(COLUMN_SUM_TARGET_INVOCATIONS / count),
+  );
+  const chunkCount = Math.max(1, Math.min(wanted, rows, 65535));
+  if (chunkCount === 1) {
+    launchColumnSum(values, result, count, rows, 1);
+    return result;
+  }
+  // The kernel derives chunk_rows = ceil(rows / chunks); fewer chunks may be non-empty.
+  const chunkRows = Math.ceil(rows / chunkCount);
+  const used = Math.ceil(rows / chunkRows);
+  const partials = Tensor.empty([used, count]);
+  launchColumnSum(values, partials, count, rows, used);
+  launchColumnSum(partials, result, count, used, 1);
+  partials.dispose();
+  return result;
+}

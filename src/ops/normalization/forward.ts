@@ -1,0 +1,121 @@
+/**
+ * Normalization ops (forward): `layerNorm` over the last axis. Its gradient rule is in
+ * src/ops/normalization/backward.ts.
+ * @module
+ */
+import { gpu } from "../../gpu/device.ts";
+import { ShapeError } from "../../gpu/errors.ts";
+import { record } from "../../tensor/tape.ts";
+import { formatShape, Tensor } from "../../tensor/tensor.ts";
+import { requireF32 } from "../elementwise/forward.ts";
+import { lastAxisRows, rowLaunch, sum } from "../reduction/forward.ts";
+
+/** Attributes of the normalization ops, keyed by op name. */
+export interface NormalizationOps {
+  /**
+   * LayerNorm over the last axis. Inputs are `[x]`, `[x, weight]`, `[x, bias]` or
+   * `[x, weight, bias]` as the flags say; saved: `[x, mean, rstd, weight?]`.
+   */
+  layerNorm: { eps: number; hasWeight: boolean; hasBias: boolean };
+}
+
+/**
+ * LayerNorm over the last axis as PyTorch's `F.layer_norm`: `(x - mean) / sqrt(var + eps) *
+ * weight + bias`, with the biased variance; `weight` and `bias` have shape `[last axis]`.
+ */
+export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
+  requireF32("layerNorm", x);
+  const { rows, length } = lastAxisRows("layerNorm", x);
+  for (const [what, parameter] of [["weight", weight], ["bias", bias]] as const) {
+    if (!parameter) continue;
+    requireF32("layerNorm", parameter, what);
+    if (parameter.rank !== 1 || parameter.shape[0] !== length) {
+      throw new ShapeError(
+        `layerNorm: ${what} must have shape [${length}] for x ${formatShape(x.shape)}, got ` +
+          formatShape(parameter.shape),
+      );
+    }
+  }
+  const output = Tensor.empty(x.shape);
+  const rowMean = Tensor.empty([rows]);
+  const rowRstd = Tensor.empty([rows]);
+  const words = new Uint32Array([rows, length, 0, (weight ? 1 : 0) | (bias ? 2 : 0)]);
+  new Float32Array(words.buffer, 8, 1)[0] = eps;
+  gpu().dispatch({
+    kernel: "normalization/layer_norm",
+    ...rowLaunch(rows, length),
+    buffers: [
+      x.buffer,
+      (weight ?? x).buffer,
+      (bias ?? x).buffer,
+      output.buffer,
+      rowMean.buffer,
+      rowRstd.buffer,
+    ],
+    params: words,
+  });
+  const inputs = [x];
+  if (weight) inputs.push(weight);
+  if (bias) inputs.push(bias);
+  const saved = weight ? [x, rowMean, rowRstd, weight] : [x, rowMean, rowRstd];
+  record("layerNorm", inputs, output, { eps, hasWeight: !!weight, hasBias: !!bias }, saved);
+  rowMean.dispose();
+  rowRstd.dispose();
+  return output;
+}
+
+/**
+ * Gradients of `layerNorm` (used by its rule) from the saved row statistics: `gradX`, and when
+ * asked the weight and bias gradients summed over rows (per-chunk partials, then a sum; no atomics).
+ */
+export function layerNormBackward(
+  x: Tensor,
+  rowMean: Tensor,
+  rowRstd: Tensor,
+  weight: Tensor | undefined,
+  gradOut: Tensor,
+  wantAffine: boolean,
+): { gradX: Tensor; gradWeight?: Tensor; gradBias?: Tensor } {
+  const { rows, length } = lastAxisRows("layerNorm", x);
+  const gradX = Tensor.empty(x.shape);
+  gpu().dispatch({
+    kernel: "normalization/layer_norm_backward",
+    ...rowLaunch(rows, length),
+    buffers: [
+      x.buffer,
+      (weight ?? x).buffer,
+      gradOut.buffer,
+      rowMean.buffer,
+      rowRstd.buffer,
+      gradX.buffer,
+    ],
+    params: new Uint32Array([rows, length, weight ? 1 : 0, 0]),
+  });
+  if (!wantAffine) return { gradX };
+  // Chunks of at least 32 rows, and enough of them (about 16k invocations) to use every core.
+  const wantedChunks = Math.min(Math.ceil(rows / 32), Math.ceil(16384 / Math.max(1, length)));
+  const chunkRows = Math.max(1, Math.ceil(rows / Math.max(1, Math.min(wantedChunks, 65535))));
+  const chunks = Math.max(1, Math.ceil(rows / chunkRows));
+  const partialWeight = Tensor.empty([chunks, length]);
+  const partialBias = Tensor.empty([chunks, length]);
+  const workgroupSize = 64;
+  gpu().dispatch({
+    kernel: "normalization/layer_norm_backward_affine",
+    constants: { WORKGROUP_SIZE: workgroupSize },
+    buffers: [
+      x.buffer,
+      gradOut.buffer,
+      rowMean.buffer,
+      rowRstd.buffer,
+      partialWeight.buffer,
+      partialBias.buffer,
+    ],
+    params: new Uint32Array([rows, length, chunkRows, 0]),
+    workgroups: [Math.ceil(length / workgroupSize), chunks],
+  });
+  const gradWeight = sum(partialWeight, 0);
+  const gradBias = sum(partialBias, 0);
+  partialWeight.dispose();
+  partialBias.dispose();
+  return { gradX, gradWeight, gradBias };
+}

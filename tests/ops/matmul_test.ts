@@ -1,0 +1,535 @@
+import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
+import { ShapeError } from "../../src/gpu/errors.ts";
+import { linear, matmul, type MatmulOptions } from "../../src/ops/matmul/forward.ts";
+import {
+  chooseMatmulVariant,
+  defaultMatmulVariant,
+  hasSubgroupsOfEight,
+  kSliceCount,
+  MATMUL_VARIANTS,
+  type MatmulProblem,
+  shapeClass,
+  tuneMatmul,
+} from "../../src/ops/matmul/variants.ts";
+import { readAll, type Shape, type Tensor, tensor, zeros } from "../../src/tensor/tensor.ts";
+import { assertClose, checkOp } from "../helpers/op_check.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+import { Random } from "../helpers/random.ts";
+
+// ---------- float64 CPU reference ----------
+
+/** erf to ~1e-13: Maclaurin series below 4, asymptotic erfc above. */
+function erf(x: number): number {
+  const z = Math.abs(x);
+  if (z < 4) {
+    let term = z;
+    let sum = z;
+    for (let n = 1; n < 200; n++) {
+      term *= -z * z / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.sign(x) * sum * 2 / Math.sqrt(Math.PI);
+  }
+  const inverse = 1 / (2 * z * z);
+  const series = 1 - inverse + 3 * inverse ** 2 - 15 * inverse ** 3 + 105 * inverse ** 4;
+  return Math.sign(x) * (1 - Math.exp(-z * z) / (z * Math.sqrt(Math.PI)) * series);
+}
+
+function gelu(x: number): number {
+  return 0.5 * x * (1 + erf(x / Math.SQRT2));
+}
+
+interface Layout {
+  aShape: Shape;
+  bShape: Shape;
+  options: MatmulOptions;
+}
+
+/** Output shape and a float64 reference for matmul(a, b, options); inputs a, b, bias?, residual?. */
+function reference({ aShape, bShape, options }: Layout) {
+  const transposeA = options.transposeA ?? false;
+  const transposeB = options.transposeB ?? false;
+  const [aRows, aCols] = aShape.slice(-2);
+  const [bRows, bCols] = bShape.slice(-2);
+  const m = transposeA ? aCols : aRows;
+  const k = transposeA ? aRows : aCols;
+  const n = transposeB ? bRows : bCols;
+  const batchShape = aShape.length > 2 ? aShape.slice(0, -2) : bShape.slice(0, -2);
+  const batch = batchShape.reduce((x, y) => x * y, 1);
+  const aStride = aShape.length > 2 ? m * k : 0;
+  const bStride = bShape.length > 2 ? k * n : 0;
+  const hasBias = options.bias !== undefined;
+  const hasResidual = options.residual !== undefined;
+  const compute = (...inputs: Float64Array[]) => {
+    const [a, b] = inputs;
+    const bias = hasBias ? inputs[2] : undefined;
+    const residual = hasResidual ? inputs[hasBias ? 3 : 2] : undefined;
+    const out = new Float64Array(batch * m * n);
+    for (let p = 0; p < batch; p++) {
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let l = 0; l < k; l++) {
+            const x = a[p * aStride + (transposeA ? l * m + i : i * k + l)];
+            const y = b[p * bStride + (transposeB ? j * k + l : l * n + j)];
+            sum += x * y;
+          }
+          if (bias) sum += bias[j];
+          if (options.activation === "gelu") sum = gelu(sum);
+          const index = (p * m + i) * n + j;
+          if (residual) sum += residual[index];
+          out[index] = sum;
+        }
+      }
+    }
+    return out;
+  };
+  return { outputShape: [...batchShape, m, n], m, n, k, batch, compute };
+}
+
+const TOLERANCE = { absolute: 2e-4, relative: 2e-4 };
+const GRAD_TOLERANCE = { absolute: 5e-4, relative: 2e-3 };
+
+/**
+ * Checks matmul on one layout: forward against the reference and gradients of a, b, bias and
+ * residual against finite differences. `options.bias`/`residual` only flag presence here.
+ */
+async function checkMatmul(
+  name: string,
+  aShape: Shape,
+  bShape: Shape,
+  flags: { transposeA?: boolean; transposeB?: boolean; bias?: boolean; gelu?: boolean } & {
+    residual?: boolean;
+    variant?: string;
+  } = {},
+): Promise<void> {
+  const layoutOptions: MatmulOptions = {
+    transposeA: flags.transposeA,
+    transposeB: flags.transposeB,
+    activation: flags.gelu ? "gelu" : "none",
+    bias: flags.bias ? ({} as Tensor) : undefined,
+    residual: flags.residual ? ({} as Tensor) : undefined,
+  };
+  const ref = reference({ aShape, bShape, options: layoutOptions });
+  const inputs = [{ shape: aShape }, { shape: bShape }];
+  if (flags.bias) inputs.push({ shape: [ref.n] });
+  if (flags.residual) inputs.push({ shape: ref.outputShape });
+  await checkOp({
+    name: `matmul ${name}`,
+    inputs,
+    outputShape: ref.outputShape,
+    gpu: (a, b, ...rest) =>
+      matmul(a, b, {
+        transposeA: flags.transposeA,
+        transposeB: flags.transposeB,
+        activation: flags.gelu ? "gelu" : undefined,
+        bias: flags.bias ? rest[0] : undefined,
+        residual: flags.residual ? rest[flags.bias ? 1 : 0] : undefined,
+        variant: flags.variant,
+      }),
+    reference: ref.compute,
+    tolerance: TOLERANCE,
+    gradTolerance: GRAD_TOLERANCE,
+    gradSamples: 24,
+  });
+}
+
+// ---------- forward and gradient checks ----------
+
+gpuTest("matmul: plain, odd sizes and size-1 axes", async () => {
+  await checkMatmul("7x5x3", [7, 3], [3, 5]);
+  await checkMatmul("1x1x1", [1, 1], [1, 1]);
+  await checkMatmul("33x65x17", [33, 17], [17, 65]);
+  await checkMatmul("16x12x8 (vec4 path)", [16, 8], [8, 12]);
+  await checkMatmul("row vector", [1, 9], [9, 6]);
+  await checkMatmul("column result", [6, 9], [9, 1]);
+  await checkMatmul("k = 1", [5, 1], [1, 7]);
+});
+
+gpuTest("matmul: transposes", async () => {
+  await checkMatmul("transposeA", [3, 7], [3, 5], { transposeA: true });
+  await checkMatmul("transposeB", [7, 3], [5, 3], { transposeB: true });
+  await checkMatmul("transposeB aligned", [9, 8], [12, 8], { transposeB: true });
+  await checkMatmul("both", [3, 7], [5, 3], { transposeA: true, transposeB: true });
+  await checkMatmul("both 33x17x20", [20, 33], [17, 20], { transposeA: true, transposeB: true });
+  await checkMatmul("transposeA aligned", [8, 12], [8, 4], { transposeA: true });
+  await checkMatmul("both aligned", [8, 12], [4, 8], { transposeA: true, transposeB: true });
+});
+
+gpuTest("matmul: batched, shared b, shared a, larger batch", async () => {
+  await checkMatmul("batched", [2, 5, 6], [2, 6, 4]);
+  await checkMatmul("batched two axes", [2, 3, 5, 7], [2, 3, 7, 3]);
+  await checkMatmul("shared b", [3, 5, 8], [8, 12]);
+  await checkMatmul("shared b, transposeA", [3, 8, 5], [8, 6], { transposeA: true });
+  await checkMatmul("shared b, transposeB", [3, 5, 8], [12, 8], { transposeB: true });
+  await checkMatmul("shared a", [5, 8], [3, 8, 12]);
+  await checkMatmul("shared a, both transposed", [8, 5], [3, 7, 8], {
+    transposeA: true,
+    transposeB: true,
+  });
+  await checkMatmul("batch of 1", [1, 4, 3], [1, 3, 2]);
+  await checkMatmul("larger batch", [24, 9, 8], [8, 12]);
+});
+
+gpuTest("matmul: bias, gelu, residual and all combined", async () => {
+  await checkMatmul("bias", [7, 3], [3, 5], { bias: true });
+  await checkMatmul("gelu", [7, 3], [3, 5], { gelu: true });
+  await checkMatmul("residual", [7, 3], [3, 5], { residual: true });
+  await checkMatmul("bias + gelu", [6, 8], [8, 12], { bias: true, gelu: true });
+  await checkMatmul("all, shared b, transposeB", [3, 5, 8], [12, 8], {
+    transposeB: true,
+    bias: true,
+    gelu: true,
+    residual: true,
+  });
+  await checkMatmul("all, batched, transposeA, odd", [2, 7, 5], [2, 7, 9], {
+    transposeA: true,
+    bias: true,
+    gelu: true,
+    residual: true,
+  });
+});
+
+gpuTest("linear: x @ weight^T + bias with weight [out, in]", async () => {
+  const ref = reference({
+    aShape: [2, 5, 6],
+    bShape: [4, 6],
+    options: { transposeB: true, bias: {} as Tensor },
+  });
+  await checkOp({
+    name: "linear",
+    inputs: [{ shape: [2, 5, 6] }, { shape: [4, 6] }, { shape: [4] }],
+    outputShape: [2, 5, 4],
+    gpu: (x, weight, bias) => linear(x, weight, bias),
+    reference: ref.compute,
+    tolerance: TOLERANCE,
+    gradTolerance: GRAD_TOLERANCE,
+  });
+});
+
+// ---------- every variant against the reference and each other ----------
+
+const EDGE_LAYOUTS: { name: string; aShape: Shape; bShape: Shape; transposeA?: boolean }[] = [
+  // m = 37 cuts through 4- and 8-row blocks and 32/64-row tiles; n = 68 through 32/64 columns.
+  { name: "37x68x44", aShape: [37, 44], bShape: [44, 68] },
+  { name: "batched 2x70x36x20 shared b", aShape: [2, 70, 20], bShape: [20, 36] },
+  { name: "transposeB 9x12x8", aShape: [9, 8], bShape: [12, 8] },
+  { name: "transposeA 33x20x65", aShape: [65, 33], bShape: [65, 20], transposeA: true },
+  { name: "odd 13x7x5", aShape: [13, 5], bShape: [5, 7] },
+  // m = 36: the vec4 transposeA path with a half-filled 8-row block.
+  { name: "transposeA 36x20x44", aShape: [44, 36], bShape: [44, 20], transposeA: true },
+  { name: "transposeA batched 2x12x8x16", aShape: [2, 16, 12], bShape: [16, 8], transposeA: true },
+  { name: "transposeB+A 12x8x16", aShape: [16, 12], bShape: [8, 16], transposeA: true },
+  // The subgroup kernels: m = 27 and 50 cut through 16/24/32-row blocks; n = 520 needs two
+  // 64-wide workgroups of 2 vec4 columns each, the second mostly past the edge.
+  { name: "transposeA odd m 27x12x16", aShape: [16, 27], bShape: [16, 12], transposeA: true },
+  { name: "wide 50x520x12", aShape: [50, 12], bShape: [12, 520] },
+  { name: "transposeB batched 3x26x20x12", aShape: [3, 26, 12], bShape: [3, 20, 12] },
+  // The fitted subgroup workgroup: n = 196 runs 2 row groups of 32 lanes, n = 136 2 row groups
+  // of 24 lanes (a 48-lane workgroup); m cuts through the last workgroup's row groups.
+  { name: "fitted 61x196x8", aShape: [61, 8], bShape: [8, 196] },
+  { name: "fitted batched 2x53x136x20", aShape: [2, 53, 20], bShape: [20, 136] },
+];
+
+gpuTest("matmul: every variant agrees with the reference and the others", async () => {
+  const random = new Random(11);
+  for (const layout of EDGE_LAYOUTS) {
+    const transposeB = layout.name.startsWith("transposeB");
+    const options: MatmulOptions = {
+      transposeA: layout.transposeA,
+      transposeB,
+      activation: "gelu",
+      bias: {} as Tensor,
+      residual: {} as Tensor,
+    };
+    const ref = reference({ aShape: layout.aShape, bShape: layout.bShape, options });
+    const sizes = [
+      layout.aShape.reduce((x, y) => x * y, 1),
+      layout.bShape.reduce((x, y) => x * y, 1),
+      ref.n,
+      ref.batch * ref.m * ref.n,
+    ];
+    const hosts = sizes.map((size) => Float64Array.from(Float32Array.from(random.normals(size))));
+    const expected = ref.compute(...hosts);
+    const [a, b, bias, residual] = [layout.aShape, layout.bShape, [ref.n], ref.outputShape].map(
+      (shape, index) => tensor(hosts[index], shape),
+    );
+    const problem: MatmulProblem = {
+      batch: ref.batch,
+      m: ref.m,
+      n: ref.n,
+      k: ref.k,
+      transposeA: layout.transposeA ?? false,
+      transposeB,
+      sharedA: layout.aShape.length === 2,
+      sharedB: layout.bShape.length === 2,
+    };
+    const variants = MATMUL_VARIANTS.filter((variant) => variant.supports(problem));
+    assertTrue(variants.length >= 2, `${layout.name}: at least two variants apply`);
+    if (hasSubgroupsOfEight() && ref.k % 4 === 0 && ref.n % 4 === 0) {
+      assertTrue(
+        variants.filter((variant) => variant.kernel === "matmul/subgroup").length >= 3,
+        `${layout.name}: the subgroup variants apply`,
+      );
+    }
+    const outputs = variants.map((variant) =>
+      matmul(a, b, { ...options, bias, residual, variant: variant.name })
+    );
+    const values = await readAll(outputs);
+    values.forEach((value, index) => {
+      const what = `${layout.name} variant ${variants[index].name}`;
+      assertClose(value, expected, `${what} vs reference`, TOLERANCE);
+      assertClose(value, values[0], `${what} vs ${variants[0].name}`, TOLERANCE);
+    });
+    for (const t of [a, b, bias, residual, ...outputs]) t.dispose();
+  }
+});
+
+gpuTest("matmul: gradients through each variant (gelu saves the pre-activation)", async () => {
+  const problem = (transposeA: boolean, transposeB: boolean, m: number, n: number, k: number) => ({
+    batch: 2,
+    m,
+    n,
+    k,
+    transposeA,
+    transposeB,
+    sharedA: false,
+    sharedB: true,
+  });
+  for (const variant of MATMUL_VARIANTS) {
+    if (!variant.supports(problem(false, true, 9, 12, 8))) continue;
+    await checkMatmul(`variant ${variant.name}`, [2, 9, 8], [12, 8], {
+      transposeB: true,
+      bias: true,
+      gelu: true,
+      residual: true,
+      variant: variant.name,
+    });
+    await checkMatmul(`variant ${variant.name}, transposeA`, [2, 8, 12], [8, 4], {
+      transposeA: true,
+      gelu: true,
+      variant: variant.name,
+    });
+  }
+});
+
+// ---------- K split into slices ----------
+
+gpuTest("matmul: K split into slices (the last shallower) equals the float64 product", async () => {
+  const random = new Random(5);
+  // K = 76 in slices of 28 (28, 28, 20) or 12 (six of 12, one of 4); every layout of a and b,
+  // and a batched a [2, 9, K] folded into 18 rows.
+  const layouts: { name: string; aShape: Shape; bShape: Shape; options: MatmulOptions }[] = [
+    { name: "plain", aShape: [21, 76], bShape: [76, 40], options: {} },
+    { name: "transposeA", aShape: [76, 24], bShape: [76, 40], options: { transposeA: true } },
+    { name: "transposeB", aShape: [21, 76], bShape: [36, 76], options: { transposeB: true } },
+    {
+      name: "both transposed",
+      aShape: [76, 24],
+      bShape: [36, 76],
+      options: { transposeA: true, transposeB: true },
+    },
+    { name: "folded batch", aShape: [2, 9, 76], bShape: [76, 20], options: {} },
+  ];
+  for (const layout of layouts) {
+    const ref = reference(layout);
+    const hosts = [layout.aShape, layout.bShape].map((shape) =>
+      Float64Array.from(Float32Array.from(random.normals(shape.reduce((x, y) => x * y, 1))))
+    );
+    const expected = ref.compute(...hosts);
+    const [a, b] = [layout.aShape, layout.bShape].map((shape, i) => tensor(hosts[i], shape));
+    const problem: MatmulProblem = {
+      batch: 1,
+      m: ref.batch * ref.m,
+      n: ref.n,
+      k: ref.k,
+      transposeA: layout.options.transposeA ?? false,
+      transposeB: layout.options.transposeB ?? false,
+      sharedA: true,
+      sharedB: true,
+    };
+    const variants = MATMUL_VARIANTS.filter((v) => v.splitsK && v.supports(problem));
+    assertTrue(variants.length >= 1, `${layout.name}: a variant that splits K applies`);
+    for (const variant of variants) {
+      for (const kSlices of [3, 7]) {
+        const output = matmul(a, b, { ...layout.options, variant: variant.name, kSlices });
+        const [value] = await readAll([output]);
+        assertClose(
+          value,
+          expected,
+          `${layout.name} ${variant.name} in ${kSlices} slices`,
+          TOLERANCE,
+        );
+        output.dispose();
+      }
+    }
+    a.dispose();
+    b.dispose();
+  }
+});
+
+gpuTest("matmul: gradients through a K-split product", async () => {
+  const variant = MATMUL_VARIANTS.find((v) =>
+    v.splitsK && v.supports({
+      batch: 1,
+      m: 12,
+      n: 8,
+      k: 40,
+      transposeA: true,
+      transposeB: false,
+      sharedA: true,
+      sharedB: true,
+    })
+  )!;
+  await checkOp({
+    name: "matmul split 3",
+    inputs: [{ shape: [40, 12] }, { shape: [40, 8] }],
+    outputShape: [12, 8],
+    gpu: (a, b) => matmul(a, b, { transposeA: true, variant: variant.name, kSlices: 3 }),
+    reference: reference({ aShape: [40, 12], bShape: [40, 8], options: { transposeA: true } })
+      .compute,
+    tolerance: TOLERANCE,
+    gradTolerance: GRAD_TOLERANCE,
+    gradSamples: 24,
+  });
+});
+
+gpuTest("matmul: a long K under a small output is split, a large output is not", () => {
+  const problem = (m: number, n: number, k: number): MatmulProblem => ({
+    batch: 1,
+    m,
+    n,
+    k,
+    transposeA: true,
+    transposeB: false,
+    sharedA: true,
+    sharedB: true,
+  });
+  // 16 x 16 outputs are one workgroup: too few invocations for any adapter.
+  const small = problem(16, 16, 65536);
+  const smallSlices = kSliceCount(defaultMatmulVariant(small), small);
+  assertTrue(smallSlices > 1 && smallSlices <= 64, `16x16x65536: ${smallSlices} slices`);
+  // slices stay at least 256 deep
+  const shallow = problem(16, 16, 600);
+  assertTrue(kSliceCount(defaultMatmulVariant(shallow), shallow) <= 2, "600 deep: at most 2");
+  const large = problem(4096, 4096, 4096);
+  assertEquals(kSliceCount(defaultMatmulVariant(large), large), 1);
+  const batched = { ...small, batch: 2 };
+  assertEquals(kSliceCount(defaultMatmulVariant(batched), batched), 1, "batched: never split");
+});
+
+// ---------- tuning ----------
+
+gpuTest("matmul: tuning times the variants and matmul then uses the fastest", async () => {
+  // The cache folder is process-wide: set for this test only (later modules' GPU drivers read it).
+  const previous = Deno.env.get("XDG_CACHE_HOME");
+  Deno.env.set("XDG_CACHE_HOME", await Deno.makeTempDir());
+  try {
+    await checkTuning();
+  } finally {
+    if (previous === undefined) Deno.env.delete("XDG_CACHE_HOME");
+    else Deno.env.set("XDG_CACHE_HOME", previous);
+  }
+});
+
+async function checkTuning() {
+  const result = await tuneMatmul(64, 64, 64, { budgetMs: 400 });
+  assertTrue(result.timings.length >= 4, "every applicable variant is timed");
+  for (let i = 1; i < result.timings.length; i++) {
+    assertTrue(result.timings[i - 1].milliseconds <= result.timings[i].milliseconds);
+  }
+  assertTrue(result.timings.every((timing) => timing.gflops > 0));
+  assertEquals(result.variant, result.timings[0].variant);
+  const problem: MatmulProblem = {
+    batch: 1,
+    m: 60,
+    n: 64,
+    k: 48,
+    transposeA: false,
+    transposeB: false,
+    sharedA: true,
+    sharedB: true,
+  };
+  assertEquals(shapeClass(problem), result.shapeClass);
+  assertEquals(chooseMatmulVariant(problem).name, result.variant);
+  const file = `${Deno.env.get("XDG_CACHE_HOME")}/dinogpu/matmul_tuning.json`;
+  const saved = JSON.parse(await Deno.readTextFile(file));
+  const entries = Object.values(saved) as Record<string, { variant: string }>[];
+  assertEquals(entries[0][result.shapeClass].variant, result.variant);
+}
+
+gpuTest("matmul: the default for a large product is the subgroup kernel where it applies", () => {
+  const problem: MatmulProblem = {
+    batch: 1,
+    m: 1024,
+    n: 1024,
+    k: 1024,
+    transposeA: false,
+    transposeB: false,
+    sharedA: true,
+    sharedB: true,
+  };
+  const expected = hasSubgroupsOfEight() ? "subgroup-r24x8-64" : "vec4-r8-8x8";
+  assertEquals(defaultMatmulVariant(problem).name, expected);
+  assertEquals(
+    defaultMatmulVariant({ ...problem, m: 20 }).name,
+    hasSubgroupsOfEight() ? "subgroup-r16x8-64" : "vec4-r8-8x8",
+  );
+  assertEquals(
+    defaultMatmulVariant({ ...problem, n: 256 }).name,
+    hasSubgroupsOfEight() ? "subgroup-r24x8-32" : "vec4-r8-8x8",
+  );
+  assertEquals(
+    defaultMatmulVariant({ ...problem, m: 4352, n: 64, k: 256, transposeB: true }).name,
+    hasSubgroupsOfEight() ? "subgroup-r24x8-fit" : "vec4-r8-8x8",
+  );
+  assertEquals(
+    defaultMatmulVariant({ ...problem, m: 3152, n: 1152, k: 384 }).name,
+    hasSubgroupsOfEight() ? "subgroup-r24x8-32" : "vec4-r8-8x8",
+  );
+  assertEquals(defaultMatmulVariant({ ...problem, k: 1022 }).name, "tiled-32x32x16");
+  assertEquals(defaultMatmulVariant({ ...problem, m: 3, n: 5, k: 7 }).name, "scalar-4x4");
+});
+
+// ---------- bad input ----------
+
+gpuTest("matmul: bad input says what failed, with the shapes", () => {
+  const a = zeros([2, 3]);
+  const b = zeros([4, 5]);
+  const batched = zeros([2, 3, 4]);
+  const otherBatch = zeros([3, 4, 5]);
+  const vector = zeros([3]);
+  assertThrows(
+    () => matmul(a, b),
+    ShapeError,
+    "matmul: inner sizes differ: a [2, 3] x b [4, 5] (3 vs 4)",
+  );
+  assertThrows(() => matmul(vector, b), ShapeError, "matmul: operands need rank >= 2: a [3]");
+  assertThrows(
+    () => matmul(batched, otherBatch),
+    ShapeError,
+    "matmul: batch dims differ: a [2, 3, 4] x b [3, 4, 5] ([2] vs [3])",
+  );
+  assertThrows(
+    () => matmul(batched, b, { bias: vector }),
+    ShapeError,
+    "matmul: bias shape [3] f32 does not fit a [2, 3, 4] x b [4, 5] (want [5] f32)",
+  );
+  assertThrows(
+    () => matmul(batched, b, { residual: a }),
+    ShapeError,
+    "residual shape [2, 3] f32 does not fit a [2, 3, 4] x b [4, 5] (want [2, 3, 5] f32)",
+  );
+  assertThrows(() => matmul(a, b, { transposeA: true }), ShapeError, "(2 vs 4)");
+  const odd = zeros([3, 5]);
+  assertThrows(() => matmul(a, odd, { variant: "nope" }), ShapeError, 'unknown variant "nope"');
+  assertThrows(
+    () => matmul(a, odd, { variant: MATMUL_VARIANTS[0].name }),
+    ShapeError,
+    "does not support [2, 3] x [3, 5]",
+  );
+  assertThrows(() => linear(vector, b), ShapeError, "linear: want x [..., in] of rank >= 2");
+  for (const t of [a, b, batched, otherBatch, vector, odd]) t.dispose();
+});
