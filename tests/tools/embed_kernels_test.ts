@@ -88,5 +88,8 @@ Deno.test("generate: kernels are flat WGSL keyed family/name; include files get 
       `include ${entry.name} has its own kernel entry`,
     );
   }
-  assertTrue(keys.every((key) => /^[a-z]+\/[a-z0-9_]+$/.test(key)), `keys are family/name: ${keys}`);
+  assertTrue(
+    keys.every((key) => /^[a-z]+\/[a-z0-9_]+$/.test(key)),
+    `keys are family/name: ${keys}`,
+  );
 });
