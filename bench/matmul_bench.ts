@@ -8,11 +8,8 @@
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
 import { matmul } from "../src/ops/matmul/forward.ts";
-import {
-  defaultMatmulVariant,
-  MATMUL_VARIANTS,
-  type MatmulProblem,
-} from "../src/ops/matmul/variants.ts";
+import { MATMUL_VARIANTS, type MatmulProblem } from "../src/ops/matmul/variants.ts";
+import { defaultMatmulVariant } from "../src/ops/matmul/tuning.ts";
 import { tensor } from "../src/tensor/tensor.ts";
 import { randomValues } from "./random_values.ts";
 

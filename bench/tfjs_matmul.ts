@@ -21,12 +21,8 @@
  * @module
  */
 import { initGpu } from "../src/gpu/device.ts";
-import {
-  chooseMatmulVariant,
-  MATMUL_VARIANTS,
-  type MatmulProblem,
-  timeMatmulVariant,
-} from "../src/ops/matmul/variants.ts";
+import { MATMUL_VARIANTS, type MatmulProblem } from "../src/ops/matmul/variants.ts";
+import { chooseMatmulVariant, timeMatmulVariant } from "../src/ops/matmul/tuning.ts";
 
 function flag(name: string, fallback: string): string {
   const index = Deno.args.indexOf(`--${name}`);

@@ -5,13 +5,12 @@
 import { Command } from "commander";
 import { initGpu } from "../../src/gpu/device.ts";
 import { UserError } from "../run.ts";
+import { MATMUL_VARIANTS, type MatmulProblem } from "../../src/ops/matmul/variants.ts";
 import {
   chooseMatmulVariant,
-  MATMUL_VARIANTS,
-  type MatmulProblem,
   timeMatmulVariant,
   type VariantTiming,
-} from "../../src/ops/matmul/variants.ts";
+} from "../../src/ops/matmul/tuning.ts";
 
 /** Options of `benchMatmul`. */
 export interface BenchMatmulOptions {

@@ -11,6 +11,7 @@ export * from "./normalization/forward.ts";
 export * from "./softmax/forward.ts";
 export * from "./matmul/forward.ts";
 export * from "./matmul/variants.ts";
+export * from "./matmul/tuning.ts";
 export * from "./attention/forward.ts";
 export * from "./shape/forward.ts";
 export * from "./image/forward.ts";

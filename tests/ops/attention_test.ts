@@ -23,62 +23,19 @@ import {
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
 import { Random } from "../helpers/random.ts";
-
-/** float64 softmax(q k^T * scale) over keys, [B*H, N, N] flat. */
-function referenceProbabilities(
-  q: Float64Array,
-  k: Float64Array,
-  shape: Shape,
-  scale = 1 / Math.sqrt(shape[3]),
-): Float64Array {
-  const [batch, heads, n, d] = shape;
-  const result = new Float64Array(batch * heads * n * n);
-  const row = new Float64Array(n);
-  for (let h = 0; h < batch * heads; h++) {
-    for (let i = 0; i < n; i++) {
-      let largest = -Infinity;
-      for (let j = 0; j < n; j++) {
-        let sum = 0;
-        for (let c = 0; c < d; c++) sum += q[(h * n + i) * d + c] * k[(h * n + j) * d + c];
-        row[j] = sum * scale;
-        largest = Math.max(largest, row[j]);
-      }
-      let total = 0;
-      for (let j = 0; j < n; j++) total += row[j] = Math.exp(row[j] - largest);
-      for (let j = 0; j < n; j++) result[(h * n + i) * n + j] = row[j] / total;
-    }
-  }
-  return result;
-}
-
-/** float64 softmax(q k^T * scale) v, flat [B, H, N, D]. */
-function referenceAttention(
-  q: Float64Array,
-  k: Float64Array,
-  v: Float64Array,
-  shape: Shape,
-  scale?: number,
-): Float64Array {
-  const [batch, heads, n, d] = shape;
-  const probabilities = referenceProbabilities(q, k, shape, scale);
-  const result = new Float64Array(batch * heads * n * d);
-  for (let h = 0; h < batch * heads; h++) {
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const p = probabilities[(h * n + i) * n + j];
-        for (let c = 0; c < d; c++) result[(h * n + i) * d + c] += p * v[(h * n + j) * d + c];
-      }
-    }
-  }
-  return result;
-}
+import {
+  float64Attention,
+  float64AttentionProbabilities,
+  float64SelfAttention,
+  unpackQkv,
+} from "../../src/ops/attention/reference.ts";
 
 function attentionCase(shape: Shape, options: { scale?: number; grad?: boolean; seed?: number }) {
   return checkOp({
     name: `attention ${JSON.stringify(shape)}${options.scale ? ` scale ${options.scale}` : ""}`,
     inputs: [{ shape }, { shape }, { shape }],
     gpu: (q, k, v) => attention(q, k, v, { scale: options.scale }),
-    reference: (q, k, v) => referenceAttention(q, k, v, shape, options.scale),
+    reference: (q, k, v) => float64Attention(q, k, v, shape, options.scale),
     outputShape: shape,
     noGrad: options.grad === false,
     seed: options.seed,
@@ -145,8 +102,12 @@ gpuTest("attention: probabilities and the reference path against float64", async
   const plain = attentionReference(q, k, v);
   assertEquals(probabilities.shape, [2, 2, 13, 13]);
   const [probabilityValues, plainValues] = await readAll([probabilities, plain]);
-  assertClose(probabilityValues, referenceProbabilities(hostQ, hostK, shape, 0.5), "probabilities");
-  assertClose(plainValues, referenceAttention(hostQ, hostK, hostV, shape), "reference path");
+  assertClose(
+    probabilityValues,
+    float64AttentionProbabilities(hostQ, hostK, shape, 0.5),
+    "probabilities",
+  );
+  assertClose(plainValues, float64Attention(hostQ, hostK, hostV, shape), "reference path");
   for (const t of [q, k, v, probabilities, plain]) t.dispose();
 });
 
@@ -188,49 +149,6 @@ gpuTest("attention: bad inputs are refused with the shapes", () => {
   assertEquals(liveTensorCount(), live); // nothing allocated before the errors
 });
 
-/** Splits a packed qkv [B, N, 3, H, d] (flat) into q, k, v [B, H, N, d] (flat), float64. */
-function unpackQkv(qkv: Float64Array, batch: number, tokens: number, heads: number, d: number) {
-  const parts = [0, 1, 2].map(() => new Float64Array(batch * heads * tokens * d));
-  for (let b = 0; b < batch; b++) {
-    for (let n = 0; n < tokens; n++) {
-      for (let which = 0; which < 3; which++) {
-        for (let h = 0; h < heads; h++) {
-          for (let c = 0; c < d; c++) {
-            parts[which][((b * heads + h) * tokens + n) * d + c] =
-              qkv[(((b * tokens + n) * 3 + which) * heads + h) * d + c];
-          }
-        }
-      }
-    }
-  }
-  return parts;
-}
-
-/** float64 self-attention of a packed qkv [B, N, 3 H d]: output [B, N, H d] (heads merged). */
-function referenceSelfAttention(
-  qkv: Float64Array,
-  shape: Shape,
-  heads: number,
-  scale?: number,
-): Float64Array {
-  const [batch, tokens, width] = shape;
-  const d = width / (3 * heads);
-  const [q, k, v] = unpackQkv(qkv, batch, tokens, heads, d);
-  const attended = referenceAttention(q, k, v, [batch, heads, tokens, d], scale);
-  const result = new Float64Array(batch * tokens * heads * d);
-  for (let b = 0; b < batch; b++) {
-    for (let h = 0; h < heads; h++) {
-      for (let n = 0; n < tokens; n++) {
-        for (let c = 0; c < d; c++) {
-          result[((b * tokens + n) * heads + h) * d + c] =
-            attended[((b * heads + h) * tokens + n) * d + c];
-        }
-      }
-    }
-  }
-  return result;
-}
-
 function selfAttentionCase(
   [batch, tokens, heads, d]: number[],
   options: { scale?: number; grad?: boolean; seed?: number },
@@ -241,7 +159,7 @@ function selfAttentionCase(
       (options.scale ? ` scale ${options.scale}` : ""),
     inputs: [{ shape }],
     gpu: (qkv) => selfAttention(qkv, heads, { scale: options.scale }),
-    reference: (qkv) => referenceSelfAttention(qkv, shape, heads, options.scale),
+    reference: (qkv) => float64SelfAttention(qkv, shape, heads, options.scale),
     outputShape: [batch, tokens, heads * d],
     noGrad: options.grad === false,
     gradSamples: 60,
@@ -329,7 +247,7 @@ gpuTest("selfAttention: maps of a packed qkv against float64, with a scale", asy
   const maps = selfAttentionProbabilities(qkv, heads, 0.7);
   assertEquals(maps.shape, [batch, heads, tokens, tokens]);
   const [q, k] = unpackQkv(host, batch, tokens, heads, d);
-  const expected = referenceProbabilities(q, k, [batch, heads, tokens, d], 0.7);
+  const expected = float64AttentionProbabilities(q, k, [batch, heads, tokens, d], 0.7);
   assertClose(await maps.read(), expected, "selfAttentionProbabilities");
   for (const t of [qkv, maps]) t.dispose();
 });

@@ -12,52 +12,15 @@ import {
   sub,
 } from "../../src/ops/elementwise/forward.ts";
 import { sumToShape } from "../../src/ops/reduction/forward.ts";
-import { type Shape, shapeSize, type Tensor, tensor } from "../../src/tensor/tensor.ts";
+import { type Shape, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { checkOp } from "../helpers/op_check.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
-
-/** NumPy broadcast of two shapes (float64 reference side). */
-function broadcastShape(a: Shape, b: Shape): number[] {
-  const rank = Math.max(a.length, b.length);
-  return Array.from({ length: rank }, (_, axis) => {
-    const x = a[axis - rank + a.length] ?? 1;
-    const y = b[axis - rank + b.length] ?? 1;
-    return x === 1 ? y : x;
-  });
-}
-
-/** Flat index into a (possibly broadcast) input of `shape` for output coordinates `coords`. */
-function sourceIndex(shape: Shape, coords: number[]): number {
-  let index = 0;
-  const offset = coords.length - shape.length;
-  for (let axis = 0; axis < shape.length; axis++) {
-    const coordinate = shape[axis] === 1 ? 0 : coords[axis + offset];
-    index = index * shape[axis] + coordinate;
-  }
-  return index;
-}
-
-/** Float64 reference of a broadcast binary op. */
-function binaryReference(
-  aShape: Shape,
-  bShape: Shape,
-  f: (x: number, y: number) => number,
-): (a: Float64Array, b: Float64Array) => Float64Array {
-  return (a, b) => {
-    const out = broadcastShape(aShape, bShape);
-    const result = new Float64Array(shapeSize(out));
-    const coords = new Array(out.length).fill(0);
-    for (let i = 0; i < result.length; i++) {
-      let rest = i;
-      for (let axis = out.length - 1; axis >= 0; axis--) {
-        coords[axis] = rest % out[axis];
-        rest = Math.floor(rest / out[axis]);
-      }
-      result[i] = f(a[sourceIndex(aShape, coords)], b[sourceIndex(bShape, coords)]);
-    }
-    return result;
-  };
-}
+import {
+  binaryReference,
+  broadcastShape,
+  geluReference,
+  siluReference,
+} from "../../src/ops/elementwise/reference.ts";
 
 const BINARY: [string, (a: Tensor, b: Tensor) => Tensor, (x: number, y: number) => number][] = [
   ["add", add, (x, y) => x + y],
@@ -112,32 +75,11 @@ gpuTest("elementwise: a large broadcast add", async () => {
   });
 });
 
-function erf(x: number): number {
-  // series / continued fraction good to ~1e-15 for |x| < 6
-  const sign = Math.sign(x);
-  const z = Math.abs(x);
-  if (z < 3) {
-    let term = z;
-    let total = z;
-    for (let n = 1; n < 100; n++) {
-      term *= -z * z / n;
-      const add = term / (2 * n + 1);
-      total += add;
-      if (Math.abs(add) < 1e-17) break;
-    }
-    return sign * total * 2 / Math.sqrt(Math.PI);
-  }
-  // continued fraction for erfc
-  let fraction = 0;
-  for (let n = 60; n >= 1; n--) fraction = n / 2 / (z + fraction);
-  return sign * (1 - Math.exp(-z * z) / Math.sqrt(Math.PI) / (z + fraction));
-}
-
 const UNARY: [string, (x: Tensor) => Tensor, (x: number) => number][] = [
   ["scale", (x) => scale(x, -2.5), (x) => -2.5 * x],
   ["addScalar", (x) => addScalar(x, 0.75), (x) => x + 0.75],
-  ["gelu", gelu, (x) => 0.5 * x * (1 + erf(x / Math.SQRT2))],
-  ["silu", silu, (x) => x / (1 + Math.exp(-x))],
+  ["gelu", gelu, geluReference],
+  ["silu", silu, siluReference],
 ];
 
 for (const [name, op, f] of UNARY) {
@@ -161,7 +103,7 @@ gpuTest("elementwise: gelu and silu far in the tails", async () => {
     name: "gelu tails",
     inputs: [{ shape: [values.length], values }],
     gpu: gelu,
-    reference: (x) => x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))),
+    reference: (x) => x.map(geluReference),
     outputShape: [values.length],
     tolerance: { absolute: 1e-6, relative: 1e-5 },
     gradSamples: values.length,

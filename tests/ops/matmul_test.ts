@@ -2,92 +2,22 @@ import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
 import { linear, matmul, type MatmulOptions } from "../../src/ops/matmul/forward.ts";
 import {
-  chooseMatmulVariant,
-  defaultMatmulVariant,
   hasSubgroupsOfEight,
   kSliceCount,
   MATMUL_VARIANTS,
   type MatmulProblem,
+} from "../../src/ops/matmul/variants.ts";
+import {
+  chooseMatmulVariant,
+  defaultMatmulVariant,
   shapeClass,
   tuneMatmul,
-} from "../../src/ops/matmul/variants.ts";
+} from "../../src/ops/matmul/tuning.ts";
 import { readAll, type Shape, type Tensor, tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { Random } from "../helpers/random.ts";
-
-// ---------- float64 CPU reference ----------
-
-/** erf to ~1e-13: Maclaurin series below 4, asymptotic erfc above. */
-function erf(x: number): number {
-  const z = Math.abs(x);
-  if (z < 4) {
-    let term = z;
-    let sum = z;
-    for (let n = 1; n < 200; n++) {
-      term *= -z * z / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return Math.sign(x) * sum * 2 / Math.sqrt(Math.PI);
-  }
-  const inverse = 1 / (2 * z * z);
-  const series = 1 - inverse + 3 * inverse ** 2 - 15 * inverse ** 3 + 105 * inverse ** 4;
-  return Math.sign(x) * (1 - Math.exp(-z * z) / (z * Math.sqrt(Math.PI)) * series);
-}
-
-function gelu(x: number): number {
-  return 0.5 * x * (1 + erf(x / Math.SQRT2));
-}
-
-interface Layout {
-  aShape: Shape;
-  bShape: Shape;
-  options: MatmulOptions;
-}
-
-/** Output shape and a float64 reference for matmul(a, b, options); inputs a, b, bias?, residual?. */
-function reference({ aShape, bShape, options }: Layout) {
-  const transposeA = options.transposeA ?? false;
-  const transposeB = options.transposeB ?? false;
-  const [aRows, aCols] = aShape.slice(-2);
-  const [bRows, bCols] = bShape.slice(-2);
-  const m = transposeA ? aCols : aRows;
-  const k = transposeA ? aRows : aCols;
-  const n = transposeB ? bRows : bCols;
-  const batchShape = aShape.length > 2 ? aShape.slice(0, -2) : bShape.slice(0, -2);
-  const batch = batchShape.reduce((x, y) => x * y, 1);
-  const aStride = aShape.length > 2 ? m * k : 0;
-  const bStride = bShape.length > 2 ? k * n : 0;
-  const hasBias = options.bias !== undefined;
-  const hasResidual = options.residual !== undefined;
-  const compute = (...inputs: Float64Array[]) => {
-    const [a, b] = inputs;
-    const bias = hasBias ? inputs[2] : undefined;
-    const residual = hasResidual ? inputs[hasBias ? 3 : 2] : undefined;
-    const out = new Float64Array(batch * m * n);
-    for (let p = 0; p < batch; p++) {
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let sum = 0;
-          for (let l = 0; l < k; l++) {
-            const x = a[p * aStride + (transposeA ? l * m + i : i * k + l)];
-            const y = b[p * bStride + (transposeB ? j * k + l : l * n + j)];
-            sum += x * y;
-          }
-          if (bias) sum += bias[j];
-          if (options.activation === "gelu") sum = gelu(sum);
-          const index = (p * m + i) * n + j;
-          if (residual) sum += residual[index];
-          out[index] = sum;
-        }
-      }
-    }
-    return out;
-  };
-  return { outputShape: [...batchShape, m, n], m, n, k, batch, compute };
-}
+import { matmulReference } from "../../src/ops/matmul/reference.ts";
 
 const TOLERANCE = { absolute: 2e-4, relative: 2e-4 };
 const GRAD_TOLERANCE = { absolute: 5e-4, relative: 2e-3 };
@@ -112,7 +42,7 @@ async function checkMatmul(
     bias: flags.bias ? ({} as Tensor) : undefined,
     residual: flags.residual ? ({} as Tensor) : undefined,
   };
-  const ref = reference({ aShape, bShape, options: layoutOptions });
+  const ref = matmulReference({ aShape, bShape, options: layoutOptions });
   const inputs = [{ shape: aShape }, { shape: bShape }];
   if (flags.bias) inputs.push({ shape: [ref.n] });
   if (flags.residual) inputs.push({ shape: ref.outputShape });
@@ -193,7 +123,7 @@ gpuTest("matmul: bias, gelu, residual and all combined", async () => {
 });
 
 gpuTest("linear: x @ weight^T + bias with weight [out, in]", async () => {
-  const ref = reference({
+  const ref = matmulReference({
     aShape: [2, 5, 6],
     bShape: [4, 6],
     options: { transposeB: true, bias: {} as Tensor },
@@ -244,7 +174,7 @@ gpuTest("matmul: every variant agrees with the reference and the others", async 
       bias: {} as Tensor,
       residual: {} as Tensor,
     };
-    const ref = reference({ aShape: layout.aShape, bShape: layout.bShape, options });
+    const ref = matmulReference({ aShape: layout.aShape, bShape: layout.bShape, options });
     const sizes = [
       layout.aShape.reduce((x, y) => x * y, 1),
       layout.bShape.reduce((x, y) => x * y, 1),
@@ -334,7 +264,7 @@ gpuTest("matmul: K split into slices (the last shallower) equals the float64 pro
     { name: "folded batch", aShape: [2, 9, 76], bShape: [76, 20], options: {} },
   ];
   for (const layout of layouts) {
-    const ref = reference(layout);
+    const ref = matmulReference(layout);
     const hosts = [layout.aShape, layout.bShape].map((shape) =>
       Float64Array.from(Float32Array.from(random.normals(shape.reduce((x, y) => x * y, 1))))
     );
@@ -388,7 +318,7 @@ gpuTest("matmul: gradients through a K-split product", async () => {
     inputs: [{ shape: [40, 12] }, { shape: [40, 8] }],
     outputShape: [12, 8],
     gpu: (a, b) => matmul(a, b, { transposeA: true, variant: variant.name, kSlices: 3 }),
-    reference: reference({ aShape: [40, 12], bShape: [40, 8], options: { transposeA: true } })
+    reference: matmulReference({ aShape: [40, 12], bShape: [40, 8], options: { transposeA: true } })
       .compute,
     tolerance: TOLERANCE,
     gradTolerance: GRAD_TOLERANCE,

@@ -11,42 +11,15 @@ import {
   sum,
   sumAll,
 } from "../../src/ops/reduction/forward.ts";
-import { type Shape, shapeSize, type Tensor, tensor } from "../../src/tensor/tensor.ts";
+import { type Shape, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
 import { sumBlocks } from "../../src/ops/matmul/forward.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
-
-/** Float64 reduction over `axis` of `shape` with `combine`, starting from `initial`. */
-function reduceReference(
-  shape: Shape,
-  axis: number,
-  combine: (accumulator: number, value: number) => number,
-  initial: number,
-  finish: (value: number, length: number) => number = (value) => value,
-): (x: Float64Array) => Float64Array {
-  return (x) => {
-    const outer = shapeSize(shape.slice(0, axis));
-    const length = shape[axis];
-    const inner = shapeSize(shape.slice(axis + 1));
-    const result = new Float64Array(outer * inner);
-    for (let o = 0; o < outer; o++) {
-      for (let i = 0; i < inner; i++) {
-        let accumulator = initial;
-        for (let k = 0; k < length; k++) {
-          accumulator = combine(accumulator, x[(o * length + k) * inner + i]);
-        }
-        result[o * inner + i] = finish(accumulator, length);
-      }
-    }
-    return result;
-  };
-}
-
-function reducedShape(shape: Shape, axis: number, keepDims: boolean): number[] {
-  return keepDims
-    ? shape.map((extent, index) => (index === axis ? 1 : extent))
-    : shape.filter((_, index) => index !== axis);
-}
+import {
+  l2NormalizeReference,
+  reducedShape,
+  reduceReference,
+} from "../../src/ops/reduction/reference.ts";
 
 const CASES: [Shape, number][] = [
   [[1], 0],
@@ -183,26 +156,13 @@ gpuTest("reduction: sumAll and meanAll give shape [] and read as one number", as
   total.dispose();
 });
 
-function l2Reference(length: number, eps: number) {
-  return (x: Float64Array) => {
-    const result = new Float64Array(x.length);
-    for (let row = 0; row < x.length / length; row++) {
-      let squares = 0;
-      for (let k = 0; k < length; k++) squares += x[row * length + k] ** 2;
-      const denominator = Math.max(Math.sqrt(squares), eps);
-      for (let k = 0; k < length; k++) result[row * length + k] = x[row * length + k] / denominator;
-    }
-    return result;
-  };
-}
-
 gpuTest("reduction: l2Normalize over the last axis matches F.normalize", async () => {
   for (const shape of [[1], [3], [7, 5], [2, 1, 3], [64, 300]] as Shape[]) {
     await checkOp({
       name: `l2Normalize ${JSON.stringify(shape)}`,
       inputs: [{ shape }],
       gpu: (x) => l2Normalize(x),
-      reference: l2Reference(shape[shape.length - 1], 1e-12),
+      reference: l2NormalizeReference(shape[shape.length - 1], 1e-12),
       outputShape: shape,
     });
   }
@@ -211,7 +171,7 @@ gpuTest("reduction: l2Normalize over the last axis matches F.normalize", async (
     name: "l2Normalize below eps",
     inputs: [{ shape: [2, 3], values: [1e-3, -2e-3, 1e-3, 3, 4, 0] }],
     gpu: (x) => l2Normalize(x, 0.5),
-    reference: l2Reference(3, 0.5),
+    reference: l2NormalizeReference(3, 0.5),
     outputShape: [2, 3],
     gradSamples: 6,
   });
@@ -227,7 +187,7 @@ gpuTest("reduction: both row kernels of l2Normalize match float64", async () => 
           name: `l2Normalize ${mode ?? "auto"} ${JSON.stringify(shape)}`,
           inputs: [{ shape }],
           gpu: (x) => l2Normalize(x),
-          reference: l2Reference(shape[shape.length - 1], 1e-12),
+          reference: l2NormalizeReference(shape[shape.length - 1], 1e-12),
           outputShape: shape,
           gradSamples: 20,
         });
@@ -236,7 +196,7 @@ gpuTest("reduction: both row kernels of l2Normalize match float64", async () => 
         name: `l2Normalize ${mode ?? "auto"} below eps`,
         inputs: [{ shape: [2, 3], values: [1e-3, -2e-3, 1e-3, 3, 4, 0] }],
         gpu: (x) => l2Normalize(x, 0.5),
-        reference: l2Reference(3, 0.5),
+        reference: l2NormalizeReference(3, 0.5),
         outputShape: [2, 3],
         gradSamples: 6,
       });

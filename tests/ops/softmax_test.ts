@@ -10,28 +10,11 @@ import { setRowKernelMode } from "../../src/ops/reduction/forward.ts";
 import { type Shape, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { checkOp } from "../helpers/op_check.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
-
-/** Float64 (log-)softmax of x / temperature over rows of `length`. */
-function softmaxReference(length: number, temperature: number, log: boolean) {
-  return (x: Float64Array) => {
-    const result = new Float64Array(x.length);
-    for (let row = 0; row < x.length / length; row++) {
-      let maximum = -Infinity;
-      for (let k = 0; k < length; k++) {
-        maximum = Math.max(maximum, x[row * length + k] / temperature);
-      }
-      let total = 0;
-      for (let k = 0; k < length; k++) {
-        total += Math.exp(x[row * length + k] / temperature - maximum);
-      }
-      for (let k = 0; k < length; k++) {
-        const shifted = x[row * length + k] / temperature - maximum;
-        result[row * length + k] = log ? shifted - Math.log(total) : Math.exp(shifted) / total;
-      }
-    }
-    return result;
-  };
-}
+import {
+  crossEntropyLabelsReference,
+  crossEntropyReference,
+  softmaxReference,
+} from "../../src/ops/softmax/reference.ts";
 
 const SHAPES: Shape[] = [[1], [3], [7, 5], [2, 1, 3], [4, 300], [130, 9]];
 
@@ -80,19 +63,6 @@ gpuTest("softmax: rows of 65536 (the DINO head) and large logits stay finite", a
   });
 });
 
-/** Float64 -sum(target * logp) over rows of `length`. */
-function crossEntropyReference(length: number) {
-  return (target: Float64Array, logp: Float64Array) => {
-    const result = new Float64Array(target.length / length);
-    for (let row = 0; row < result.length; row++) {
-      let total = 0;
-      for (let k = 0; k < length; k++) total += target[row * length + k] * logp[row * length + k];
-      result[row] = -total;
-    }
-    return result;
-  };
-}
-
 gpuTest("softmax: crossEntropy matches float64 with gradients to both inputs", async () => {
   for (const shape of [[1], [3], [7, 5], [2, 1, 3], [4, 3, 260], [200, 11]] as Shape[]) {
     await checkOp({
@@ -125,14 +95,6 @@ gpuTest("softmax: the DINO loss chain (teacher softmax, student logSoftmax)", as
   });
 });
 
-/** Float64 -logSoftmax(logits)[label] per row. */
-function labelsReference(classes: number) {
-  return (logits: Float64Array, labels: Float64Array) => {
-    const logp = softmaxReference(classes, 1, true)(logits);
-    return labels.map((label, row) => -logp[row * classes + label]);
-  };
-}
-
 gpuTest("softmax: crossEntropyWithLabels matches float64, gradient to logits", async () => {
   for (const [rows, classes] of [[1, 1], [1, 3], [7, 5], [40, 1000], [300, 10]]) {
     const labels = Array.from({ length: rows }, (_, row) => (row * 7 + 3) % classes);
@@ -140,7 +102,7 @@ gpuTest("softmax: crossEntropyWithLabels matches float64, gradient to logits", a
       name: `crossEntropyWithLabels [${rows}, ${classes}]`,
       inputs: [{ shape: [rows, classes] }, { shape: [rows], values: labels, dtype: "i32" }],
       gpu: crossEntropyWithLabels,
-      reference: labelsReference(classes),
+      reference: crossEntropyLabelsReference(classes),
       outputShape: [rows],
       tolerance: { absolute: 2e-5, relative: 1e-4 },
       gradSamples: 30,
@@ -203,7 +165,7 @@ gpuTest("softmax: both row kernels of crossEntropy (and with labels) match float
         name: `crossEntropyWithLabels ${mode} [${rows}, ${classes}]`,
         inputs: [{ shape: [rows, classes] }, { shape: [rows], values: labels, dtype: "i32" }],
         gpu: crossEntropyWithLabels,
-        reference: labelsReference(classes),
+        reference: crossEntropyLabelsReference(classes),
         outputShape: [rows],
         tolerance: { absolute: 2e-5, relative: 1e-4 },
         gradSamples: 20,

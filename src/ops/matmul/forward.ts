@@ -8,8 +8,8 @@ import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
 import { needsGrad, record } from "../../tensor/tape.ts";
 import { formatShape, type Shape, shapeSize, Tensor } from "../../tensor/tensor.ts";
+import { chooseMatmulVariant } from "./tuning.ts";
 import {
-  chooseMatmulVariant,
   dispatchMatmul,
   kSliceCount,
   kSliceDepth,
