@@ -14,12 +14,13 @@
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
 import { flatWorkgroups } from "../src/gpu/launch.ts";
+import { l2NormalizeBackward } from "../src/ops/reduction/backward.ts";
+import { softmaxBackward } from "../src/ops/softmax/backward.ts";
 import { sumBlocks } from "../src/ops/matmul/forward.ts";
 import { layerNorm, layerNormBackward } from "../src/ops/normalization/forward.ts";
 import { add } from "../src/ops/elementwise/forward.ts";
 import {
   l2Normalize,
-  l2NormalizeBackward,
   setReductionMode,
   setRowKernelMode,
   sum,
@@ -30,7 +31,6 @@ import {
   crossEntropyWithLabels,
   logSoftmax,
   softmax,
-  softmaxBackward,
 } from "../src/ops/softmax/forward.ts";
 import { accumulateInto, full, Tensor, tensor } from "../src/tensor/tensor.ts";
 import { randomValues } from "./random_values.ts";

@@ -6,7 +6,8 @@
  */
 import { ShapeError } from "../gpu/errors.ts";
 import { mean } from "../ops/reduction/forward.ts";
-import { gatherRows, reshape, transpose } from "../ops/shape/forward.ts";
+import { reshape, transpose } from "../ops/shape/forward.ts";
+import { gatherRows } from "../ops/shape/rows.ts";
 import { Random } from "../tensor/random.ts";
 import { constantTensor, formatShape, type Tensor } from "../tensor/tensor.ts";
 import { LayerNorm, Linear, Mlp } from "./layers.ts";

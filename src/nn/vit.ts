@@ -8,7 +8,8 @@ import { ShapeError } from "../gpu/errors.ts";
 import { add } from "../ops/elementwise/forward.ts";
 import { patchify, resizeBicubic } from "../ops/image/forward.ts";
 import { linear } from "../ops/matmul/forward.ts";
-import { concat, gatherRows, permute, reshape, scatterRows, slice } from "../ops/shape/forward.ts";
+import { concat, permute, reshape, slice } from "../ops/shape/forward.ts";
+import { gatherRows, scatterRows } from "../ops/shape/rows.ts";
 import { Random, truncatedNormal } from "../tensor/random.ts";
 import { constantTensor, formatShape, type Tensor, tensor, zeros } from "../tensor/tensor.ts";
 import {

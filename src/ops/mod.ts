@@ -12,7 +12,26 @@ export * from "./softmax/forward.ts";
 export * from "./matmul/forward.ts";
 export * from "./matmul/variants.ts";
 export * from "./matmul/tuning.ts";
-export * from "./attention/forward.ts";
+export {
+  attention,
+  attentionForward,
+  type AttentionOps,
+  type AttentionOptions,
+  attentionProbabilities,
+  attentionReference,
+  selfAttention,
+  type SelfAttentionOptions,
+  selfAttentionProbabilities,
+} from "./attention/forward.ts";
+export { attentionBackward, selfAttentionBackward } from "./attention/backward.ts";
+export {
+  attentionKernels,
+  type AttentionKernelVariant,
+  attentionVariant,
+  MAX_HEAD_SIZE,
+  ROWS_MAX_TOKENS_TIMES_HEAD_SIZE,
+} from "./attention/kernels.ts";
 export * from "./shape/forward.ts";
+export * from "./shape/rows.ts";
 export * from "./image/forward.ts";
 export * from "./koleo/forward.ts";

@@ -8,7 +8,8 @@ import { DinoHead } from "../nn/dino_head.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { Module } from "../nn/module.ts";
 import { VisionTransformer } from "../nn/vit.ts";
-import { concat, gatherRows, reshape } from "../ops/shape/forward.ts";
+import { concat, reshape } from "../ops/shape/forward.ts";
+import { gatherRows } from "../ops/shape/rows.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
 

@@ -3,14 +3,16 @@ import { ShapeError } from "../../src/gpu/errors.ts";
 import { backward } from "../../src/tensor/backward.ts";
 import {
   attention,
-  attentionKernels,
-  type AttentionKernelVariant,
   attentionProbabilities,
   attentionReference,
-  attentionVariant,
   selfAttention,
   selfAttentionProbabilities,
 } from "../../src/ops/attention/forward.ts";
+import {
+  attentionKernels,
+  type AttentionKernelVariant,
+  attentionVariant,
+} from "../../src/ops/attention/kernels.ts";
 import { permute, reshape, split } from "../../src/ops/shape/forward.ts";
 import { clearTape, tapeNodes } from "../../src/tensor/tape.ts";
 import {

@@ -2,10 +2,8 @@ import { assertEquals, assertThrows } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
 import {
   concat,
-  gatherRows,
   permute,
   reshape,
-  scatterRows,
   setCopyBlocksMode,
   setPermuteMode,
   simplifyPermutation,
@@ -13,6 +11,7 @@ import {
   split,
   transpose,
 } from "../../src/ops/shape/forward.ts";
+import { gatherRows, scatterRows } from "../../src/ops/shape/rows.ts";
 import { backward } from "../../src/tensor/backward.ts";
 import {
   liveTensorCount,

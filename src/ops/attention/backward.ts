@@ -1,9 +1,93 @@
 /**
- * Gradient rules of the attention ops (src/ops/attention/forward.ts).
+ * The backward of the attention ops (src/ops/attention/forward.ts): the launchers of the fused
+ * backward kernels, which recompute the probabilities from q, k and the saved log-sum-exp, and
+ * the gradient rules that call them.
  * @module
  */
-import { attentionBackward, type AttentionOps, selfAttentionBackward } from "./forward.ts";
 import type { GradTable } from "../../tensor/grad_rule.ts";
+import { ShapeError } from "../../gpu/errors.ts";
+import { formatShape, Tensor } from "../../tensor/tensor.ts";
+import { type AttentionOps, selfAttentionSizes } from "./forward.ts";
+import {
+  attentionSizes,
+  checkHeadSize,
+  dispatchBackward,
+  packedLayout,
+  separateLayout,
+} from "./kernels.ts";
+
+/** Gradients of `attention` given the saved values; returns [dq, dk, dv]. */
+export function attentionBackward(
+  gradOutput: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  output: Tensor,
+  logSumExp: Tensor,
+  scale: number,
+): [Tensor, Tensor, Tensor] {
+  const sizes = attentionSizes("attention backward", q, k, v);
+  if (gradOutput.size !== q.size || output.size !== q.size) {
+    throw new ShapeError(
+      `attention backward: gradient ${formatShape(gradOutput.shape)} and output ` +
+        `${formatShape(output.shape)} must match q ${formatShape(q.shape)}`,
+    );
+  }
+  if (q.size > 0) checkHeadSize("attention backward", sizes, `q ${formatShape(q.shape)}`);
+  const gradQuery = Tensor.empty(q.shape);
+  const gradKey = Tensor.empty(q.shape);
+  const gradValue = Tensor.empty(q.shape);
+  if (q.size === 0) return [gradQuery, gradKey, gradValue];
+  dispatchBackward(
+    gradOutput,
+    output,
+    logSumExp,
+    [q.buffer, k.buffer, v.buffer],
+    gradQuery.buffer,
+    gradKey.buffer,
+    gradValue.buffer,
+    sizes,
+    separateLayout(sizes),
+    scale,
+  );
+  return [gradQuery, gradKey, gradValue];
+}
+
+/** Gradient of `selfAttention` given the saved values: dqkv [B, N, 3 D], one tensor. */
+export function selfAttentionBackward(
+  gradOutput: Tensor,
+  qkv: Tensor,
+  output: Tensor,
+  logSumExp: Tensor,
+  heads: number,
+  scale: number,
+): Tensor {
+  const sizes = selfAttentionSizes("selfAttention backward", qkv, heads);
+  const { batch, tokens, headSize } = sizes;
+  const outputSize = batch * tokens * heads * headSize;
+  if (gradOutput.size !== outputSize || output.size !== outputSize) {
+    throw new ShapeError(
+      `selfAttention backward: gradient ${formatShape(gradOutput.shape)} and output ` +
+        `${formatShape(output.shape)} must be [${batch}, ${tokens}, ${heads * headSize}]`,
+    );
+  }
+  const gradQkv = Tensor.empty(qkv.shape);
+  if (qkv.size === 0) return gradQkv;
+  checkHeadSize("selfAttention backward", sizes, `qkv ${formatShape(qkv.shape)}`);
+  dispatchBackward(
+    gradOutput,
+    output,
+    logSumExp,
+    [qkv.buffer, qkv.buffer, qkv.buffer],
+    gradQkv.buffer,
+    gradQkv.buffer,
+    undefined,
+    sizes,
+    packedLayout(sizes),
+    scale,
+  );
+  return gradQkv;
+}
 
 /** Gradient rules of the attention ops. */
 export const attentionGrads: GradTable<keyof AttentionOps> = {

@@ -124,7 +124,10 @@ export function resolveAxis(op: string, shape: Shape, axis: number): number {
 }
 
 /** The input viewed as [outer, length, inner] around `axis`. */
-function splitAt(shape: Shape, axis: number) {
+export function splitAt(
+  shape: Shape,
+  axis: number,
+): { outer: number; length: number; inner: number } {
   return {
     outer: shapeSize(shape.slice(0, axis)),
     length: shape[axis],
@@ -287,27 +290,6 @@ export function max(x: Tensor, axis: number, keepDims = false): Tensor {
   return output;
 }
 
-/**
- * Gradient of `max` (used by its rule): `gradOut` placed at the saved argmax `indices` of an
- * input of shape `shape`, zero elsewhere.
- */
-export function maxBackward(
-  indices: Tensor,
-  gradOut: Tensor,
-  shape: Shape,
-  axis: number,
-): Tensor {
-  const { outer, length, inner } = splitAt(shape, axis);
-  const output = Tensor.empty(shape);
-  gpu().dispatch({
-    kernel: "reduction/max_backward",
-    buffers: [indices.buffer, gradOut.buffer, output.buffer],
-    params: new Uint32Array([outer, length, inner, 0]),
-    workgroups: flatWorkgroups(output.size),
-  });
-  return output;
-}
-
 /** Sum of every element, as a tensor of shape `[]`. */
 export function sumAll(x: Tensor): Tensor {
   requireF32("sumAll", x);
@@ -329,7 +311,8 @@ export function lastAxisRows(op: string, x: Tensor): { rows: number; length: num
   return { rows: length === 0 ? 0 : x.size / length, length };
 }
 
-function launchL2Normalize(
+/** One launch of the l2Normalize row kernel (entry point `forward`, or `backward` with `gradOut`). */
+export function launchL2Normalize(
   entryPoint: "forward" | "backward",
   x: Tensor,
   eps: number,
@@ -353,11 +336,6 @@ export function l2Normalize(x: Tensor, eps = 1e-12): Tensor {
   requireF32("l2Normalize", x);
   const output = launchL2Normalize("forward", x, eps);
   return record("l2Normalize", [x], output, { eps }, [x]);
-}
-
-/** Gradient of `l2Normalize` with respect to `x` (used by its rule). */
-export function l2NormalizeBackward(x: Tensor, gradOut: Tensor, eps: number): Tensor {
-  return launchL2Normalize("backward", x, eps, gradOut);
 }
 
 /**

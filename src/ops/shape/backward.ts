@@ -1,18 +1,11 @@
 /**
- * Gradient rules of the shape ops (src/ops/shape/forward.ts).
+ * Gradient rules of the shape ops (src/ops/shape/forward.ts and ./rows.ts).
  * @module
  */
 import { gpu } from "../../gpu/device.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
-import {
-  copyBlocks,
-  gatherRowsRaw,
-  indexTable,
-  permute,
-  selectRows,
-  type ShapeOps,
-  split,
-} from "./forward.ts";
+import { copyBlocks, permute, type ShapeOps, split } from "./forward.ts";
+import { gatherRowsRaw, indexTable, selectRows } from "./rows.ts";
 import { shapeSize, Tensor, zeros } from "../../tensor/tensor.ts";
 import type { GradTable } from "../../tensor/grad_rule.ts";
 

@@ -6,7 +6,6 @@
  */
 import { gpu } from "../../gpu/device.ts";
 import { ShapeError } from "../../gpu/errors.ts";
-import { flatWorkgroups } from "../../gpu/launch.ts";
 import { record } from "../../tensor/tape.ts";
 import { formatShape, Tensor } from "../../tensor/tensor.ts";
 import { requireF32 } from "../elementwise/forward.ts";
@@ -60,29 +59,6 @@ export function logSoftmax(x: Tensor, temperature = 1): Tensor {
 }
 
 /**
- * Gradient of `softmax` / `logSoftmax` with respect to `x` (used by their rules), from the forward
- * output `y`.
- */
-export function softmaxBackward(
-  log: boolean,
-  y: Tensor,
-  gradOut: Tensor,
-  temperature: number,
-): Tensor {
-  const { rows, length } = lastAxisRows(log ? "logSoftmax" : "softmax", y);
-  const gradX = Tensor.empty(y.shape);
-  const words = new Uint32Array([rows, length, 0, 0]);
-  new Float32Array(words.buffer, 8, 1)[0] = 1 / temperature;
-  gpu().dispatch({
-    kernel: "softmax/softmax_backward",
-    ...rowLaunch(rows, length, "main", { LOG: log ? 1 : 0 }),
-    buffers: [y.buffer, gradOut.buffer, gradX.buffer],
-    params: words,
-  });
-  return gradX;
-}
-
-/**
  * Soft-target cross-entropy `-sum(target * logProbabilities)` over the last axis; the output
  * has the leading axes' shape. DINO's loss: `target` is the teacher's softmax and
  * `logProbabilities` the student's logSoftmax.
@@ -113,30 +89,6 @@ export function crossEntropy(target: Tensor, logProbabilities: Tensor): Tensor {
     {},
     [target, logProbabilities],
   );
-}
-
-/** Gradients of `crossEntropy` with respect to target and logProbabilities (used by its rule). */
-export function crossEntropyBackward(
-  target: Tensor,
-  logProbabilities: Tensor,
-  gradOut: Tensor,
-): [Tensor, Tensor] {
-  const length = target.shape[target.rank - 1];
-  const gradTarget = Tensor.empty(target.shape);
-  const gradLog = Tensor.empty(target.shape);
-  gpu().dispatch({
-    kernel: "softmax/cross_entropy_backward",
-    buffers: [
-      target.buffer,
-      logProbabilities.buffer,
-      gradOut.buffer,
-      gradTarget.buffer,
-      gradLog.buffer,
-    ],
-    params: new Uint32Array([target.size, length]),
-    workgroups: flatWorkgroups(target.size),
-  });
-  return [gradTarget, gradLog];
 }
 
 /**
@@ -174,21 +126,4 @@ export function crossEntropyWithLabels(logits: Tensor, labels: Tensor): Tensor {
   record("crossEntropyWithLabels", [logits, labels], output, {}, [logits, labels, logSumExp]);
   logSumExp.dispose();
   return output;
-}
-
-/** Gradient of `crossEntropyWithLabels` with respect to the logits (used by its rule). */
-export function crossEntropyWithLabelsBackward(
-  logits: Tensor,
-  labels: Tensor,
-  logSumExp: Tensor,
-  gradOut: Tensor,
-): Tensor {
-  const gradLogits = Tensor.empty(logits.shape);
-  gpu().dispatch({
-    kernel: "softmax/cross_entropy_labels_backward",
-    buffers: [logits.buffer, labels.buffer, logSumExp.buffer, gradOut.buffer, gradLogits.buffer],
-    params: new Uint32Array([logits.size, logits.shape[1]]),
-    workgroups: flatWorkgroups(logits.size),
-  });
-  return gradLogits;
 }
