@@ -8,7 +8,7 @@ import { mul } from "../ops/elementwise/forward.ts";
 import { linear } from "../ops/matmul/forward.ts";
 import { l2Normalize } from "../ops/reduction/forward.ts";
 import { Random } from "../tensor/random.ts";
-import { full, type Tensor } from "../tensor/tensor.ts";
+import { full, type Tensor, tidy } from "../tensor/tensor.ts";
 import { Linear } from "./layers.ts";
 import { Module } from "./module.ts";
 
@@ -65,17 +65,13 @@ export class WeightNormLinear extends Module {
   }
   /** The effective weight [out, in]. */
   weight(): Tensor {
-    const direction = l2Normalize(this.param("weight_v"));
-    if (!this.trainableMagnitude) return direction; // g fixed at 1
-    const scaled = mul(direction, this.param("weight_g"));
-    direction.dispose();
-    return scaled;
+    if (!this.trainableMagnitude) return l2Normalize(this.param("weight_v")); // g fixed at 1
+    return tidy(() => mul(l2Normalize(this.param("weight_v")), this.param("weight_g")));
   }
   /** Applies the layer. */
   forward(x: Tensor): Tensor {
-    const weight = this.weight();
+    using weight = this.weight();
     const output = linear(x, weight);
-    weight.dispose();
     return output;
   }
 }
@@ -111,24 +107,20 @@ export class DinoHead extends Module {
 
   /** Bottleneck features after L2 normalisation [B, bottleneck]. */
   embed(x: Tensor): Tensor {
-    let hidden = x;
-    this.mlp.forEach((layer, index) => {
-      const last = index === this.mlp.length - 1;
-      const next = layer.forward(hidden, last ? {} : { activation: "gelu" });
-      if (hidden !== x) hidden.dispose();
-      hidden = next;
+    return tidy(() => {
+      let hidden = x;
+      this.mlp.forEach((layer, index) => {
+        const last = index === this.mlp.length - 1;
+        hidden = layer.forward(hidden, last ? {} : { activation: "gelu" });
+      });
+      return l2Normalize(hidden);
     });
-    const normalised = l2Normalize(hidden);
-    if (hidden !== x) hidden.dispose();
-    return normalised;
   }
 
   /** Prototype scores [B, outDim] (logits before the temperature softmax). */
   forward(x: Tensor): Tensor {
-    const embedded = this.embed(x);
-    const logits = this.lastLayer.forward(embedded);
-    embedded.dispose();
-    return logits;
+    using embedded = this.embed(x);
+    return this.lastLayer.forward(embedded);
   }
 
   /** The last layer's parameters (frozen during DINO's first epoch). */

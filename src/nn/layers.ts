@@ -10,7 +10,7 @@ import { layerNorm } from "../ops/normalization/forward.ts";
 import { permute, reshape, split } from "../ops/shape/forward.ts";
 import { type Random, truncatedNormal, uniform } from "../tensor/random.ts";
 import { gpu } from "../gpu/device.ts";
-import { full, Tensor, zeros } from "../tensor/tensor.ts";
+import { full, Tensor, tidy, zeros } from "../tensor/tensor.ts";
 import { Module } from "./module.ts";
 
 /** y = x W^T + b with PyTorch's weight layout [out, in]. */
@@ -101,10 +101,7 @@ export class Mlp extends Module {
   }
   /** Applies the MLP; `residual` is added to the output in the same kernel. */
   forward(x: Tensor, residual?: Tensor): Tensor {
-    const hidden = this.fc1.forward(x, { activation: "gelu" });
-    const output = this.fc2.forward(hidden, { residual });
-    hidden.dispose();
-    return output;
+    return tidy(() => this.fc2.forward(this.fc1.forward(x, { activation: "gelu" }), { residual }));
   }
 }
 
@@ -127,13 +124,10 @@ export class SwiGLUFeedForward extends Module {
   }
   /** Applies the feed-forward; `residual` is added in the output kernel. */
   forward(x: Tensor, residual?: Tensor): Tensor {
-    const joint = this.w12.forward(x);
-    const [gate, value] = split(joint, -1, [this.hidden, this.hidden]);
-    const activated = silu(gate);
-    const hidden = mul(activated, value);
-    const output = this.w3.forward(hidden, { residual });
-    for (const t of [joint, gate, value, activated, hidden]) t.dispose();
-    return output;
+    return tidy(() => {
+      const [gate, value] = split(this.w12.forward(x), -1, [this.hidden, this.hidden]);
+      return this.w3.forward(mul(silu(gate), value), { residual });
+    });
   }
 }
 
@@ -159,31 +153,24 @@ export class Attention extends Module {
    */
   projections(x: Tensor): [Tensor, Tensor, Tensor] {
     const [batch, tokens] = x.shape;
-    const joint = this.qkv.forward(x);
-    const split5 = reshape(joint, [batch, tokens, 3, this.heads, this.headDim]);
-    const ordered = permute(split5, [2, 0, 3, 1, 4]);
-    const parts = split(ordered, 0, [1, 1, 1]);
-    const shaped = parts.map((part) => reshape(part, [batch, this.heads, tokens, this.headDim]));
-    for (const t of [joint, split5, ordered, ...parts]) t.dispose();
-    return shaped as [Tensor, Tensor, Tensor];
+    return tidy(() => {
+      const split5 = reshape(this.qkv.forward(x), [batch, tokens, 3, this.heads, this.headDim]);
+      const parts = split(permute(split5, [2, 0, 3, 1, 4]), 0, [1, 1, 1]);
+      return parts.map((part) => reshape(part, [batch, this.heads, tokens, this.headDim]));
+    }) as [Tensor, Tensor, Tensor];
   }
 
   /** Attention over tokens `x` [B, N, dim]; `residual` is added in the projection kernel. */
   forward(x: Tensor, residual?: Tensor): Tensor {
-    const joint = this.qkv.forward(x);
     // fused: reads q, k, v from the packed [B, N, 3 dim] and writes heads merged [B, N, dim]
-    const attended = selfAttention(joint, this.heads);
-    const output = this.proj.forward(attended, { residual });
-    for (const t of [joint, attended]) t.dispose();
-    return output;
+    return tidy(() =>
+      this.proj.forward(selfAttention(this.qkv.forward(x), this.heads), { residual })
+    );
   }
 
   /** Softmax attention probabilities [B, heads, N, N] (for attention maps; no gradient). */
   probabilities(x: Tensor): Tensor {
-    const joint = this.qkv.forward(x);
-    const result = selfAttentionProbabilities(joint, this.heads);
-    joint.dispose();
-    return result;
+    return tidy(() => selfAttentionProbabilities(this.qkv.forward(x), this.heads));
   }
 }
 
@@ -197,12 +184,30 @@ export function dropPath(branch: Tensor, rate: number, training: boolean, random
   const batch = branch.shape[0];
   const maskShape = [batch, ...branch.shape.slice(1).map(() => 1)];
   // drawn at upload time, so that a replayed step draws its own masks
-  const mask = Tensor.empty(maskShape, "f32", "drop path mask");
+  using mask = Tensor.empty(maskShape, "f32", "drop path mask");
   gpu().uploadStepInput(
     mask.buffer,
     () => Float32Array.from({ length: batch }, () => (random.next() < keep ? 1 / keep : 0)),
   );
-  const result = mul(branch, mask);
-  mask.dispose();
-  return result;
+  return mul(branch, mask);
+}
+
+/**
+ * Runs `blocks` on `tokens`, disposing each block's input once the next output exists (so at
+ * most two activations are alive; the tape keeps what backward needs); `tokens` too, unless `blocks` is empty (then it is the result).
+ * `each` sees every block's output with the block's index.
+ */
+export function runBlocks(
+  blocks: readonly { forward(x: Tensor): Tensor }[],
+  tokens: Tensor,
+  each?: (x: Tensor, index: number) => void,
+): Tensor {
+  let x = tokens;
+  blocks.forEach((block, index) => {
+    const next = block.forward(x);
+    x.dispose();
+    x = next;
+    each?.(x, index);
+  });
+  return x;
 }

@@ -9,8 +9,8 @@ import { mean } from "../ops/reduction/forward.ts";
 import { reshape, transpose } from "../ops/shape/forward.ts";
 import { gatherRows } from "../ops/shape/rows.ts";
 import { Random } from "../tensor/random.ts";
-import { constantTensor, formatShape, type Tensor } from "../tensor/tensor.ts";
-import { LayerNorm, Linear, Mlp } from "./layers.ts";
+import { constantTensor, formatShape, type Tensor, tidy } from "../tensor/tensor.ts";
+import { LayerNorm, Linear, Mlp, runBlocks } from "./layers.ts";
 import { Module } from "./module.ts";
 import { ConvProjection } from "./vit.ts";
 
@@ -99,15 +99,12 @@ export class MixerBlock extends Module {
         `MixerBlock: built for ${this.tokens} tokens, got ${formatShape(x.shape)}`,
       );
     }
-    const normed = this.norm1.forward(x);
-    const byChannel = transpose(normed, 1, 2); // [B, dim, S]
-    const residual = transpose(x, 1, 2);
-    const mixed = this.mlpTokens.forward(byChannel, residual); // [B, dim, S]
-    const afterTokens = transpose(mixed, 1, 2);
-    const normed2 = this.norm2.forward(afterTokens);
-    const output = this.mlpChannels.forward(normed2, afterTokens);
-    for (const t of [normed, byChannel, residual, mixed, afterTokens, normed2]) t.dispose();
-    return output;
+    return tidy(() => {
+      const byChannel = transpose(this.norm1.forward(x), 1, 2); // [B, dim, S]
+      const mixed = this.mlpTokens.forward(byChannel, transpose(x, 1, 2)); // [B, dim, S]
+      const afterTokens = transpose(mixed, 1, 2);
+      return this.mlpChannels.forward(this.norm2.forward(afterTokens), afterTokens);
+    });
   }
 }
 
@@ -191,12 +188,9 @@ export class MlpMixer extends Module {
       );
       this.#orderIndices.set(batch, indices);
     }
-    const flat = reshape(x, [batch * tokens, dim]);
-    const gathered = gatherRows(flat, indices);
-    const result = reshape(gathered, [batch, tokens, dim]);
-    flat.dispose();
-    gathered.dispose();
-    return result;
+    return tidy(() =>
+      reshape(gatherRows(reshape(x, [batch * tokens, dim]), indices), [batch, tokens, dim])
+    );
   }
 
   /** Releases the parameters and the cached token-order indices. */
@@ -216,15 +210,10 @@ export class MlpMixer extends Module {
       );
     }
     const stemmed = this.stem.proj.forward(images);
-    let x = this.#reorder(stemmed);
-    if (x !== stemmed) stemmed.dispose();
-    for (const block of this.blocks) {
-      const next = block.forward(x);
-      x.dispose();
-      x = next;
-    }
+    const ordered = this.#reorder(stemmed);
+    if (ordered !== stemmed) stemmed.dispose();
+    using x = runBlocks(this.blocks, ordered);
     const tokens = this.norm.forward(x);
-    x.dispose();
     const pooled = mean(tokens, 1);
     return { pooled, tokens, grid: [Math.floor(height / patch), Math.floor(width / patch)] };
   }

@@ -11,13 +11,14 @@ import { linear } from "../ops/matmul/forward.ts";
 import { concat, permute, reshape, slice } from "../ops/shape/forward.ts";
 import { gatherRows, scatterRows } from "../ops/shape/rows.ts";
 import { Random, truncatedNormal } from "../tensor/random.ts";
-import { constantTensor, formatShape, type Tensor, tensor, zeros } from "../tensor/tensor.ts";
+import { constantTensor, formatShape, type Tensor, tensor, tidy, zeros } from "../tensor/tensor.ts";
 import {
   Attention,
   dropPath,
   LayerNorm,
   LayerScale,
   Mlp,
+  runBlocks,
   SwiGLUFeedForward,
   swigluHiddenFeatures,
 } from "./layers.ts";
@@ -155,25 +156,19 @@ export class ConvProjection extends Module {
         }`,
       );
     }
-    let patches = patchify(images, this.patchSize);
-    let weight = reshape(this.param("weight"), [this.outChannels, -1]);
-    // A patch length that is not a multiple of 4 (3 x 7 x 7 = 147) keeps the matmul off the vec4
-    // and subgroup kernels; zero columns on both operands leave the product unchanged.
-    const padding = (4 - weight.shape[1] % 4) % 4;
-    if (padding > 0) {
-      const [batch, tokens] = patches.shape;
-      const patchZeros = zeros([batch, tokens, padding]);
-      const weightZeros = zeros([this.outChannels, padding]);
-      const paddedPatches = concat([patches, patchZeros], 2);
-      const paddedWeight = concat([weight, weightZeros], 1);
-      for (const t of [patches, weight, patchZeros, weightZeros]) t.dispose();
-      patches = paddedPatches;
-      weight = paddedWeight;
-    }
-    const tokens = linear(patches, weight, this.param("bias"));
-    patches.dispose();
-    weight.dispose();
-    return tokens;
+    return tidy(() => {
+      let patches = patchify(images, this.patchSize);
+      let weight = reshape(this.param("weight"), [this.outChannels, -1]);
+      // A patch length that is not a multiple of 4 (3 x 7 x 7 = 147) keeps the matmul off the
+      // vec4 and subgroup kernels; zero columns on both operands leave the product unchanged.
+      const padding = (4 - weight.shape[1] % 4) % 4;
+      if (padding > 0) {
+        const [batch, tokens] = patches.shape;
+        patches = concat([patches, zeros([batch, tokens, padding])], 2);
+        weight = concat([weight, zeros([this.outChannels, padding])], 1);
+      }
+      return linear(patches, weight, this.param("bias"));
+    });
   }
 }
 
@@ -225,20 +220,10 @@ export class Block extends Module {
 
   /** Applies the block to tokens [B, N, dim]. */
   forward(x: Tensor): Tensor {
-    const afterAttention = this.#residual(
-      x,
-      (normed, residual) => this.attn.forward(normed, residual),
-      this.norm1,
-      this.ls1,
-    );
-    const output = this.#residual(
-      afterAttention,
-      (normed, residual) => this.mlp.forward(normed, residual),
-      this.norm2,
-      this.ls2,
-    );
-    afterAttention.dispose();
-    return output;
+    return tidy(() => {
+      const attended = this.#residual(x, (n, r) => this.attn.forward(n, r), this.norm1, this.ls1);
+      return this.#residual(attended, (n, r) => this.mlp.forward(n, r), this.norm2, this.ls2);
+    });
   }
 
   #residual(
@@ -249,18 +234,11 @@ export class Block extends Module {
   ): Tensor {
     const normed = norm.forward(x);
     const stochastic = this.training && this.dropPathRate > 0;
-    if (!scale && !stochastic) {
-      const fused = branch(normed, x); // residual added inside the output projection's kernel
-      normed.dispose();
-      return fused;
-    }
+    // residual added inside the output projection's kernel
+    if (!scale && !stochastic) return branch(normed, x);
     const raw = branch(normed);
-    normed.dispose();
     const scaled = scale ? scale.forward(raw) : raw;
-    const dropped = dropPath(scaled, this.dropPathRate, this.training, this.dropRandom);
-    const output = add(x, dropped);
-    for (const t of new Set([raw, scaled, dropped])) t.dispose();
-    return output;
+    return add(x, dropPath(scaled, this.dropPathRate, this.training, this.dropRandom));
   }
 }
 
@@ -336,32 +314,28 @@ export class VisionTransformer extends Module {
     const side = this.positionGrid;
     const dim = this.config.embedDim;
     if (gridH === side && gridW === side) return stored;
-    const classPosition = slice(stored, 1, 0, 1);
-    const patchPosition = slice(stored, 1, 1, 1 + side * side);
-    const square = reshape(patchPosition, [1, side, side, dim]);
-    const channelsFirst = permute(square, [0, 3, 1, 2]);
-    const resized = this.config.interpolation === "scale-offset"
-      ? resizeBicubic(channelsFirst, { scaleFactor: [(gridH + 0.1) / side, (gridW + 0.1) / side] })
-      : resizeBicubic(channelsFirst, {
-        size: [gridH, gridW],
-        antialias: this.config.interpolation === "size-antialias",
-      });
-    if (resized.shape[2] !== gridH || resized.shape[3] !== gridW) {
-      throw new ShapeError(
-        `position embedding: resized to ${
-          formatShape(resized.shape)
-        }, wanted grid ${gridH}x${gridW}`,
-      );
-    }
-    const channelsLast = permute(resized, [0, 2, 3, 1]);
-    const flat = reshape(channelsLast, [1, gridH * gridW, dim]);
-    const result = concat([classPosition, flat], 1);
-    for (
-      const t of [classPosition, patchPosition, square, channelsFirst, resized, channelsLast, flat]
-    ) {
-      t.dispose();
-    }
-    return result;
+    return tidy(() => {
+      const classPosition = slice(stored, 1, 0, 1);
+      const patchPosition = slice(stored, 1, 1, 1 + side * side);
+      const channelsFirst = permute(reshape(patchPosition, [1, side, side, dim]), [0, 3, 1, 2]);
+      const resized = this.config.interpolation === "scale-offset"
+        ? resizeBicubic(channelsFirst, {
+          scaleFactor: [(gridH + 0.1) / side, (gridW + 0.1) / side],
+        })
+        : resizeBicubic(channelsFirst, {
+          size: [gridH, gridW],
+          antialias: this.config.interpolation === "size-antialias",
+        });
+      if (resized.shape[2] !== gridH || resized.shape[3] !== gridW) {
+        throw new ShapeError(
+          `position embedding: resized to ${
+            formatShape(resized.shape)
+          }, wanted grid ${gridH}x${gridW}`,
+        );
+      }
+      const flat = reshape(permute(resized, [0, 2, 3, 1]), [1, gridH * gridW, dim]);
+      return concat([classPosition, flat], 1);
+    });
   }
 
   /**
@@ -383,93 +357,74 @@ export class VisionTransformer extends Module {
     const grid: [number, number] = [Math.floor(height / patch), Math.floor(width / patch)];
     const count = grid[0] * grid[1];
     const dim = this.config.embedDim;
-    let patches = this.patchEmbed.forward(images);
-    if (maskedPatches) {
-      const flat = reshape(patches, [batch * count, dim]);
-      const zeros = zeroIndices(maskedPatches.size);
-      const tokenRows = gatherRows(this.param("mask_token"), zeros);
-      zeros.dispose();
-      const replaced = scatterRows(flat, maskedPatches, tokenRows);
-      patches.dispose();
-      patches = reshape(replaced, [batch, count, dim]);
-      for (const t of [flat, tokenRows, replaced]) t.dispose();
-    }
-    const batchZeros = zeroIndices(batch);
-    const clsFlat = reshape(this.param("cls_token"), [1, dim]);
-    const clsRows = gatherRows(clsFlat, batchZeros);
-    const cls = reshape(clsRows, [batch, 1, dim]);
-    const withCls = concat([cls, patches], 1);
-    const position = this.positionEmbedding(grid[0], grid[1]);
-    let tokens = add(withCls, position);
-    if (position !== this.param("pos_embed")) position.dispose();
-    for (const t of [patches, batchZeros, clsFlat, clsRows, cls, withCls]) t.dispose();
-    if (this.config.registers > 0) {
-      const registers = this.config.registers;
-      const registerFlat = reshape(this.param("register_tokens"), [registers, dim]);
-      const indices = tiledIndices(batch, registers);
-      const registerRows = gatherRows(registerFlat, indices);
-      const registerTokens = reshape(registerRows, [batch, registers, dim]);
-      const head = slice(tokens, 1, 0, 1);
-      const tail = slice(tokens, 1, 1, 1 + count);
-      const joined = concat([head, registerTokens, tail], 1);
-      for (const t of [registerFlat, indices, registerRows, registerTokens, head, tail, tokens]) {
-        t.dispose();
+    const tokens = tidy(() => {
+      let patches = this.patchEmbed.forward(images);
+      if (maskedPatches) {
+        const flat = reshape(patches, [batch * count, dim]);
+        const maskTokens = repeatRows(this.param("mask_token"), maskedPatches.size);
+        patches = reshape(scatterRows(flat, maskedPatches, maskTokens), [batch, count, dim]);
       }
-      tokens = joined;
-    }
+      const cls = reshape(repeatRows(reshape(this.param("cls_token"), [1, dim]), batch), [
+        batch,
+        1,
+        dim,
+      ]);
+      const withPosition = add(concat([cls, patches], 1), this.positionEmbedding(...grid));
+      const registers = this.config.registers;
+      if (registers === 0) return withPosition;
+      // register tokens go between CLS and the patches, after the position embedding
+      const registerTokens = reshape(
+        gatherRows(
+          reshape(this.param("register_tokens"), [registers, dim]),
+          tiledIndices(batch, registers),
+        ),
+        [batch, registers, dim],
+      );
+      const head = slice(withPosition, 1, 0, 1);
+      const tail = slice(withPosition, 1, 1, 1 + count);
+      return concat([head, registerTokens, tail], 1);
+    });
     return { tokens, grid };
   }
 
   /** Runs the blocks; returns the final-norm CLS and patch tokens. */
   forward(images: Tensor, maskedPatches?: Tensor): VitOutput {
     const { tokens, grid } = this.prepareTokens(images, maskedPatches);
-    let x = tokens;
-    for (const block of this.blocks) {
-      const next = block.forward(x);
-      x.dispose();
-      x = next;
-    }
-    const normed = this.norm.forward(x);
-    x.dispose();
-    const total = normed.shape[1];
-    const clsToken = slice(normed, 1, 0, 1);
-    const cls = reshape(clsToken, [normed.shape[0], this.config.embedDim]);
-    const patches = slice(normed, 1, 1 + this.config.registers, total);
-    for (const t of [normed, clsToken]) t.dispose();
-    return { cls, patches, grid };
+    return tidy(() => {
+      using x = runBlocks(this.blocks, tokens);
+      const normed = this.norm.forward(x);
+      const cls = reshape(slice(normed, 1, 0, 1), [normed.shape[0], this.config.embedDim]);
+      const patches = slice(normed, 1, 1 + this.config.registers, normed.shape[1]);
+      return { cls, patches, grid };
+    });
   }
 
   /** Outputs of the last `count` blocks after the final norm, each [B, N, dim] (linear probe). */
   intermediateLayers(images: Tensor, count: number): Tensor[] {
-    const { tokens } = this.prepareTokens(images);
-    let x = tokens;
     const outputs: Tensor[] = [];
-    this.blocks.forEach((block, index) => {
-      const next = block.forward(x);
-      x.dispose();
-      x = next;
-      if (index >= this.blocks.length - count) outputs.push(this.norm.forward(x));
+    const first = this.blocks.length - count;
+    const last = runBlocks(this.blocks, this.prepareTokens(images).tokens, (x, index) => {
+      if (index >= first) outputs.push(this.norm.forward(x));
     });
-    x.dispose();
+    last.dispose();
     return outputs;
   }
 
   /** Attention probabilities of the last block [B, heads, N, N] (CLS row: attention maps). */
   lastSelfAttention(images: Tensor): Tensor {
-    const { tokens } = this.prepareTokens(images);
-    let x = tokens;
-    for (const block of this.blocks.slice(0, -1)) {
-      const next = block.forward(x);
-      x.dispose();
-      x = next;
-    }
     const last = this.blocks[this.blocks.length - 1];
-    const normed = last.norm1.forward(x);
-    const probabilities = last.attn.probabilities(normed);
-    normed.dispose();
-    x.dispose();
-    return probabilities;
+    const { tokens } = this.prepareTokens(images);
+    return tidy(() => {
+      using x = runBlocks(this.blocks.slice(0, -1), tokens);
+      return last.attn.probabilities(last.norm1.forward(x));
+    });
   }
+}
+
+/** `rows` [1, dim] repeated `count` times [count, dim], differentiable (a gather of row 0). */
+function repeatRows(rows: Tensor, count: number): Tensor {
+  using indices = zeroIndices(count);
+  return gatherRows(rows, indices);
 }
 
 function zeroIndices(count: number): Tensor {
