@@ -39,6 +39,18 @@ export class GpuTimeoutError extends Error {
   }
 }
 
+/**
+ * Raised when a tensor is used after `dispose()`: a bug in the calling code, never a user error,
+ * so the command line prints its stack.
+ */
+export class DisposedTensorError extends Error {
+  /** Creates the error naming the tensor. */
+  constructor(tensor: string) {
+    super(`${tensor} used after dispose()`);
+    this.name = "DisposedTensorError";
+  }
+}
+
 /** Raised for invalid arguments to a tensor operation: names the op, then the shapes or values. */
 export class ShapeError extends Error {
   /** Creates the error. */

@@ -28,6 +28,7 @@ export {
   registerKernelSource,
 } from "./pipeline_cache.ts";
 export {
+  DisposedTensorError,
   GpuRuntimeError,
   GpuTimeoutError,
   GpuUnavailableError,

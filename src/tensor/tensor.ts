@@ -5,7 +5,7 @@
  * @module
  */
 import { gpu } from "../gpu/device.ts";
-import { ShapeError } from "../gpu/errors.ts";
+import { DisposedTensorError, ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
 import type { TapeNode } from "./tape.ts";
 
@@ -112,7 +112,7 @@ export class Tensor {
 
   /** The GPU buffer; throws if the tensor was disposed. */
   get buffer(): GPUBuffer {
-    if (!this.#storage) throw new ShapeError(`${this.describe()} used after dispose()`);
+    if (!this.#storage) throw new DisposedTensorError(this.describe());
     return this.#storage.buffer;
   }
 
@@ -141,7 +141,7 @@ export class Tensor {
       );
     }
     const storage = this.#storage;
-    if (!storage) throw new ShapeError(`${this.describe()} used after dispose()`);
+    if (!storage) throw new DisposedTensorError(this.describe());
     storage.refs++;
     return new Tensor(shape, this.dtype, storage);
   }

@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects, assertThrows } from "../helpers/assert.ts";
 import { gpu } from "../../src/gpu/device.ts";
-import { ShapeError } from "../../src/gpu/errors.ts";
+import { DisposedTensorError, ShapeError } from "../../src/gpu/errors.ts";
 import {
   accumulateInto,
   clone,
@@ -83,8 +83,12 @@ gpuTest("tensor: use after dispose and size mismatch say what failed", async () 
   const x = tensor([1, 2], [2]);
   x.name = "weights";
   x.dispose();
-  assertThrows(() => x.buffer, ShapeError, 'Tensor [2] f32 "weights" used after dispose()');
-  await assertRejects(() => x.read(), ShapeError, "used after dispose()");
+  assertThrows(
+    () => x.buffer,
+    DisposedTensorError,
+    'Tensor [2] f32 "weights" used after dispose()',
+  );
+  await assertRejects(() => x.read(), DisposedTensorError, "used after dispose()");
   assertThrows(() => tensor([1, 2, 3], [2, 2]), ShapeError, "from 3 values (want 4)");
   const y = tensor([1, 2, 3, 4], [2, 2]);
   assertThrows(() => y.view([3, 4]), ShapeError, "Cannot view tensor of shape [2, 2] as [3, 4]");
