@@ -1,0 +1,148 @@
+/**
+ * Pillow's BICUBIC resize of 8-bit images, which DINO's data path runs on every crop
+ * (torchvision's RandomResizedCrop on a PIL image: crop the box, then `Image.resize` with
+ * `BICUBIC`). Pillow resamples in two passes, columns first then rows, each with a cubic kernel
+ * of a = -0.5 whose support widens with the scale when shrinking (antialiasing), weights
+ * normalised per output pixel and rounded to 22-bit fixed point, and the result of each pass
+ * rounded and clamped to 8 bits (libImaging/Resample.c). This is the same arithmetic, so a crop
+ * resized here equals Pillow's byte for byte.
+ * @module
+ */
+import type { CropBox } from "./augment_params.ts";
+
+/** An 8-bit image, row-major HWC. */
+export interface ByteImage {
+  /** Pixels, `height * width * channels` bytes. */
+  data: Uint8Array;
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** Channels per pixel (1 gray, 3 RGB, 4 RGBA). */
+  channels: number;
+}
+
+/** Bits of the fixed-point weights of Pillow's 8-bit resampling (32 - 8 - 2). */
+const PRECISION_BITS = 22;
+
+/** Pillow's bicubic filter, a = -0.5, support 2. */
+function bicubic(x: number): number {
+  const a = -0.5;
+  const d = Math.abs(x);
+  if (d < 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
+  if (d < 2) return (((d - 5) * d + 8) * d - 4) * a;
+  return 0;
+}
+
+/** C's (int) cast: truncation toward zero. */
+function truncate(value: number): number {
+  return value < 0 ? Math.ceil(value) : Math.floor(value);
+}
+
+/** The taps of one axis: for each output position, its first input index and fixed-point weights. */
+interface AxisTaps {
+  /** First input index of each output position. */
+  first: Int32Array;
+  /** Number of weights of each output position. */
+  count: Int32Array;
+  /** Weights, `kernelSize` per output position. */
+  weights: Int32Array;
+  /** Weights stored per output position. */
+  kernelSize: number;
+}
+
+/** Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for input [start, end) -> `outSize`. */
+function axisTaps(inSize: number, start: number, end: number, outSize: number): AxisTaps {
+  const scale = (end - start) / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = 2 * filterScale;
+  const kernelSize = Math.ceil(support) * 2 + 1;
+  const first = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Int32Array(outSize * kernelSize);
+  const row = new Float64Array(kernelSize);
+  for (let o = 0; o < outSize; o++) {
+    const center = start + (o + 0.5) * scale;
+    const low = Math.max(truncate(center - support + 0.5), 0);
+    const taps = Math.min(truncate(center + support + 0.5), inSize) - low;
+    let total = 0;
+    for (let t = 0; t < taps; t++) {
+      row[t] = bicubic((t + low - center + 0.5) / filterScale);
+      total += row[t];
+    }
+    for (let t = 0; t < taps; t++) {
+      const weight = total === 0 ? row[t] : row[t] / total;
+      weights[o * kernelSize + t] = weight < 0
+        ? truncate(-0.5 + weight * 2 ** PRECISION_BITS)
+        : truncate(0.5 + weight * 2 ** PRECISION_BITS);
+    }
+    first[o] = low;
+    count[o] = taps;
+  }
+  return { first, count, weights, kernelSize };
+}
+
+/** Rounds a fixed-point sum (rounding offset included) to a byte, clamped to 0..255. */
+function toByte(sum: number): number {
+  const value = Math.floor(sum / 2 ** PRECISION_BITS);
+  return value < 0 ? 0 : value > 255 ? 255 : value;
+}
+
+/**
+ * Crops `box` out of `image` and resizes it to `outWidth` x `outHeight` with Pillow's BICUBIC
+ * (`image.crop(box).resize((outWidth, outHeight), Image.BICUBIC)`), returning the bytes (HWC,
+ * the image's channels). The box must lie inside the image.
+ */
+export function resizeCropBicubic(
+  image: ByteImage,
+  box: CropBox,
+  outWidth: number,
+  outHeight: number,
+): Uint8Array {
+  const { data, width, channels } = image;
+  if (
+    box.left < 0 || box.top < 0 || box.width < 1 || box.height < 1 ||
+    box.left + box.width > width || box.top + box.height > image.height ||
+    outWidth < 1 || outHeight < 1
+  ) {
+    throw new RangeError(
+      `resizeCropBicubic: box ${box.left},${box.top} ${box.width}x${box.height} -> ` +
+        `${outWidth}x${outHeight} does not fit a ${width}x${image.height} image`,
+    );
+  }
+  const half = 2 ** (PRECISION_BITS - 1);
+  // columns first: the crop's rows, each resized to outWidth
+  const columns = axisTaps(box.width, 0, box.width, outWidth);
+  const wide = new Uint8Array(box.height * outWidth * channels);
+  for (let y = 0; y < box.height; y++) {
+    const rowStart = ((box.top + y) * width + box.left) * channels;
+    for (let x = 0; x < outWidth; x++) {
+      const taps = columns.count[x];
+      const at = x * columns.kernelSize;
+      const from = rowStart + columns.first[x] * channels;
+      for (let c = 0; c < channels; c++) {
+        let sum = half;
+        for (let t = 0; t < taps; t++) {
+          sum += data[from + t * channels + c] * columns.weights[at + t];
+        }
+        wide[(y * outWidth + x) * channels + c] = toByte(sum);
+      }
+    }
+  }
+  if (box.height === outHeight) return wide; // Pillow skips a pass that changes nothing
+  // then rows
+  const rows = axisTaps(box.height, 0, box.height, outHeight);
+  const out = new Uint8Array(outHeight * outWidth * channels);
+  const stride = outWidth * channels;
+  for (let y = 0; y < outHeight; y++) {
+    const taps = rows.count[y];
+    const at = y * rows.kernelSize;
+    const from = rows.first[y] * stride;
+    for (let i = 0; i < stride; i++) {
+      let sum = half;
+      for (let t = 0; t < taps; t++) sum += wide[from + t * stride + i] * rows.weights[at + t];
+      out[y * stride + i] = toByte(sum);
+    }
+  }
+  return out;
+}
