@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine: Mesa's software Vulkan driver when there is no GPU driver (apt, as root),
-# then Deno and the npm dependencies (npm ci). Safe to run again.
+# then Deno and the npm dependencies (npm ci), or, where npm is absent and deno is on PATH, the npm
+# dependencies through `deno install`. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,18 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   fi
 fi
 
-if [ ! -x node_modules/deno/deno ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+if command -v npm >/dev/null; then
+  if [ ! -x node_modules/deno/deno ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "setup: npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  node_modules/deno/deno --version | head -1
+elif command -v deno >/dev/null; then
+  # Deno alone (a GPU server without Node.js): it installs the npm packages itself
+  echo "setup: no npm on PATH: deno install"
+  deno install
+  deno --version | head -1
+else
+  echo "setup: needs npm (Node.js) or deno on PATH (https://deno.com)" >&2
+  exit 1
 fi
-node_modules/deno/deno --version | head -1
