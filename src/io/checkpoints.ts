@@ -19,7 +19,8 @@ import { applyTokenGrids, loadModelFile } from "./model_file.ts";
 import { type MixerConfig, MlpMixer } from "../nn/mixer.ts";
 import { type PositionInterpolation, VisionTransformer, type VitConfig } from "../nn/vit.ts";
 import { readPthFile } from "./pth.ts";
-import { CheckpointError, type HostTensor, readSafetensorsFile, toFloat32 } from "./safetensors.ts";
+import { CheckpointError, readSafetensorsFile } from "./safetensors.ts";
+import { type HostTensor, toFloat32 } from "../tensor/host.ts";
 
 /** The key layouts understood. */
 export type CheckpointLayout =

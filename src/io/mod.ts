@@ -4,22 +4,25 @@
  * @module
  */
 export {
-  allocate,
   CheckpointError,
-  type DType as StorageDType,
+  readSafetensors,
+  readSafetensorsFile,
+  type Safetensors,
+  writeSafetensors,
+} from "./safetensors.ts";
+// the host-side tensors every format here reads and writes (src/tensor/host.ts), as before
+export {
+  allocate,
   DTYPE_BYTES,
   elementCount,
   halfToNumber,
   type HostData,
   type HostTensor,
   isDType,
-  readSafetensors,
-  readSafetensorsFile,
-  type Safetensors,
+  type StorageDType,
   toFloat32,
   typedView,
-  writeSafetensors,
-} from "./safetensors.ts";
+} from "../tensor/host.ts";
 export * from "./zip.ts";
 export * from "./unpickle.ts";
 export * from "./pth.ts";

@@ -11,7 +11,8 @@
  * without it load as an ungrown Mixer.
  * @module
  */
-import { CheckpointError, type HostTensor, readSafetensorsFile } from "./safetensors.ts";
+import { CheckpointError, readSafetensorsFile } from "./safetensors.ts";
+import { type HostTensor } from "../tensor/host.ts";
 import { type MixerConfig, MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer, type VitConfig } from "../nn/vit.ts";
 import { blockTokenOrder } from "../train/curriculum.ts";

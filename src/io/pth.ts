@@ -6,7 +6,8 @@
  * `argparse.Namespace` objects, as DINO training checkpoints store under `args`).
  * @module
  */
-import { CheckpointError, DTYPE_BYTES, type HostTensor, typedView } from "./safetensors.ts";
+import { CheckpointError } from "./safetensors.ts";
+import { DTYPE_BYTES, type HostTensor, typedView } from "../tensor/host.ts";
 import {
   PickleGlobal,
   type PickleValue,

@@ -11,14 +11,14 @@
  * {@link PickleObject}s holding their pickled state; their class is never called.
  * @module
  */
+import { CheckpointError } from "./safetensors.ts";
 import {
   allocate,
-  CheckpointError,
-  type DType,
   elementCount,
   type HostData,
   type HostTensor,
-} from "./safetensors.ts";
+  type StorageDType,
+} from "../tensor/host.ts";
 
 /** A value decoded from a pickle. */
 export type PickleValue =
@@ -65,7 +65,7 @@ export interface TorchStorage {
   /** Marks the value as a storage. */
   readonly kind: "storage";
   /** Element type. */
-  readonly dtype: DType;
+  readonly dtype: StorageDType;
   /** All elements of the storage. */
   readonly data: HostData;
 }
@@ -74,7 +74,7 @@ export interface TorchStorage {
 export class UnpickledTensor implements HostTensor {
   /** Creates the tensor. */
   constructor(
-    public dtype: DType,
+    public dtype: StorageDType,
     public shape: number[],
     public data: HostData,
     public requiresGrad = false,
@@ -82,7 +82,7 @@ export class UnpickledTensor implements HostTensor {
 }
 
 /** Element type of each typed storage class of the `torch` module. */
-export const STORAGE_DTYPES: Readonly<Record<string, DType>> = {
+export const STORAGE_DTYPES: Readonly<Record<string, StorageDType>> = {
   DoubleStorage: "F64",
   FloatStorage: "F32",
   HalfStorage: "F16",

@@ -8,13 +8,8 @@
  */
 import { join } from "node:path";
 import { gpu } from "../gpu/device.ts";
-import {
-  CheckpointError,
-  type HostTensor,
-  readSafetensorsFile,
-  toFloat32,
-  writeSafetensors,
-} from "../io/safetensors.ts";
+import { CheckpointError, readSafetensorsFile, writeSafetensors } from "../io/safetensors.ts";
+import { type HostTensor, toFloat32 } from "../tensor/host.ts";
 import { BACKBONE_PREFIX_KEY, modelFileMetadata } from "../io/model_file.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer } from "../nn/vit.ts";

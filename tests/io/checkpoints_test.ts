@@ -10,12 +10,8 @@ import {
   mapHuggingFaceKeys,
   readCheckpoint,
 } from "../../src/io/checkpoints.ts";
-import {
-  CheckpointError,
-  type HostTensor,
-  readSafetensorsFile,
-  toFloat32,
-} from "../../src/io/safetensors.ts";
+import { CheckpointError, readSafetensorsFile } from "../../src/io/safetensors.ts";
+import { type HostTensor, toFloat32 } from "../../src/tensor/host.ts";
 import { batchFeatures } from "../../src/eval/features.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import { tensor } from "../../src/tensor/tensor.ts";

@@ -10,7 +10,8 @@ import {
   parseTokenGrids,
   TOKEN_GRIDS_KEY,
 } from "../../src/io/model_file.ts";
-import { CheckpointError, type HostTensor, writeSafetensors } from "../../src/io/safetensors.ts";
+import { CheckpointError, writeSafetensors } from "../../src/io/safetensors.ts";
+import { type HostTensor } from "../../src/tensor/host.ts";
 import { Mlp } from "../../src/nn/layers.ts";
 import { MlpMixer } from "../../src/nn/mixer.ts";
 import { Random } from "../../src/tensor/random.ts";

@@ -4,7 +4,8 @@
 // teacher checkpoint layout) gives the iBOT targets when it has one.
 import { join } from "node:path";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
-import { type HostTensor, writeSafetensors } from "../../src/io/safetensors.ts";
+import { writeSafetensors } from "../../src/io/safetensors.ts";
+import { type HostTensor } from "../../src/tensor/host.ts";
 import { DinoHead } from "../../src/nn/dino_head.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import {
