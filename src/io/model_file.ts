@@ -12,10 +12,10 @@
  * @module
  */
 import { CheckpointError, readSafetensorsFile } from "./safetensors.ts";
-import { type HostTensor } from "../tensor/host.ts";
+import type { HostTensor } from "../tensor/host.ts";
 import { type MixerConfig, MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer, type VitConfig } from "../nn/vit.ts";
-import { blockTokenOrder } from "../train/curriculum.ts";
+import { blockTokenOrder } from "../nn/mixer.ts";
 
 /**
  * Metadata key of the tensor-name prefix of the backbone to evaluate, when a file holds more than

@@ -41,7 +41,7 @@ export interface CheckpointInfo {
   maskRandom?: number;
   /**
    * Grid sides the teacher Mixer's token mixing was grown through (first = the original; see
-   * `blockTokenOrder` in src/train/curriculum.ts); absent for a ViT teacher and older checkpoints.
+   * `blockTokenOrder` in src/nn/mixer.ts); absent for a ViT teacher and older checkpoints.
    * The tensor file's metadata holds them too (`token_grids`).
    */
   tokenGrids?: number[];

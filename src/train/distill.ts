@@ -18,7 +18,7 @@
  */
 import { join } from "node:path";
 import { CheckpointError, readSafetensorsFile } from "../io/safetensors.ts";
-import { type HostTensor } from "../tensor/host.ts";
+import type { HostTensor } from "../tensor/host.ts";
 import { loadModelFromState, readCheckpoint } from "../io/checkpoints.ts";
 import { DinoHead } from "../nn/dino_head.ts";
 import { MlpMixer } from "../nn/mixer.ts";

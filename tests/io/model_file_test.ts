@@ -11,12 +11,12 @@ import {
   TOKEN_GRIDS_KEY,
 } from "../../src/io/model_file.ts";
 import { CheckpointError, writeSafetensors } from "../../src/io/safetensors.ts";
-import { type HostTensor } from "../../src/tensor/host.ts";
+import type { HostTensor } from "../../src/tensor/host.ts";
 import { Mlp } from "../../src/nn/layers.ts";
 import { MlpMixer } from "../../src/nn/mixer.ts";
 import { Random } from "../../src/tensor/random.ts";
 import { readAll, tensor } from "../../src/tensor/tensor.ts";
-import { blockTokenOrder } from "../../src/train/curriculum.ts";
+import { blockTokenOrder } from "../../src/nn/mixer.ts";
 import { assertEquals, assertRejects, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
-import { type HostTensor } from "../../src/tensor/host.ts";
+import type { HostTensor } from "../../src/tensor/host.ts";
 import { DinoHead } from "../../src/nn/dino_head.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import {
