@@ -8,7 +8,7 @@
 import { Command, Option } from "commander";
 import { initGpu } from "../../src/gpu/device.ts";
 import { batchFeatures } from "../../src/eval/features.ts";
-import { type LoadedModel, loadModel } from "../../src/io/checkpoints.ts";
+import { type LoadedModel, loadModel } from "../../src/io/pretrained/load.ts";
 import { readImageFile } from "../../src/io/image.ts";
 import { writeNpy } from "../../src/io/npy.ts";
 import { preprocessImage } from "../../src/io/preprocess.ts";

@@ -25,7 +25,7 @@ import {
   pixelFeatures,
 } from "../../src/eval/features.ts";
 import { knnClassify, MAX_KNN_K } from "../../src/eval/knn.ts";
-import { type LoadedModel, loadModel } from "../../src/io/checkpoints.ts";
+import { type LoadedModel, loadModel } from "../../src/io/pretrained/load.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import { CheckpointError } from "../../src/io/safetensors.ts";
 import type { Tensor } from "../../src/tensor/tensor.ts";

@@ -1,6 +1,8 @@
 /**
  * Reading and writing weights and arrays without Python: safetensors, PyTorch `.pth` archives
- * (through a restricted unpickler that never executes anything), zip archives and `.npy` files.
+ * (through a restricted unpickler that never executes anything), zip archives and `.npy` files;
+ * loading pretrained weights (official DINO / DINOv2, timm, Hugging Face, dinogpu's own files)
+ * into models (pretrained/). Training checkpoints, which resume a run, are src/train/checkpoint.ts.
  * @module
  */
 export {
@@ -28,6 +30,9 @@ export * from "./unpickle.ts";
 export * from "./pth.ts";
 export * from "./npy.ts";
 export * from "./image.ts";
-export * from "./checkpoints.ts";
 export * from "./preprocess.ts";
-export * from "./model_file.ts";
+export * from "./pretrained/read.ts";
+export * from "./pretrained/layouts.ts";
+export * from "./pretrained/architecture.ts";
+export * from "./pretrained/model_file.ts";
+export * from "./pretrained/load.ts";

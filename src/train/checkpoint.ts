@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { gpu } from "../gpu/device.ts";
 import { CheckpointError, readSafetensorsFile, writeSafetensors } from "../io/safetensors.ts";
 import { type HostTensor, toFloat32 } from "../tensor/host.ts";
-import { BACKBONE_PREFIX_KEY, modelFileMetadata } from "../io/model_file.ts";
+import { BACKBONE_PREFIX_KEY, modelFileMetadata } from "../io/pretrained/model_file.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer } from "../nn/vit.ts";
 import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";

@@ -19,7 +19,8 @@
 import { join } from "node:path";
 import { CheckpointError, readSafetensorsFile } from "../io/safetensors.ts";
 import type { HostTensor } from "../tensor/host.ts";
-import { loadModelFromState, readCheckpoint } from "../io/checkpoints.ts";
+import { loadModelFromState } from "../io/pretrained/load.ts";
+import { readCheckpoint } from "../io/pretrained/read.ts";
 import { DinoHead } from "../nn/dino_head.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer } from "../nn/vit.ts";

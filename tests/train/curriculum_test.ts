@@ -2,7 +2,7 @@
 // refusal of sizes off the patch grid, phase switches inside runs and exact resumption after one.
 import { join } from "node:path";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
-import { loadModel } from "../../src/io/checkpoints.ts";
+import { loadModel } from "../../src/io/pretrained/load.ts";
 import { MlpMixer } from "../../src/nn/mixer.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import {

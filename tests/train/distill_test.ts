@@ -16,7 +16,7 @@ import {
 } from "../../src/train/config.ts";
 import { loadDistillTeacher } from "../../src/train/distill.ts";
 import { runDinoTraining } from "../../src/train/run.ts";
-import { loadModel } from "../../src/io/checkpoints.ts";
+import { loadModel } from "../../src/io/pretrained/load.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
