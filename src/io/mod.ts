@@ -26,7 +26,15 @@ export {
   typedView,
 } from "../tensor/host.ts";
 export * from "./zip.ts";
-export * from "./unpickle.ts";
+export {
+  PickleGlobal,
+  PickleObject,
+  type PickleValue,
+  type TorchStorage,
+  UnpickledTensor,
+} from "./pickle/values.ts";
+export { rebuildTensor, STORAGE_DTYPES } from "./pickle/torch_globals.ts";
+export { DEFAULT_INERT_CLASSES, unpickle, type UnpickleOptions } from "./pickle/unpickle.ts";
 export * from "./pth.ts";
 export * from "./npy.ts";
 export * from "./image.ts";

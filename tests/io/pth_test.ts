@@ -2,7 +2,7 @@ import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { readPth, readPthFile, readPthObject } from "../../src/io/pth.ts";
 import { CheckpointError } from "../../src/io/safetensors.ts";
 import { type HostTensor, toFloat32 } from "../../src/tensor/host.ts";
-import { PickleObject, type PickleValue, UnpickledTensor } from "../../src/io/unpickle.ts";
+import { PickleObject, type PickleValue, UnpickledTensor } from "../../src/io/pickle/values.ts";
 
 const FIXTURES = new URL("../fixtures/checkpoints/", import.meta.url);
 const path = (name: string) => new URL(name, FIXTURES).pathname;
