@@ -12,9 +12,9 @@ import {
   ConfigError,
   DINO_DEFAULTS,
   type DinoTrainConfig,
-  MNIST_RECIPE,
-  resolveConfig,
-  smallDataConfig,
+  type Preset,
+  presetConfig,
+  PRESETS,
 } from "../../src/train/config.ts";
 import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
 import { type DistillTeacher, loadDistillTeacher } from "../../src/train/distill.ts";
@@ -157,13 +157,6 @@ function parseSets(sets: string[] = []): Record<string, unknown> {
   return result;
 }
 
-const PRESETS = ["auto", "dino", "small", "mnist"];
-
-/** Whether a data spec names one of the sets generated in code. */
-export function generatedData(data: string): boolean {
-  return data.startsWith("synthetic") || data.startsWith("textures");
-}
-
 /**
  * A command's defaults under the file, flags and `--set`: fixed, or chosen by the data spec those
  * ask for (undefined when they name none).
@@ -187,35 +180,11 @@ export async function configFromFlags(
     : defaults;
   const merged = { ...base, ...asked } as Record<string, unknown>;
   const preset = flags.preset ?? "auto";
-  if (!PRESETS.includes(preset)) {
+  if (!(PRESETS as readonly string[]).includes(preset)) {
     throw new UserError(`--preset must be one of ${PRESETS.join(", ")}, got "${preset}"`);
   }
-  const data = String(merged.data ?? DINO_DEFAULTS.data);
-  const generated = generatedData(data);
-  const mnist = data.includes("mnist");
-  const imageSize = typeof merged.imageSize === "number"
-    ? merged.imageSize
-    : mnist
-    ? 28
-    : generated
-    ? 32
-    : DINO_DEFAULTS.imageSize;
-  const useMnist = preset === "mnist" || (preset === "auto" && mnist && imageSize === 28);
-  const useSmall = useMnist || preset === "small" ||
-    (preset === "auto" && (generated || mnist || imageSize <= 96));
-  const recipe = useMnist ? MNIST_RECIPE : {};
-  const patchSize = typeof merged.patchSize === "number" && merged.patchSize > 0
-    ? merged.patchSize
-    : recipe.patchSize;
   try {
-    return resolveConfig(
-      DINO_DEFAULTS,
-      // local crops follow the patch size the run asks for (28 px with patch 7: 14 px locals)
-      useSmall ? smallDataConfig(imageSize, patchSize) : {},
-      recipe,
-      { imageSize },
-      merged,
-    );
+    return presetConfig(preset as Preset, merged);
   } catch (error) {
     if (error instanceof ConfigError) throw new UserError(error.message);
     throw error;
