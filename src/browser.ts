@@ -17,7 +17,8 @@
 import { IMAGENET_MEAN, IMAGENET_STD } from "./data/imagenet.ts";
 import { gpu, initGpu } from "./gpu/device.ts";
 import { ShapeError } from "./gpu/errors.ts";
-import type { HostTensor, Safetensors } from "./io/safetensors.ts";
+import type { Safetensors } from "./io/safetensors.ts";
+import type { HostTensor } from "./tensor/host.ts";
 import type { VisionTransformer, VitConfig } from "./nn/vit.ts";
 import type { MlpMixer } from "./nn/mixer.ts";
 import { slice } from "./ops/shape/forward.ts";
@@ -39,8 +40,10 @@ export { VisionTransformer, VIT_SIZES, vitConfig } from "./nn/vit.ts";
 export type { VitConfig, VitOutput } from "./nn/vit.ts";
 export { MIXER_SIZES, mixerConfig, MlpMixer } from "./nn/mixer.ts";
 export type { MixerConfig, MixerOutput } from "./nn/mixer.ts";
-export { readSafetensors, toFloat32, writeSafetensors } from "./io/safetensors.ts";
-export type { HostTensor, Safetensors } from "./io/safetensors.ts";
+export { readSafetensors, writeSafetensors } from "./io/safetensors.ts";
+export { toFloat32 } from "./tensor/host.ts";
+export type { Safetensors } from "./io/safetensors.ts";
+export type { HostTensor } from "./tensor/host.ts";
 
 export { IMAGENET_MEAN, IMAGENET_STD } from "./data/imagenet.ts";
 

@@ -12,46 +12,37 @@ import { displayImage } from "../../src/io/preprocess.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
-import { checkSize, loadImage, loadWeights, positiveInteger, writeFileAtomic } from "./embed.ts";
+import {
+  addImageModelOptions,
+  type ImageModelOptions,
+  loadImage,
+  OutputFolder,
+  withImageModel,
+} from "../shared.ts";
 
-/** Options of `attn`. */
-export interface AttnOptions {
-  /** Weights file or Hugging Face folder. */
-  weights: string;
+/** Options of `attn` (the model is a ViT: `arch` is ignored). */
+export interface AttnOptions extends ImageModelOptions {
   /** Output folder (created). */
   out: string;
-  /** Attention heads (default config or width / 64). */
-  heads?: number;
-  /** Input side (default 224). */
-  size?: number;
 }
 
 /** Writes the attention maps of `image` into `options.out`; returns the files written. */
 export async function attn(image: string, options: AttnOptions): Promise<string[]> {
-  const size = options.size ?? 224;
-  const loaded = await loadWeights(options.weights, { arch: "vit", heads: options.heads });
-  try {
+  return await withImageModel({ ...options, arch: "vit" }, async (loaded, size, patch) => {
     const vit = loaded.model;
     if (!(vit instanceof VisionTransformer)) throw new UserError("attn needs a ViT checkpoint");
-    const patch = checkSize(loaded, size);
     const input = await loadImage(image, size, patch);
     const images = tensor(input, [1, 3, size, size]);
     const { maps, heads, gridH, gridW } = await clsAttentionMaps(vit, images);
     images.dispose();
     const picture = displayImage(input, size);
     const cells = gridH * gridW;
-    await Deno.mkdir(options.out, { recursive: true });
-    const written: string[] = [];
-    const write = async (name: string, bytes: Uint8Array) => {
-      const path = `${options.out.replace(/\/$/, "")}/${name}`;
-      await writeFileAtomic(path, bytes);
-      written.push(path);
-    };
+    const out = new OutputFolder(options.out);
     const average = new Float32Array(cells);
     for (let h = 0; h < heads; h++) {
       const map = maps.subarray(h * cells, (h + 1) * cells);
       for (let i = 0; i < cells; i++) average[i] += map[i] / heads;
-      await write(
+      await out.write(
         `head-${h}.png`,
         heatmapPng(map, gridH, gridW, size, size, { image: picture, alpha: 0.6 }),
       );
@@ -67,27 +58,20 @@ export async function attn(image: string, options: AttnOptions): Promise<string[
         }
       }
     }
-    await write("mask.png", encodePng(maskPixels, size, size));
-    await write("attention.npy", writeNpy(maps.slice(0, heads * cells), [heads, gridH, gridW]));
-    return written;
-  } finally {
-    loaded.model.dispose();
-  }
+    await out.write("mask.png", encodePng(maskPixels, size, size));
+    await out.write("attention.npy", writeNpy(maps.slice(0, heads * cells), [heads, gridH, gridW]));
+    return out.written;
+  });
 }
 
 /** The `attn` command. */
 export function attnCommand() {
-  return new Command("attn")
-    .description("last-block CLS attention per head: PNG heat maps, a 60% mask, attention.npy")
-    .argument("<image>", "a .jpg or .png image")
-    .requiredOption("--weights <file>", ".pth, .safetensors or a Hugging Face folder")
+  return addImageModelOptions(
+    new Command("attn")
+      .description("last-block CLS attention per head: PNG heat maps, a 60% mask, attention.npy")
+      .argument("<image>", "a .jpg or .png image"),
+  )
     .requiredOption("--out <dir>", "output folder")
-    .option(
-      "--heads <count>",
-      "attention heads (default config.json or width / 64)",
-      positiveInteger("heads"),
-    )
-    .option("--size <pixels>", "input side (resize + centre crop)", positiveInteger("size"), 224)
     .action(async (image, options) => {
       const files = await attn(image, options);
       console.error(`attn: ${files.length} files -> ${options.out}`);

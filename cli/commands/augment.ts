@@ -5,7 +5,6 @@
  * @module
  */
 import { Command } from "commander";
-import { DataSpecError, loadDataSpec, skippedSummary } from "../../src/data/spec.ts";
 import {
   MultiCropAugmenter,
   type MultiCropConfig,
@@ -16,6 +15,7 @@ import { initGpu } from "../../src/gpu/device.ts";
 import { encodePng } from "../../src/io/image.ts";
 import { readAll } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
+import { DATA_SPEC_HELP, loadCliData, wholeFlag } from "../shared.ts";
 
 /** One picture of the grid: RGB bytes (HWC). */
 export interface GridImage {
@@ -179,23 +179,11 @@ function colourOptions(options: {
   return colour;
 }
 
-function wholeNumber(text: string, flag: string, least: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < least) {
-    throw new UserError(`${flag} must be a whole number >= ${least}, got ${text}`);
-  }
-  return value;
-}
-
 /** The `augment` command. */
 export function augmentCommand() {
   return new Command("augment")
     .description("write a PNG grid of multi-crop augmentations of a few images")
-    .option(
-      "--data <spec>",
-      "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
-      "synthetic",
-    )
+    .option("--data <spec>", DATA_SPEC_HELP, "synthetic")
     .option("--out <dir>", "output folder (augment.png is written there)", "augment-out")
     .option("--count <n>", "images (rows)", "8")
     .option(
@@ -213,22 +201,14 @@ export function augmentCommand() {
     .option("--grayscale-probability <p>", "probability of grayscale (DINO: 0.2)")
     .option("--json", "print one JSON object")
     .action(async (options) => {
-      const count = wholeNumber(options.count, "--count", 1);
-      const seed = wholeNumber(options.seed, "--seed", 0);
-      const localCrops = wholeNumber(options.localCrops, "--local-crops", 0);
+      const count = wholeFlag(options.count, "--count");
+      const seed = wholeFlag(options.seed, "--seed", 0);
+      const localCrops = wholeFlag(options.localCrops, "--local-crops", 0);
       const colour = colourOptions(options);
       if (options.preset !== "dino" && options.preset !== "small") {
         throw new UserError(`--preset must be dino or small, got ${options.preset}`);
       }
-      let data;
-      try {
-        data = await loadDataSpec(options.data, { seed });
-      } catch (error) {
-        if (error instanceof DataSpecError) throw new UserError(error.message);
-        throw error;
-      }
-      const skipped = skippedSummary(data.skipped);
-      if (skipped) console.error(`augment: ${skipped}`);
+      const data = await loadCliData(options.data, seed, "augment");
       const source = data.train;
       const rows = Math.min(count, source.length);
       const samples = await Promise.all(Array.from({ length: rows }, (_, i) => source.get(i)));

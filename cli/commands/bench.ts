@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { initGpu } from "../../src/gpu/device.ts";
 import { UserError } from "../run.ts";
 import { MATMUL_VARIANTS, type MatmulProblem } from "../../src/ops/matmul/variants.ts";
+import { wholeOption } from "../shared.ts";
 import {
   chooseMatmulVariant,
   timeMatmulVariant,
@@ -98,23 +99,24 @@ export async function benchMatmul(options: BenchMatmulOptions): Promise<Record<s
   };
 }
 
-function wholeNumber(value: string): number {
-  return Number(value);
-}
-
 /** The `bench` command with its `matmul` subcommand. */
 export function benchCommand() {
   const bench = new Command("bench").description("measure kernel speed on this adapter");
   bench.command("matmul")
     .description("GFLOP/s of an m x n x k matmul, per kernel variant")
-    .option("--m <rows>", "rows of the output", wholeNumber, 1024)
-    .option("--n <columns>", "columns of the output", wholeNumber, 1024)
-    .option("--k <inner>", "inner size", wholeNumber, 1024)
+    .option("--m <rows>", "rows of the output", wholeOption("--m"), 1024)
+    .option("--n <columns>", "columns of the output", wholeOption("--n"), 1024)
+    .option("--k <inner>", "inner size", wholeOption("--k"), 1024)
     .option("--transpose-a", "a stored as [k, m] (a weight gradient's layout)")
     .option("--transpose-b", "b stored as [n, k] (a Linear layer's weight)")
     .option("--variant <name>", `one variant (${MATMUL_VARIANTS.map((v) => v.name).join(", ")})`)
-    .option("--iterations <count>", "launches timed per variant", wholeNumber)
-    .option("--rounds <count>", "interleaved rounds, each variant keeps its best", wholeNumber, 2)
+    .option("--iterations <count>", "launches timed per variant", wholeOption("--iterations"))
+    .option(
+      "--rounds <count>",
+      "interleaved rounds, each variant keeps its best",
+      wholeOption("--rounds"),
+      2,
+    )
     .option("--json", "print one JSON object (the default output is the same object, indented)")
     .action(async (options) => {
       const result = await benchMatmul({

@@ -10,7 +10,7 @@ import { MIXER_SIZES, MlpMixer } from "../../src/nn/mixer.ts";
 import { VisionTransformer, VIT_SIZES } from "../../src/nn/vit.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
-import { positiveInteger } from "./embed.ts";
+import { wholeOption } from "../shared.ts";
 
 /** Options of `benchModel`. */
 export interface BenchModelOptions {
@@ -106,13 +106,13 @@ export function benchModelCommand() {
       "vit_tiny|vit_small|vit_base|vit_large|vit_giant|mixer_s16|...",
       "vit_small",
     )
-    .option("--patch <pixels>", "patch size (ViT)", positiveInteger("patch"), 16)
-    .option("--size <pixels>", "input side", positiveInteger("size"), 224)
-    .option("--batch <count>", "images per batch", positiveInteger("batch"), 16)
+    .option("--patch <pixels>", "patch size (ViT)", wholeOption("--patch"), 16)
+    .option("--size <pixels>", "input side", wholeOption("--size"), 224)
+    .option("--batch <count>", "images per batch", wholeOption("--batch"), 16)
     .option(
       "--iterations <count>",
       "timed batches (default: ~3 s worth)",
-      positiveInteger("iterations"),
+      wholeOption("--iterations"),
     )
     .option("--json", "print one JSON object (the default output is the same object, indented)")
     .action(async (options) => {

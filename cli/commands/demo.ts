@@ -5,8 +5,8 @@
  * @module
  */
 import { Command } from "commander";
-import type { DinoTrainConfig } from "../../src/train/config.ts";
-import { addTrainOptions, generatedData, type TrainFlags, trainFromFlags } from "./train.ts";
+import { type DinoTrainConfig, generatedData } from "../../src/train/config.ts";
+import { addTrainOptions, type TrainFlags, trainFromFlags } from "./train.ts";
 
 /** The `demo` command: the main job, on the built-in textures unless told otherwise. */
 export function demoCommand(): Command {

@@ -7,7 +7,8 @@
  */
 import { Command } from "commander";
 import { UserError } from "../run.ts";
-import { addTrainOptions, type TrainFlags, trainFromFlags } from "./train.ts";
+import { wholeOption } from "../shared.ts";
+import { addTrainOptions, printRunResult, type TrainFlags, trainFromFlags } from "./train.ts";
 
 /** The `distill` command. */
 export function distillCommand(): Command {
@@ -19,7 +20,11 @@ export function distillCommand(): Command {
   )
     .requiredOption("--teacher <file>", "teacher checkpoint (file, folder or dinogpu run)")
     .option("--student <arch>", "student architecture: vit | mixer", "vit")
-    .option("--teacher-heads <n>", "teacher attention heads when its weights do not say", Number)
+    .option(
+      "--teacher-heads <n>",
+      "teacher attention heads when its weights do not say",
+      wholeOption("--teacher-heads"),
+    )
     .action(
       async (flags: TrainFlags & { teacher: string; student: string; teacherHeads?: number }) => {
         if (flags.student !== "vit" && flags.student !== "mixer") {
@@ -30,28 +35,12 @@ export function distillCommand(): Command {
           teacher,
           teacherHeads,
         });
-        const summary = {
-          steps: result.steps,
-          knn_top1_before: result.knnBefore,
-          knn_top1_after: result.knnAfter,
-          images_per_second: result.imagesPerSecond,
-          peak_gpu_bytes: result.peakGpuBytes,
-          checkpoint: result.checkpoint,
-        };
-        if (flags.json) console.log(JSON.stringify(summary));
-        else {
-          console.log(
-            `distilled ${result.steps} steps at ${result.imagesPerSecond.toFixed(1)} images/s; ` +
-              `checkpoint ${result.checkpoint}`,
-          );
-          if (result.knnAfter !== undefined) {
-            console.log(
-              `knn_top1 before=${result.knnBefore?.toFixed(2) ?? "n/a"} after=${
-                result.knnAfter.toFixed(2)
-              }`,
-            );
-          }
-        }
+        printRunResult(
+          result,
+          flags.json,
+          `distilled ${result.steps} steps at ${result.imagesPerSecond.toFixed(1)} images/s; ` +
+            `checkpoint ${result.checkpoint}`,
+        );
       },
     );
 }

@@ -11,26 +11,18 @@ import { noGrad } from "../../src/tensor/tape.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
 import {
-  checkSize,
+  addImageModelOptions,
+  type ImageModelOptions,
   listImages,
   loadImage,
-  loadWeights,
-  positiveInteger,
-  writeFileAtomic,
-} from "./embed.ts";
+  OutputFolder,
+  withImageModel,
+} from "../shared.ts";
 
 /** Options of `pca`. */
-export interface PcaOptions {
-  /** Weights file or Hugging Face folder. */
-  weights: string;
+export interface PcaOptions extends ImageModelOptions {
   /** Output folder (created). */
   out: string;
-  /** Model family. */
-  arch?: "auto" | "vit" | "mixer";
-  /** Attention heads. */
-  heads?: number;
-  /** Input side (default 224). */
-  size?: number;
   /** Foreground threshold on the first component (see `pcaImages`). */
   threshold?: number;
 }
@@ -43,12 +35,9 @@ function baseName(path: string): string {
 
 /** Writes `<name>-pca.png` for each image into `options.out`; returns the files written. */
 export async function pca(inputs: readonly string[], options: PcaOptions): Promise<string[]> {
-  const size = options.size ?? 224;
   const files = await listImages(inputs);
   if (files.length === 0) throw new UserError("pca: no images given");
-  const loaded = await loadWeights(options.weights, options);
-  try {
-    const patch = checkSize(loaded, size);
+  return await withImageModel(options, async (loaded, size, patch) => {
     const host = new Float32Array(files.length * 3 * size * size);
     for (const [i, file] of files.entries()) {
       host.set(await loadImage(file, size, patch), i * 3 * size * size);
@@ -77,37 +66,27 @@ export async function pca(inputs: readonly string[], options: PcaOptions): Promi
       outH: size,
       foregroundThreshold: options.threshold,
     });
-    await Deno.mkdir(options.out, { recursive: true });
-    const written: string[] = [];
+    const out = new OutputFolder(options.out);
     const used = new Map<string, number>();
     for (const [i, file] of files.entries()) {
       let name = baseName(file);
       const count = used.get(name) ?? 0;
       used.set(name, count + 1);
       if (count) name += `-${count}`;
-      const path = `${options.out.replace(/\/$/, "")}/${name}-pca.png`;
-      await writeFileAtomic(path, encodePng(pictures[i], size, size));
-      written.push(path);
+      await out.write(`${name}-pca.png`, encodePng(pictures[i], size, size));
     }
-    return written;
-  } finally {
-    loaded.model.dispose();
-  }
+    return out.written;
+  });
 }
 
 /** The `pca` command. */
 export function pcaCommand() {
-  return new Command("pca")
-    .description("RGB image of the first three principal components of the patch features")
-    .argument("<inputs...>", "images or folders")
-    .requiredOption("--weights <file>", ".pth, .safetensors or a Hugging Face folder")
+  return addImageModelOptions(
+    new Command("pca")
+      .description("RGB image of the first three principal components of the patch features")
+      .argument("<inputs...>", "images or folders"),
+  )
     .requiredOption("--out <dir>", "output folder")
-    .option(
-      "--heads <count>",
-      "attention heads (default config.json or width / 64)",
-      positiveInteger("heads"),
-    )
-    .option("--size <pixels>", "input side (resize + centre crop)", positiveInteger("size"), 224)
     .option("--threshold <value>", "foreground threshold on the first component (0..1)", Number)
     .action(async (inputs, options) => {
       const files = await pca(inputs, options);

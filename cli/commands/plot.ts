@@ -6,6 +6,7 @@
  */
 import { Command } from "commander";
 import { UserError } from "../run.ts";
+import { wholeFlag } from "../shared.ts";
 
 /** What `writeCurves` drew. */
 export interface CurvesSummary {
@@ -86,11 +87,8 @@ export function plotCommand() {
     .option("--title <text>", "title above the panels")
     .option("--json", "print one JSON object")
     .action(async (metricsPath, options) => {
-      const columns = Number(options.columns);
+      const columns = wholeFlag(options.columns, "--columns");
       const scale = Number(options.scale);
-      if (!Number.isInteger(columns) || columns < 1) {
-        throw new UserError(`--columns must be a whole number >= 1, got ${options.columns}`);
-      }
       if (!(scale > 0 && scale <= 8)) {
         throw new UserError(`--scale must be in (0, 8], got ${options.scale}`);
       }

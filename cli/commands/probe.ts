@@ -17,25 +17,24 @@ import type { Tensor } from "../../src/tensor/tensor.ts";
 import { ProgressBar } from "../progress.ts";
 import { UserError } from "../run.ts";
 import {
+  addFeatureOptions,
+  DATA_SPEC_HELP,
+  featureFlags,
   loadCliData,
   loadCliModelOrPixels,
   percent,
   positiveFlag,
   splitFeatures,
   wholeFlag,
-} from "./knn.ts";
+} from "../shared.ts";
 
 /** The `probe` command. */
 export function probeCommand() {
-  return new Command("probe")
+  const command = new Command("probe")
     .description("linear probe accuracy on a model's frozen features")
     .option("--weights <file>", "dinogpu weights (.safetensors) or a checkpoint folder")
     .option("--pixels", "probe the raw pixels in [0, 1] (the baseline; no --weights)")
-    .option(
-      "--data <spec>",
-      "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR",
-      "synthetic",
-    )
+    .option("--data <spec>", DATA_SPEC_HELP, "synthetic")
     .option("--epochs <n>", "passes over the train features", "20")
     .option("--last-blocks <n>", "CLS tokens of this many last blocks (ViT)", "4")
     .option("--avgpool", "also the average-pooled patch tokens of the last block (ViT)")
@@ -50,18 +49,11 @@ export function probeCommand() {
       "share of the train split held out to choose among several --lr",
       "0.1",
     )
-    .option("--probe-batch-size <n>", "rows per SGD step", "256")
-    .option(
-      "--size <px>",
-      "model input side (default: the model's image size; pixels: the images' own)",
-    )
-    .option("--batch-size <n>", "images per feature batch", "128")
-    .option("--seed <n>", "seed of generated data, splits and the probe", "0")
-    .option("--quiet", "no progress bar")
-    .option("--json", "print one JSON object")
+    .option("--probe-batch-size <n>", "rows per SGD step", "256");
+  return addFeatureOptions(command, "seed of generated data, splits and the probe")
     .action(async (options) => {
-      const epochs = wholeFlag(options.epochs, "--epochs", 1);
-      const lastBlocksWanted = wholeFlag(options.lastBlocks, "--last-blocks", 1);
+      const epochs = wholeFlag(options.epochs, "--epochs");
+      const lastBlocksWanted = wholeFlag(options.lastBlocks, "--last-blocks");
       const lrs = String(options.lr).split(",").map((text) => positiveFlag(text.trim(), "--lr"));
       const validationFraction = Number(options.validationFraction);
       if (!(validationFraction > 0 && validationFraction < 1)) {
@@ -69,11 +61,8 @@ export function probeCommand() {
           `--validation-fraction must be a number in (0, 1), got ${options.validationFraction}`,
         );
       }
-      const probeBatchSize = wholeFlag(options.probeBatchSize, "--probe-batch-size", 1);
-      const size = options.size === undefined ? undefined : wholeFlag(options.size, "--size", 1);
-      const batchSize = wholeFlag(options.batchSize, "--batch-size", 1);
-      const seed = wholeFlag(options.seed, "--seed", 0);
-      const quiet = Boolean(options.quiet || options.json);
+      const probeBatchSize = wholeFlag(options.probeBatchSize, "--probe-batch-size");
+      const { size, batchSize, seed, quiet } = featureFlags(options);
       const data = await loadCliData(options.data, seed, "probe");
       const { model, arch } = await loadCliModelOrPixels(
         options.weights,

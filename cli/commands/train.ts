@@ -5,16 +5,16 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { loadDataSpec } from "../../src/data/spec.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import {
   ConfigError,
   DINO_DEFAULTS,
   type DinoTrainConfig,
-  MNIST_RECIPE,
-  resolveConfig,
-  smallDataConfig,
+  type Preset,
+  presetConfig,
+  PRESETS,
 } from "../../src/train/config.ts";
 import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
 import { type DistillTeacher, loadDistillTeacher } from "../../src/train/distill.ts";
@@ -23,6 +23,7 @@ import { METRICS_FILE, runDinoTraining, type TrainRunResult } from "../../src/tr
 import { writeCurves } from "./plot.ts";
 import { ProgressBar } from "../progress.ts";
 import { UserError } from "../run.ts";
+import { numberOption } from "../shared.ts";
 
 /** Flags that map onto configuration keys (commander camel-cases them). */
 const FLAG_KEYS = [
@@ -66,11 +67,9 @@ export interface TrainFlags {
   [key: string]: unknown;
 }
 
-function numberFlag(value: string, previous: unknown): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed)) throw new UserError(`expected a number, got "${value}"`);
-  void previous;
-  return parsed;
+/** An option of one number: `usage` is "--flag <name>"; a value that is not one is refused. */
+function numeric(usage: string, description: string): Option {
+  return new Option(usage, description).argParser(numberOption(usage.split(" ")[0]));
 }
 
 /** Adds the options shared by `train`, `demo` and `distill` to `command`. */
@@ -87,35 +86,33 @@ export function addTrainOptions(command: Command): Command {
       "--data <spec>",
       "synthetic[:COUNT] | textures[:COUNT] | fashion-mnist | mnist:DIR | folder:DIR",
     )
-    .option("--synthetic-count <n>", "images of a generated set", numberFlag)
-    .option("--image-size <px>", "side the training images are resized to", numberFlag)
+    .addOption(numeric("--synthetic-count <n>", "images of a generated set"))
+    .addOption(numeric("--image-size <px>", "side the training images are resized to"))
     .option("--arch <name>", "vit | mixer")
-    .option("--patch-size <n>", "patch size", numberFlag)
-    .option("--embed-dim <n>", "backbone width", numberFlag)
-    .option("--depth <n>", "backbone depth", numberFlag)
-    .option("--heads <n>", "attention heads", numberFlag)
-    .option("--out-dim <n>", "DINO head prototypes", numberFlag)
-    .option("--epochs <n>", "epochs", numberFlag)
-    .option("--batch-size <n>", "images per step", numberFlag)
-    .option("--lr <x>", "peak learning rate per 256 images", numberFlag)
-    .option("--warmup-epochs <n>", "learning-rate warm-up epochs", numberFlag)
-    .option("--local-crops <n>", "local crops per image", numberFlag)
-    .option("--drop-path-rate <x>", "stochastic depth rate", numberFlag)
-    .option("--teacher-temp <x>", "teacher temperature after warm-up", numberFlag)
-    .option("--freeze-last-layer <n>", "epochs with the head's last layer frozen", numberFlag)
+    .addOption(numeric("--patch-size <n>", "patch size"))
+    .addOption(numeric("--embed-dim <n>", "backbone width"))
+    .addOption(numeric("--depth <n>", "backbone depth"))
+    .addOption(numeric("--heads <n>", "attention heads"))
+    .addOption(numeric("--out-dim <n>", "DINO head prototypes"))
+    .addOption(numeric("--epochs <n>", "epochs"))
+    .addOption(numeric("--batch-size <n>", "images per step"))
+    .addOption(numeric("--lr <x>", "peak learning rate per 256 images"))
+    .addOption(numeric("--warmup-epochs <n>", "learning-rate warm-up epochs"))
+    .addOption(numeric("--local-crops <n>", "local crops per image"))
+    .addOption(numeric("--drop-path-rate <x>", "stochastic depth rate"))
+    .addOption(numeric("--teacher-temp <x>", "teacher temperature after warm-up"))
+    .addOption(numeric("--freeze-last-layer <n>", "epochs with the head's last layer frozen"))
     .option("--centering <kind>", "teacher normalisation: centering | sinkhorn")
-    .option("--koleo-loss-weight <x>", "KoLeo weight (DINOv2: 0.1; 0: off)", numberFlag)
-    .option(
-      "--ibot-loss-weight <x>",
-      "iBOT masked-patch loss weight (DINOv2: 1; 0: off)",
-      numberFlag,
+    .addOption(numeric("--koleo-loss-weight <x>", "KoLeo weight (DINOv2: 0.1; 0: off)"))
+    .addOption(
+      numeric("--ibot-loss-weight <x>", "iBOT masked-patch loss weight (DINOv2: 1; 0: off)"),
     )
-    .option("--seed <n>", "seed of everything random", numberFlag)
-    .option("--log-every <n>", "steps between metric lines (loss readbacks)", numberFlag)
-    .option("--eval-every <n>", "epochs between k-NN evaluations (0: end only)", numberFlag)
-    .option("--eval-train-limit <n>", "train images in the k-NN memory bank (0: all)", numberFlag)
-    .option("--checkpoint-every <minutes>", "minutes between extra checkpoints", numberFlag)
-    .option("--max-steps <n>", "stop after this many steps", numberFlag)
+    .addOption(numeric("--seed <n>", "seed of everything random"))
+    .addOption(numeric("--log-every <n>", "steps between metric lines (loss readbacks)"))
+    .addOption(numeric("--eval-every <n>", "epochs between k-NN evaluations (0: end only)"))
+    .addOption(numeric("--eval-train-limit <n>", "train images in the k-NN memory bank (0: all)"))
+    .addOption(numeric("--checkpoint-every <minutes>", "minutes between extra checkpoints"))
+    .addOption(numeric("--max-steps <n>", "stop after this many steps"))
     .option("--out <dir>", "output folder (checkpoints, metrics.jsonl, curves.png)")
     .option("--set <key=value...>", "any configuration key (JSON value)")
     .option("--resume <dir>", "continue the run saved in this folder")
@@ -157,13 +154,6 @@ function parseSets(sets: string[] = []): Record<string, unknown> {
   return result;
 }
 
-const PRESETS = ["auto", "dino", "small", "mnist"];
-
-/** Whether a data spec names one of the sets generated in code. */
-export function generatedData(data: string): boolean {
-  return data.startsWith("synthetic") || data.startsWith("textures");
-}
-
 /**
  * A command's defaults under the file, flags and `--set`: fixed, or chosen by the data spec those
  * ask for (undefined when they name none).
@@ -187,35 +177,11 @@ export async function configFromFlags(
     : defaults;
   const merged = { ...base, ...asked } as Record<string, unknown>;
   const preset = flags.preset ?? "auto";
-  if (!PRESETS.includes(preset)) {
+  if (!(PRESETS as readonly string[]).includes(preset)) {
     throw new UserError(`--preset must be one of ${PRESETS.join(", ")}, got "${preset}"`);
   }
-  const data = String(merged.data ?? DINO_DEFAULTS.data);
-  const generated = generatedData(data);
-  const mnist = data.includes("mnist");
-  const imageSize = typeof merged.imageSize === "number"
-    ? merged.imageSize
-    : mnist
-    ? 28
-    : generated
-    ? 32
-    : DINO_DEFAULTS.imageSize;
-  const useMnist = preset === "mnist" || (preset === "auto" && mnist && imageSize === 28);
-  const useSmall = useMnist || preset === "small" ||
-    (preset === "auto" && (generated || mnist || imageSize <= 96));
-  const recipe = useMnist ? MNIST_RECIPE : {};
-  const patchSize = typeof merged.patchSize === "number" && merged.patchSize > 0
-    ? merged.patchSize
-    : recipe.patchSize;
   try {
-    return resolveConfig(
-      DINO_DEFAULTS,
-      // local crops follow the patch size the run asks for (28 px with patch 7: 14 px locals)
-      useSmall ? smallDataConfig(imageSize, patchSize) : {},
-      recipe,
-      { imageSize },
-      merged,
-    );
+    return presetConfig(preset as Preset, merged);
   } catch (error) {
     if (error instanceof ConfigError) throw new UserError(error.message);
     throw error;
@@ -343,31 +309,41 @@ export function trainCommand(): Command {
     new Command("train").description("train a ViT or MLP-Mixer with DINO self-distillation"),
   ).action(async (flags: TrainFlags) => {
     const { result } = await trainFromFlags(flags);
-    const summary = {
+    printRunResult(
+      result,
+      flags.json,
+      `trained ${result.steps} steps at ${result.imagesPerSecond.toFixed(1)} images/s, peak GPU ` +
+        `memory ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB; checkpoint ${result.checkpoint}`,
+    );
+  });
+}
+
+/**
+ * Prints what a training run (`train`, `distill`) ended with: one JSON object with `json`,
+ * otherwise `headline` and the k-NN accuracy before and after, when the run measured it.
+ */
+export function printRunResult(
+  result: TrainRunResult,
+  json: boolean | undefined,
+  headline: string,
+): void {
+  if (json) {
+    console.log(JSON.stringify({
       steps: result.steps,
       knn_top1_before: result.knnBefore,
       knn_top1_after: result.knnAfter,
       images_per_second: result.imagesPerSecond,
       peak_gpu_bytes: result.peakGpuBytes,
       checkpoint: result.checkpoint,
-    };
-    if (flags.json) console.log(JSON.stringify(summary));
-    else {
-      console.log(
-        `trained ${result.steps} steps at ${
-          result.imagesPerSecond.toFixed(1)
-        } images/s, peak GPU ` +
-          `memory ${
-            (result.peakGpuBytes / 2 ** 20).toFixed(1)
-          } MiB; checkpoint ${result.checkpoint}`,
-      );
-      if (result.knnAfter !== undefined) {
-        console.log(
-          `knn_top1 before=${result.knnBefore?.toFixed(2) ?? "n/a"} after=${
-            result.knnAfter.toFixed(2)
-          }`,
-        );
-      }
-    }
-  });
+    }));
+    return;
+  }
+  console.log(headline);
+  if (result.knnAfter !== undefined) {
+    console.log(
+      `knn_top1 before=${result.knnBefore?.toFixed(2) ?? "n/a"} after=${
+        result.knnAfter.toFixed(2)
+      }`,
+    );
+  }
 }

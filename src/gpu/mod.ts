@@ -40,6 +40,7 @@ export { flatWorkgroups } from "./launch.ts";
 export { withWatchdog } from "./watchdog.ts";
 export {
   checkSubgroupLanes,
+  type LaneCheckDevice,
   SUBGROUP_MATMUL_WIDTHS,
   type SubgroupLaneReport,
   subgroupLanesInOrder,

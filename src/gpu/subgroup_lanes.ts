@@ -6,7 +6,27 @@
  * the matmul falls back to its vec4 kernels where it fails.
  * @module
  */
-import type { Gpu } from "./device.ts";
+import type { KernelConstants, KernelName } from "./pipeline_cache.ts";
+
+/**
+ * What the check uses of the device: `Gpu` (device.ts) is one. device.ts runs the check when it
+ * starts the device, so this module names what it needs instead of importing `Gpu` back.
+ */
+export interface LaneCheckDevice {
+  /** The WebGPU device. */
+  readonly device: GPUDevice;
+  /** Records one kernel launch. */
+  dispatch(call: {
+    kernel: KernelName;
+    constants: KernelConstants;
+    buffers: GPUBuffer[];
+    workgroups: readonly [number, number?, number?];
+  }): void;
+  /** Reads buffer ranges back. */
+  readMany(ranges: { buffer: GPUBuffer; bytes: number }[]): Promise<ArrayBuffer[]>;
+  /** Waits for the queued work and raises its errors. */
+  sync(): Promise<void>;
+}
 
 /** Workgroup widths of the subgroup matmul variants (multiples of 8 up to 64). */
 export const SUBGROUP_MATMUL_WIDTHS: readonly number[] = [32, 40, 48, 56, 64];
@@ -25,7 +45,7 @@ export interface SubgroupLaneReport {
  * Whether `gpu` runs the subgroup matmul correctly: the lane check passes (a failure to compile or
  * run it counts as a no, and its errors are drained so that later work does not see them).
  */
-export async function subgroupLanesInOrder(gpu: Gpu): Promise<boolean> {
+export async function subgroupLanesInOrder(gpu: LaneCheckDevice): Promise<boolean> {
   try {
     const report = await checkSubgroupLanes(gpu);
     await gpu.sync();
@@ -45,7 +65,7 @@ export async function subgroupLanesInOrder(gpu: Gpu): Promise<boolean> {
  * `indexShift` != 0 simulates a device whose lanes are out of order (for tests).
  */
 export async function checkSubgroupLanes(
-  gpu: Gpu,
+  gpu: LaneCheckDevice,
   widths: readonly number[] = SUBGROUP_MATMUL_WIDTHS,
   indexShift = 0,
 ): Promise<SubgroupLaneReport> {

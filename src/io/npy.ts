@@ -4,14 +4,14 @@
  * files of float32 (and converts f2, f8, i1-i8, u1 and b1 to float32).
  * @module
  */
+import { CheckpointError } from "./safetensors.ts";
 import {
-  CheckpointError,
-  type DType,
   DTYPE_BYTES,
   elementCount,
+  type StorageDType,
   toFloat32,
   typedView,
-} from "./safetensors.ts";
+} from "../tensor/host.ts";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
@@ -40,7 +40,7 @@ export function writeNpy(data: Float32Array, shape: readonly number[]): Uint8Arr
   return out;
 }
 
-const DESCRIPTORS: Record<string, DType> = {
+const DESCRIPTORS: Record<string, StorageDType> = {
   "<f4": "F32",
   "<f2": "F16",
   "<f8": "F64",

@@ -6,15 +6,16 @@
  * `argparse.Namespace` objects, as DINO training checkpoints store under `args`).
  * @module
  */
-import { CheckpointError, DTYPE_BYTES, type HostTensor, typedView } from "./safetensors.ts";
+import { CheckpointError } from "./safetensors.ts";
+import { DTYPE_BYTES, type HostTensor, typedView } from "../tensor/host.ts";
+import { STORAGE_DTYPES } from "./pickle/torch_globals.ts";
+import { unpickle } from "./pickle/unpickle.ts";
 import {
   PickleGlobal,
   type PickleValue,
-  STORAGE_DTYPES,
   type TorchStorage,
-  unpickle,
   UnpickledTensor,
-} from "./unpickle.ts";
+} from "./pickle/values.ts";
 import { readEntry, readZip, type ZipArchive } from "./zip.ts";
 
 /** Options of {@link readPth}. */

@@ -132,7 +132,7 @@ export class MlpMixer extends Module {
   readonly head: Linear | undefined;
   /**
    * Grid sides the token mixing went through (resolution curriculum), first = the original; with
-   * more than one, tokens are reordered after the stem by `blockTokenOrder` (src/train/curriculum.ts).
+   * more than one, tokens are reordered after the stem by `blockTokenOrder` (below).
    */
   tokenGrids: number[];
   #tokenOrder: Int32Array | undefined;
@@ -231,4 +231,34 @@ export class Stem extends Module {
       new ConvProjection(config.patchSize, config.inChannels, config.embedDim, random),
     );
   }
+}
+
+/**
+ * Token order of a Mixer grown through the grid sides `grids` (first = the original): entry t is
+ * the row-major position in the last grid of the token placed at slot t (the layout is explained
+ * in src/train/curriculum.ts, which grows Mixers; `setTokenOrder` takes this order).
+ */
+export function blockTokenOrder(grids: readonly number[]): Int32Array {
+  let order = Int32Array.from({ length: grids[0] * grids[0] }, (_, i) => i);
+  for (let level = 1; level < grids.length; level++) {
+    const inner = grids[level - 1];
+    const outer = grids[level];
+    const r = outer / inner;
+    if (!Number.isInteger(r) || r < 1) {
+      throw new RangeError(`blockTokenOrder: grid ${outer} is not a whole multiple of ${inner}`);
+    }
+    const next = new Int32Array(outer * outer);
+    let slot = 0;
+    for (let dy = 0; dy < r; dy++) {
+      for (let dx = 0; dx < r; dx++) {
+        for (const position of order) {
+          const y = Math.floor(position / inner);
+          const x = position % inner;
+          next[slot++] = (r * y + dy) * outer + (r * x + dx);
+        }
+      }
+    }
+    order = next;
+  }
+  return order;
 }

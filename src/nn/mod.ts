@@ -25,6 +25,7 @@ export {
   type VitOutput,
 } from "./vit.ts";
 export {
+  blockTokenOrder,
   MIXER_SIZES,
   MixerBlock,
   type MixerConfig,

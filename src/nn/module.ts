@@ -5,7 +5,7 @@
  */
 import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
-import { type HostTensor, toFloat32 } from "../io/safetensors.ts";
+import { type HostTensor, toFloat32 } from "../tensor/host.ts";
 import { formatShape, readAll, type Shape, type Tensor } from "../tensor/tensor.ts";
 
 /** A layer or model: owns parameters and child modules under PyTorch-style names. */

@@ -8,14 +8,9 @@
  */
 import { join } from "node:path";
 import { gpu } from "../gpu/device.ts";
-import {
-  CheckpointError,
-  type HostTensor,
-  readSafetensorsFile,
-  toFloat32,
-  writeSafetensors,
-} from "../io/safetensors.ts";
-import { BACKBONE_PREFIX_KEY, modelFileMetadata } from "../io/model_file.ts";
+import { CheckpointError, readSafetensorsFile, writeSafetensors } from "../io/safetensors.ts";
+import { type HostTensor, toFloat32 } from "../tensor/host.ts";
+import { BACKBONE_PREFIX_KEY, modelFileMetadata } from "../io/pretrained/model_file.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer } from "../nn/vit.ts";
 import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";
@@ -46,7 +41,7 @@ export interface CheckpointInfo {
   maskRandom?: number;
   /**
    * Grid sides the teacher Mixer's token mixing was grown through (first = the original; see
-   * `blockTokenOrder` in src/train/curriculum.ts); absent for a ViT teacher and older checkpoints.
+   * `blockTokenOrder` in src/nn/mixer.ts); absent for a ViT teacher and older checkpoints.
    * The tensor file's metadata holds them too (`token_grids`).
    */
   tokenGrids?: number[];

@@ -474,3 +474,61 @@ export function validateResolutionSchedule(config: DinoTrainConfig): void {
     previousGlobal = globalSize;
   }
 }
+
+/** The presets a run starts from; "auto" picks one by the data (`autoPreset`). */
+export const PRESETS = ["auto", "dino", "small", "mnist"] as const;
+
+/** A preset: "dino" (DINO_DEFAULTS), "small" (smallDataConfig), "mnist" (MNIST_RECIPE) or "auto". */
+export type Preset = typeof PRESETS[number];
+
+/** Whether a data spec names one of the sets generated in code ("synthetic", "textures"). */
+export function generatedData(data: string): boolean {
+  return data.startsWith("synthetic") || data.startsWith("textures");
+}
+
+/**
+ * The preset that fits the data spec `data` at `imageSize` px (what "auto" picks): "mnist" for
+ * MNIST-format data at 28 px; "small" for the generated sets, MNIST-format data at other sizes and
+ * any images up to 96 px; "dino" above.
+ */
+export function autoPreset(data: string, imageSize: number): Exclude<Preset, "auto"> {
+  const mnist = data.includes("mnist");
+  if (mnist && imageSize === 28) return "mnist";
+  return generatedData(data) || mnist || imageSize <= 96 ? "small" : "dino";
+}
+
+/**
+ * The configuration of a run: DINO_DEFAULTS, then `preset` ("auto": `autoPreset` of the data and
+ * image size asked for), then `overrides` (a configuration file's keys, flags). Without an
+ * `imageSize` override the images are 28 px for MNIST-format data, 32 px for the generated sets and
+ * DINO_DEFAULTS' size otherwise; the small-data preset's local crops follow the patch size asked
+ * for (28 px with patch 7: 14 px locals). Throws a ConfigError for an unknown preset, key or value.
+ */
+export function presetConfig(
+  preset: Preset,
+  overrides: Record<string, unknown> = {},
+): DinoTrainConfig {
+  if (!PRESETS.includes(preset)) {
+    throw new ConfigError(`preset must be one of ${PRESETS.join(", ")}, got "${preset}"`);
+  }
+  const data = String(overrides.data ?? DINO_DEFAULTS.data);
+  const imageSize = typeof overrides.imageSize === "number"
+    ? overrides.imageSize
+    : data.includes("mnist")
+    ? 28
+    : generatedData(data)
+    ? 32
+    : DINO_DEFAULTS.imageSize;
+  const chosen = preset === "auto" ? autoPreset(data, imageSize) : preset;
+  const recipe = chosen === "mnist" ? MNIST_RECIPE : {};
+  const patchSize = typeof overrides.patchSize === "number" && overrides.patchSize > 0
+    ? overrides.patchSize
+    : recipe.patchSize;
+  return resolveConfig(
+    DINO_DEFAULTS,
+    chosen === "dino" ? {} : smallDataConfig(imageSize, patchSize),
+    recipe,
+    { imageSize },
+    overrides,
+  );
+}

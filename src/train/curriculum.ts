@@ -12,7 +12,8 @@
  * the image), which is what the trained token-mixing weights expect; k copies of them on the block
  * diagonal (fc1 [Dt, S] -> [k Dt, k S], fc2 [S, Dt] -> [k S, k Dt], biases tiled) compute exactly
  * the old mixing within each block at the switch, and are free to mix across blocks afterwards.
- * Repeated growth nests the orders. Mean pooling is order-free, so features need no inverse order.
+ * Repeated growth nests the orders (`blockTokenOrder`, src/nn/mixer.ts, with the Mixer it orders).
+ * Mean pooling is order-free, so features need no inverse order.
  * @module
  */
 import type { DinoTrainConfig } from "./config.ts";
@@ -46,35 +47,6 @@ export function phaseAt(phases: readonly ResolutionPhase[], step: number): numbe
   let index = 0;
   for (let i = 1; i < phases.length; i++) if (step >= phases[i].startStep) index = i;
   return index;
-}
-
-/**
- * Token order of a Mixer grown through the grid sides `grids` (first = the original): entry t is
- * the row-major position in the last grid of the token placed at slot t (see the module doc).
- */
-export function blockTokenOrder(grids: readonly number[]): Int32Array {
-  let order = Int32Array.from({ length: grids[0] * grids[0] }, (_, i) => i);
-  for (let level = 1; level < grids.length; level++) {
-    const inner = grids[level - 1];
-    const outer = grids[level];
-    const r = outer / inner;
-    if (!Number.isInteger(r) || r < 1) {
-      throw new RangeError(`blockTokenOrder: grid ${outer} is not a whole multiple of ${inner}`);
-    }
-    const next = new Int32Array(outer * outer);
-    let slot = 0;
-    for (let dy = 0; dy < r; dy++) {
-      for (let dx = 0; dx < r; dx++) {
-        for (const position of order) {
-          const y = Math.floor(position / inner);
-          const x = position % inner;
-          next[slot++] = (r * y + dy) * outer + (r * x + dx);
-        }
-      }
-    }
-    order = next;
-  }
-  return order;
 }
 
 /**

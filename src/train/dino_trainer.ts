@@ -22,8 +22,8 @@ import { Random } from "../tensor/random.ts";
 import { noGrad } from "../tensor/tape.ts";
 import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
+import { blockTokenOrder } from "../nn/mixer.ts";
 import {
-  blockTokenOrder,
   growTokenMixing,
   isTokenMixing,
   phaseAt,

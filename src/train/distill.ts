@@ -17,8 +17,10 @@
  * @module
  */
 import { join } from "node:path";
-import { CheckpointError, type HostTensor, readSafetensorsFile } from "../io/safetensors.ts";
-import { loadModelFromState, readCheckpoint } from "../io/checkpoints.ts";
+import { CheckpointError, readSafetensorsFile } from "../io/safetensors.ts";
+import type { HostTensor } from "../tensor/host.ts";
+import { loadModelFromState } from "../io/pretrained/load.ts";
+import { readCheckpoint } from "../io/pretrained/read.ts";
 import { DinoHead } from "../nn/dino_head.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer } from "../nn/vit.ts";

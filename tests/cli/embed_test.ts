@@ -10,7 +10,8 @@ import { decodeImage, encodePng } from "../../src/io/image.ts";
 import { readNpy } from "../../src/io/npy.ts";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../../src/data/imagenet.ts";
 import { preprocessImage } from "../../src/io/preprocess.ts";
-import { readSafetensors, toFloat32 } from "../../src/io/safetensors.ts";
+import { readSafetensors } from "../../src/io/safetensors.ts";
+import { toFloat32 } from "../../src/tensor/host.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
 const MODELS = new URL("../fixtures/models/", import.meta.url).pathname;

@@ -7,7 +7,7 @@ import { loadDataSpec } from "../../src/data/spec.ts";
 import { datasetToTensorBatches, extractFeatures, pixelFeatures } from "../../src/eval/features.ts";
 import { linearProbe, sweepLinearProbe } from "../../src/eval/linear_probe.ts";
 import { knnClassify } from "../../src/eval/knn.ts";
-import { loadModelFile } from "../../src/io/model_file.ts";
+import { loadModelFile } from "../../src/io/pretrained/model_file.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";

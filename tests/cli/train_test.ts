@@ -1,9 +1,14 @@
 // `dinogpu train`'s configuration: presets, data-dependent recipes and their overrides; the
 // run's curves.
-import { assertEquals, assertRejects, assertTrue as assert } from "../helpers/assert.ts";
+import {
+  assertEquals,
+  assertRejects,
+  assertThrows,
+  assertTrue as assert,
+} from "../helpers/assert.ts";
 import { configFromFlags, RunCurves } from "../../cli/commands/train.ts";
 import { decodeImage } from "../../src/io/image.ts";
-import { MNIST_RECIPE } from "../../src/train/config.ts";
+import { autoPreset, ConfigError, MNIST_RECIPE, presetConfig } from "../../src/train/config.ts";
 
 Deno.test("train: Fashion-MNIST gets the 28 px recipe; flags and other presets override it", async () => {
   const recipe = await configFromFlags({ data: "fashion-mnist" });
@@ -23,6 +28,39 @@ Deno.test("train: Fashion-MNIST gets the 28 px recipe; flags and other presets o
     () => configFromFlags({ data: "fashion-mnist", preset: "tiny" }),
     Error,
     'one of auto, dino, small, mnist, got "tiny"',
+  );
+});
+
+Deno.test("train: the preset choice is the library's presetConfig, flags and all", async () => {
+  assertEquals(autoPreset("fashion-mnist", 28), "mnist");
+  assertEquals(autoPreset("fashion-mnist", 32), "small");
+  assertEquals(autoPreset("textures:500", 64), "small");
+  assertEquals(autoPreset("folder:/photos", 96), "small");
+  assertEquals(autoPreset("folder:/photos", 224), "dino");
+  const cases: [string | undefined, Record<string, unknown>][] = [
+    [undefined, {}],
+    ["auto", { data: "fashion-mnist" }],
+    ["auto", { data: "fashion-mnist", patchSize: 4, lr: 5e-4 }],
+    ["auto", { data: "textures", imageSize: 64 }],
+    ["auto", { data: "folder:/photos" }],
+    ["auto", { data: "folder:/photos", imageSize: 96 }],
+    ["small", { data: "fashion-mnist" }],
+    ["mnist", { data: "textures", imageSize: 28 }],
+    ["dino", { data: "fashion-mnist" }],
+  ];
+  for (const [preset, overrides] of cases) {
+    assertEquals(
+      await configFromFlags({ preset, ...overrides }),
+      presetConfig((preset ?? "auto") as "auto", overrides),
+      `${preset} ${JSON.stringify(overrides)}`,
+    );
+  }
+  assertEquals(presetConfig("auto", { data: "folder:/photos" }).imageSize, 224);
+  assertEquals(presetConfig("auto", { data: "synthetic" }).imageSize, 32);
+  assertThrows(
+    () => presetConfig("tiny" as "auto"),
+    ConfigError,
+    'preset must be one of auto, dino, small, mnist, got "tiny"',
   );
 });
 

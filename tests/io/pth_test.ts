@@ -1,7 +1,8 @@
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { readPth, readPthFile, readPthObject } from "../../src/io/pth.ts";
-import { CheckpointError, type HostTensor, toFloat32 } from "../../src/io/safetensors.ts";
-import { PickleObject, type PickleValue, UnpickledTensor } from "../../src/io/unpickle.ts";
+import { CheckpointError } from "../../src/io/safetensors.ts";
+import { type HostTensor, toFloat32 } from "../../src/tensor/host.ts";
+import { PickleObject, type PickleValue, UnpickledTensor } from "../../src/io/pickle/values.ts";
 
 const FIXTURES = new URL("../fixtures/checkpoints/", import.meta.url);
 const path = (name: string) => new URL(name, FIXTURES).pathname;

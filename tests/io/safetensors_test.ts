@@ -1,12 +1,11 @@
 import { assertEquals, assertRejects, assertThrows, assertTrue } from "../helpers/assert.ts";
 import {
   CheckpointError,
-  type HostTensor,
   readSafetensors,
   readSafetensorsFile,
-  toFloat32,
   writeSafetensors,
 } from "../../src/io/safetensors.ts";
+import { type HostTensor, toFloat32 } from "../../src/tensor/host.ts";
 
 const FIXTURES = new URL("../fixtures/checkpoints/", import.meta.url);
 const FIXTURE_PATH = new URL("weights.safetensors", FIXTURES).pathname;

@@ -5,8 +5,9 @@
  * max |diff| <= 1e-4 x max |reference|.
  */
 import { assertTrue as assert } from "../helpers/assert.ts";
-import { readSafetensorsFile, toFloat32 } from "../../src/io/safetensors.ts";
-import { loadModel } from "../../src/io/checkpoints.ts";
+import { readSafetensorsFile } from "../../src/io/safetensors.ts";
+import { toFloat32 } from "../../src/tensor/host.ts";
+import { loadModel } from "../../src/io/pretrained/load.ts";
 import { batchFeatures } from "../../src/eval/features.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import { noGrad } from "../../src/tensor/tape.ts";

@@ -2,7 +2,7 @@
 // refusal of sizes off the patch grid, phase switches inside runs and exact resumption after one.
 import { join } from "node:path";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
-import { loadModel } from "../../src/io/checkpoints.ts";
+import { loadModel } from "../../src/io/pretrained/load.ts";
 import { MlpMixer } from "../../src/nn/mixer.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import {
@@ -12,12 +12,8 @@ import {
   resolveConfig,
 } from "../../src/train/config.ts";
 import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
-import {
-  blockDiagonal,
-  blockTokenOrder,
-  phaseAt,
-  resolutionPhases,
-} from "../../src/train/curriculum.ts";
+import { blockTokenOrder } from "../../src/nn/mixer.ts";
+import { blockDiagonal, phaseAt, resolutionPhases } from "../../src/train/curriculum.ts";
 import { growMixer } from "../../src/train/dino_trainer.ts";
 import { runDinoTraining } from "../../src/train/run.ts";
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";

@@ -4,7 +4,8 @@
 // teacher checkpoint layout) gives the iBOT targets when it has one.
 import { join } from "node:path";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
-import { type HostTensor, writeSafetensors } from "../../src/io/safetensors.ts";
+import { writeSafetensors } from "../../src/io/safetensors.ts";
+import type { HostTensor } from "../../src/tensor/host.ts";
 import { DinoHead } from "../../src/nn/dino_head.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import {
@@ -15,7 +16,7 @@ import {
 } from "../../src/train/config.ts";
 import { loadDistillTeacher } from "../../src/train/distill.ts";
 import { runDinoTraining } from "../../src/train/run.ts";
-import { loadModel } from "../../src/io/checkpoints.ts";
+import { loadModel } from "../../src/io/pretrained/load.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 

@@ -1,27 +1,19 @@
 /**
- * Key maps, architecture inference and bad checkpoints of src/io/checkpoints.ts.
+ * Key maps, architecture inference, loading and bad checkpoints of src/io/pretrained/.
  */
-import { assertEquals, assertRejects, assertThrows, assertTrue } from "../helpers/assert.ts";
-import {
-  detectLayout,
-  inferVitConfig,
-  loadModel,
-  loadModelFromState,
-  mapHuggingFaceKeys,
-  readCheckpoint,
-} from "../../src/io/checkpoints.ts";
-import {
-  CheckpointError,
-  type HostTensor,
-  readSafetensorsFile,
-  toFloat32,
-} from "../../src/io/safetensors.ts";
-import { batchFeatures } from "../../src/eval/features.ts";
-import { VisionTransformer } from "../../src/nn/vit.ts";
-import { tensor } from "../../src/tensor/tensor.ts";
-import { gpuTest } from "../helpers/gpu_test.ts";
+import { assertEquals, assertRejects, assertThrows, assertTrue } from "../../helpers/assert.ts";
+import { inferVitConfig } from "../../../src/io/pretrained/architecture.ts";
+import { detectLayout, mapHuggingFaceKeys } from "../../../src/io/pretrained/layouts.ts";
+import { loadModel, loadModelFromState } from "../../../src/io/pretrained/load.ts";
+import { readCheckpoint } from "../../../src/io/pretrained/read.ts";
+import { CheckpointError, readSafetensorsFile } from "../../../src/io/safetensors.ts";
+import { type HostTensor, toFloat32 } from "../../../src/tensor/host.ts";
+import { batchFeatures } from "../../../src/eval/features.ts";
+import { VisionTransformer } from "../../../src/nn/vit.ts";
+import { tensor } from "../../../src/tensor/tensor.ts";
+import { gpuTest } from "../../helpers/gpu_test.ts";
 
-const FIXTURES = new URL("../fixtures/models/", import.meta.url).pathname;
+const FIXTURES = new URL("../../fixtures/models/", import.meta.url).pathname;
 
 /** make_model_fixtures.py's input pattern (also in tests/nn/parity_test.ts). */
 function pattern(batch: number, size: number): Float32Array {
@@ -45,7 +37,7 @@ function host(shape: number[], fill = 0.5): HostTensor {
   return { dtype: "F32", shape, data: new Float32Array(size).fill(fill) };
 }
 
-Deno.test("checkpoints: layouts are recognised from the keys", async () => {
+Deno.test("pretrained: layouts are recognised from the keys", async () => {
   const layouts: Record<string, string> = {
     "dino_vit16.pth": "dino",
     "dinov2_vit14.pth": "dinov2",
@@ -68,7 +60,7 @@ Deno.test("checkpoints: layouts are recognised from the keys", async () => {
   }
 });
 
-Deno.test("checkpoints: inference reads patch, depth, registers, SwiGLU, grid and heads", async () => {
+Deno.test("pretrained: inference reads patch, depth, registers, SwiGLU, grid and heads", async () => {
   const { state } = await readCheckpoint(`${FIXTURES}dinov2_vit14_reg4.pth`);
   const config = inferVitConfig(state, "dinov2", { heads: 2 });
   assertEquals(config.patchSize, 14);
@@ -104,7 +96,7 @@ Deno.test("checkpoints: inference reads patch, depth, registers, SwiGLU, grid an
   assertEquals(inferVitConfig(wide, "dinov2").heads, 2);
 });
 
-Deno.test("checkpoints: Hugging Face query/key/value are concatenated into qkv", () => {
+Deno.test("pretrained: Hugging Face query/key/value are concatenated into qkv", () => {
   const state = new Map<string, HostTensor>();
   const dim = 2;
   const part = (value: number): HostTensor => ({
@@ -144,7 +136,7 @@ Deno.test("checkpoints: Hugging Face query/key/value are concatenated into qkv",
 });
 
 gpuTest(
-  "checkpoints: a DINO training checkpoint loads the teacher and drops the head",
+  "pretrained: a DINO training checkpoint loads the teacher and drops the head",
   async () => {
     const loaded = await loadModel(`${FIXTURES}dino_training_checkpoint.pth`, { heads: 2 });
     assertTrue(loaded.dropped.includes("head.last_layer.weight_g"), loaded.dropped.join(","));
@@ -163,7 +155,7 @@ gpuTest(
   },
 );
 
-gpuTest("checkpoints: the interpolation variant matters (DINO at 320 px with size=)", async () => {
+gpuTest("pretrained: the interpolation variant matters (DINO at 320 px with size=)", async () => {
   const expected = toFloat32(
     (await readSafetensorsFile(`${FIXTURES}dino_vit16_320.expected.safetensors`)).tensors.get(
       "features",
@@ -183,7 +175,7 @@ gpuTest("checkpoints: the interpolation variant matters (DINO at 320 px with siz
   loaded.model.dispose();
 });
 
-gpuTest("checkpoints: unknown keys and inconsistent shapes are listed", async () => {
+gpuTest("pretrained: unknown keys and inconsistent shapes are listed", async () => {
   const { state } = await readCheckpoint(`${FIXTURES}dino_vit16.pth`);
   const extra = new Map(state);
   extra.set("blocks.0.attn.rope.freqs", host([4]));
@@ -213,7 +205,7 @@ gpuTest("checkpoints: unknown keys and inconsistent shapes are listed", async ()
   );
 });
 
-Deno.test("checkpoints: a truncated checkpoint gives an error naming the file", async () => {
+Deno.test("pretrained: a truncated checkpoint gives an error naming the file", async () => {
   const dir = await Deno.makeTempDir();
   try {
     for (const name of ["dino_vit16.pth", "hf_vit16/model.safetensors"]) {

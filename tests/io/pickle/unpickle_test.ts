@@ -1,15 +1,15 @@
-import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
-import { CheckpointError } from "../../src/io/safetensors.ts";
+import { assertEquals, assertThrows, assertTrue } from "../../helpers/assert.ts";
+import { CheckpointError } from "../../../src/io/safetensors.ts";
+import { rebuildTensor } from "../../../src/io/pickle/torch_globals.ts";
+import { unpickle } from "../../../src/io/pickle/unpickle.ts";
 import {
   PickleObject,
   type PickleValue,
-  rebuildTensor,
   type TorchStorage,
-  unpickle,
   UnpickledTensor,
-} from "../../src/io/unpickle.ts";
+} from "../../../src/io/pickle/values.ts";
 
-const FIXTURES = new URL("../fixtures/checkpoints/", import.meta.url);
+const FIXTURES = new URL("../../fixtures/checkpoints/", import.meta.url);
 
 /** Pickle bytes from opcodes (numbers) and raw text or byte pieces. */
 function pickle(...parts: (number | string | number[])[]): Uint8Array {

@@ -1,23 +1,24 @@
 /**
- * dinogpu's own weight files (src/io/model_file.ts) read back by `loadModel`: a Mixer grown by the
+ * dinogpu's own weight files (src/io/pretrained/model_file.ts) read back by `loadModel`: a Mixer grown by the
  * resolution curriculum keeps its token order through `token_grids`.
  */
 import { join } from "node:path";
-import { loadModel, loadModelFromState } from "../../src/io/checkpoints.ts";
+import { loadModel, loadModelFromState } from "../../../src/io/pretrained/load.ts";
 import {
   applyTokenGrids,
   modelFileMetadata,
   parseTokenGrids,
   TOKEN_GRIDS_KEY,
-} from "../../src/io/model_file.ts";
-import { CheckpointError, type HostTensor, writeSafetensors } from "../../src/io/safetensors.ts";
-import { Mlp } from "../../src/nn/layers.ts";
-import { MlpMixer } from "../../src/nn/mixer.ts";
-import { Random } from "../../src/tensor/random.ts";
-import { readAll, tensor } from "../../src/tensor/tensor.ts";
-import { blockTokenOrder } from "../../src/train/curriculum.ts";
-import { assertEquals, assertRejects, assertThrows, assertTrue } from "../helpers/assert.ts";
-import { gpuTest } from "../helpers/gpu_test.ts";
+} from "../../../src/io/pretrained/model_file.ts";
+import { CheckpointError, writeSafetensors } from "../../../src/io/safetensors.ts";
+import type { HostTensor } from "../../../src/tensor/host.ts";
+import { Mlp } from "../../../src/nn/layers.ts";
+import { MlpMixer } from "../../../src/nn/mixer.ts";
+import { Random } from "../../../src/tensor/random.ts";
+import { readAll, tensor } from "../../../src/tensor/tensor.ts";
+import { blockTokenOrder } from "../../../src/nn/mixer.ts";
+import { assertEquals, assertRejects, assertThrows, assertTrue } from "../../helpers/assert.ts";
+import { gpuTest } from "../../helpers/gpu_test.ts";
 
 /** A tiny Mixer as if grown from 8 px to 16 px images with 4 px patches (grids 2 -> 4). */
 function grownMixer(): MlpMixer {

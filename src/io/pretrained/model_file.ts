@@ -11,10 +11,10 @@
  * without it load as an ungrown Mixer.
  * @module
  */
-import { CheckpointError, type HostTensor, readSafetensorsFile } from "./safetensors.ts";
-import { type MixerConfig, MlpMixer } from "../nn/mixer.ts";
-import { VisionTransformer, type VitConfig } from "../nn/vit.ts";
-import { blockTokenOrder } from "../train/curriculum.ts";
+import { blockTokenOrder, type MixerConfig, MlpMixer } from "../../nn/mixer.ts";
+import { VisionTransformer, type VitConfig } from "../../nn/vit.ts";
+import type { HostTensor } from "../../tensor/host.ts";
+import { CheckpointError, readSafetensorsFile } from "../safetensors.ts";
 
 /**
  * Metadata key of the tensor-name prefix of the backbone to evaluate, when a file holds more than
@@ -192,4 +192,38 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
   for (const parameter of model.parameters()) parameter.requiresGrad = false;
   model.eval();
   return { model, arch, path: file, prefix };
+}
+
+/** Whether `path` is dinogpu's own weight file or training checkpoint folder. */
+export async function isModelFile(path: string): Promise<boolean> {
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) {
+      for (const name of ["latest", "checkpoint.json"]) {
+        if (await Deno.stat(`${path}/${name}`).then(() => true, () => false)) return true;
+      }
+      return false;
+    }
+    if (!path.endsWith(".safetensors")) return false;
+    const file = await Deno.open(path);
+    try {
+      const head = new Uint8Array(8);
+      if ((await file.read(head)) !== 8) return false;
+      const length = Number(new DataView(head.buffer).getBigUint64(0, true));
+      if (length > 100_000_000) return false;
+      const header = new Uint8Array(length);
+      let read = 0;
+      while (read < length) {
+        const n = await file.read(header.subarray(read));
+        if (n === null) return false;
+        read += n;
+      }
+      const metadata = JSON.parse(new TextDecoder().decode(header)).__metadata__ ?? {};
+      return typeof metadata.arch === "string" && typeof metadata.config === "string";
+    } finally {
+      file.close();
+    }
+  } catch {
+    return false;
+  }
 }

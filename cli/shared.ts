@@ -1,0 +1,359 @@
+/**
+ * What the commands share, each once: number flags (errors name the flag), loading weights, data
+ * and images with one-line user errors, the options and set-up of the commands that run a model on
+ * images (`embed`, `attn`, `pca`), feature extraction with a progress bar (`knn`, `probe`), and
+ * files written whole. The progress bar itself is progress.ts.
+ * @module
+ */
+import type { Command, OptionValues } from "commander";
+import type { Dataset } from "../src/data/dataset.ts";
+import { DataSpecError, loadDataSpec, type LoadedData, skippedSummary } from "../src/data/spec.ts";
+import {
+  datasetToTensorBatches,
+  type ExtractedFeatures,
+  extractFeatures,
+  type FeatureModel,
+  pixelFeatures,
+} from "../src/eval/features.ts";
+import { initGpu } from "../src/gpu/device.ts";
+import { readImageFile } from "../src/io/image.ts";
+import { type LoadedModel, loadModel } from "../src/io/pretrained/load.ts";
+import { preprocessImage } from "../src/io/preprocess.ts";
+import type { Tensor } from "../src/tensor/tensor.ts";
+import { ProgressBar } from "./progress.ts";
+import { UserError } from "./run.ts";
+
+// ---- flags
+
+/** What `--data` takes, for the help of every command that has it. */
+export const DATA_SPEC_HELP =
+  "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR";
+
+/** Parses `text`, given for `flag` (`--k`), as a whole number in least..most. */
+export function wholeFlag(text: string, flag: string, least = 1, most = Infinity): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isInteger(value) || value < least || value > most) {
+    const range = most === Infinity ? `>= ${least}` : `in ${least}..${most}`;
+    throw new UserError(`${flag} must be a whole number ${range}, got ${text}`);
+  }
+  return value;
+}
+
+/** Parses `text`, given for `flag`, as a finite number > 0. */
+export function positiveFlag(text: string, flag: string): number {
+  const value = Number(text);
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new UserError(`${flag} must be a number > 0, got ${text}`);
+  }
+  return value;
+}
+
+/** Parses `text`, given for `flag`, as a finite number. */
+export function numberFlag(text: string, flag: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value)) {
+    throw new UserError(`${flag} must be a number, got ${text}`);
+  }
+  return value;
+}
+
+/** A commander argument parser of whole numbers >= `least` for `flag`. */
+export function wholeOption(flag: string, least = 1): (text: string) => number {
+  return (text) => wholeFlag(text, flag, least);
+}
+
+/** A commander argument parser of finite numbers for `flag`. */
+export function numberOption(flag: string): (text: string) => number {
+  return (text) => numberFlag(text, flag);
+}
+
+// ---- loading
+
+/**
+ * Loads weights for a command (starting the GPU first): read, layout, key and shape problems
+ * become one-line user errors; a TypeError or RangeError (a bug) keeps its stack.
+ */
+export async function loadWeights(
+  path: string,
+  options: { arch?: "auto" | "vit" | "mixer"; heads?: number } = {},
+): Promise<LoadedModel> {
+  await initGpu();
+  try {
+    return await loadModel(path, options);
+  } catch (error) {
+    if (error instanceof Error && error.name !== "TypeError" && error.name !== "RangeError") {
+      throw new UserError(error.message);
+    }
+    throw error;
+  }
+}
+
+/**
+ * The model of `--weights`, or none for the raw-pixel baseline that `pixelsFlag` asks for (then
+ * only the GPU is started, for the k-NN search or the probe); refuses both or neither by name.
+ */
+export async function loadCliModelOrPixels(
+  weights: string | undefined,
+  pixels: boolean,
+  pixelsFlag: string,
+): Promise<{ model?: FeatureModel; arch: string }> {
+  if (pixels && weights !== undefined) {
+    throw new UserError(`${pixelsFlag} uses raw pixels and takes no --weights, got ${weights}`);
+  }
+  if (!pixels && weights === undefined) {
+    throw new UserError(
+      `--weights is required (a model file or checkpoint folder), unless ${pixelsFlag}`,
+    );
+  }
+  if (weights === undefined) {
+    await initGpu();
+    return { arch: "pixels" };
+  }
+  const { model, kind } = await loadWeights(weights);
+  return { model, arch: kind };
+}
+
+/** Loads `--data`, turning spec errors into user errors and reporting skipped images. */
+export async function loadCliData(spec: string, seed: number, what: string): Promise<LoadedData> {
+  try {
+    const data = await loadDataSpec(spec, { seed });
+    const skipped = skippedSummary(data.skipped);
+    if (skipped) console.error(`${what}: ${skipped}`);
+    return data;
+  } catch (error) {
+    if (error instanceof DataSpecError) throw new UserError(error.message);
+    throw error;
+  }
+}
+
+const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png"];
+
+/** Image files named by `inputs`: files as given, folders walked (sorted, recursively). */
+export async function listImages(inputs: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  const walk = async (folder: string) => {
+    const entries: Deno.DirEntry[] = [];
+    for await (const entry of Deno.readDir(folder)) entries.push(entry);
+    entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    for (const entry of entries) {
+      const path = `${folder.replace(/\/$/, "")}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (IMAGE_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext))) {
+        files.push(path);
+      }
+    }
+  };
+  for (const input of inputs) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(input);
+    } catch {
+      throw new UserError(`${input}: no such file or folder`);
+    }
+    if (info.isDirectory) await walk(input);
+    else files.push(input);
+  }
+  return files;
+}
+
+/** Reads, decodes and preprocesses one image; errors name the file. */
+export async function loadImage(path: string, size: number, patch: number): Promise<Float32Array> {
+  let image;
+  try {
+    image = await readImageFile(path);
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new UserError(message.startsWith(path) ? message : `${path}: ${message}`);
+  }
+  if (image.width < patch || image.height < patch) {
+    throw new UserError(
+      `${path}: ${image.width}x${image.height} pixels is smaller than one ${patch}x${patch} patch`,
+    );
+  }
+  return preprocessImage(image, size);
+}
+
+// ---- commands that run a model on images: embed, attn, pca
+
+/** The options of the commands that run a model on images. */
+export interface ImageModelOptions {
+  /** Weights file or Hugging Face folder. */
+  weights: string;
+  /** Model family (default "auto"). */
+  arch?: "auto" | "vit" | "mixer";
+  /** Attention heads (default from config.json, else width / 64). */
+  heads?: number;
+  /** Input side (default 224). */
+  size?: number;
+}
+
+/** Adds `--weights`, `--heads` and `--size` (the options of `ImageModelOptions`) to `command`. */
+export function addImageModelOptions<
+  Args extends unknown[],
+  Opts extends OptionValues,
+  Globals extends OptionValues,
+>(command: Command<Args, Opts, Globals>) {
+  return command
+    .requiredOption("--weights <file>", ".pth, .safetensors or a Hugging Face folder")
+    .option(
+      "--heads <count>",
+      "attention heads (default config.json or width / 64)",
+      wholeOption("--heads"),
+    )
+    .option("--size <pixels>", "input side (resize + centre crop)", wholeOption("--size"), 224);
+}
+
+/** Checks `size` against the model's patch; returns the patch size. */
+export function checkSize(loaded: LoadedModel, size: number): number {
+  const patch = loaded.model.config.patchSize;
+  if (size < patch) {
+    throw new UserError(`--size ${size} is smaller than one ${patch}x${patch} patch`);
+  }
+  if (size % patch !== 0) {
+    throw new UserError(`--size ${size} is not a multiple of the patch size ${patch}`);
+  }
+  if (loaded.kind === "mixer" && size !== loaded.model.config.imageSize) {
+    throw new UserError(
+      `an MLP-Mixer only runs at the size it was trained for: --size ${loaded.model.config.imageSize}`,
+    );
+  }
+  return patch;
+}
+
+/**
+ * Loads the model of `options`, checks the input side against it, then runs `use` with the model,
+ * the side and the patch size; the model is disposed afterwards, whatever happens.
+ */
+export async function withImageModel<T>(
+  options: ImageModelOptions,
+  use: (loaded: LoadedModel, size: number, patch: number) => Promise<T>,
+): Promise<T> {
+  const size = options.size ?? 224;
+  const loaded = await loadWeights(options.weights, options);
+  try {
+    return await use(loaded, size, checkSize(loaded, size));
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+// ---- features of a data set's splits: knn, probe
+
+/** Adds the feature-extraction options `featureFlags` reads to `command`. */
+export function addFeatureOptions<
+  Args extends unknown[],
+  Opts extends OptionValues,
+  Globals extends OptionValues,
+>(command: Command<Args, Opts, Globals>, seedHelp: string) {
+  return command
+    .option(
+      "--size <px>",
+      "model input side (default: the model's image size; pixels: the images' own)",
+    )
+    .option("--batch-size <n>", "images per feature batch", "128")
+    .option("--seed <n>", seedHelp, "0")
+    .option("--quiet", "no progress bar")
+    .option("--json", "print one JSON object");
+}
+
+/** Parses the options `addFeatureOptions` adds. */
+export function featureFlags(
+  options: { size?: string; batchSize: string; seed: string; quiet?: true; json?: true },
+): { size?: number; batchSize: number; seed: number; quiet: boolean } {
+  return {
+    size: options.size === undefined ? undefined : wholeFlag(options.size, "--size"),
+    batchSize: wholeFlag(options.batchSize, "--batch-size"),
+    seed: wholeFlag(options.seed, "--seed", 0),
+    quiet: Boolean(options.quiet || options.json),
+  };
+}
+
+/** Options of `splitFeatures`. */
+export interface SplitFeatureOptions {
+  /** Model input side (default: the model's configured image size; pixels: the images' own). */
+  size?: number;
+  /** Images per batch. */
+  batchSize: number;
+  /** Features of one batch (default: CLS / mean token). */
+  compute?: (model: FeatureModel, images: Tensor) => Tensor;
+  /** No progress output. */
+  quiet: boolean;
+}
+
+/** Features of one split (raw pixels without a model) with a progress bar on stderr. */
+export async function splitFeatures(
+  model: FeatureModel | undefined,
+  dataset: Dataset,
+  label: string,
+  options: SplitFeatureOptions,
+): Promise<ExtractedFeatures> {
+  const bar = new ProgressBar({
+    label,
+    total: dataset.length,
+    unit: "img",
+    silent: options.quiet,
+  });
+  if (!model) {
+    const features = await pixelFeatures(dataset, {
+      size: options.size,
+      onProgress: (done) => {
+        if (done % 1000 === 0) bar.update(done);
+      },
+    });
+    bar.finish();
+    return features;
+  }
+  const size = options.size ?? model.config.imageSize;
+  const features = await extractFeatures(
+    model,
+    datasetToTensorBatches(dataset, {
+      size,
+      batchSize: options.batchSize,
+      channels: model.config.inChannels === 1 ? 1 : 3,
+    }),
+    { onProgress: (done) => bar.update(done), compute: options.compute },
+  );
+  bar.finish();
+  return features;
+}
+
+/** Percent with two decimals. */
+export function percent(fraction: number): string {
+  return (100 * fraction).toFixed(2);
+}
+
+// ---- output
+
+/** Writes `bytes` to `path` through a temporary file and a rename (no partial files). */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temporary = `${path}.partial-${Deno.pid}`;
+  try {
+    await Deno.writeFile(temporary, bytes);
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw new UserError(`${path}: cannot write: ${(error as Error).message}`);
+  }
+}
+
+/** An output folder: created on the first write; every file is written whole. */
+export class OutputFolder {
+  /** The paths written, in order. */
+  readonly written: string[] = [];
+  #created = false;
+
+  /** The folder `path`. */
+  constructor(readonly path: string) {}
+
+  /** Writes `bytes` as the file `name` in the folder; returns its path. */
+  async write(name: string, bytes: Uint8Array): Promise<string> {
+    if (!this.#created) {
+      await Deno.mkdir(this.path, { recursive: true });
+      this.#created = true;
+    }
+    const path = `${this.path.replace(/\/$/, "")}/${name}`;
+    await writeFileAtomic(path, bytes);
+    this.written.push(path);
+    return path;
+  }
+}
