@@ -15,10 +15,10 @@ import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
 import {
   blockDiagonal,
   blockTokenOrder,
+  growMixer,
   phaseAt,
   resolutionPhases,
 } from "../../src/train/curriculum.ts";
-import { growMixer } from "../../src/train/dino_trainer.ts";
 import { runDinoTraining } from "../../src/train/run.ts";
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
