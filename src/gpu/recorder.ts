@@ -17,9 +17,9 @@
  * ```ts ignore
  * const recorder = new StepRecorder({
  *   inputs: { x: (bytes: number) => Tensor.empty([bytes / 4]) },
- *   step: ({ x }, args: { scale: number }) => ({ y: scale(x, args.scale) }),
+ *   step: ({ x }, args: { factor: number }) => ({ y: scale(x, args.factor) }),
  * });
- * const { y } = recorder.run({ scale: 2 }, { x: Float32Array.of(1, 2) }); // runs the step
+ * const { y } = recorder.run({ factor: 2 }, { x: Float32Array.of(1, 2) }); // runs the step
  * ```
  * @module
  */
