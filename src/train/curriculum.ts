@@ -13,6 +13,8 @@
  * diagonal (fc1 [Dt, S] -> [k Dt, k S], fc2 [S, Dt] -> [k S, k Dt], biases tiled) compute exactly
  * the old mixing within each block at the switch, and are free to mix across blocks afterwards.
  * Repeated growth nests the orders. Mean pooling is order-free, so features need no inverse order.
+ * `growMixer` grows one Mixer; `growMixerRun` grows a run's student and teacher and the AdamW
+ * moments of the token-mixing parameters alike.
  * @module
  */
 import { gpu } from "../gpu/device.ts";
