@@ -22,7 +22,13 @@ import {
 } from "./metrics.ts";
 
 export { TrainingDivergedError } from "./loop.ts";
-export { evaluateKnn, INTERRUPTED_METRICS, METRICS_FILE, type MetricsLine } from "./metrics.ts";
+export {
+  evaluateKnn,
+  INTERRUPTED_METRICS,
+  type KnnAccuracy,
+  METRICS_FILE,
+  type MetricsLine,
+} from "./metrics.ts";
 
 /** Progress of a run, reported after each step. */
 export interface TrainProgress {
