@@ -13,10 +13,19 @@
  * diagonal (fc1 [Dt, S] -> [k Dt, k S], fc2 [S, Dt] -> [k S, k Dt], biases tiled) compute exactly
  * the old mixing within each block at the switch, and are free to mix across blocks afterwards.
  * Repeated growth nests the orders (`blockTokenOrder`, src/nn/mixer.ts, with the Mixer it orders).
- * Mean pooling is order-free, so features need no inverse order.
+ * Mean pooling is order-free, so features need no inverse order. `growMixer` grows one Mixer;
+ * `growMixerRun` grows a run's student and teacher and the AdamW moments of the token-mixing
+ * parameters alike.
  * @module
  */
+import { gpu } from "../gpu/device.ts";
+import { Mlp } from "../nn/layers.ts";
+import { blockTokenOrder, MlpMixer } from "../nn/mixer.ts";
+import type { AdamW } from "../optim/adamw.ts";
+import { Random } from "../tensor/random.ts";
+import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
+import type { DinoNetwork } from "./models.ts";
 
 /** One phase of the curriculum. */
 export interface ResolutionPhase {
@@ -99,4 +108,94 @@ export function growTokenMixing(
 /** Whether a parameter name belongs to a Mixer's token-mixing MLP. */
 export function isTokenMixing(name: string): boolean {
   return /(^|\.)mlp_tokens\./.test(name);
+}
+
+/**
+ * Grows every token-mixing MLP of `mixer` block-diagonally to a `grid` x `grid` token grid and
+ * sets the nested block token order (see the module doc).
+ */
+export async function growMixer(mixer: MlpMixer, grid: number): Promise<void> {
+  const oldGrid = mixer.tokenGrids.at(-1)!;
+  const k = (grid / oldGrid) ** 2;
+  if (!Number.isInteger(k) || k < 1) {
+    throw new RangeError(`growMixer: grid ${grid} is not a whole multiple of ${oldGrid}`);
+  }
+  if (k === 1) return;
+  for (const block of mixer.blocks) {
+    const named = block.mlpTokens.namedParameters();
+    const values = await readAll(named.map(([, value]) => value));
+    const grown = new Mlp(block.tokens * k, named[0][1].shape[0] * k, new Random(0));
+    const targets = grown.namedParameters();
+    named.forEach(([name, value], index) => {
+      const result = growTokenMixing(name, value.shape, values[index], k);
+      const [targetName, target] = targets[index];
+      if (targetName !== name || target.size !== result.values.length) {
+        throw new Error(`growMixer: ${name} does not map onto ${targetName}`);
+      }
+      gpu().upload(target.buffer, result.values);
+      target.requiresGrad = value.requiresGrad;
+    });
+    block.setTokenMixing(grown, block.tokens * k);
+  }
+  const grids = [...mixer.tokenGrids, grid];
+  mixer.setTokenOrder(grids, blockTokenOrder(grids));
+  mixer.config.imageSize = grid * mixer.config.patchSize;
+  mixer.config.tokenHidden *= k;
+}
+
+/** The parts of a Mixer run that grow at a resolution switch. */
+export interface MixerRun {
+  /** The student (a Mixer backbone). */
+  student: DinoNetwork;
+  /** The teacher, grown too unless it is frozen (distillation). */
+  teacher: DinoNetwork;
+  /** Whether the teacher is frozen. */
+  frozenTeacher: boolean;
+  /** AdamW over the student. */
+  optimizer: AdamW;
+}
+
+/**
+ * Grows the Mixer run's token mixing to a `grid` x `grid` token grid: the student's and (unless
+ * frozen) the teacher's MLPs (`growMixer`), and the AdamW moments of the token-mixing parameters
+ * alike (block-diagonal copies). Disposes `run.optimizer` and returns its successor, built over
+ * the grown student by `rebuild` and loaded with the grown state.
+ */
+export async function growMixerRun(
+  run: MixerRun,
+  grid: number,
+  rebuild: () => AdamW,
+): Promise<AdamW> {
+  // names in the optimizer's order (its groups: regularised first, then biases and norms)
+  const nameOf = new Map(run.student.namedParameters().map(([name, value]) => [value, name]));
+  const names = run.optimizer.parameters.map((value) => nameOf.get(value) ?? "");
+  const old = run.optimizer.state();
+  const oldGrid = (run.student.backbone as MlpMixer).tokenGrids.at(-1)!;
+  const k = (grid / oldGrid) ** 2;
+  const grownState = new Map<number, [Tensor, Tensor]>();
+  for (let i = 0; i < names.length; i++) {
+    if (!isTokenMixing(names[i])) continue;
+    const [m, v] = await readAll([old.expAvg[i], old.expAvgSq[i]]);
+    const grow = (values: ArrayLike<number>) => {
+      const grown = growTokenMixing(names[i], old.expAvg[i].shape, values, k);
+      return tensor(grown.values, grown.shape);
+    };
+    grownState.set(i, [grow(m), grow(v)]);
+  }
+  await growMixer(run.student.backbone as MlpMixer, grid);
+  if (!run.frozenTeacher && run.teacher.backbone instanceof MlpMixer) {
+    await growMixer(run.teacher.backbone, grid);
+    for (const parameter of run.teacher.parameters()) parameter.requiresGrad = false;
+  }
+  run.optimizer.dispose();
+  const optimizer = rebuild();
+  const expAvg = old.expAvg.map((value, i) => grownState.get(i)?.[0] ?? value);
+  const expAvgSq = old.expAvgSq.map((value, i) => grownState.get(i)?.[1] ?? value);
+  await optimizer.loadState({ steps: old.steps, expAvg, expAvgSq });
+  for (
+    const value of new Set([...old.expAvg, ...old.expAvgSq, ...expAvg, ...expAvgSq, old.steps])
+  ) {
+    value.dispose();
+  }
+  return optimizer;
 }

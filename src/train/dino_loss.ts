@@ -2,19 +2,19 @@
  * DINO's self-distillation loss (Caron et al. 2021, `DINOLoss` in main_dino.py): the teacher's
  * centred, sharpened softmax on each global view is the target of the student's softmax on every
  * other view (or, with `centering: "sinkhorn"`, DINOv2's Sinkhorn-Knopp normalisation of the
- * teacher outputs in place of the centre); cross-entropies averaged over the (teacher view q, student view v != q) pairs. The
- * centre is an EMA of the teacher's batch-mean output, updated after the loss is computed.
+ * teacher outputs in place of the centre); cross-entropies averaged over the (teacher view q,
+ * student view v != q) pairs. The centre is an EMA of the teacher's batch-mean output, updated
+ * after the loss is computed.
  * @module
  */
 import { ShapeError } from "../gpu/errors.ts";
-import { emaUpdate } from "../optim/ema.ts";
-import { add, mul, scale, sub } from "../ops/elementwise/forward.ts";
-import { mean, meanAll, sumAll } from "../ops/reduction/forward.ts";
+import { mul, scale, sub } from "../ops/elementwise/forward.ts";
+import { meanAll, sumAll } from "../ops/reduction/forward.ts";
 import { slice } from "../ops/shape/forward.ts";
-import { crossEntropy, logSoftmax, softmax } from "../ops/softmax/forward.ts";
+import { crossEntropy, logSoftmax } from "../ops/softmax/forward.ts";
 import { noGrad } from "../tensor/tape.ts";
-import { rowEntropy, sinkhornKnopp } from "./sinkhorn.ts";
-import { formatShape, type Tensor, zeros } from "../tensor/tensor.ts";
+import { formatShape, type Tensor, tidy } from "../tensor/tensor.ts";
+import { CenteredLoss, sumOf } from "./centering.ts";
 
 /** What one loss evaluation returns: the loss (on the tape) and monitors (one-element tensors). */
 export interface DinoLossOutput {
@@ -27,29 +27,55 @@ export interface DinoLossOutput {
 }
 
 /** The DINO loss with its centre. */
-export class DinoLoss {
-  /** The centre [1, outDim], subtracted from teacher outputs before sharpening. */
-  readonly center: Tensor;
-
-  /** Creates the loss for `outDim` prototypes (centre starts at 0). */
-  constructor(
-    readonly outDim: number,
-    readonly studentTemperature = 0.1,
-    readonly centerMomentum = 0.9,
-    readonly centering: "centering" | "sinkhorn" = "centering",
-  ) {
-    this.center = zeros([1, outDim]);
-  }
-
+export class DinoLoss extends CenteredLoss {
   /**
    * The loss for `studentLogits` [views * B, K] (global views first) against `teacherLogits`
-   * [2 * B, K] (the two global views) at `teacherTemperature`; also updates the centre.
+   * [2 * B, K] (the two global views) at `teacherTemperature`; then updates the centre.
    */
   forward(
     studentLogits: Tensor,
     teacherLogits: Tensor,
     teacherTemperature: number,
   ): DinoLossOutput {
+    const output = this.compute(studentLogits, teacherLogits, teacherTemperature);
+    this.updateCenter(teacherLogits);
+    return output;
+  }
+
+  /** The loss of `forward`, leaving the centre alone (the training step updates it last). */
+  compute(
+    studentLogits: Tensor,
+    teacherLogits: Tensor,
+    teacherTemperature: number,
+  ): DinoLossOutput {
+    const batch = this.#checkShapes(studentLogits, teacherLogits);
+    const views = studentLogits.shape[0] / batch;
+    return tidy(() => {
+      const teacher = this.teacherTarget(teacherLogits, teacherTemperature, true);
+      const studentLog = logSoftmax(studentLogits, this.studentTemperature);
+      const studentViews = Array.from(
+        { length: views },
+        (_, v) => slice(studentLog, 0, v * batch, (v + 1) * batch),
+      );
+      const teacherViews = noGrad(() =>
+        [0, 1].map((q) => slice(teacher.probabilities, 0, q * batch, (q + 1) * batch))
+      );
+      const terms: Tensor[] = [];
+      for (let q = 0; q < 2; q++) {
+        for (let v = 0; v < views; v++) {
+          if (v !== q) {
+            terms.push(tidy(() => meanAll(crossEntropy(teacherViews[q], studentViews[v]))));
+          }
+        }
+      }
+      const loss = scale(sumOf(terms), 1 / terms.length);
+      const teacherEntropy = teacher.entropy!;
+      return { loss, teacherEntropy, klDivergence: noGrad(() => sub(loss, teacherEntropy)) };
+    });
+  }
+
+  /** Checks the logits' shapes; returns the batch (rows per view). */
+  #checkShapes(studentLogits: Tensor, teacherLogits: Tensor): number {
     const K = this.outDim;
     if (teacherLogits.rank !== 2 || teacherLogits.shape[1] !== K || teacherLogits.shape[0] % 2) {
       throw new ShapeError(
@@ -69,82 +95,11 @@ export class DinoLoss {
         }`,
       );
     }
-    const views = studentLogits.shape[0] / batch;
-    const teacher = noGrad(() => {
-      if (this.centering === "sinkhorn") {
-        // DINOv2: Sinkhorn-Knopp over both global views together, in place of centering
-        const probabilities = sinkhornKnopp(teacherLogits, teacherTemperature, 3);
-        const perSample = rowEntropy(probabilities);
-        const entropy = meanAll(perSample);
-        perSample.dispose();
-        return { probabilities, entropy };
-      }
-      const centred = sub(teacherLogits, this.center);
-      const probabilities = softmax(centred, teacherTemperature);
-      const logProbabilities = logSoftmax(centred, teacherTemperature);
-      const perSample = crossEntropy(probabilities, logProbabilities);
-      const entropy = meanAll(perSample);
-      perSample.dispose();
-      centred.dispose();
-      logProbabilities.dispose();
-      return { probabilities, entropy };
-    });
-    const studentLog = logSoftmax(studentLogits, this.studentTemperature);
-    const studentViews = Array.from(
-      { length: views },
-      (_, v) => slice(studentLog, 0, v * batch, (v + 1) * batch),
-    );
-    const teacherViews = noGrad(() =>
-      [0, 1].map((q) => slice(teacher.probabilities, 0, q * batch, (q + 1) * batch))
-    );
-    let total: Tensor | undefined;
-    let terms = 0;
-    for (let q = 0; q < 2; q++) {
-      for (let v = 0; v < views; v++) {
-        if (v === q) continue;
-        const perSample = crossEntropy(teacherViews[q], studentViews[v]);
-        const term = meanAll(perSample);
-        perSample.dispose();
-        if (total) {
-          const next = add(total, term);
-          total.dispose();
-          term.dispose();
-          total = next;
-        } else total = term;
-        terms++;
-      }
-    }
-    const loss = scale(total!, 1 / terms);
-    total!.dispose();
-    for (const t of [studentLog, ...studentViews, ...teacherViews, teacher.probabilities]) {
-      t.dispose();
-    }
-    const klDivergence = noGrad(() => sub(loss, teacher.entropy));
-    this.updateCenter(teacherLogits);
-    return { loss, teacherEntropy: teacher.entropy, klDivergence };
+    return batch;
   }
 
-  /** centre = m * centre + (1 - m) * batch mean of the teacher logits. */
-  updateCenter(teacherLogits: Tensor): void {
-    noGrad(() => {
-      const batchMean = mean(teacherLogits, 0, true);
-      emaUpdate([this.center], [batchMean], this.centerMomentum);
-      batchMean.dispose();
-    });
-  }
-
-  /** L2 norm of the centre, a one-element tensor (a monitor). */
+  /** Squared L2 norm of the centre, a one-element tensor (a monitor; the logger takes the root). */
   centerNorm(): Tensor {
-    return noGrad(() => {
-      const squared = mul(this.center, this.center);
-      const total = sumAll(squared);
-      squared.dispose();
-      return total; // squared norm; the logger takes the square root on the host
-    });
-  }
-
-  /** Releases the centre. */
-  dispose(): void {
-    this.center.dispose();
+    return noGrad(() => tidy(() => sumAll(mul(this.center, this.center))));
   }
 }

@@ -8,35 +8,33 @@
  * @module
  */
 import { ShapeError } from "../gpu/errors.ts";
-import { emaUpdate } from "../optim/ema.ts";
-import { mul, scale, sub } from "../ops/elementwise/forward.ts";
-import { mean, sumAll } from "../ops/reduction/forward.ts";
-import { crossEntropy, logSoftmax, softmax } from "../ops/softmax/forward.ts";
-import { noGrad } from "../tensor/tape.ts";
-import { formatShape, type Tensor, zeros } from "../tensor/tensor.ts";
-import { sinkhornKnopp } from "./sinkhorn.ts";
+import { mul, scale } from "../ops/elementwise/forward.ts";
+import { sumAll } from "../ops/reduction/forward.ts";
+import { crossEntropy, logSoftmax } from "../ops/softmax/forward.ts";
+import { formatShape, type Tensor, tidy } from "../tensor/tensor.ts";
+import { CenteredLoss } from "./centering.ts";
 
 /** The iBOT patch loss with its centre. */
-export class IbotPatchLoss {
-  /** The centre [1, outDim] (used by the "centering" variant). */
-  readonly center: Tensor;
-
-  /** Creates the loss for `outDim` patch prototypes. */
-  constructor(
-    readonly outDim: number,
-    readonly studentTemperature = 0.1,
-    readonly centerMomentum = 0.9,
-    readonly centering: "centering" | "sinkhorn" = "centering",
-  ) {
-    this.center = zeros([1, outDim]);
-  }
-
+export class IbotPatchLoss extends CenteredLoss {
   /**
    * The loss for the masked patches: `studentLogits` and `teacherLogits` [M, K] (head outputs at
    * the masked rows), `weights` [M] (1 / masked patches of each row's crop), over `crops` global
-   * crops; updates the centre.
+   * crops; then updates the centre.
    */
   forward(
+    studentLogits: Tensor,
+    teacherLogits: Tensor,
+    weights: Tensor,
+    crops: number,
+    teacherTemperature: number,
+  ): Tensor {
+    const loss = this.compute(studentLogits, teacherLogits, weights, crops, teacherTemperature);
+    this.updateCenter(teacherLogits);
+    return loss;
+  }
+
+  /** The loss of `forward`, leaving the centre alone (the training step updates it last). */
+  compute(
     studentLogits: Tensor,
     teacherLogits: Tensor,
     weights: Tensor,
@@ -56,31 +54,15 @@ export class IbotPatchLoss {
           }`,
       );
     }
-    const target = noGrad(() => {
-      if (this.centering === "sinkhorn") return sinkhornKnopp(teacherLogits, teacherTemperature, 3);
-      const centred = sub(teacherLogits, this.center);
-      const probabilities = softmax(centred, teacherTemperature);
-      centred.dispose();
-      return probabilities;
+    return tidy(() => {
+      const target = this.teacherTarget(teacherLogits, teacherTemperature).probabilities;
+      const perPatch = crossEntropy(target, logSoftmax(studentLogits, this.studentTemperature));
+      return scale(sumAll(mul(perPatch, weights)), 1 / crops);
     });
-    const studentLog = logSoftmax(studentLogits, this.studentTemperature);
-    const perPatch = crossEntropy(target, studentLog);
-    const weighted = mul(perPatch, weights);
-    const total = sumAll(weighted);
-    const loss = scale(total, 1 / crops);
-    for (const t of [target, studentLog, perPatch, weighted, total]) t.dispose();
-    if (this.centering === "centering") {
-      noGrad(() => {
-        const batchMean = mean(teacherLogits, 0, true);
-        emaUpdate([this.center], [batchMean], this.centerMomentum);
-        batchMean.dispose();
-      });
-    }
-    return loss;
   }
 
-  /** Releases the centre. */
-  dispose(): void {
-    this.center.dispose();
+  /** The centre's EMA update (with Sinkhorn-Knopp, which needs no centre, nothing). */
+  override updateCenter(teacherLogits: Tensor): void {
+    if (this.centering === "centering") super.updateCenter(teacherLogits);
   }
 }

@@ -7,14 +7,9 @@
  */
 import { koleoTerms } from "../ops/koleo/forward.ts";
 import { l2Normalize, meanAll } from "../ops/reduction/forward.ts";
-import type { Tensor } from "../tensor/tensor.ts";
+import { type Tensor, tidy } from "../tensor/tensor.ts";
 
 /** The KoLeo loss of `features` [B, dim] (B >= 2), a one-element tensor on the tape. */
 export function koleoLoss(features: Tensor, eps = 1e-8): Tensor {
-  const normalised = l2Normalize(features, eps);
-  const terms = koleoTerms(normalised, eps, eps);
-  const loss = meanAll(terms);
-  normalised.dispose();
-  terms.dispose();
-  return loss;
+  return tidy(() => meanAll(koleoTerms(l2Normalize(features, eps), eps, eps)));
 }

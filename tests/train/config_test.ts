@@ -5,7 +5,7 @@ import {
   resolveConfig,
   smallDataConfig,
 } from "../../src/train/config.ts";
-import { dinoSchedules } from "../../src/train/dino_trainer.ts";
+import { dinoSchedules } from "../../src/train/schedules.ts";
 import { DINO_MULTI_CROP, dinoViews } from "../../src/data/augment.ts";
 import { assertEquals, assertThrows } from "../helpers/assert.ts";
 

@@ -13,8 +13,7 @@ import {
 } from "../../src/train/config.ts";
 import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
 import { blockTokenOrder } from "../../src/nn/mixer.ts";
-import { blockDiagonal, phaseAt, resolutionPhases } from "../../src/train/curriculum.ts";
-import { growMixer } from "../../src/train/dino_trainer.ts";
+import { blockDiagonal, growMixer, phaseAt, resolutionPhases } from "../../src/train/curriculum.ts";
 import { runDinoTraining } from "../../src/train/run.ts";
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";

@@ -1,0 +1,199 @@
+/**
+ * The step loop of a run: epoch by epoch, each batch decoded while the previous step runs; after
+ * each step the metrics line (every `logEvery` steps and at each epoch's end), progress and the
+ * timed checkpoint; after each epoch the k-NN (every `evalEvery` epochs) and a checkpoint.
+ * @module
+ */
+import type { Batch, DataLoader } from "../data/loader.ts";
+import { collapseWarning } from "../eval/collapse.ts";
+import { gpu } from "../gpu/device.ts";
+import { saveCheckpoint } from "./checkpoint.ts";
+import type { DinoTrainConfig } from "./config.ts";
+import type { DinoTrainer } from "./dino_trainer.ts";
+import { evaluateKnn, type KnnAccuracy, type MetricsLog, type RunClock } from "./metrics.ts";
+import type { TrainRunOptions } from "./run.ts";
+import type { StepResult } from "./step.ts";
+
+/** Raised when the loss stops being finite; the last good checkpoint is kept. */
+export class TrainingDivergedError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingDivergedError";
+  }
+}
+
+/** A run in progress: what the loop, the metrics and the checkpoints share. */
+export interface TrainingRun {
+  /** How the run was asked for. */
+  readonly options: TrainRunOptions;
+  /** Its configuration. */
+  readonly config: DinoTrainConfig;
+  /** The batches. */
+  readonly loader: DataLoader;
+  /** The networks and the step. */
+  readonly trainer: DinoTrainer;
+  /** Steps the run ends at. */
+  readonly totalSteps: number;
+  /** metrics.jsonl and the losses read. */
+  readonly metrics: MetricsLog;
+  /** Training time without evaluations and checkpoints. */
+  readonly clock: RunClock;
+  /** Shows a message to a person. */
+  readonly message: (text: string) => void;
+  /** Step the run (this process) started at. */
+  startStep: number;
+  /** Folder of the last checkpoint ("" before the first). */
+  lastCheckpoint: string;
+}
+
+/** Trains from the trainer's step to the run's last, epoch by epoch. */
+export async function trainLoop(run: TrainingRun): Promise<void> {
+  while (run.trainer.step < run.totalSteps) {
+    await trainEpoch(run);
+    await endEpoch(run);
+  }
+}
+
+/** The steps of the current epoch from the trainer's step on, up to the epoch's or run's end. */
+async function trainEpoch(run: TrainingRun): Promise<void> {
+  const { trainer, loader } = run;
+  const epoch = trainer.epoch;
+  const first = trainer.step - epoch * trainer.stepsPerEpoch;
+  for await (const { batch, inEpoch } of epochBatches(loader, epoch, first, run)) {
+    if (await trainer.syncPhase()) {
+      run.message(
+        `step ${trainer.step}: resolution phase ${trainer.phase}, global crops ` +
+          `${trainer.globalSize} px`,
+      );
+    }
+    const at = trainer.step;
+    const result = trainer.trainStep(batch);
+    const lastOfEpoch = inEpoch === trainer.stepsPerEpoch - 1;
+    if (
+      trainer.step % run.config.logEvery === 0 || trainer.step === run.totalSteps || lastOfEpoch
+    ) {
+      await logStep(run, result, at);
+    }
+    for (const value of Object.values(result)) value.dispose();
+    await afterStep(run, epoch);
+  }
+}
+
+/**
+ * The batches of `epoch` from index `first` while the run has steps left, each decoded while the
+ * step before it runs.
+ */
+async function* epochBatches(
+  loader: DataLoader,
+  epoch: number,
+  first: number,
+  run: TrainingRun,
+): AsyncGenerator<{ batch: Batch; inEpoch: number }> {
+  const { batchSize } = run.config;
+  const stepsPerEpoch = run.trainer.stepsPerEpoch;
+  const order = loader.order(epoch);
+  const load = (step: number) =>
+    loader.batch(order.subarray(step * batchSize, (step + 1) * batchSize), epoch, step);
+  let next = load(first);
+  for (
+    let inEpoch = first;
+    inEpoch < stepsPerEpoch && run.trainer.step < run.totalSteps;
+    inEpoch++
+  ) {
+    const batch = await next;
+    if (inEpoch + 1 < stepsPerEpoch) next = load(inEpoch + 1);
+    yield { batch, inEpoch };
+  }
+}
+
+/** Reads the step's monitors, stops on a non-finite loss, warns of collapse, appends the line. */
+async function logStep(run: TrainingRun, result: StepResult, at: number): Promise<void> {
+  const { config } = run;
+  const line = await run.metrics.read(result, run.trainer, at);
+  if (!Number.isFinite(line.loss)) {
+    const last = run.lastCheckpoint
+      ? `the last good checkpoint is ${run.lastCheckpoint}`
+      : "no checkpoint was written";
+    throw new TrainingDivergedError(
+      `loss is ${line.loss} at step ${line.step}` +
+        (config.logEvery > 1
+          ? ` (read every ${config.logEvery} steps: it went bad after step ${
+            line.step - config.logEvery
+          })`
+          : "") +
+        `; stopping: ${last}`,
+    );
+  }
+  const warning = collapseWarning(line.teacher_entropy, config.outDim);
+  if (warning) run.message(`warning at step ${line.step}: ${warning}`);
+  await run.metrics.append(line);
+}
+
+/** Profiling from the third step (with `profile`), progress, and the timed checkpoint. */
+async function afterStep(run: TrainingRun, epoch: number): Promise<void> {
+  const { trainer, options } = run;
+  if (options.profile && trainer.step === run.startStep + 2 && !gpu().startProfiling()) {
+    run.message("--profile: this adapter has no timestamp-query; no kernel times");
+  }
+  options.onProgress?.({
+    step: trainer.step,
+    totalSteps: run.totalSteps,
+    epoch,
+    metrics: run.metrics.last,
+  });
+  if (
+    run.config.checkpointEvery > 0 && run.clock.minutesSinceCheckpoint >= run.config.checkpointEvery
+  ) {
+    await writeCheckpoint(run);
+  }
+}
+
+/** At an epoch's end (or the run's): the k-NN every `evalEvery` epochs, then a checkpoint. */
+async function endEpoch(run: TrainingRun): Promise<void> {
+  const { trainer, config } = run;
+  const epochDone = trainer.step % trainer.stepsPerEpoch === 0;
+  if (!epochDone && trainer.step < run.totalSteps) return;
+  const finished = Math.ceil(trainer.step / trainer.stepsPerEpoch);
+  if (
+    config.evalEvery > 0 && epochDone && finished % config.evalEvery === 0 &&
+    trainer.step < run.totalSteps
+  ) {
+    const knn = await evaluate(run, `after epoch ${finished}`);
+    if (knn) await run.metrics.appendKnn(knn);
+  }
+  await writeCheckpoint(run);
+}
+
+/** The k-NN of the backbone under evaluation, when the run has a test split (a pause). */
+export function evaluate(run: TrainingRun, label: string): Promise<KnnAccuracy | undefined> {
+  const { train, test } = run.options;
+  if (!test) return Promise.resolve(undefined);
+  return run.clock.pause(async () => {
+    const { trainer, config } = run;
+    const backbone = trainer.evaluationBackbone;
+    const result = await evaluateKnn(
+      backbone,
+      train,
+      test,
+      trainer.globalSize,
+      config.evalTrainLimit,
+    );
+    run.message(
+      `k-NN ${label}: top-1 ${result.top1.toFixed(2)}%, top-5 ${result.top5.toFixed(2)}%`,
+    );
+    return result;
+  });
+}
+
+/** Writes a checkpoint with the latest metrics (a pause), and hands it to `onCheckpoint`. */
+export async function writeCheckpoint(run: TrainingRun): Promise<void> {
+  await run.clock.pause(async () => {
+    run.lastCheckpoint = await saveCheckpoint(run.trainer, run.config.out, {
+      metrics: run.metrics.last,
+    });
+    run.message(`checkpoint ${run.lastCheckpoint}`);
+    await run.options.onCheckpoint?.(run.lastCheckpoint);
+    run.clock.lastCheckpoint = performance.now();
+  });
+}

@@ -1,0 +1,247 @@
+/**
+ * One DINO training step as a plain function, in the order of DINO's `train_one_epoch`
+ * (main_dino.py): views -> teacher on the global views -> student on every view -> losses ->
+ * backward -> clip -> AdamW (last layer frozen early on) -> EMA teacher -> centres.
+ *
+ * The step reads what changes per call only from its declared inputs (`DinoStepInputs`: the batch,
+ * the teacher momentum) and what is fixed for a recording from `DinoStepShape`, so that
+ * `StepRecorder` (src/gpu/recorder.ts) can record it once and replay it; `DinoTrainer` wires the
+ * two together. No readback happens: the loss and monitors stay on the GPU until logged.
+ * @module
+ */
+import type { MultiCropAugmenter } from "../data/augment.ts";
+import type { AdamW } from "../optim/adamw.ts";
+import { clipGradNormPerParameter } from "../optim/clip.ts";
+import { emaUpdate } from "../optim/ema.ts";
+import { scale } from "../ops/elementwise/forward.ts";
+import { slice } from "../ops/shape/forward.ts";
+import { backward, zeroGrad } from "../tensor/backward.ts";
+import type { Random } from "../tensor/random.ts";
+import { noGrad } from "../tensor/tape.ts";
+import { type Tensor, tensor, tidy } from "../tensor/tensor.ts";
+import { sumOf } from "./centering.ts";
+import type { DinoTrainConfig } from "./config.ts";
+import type { DinoLoss } from "./dino_loss.ts";
+import type { IbotPatchLoss } from "./ibot.ts";
+import { koleoLoss } from "./koleo.ts";
+import { drawMaskBatch } from "./masking.ts";
+import type { DinoNetwork } from "./models.ts";
+
+/** The monitors of one step, one-element tensors on the GPU (read them only when logging). */
+export interface StepResult {
+  /** The loss. */
+  loss: Tensor;
+  /** Mean teacher entropy. */
+  teacherEntropy: Tensor;
+  /** Mean KL(teacher || student). */
+  klDivergence: Tensor;
+  /** Squared norm of the centre. */
+  centerNormSquared: Tensor;
+  /** The iBOT patch loss (unweighted), when iBOT is on and the step had masked patches. */
+  ibotLoss?: Tensor;
+  /** The KoLeo loss (unweighted, summed over the two global views), when KoLeo is on. */
+  koleoLoss?: Tensor;
+}
+
+/** What a step works on: the networks, losses, optimizer and augmenter of a run. */
+export interface DinoStepParts {
+  /** The configuration (loss weights, clipping). */
+  config: DinoTrainConfig;
+  /** The student (trained by gradient). */
+  student: DinoNetwork;
+  /** The teacher (no gradient). */
+  teacher: DinoNetwork;
+  /** Whether the teacher is frozen (distillation) rather than an EMA of the student. */
+  frozenTeacher: boolean;
+  /** The multi-crop augmenter, with this step's parameters drawn (`MultiCropAugmenter.draw`). */
+  augmenter: MultiCropAugmenter;
+  /** The DINO loss and its centre. */
+  loss: DinoLoss;
+  /** The iBOT patch loss, when iBOT is on. */
+  ibotLoss: IbotPatchLoss | undefined;
+  /** The generator of the iBOT masks. */
+  maskRandom: Random;
+  /** AdamW over the student, with this step's learning rate and weight decay set. */
+  optimizer: AdamW;
+}
+
+/** What a step reads from the GPU that changes at every step (uploaded before it runs). */
+export interface DinoStepInputs {
+  /** The batch: uint8 RGB HWC images, four bytes per u32 word (as `uploadImageBatch`). */
+  images: Tensor;
+  /** The teacher's EMA momentum of this step [1]. */
+  momentum: Tensor;
+}
+
+/** What is fixed for a recorded step: the batch shape and per-phase or per-epoch values. */
+export interface DinoStepShape {
+  /** Images in the batch. */
+  batch: number;
+  /** Their height. */
+  height: number;
+  /** Their width. */
+  width: number;
+  /** Side of the global crops (the resolution phase's). */
+  globalSize: number;
+  /** Teacher temperature (per epoch; a uniform parameter, so part of the recording). */
+  teacherTemperature: number;
+  /** Whether the last layer is frozen (DINO's first epoch). */
+  frozenLastLayer: boolean;
+  /** The resolution phase (its crop sizes are the augmenter's). */
+  phase: number;
+  /** The augmentation kernels this step records (`MultiCropAugmenter.draw`). */
+  augmentKernels: string;
+}
+
+/** One DINO step on `inputs` (see the module doc). */
+export function dinoStep(
+  parts: DinoStepParts,
+  inputs: DinoStepInputs,
+  shape: DinoStepShape,
+): StepResult {
+  const { config, student, teacher, optimizer } = parts;
+  // views: two global crops and the local ones, augmented on the GPU
+  const crops = parts.augmenter.augment(inputs.images, shape.batch, shape.height, shape.width);
+  const views = crops.locals.length > 0 ? [crops.globals, crops.locals] : [crops.globals];
+  // iBOT: block masks over the patches of the global views
+  const masks = parts.ibotLoss ? drawMasks(parts, shape) : undefined;
+
+  // the teacher sees the global views only, without gradient; the student sees every view
+  const teacherOut = noGrad(() => forwardViews(parts, teacher, [crops.globals], masks, false));
+  const studentOut = forwardViews(parts, student, views, masks, true);
+
+  // DINO's loss, plus iBOT's and KoLeo's as weighted
+  const losses = stepLosses(parts, studentOut, teacherOut, masks, shape);
+  disposeAll(studentOut.logits, studentOut.firstFeatures, studentOut.patchLogits);
+  disposeAll(masks?.rows, masks?.weights, ...crops.globals, ...crops.locals);
+
+  backward(losses.loss);
+  if (config.clipGrad > 0) {
+    clipGradNormPerParameter(optimizer.parameters, config.clipGrad).dispose();
+  }
+  // DINO's cancel_gradients_last_layer: the last layer learns nothing in the first epoch(s)
+  if (shape.frozenLastLayer) zeroGrad(student.head.lastLayerParameters());
+  optimizer.step();
+  zeroGrad(optimizer.parameters);
+
+  // the teacher follows the student (a frozen teacher, in distillation, stays as it is)
+  if (!parts.frozenTeacher) {
+    noGrad(() => emaUpdate(teacher.parameters(), student.parameters(), inputs.momentum));
+  }
+  // the centres follow the teacher's mean outputs
+  parts.loss.updateCenter(teacherOut.logits);
+  if (teacherOut.patchLogits) parts.ibotLoss?.updateCenter(teacherOut.patchLogits);
+  disposeAll(teacherOut.logits, teacherOut.patchLogits);
+  return { ...losses, centerNormSquared: parts.loss.centerNorm() };
+}
+
+/** A network's outputs on some views. */
+interface ViewOutputs {
+  /** Head outputs, the views' groups in order. */
+  logits: Tensor;
+  /** Backbone features of the first group (the global views), when KoLeo needs them. */
+  firstFeatures?: Tensor;
+  /** iBOT head outputs at the masked rows, when iBOT is on and rows are masked. */
+  patchLogits?: Tensor;
+}
+
+/** The iBOT masks of a step: rows (i32) into the global views' patches, and their weights. */
+interface Masks {
+  /** Masked rows, or none when no crop was masked. */
+  rows?: Tensor;
+  /** 1 / (masked patches of the row's crop), per masked row. */
+  weights?: Tensor;
+  /** Global crops the masks were drawn for. */
+  crops: number;
+}
+
+function drawMasks(parts: DinoStepParts, shape: DinoStepShape): Masks {
+  const { config } = parts;
+  const crops = 2 * shape.batch;
+  const grid = shape.globalSize / config.patchSize;
+  const masks = drawMaskBatch(crops, {
+    gridHeight: grid,
+    gridWidth: grid,
+    ratio: config.ibotMaskRatio,
+    probability: config.ibotMaskProbability,
+  }, parts.maskRandom);
+  if (masks.indices.length === 0) return { crops };
+  return {
+    rows: tensor(masks.indices, [masks.indices.length], "i32"),
+    weights: tensor(masks.weights, [masks.weights.length]),
+    crops,
+  };
+}
+
+/** DINOv2's terms need more than the logits: first-view features, masked-patch logits. */
+function usesParts(parts: DinoStepParts): boolean {
+  return parts.ibotLoss !== undefined || parts.config.koleoLossWeight > 0;
+}
+
+function forwardViews(
+  parts: DinoStepParts,
+  network: DinoNetwork,
+  views: Tensor[][],
+  masks: Masks | undefined,
+  isStudent: boolean,
+): ViewOutputs {
+  if (!usesParts(parts)) return { logits: network.forward(views) };
+  const outputs: ViewOutputs = network.forwardParts(views, masks?.rows, isStudent);
+  if (!isStudent) outputs.firstFeatures!.dispose();
+  return outputs;
+}
+
+/** DINO's loss, plus iBOT's and KoLeo's as weighted; the centres are left to the step's end. */
+function stepLosses(
+  parts: DinoStepParts,
+  student: ViewOutputs,
+  teacher: ViewOutputs,
+  masks: Masks | undefined,
+  shape: DinoStepShape,
+): Omit<StepResult, "centerNormSquared"> {
+  const { config } = parts;
+  const temperature = shape.teacherTemperature;
+  return tidy(() => {
+    const dino = parts.loss.compute(student.logits, teacher.logits, temperature);
+    const terms = [dino.loss];
+    let ibot: Tensor | undefined;
+    if (parts.ibotLoss && masks?.rows && masks.weights) {
+      ibot = parts.ibotLoss.compute(
+        student.patchLogits!,
+        teacher.patchLogits!,
+        masks.weights,
+        masks.crops,
+        temperature,
+      );
+      terms.push(scale(ibot, config.ibotLossWeight));
+    }
+    let koleo: Tensor | undefined;
+    if (config.koleoLossWeight > 0) {
+      // DINOv2: KoLeo on each global view's CLS features separately, summed
+      const features = student.firstFeatures!;
+      koleo = sumOf(
+        [0, 1].map((view) =>
+          tidy(() => koleoLoss(slice(features, 0, view * shape.batch, (view + 1) * shape.batch)))
+        ),
+      );
+      terms.push(scale(koleo, config.koleoLossWeight));
+    }
+    const result: Omit<StepResult, "centerNormSquared"> = {
+      loss: sumOf(terms),
+      teacherEntropy: dino.teacherEntropy,
+      klDivergence: dino.klDivergence,
+    };
+    if (ibot) result.ibotLoss = copy(ibot);
+    if (koleo) result.koleoLoss = copy(koleo);
+    return result;
+  });
+}
+
+/** A copy off the tape (a monitor). */
+function copy(value: Tensor): Tensor {
+  return noGrad(() => scale(value, 1));
+}
+
+function disposeAll(...tensors: (Tensor | undefined)[]): void {
+  for (const value of tensors) value?.dispose();
+}
