@@ -8,7 +8,7 @@ import { DataSpecError } from "../src/data/spec.ts";
 import { GpuUnavailableError, KernelCompileError, ShapeError } from "../src/gpu/errors.ts";
 import { ImageDecodeError } from "../src/io/image.ts";
 import { CheckpointError } from "../src/io/safetensors.ts";
-import { ConfigError } from "../src/train/config.ts";
+import { ConfigError } from "../src/train/validate.ts";
 import { TrainingDivergedError } from "../src/train/run.ts";
 
 /** An error caused by the user's input (bad flag, missing file): printed without a stack. */

@@ -9,13 +9,13 @@ import { Command, Option } from "commander";
 import { loadDataSpec } from "../../src/data/spec.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import {
-  ConfigError,
   DINO_DEFAULTS,
   type DinoTrainConfig,
   type Preset,
-  presetConfig,
   PRESETS,
 } from "../../src/train/config.ts";
+import { presetConfig } from "../../src/train/validate.ts";
+import { ConfigError } from "../../src/train/validate.ts";
 import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
 import { type DistillTeacher, loadDistillTeacher } from "../../src/train/distill.ts";
 import { CheckpointError } from "../../src/io/safetensors.ts";

@@ -24,7 +24,8 @@ import { readCheckpoint } from "../io/pretrained/read.ts";
 import { DinoHead } from "../nn/dino_head.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer } from "../nn/vit.ts";
-import { ConfigError, type DinoTrainConfig } from "./config.ts";
+import type { DinoTrainConfig } from "./config.ts";
+import { ConfigError } from "./validate.ts";
 import { CHECKPOINT_TENSORS, latestCheckpoint, readCheckpointInfo } from "./checkpoint.ts";
 import { buildHead, DinoNetwork, ibotOutDim } from "./models.ts";
 

@@ -3,6 +3,7 @@
  * @module
  */
 export * from "./config.ts";
+export * from "./validate.ts";
 export * from "./centering.ts";
 export * from "./dino_loss.ts";
 export * from "./models.ts";

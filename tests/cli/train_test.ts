@@ -8,7 +8,9 @@ import {
 } from "../helpers/assert.ts";
 import { configFromFlags, RunCurves } from "../../cli/commands/train.ts";
 import { decodeImage } from "../../src/io/image.ts";
-import { autoPreset, ConfigError, MNIST_RECIPE, presetConfig } from "../../src/train/config.ts";
+import { autoPreset, MNIST_RECIPE } from "../../src/train/config.ts";
+import { presetConfig } from "../../src/train/validate.ts";
+import { ConfigError } from "../../src/train/validate.ts";
 
 Deno.test("train: Fashion-MNIST gets the 28 px recipe; flags and other presets override it", async () => {
   const recipe = await configFromFlags({ data: "fashion-mnist" });

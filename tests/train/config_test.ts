@@ -1,10 +1,6 @@
 // Configuration resolution (src/train/config.ts) and the schedules built from it.
-import {
-  ConfigError,
-  DINO_DEFAULTS,
-  resolveConfig,
-  smallDataConfig,
-} from "../../src/train/config.ts";
+import { DINO_DEFAULTS, smallDataConfig } from "../../src/train/config.ts";
+import { ConfigError, resolveConfig } from "../../src/train/validate.ts";
 import { dinoSchedules } from "../../src/train/schedules.ts";
 import { DINO_MULTI_CROP, dinoViews } from "../../src/data/augment.ts";
 import { assertEquals, assertThrows } from "../helpers/assert.ts";

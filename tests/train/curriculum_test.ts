@@ -5,12 +5,8 @@ import { syntheticDataset } from "../../src/data/synthetic.ts";
 import { loadModel } from "../../src/io/pretrained/load.ts";
 import { MlpMixer } from "../../src/nn/mixer.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
-import {
-  ConfigError,
-  DINO_DEFAULTS,
-  type DinoTrainConfig,
-  resolveConfig,
-} from "../../src/train/config.ts";
+import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
+import { ConfigError, resolveConfig } from "../../src/train/validate.ts";
 import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
 import { blockTokenOrder } from "../../src/nn/mixer.ts";
 import { blockDiagonal, growMixer, phaseAt, resolutionPhases } from "../../src/train/curriculum.ts";

@@ -8,12 +8,8 @@ import { writeSafetensors } from "../../src/io/safetensors.ts";
 import type { HostTensor } from "../../src/tensor/host.ts";
 import { DinoHead } from "../../src/nn/dino_head.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
-import {
-  ConfigError,
-  DINO_DEFAULTS,
-  type DinoTrainConfig,
-  resolveConfig,
-} from "../../src/train/config.ts";
+import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
+import { ConfigError, resolveConfig } from "../../src/train/validate.ts";
 import { loadDistillTeacher } from "../../src/train/distill.ts";
 import { runDinoTraining } from "../../src/train/run.ts";
 import { loadModel } from "../../src/io/pretrained/load.ts";

@@ -3,12 +3,8 @@
 import { syntheticDataset } from "../../src/data/synthetic.ts";
 import { type Batch, DataLoader } from "../../src/data/loader.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
-import {
-  ConfigError,
-  DINO_DEFAULTS,
-  type DinoTrainConfig,
-  resolveConfig,
-} from "../../src/train/config.ts";
+import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
+import { ConfigError, resolveConfig } from "../../src/train/validate.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { IbotPatchLoss } from "../../src/train/ibot.ts";
 import { assertThrows, assertTrue } from "../helpers/assert.ts";

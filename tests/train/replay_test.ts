@@ -3,7 +3,8 @@
 // augmentation draws and per-step schedules (lr, weight decay, teacher momentum) all changing.
 import { type Batch, DataLoader } from "../../src/data/loader.ts";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
-import { DINO_DEFAULTS, type DinoTrainConfig, resolveConfig } from "../../src/train/config.ts";
+import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
+import { resolveConfig } from "../../src/train/validate.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { readAll } from "../../src/tensor/tensor.ts";
 import assert from "node:assert";

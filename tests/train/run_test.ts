@@ -3,7 +3,8 @@
 import { join } from "node:path";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
 import { trainTestSplit } from "../../src/data/dataset.ts";
-import { DINO_DEFAULTS, type DinoTrainConfig, resolveConfig } from "../../src/train/config.ts";
+import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
+import { resolveConfig } from "../../src/train/validate.ts";
 import {
   latestCheckpoint,
   loadCheckpoint,

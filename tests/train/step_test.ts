@@ -3,7 +3,8 @@
 import { type Batch, DataLoader } from "../../src/data/loader.ts";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
 import { gpu } from "../../src/gpu/device.ts";
-import { DINO_DEFAULTS, resolveConfig } from "../../src/train/config.ts";
+import { DINO_DEFAULTS } from "../../src/train/config.ts";
+import { resolveConfig } from "../../src/train/validate.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { liveTensorCount } from "../../src/tensor/tensor.ts";
 import { assertEquals } from "../helpers/assert.ts";

@@ -1,0 +1,264 @@
+/**
+ * Resolves and checks a DINO training configuration: `resolveConfig` lays overrides over the
+ * defaults (`presetConfig` over a preset first) and validates every key, so a bad value is refused with its name and the range it must lie in
+ * before any training starts.
+ * @module
+ */
+import {
+  autoPreset,
+  DINO_DEFAULTS,
+  type DinoTrainConfig,
+  generatedData,
+  MNIST_RECIPE,
+  type Preset,
+  PRESETS,
+  smallDataConfig,
+} from "./config.ts";
+
+/** Raised for a configuration that cannot be used; the message names the key and the values. */
+export class ConfigError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Merges `overrides` (from a JSON file or flags) onto `base`, refusing unknown keys (listing the
+ * valid ones) and values of the wrong type.
+ */
+export function resolveConfig(
+  base: DinoTrainConfig,
+  ...overrides: Record<string, unknown>[]
+): DinoTrainConfig {
+  const result: Record<string, unknown> = { ...base };
+  const valid = Object.keys(base);
+  for (const override of overrides) {
+    for (const [key, value] of Object.entries(override)) {
+      if (value === undefined) continue;
+      if (!(key in base)) {
+        throw new ConfigError(
+          `unknown config key "${key}"; valid keys: ${valid.join(", ")}`,
+        );
+      }
+      const expected = base[key as keyof DinoTrainConfig];
+      if (key === "resolutionSchedule") {
+        const fine = Array.isArray(value) &&
+          value.every((phase) =>
+            Array.isArray(phase) && phase.length === 3 &&
+            phase.every((item) => typeof item === "number" && Number.isFinite(item))
+          );
+        if (!fine) {
+          throw new ConfigError(
+            `config key "resolutionSchedule" must be a list of [startFraction, globalSize, ` +
+              `localSize] triples, got ${JSON.stringify(value)}`,
+          );
+        }
+        result[key] = value;
+        continue;
+      }
+      const ok = Array.isArray(expected)
+        ? Array.isArray(value) && value.length === expected.length &&
+          value.every((item) => typeof item === "number" && Number.isFinite(item))
+        : typeof value === typeof expected &&
+          (typeof value !== "number" || Number.isFinite(value));
+      if (!ok) {
+        throw new ConfigError(
+          `config key "${key}" must be ${
+            Array.isArray(expected) ? `[${expected.length} numbers]` : `a ${typeof expected}`
+          }, got ${JSON.stringify(value)}`,
+        );
+      }
+      result[key] = value;
+    }
+  }
+  const config = result as unknown as DinoTrainConfig;
+  validateConfig(config);
+  return config;
+}
+
+function validateConfig(config: DinoTrainConfig): void {
+  const positive: (keyof DinoTrainConfig)[] = [
+    "imageSize",
+    "patchSize",
+    "embedDim",
+    "depth",
+    "heads",
+    "outDim",
+    "epochs",
+    "batchSize",
+    "globalSize",
+    "logEvery",
+  ];
+  for (const key of positive) {
+    const value = config[key] as number;
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new ConfigError(`config key "${key}" must be a whole number > 0, got ${value}`);
+    }
+  }
+  if (config.arch !== "vit" && config.arch !== "mixer") {
+    throw new ConfigError(`config key "arch" must be "vit" or "mixer", got "${config.arch}"`);
+  }
+  if (config.embedDim % config.heads !== 0) {
+    throw new ConfigError(
+      `embedDim ${config.embedDim} must be a multiple of heads ${config.heads}`,
+    );
+  }
+  for (const [key, size] of [["globalSize", config.globalSize], ["localSize", config.localSize]]) {
+    if (config.localCrops === 0 && key === "localSize") continue;
+    if ((size as number) % config.patchSize !== 0) {
+      throw new ConfigError(
+        `${key} ${size} is not a multiple of patchSize ${config.patchSize}`,
+      );
+    }
+  }
+  if (config.centering !== "centering" && config.centering !== "sinkhorn") {
+    throw new ConfigError(
+      `config key "centering" must be "centering" or "sinkhorn", got "${config.centering}"`,
+    );
+  }
+  for (
+    const key of [
+      "koleoLossWeight",
+      "ibotLossWeight",
+      "ibotOutDim",
+      "warmupEpochs",
+      "warmupTeacherTempEpochs",
+      "freezeLastLayer",
+      "weightDecay",
+      "weightDecayEnd",
+      "minLr",
+      "dropPathRate",
+      "clipGrad",
+      "localCrops",
+    ] as const
+  ) {
+    if (!(config[key] >= 0)) {
+      throw new ConfigError(`config key "${key}" must be >= 0, got ${config[key]}`);
+    }
+  }
+  const [low, high] = config.ibotMaskRatio;
+  if (!(low >= 0 && low <= high && high <= 1)) {
+    throw new ConfigError(
+      `config key "ibotMaskRatio" must be [low, high] with 0 <= low <= high <= 1, got [${low}, ${high}]`,
+    );
+  }
+  if (!(config.ibotMaskProbability >= 0 && config.ibotMaskProbability <= 1)) {
+    throw new ConfigError(
+      `config key "ibotMaskProbability" must be in [0, 1], got ${config.ibotMaskProbability}`,
+    );
+  }
+  if (config.ibotLossWeight > 0 && config.arch !== "vit") {
+    throw new ConfigError(
+      `iBOT (ibotLossWeight ${config.ibotLossWeight}) needs a ViT (mask token, patch tokens); ` +
+        `arch is "${config.arch}"`,
+    );
+  }
+  for (
+    const key of [
+      "colorJitterProbability",
+      "grayscaleProbability",
+      "solarizeProbability",
+    ] as const
+  ) {
+    if (!(config[key] >= 0 && config[key] <= 1)) {
+      throw new ConfigError(`config key "${key}" must be in [0, 1], got ${config[key]}`);
+    }
+  }
+  const [brightness, contrast, saturation, hue] = config.colorJitter;
+  if (!(brightness >= 0 && contrast >= 0 && saturation >= 0 && hue >= 0 && hue <= 0.5)) {
+    throw new ConfigError(
+      `config key "colorJitter" must be [brightness, contrast, saturation, hue] with strengths ` +
+        `>= 0 and hue <= 0.5, got ${JSON.stringify(config.colorJitter)}`,
+    );
+  }
+  validateResolutionSchedule(config);
+  if (config.arch === "mixer" && config.localCrops > 0 && config.localSize !== config.globalSize) {
+    throw new ConfigError(
+      `an MLP-Mixer has a fixed number of tokens: localSize (${config.localSize}) must equal ` +
+        `globalSize (${config.globalSize}), or set localCrops to 0`,
+    );
+  }
+}
+
+/**
+ * Refuses a resolution curriculum that cannot run, before training starts: sizes that are not
+ * multiples of the patch size, fractions out of order or outside (0, 1), and for an MLP-Mixer
+ * grids that do not grow by a whole factor per side (its token-mixing weights grow
+ * block-diagonally) or local crops of another size than the global ones.
+ */
+export function validateResolutionSchedule(config: DinoTrainConfig): void {
+  let previous = 0;
+  let previousGlobal = config.globalSize;
+  for (const [fraction, globalSize, localSize] of config.resolutionSchedule) {
+    if (!(fraction > previous && fraction < 1)) {
+      throw new ConfigError(
+        `resolutionSchedule: start fractions must rise within (0, 1); got ${fraction} after ${previous}`,
+      );
+    }
+    previous = fraction;
+    for (const [what, size] of [["global size", globalSize], ["local size", localSize]] as const) {
+      if (what === "local size" && config.localCrops === 0) continue;
+      if (!Number.isInteger(size) || size <= 0 || size % config.patchSize !== 0) {
+        throw new ConfigError(
+          `resolutionSchedule: ${what} ${size} (phase starting at ${fraction}) is not a ` +
+            `multiple of patchSize ${config.patchSize}`,
+        );
+      }
+    }
+    if (config.arch === "mixer") {
+      const ratio = globalSize / previousGlobal;
+      if (!Number.isInteger(ratio) || ratio < 1) {
+        throw new ConfigError(
+          `resolutionSchedule: an MLP-Mixer grows its token-mixing weights block-diagonally, ` +
+            `so each global size must be a whole multiple of the one before: ${globalSize} ` +
+            `after ${previousGlobal}`,
+        );
+      }
+      if (config.localCrops > 0 && localSize !== globalSize) {
+        throw new ConfigError(
+          `resolutionSchedule: an MLP-Mixer has a fixed number of tokens: local size ` +
+            `${localSize} must equal global size ${globalSize}, or set localCrops to 0`,
+        );
+      }
+    }
+    previousGlobal = globalSize;
+  }
+}
+
+/**
+ * The configuration of a run: DINO_DEFAULTS, then `preset` ("auto": `autoPreset` of the data and
+ * image size asked for), then `overrides` (a configuration file's keys, flags). Without an
+ * `imageSize` override the images are 28 px for MNIST-format data, 32 px for the generated sets and
+ * DINO_DEFAULTS' size otherwise; the small-data preset's local crops follow the patch size asked
+ * for (28 px with patch 7: 14 px locals). Throws a ConfigError for an unknown preset, key or value.
+ */
+export function presetConfig(
+  preset: Preset,
+  overrides: Record<string, unknown> = {},
+): DinoTrainConfig {
+  if (!PRESETS.includes(preset)) {
+    throw new ConfigError(`preset must be one of ${PRESETS.join(", ")}, got "${preset}"`);
+  }
+  const data = String(overrides.data ?? DINO_DEFAULTS.data);
+  const imageSize = typeof overrides.imageSize === "number"
+    ? overrides.imageSize
+    : data.includes("mnist")
+    ? 28
+    : generatedData(data)
+    ? 32
+    : DINO_DEFAULTS.imageSize;
+  const chosen = preset === "auto" ? autoPreset(data, imageSize) : preset;
+  const recipe = chosen === "mnist" ? MNIST_RECIPE : {};
+  const patchSize = typeof overrides.patchSize === "number" && overrides.patchSize > 0
+    ? overrides.patchSize
+    : recipe.patchSize;
+  return resolveConfig(
+    DINO_DEFAULTS,
+    chosen === "dino" ? {} : smallDataConfig(imageSize, patchSize),
+    recipe,
+    { imageSize },
+    overrides,
+  );
+}
