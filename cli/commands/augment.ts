@@ -5,12 +5,12 @@
  * @module
  */
 import { Command } from "commander";
+import { uploadImageBatch } from "../../src/data/augment.ts";
 import {
   MultiCropAugmenter,
   type MultiCropConfig,
   smallDataMultiCrop,
-  uploadImageBatch,
-} from "../../src/data/augment.ts";
+} from "../../src/data/multi_crop.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import { encodePng } from "../../src/io/image.ts";
 import { readAll } from "../../src/tensor/tensor.ts";

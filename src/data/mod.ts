@@ -10,5 +10,6 @@ export * from "./textures.ts";
 export * from "./image_folder.ts";
 export * from "./loader.ts";
 export * from "./augment.ts";
+export * from "./multi_crop.ts";
 export * from "./augment_params.ts";
 export * from "./spec.ts";

@@ -13,10 +13,9 @@ export {
   SwiGLUFeedForward,
   swigluHiddenFeatures,
 } from "./layers.ts";
+export { ConvProjection, PatchEmbed } from "./patch_embed.ts";
 export {
   Block,
-  ConvProjection,
-  PatchEmbed,
   type PositionInterpolation,
   VisionTransformer,
   VIT_SIZES,

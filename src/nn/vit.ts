@@ -6,12 +6,12 @@
  */
 import { ShapeError } from "../gpu/errors.ts";
 import { add } from "../ops/elementwise/forward.ts";
-import { patchify, resizeBicubic } from "../ops/image/forward.ts";
-import { linear } from "../ops/matmul/forward.ts";
+import { resizeBicubic } from "../ops/image/forward.ts";
 import { concat, permute, reshape, slice } from "../ops/shape/forward.ts";
 import { gatherRows, scatterRows } from "../ops/shape/rows.ts";
 import { Random, truncatedNormal } from "../tensor/random.ts";
-import { constantTensor, formatShape, type Tensor, tensor, tidy, zeros } from "../tensor/tensor.ts";
+import { constantTensor, formatShape, type Tensor, tidy, zeros } from "../tensor/tensor.ts";
+import { PatchEmbed } from "./patch_embed.ts";
 import {
   Attention,
   dropPath,
@@ -102,74 +102,6 @@ export function vitConfig(options: Partial<VitConfig> = {}): VitConfig {
     seed: 0,
     ...options,
   };
-}
-
-/** Patch embedding: a convolution with stride = kernel = patch, computed as patchify + matmul. */
-export class PatchEmbed extends Module {
-  /** The projection (`proj.weight` [dim, channels, patch, patch], `proj.bias` [dim]). */
-  readonly proj: ConvProjection;
-  /** Creates the layer. */
-  constructor(readonly patchSize: number, inChannels: number, embedDim: number, random: Random) {
-    super();
-    this.proj = this.child("proj", new ConvProjection(patchSize, inChannels, embedDim, random));
-  }
-  /** Images [B, C, H, W] to patch tokens [B, (H/p)(W/p), dim]. */
-  forward(images: Tensor): Tensor {
-    return this.proj.forward(images);
-  }
-}
-
-/** The weights of a patch convolution, stored in PyTorch's conv layout. */
-export class ConvProjection extends Module {
-  /** Creates the layer with PyTorch's Conv2d default initialisation (DINO leaves it as is). */
-  constructor(
-    readonly patchSize: number,
-    readonly inChannels: number,
-    readonly outChannels: number,
-    random: Random,
-  ) {
-    super();
-    const fanIn = inChannels * patchSize * patchSize;
-    const bound = 1 / Math.sqrt(fanIn);
-    // PyTorch's Conv2d default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
-    this.parameter(
-      "weight",
-      tensor(
-        Float32Array.from(
-          { length: outChannels * fanIn },
-          () => random.uniform(-bound, bound),
-        ),
-        [outChannels, inChannels, patchSize, patchSize],
-      ),
-    );
-    this.parameter(
-      "bias",
-      tensor(Float32Array.from({ length: outChannels }, () => random.uniform(-bound, bound))),
-    );
-  }
-  /** Images [B, C, H, W] to tokens [B, (H/p)(W/p), out]. */
-  forward(images: Tensor): Tensor {
-    if (images.rank !== 4 || images.shape[1] !== this.inChannels) {
-      throw new ShapeError(
-        `patch embedding: expected images [B, ${this.inChannels}, H, W], got ${
-          formatShape(images.shape)
-        }`,
-      );
-    }
-    return tidy(() => {
-      let patches = patchify(images, this.patchSize);
-      let weight = reshape(this.param("weight"), [this.outChannels, -1]);
-      // A patch length that is not a multiple of 4 (3 x 7 x 7 = 147) keeps the matmul off the
-      // vec4 and subgroup kernels; zero columns on both operands leave the product unchanged.
-      const padding = (4 - weight.shape[1] % 4) % 4;
-      if (padding > 0) {
-        const [batch, tokens] = patches.shape;
-        patches = concat([patches, zeros([batch, tokens, padding])], 2);
-        weight = concat([weight, zeros([this.outChannels, padding])], 1);
-      }
-      return linear(patches, weight, this.param("bias"));
-    });
-  }
 }
 
 /** One transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)), with LayerScale if set. */

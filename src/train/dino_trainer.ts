@@ -4,7 +4,7 @@
  * through a `StepRecorder`, which records the step once per shape and replays it afterwards.
  * @module
  */
-import { MultiCropAugmenter } from "../data/augment.ts";
+import { MultiCropAugmenter } from "../data/multi_crop.ts";
 import type { Batch } from "../data/loader.ts";
 import { StepRecorder } from "../gpu/recorder.ts";
 import { MlpMixer } from "../nn/mixer.ts";

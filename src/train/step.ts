@@ -9,7 +9,7 @@
  * two together. No readback happens: the loss and monitors stay on the GPU until logged.
  * @module
  */
-import type { MultiCropAugmenter } from "../data/augment.ts";
+import type { MultiCropAugmenter } from "../data/multi_crop.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { clipGradNormPerParameter } from "../optim/clip.ts";
 import { emaUpdate } from "../optim/ema.ts";

@@ -6,9 +6,9 @@ import {
   augmentView,
   IMAGENET_MEAN,
   IMAGENET_STD,
-  MultiCropAugmenter,
   uploadImageBatch,
 } from "../../src/data/augment.ts";
+import { MultiCropAugmenter } from "../../src/data/multi_crop.ts";
 import {
   type CropBox,
   type ImageAugmentation,

@@ -2,7 +2,7 @@
 import { DINO_DEFAULTS, smallDataConfig } from "../../src/train/config.ts";
 import { ConfigError, resolveConfig } from "../../src/train/validate.ts";
 import { dinoSchedules } from "../../src/train/schedules.ts";
-import { DINO_MULTI_CROP, dinoViews } from "../../src/data/augment.ts";
+import { DINO_MULTI_CROP, dinoViews } from "../../src/data/multi_crop.ts";
 import { assertEquals, assertThrows } from "../helpers/assert.ts";
 
 Deno.test("config: the small preset's local crops follow the patch size asked for", () => {
