@@ -1,6 +1,8 @@
 // Unary elementwise ops over flat f32 arrays: out = f(x).
 // OP: 0 x * scalar, 1 x + scalar, 2 GELU (erf form), 3 SiLU (x * sigmoid(x)).
 
+// #include "erf.wgsl"
+
 override WORKGROUP_SIZE: u32 = 256u;
 override OP: u32 = 0u;
 
@@ -12,15 +14,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
-
-// erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7).
-fn erf_approx(value: f32) -> f32 {
-  let z = abs(value);
-  let t = 1.0 / (1.0 + 0.3275911 * z);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 +
-    t * 1.061405429))));
-  return sign(value) * (1.0 - poly * exp(-z * z));
-}
 
 fn sigmoid(value: f32) -> f32 {
   return 1.0 / (1.0 + exp(-value));
@@ -39,7 +32,7 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   } else if (OP == 1u) {
     result = v + params.scalar;
   } else if (OP == 2u) {
-    result = 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
+    result = gelu(v);
   } else {
     result = v * sigmoid(v);
   }
