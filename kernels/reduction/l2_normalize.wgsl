@@ -4,6 +4,9 @@
 // Forward: binds x, result = y. Backward: binds x, result = grad_in, gradient = grad_out:
 // grad_in = g / n - x (x . g) / n^3 when n = ||x|| > eps, else g / eps.
 
+// #include "row_term_sum.wgsl"
+// #include "row_pair_sum.wgsl"
+
 override WORKGROUP_SIZE: u32 = 256u;
 
 struct Params {
@@ -18,7 +21,42 @@ struct Params {
 @group(0) @binding(2) var<storage, read> gradient: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-// #include "row_sum.wgsl"
+// The forward's one term (row_term_sum.wgsl): x^2.
+fn row_term(term: u32, index: u32, shift: f32) -> f32 {
+  let v = x[index];
+  return v * v;
+}
+
+// The backward's two terms (row_pair_sum.wgsl): x^2 and x * g.
+fn row_pair(index: u32, k: u32, shift: vec2f) -> vec2f {
+  let v = x[index];
+  return vec2f(v * v, v * gradient[index]);
+}
+
+// Writes y of the row at `base`, columns first, first + step, ..., given its sum of squares.
+fn write_forward(base: u32, first: u32, step: u32, squares: f32) {
+  let inverse = 1.0 / max(sqrt(squares), params.eps);
+  for (var k = first; k < params.length; k += step) {
+    result[base + k] = x[base + k] * inverse;
+  }
+}
+
+// Writes grad_in of the row at `base`, columns first, first + step, ..., given its sums of x^2
+// and x * g.
+fn write_backward(base: u32, first: u32, step: u32, sums: vec2f) {
+  let norm = sqrt(sums.x);
+  if (norm > params.eps) {
+    let inverse = 1.0 / norm;
+    let projection = sums.y * inverse * inverse * inverse;
+    for (var k = first; k < params.length; k += step) {
+      result[base + k] = gradient[base + k] * inverse - x[base + k] * projection;
+    }
+  } else {
+    for (var k = first; k < params.length; k += step) {
+      result[base + k] = gradient[base + k] / params.eps;
+    }
+  }
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn forward(
@@ -31,15 +69,7 @@ fn forward(
     return;
   }
   let base = row * params.length;
-  var squares = 0.0;
-  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
-    let v = x[base + k];
-    squares += v * v;
-  }
-  let inverse = 1.0 / max(sqrt(workgroup_sum(lane, squares)), params.eps);
-  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
-    result[base + k] = x[base + k] * inverse;
-  }
+  write_forward(base, lane, WORKGROUP_SIZE, workgroup_row_sum(lane, base, 0u, 0.0));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -53,26 +83,7 @@ fn backward(
     return;
   }
   let base = row * params.length;
-  var squares = 0.0;
-  var dot = 0.0;
-  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
-    let v = x[base + k];
-    squares += v * v;
-    dot += v * gradient[base + k];
-  }
-  let sums = workgroup_sum_pair(lane, squares, dot);
-  let norm = sqrt(sums.x);
-  if (norm > params.eps) {
-    let inverse = 1.0 / norm;
-    let projection = sums.y * inverse * inverse * inverse;
-    for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
-      result[base + k] = gradient[base + k] * inverse - x[base + k] * projection;
-    }
-  } else {
-    for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
-      result[base + k] = gradient[base + k] / params.eps;
-    }
-  }
+  write_backward(base, lane, WORKGROUP_SIZE, workgroup_row_sum_pair(lane, base, vec2f(0.0)));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -84,32 +95,8 @@ fn forward_short_rows(
   if (row >= params.rows) {
     return;
   }
-  let length = params.length;
-  let base = row * length;
-  // Four interleaved sums: shorter dependency chains and smaller rounding error.
-  var s0 = 0.0;
-  var s1 = 0.0;
-  var s2 = 0.0;
-  var s3 = 0.0;
-  var k = 0u;
-  for (; k + 4u <= length; k += 4u) {
-    let v0 = x[base + k];
-    let v1 = x[base + k + 1u];
-    let v2 = x[base + k + 2u];
-    let v3 = x[base + k + 3u];
-    s0 += v0 * v0;
-    s1 += v1 * v1;
-    s2 += v2 * v2;
-    s3 += v3 * v3;
-  }
-  for (; k < length; k++) {
-    let v0 = x[base + k];
-    s0 += v0 * v0;
-  }
-  let inverse = 1.0 / max(sqrt((s0 + s1) + (s2 + s3)), params.eps);
-  for (k = 0u; k < length; k++) {
-    result[base + k] = x[base + k] * inverse;
-  }
+  let base = row * params.length;
+  write_forward(base, 0u, 1u, short_row_sum(base, 0u, 0.0));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -121,37 +108,6 @@ fn backward_short_rows(
   if (row >= params.rows) {
     return;
   }
-  let length = params.length;
-  let base = row * length;
-  // Two interleaved accumulators per sum: shorter dependency chains, smaller rounding error.
-  var a0 = 0.0;
-  var a1 = 0.0;
-  var b0 = 0.0;
-  var b1 = 0.0;
-  var k = 0u;
-  for (; k + 2u <= length; k += 2u) {
-    let v0 = x[base + k];
-    let v1 = x[base + k + 1u];
-    a0 += v0 * v0;
-    a1 += v1 * v1;
-    b0 += v0 * gradient[base + k];
-    b1 += v1 * gradient[base + k + 1u];
-  }
-  if (k < length) {
-    let v0 = x[base + k];
-    a0 += v0 * v0;
-    b0 += v0 * gradient[base + k];
-  }
-  let norm = sqrt(a0 + a1);
-  if (norm > params.eps) {
-    let inverse = 1.0 / norm;
-    let projection = (b0 + b1) * inverse * inverse * inverse;
-    for (k = 0u; k < length; k++) {
-      result[base + k] = gradient[base + k] * inverse - x[base + k] * projection;
-    }
-  } else {
-    for (k = 0u; k < length; k++) {
-      result[base + k] = gradient[base + k] / params.eps;
-    }
-  }
+  let base = row * params.length;
+  write_backward(base, 0u, 1u, short_row_sum_pair(base, vec2f(0.0)));
 }

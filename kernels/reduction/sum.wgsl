@@ -8,6 +8,8 @@
 // output[y * outer * inner + c] (times scale). Neighbouring invocations read neighbouring
 // elements. With more than one chunk the caller sums the partials in a second launch.
 
+// #include "workgroup_sum.wgsl"
+
 override WORKGROUP_SIZE: u32 = 256u;
 
 struct Params {
@@ -21,7 +23,21 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
+// The sum of input[base + k * inner] over k in [first, last), with two interleaved accumulators
+// (shorter dependency chains, smaller rounding error).
+fn axis_sum(base: u32, first: u32, last: u32) -> f32 {
+  var t0 = 0.0;
+  var t1 = 0.0;
+  var k = first;
+  for (; k + 2u <= last; k += 2u) {
+    t0 += input[base + k * params.inner];
+    t1 += input[base + (k + 1u) * params.inner];
+  }
+  if (k < last) {
+    t0 += input[base + k * params.inner];
+  }
+  return t0 + t1;
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn rows(
@@ -40,16 +56,9 @@ fn rows(
       total += input[base + k * params.inner];
     }
   }
-  partial[lane] = total;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lane] += partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
+  let row_total = workgroup_sum(lane, total);
   if (lane == 0u && row < outputs) {
-    output[row] = partial[0] * params.scale;
+    output[row] = row_total * params.scale;
   }
 }
 
@@ -62,18 +71,7 @@ fn simple(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) gro
   let o = row / params.inner;
   let i = row % params.inner;
   let base = o * params.length * params.inner + i;
-  // Two interleaved accumulators: shorter dependency chains, smaller rounding error.
-  var t0 = 0.0;
-  var t1 = 0.0;
-  var k = 0u;
-  for (; k + 2u <= params.length; k += 2u) {
-    t0 += input[base + k * params.inner];
-    t1 += input[base + (k + 1u) * params.inner];
-  }
-  if (k < params.length) {
-    t0 += input[base + k * params.inner];
-  }
-  output[row] = (t0 + t1) * params.scale;
+  output[row] = axis_sum(base, 0u, params.length) * params.scale;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -93,15 +91,5 @@ fn columns(
   let first = group.y * chunk;
   let last = min(params.length, first + chunk);
   let base = o * params.length * params.inner + i;
-  var t0 = 0.0;
-  var t1 = 0.0;
-  var k = first;
-  for (; k + 2u <= last; k += 2u) {
-    t0 += input[base + k * params.inner];
-    t1 += input[base + (k + 1u) * params.inner];
-  }
-  if (k < last) {
-    t0 += input[base + k * params.inner];
-  }
-  output[group.y * outputs + c] = (t0 + t1) * params.scale;
+  output[group.y * outputs + c] = axis_sum(base, first, last) * params.scale;
 }

@@ -3,6 +3,8 @@
 // row with plain loops and no barriers (short rows; flat launch over rows).
 // softmax: grad_x = t * y * (g - sum(g * y)); log-softmax: grad_x = t * (g - exp(y) * sum(g)).
 
+// #include "row_term_sum.wgsl"
+
 override WORKGROUP_SIZE: u32 = 256u;
 override LOG: u32 = 0u;
 
@@ -18,7 +20,25 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> grad_x: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-// #include "row_sum.wgsl"
+// The one term of row_term_sum.wgsl: g (log-softmax) or g * y (softmax).
+fn row_term(term: u32, index: u32, shift: f32) -> f32 {
+  if (LOG == 1u) {
+    return grad_out[index];
+  }
+  return grad_out[index] * y[index];
+}
+
+// Writes grad_x of the row at `base`, columns first, first + step, ..., given the row's sum.
+fn write_row(base: u32, first: u32, step: u32, row_total: f32) {
+  let t = params.inverse_temperature;
+  for (var k = first; k < params.length; k += step) {
+    if (LOG == 1u) {
+      grad_x[base + k] = t * (grad_out[base + k] - exp(y[base + k]) * row_total);
+    } else {
+      grad_x[base + k] = t * y[base + k] * (grad_out[base + k] - row_total);
+    }
+  }
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -31,23 +51,7 @@ fn main(
     return;
   }
   let base = row * params.length;
-  var total = 0.0;
-  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
-    if (LOG == 1u) {
-      total += grad_out[base + k];
-    } else {
-      total += grad_out[base + k] * y[base + k];
-    }
-  }
-  let row_total = workgroup_sum(lane, total);
-  let t = params.inverse_temperature;
-  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
-    if (LOG == 1u) {
-      grad_x[base + k] = t * (grad_out[base + k] - exp(y[base + k]) * row_total);
-    } else {
-      grad_x[base + k] = t * y[base + k] * (grad_out[base + k] - row_total);
-    }
-  }
+  write_row(base, lane, WORKGROUP_SIZE, workgroup_row_sum(lane, base, 0u, 0.0));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -56,44 +60,6 @@ fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups)
   if (row >= params.rows) {
     return;
   }
-  let length = params.length;
-  let base = row * length;
-  // Four interleaved sums: shorter dependency chains and smaller rounding error.
-  var s0 = 0.0;
-  var s1 = 0.0;
-  var s2 = 0.0;
-  var s3 = 0.0;
-  var k = 0u;
-  if (LOG == 1u) {
-    for (; k + 4u <= length; k += 4u) {
-      s0 += grad_out[base + k];
-      s1 += grad_out[base + k + 1u];
-      s2 += grad_out[base + k + 2u];
-      s3 += grad_out[base + k + 3u];
-    }
-    for (; k < length; k++) {
-      s0 += grad_out[base + k];
-    }
-  } else {
-    for (; k + 4u <= length; k += 4u) {
-      s0 += grad_out[base + k] * y[base + k];
-      s1 += grad_out[base + k + 1u] * y[base + k + 1u];
-      s2 += grad_out[base + k + 2u] * y[base + k + 2u];
-      s3 += grad_out[base + k + 3u] * y[base + k + 3u];
-    }
-    for (; k < length; k++) {
-      s0 += grad_out[base + k] * y[base + k];
-    }
-  }
-  let row_total = (s0 + s1) + (s2 + s3);
-  let t = params.inverse_temperature;
-  if (LOG == 1u) {
-    for (k = 0u; k < length; k++) {
-      grad_x[base + k] = t * (grad_out[base + k] - exp(y[base + k]) * row_total);
-    }
-  } else {
-    for (k = 0u; k < length; k++) {
-      grad_x[base + k] = t * y[base + k] * (grad_out[base + k] - row_total);
-    }
-  }
+  let base = row * params.length;
+  write_row(base, 0u, 1u, short_row_sum(base, 0u, 0.0));
 }

@@ -2,6 +2,8 @@
 // targets, which have no log-probabilities at hand); zero entries contribute 0. One workgroup
 // per row.
 
+// #include "workgroup_sum.wgsl"
+
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -12,8 +14,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read> p: array<f32>;
 @group(0) @binding(1) var<storage, read_write> entropy: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -32,15 +32,8 @@ fn main(
       }
     }
   }
-  partial[lane] = total;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lane] = partial[lane] + partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
+  let row_total = workgroup_sum(lane, total);
   if (valid && lane == 0u) {
-    entropy[row] = partial[0];
+    entropy[row] = row_total;
   }
 }

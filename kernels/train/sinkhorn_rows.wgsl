@@ -2,6 +2,8 @@
 // (its sum * divisor); divisor = rows in the iterations, 1 in the last (DINOv2 multiplies by B at
 // the end, so each row of the result sums to 1).
 
+// #include "workgroup_sum.wgsl"
+
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -13,8 +15,6 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read_write> q: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -31,16 +31,9 @@ fn main(
       total += q[base + k];
     }
   }
-  partial[lane] = total;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lane] = partial[lane] + partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
+  let row_total = workgroup_sum(lane, total);
   if (valid) {
-    let factor = 1.0 / (partial[0] * params.divisor);
+    let factor = 1.0 / (row_total * params.divisor);
     for (var k = lane; k < params.cols; k += WORKGROUP_SIZE) {
       q[base + k] = q[base + k] * factor;
     }
