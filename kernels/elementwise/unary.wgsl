@@ -1,10 +1,10 @@
 // Unary elementwise ops over flat f32 arrays: out = f(x).
 // OP: 0 x * scalar, 1 x + scalar, 2 GELU (erf form), 3 SiLU (x * sigmoid(x)).
 
-// #include "erf.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
 override OP: u32 = 0u;
+
+// #include "erf.wgsl"
 
 struct Params {
   count: u32,

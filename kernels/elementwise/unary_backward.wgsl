@@ -1,10 +1,10 @@
 // Gradients of the unary activations: grad_in = grad_out * f'(x).
 // OP: 0 GELU (erf form), 1 SiLU.
 
-// #include "erf.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
 override OP: u32 = 0u;
+
+// #include "erf.wgsl"
 
 struct Params {
   count: u32,

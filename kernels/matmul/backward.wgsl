@@ -3,9 +3,9 @@
 // column_sum: sums[c] = sum over rows r of values[r * count + c]: the bias gradient, and the sum
 // over batch entries of the gradient of an operand shared across the batch.
 
-// #include "erf.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "erf.wgsl"
 
 struct Params {
   count: u32,

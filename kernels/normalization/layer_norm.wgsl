@@ -4,9 +4,9 @@
 // Also writes each row's mean and rstd for the backward pass. flags: bit 0 weight, bit 1 bias
 // (an absent weight or bias is bound to any buffer and never read).
 
-// #include "row_term_sum.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "row_term_sum.wgsl"
 
 struct Params {
   rows: u32,

@@ -3,9 +3,9 @@
 // xhat = (x - mean) * rstd and dxhat = grad_out * weight:
 // grad_x = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)). flags: bit 0 weight present.
 
-// #include "row_pair_sum.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "row_pair_sum.wgsl"
 
 struct Params {
   rows: u32,

@@ -5,9 +5,9 @@
 //   v = beta2 * v + (1 - beta2) * g * g
 //   p = p - (lr / bias_correction1) * m / (sqrt(v) / sqrt(bias_correction2) + eps)
 
-// #include "optim_step.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "optim_step.wgsl"
 
 // The slot's scalars (optim_step.wgsl): decay = 1 - lr * wd, step_size = lr / bias_correction1.
 struct Scalars {

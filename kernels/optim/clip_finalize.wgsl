@@ -3,9 +3,9 @@
 //   factor = min(1, max_norm / (norm + 1e-6))   (PyTorch's clip_grad_norm_, DINO's clip_gradients)
 // factors[t] for tensor t alone, factors[tensors] for the global norm.
 
-// #include "workgroup_sum.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "workgroup_sum.wgsl"
 
 struct Params {
   tensors: u32,

@@ -2,9 +2,9 @@
 // Workgroup w (of `parts`) sums elements w * WORKGROUP_SIZE + local + k * parts * WORKGROUP_SIZE
 // and writes partials[offset + w]. Launch exactly `parts` workgroups in x.
 
-// #include "workgroup_sum.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "workgroup_sum.wgsl"
 
 struct Params {
   count: u32,

@@ -4,9 +4,9 @@
 //   p = p - lr * (gradient_weight * g + buffer_weight * buffer)
 // with (gradient_weight, buffer_weight) = (1, momentum) for Nesterov, else (0, 1).
 
-// #include "optim_step.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "optim_step.wgsl"
 
 // The slot's scalars (optim_step.wgsl).
 struct Scalars {

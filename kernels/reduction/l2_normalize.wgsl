@@ -4,10 +4,10 @@
 // Forward: binds x, result = y. Backward: binds x, result = grad_in, gradient = grad_out:
 // grad_in = g / n - x (x . g) / n^3 when n = ||x|| > eps, else g / eps.
 
+override WORKGROUP_SIZE: u32 = 256u;
+
 // #include "row_term_sum.wgsl"
 // #include "row_pair_sum.wgsl"
-
-override WORKGROUP_SIZE: u32 = 256u;
 
 struct Params {
   rows: u32,

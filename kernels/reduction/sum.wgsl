@@ -8,9 +8,9 @@
 // output[y * outer * inner + c] (times scale). Neighbouring invocations read neighbouring
 // elements. With more than one chunk the caller sums the partials in a second launch.
 
-// #include "workgroup_sum.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "workgroup_sum.wgsl"
 
 struct Params {
   outer: u32,

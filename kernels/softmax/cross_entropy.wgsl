@@ -2,9 +2,9 @@
 // `main`: one workgroup per row (long rows); `short_rows`: one invocation per row with plain loops
 // and no barriers (short rows; flat launch over rows).
 
-// #include "row_term_sum.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "row_term_sum.wgsl"
 
 struct Params {
   rows: u32,

@@ -4,9 +4,9 @@
 // lse[r] = logsumexp(logits[r, :]), loss[r] = lse[r] - logits[r, labels[r]].
 // A label outside [0, classes) gives NaN.
 
-// #include "row_softmax.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "row_softmax.wgsl"
 
 struct Params {
   rows: u32,

@@ -4,10 +4,10 @@
 // row is written. `short_rows`: one invocation per row (short rows; flat launch over rows), plain
 // loops with four running maxima, then four running sums of exp, and no barriers.
 
-// #include "row_softmax.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
 override LOG: u32 = 0u;
+
+// #include "row_softmax.wgsl"
 
 struct Params {
   rows: u32,

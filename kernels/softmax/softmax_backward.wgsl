@@ -3,10 +3,10 @@
 // row with plain loops and no barriers (short rows; flat launch over rows).
 // softmax: grad_x = t * y * (g - sum(g * y)); log-softmax: grad_x = t * (g - exp(y) * sum(g)).
 
-// #include "row_term_sum.wgsl"
-
 override WORKGROUP_SIZE: u32 = 256u;
 override LOG: u32 = 0u;
+
+// #include "row_term_sum.wgsl"
 
 struct Params {
   rows: u32,

@@ -2,9 +2,9 @@
 // targets, which have no log-probabilities at hand); zero entries contribute 0. One workgroup
 // per row.
 
-// #include "workgroup_sum.wgsl"
-
 override WORKGROUP_SIZE: u32 = 64u;
+
+// #include "workgroup_sum.wgsl"
 
 struct Params {
   rows: u32,

@@ -2,9 +2,9 @@
 // (its sum * divisor); divisor = rows in the iterations, 1 in the last (DINOv2 multiplies by B at
 // the end, so each row of the result sums to 1).
 
-// #include "workgroup_sum.wgsl"
-
 override WORKGROUP_SIZE: u32 = 64u;
+
+// #include "workgroup_sum.wgsl"
 
 struct Params {
   rows: u32,
