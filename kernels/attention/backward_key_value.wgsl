@@ -32,8 +32,8 @@ var<workgroup> blocks: array<vec4f, 2u * BLOCK_ROWS * HEAD_VECS>;
 var<workgroup> tiles: array<vec4f, 2u * BLOCK_ROWS * QUADS>;
 
 // store_rows' writer: `result` to columns 4 vec .. 4 vec + 3 of key row `row` of the head's dk
-// (part 0, times scale) or dv (part 1) at `base` (nothing past n or d); with SEPARATE_VALUE_GRAD = 0
-// both go to grad_key (the packed gradient).
+// (part 0, times scale) or dv (part 1) at `base` (nothing past n or d); with
+// SEPARATE_VALUE_GRAD = 0 both go to grad_key (the packed gradient).
 fn store_row(part: u32, base: u32, row: u32, vec: u32, result: vec4f) {
   if (row < params.n) {
     let c = base + row * params.in_row + 4u * vec;
@@ -142,7 +142,8 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
     // 2. dv and dk columns 4 local .. 4 local + 3 of the 8 key rows
     if (local < vecs) {
       for (var g = 0u; g < quads; g++) {
-        let grads = grad_output_columns(tile_rows(bases.outputs, tile_start + 4u * g, out_row), local);
+        let grad_rows = tile_rows(bases.outputs, tile_start + 4u * g, out_row);
+        let grads = grad_output_columns(grad_rows, local);
         dv = add_weighted(dv, grads, 0u, g);
       }
       for (var g = 0u; g < quads; g++) {

@@ -5,6 +5,7 @@ override WORKGROUP_SIZE: u32 = 256u;
 override OP: u32 = 0u;
 
 // #include "erf.wgsl"
+// #include "flat_main.wgsl"
 
 struct Params {
   count: u32,
@@ -19,12 +20,7 @@ fn sigmoid(value: f32) -> f32 {
   return 1.0 / (1.0 + exp(-value));
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   let v = x[i];
   var result: f32;
   if (OP == 0u) {

@@ -5,6 +5,7 @@ override WORKGROUP_SIZE: u32 = 256u;
 override OP: u32 = 0u;
 
 // #include "erf.wgsl"
+// #include "flat_main.wgsl"
 
 struct Params {
   count: u32,
@@ -15,12 +16,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> grad_in: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   let v = x[i];
   var derivative: f32;
   if (OP == 0u) {

@@ -14,15 +14,11 @@ const MAX_PREDICTIONS: u32 = 5u;
 const LOWEST: f32 = -3.0e38;
 
 struct Params {
-  rows: u32,
-  columns: u32,
-  k: u32,
+  rows: u32, columns: u32, k: u32,
   column_offset: u32,
-  merge: u32,
-  vote: u32,
+  merge: u32, vote: u32,
   inverse_temperature: f32,
-  prediction_offset: u32,
-  predictions_per_row: u32,
+  prediction_offset: u32, predictions_per_row: u32,
   classes: u32,
 }
 

@@ -85,7 +85,7 @@ fn load_query_block(local: u32, first_row: u32, queries: u32) {
 // `stride`.
 fn tile_rows(base: u32, first: u32, stride: u32) -> vec4u {
   let last = params.n - 1u;
-  let rows = vec4u(min(first, last), min(first + 1u, last), min(first + 2u, last), min(first + 3u, last));
+  let rows = min(vec4u(first, first + 1u, first + 2u, first + 3u), vec4u(last));
   return base + rows * stride;
 }
 

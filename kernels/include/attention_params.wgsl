@@ -9,22 +9,13 @@
 // row * out_row + c. Log-sum-exp and delta are [B * H, N]; head = batch * heads + h.
 
 struct Params {
-  batch_heads: u32,
-  n: u32,
-  d: u32,
-  heads: u32,
+  batch_heads: u32, n: u32, d: u32, heads: u32,
   scale: f32,
   // scale * log2(e): scores are kept in base 2 and exponentiated with exp2
   scale_log2: f32,
-  q_offset: u32,
-  k_offset: u32,
-  v_offset: u32,
-  in_batch: u32,
-  in_head: u32,
-  in_row: u32,
-  out_batch: u32,
-  out_head: u32,
-  out_row: u32,
+  q_offset: u32, k_offset: u32, v_offset: u32,
+  in_batch: u32, in_head: u32, in_row: u32,
+  out_batch: u32, out_head: u32, out_row: u32,
   padding: u32,
 }
 
@@ -50,5 +41,10 @@ fn head_bases(head: u32) -> HeadBases {
   let h = head % params.heads;
   let in_base = batch * params.in_batch + h * params.in_head;
   let out_base = batch * params.out_batch + h * params.out_head;
-  return HeadBases(in_base + params.q_offset, in_base + params.k_offset, in_base + params.v_offset, out_base);
+  return HeadBases(
+    in_base + params.q_offset,
+    in_base + params.k_offset,
+    in_base + params.v_offset,
+    out_base,
+  );
 }

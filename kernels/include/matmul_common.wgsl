@@ -7,16 +7,11 @@
 // where its header says so) and `fn gelu_elem(x: Elem) -> Elem` (gelu or gelu4 of erf.wgsl).
 
 struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
+  m: u32, n: u32, k: u32,
   flags: u32,
-  batchStrideA: u32,
-  batchStrideB: u32,
-  strideAm: u32,
-  strideAk: u32,
-  strideBk: u32,
-  strideBn: u32,
+  batchStrideA: u32, batchStrideB: u32,
+  strideAm: u32, strideAk: u32,
+  strideBk: u32, strideBn: u32,
   // K split (vec4 and subgroup kernels; 0 for the others): 0, or the depth of each slice (a
   // multiple of 4); workgroup z is then the slice, the batch strides are 0 and each slice writes
   // its partial product to its own [M, N] of `out`.

@@ -61,7 +61,8 @@ fn main(
     return;
   }
   let statistics = vec2f(row_mean[row], row_rstd[row]);
-  write_row(row, lane, WORKGROUP_SIZE, workgroup_row_sum_pair(lane, row * params.length, statistics));
+  let sums = workgroup_row_sum_pair(lane, row * params.length, statistics);
+  write_row(row, lane, WORKGROUP_SIZE, sums);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

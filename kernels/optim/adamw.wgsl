@@ -8,14 +8,13 @@
 override WORKGROUP_SIZE: u32 = 256u;
 
 // #include "optim_step.wgsl"
+// #include "flat_main.wgsl"
 
 // The slot's scalars (optim_step.wgsl): decay = 1 - lr * wd, step_size = lr / bias_correction1.
 struct Scalars {
   decay: f32,
-  beta1: f32,
-  one_minus_beta1: f32,
-  beta2: f32,
-  one_minus_beta2: f32,
+  beta1: f32, one_minus_beta1: f32,
+  beta2: f32, one_minus_beta2: f32,
   eps: f32,
   step_size: f32,
   bias_correction2_sqrt: f32,
@@ -29,12 +28,7 @@ struct Scalars {
 @group(0) @binding(5) var<storage, read> multiplier: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   let s = step_scalars();
   let g = gradient[i] * multiplier[0];
   let m = s.beta1 * exp_avg[i] + s.one_minus_beta1 * g;

@@ -7,17 +7,15 @@
 override WORKGROUP_SIZE: u32 = 256u;
 
 // #include "optim_step.wgsl"
+// #include "flat_main.wgsl"
 
 // The slot's scalars (optim_step.wgsl).
 struct Scalars {
   lr: f32,
-  momentum_now: f32,
-  damping: f32,
+  momentum_now: f32, damping: f32,
   weight_decay: f32,
-  gradient_weight: f32,
-  buffer_weight: f32,
-  unused0: f32,
-  unused1: f32,
+  gradient_weight: f32, buffer_weight: f32,
+  unused0: f32, unused1: f32,
 }
 
 @group(0) @binding(0) var<storage, read_write> parameter: array<f32>;
@@ -26,12 +24,7 @@ struct Scalars {
 @group(0) @binding(3) var<storage, read> scalars: array<Scalars>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   let s = step_scalars();
   let p = parameter[i];
   let g = gradient[i] + s.weight_decay * p;

@@ -1,8 +1,10 @@
 // Index bookkeeping of gatherRows / scatterRows on an i32 list of `count` row indices into
 // `rows` rows (no float atomics, no readback). Each entry point writes one i32 per row or per
-// index; element i of a launch is at global id x + y * (number of x workgroups * WORKGROUP_SIZE).
+// index; element i of a launch is at flat_index i (include/flat_index.wgsl).
 
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "flat_index.wgsl"
 
 struct Params {
   count: u32,
@@ -12,10 +14,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read_write> result: array<i32>;
 @group(0) @binding(1) var<storage, read> indices: array<i32>;
 @group(1) @binding(0) var<uniform> params: Params;
-
-fn flat_index(id: vec3u, groups: vec3u) -> u32 {
-  return id.x + id.y * groups.x * WORKGROUP_SIZE;
-}
 
 // result[r] = first k with indices[k] == r, or -1 (one invocation per row).
 @compute @workgroup_size(WORKGROUP_SIZE)
