@@ -1,11 +1,13 @@
 // Online softmax statistics of a row (running maximum and sum of exp(v - maximum)): their merge
-// over the invocations of a workgroup that share one row, and the statistics of one row of
-// `params.length` values from `base`, with a workgroup per row (`workgroup_row_softmax`, the
+// over the invocations of a workgroup that share one row, and the statistics of row `row`
+// (`params.length` values from row * length), with a workgroup per row (`workgroup_row_softmax`, the
 // long-row kernels) or an invocation per row (`short_row_softmax`). Shared by softmax and
 // cross_entropy_labels. The includer declares `override WORKGROUP_SIZE: u32` (a power of two,
 // the workgroup size of the caller), a Params with a `length` field and
 // `fn row_value(index: u32) -> f32` (the value at `index`), and calls `workgroup_softmax_merge`
 // and `workgroup_row_softmax` from uniform control flow (they contain barriers).
+
+// #include "row_group.wgsl"
 
 // A finite stand-in for -infinity, so that merging two empty partials gives exp(0) * 0 = 0.
 const LOWEST: f32 = -3.0e38;
@@ -51,8 +53,9 @@ fn workgroup_softmax_merge(lane: u32, state: RunningSoftmax) -> RunningSoftmax {
   return RunningSoftmax(maxima[0], sums[0]);
 }
 
-// The statistics of the row at `base`, shared by the workgroup (`lane` = local_invocation_index).
-fn workgroup_row_softmax(lane: u32, base: u32) -> RunningSoftmax {
+// The statistics of row `row`, shared by the workgroup (`lane` = local_invocation_index).
+fn workgroup_row_softmax(lane: u32, row: u32) -> RunningSoftmax {
+  let base = row * params.length;
   var state = running_softmax_start();
   for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
     state = running_softmax_add(state, row_value(base + k));
@@ -60,10 +63,11 @@ fn workgroup_row_softmax(lane: u32, base: u32) -> RunningSoftmax {
   return workgroup_softmax_merge(lane, state);
 }
 
-// The statistics of the row at `base` for one invocation, with plain loops: four running maxima,
-// then four interleaved sums of exp (shorter dependency chains, smaller rounding error).
-fn short_row_softmax(base: u32) -> RunningSoftmax {
+// The statistics of row `row` for one invocation, with plain loops: four running maxima, then four
+// interleaved sums of exp (shorter dependency chains, smaller rounding error).
+fn short_row_softmax(row: u32) -> RunningSoftmax {
   let length = params.length;
+  let base = row * length;
   var m0 = LOWEST;
   var m1 = LOWEST;
   var m2 = LOWEST;

@@ -6,6 +6,7 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "row_group.wgsl"
 // #include "row_term_sum.wgsl"
 
 struct Params {
@@ -32,8 +33,9 @@ fn row_term(term: u32, index: u32, shift: f32) -> f32 {
   return centered * centered;
 }
 
-// Writes y of the row at `base`, columns first, first + step, ..., given its mean and rstd.
-fn write_row(base: u32, first: u32, step: u32, mean: f32, rstd: f32) {
+// Writes y of row `row`, columns first, first + step, ..., given its mean and rstd.
+fn write_row(row: u32, first: u32, step: u32, mean: f32, rstd: f32) {
+  let base = row * params.length;
   let has_weight = (params.flags & 1u) != 0u;
   let has_bias = (params.flags & 2u) != 0u;
   for (var k = first; k < params.length; k += step) {
@@ -49,20 +51,15 @@ fn write_row(base: u32, first: u32, step: u32, mean: f32, rstd: f32) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
   let count = f32(params.length);
-  let mean = workgroup_row_sum(lane, base, 0u, 0.0) / count;
-  let rstd = inverseSqrt(workgroup_row_sum(lane, base, 1u, mean) / count + params.eps);
-  write_row(base, lane, WORKGROUP_SIZE, mean, rstd);
+  let mean = workgroup_row_sum(lane, row, 0u, 0.0) / count;
+  let rstd = inverseSqrt(workgroup_row_sum(lane, row, 1u, mean) / count + params.eps);
+  write_row(row, lane, WORKGROUP_SIZE, mean, rstd);
   if (lane == 0u) {
     row_mean[row] = mean;
     row_rstd[row] = rstd;
@@ -71,15 +68,14 @@ fn main(
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
   let count = f32(params.length);
-  let mean = short_row_sum(base, 0u, 0.0) / count;
-  let rstd = inverseSqrt(short_row_sum(base, 1u, mean) / count + params.eps);
-  write_row(base, 0u, 1u, mean, rstd);
+  let mean = short_row_sum(row, 0u, 0.0) / count;
+  let rstd = inverseSqrt(short_row_sum(row, 1u, mean) / count + params.eps);
+  write_row(row, 0u, 1u, mean, rstd);
   row_mean[row] = mean;
   row_rstd[row] = rstd;
 }

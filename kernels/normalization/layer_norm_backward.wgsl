@@ -5,6 +5,7 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "row_group.wgsl"
 // #include "row_pair_sum.wgsl"
 
 struct Params {
@@ -51,26 +52,21 @@ fn write_row(row: u32, first: u32, step: u32, sums: vec2f) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }
   let statistics = vec2f(row_mean[row], row_rstd[row]);
-  let sums = workgroup_row_sum_pair(lane, row * params.length, statistics);
-  write_row(row, lane, WORKGROUP_SIZE, sums);
+  write_row(row, lane, WORKGROUP_SIZE, workgroup_row_sum_pair(lane, row, statistics));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.rows) {
     return;
   }
   let statistics = vec2f(row_mean[row], row_rstd[row]);
-  write_row(row, 0u, 1u, short_row_sum_pair(row * params.length, statistics));
+  write_row(row, 0u, 1u, short_row_sum_pair(row, statistics));
 }

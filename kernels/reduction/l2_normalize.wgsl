@@ -6,6 +6,7 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "row_group.wgsl"
 // #include "row_term_sum.wgsl"
 // #include "row_pair_sum.wgsl"
 
@@ -33,17 +34,18 @@ fn row_pair(index: u32, k: u32, shift: vec2f) -> vec2f {
   return vec2f(v * v, v * gradient[index]);
 }
 
-// Writes y of the row at `base`, columns first, first + step, ..., given its sum of squares.
-fn write_forward(base: u32, first: u32, step: u32, squares: f32) {
+// Writes y of row `row`, columns first, first + step, ..., given its sum of squares.
+fn write_forward(row: u32, first: u32, step: u32, squares: f32) {
+  let base = row * params.length;
   let inverse = 1.0 / max(sqrt(squares), params.eps);
   for (var k = first; k < params.length; k += step) {
     result[base + k] = x[base + k] * inverse;
   }
 }
 
-// Writes grad_in of the row at `base`, columns first, first + step, ..., given its sums of x^2
-// and x * g.
-fn write_backward(base: u32, first: u32, step: u32, sums: vec2f) {
+// Writes grad_in of row `row`, columns first, first + step, ..., given its sums of x^2 and x * g.
+fn write_backward(row: u32, first: u32, step: u32, sums: vec2f) {
+  let base = row * params.length;
   let norm = sqrt(sums.x);
   if (norm > params.eps) {
     let inverse = 1.0 / norm;
@@ -59,31 +61,21 @@ fn write_backward(base: u32, first: u32, step: u32, sums: vec2f) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn forward(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn forward(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  write_forward(base, lane, WORKGROUP_SIZE, workgroup_row_sum(lane, base, 0u, 0.0));
+  write_forward(row, lane, WORKGROUP_SIZE, workgroup_row_sum(lane, row, 0u, 0.0));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn backward(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn backward(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  write_backward(base, lane, WORKGROUP_SIZE, workgroup_row_sum_pair(lane, base, vec2f(0.0)));
+  write_backward(row, lane, WORKGROUP_SIZE, workgroup_row_sum_pair(lane, row, vec2f(0.0)));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -91,12 +83,11 @@ fn forward_short_rows(
   @builtin(global_invocation_id) id: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  write_forward(base, 0u, 1u, short_row_sum(base, 0u, 0.0));
+  write_forward(row, 0u, 1u, short_row_sum(row, 0u, 0.0));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -104,10 +95,9 @@ fn backward_short_rows(
   @builtin(global_invocation_id) id: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  write_backward(base, 0u, 1u, short_row_sum_pair(base, vec2f(0.0)));
+  write_backward(row, 0u, 1u, short_row_sum_pair(row, vec2f(0.0)));
 }

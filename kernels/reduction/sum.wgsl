@@ -10,6 +10,8 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "axis_view.wgsl"
+// #include "row_group.wgsl"
 // #include "workgroup_sum.wgsl"
 
 struct Params {
@@ -40,16 +42,10 @@ fn axis_sum(base: u32, first: u32, last: u32) -> f32 {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn rows(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn rows(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   let outputs = params.outer * params.inner;
-  let o = row / max(params.inner, 1u);
-  let i = row % max(params.inner, 1u);
-  let base = o * params.length * params.inner + i;
+  let base = axis_start(row);
   var total = 0.0;
   if (row < outputs) {
     for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
@@ -64,13 +60,11 @@ fn rows(
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn simple(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.outer * params.inner) {
     return;
   }
-  let o = row / params.inner;
-  let i = row % params.inner;
-  let base = o * params.length * params.inner + i;
+  let base = axis_start(row);
   output[row] = axis_sum(base, 0u, params.length) * params.scale;
 }
 
@@ -85,11 +79,8 @@ fn columns(
   if (c >= outputs) {
     return;
   }
-  let o = c / params.inner;
-  let i = c - o * params.inner;
   let chunk = (params.length + groups.y - 1u) / groups.y;
   let first = group.y * chunk;
   let last = min(params.length, first + chunk);
-  let base = o * params.length * params.inner + i;
-  output[group.y * outputs + c] = axis_sum(base, first, last) * params.scale;
+  output[group.y * outputs + c] = axis_sum(axis_start(c), first, last) * params.scale;
 }

@@ -4,6 +4,7 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "row_group.wgsl"
 // #include "row_term_sum.wgsl"
 
 struct Params {
@@ -22,16 +23,12 @@ fn row_term(term: u32, index: u32, shift: f32) -> f32 {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }
-  let row_total = workgroup_row_sum(lane, row * params.length, 0u, 0.0);
+  let row_total = workgroup_row_sum(lane, row, 0u, 0.0);
   if (lane == 0u) {
     loss[row] = -row_total;
   }
@@ -39,9 +36,9 @@ fn main(
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.rows) {
     return;
   }
-  loss[row] = -short_row_sum(row * params.length, 0u, 0.0);
+  loss[row] = -short_row_sum(row, 0u, 0.0);
 }

@@ -6,6 +6,7 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "row_group.wgsl"
 // #include "row_softmax.wgsl"
 
 struct Params {
@@ -25,12 +26,13 @@ fn row_value(index: u32) -> f32 {
   return logits[index];
 }
 
-fn write_row(row: u32, base: u32, statistics: RunningSoftmax) {
+// Writes lse and the loss of row `row`, given its statistics.
+fn write_row(row: u32, statistics: RunningSoftmax) {
   let row_lse = statistics.maximum + log(statistics.sum);
   lse[row] = row_lse;
   let label = labels[row];
   if (label >= 0 && u32(label) < params.length) {
-    loss[row] = row_lse - logits[base + u32(label)];
+    loss[row] = row_lse - logits[row * params.length + u32(label)];
   } else {
     let nan_bits = 0x7fc00000u;
     loss[row] = bitcast<f32>(nan_bits);
@@ -38,28 +40,22 @@ fn write_row(row: u32, base: u32, statistics: RunningSoftmax) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  let statistics = workgroup_row_softmax(lane, base);
+  let statistics = workgroup_row_softmax(lane, row);
   if (lane == 0u) {
-    write_row(row, base, statistics);
+    write_row(row, statistics);
   }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  write_row(row, base, short_row_softmax(base));
+  write_row(row, short_row_softmax(row));
 }

@@ -7,6 +7,7 @@
 override WORKGROUP_SIZE: u32 = 256u;
 override LOG: u32 = 0u;
 
+// #include "row_group.wgsl"
 // #include "row_softmax.wgsl"
 
 struct Params {
@@ -26,8 +27,9 @@ fn row_value(index: u32) -> f32 {
   return x[index] * params.inverse_temperature;
 }
 
-// Writes y of the row at `base`, columns first, first + step, ..., given its statistics.
-fn write_row(base: u32, first: u32, step: u32, statistics: RunningSoftmax) {
+// Writes y of row `row`, columns first, first + step, ..., given its statistics.
+fn write_row(row: u32, first: u32, step: u32, statistics: RunningSoftmax) {
+  let base = row * params.length;
   let t = params.inverse_temperature;
   if (LOG == 1u) {
     let offset = statistics.maximum + log(statistics.sum);
@@ -43,25 +45,19 @@ fn write_row(base: u32, first: u32, step: u32, statistics: RunningSoftmax) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  write_row(base, lane, WORKGROUP_SIZE, workgroup_row_softmax(lane, base));
+  write_row(row, lane, WORKGROUP_SIZE, workgroup_row_softmax(lane, row));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  write_row(base, 0u, 1u, short_row_softmax(base));
+  write_row(row, 0u, 1u, short_row_softmax(row));
 }

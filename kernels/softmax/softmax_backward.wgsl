@@ -6,6 +6,7 @@
 override WORKGROUP_SIZE: u32 = 256u;
 override LOG: u32 = 0u;
 
+// #include "row_group.wgsl"
 // #include "row_term_sum.wgsl"
 
 struct Params {
@@ -28,8 +29,9 @@ fn row_term(term: u32, index: u32, shift: f32) -> f32 {
   return grad_out[index] * y[index];
 }
 
-// Writes grad_x of the row at `base`, columns first, first + step, ..., given the row's sum.
-fn write_row(base: u32, first: u32, step: u32, row_total: f32) {
+// Writes grad_x of row `row`, columns first, first + step, ..., given the row's sum.
+fn write_row(row: u32, first: u32, step: u32, row_total: f32) {
+  let base = row * params.length;
   let t = params.inverse_temperature;
   for (var k = first; k < params.length; k += step) {
     if (LOG == 1u) {
@@ -41,25 +43,19 @@ fn write_row(base: u32, first: u32, step: u32, row_total: f32) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  write_row(base, lane, WORKGROUP_SIZE, workgroup_row_sum(lane, base, 0u, 0.0));
+  write_row(row, lane, WORKGROUP_SIZE, workgroup_row_sum(lane, row, 0u, 0.0));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  write_row(base, 0u, 1u, short_row_sum(base, 0u, 0.0));
+  write_row(row, 0u, 1u, short_row_sum(row, 0u, 0.0));
 }

@@ -4,6 +4,7 @@
 
 override WORKGROUP_SIZE: u32 = 64u;
 
+// #include "row_group.wgsl"
 // #include "workgroup_sum.wgsl"
 
 struct Params {
@@ -17,12 +18,8 @@ struct Params {
 @group(1) @binding(0) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   let valid = row < params.rows;
   let base = row * params.cols;
   var total = 0.0;
