@@ -4,7 +4,8 @@
 // (write the pre-activation to `pre`).
 // The includer declares `alias Elem = f32;` or `alias Elem = vec4f;` (what one element of the
 // bindings holds: a vec4 kernel loads and stores 4 columns at a time; its strides count vec4s
-// where its header says so) and `fn gelu_elem(x: Elem) -> Elem` (gelu or gelu4 of erf.wgsl).
+// where its header says so) and `fn gelu_elem(x: Elem) -> Elem` (gelu or gelu4 of erf.wgsl);
+// matmul_vec4.wgsl declares both for the vec4 kernels.
 
 struct Params {
   m: u32, n: u32, k: u32,

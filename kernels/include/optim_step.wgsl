@@ -2,8 +2,8 @@
 // parameters and the per-step scalars. Those live in a storage buffer, one slot of 8 f32 words per
 // parameter (written by one upload per step, src/optim), so the uniform parameters (count, slot)
 // stay constant and their buffers stay cached. The includer declares `struct Scalars` (the 8
-// words of a slot, in order) and the binding `scalars: array<Scalars>` (read). Element i of a
-// launch is at global id x + y * (number of x workgroups * WORKGROUP_SIZE), i < count.
+// words of a slot, in order) and the binding `scalars: array<Scalars>` (read). The steps run one
+// invocation per element, i < count (flat_main.wgsl).
 
 struct Params {
   count: u32,

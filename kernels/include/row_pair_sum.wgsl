@@ -1,9 +1,10 @@
 // The sums of two per-element terms over row `row` (`params.length` elements from row * length),
-// for the row kernels: `workgroup_row_sum_pair` when a workgroup shares the row (call it from
-// uniform control flow, it contains barriers) and `short_row_sum_pair` when one invocation owns
-// it (two interleaved accumulators per sum). The includer declares `override WORKGROUP_SIZE: u32`,
-// a Params with a `length` field, and `fn row_pair(index: u32, k: u32, shift: vec2f) -> vec2f`:
-// both terms of the element at `index` (column `k`), given `shift` (row statistics, or unused).
+// for the row kernels (row_group.wgsl): `workgroup_row_sum_pair` when a workgroup shares the row
+// (call it from uniform control flow, it contains barriers) and `short_row_sum_pair` when one
+// invocation owns it (two interleaved accumulators per sum). The includer declares
+// `override WORKGROUP_SIZE: u32`, a Params with a `length` field, and
+// `fn row_pair(index: u32, k: u32, shift: vec2f) -> vec2f`: both terms of the element at `index`
+// (column `k`), given `shift` (row statistics, or unused).
 // #include "row_group.wgsl"
 // #include "workgroup_sum.wgsl"
 

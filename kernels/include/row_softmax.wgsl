@@ -1,8 +1,8 @@
 // Online softmax statistics of a row (running maximum and sum of exp(v - maximum)): their merge
 // over the invocations of a workgroup that share one row, and the statistics of row `row`
-// (`params.length` values from row * length), with a workgroup per row (`workgroup_row_softmax`, the
-// long-row kernels) or an invocation per row (`short_row_softmax`). Shared by softmax and
-// cross_entropy_labels. The includer declares `override WORKGROUP_SIZE: u32` (a power of two,
+// (`params.length` values from row * length), with a workgroup per row (`workgroup_row_softmax`,
+// the long-row kernels) or an invocation per row (`short_row_softmax`; row_group.wgsl). Shared by
+// softmax and cross_entropy_labels. The includer declares `override WORKGROUP_SIZE: u32` (a power of two,
 // the workgroup size of the caller), a Params with a `length` field and
 // `fn row_value(index: u32) -> f32` (the value at `index`), and calls `workgroup_softmax_merge`
 // and `workgroup_row_softmax` from uniform control flow (they contain barriers).
