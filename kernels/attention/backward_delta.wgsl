@@ -8,12 +8,8 @@ override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
   rows: u32,
-  d: u32,
-  n: u32,
-  heads: u32,
-  out_batch: u32,
-  out_head: u32,
-  out_row: u32,
+  d: u32, n: u32, heads: u32,
+  out_batch: u32, out_head: u32, out_row: u32,
 }
 
 @group(0) @binding(0) var<storage, read> grad_output: array<f32>;

@@ -9,35 +9,27 @@
 // dv both go to grad_key (one [B, N, 3 D] gradient, at offsets k_offset and v_offset) and
 // grad_value is a placeholder that is never written.
 
-// #include "attention_rows_backward.wgsl"
-
 override SEPARATE_VALUE_GRAD: u32 = 1u;
 
-@group(0) @binding(0) var<storage, read> query: array<f32>;
-@group(0) @binding(1) var<storage, read> key: array<f32>;
-@group(0) @binding(2) var<storage, read> value: array<f32>;
-@group(0) @binding(3) var<storage, read> grad_output: array<f32>;
-@group(0) @binding(4) var<storage, read> log_sum_exp: array<f32>;
-@group(0) @binding(5) var<storage, read> delta: array<f32>;
+// #include "attention_rows_backward.wgsl"
+
+// Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl; 3-5 (dO, log-sum-exp,
+// delta): include/attention_rows_backward.wgsl.
 @group(0) @binding(6) var<storage, read_write> grad_key: array<f32>;
 @group(0) @binding(7) var<storage, read_write> grad_value: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let index = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  let n = params.n;
-  if (index >= params.batch_heads * n) {
+  let task = row_task(id, groups);
+  if (task.head >= params.batch_heads) {
     return;
   }
-  let head = index / n;
-  let row = index - head * n;
-  let in_base = input_base(head);
-  let out_base = output_base(head);
+  let n = params.n;
+  let bases = task.bases;
   let in_row = params.in_row;
-  let out_row = params.out_row;
-  let query_base = in_base + params.q_offset;
-  let row_base = in_base + row * in_row;
+  // this key row in k and v, and in dk and dv
+  let key_row = bases.keys + task.row * in_row;
+  let value_row = bases.values + task.row * in_row;
 
   var k: array<vec4f, MAX_HEAD_VECS>;
   var v_row: array<vec4f, MAX_HEAD_VECS>;
@@ -46,15 +38,15 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   var queries: array<vec4f, MAX_HEAD_VECS>;
   var grads: array<vec4f, MAX_HEAD_VECS>;
   for (var v = 0u; v < HEAD_VECS; v++) {
-    k[v] = load_key(row_base + params.k_offset, v) * params.scale_log2;
-    v_row[v] = load_value(row_base + params.v_offset, v);
+    k[v] = load_key(key_row, v) * params.scale_log2;
+    v_row[v] = load_value(value_row, v);
     grad_k[v] = vec4f(0.0);
     grad_v[v] = vec4f(0.0);
   }
-  let head_rows = head * n;
+  let head_rows = task.head * n;
   for (var i = 0u; i < n; i++) {
-    let query_row = query_base + i * in_row;
-    let grad_row = out_base + i * out_row;
+    let query_row = bases.queries + i * in_row;
+    let grad_row = bases.outputs + i * params.out_row;
     var score4 = vec4f(0.0);
     var grad_p4 = vec4f(0.0);
     for (var v = 0u; v < HEAD_VECS; v++) {
@@ -75,14 +67,12 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   for (var v = 0u; v < HEAD_VECS; v++) {
     let key_result = grad_k[v] * params.scale;
     let value_result = grad_v[v];
-    let columns = select(4u, LAST_COLUMNS, v + 1u == HEAD_VECS);
-    for (var i = 0u; i < columns; i++) {
-      let c = row_base + 4u * v + i;
-      grad_key[c + params.k_offset] = key_result[i];
+    for (var i = 0u; i < columns_at(v); i++) {
+      grad_key[key_row + 4u * v + i] = key_result[i];
       if (SEPARATE_VALUE_GRAD != 0u) {
-        grad_value[c + params.v_offset] = value_result[i];
+        grad_value[value_row + 4u * v + i] = value_result[i];
       } else {
-        grad_key[c + params.v_offset] = value_result[i];
+        grad_key[value_row + 4u * v + i] = value_result[i];
       }
     }
   }

@@ -10,46 +10,36 @@
 
 // #include "attention_rows_backward.wgsl"
 
-@group(0) @binding(0) var<storage, read> query: array<f32>;
-@group(0) @binding(1) var<storage, read> key: array<f32>;
-@group(0) @binding(2) var<storage, read> value: array<f32>;
-@group(0) @binding(3) var<storage, read> grad_output: array<f32>;
-@group(0) @binding(4) var<storage, read> log_sum_exp: array<f32>;
-@group(0) @binding(5) var<storage, read> delta: array<f32>;
+// Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl; 3-5 (dO, log-sum-exp,
+// delta): include/attention_rows_backward.wgsl.
 @group(0) @binding(6) var<storage, read_write> grad_query: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let index = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  let n = params.n;
-  if (index >= params.batch_heads * n) {
+  let task = row_task(id, groups);
+  if (task.head >= params.batch_heads) {
     return;
   }
-  let head = index / n;
-  let row = index - head * n;
-  let in_base = input_base(head);
-  let out_base = output_base(head);
+  let n = params.n;
+  let bases = task.bases;
   let in_row = params.in_row;
-  let key_base = in_base + params.k_offset;
-  let value_base = in_base + params.v_offset;
 
   var q: array<vec4f, MAX_HEAD_VECS>;
   var grad_out: array<vec4f, MAX_HEAD_VECS>;
   var accumulator: array<vec4f, MAX_HEAD_VECS>;
   var keys: array<vec4f, MAX_HEAD_VECS>;
-  let query_base = in_base + params.q_offset + row * in_row;
-  let grad_base = out_base + row * params.out_row;
+  let query_base = bases.queries + task.row * in_row;
+  let grad_base = bases.outputs + task.row * params.out_row;
   for (var v = 0u; v < HEAD_VECS; v++) {
     q[v] = load_query(query_base, v) * params.scale_log2;
     grad_out[v] = load_grad_output(grad_base, v);
     accumulator[v] = vec4f(0.0);
   }
-  let lse = log_sum_exp[index] * LOG2_E;
-  let row_delta = delta[index];
+  let lse = log_sum_exp[task.index] * LOG2_E;
+  let row_delta = delta[task.index];
   for (var j = 0u; j < n; j++) {
-    let key_row = key_base + j * in_row;
-    let value_row = value_base + j * in_row;
+    let key_row = bases.keys + j * in_row;
+    let value_row = bases.values + j * in_row;
     var score4 = vec4f(0.0);
     var grad_p4 = vec4f(0.0);
     for (var v = 0u; v < HEAD_VECS; v++) {
@@ -66,16 +56,8 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
 
   for (var v = 0u; v < HEAD_VECS; v++) {
     let result = accumulator[v] * params.scale;
-    let c = query_base + 4u * v;
-    if (LAST_COLUMNS == 4u || v + 1u < HEAD_VECS) {
-      grad_query[c] = result.x;
-      grad_query[c + 1u] = result.y;
-      grad_query[c + 2u] = result.z;
-      grad_query[c + 3u] = result.w;
-    } else {
-      for (var i = 0u; i < LAST_COLUMNS; i++) {
-        grad_query[c + i] = result[i];
-      }
+    for (var i = 0u; i < columns_at(v); i++) {
+      grad_query[query_base + 4u * v + i] = result[i];
     }
   }
 }

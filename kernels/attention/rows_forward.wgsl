@@ -17,31 +17,23 @@
 // keys whose scores an invocation holds at a time (one softmax rescaling per chunk)
 const CHUNK: u32 = 32u;
 
-@group(0) @binding(0) var<storage, read> query: array<f32>;
-@group(0) @binding(1) var<storage, read> key: array<f32>;
-@group(0) @binding(2) var<storage, read> value: array<f32>;
+// Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl.
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let index = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  let n = params.n;
-  if (index >= params.batch_heads * n) {
+  let task = row_task(id, groups);
+  if (task.head >= params.batch_heads) {
     return;
   }
-  let head = index / n;
-  let row = index - head * n;
-  let in_base = input_base(head);
-  let out_base = output_base(head);
+  let n = params.n;
+  let bases = task.bases;
   let in_row = params.in_row;
-  let key_base = in_base + params.k_offset;
-  let value_base = in_base + params.v_offset;
 
   var q: array<vec4f, MAX_HEAD_VECS>;
   var accumulator: array<vec4f, MAX_HEAD_VECS>;
-  let query_base = in_base + params.q_offset + row * in_row;
+  let query_base = bases.queries + task.row * in_row;
   for (var v = 0u; v < HEAD_VECS; v++) {
     q[v] = load_query(query_base, v) * params.scale_log2;
     accumulator[v] = vec4f(0.0);
@@ -53,7 +45,7 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
     let count = min(CHUNK, n - chunk);
     var chunk_max = running_max;
     for (var j = 0u; j < count; j++) {
-      let key_row = key_base + (chunk + j) * in_row;
+      let key_row = bases.keys + (chunk + j) * in_row;
       var dot4 = vec4f(0.0);
       for (var v = 0u; v < HEAD_VECS; v++) {
         dot4 += q[v] * load_key(key_row, v);
@@ -71,7 +63,7 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
     for (var j = 0u; j < count; j++) {
       let p = exp2(scores[j] - chunk_max);
       running_sum += p;
-      let value_row = value_base + (chunk + j) * in_row;
+      let value_row = bases.values + (chunk + j) * in_row;
       for (var v = 0u; v < HEAD_VECS; v++) {
         accumulator[v] += p * load_value(value_row, v);
       }
@@ -79,21 +71,13 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   }
 
   let inverse = 1.0 / running_sum;
-  let output_base = out_base + row * params.out_row;
+  let output_row = bases.outputs + task.row * params.out_row;
   for (var v = 0u; v < HEAD_VECS; v++) {
     let result = accumulator[v] * inverse;
-    let c = output_base + 4u * v;
-    if (LAST_COLUMNS == 4u || v + 1u < HEAD_VECS) {
-      output[c] = result.x;
-      output[c + 1u] = result.y;
-      output[c + 2u] = result.z;
-      output[c + 3u] = result.w;
-    } else {
-      for (var i = 0u; i < LAST_COLUMNS; i++) {
-        output[c + i] = result[i];
-      }
+    for (var i = 0u; i < columns_at(v); i++) {
+      output[output_row + 4u * v + i] = result[i];
     }
   }
   // natural-log log-sum-exp of the scaled scores
-  log_sum_exp[index] = (running_max + log2(running_sum)) * 0.6931471805599453;
+  log_sum_exp[task.index] = (running_max + log2(running_sum)) * 0.6931471805599453;
 }

@@ -19,39 +19,25 @@ const LUMA: vec3f = vec3f(0.299, 0.587, 0.114);
 const CUBIC_A: f32 = -0.75;
 
 struct Params {
-  batch: u32,
-  height: u32,
-  width: u32,
-  size: u32,
+  batch: u32, height: u32, width: u32, size: u32,
   // 0 bilinear, 1 bicubic
   interpolation: u32,
   // color: 1 writes the normalised output, 0 the raw colour (blur follows)
   finalize: u32,
-  pad0: u32,
-  pad1: u32,
-  mean: vec4f,
-  deviation: vec4f,
+  pad0: u32, pad1: u32,
+  mean: vec4f, deviation: vec4f,
 }
 
 // Mirrors packImageAugmentations in src/data/augment_params.ts (16 words).
 struct ImageParams {
-  top: f32,
-  left: f32,
-  crop_height: f32,
-  crop_width: f32,
+  top: f32, left: f32, crop_height: f32, crop_width: f32,
   flip: u32,
   // 3 bits per operation, first lowest: 1 brightness, 2 contrast, 3 saturation, 4 hue, 0 end
   jitter_order: u32,
-  brightness: f32,
-  contrast: f32,
-  saturation: f32,
-  hue: f32,
-  grayscale: u32,
-  solarize: u32,
-  blur_sigma: f32,
-  blur_radius: u32,
-  pad0: u32,
-  pad1: u32,
+  brightness: f32, contrast: f32, saturation: f32, hue: f32,
+  grayscale: u32, solarize: u32,
+  blur_sigma: f32, blur_radius: u32,
+  pad0: u32, pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> pixels: array<u32>;

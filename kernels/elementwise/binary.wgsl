@@ -54,19 +54,7 @@ fn same(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
 }
 
 fn combine4(x: vec4f, y: vec4f) -> vec4f {
-  if (OP == 0u) {
-    return x + y;
-  }
-  if (OP == 1u) {
-    return x - y;
-  }
-  if (OP == 2u) {
-    return x * y;
-  }
-  if (OP == 3u) {
-    return x / y;
-  }
-  return x * params.scalar;
+  return vec4f(combine(x.x, y.x), combine(x.y, y.y), combine(x.z, y.z), combine(x.w, y.w));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -4,6 +4,9 @@
 override WORKGROUP_SIZE: u32 = 256u;
 override OP: u32 = 0u;
 
+// #include "erf.wgsl"
+// #include "flat_main.wgsl"
+
 struct Params {
   count: u32,
 }
@@ -13,27 +16,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> grad_in: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-// erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7).
-fn erf_approx(value: f32) -> f32 {
-  let z = abs(value);
-  let t = 1.0 / (1.0 + 0.3275911 * z);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 +
-    t * 1.061405429))));
-  return sign(value) * (1.0 - poly * exp(-z * z));
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   let v = x[i];
   var derivative: f32;
   if (OP == 0u) {
-    // d/dx 0.5 x (1 + erf(x / sqrt 2)) = 0.5 (1 + erf(x / sqrt 2)) + x * normal_pdf(x)
-    let cdf = 0.5 * (1.0 + erf_approx(v * 0.70710678118654752));
-    derivative = cdf + v * 0.3989422804014327 * exp(-0.5 * v * v);
+    derivative = gelu_derivative(v);
   } else {
     let s = 1.0 / (1.0 + exp(-v));
     derivative = s * (1.0 + v * (1.0 - s));

@@ -13,16 +13,14 @@ const MAX_K: u32 = 64u;
 const MAX_PREDICTIONS: u32 = 5u;
 const LOWEST: f32 = -3.0e38;
 
+// #include "row_group.wgsl"
+
 struct Params {
-  rows: u32,
-  columns: u32,
-  k: u32,
+  rows: u32, columns: u32, k: u32,
   column_offset: u32,
-  merge: u32,
-  vote: u32,
+  merge: u32, vote: u32,
   inverse_temperature: f32,
-  prediction_offset: u32,
-  predictions_per_row: u32,
+  prediction_offset: u32, predictions_per_row: u32,
   classes: u32,
 }
 
@@ -51,12 +49,8 @@ fn better(value_a: f32, index_a: i32, value_b: f32, index_b: i32) -> bool {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) local: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }

@@ -3,19 +3,17 @@
 //   destination[p, oy, ox] = sum_ty sum_tx wy[oy][ty] * wx[ox][tx] * source[p, sy + ty, sx + tx]
 // Table row of output row oy (at oy * (1 + taps_y)): [sy as f32, wy[oy][0..taps_y)]; of output
 // column ox (at x_offset + ox * (1 + taps_x)): [sx, wx[ox][0..taps_x)]. Taps past the input edge
-// are skipped (their weights are zero). Element i of a launch is at global id
-// x + y * (number of x workgroups * WORKGROUP_SIZE).
+// are skipped (their weights are zero). One invocation per element (include/flat_main.wgsl).
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "flat_main.wgsl"
+
 struct Params {
   count: u32,
-  in_height: u32,
-  in_width: u32,
-  out_height: u32,
-  out_width: u32,
-  taps_y: u32,
-  taps_x: u32,
+  in_height: u32, in_width: u32,
+  out_height: u32, out_width: u32,
+  taps_y: u32, taps_x: u32,
   x_offset: u32,
 }
 
@@ -24,12 +22,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> table: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   let ox = i % params.out_width;
   let rest = i / params.out_width;
   let oy = rest % params.out_height;

@@ -1,7 +1,11 @@
-// Shared by the blocked attention backward kernels (attention_backward_query,
-// attention_backward_key_value): attention_blocked.wgsl plus the load of dO. The includer also
-// declares the storage binding `grad_output` (array<f32>, read).
+// Shared by the blocked attention backward kernels (attention/backward_query,
+// backward_key_value): attention_blocked.wgsl plus the bindings the backward reads after q, k and
+// v (dO, the saved log-sum-exp and delta) and the loads of dO.
 // #include "attention_blocked.wgsl"
+
+@group(0) @binding(3) var<storage, read> grad_output: array<f32>;
+@group(0) @binding(4) var<storage, read> log_sum_exp: array<f32>;
+@group(0) @binding(5) var<storage, read> delta: array<f32>;
 
 // Columns 4 vec .. 4 vec + 3 of the row at `base` of grad_output; zero past d.
 fn load_grad_output(base: u32, vec: u32) -> vec4f {
@@ -14,4 +18,14 @@ fn load_grad_output(base: u32, vec: u32) -> vec4f {
     result[i] = grad_output[c + i];
   }
   return result;
+}
+
+// Columns 4 vec .. 4 vec + 3 of the 4 rows of dO at `rows`, one row per matrix column.
+fn grad_output_columns(rows: vec4u, vec: u32) -> mat4x4f {
+  return mat4x4f(
+    load_grad_output(rows.x, vec),
+    load_grad_output(rows.y, vec),
+    load_grad_output(rows.z, vec),
+    load_grad_output(rows.w, vec),
+  );
 }

@@ -1,7 +1,7 @@
-// Shared by the "rows" fused attention kernels (attention_rows_forward,
-// attention_rows_backward_query, attention_rows_backward_key_value): their override constants and
-// the loads of q, k and v. The includer declares the storage bindings `query`, `key` and `value`
-// (array<f32>, read).
+// Shared by the "rows" fused attention kernels (attention/rows_forward, rows_backward_query,
+// rows_backward_key_value): their override constants, the loads of q, k and v, and where an
+// invocation's row lies. Invocation r = x + y * (x workgroups * WORKGROUP_SIZE) computes row r % n
+// of head r / n (head = batch * heads + h).
 // #include "attention_params.wgsl"
 
 override WORKGROUP_SIZE: u32 = 64u;
@@ -49,4 +49,24 @@ fn load_value(base: u32, vec: u32) -> vec4f {
     result[i] = value[c + i];
   }
   return result;
+}
+
+// Columns of vec4 `vec` of a row that lie inside d: 4, or LAST_COLUMNS in the last vec4.
+fn columns_at(vec: u32) -> u32 {
+  return select(4u, LAST_COLUMNS, vec + 1u == HEAD_VECS);
+}
+
+// The row an invocation computes: row `row` of head `head` (head * n + row = `index`), with the
+// head's offsets. An invocation with head >= batch_heads has none.
+struct RowTask {
+  index: u32,
+  head: u32,
+  row: u32,
+  bases: HeadBases,
+}
+
+fn row_task(id: vec3u, groups: vec3u) -> RowTask {
+  let index = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let head = index / params.n;
+  return RowTask(index, head, index - head * params.n, head_bases(head));
 }

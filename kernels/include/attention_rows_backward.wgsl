@@ -1,7 +1,11 @@
-// Shared by the "rows" attention backward kernels (attention_rows_backward_query,
-// attention_rows_backward_key_value): attention_rows.wgsl plus the load of dO. The includer also
-// declares the storage binding `grad_output` (array<f32>, read).
+// Shared by the "rows" attention backward kernels (attention/rows_backward_query,
+// rows_backward_key_value): attention_rows.wgsl plus the bindings the backward reads after q, k
+// and v (dO, the saved log-sum-exp and delta) and the load of dO.
 // #include "attention_rows.wgsl"
+
+@group(0) @binding(3) var<storage, read> grad_output: array<f32>;
+@group(0) @binding(4) var<storage, read> log_sum_exp: array<f32>;
+@group(0) @binding(5) var<storage, read> delta: array<f32>;
 
 // Columns 4 vec .. 4 vec + 3 of the row at `base` of grad_output; zero past d.
 fn load_grad_output(base: u32, vec: u32) -> vec4f {

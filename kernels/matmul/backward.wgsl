@@ -5,6 +5,8 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "erf.wgsl"
+
 struct Params {
   count: u32,
   rows: u32,
@@ -19,22 +21,11 @@ struct Params {
 
 @group(1) @binding(0) var<uniform> params: Params;
 
-// erf by Abramowitz-Stegun 7.1.26 (absolute error <= 1.5e-7).
-fn erf_approx(x: f32) -> f32 {
-  let z = abs(x);
-  let t = 1.0 / (1.0 + 0.3275911 * z);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return sign(x) * (1.0 - poly * exp(-z * z));
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn gelu_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
   if (i < params.count) {
-    let x = pre[i];
-    let cdf = 0.5 * (1.0 + erf_approx(x * 0.70710678118654752));
-    let pdf = 0.39894228040143268 * exp(-0.5 * x * x);
-    gradPre[i] = gradOut[i] * (cdf + x * pdf);
+    gradPre[i] = gradOut[i] * gelu_derivative(pre[i]);
   }
 }
 

@@ -7,57 +7,13 @@
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  flags: u32,
-  batchStrideA: u32,
-  batchStrideB: u32,
-  strideAm: u32,
-  strideAk: u32,
-  strideBk: u32,
-  strideBn: u32,
-  pad0: u32,
-  pad1: u32,
-}
+// #include "erf.wgsl"
+// #include "matmul_common.wgsl"
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<storage, read_write> pre: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
-
-// erf by Abramowitz-Stegun 7.1.26 (absolute error <= 1.5e-7).
-fn erf_approx(x: f32) -> f32 {
-  let z = abs(x);
-  let t = 1.0 / (1.0 + 0.3275911 * z);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return sign(x) * (1.0 - poly * exp(-z * z));
-}
-
-fn gelu(x: f32) -> f32 {
-  return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752));
-}
-
-// Writes one output element with the epilogue: act(value + bias) + residual.
-fn store(index: u32, col: u32, sum: f32) {
-  var value = sum;
-  if ((params.flags & 1u) != 0u) {
-    value = value + bias[col];
-  }
-  if ((params.flags & 2u) != 0u) {
-    if ((params.flags & 8u) != 0u) {
-      pre[index] = value;
-    }
-    value = gelu(value);
-  }
-  if ((params.flags & 4u) != 0u) {
-    value = value + residual[index];
-  }
-  out[index] = value;
+// matmul_common.wgsl's element: one f32 (the strides count elements).
+alias Elem = f32;
+fn gelu_elem(x: Elem) -> Elem {
+  return gelu(x);
 }
 
 @compute @workgroup_size(WG_X, WG_Y, 1)

@@ -22,43 +22,7 @@ override ROW_BLOCKS: u32 = 2u; // 2, 3 or 4: rows per invocation = 8 * ROW_BLOCK
 override A_LAYOUT: u32 = 0u;
 override TRANSPOSE_B: bool = false;
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  flags: u32,
-  batchStrideA: u32,
-  batchStrideB: u32,
-  strideAm: u32,
-  strideAk: u32,
-  strideBk: u32,
-  strideBn: u32,
-  // K split: 0, or the depth of each slice (a multiple of 4); workgroup z is then the slice, the
-  // batch strides are 0 and each slice writes its partial product to its own [M, N] of `out`.
-  kSlice: u32,
-  pad1: u32,
-}
-
-@group(0) @binding(0) var<storage, read> a: array<vec4f>;
-@group(0) @binding(1) var<storage, read> b: array<vec4f>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4f>;
-@group(0) @binding(3) var<storage, read> residual: array<vec4f>;
-@group(0) @binding(4) var<storage, read_write> out: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> pre: array<vec4f>;
-@group(1) @binding(0) var<uniform> params: Params;
-
-// erf by Abramowitz-Stegun 7.1.26 (absolute error <= 1.5e-7).
-fn erf_approx(x: vec4f) -> vec4f {
-  let s = sign(x);
-  let z = abs(x);
-  let t = 1.0 / (1.0 + 0.3275911 * z);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return s * (1.0 - poly * exp(-z * z));
-}
-
-fn gelu(x: vec4f) -> vec4f {
-  return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752));
-}
+// #include "matmul_vec4.wgsl"
 
 // Element `index` (in f32 units) of a.
 fn loadA(index: u32) -> f32 {
@@ -82,26 +46,6 @@ fn blockOfA(base: u32, block0: u32, own: u32, kk: u32) -> vec4f {
   return a[(base + row * params.k) / 4u + kk];
 }
 
-// Rows b[4 kk .. 4 kk + 3] at the columns of vec4 `col4` (k-major, whatever the layout).
-fn rowsOfB(base4: u32, col4: u32, kk: u32) -> array<vec4f, 4> {
-  let n4 = params.n / 4u;
-  let k4 = params.k / 4u;
-  if (TRANSPOSE_B) {
-    let c0 = b[base4 + (col4 * 4u) * k4 + kk];
-    let c1 = b[base4 + (col4 * 4u + 1u) * k4 + kk];
-    let c2 = b[base4 + (col4 * 4u + 2u) * k4 + kk];
-    let c3 = b[base4 + (col4 * 4u + 3u) * k4 + kk];
-    return array<vec4f, 4>(
-      vec4f(c0.x, c1.x, c2.x, c3.x),
-      vec4f(c0.y, c1.y, c2.y, c3.y),
-      vec4f(c0.z, c1.z, c2.z, c3.z),
-      vec4f(c0.w, c1.w, c2.w, c3.w),
-    );
-  }
-  let at = base4 + kk * 4u * n4 + col4;
-  return array<vec4f, 4>(b[at], b[at + n4], b[at + 2u * n4], b[at + 3u * n4]);
-}
-
 // One rank-4 update of an 8-row block and two vec4 columns from the lanes' shares of A (see
 // blockOfA): row r's 4 depths are lane `first + r`'s vec4, or with layout 2 component r % 4 of
 // lanes `first + 2 i + r / 4` for depth i.
@@ -114,59 +58,37 @@ fn update(
   q: array<vec4f, 4>,
 ) {
   if (A_LAYOUT == 2u) {
-    updateByDepth(s, t, av, first, p, q);
+    for (var i = 0u; i < 4u; i++) {
+      let lo = subgroupShuffle(av, first + 2u * i);
+      let hi = subgroupShuffle(av, first + 2u * i + 1u);
+      (*s)[0] = (*s)[0] + lo.x * p[i];
+      (*t)[0] = (*t)[0] + lo.x * q[i];
+      (*s)[1] = (*s)[1] + lo.y * p[i];
+      (*t)[1] = (*t)[1] + lo.y * q[i];
+      (*s)[2] = (*s)[2] + lo.z * p[i];
+      (*t)[2] = (*t)[2] + lo.z * q[i];
+      (*s)[3] = (*s)[3] + lo.w * p[i];
+      (*t)[3] = (*t)[3] + lo.w * q[i];
+      (*s)[4] = (*s)[4] + hi.x * p[i];
+      (*t)[4] = (*t)[4] + hi.x * q[i];
+      (*s)[5] = (*s)[5] + hi.y * p[i];
+      (*t)[5] = (*t)[5] + hi.y * q[i];
+      (*s)[6] = (*s)[6] + hi.z * p[i];
+      (*t)[6] = (*t)[6] + hi.z * q[i];
+      (*s)[7] = (*s)[7] + hi.w * p[i];
+      (*t)[7] = (*t)[7] + hi.w * q[i];
+    }
   } else {
-    updateByRow(s, t, av, first, p, q);
+    for (var r = 0u; r < 8u; r++) {
+      let x = subgroupShuffle(av, first + r);
+      (*s)[r] = (*s)[r] + x.x * p[0] + x.y * p[1] + x.z * p[2] + x.w * p[3];
+      (*t)[r] = (*t)[r] + x.x * q[0] + x.y * q[1] + x.z * q[2] + x.w * q[3];
+    }
   }
 }
 
-fn updateByDepth(
-  s: ptr<function, array<vec4f, 8>>,
-  t: ptr<function, array<vec4f, 8>>,
-  av: vec4f,
-  first: u32,
-  p: array<vec4f, 4>,
-  q: array<vec4f, 4>,
-) {
-  for (var i = 0u; i < 4u; i++) {
-    let lo = subgroupShuffle(av, first + 2u * i);
-    let hi = subgroupShuffle(av, first + 2u * i + 1u);
-    (*s)[0] = (*s)[0] + lo.x * p[i];
-    (*t)[0] = (*t)[0] + lo.x * q[i];
-    (*s)[1] = (*s)[1] + lo.y * p[i];
-    (*t)[1] = (*t)[1] + lo.y * q[i];
-    (*s)[2] = (*s)[2] + lo.z * p[i];
-    (*t)[2] = (*t)[2] + lo.z * q[i];
-    (*s)[3] = (*s)[3] + lo.w * p[i];
-    (*t)[3] = (*t)[3] + lo.w * q[i];
-    (*s)[4] = (*s)[4] + hi.x * p[i];
-    (*t)[4] = (*t)[4] + hi.x * q[i];
-    (*s)[5] = (*s)[5] + hi.y * p[i];
-    (*t)[5] = (*t)[5] + hi.y * q[i];
-    (*s)[6] = (*s)[6] + hi.z * p[i];
-    (*t)[6] = (*t)[6] + hi.z * q[i];
-    (*s)[7] = (*s)[7] + hi.w * p[i];
-    (*t)[7] = (*t)[7] + hi.w * q[i];
-  }
-}
-
-fn updateByRow(
-  s: ptr<function, array<vec4f, 8>>,
-  t: ptr<function, array<vec4f, 8>>,
-  av: vec4f,
-  first: u32,
-  p: array<vec4f, 4>,
-  q: array<vec4f, 4>,
-) {
-  for (var r = 0u; r < 8u; r++) {
-    let x = subgroupShuffle(av, first + r);
-    (*s)[r] = (*s)[r] + x.x * p[0] + x.y * p[1] + x.z * p[2] + x.w * p[3];
-    (*t)[r] = (*t)[r] + x.x * q[0] + x.y * q[1] + x.z * q[2] + x.w * q[3];
-  }
-}
-
-// Writes the 8 rows of one block at vec4 column `col4` with the epilogue.
-fn store(acc: array<vec4f, 8>, batch: u32, row0: u32, col4: u32) {
+// Writes the 8 rows of one block at vec4 column `col4` with the epilogue (`store`).
+fn storeBlock(acc: array<vec4f, 8>, batch: u32, row0: u32, col4: u32) {
   let n4 = params.n / 4u;
   if (col4 >= n4) {
     return;
@@ -174,21 +96,7 @@ fn store(acc: array<vec4f, 8>, batch: u32, row0: u32, col4: u32) {
   for (var r = 0u; r < 8u; r++) {
     let row = row0 + r;
     if (row < params.m) {
-      let index = (batch * params.m + row) * n4 + col4;
-      var value = acc[r];
-      if ((params.flags & 1u) != 0u) {
-        value = value + bias[col4];
-      }
-      if ((params.flags & 2u) != 0u) {
-        if ((params.flags & 8u) != 0u) {
-          pre[index] = value;
-        }
-        value = gelu(value);
-      }
-      if ((params.flags & 4u) != 0u) {
-        value = value + residual[index];
-      }
-      out[index] = value;
+      store((batch * params.m + row) * n4 + col4, col4, acc[r]);
     }
   }
 }
@@ -218,13 +126,8 @@ fn main(
   var t2: array<vec4f, 8>;
   var s3: array<vec4f, 8>;
   var t3: array<vec4f, 8>;
-  var kFirst = 0u;
-  var kEnd = k4;
-  if (params.kSlice != 0u) {
-    kFirst = batch * (params.kSlice / 4u);
-    kEnd = min(k4, kFirst + params.kSlice / 4u);
-  }
-  for (var kk = kFirst; kk < kEnd; kk++) {
+  let depths = depthRange(batch, k4);
+  for (var kk = depths.x; kk < depths.y; kk++) {
     let p = rowsOfB(bBase4, c0, kk);
     let q = rowsOfB(bBase4, c1, kk);
     update(&s0, &t0, blockOfA(aBase, row0 + 0u, own, kk), first, p, q);
@@ -236,16 +139,16 @@ fn main(
       update(&s3, &t3, blockOfA(aBase, row0 + 24u, own, kk), first, p, q);
     }
   }
-  store(s0, batch, row0, col0);
-  store(t0, batch, row0, col0 + 1u);
-  store(s1, batch, row0 + 8u, col0);
-  store(t1, batch, row0 + 8u, col0 + 1u);
+  storeBlock(s0, batch, row0, col0);
+  storeBlock(t0, batch, row0, col0 + 1u);
+  storeBlock(s1, batch, row0 + 8u, col0);
+  storeBlock(t1, batch, row0 + 8u, col0 + 1u);
   if (ROW_BLOCKS >= 3u) {
-    store(s2, batch, row0 + 16u, col0);
-    store(t2, batch, row0 + 16u, col0 + 1u);
+    storeBlock(s2, batch, row0 + 16u, col0);
+    storeBlock(t2, batch, row0 + 16u, col0 + 1u);
   }
   if (ROW_BLOCKS >= 4u) {
-    store(s3, batch, row0 + 24u, col0);
-    store(t3, batch, row0 + 24u, col0 + 1u);
+    storeBlock(s3, batch, row0 + 24u, col0);
+    storeBlock(t3, batch, row0 + 24u, col0 + 1u);
   }
 }

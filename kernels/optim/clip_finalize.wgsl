@@ -5,6 +5,8 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "workgroup_sum.wgsl"
+
 struct Params {
   tensors: u32,
   stride: u32,
@@ -16,8 +18,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> total: array<f32>;
 @group(0) @binding(3) var<storage, read_write> factors: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
-
-var<workgroup> shared_sums: array<f32, WORKGROUP_SIZE>;
 
 fn clip_factor(norm: f32) -> f32 {
   return min(1.0, params.max_norm / (norm + 1e-6));
@@ -36,16 +36,8 @@ fn main(@builtin(local_invocation_index) local: u32) {
     factors[t] = clip_factor(norm);
     sum += squares;
   }
-  shared_sums[local] = sum;
-  workgroupBarrier();
-  for (var half = WORKGROUP_SIZE / 2u; half > 0u; half /= 2u) {
-    if (local < half) {
-      shared_sums[local] += shared_sums[local + half];
-    }
-    workgroupBarrier();
-  }
+  let norm = sqrt(workgroup_sum(local, sum));
   if (local == 0u) {
-    let norm = sqrt(shared_sums[0]);
     total[0] = norm;
     factors[params.tensors] = clip_factor(norm);
   }

@@ -4,6 +4,8 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "workgroup_sum.wgsl"
+
 struct Params {
   count: u32,
   offset: u32,
@@ -14,8 +16,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> partials: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> shared_sums: array<f32, WORKGROUP_SIZE>;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) local: u32, @builtin(workgroup_id) group: vec3u) {
   var sum = 0.0;
@@ -24,15 +24,8 @@ fn main(@builtin(local_invocation_index) local: u32, @builtin(workgroup_id) grou
     let g = gradient[i];
     sum += g * g;
   }
-  shared_sums[local] = sum;
-  workgroupBarrier();
-  for (var half = WORKGROUP_SIZE / 2u; half > 0u; half /= 2u) {
-    if (local < half) {
-      shared_sums[local] += shared_sums[local + half];
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(local, sum);
   if (local == 0u) {
-    partials[params.offset + group.x] = shared_sums[0];
+    partials[params.offset + group.x] = total;
   }
 }

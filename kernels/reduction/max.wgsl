@@ -5,6 +5,9 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "axis_view.wgsl"
+// #include "row_group.wgsl"
+
 struct Params {
   outer: u32,
   length: u32,
@@ -23,16 +26,10 @@ var<workgroup> best_values: array<f32, WORKGROUP_SIZE>;
 var<workgroup> best_indices: array<u32, WORKGROUP_SIZE>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn rows(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn rows(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   let outputs = params.outer * params.inner;
-  let o = row / max(params.inner, 1u);
-  let i = row % max(params.inner, 1u);
-  let base = o * params.length * params.inner + i;
+  let base = axis_start(row);
   var best = LOWEST;
   var best_index = 0xffffffffu;
   if (row < outputs) {
@@ -69,13 +66,11 @@ fn rows(
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn simple(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.outer * params.inner) {
     return;
   }
-  let o = row / params.inner;
-  let i = row % params.inner;
-  let base = o * params.length * params.inner + i;
+  let base = axis_start(row);
   var best = input[base];
   var best_index = 0u;
   for (var k = 1u; k < params.length; k++) {

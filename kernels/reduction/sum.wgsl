@@ -10,6 +10,10 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "axis_view.wgsl"
+// #include "row_group.wgsl"
+// #include "workgroup_sum.wgsl"
+
 struct Params {
   outer: u32,
   length: u32,
@@ -21,59 +25,47 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
+// The sum of input[base + k * inner] over k in [first, last), with two interleaved accumulators
+// (shorter dependency chains, smaller rounding error).
+fn axis_sum(base: u32, first: u32, last: u32) -> f32 {
+  var t0 = 0.0;
+  var t1 = 0.0;
+  var k = first;
+  for (; k + 2u <= last; k += 2u) {
+    t0 += input[base + k * params.inner];
+    t1 += input[base + (k + 1u) * params.inner];
+  }
+  if (k < last) {
+    t0 += input[base + k * params.inner];
+  }
+  return t0 + t1;
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn rows(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn rows(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   let outputs = params.outer * params.inner;
-  let o = row / max(params.inner, 1u);
-  let i = row % max(params.inner, 1u);
-  let base = o * params.length * params.inner + i;
+  let base = axis_start(row);
   var total = 0.0;
   if (row < outputs) {
     for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
       total += input[base + k * params.inner];
     }
   }
-  partial[lane] = total;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lane] += partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
+  let row_total = workgroup_sum(lane, total);
   if (lane == 0u && row < outputs) {
-    output[row] = partial[0] * params.scale;
+    output[row] = row_total * params.scale;
   }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn simple(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.outer * params.inner) {
     return;
   }
-  let o = row / params.inner;
-  let i = row % params.inner;
-  let base = o * params.length * params.inner + i;
-  // Two interleaved accumulators: shorter dependency chains, smaller rounding error.
-  var t0 = 0.0;
-  var t1 = 0.0;
-  var k = 0u;
-  for (; k + 2u <= params.length; k += 2u) {
-    t0 += input[base + k * params.inner];
-    t1 += input[base + (k + 1u) * params.inner];
-  }
-  if (k < params.length) {
-    t0 += input[base + k * params.inner];
-  }
-  output[row] = (t0 + t1) * params.scale;
+  let base = axis_start(row);
+  output[row] = axis_sum(base, 0u, params.length) * params.scale;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -87,21 +79,8 @@ fn columns(
   if (c >= outputs) {
     return;
   }
-  let o = c / params.inner;
-  let i = c - o * params.inner;
   let chunk = (params.length + groups.y - 1u) / groups.y;
   let first = group.y * chunk;
   let last = min(params.length, first + chunk);
-  let base = o * params.length * params.inner + i;
-  var t0 = 0.0;
-  var t1 = 0.0;
-  var k = first;
-  for (; k + 2u <= last; k += 2u) {
-    t0 += input[base + k * params.inner];
-    t1 += input[base + (k + 1u) * params.inner];
-  }
-  if (k < last) {
-    t0 += input[base + k * params.inner];
-  }
-  output[group.y * outputs + c] = (t0 + t1) * params.scale;
+  output[group.y * outputs + c] = axis_sum(axis_start(c), first, last) * params.scale;
 }

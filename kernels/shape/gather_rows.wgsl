@@ -1,8 +1,10 @@
 // destination[k, c] = source[indices[k], c] over rows of `columns` 32-bit elements (any dtype);
-// an index outside [0, rows) gives a row of zeros. Element i of a launch is at global id
-// x + y * (number of x workgroups * WORKGROUP_SIZE).
+// an index outside [0, rows) gives a row of zeros. One invocation per element
+// (include/flat_main.wgsl).
 
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "flat_main.wgsl"
 
 struct Params {
   count: u32,
@@ -15,12 +17,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> indices: array<i32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   let k = i / params.columns;
   let c = i - k * params.columns;
   let row = indices[k];

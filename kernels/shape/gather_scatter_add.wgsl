@@ -1,9 +1,10 @@
 // Gradient of gatherRows without float atomics: destination[r, c] = sum of source[k, c] over
 // every k with indices[k] == r, walking the chain first[r] -> next[k] -> ... (-1 ends it; at most
-// `indices` steps). Element i of a launch is at global id
-// x + y * (number of x workgroups * WORKGROUP_SIZE).
+// `indices` steps). One invocation per element (include/flat_main.wgsl).
 
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "flat_main.wgsl"
 
 struct Params {
   count: u32,
@@ -17,12 +18,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> next: array<i32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   let r = i / params.columns;
   let c = i - r * params.columns;
   var k = first[r];

@@ -2,10 +2,11 @@
 // origin[r] = the index k whose row replaces row r, or -1:
 //   mode 0: destination[r, c] = origin[r] >= 0 ? replacement[origin[r], c] : base[r, c]
 //   mode 1: destination[r, c] = origin[r] >= 0 ? 0 : base[r, c]
-// 32-bit elements of any dtype. Element i of a launch is at global id
-// x + y * (number of x workgroups * WORKGROUP_SIZE).
+// 32-bit elements of any dtype. One invocation per element (include/flat_main.wgsl).
 
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "flat_main.wgsl"
 
 struct Params {
   count: u32,
@@ -19,17 +20,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read> origin: array<i32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
-  let r = i / params.columns;
-  let c = i - r * params.columns;
-  let k = origin[r];
+fn element(i: u32) {
   var value = base[i];
+  let r = i / params.columns;
+  let k = origin[r];
   if (k >= 0) {
+    let c = i - r * params.columns;
     value = select(replacement[u32(k) * params.columns + c], 0u, params.mode == 1u);
   }
   destination[i] = value;

@@ -1,9 +1,11 @@
 // Axis permutation of a row-major array of 32-bit elements (any dtype), rank up to 8:
 // output element at coordinates (c0, ..., c{rank-1}) of the output shape reads the source at
 // sum(c_d * source_strides[d]), where source_strides are the input strides in output axis order.
-// Element i of a launch is at global id x + y * (number of x workgroups * WORKGROUP_SIZE).
+// `main`: one invocation per element (include/flat_main.wgsl).
 
 override WORKGROUP_SIZE: u32 = 256u;
+
+// #include "flat_main.wgsl"
 
 struct Params {
   count: u32,
@@ -18,12 +20,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> source: array<u32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   var rest = i;
   var offset = 0u;
   for (var d = i32(params.rank) - 1; d >= 0; d--) {

@@ -4,6 +4,9 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "row_group.wgsl"
+// #include "row_term_sum.wgsl"
+
 struct Params {
   rows: u32,
   length: u32,
@@ -14,24 +17,18 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-// #include "row_sum.wgsl"
+// The one term of row_term_sum.wgsl: target * log_p.
+fn row_term(term: u32, index: u32, shift: f32) -> f32 {
+  return target_values[index] * log_p[index];
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }
-  let base = row * params.length;
-  var total = 0.0;
-  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
-    total += target_values[base + k] * log_p[base + k];
-  }
-  let row_total = workgroup_sum(lane, total);
+  let row_total = workgroup_row_sum(lane, row, 0u, 0.0);
   if (lane == 0u) {
     loss[row] = -row_total;
   }
@@ -39,26 +36,9 @@ fn main(
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let row = flat_index(id, groups);
   if (row >= params.rows) {
     return;
   }
-  let length = params.length;
-  let base = row * length;
-  // Four interleaved sums: shorter dependency chains and smaller rounding error.
-  var s0 = 0.0;
-  var s1 = 0.0;
-  var s2 = 0.0;
-  var s3 = 0.0;
-  var k = 0u;
-  for (; k + 4u <= length; k += 4u) {
-    s0 += target_values[base + k] * log_p[base + k];
-    s1 += target_values[base + k + 1u] * log_p[base + k + 1u];
-    s2 += target_values[base + k + 2u] * log_p[base + k + 2u];
-    s3 += target_values[base + k + 3u] * log_p[base + k + 3u];
-  }
-  for (; k < length; k++) {
-    s0 += target_values[base + k] * log_p[base + k];
-  }
-  loss[row] = -((s0 + s1) + (s2 + s3));
+  loss[row] = -short_row_sum(row, 0u, 0.0);
 }

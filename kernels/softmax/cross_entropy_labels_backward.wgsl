@@ -3,6 +3,8 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "flat_main.wgsl"
+
 struct Params {
   count: u32,
   classes: u32,
@@ -15,12 +17,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> grad_logits: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   let row = i / params.classes;
   let column = i32(i % params.classes);
   var value = exp(logits[i] - lse[row]);

@@ -6,6 +6,9 @@
 override WORKGROUP_SIZE: u32 = 256u;
 override LOG: u32 = 0u;
 
+// #include "row_group.wgsl"
+// #include "row_term_sum.wgsl"
+
 struct Params {
   rows: u32,
   length: u32,
@@ -18,30 +21,19 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> grad_x: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-// #include "row_sum.wgsl"
+// The one term of row_term_sum.wgsl: g (log-softmax) or g * y (softmax).
+fn row_term(term: u32, index: u32, shift: f32) -> f32 {
+  if (LOG == 1u) {
+    return grad_out[index];
+  }
+  return grad_out[index] * y[index];
+}
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
-  if (row >= params.rows) {
-    return;
-  }
+// Writes grad_x of row `row`, columns first, first + step, ..., given the row's sum.
+fn write_row(row: u32, first: u32, step: u32, row_total: f32) {
   let base = row * params.length;
-  var total = 0.0;
-  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
-    if (LOG == 1u) {
-      total += grad_out[base + k];
-    } else {
-      total += grad_out[base + k] * y[base + k];
-    }
-  }
-  let row_total = workgroup_sum(lane, total);
   let t = params.inverse_temperature;
-  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
+  for (var k = first; k < params.length; k += step) {
     if (LOG == 1u) {
       grad_x[base + k] = t * (grad_out[base + k] - exp(y[base + k]) * row_total);
     } else {
@@ -51,49 +43,19 @@ fn main(
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = id.x + id.y * groups.x * WORKGROUP_SIZE;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   if (row >= params.rows) {
     return;
   }
-  let length = params.length;
-  let base = row * length;
-  // Four interleaved sums: shorter dependency chains and smaller rounding error.
-  var s0 = 0.0;
-  var s1 = 0.0;
-  var s2 = 0.0;
-  var s3 = 0.0;
-  var k = 0u;
-  if (LOG == 1u) {
-    for (; k + 4u <= length; k += 4u) {
-      s0 += grad_out[base + k];
-      s1 += grad_out[base + k + 1u];
-      s2 += grad_out[base + k + 2u];
-      s3 += grad_out[base + k + 3u];
-    }
-    for (; k < length; k++) {
-      s0 += grad_out[base + k];
-    }
-  } else {
-    for (; k + 4u <= length; k += 4u) {
-      s0 += grad_out[base + k] * y[base + k];
-      s1 += grad_out[base + k + 1u] * y[base + k + 1u];
-      s2 += grad_out[base + k + 2u] * y[base + k + 2u];
-      s3 += grad_out[base + k + 3u] * y[base + k + 3u];
-    }
-    for (; k < length; k++) {
-      s0 += grad_out[base + k] * y[base + k];
-    }
+  write_row(row, lane, WORKGROUP_SIZE, workgroup_row_sum(lane, row, 0u, 0.0));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let row = flat_index(id, groups);
+  if (row >= params.rows) {
+    return;
   }
-  let row_total = (s0 + s1) + (s2 + s3);
-  let t = params.inverse_temperature;
-  if (LOG == 1u) {
-    for (k = 0u; k < length; k++) {
-      grad_x[base + k] = t * (grad_out[base + k] - exp(y[base + k]) * row_total);
-    }
-  } else {
-    for (k = 0u; k < length; k++) {
-      grad_x[base + k] = t * y[base + k] * (grad_out[base + k] - row_total);
-    }
-  }
+  write_row(row, 0u, 1u, short_row_sum(row, 0u, 0.0));
 }

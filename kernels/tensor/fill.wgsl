@@ -1,12 +1,13 @@
-// Core kernels the runtime itself needs: fill over flat 32-bit arrays.
-// Invocation i of a launch is at global id x + y * (number of x workgroups * WORKGROUP_SIZE), so
-// launches larger than 65535 workgroups spill into y. `fill`: one element per invocation, any
-// buffer. `fill_vec4`: VECTORS_PER_INVOCATION consecutive vec4s per invocation; the buffer must
-// hold whole vec4s up to ceil(count / 4) (pooled buffers do); the elements past count in the last
-// vec4 are left alone.
+// Core kernels the runtime itself needs: fill over flat 32-bit arrays. Invocation i of a launch is
+// at flat_index i (include/flat_index.wgsl). `fill`: one element per invocation, any buffer.
+// `fill_vec4`: VECTORS_PER_INVOCATION consecutive vec4s per invocation; the buffer must hold whole
+// vec4s up to ceil(count / 4) (pooled buffers do); the elements past count in the last vec4 are
+// left alone.
 
 override WORKGROUP_SIZE: u32 = 256u;
 override VECTORS_PER_INVOCATION: u32 = 4u;
+
+// #include "flat_index.wgsl"
 
 struct Params {
   count: u32,
@@ -16,10 +17,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read_write> destination: array<f32>;
 @group(0) @binding(0) var<storage, read_write> destination4: array<vec4f>;
 @group(1) @binding(0) var<uniform> params: Params;
-
-fn flat_index(id: vec3u, groups: vec3u) -> u32 {
-  return id.x + id.y * groups.x * WORKGROUP_SIZE;
-}
 
 // destination[i] = value
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -4,6 +4,9 @@
 
 override WORKGROUP_SIZE: u32 = 64u;
 
+// #include "row_group.wgsl"
+// #include "workgroup_sum.wgsl"
+
 struct Params {
   rows: u32,
   cols: u32,
@@ -13,15 +16,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> entropy: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   let valid = row < params.rows;
   var total = 0.0;
   if (valid) {
@@ -32,15 +29,8 @@ fn main(
       }
     }
   }
-  partial[lane] = total;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lane] = partial[lane] + partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
+  let row_total = workgroup_sum(lane, total);
   if (valid && lane == 0u) {
-    entropy[row] = partial[0];
+    entropy[row] = row_total;
   }
 }

@@ -4,6 +4,9 @@
 
 override WORKGROUP_SIZE: u32 = 64u;
 
+// #include "row_group.wgsl"
+// #include "workgroup_sum.wgsl"
+
 struct Params {
   rows: u32,
   cols: u32,
@@ -14,15 +17,9 @@ struct Params {
 @group(0) @binding(0) var<storage, read_write> q: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let row = group.x + group.y * groups.x;
+fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
+  let row = group_row(at);
   let valid = row < params.rows;
   let base = row * params.cols;
   var total = 0.0;
@@ -31,16 +28,9 @@ fn main(
       total += q[base + k];
     }
   }
-  partial[lane] = total;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lane] = partial[lane] + partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
+  let row_total = workgroup_sum(lane, total);
   if (valid) {
-    let factor = 1.0 / (partial[0] * params.divisor);
+    let factor = 1.0 / (row_total * params.divisor);
     for (var k = lane; k < params.cols; k += WORKGROUP_SIZE) {
       q[base + k] = q[base + k] * factor;
     }
