@@ -1,17 +1,71 @@
 /**
- * The op families, each in a folder of its own: forward ops (`forward.ts`), their gradient rules
- * (`backward.ts`), the kernels they launch under kernels/<family>/. Matmul also has its kernel
- * variants, the K split and the autotuner (`matmul/variants.ts`).
+ * The ops: elementwise, reductions, LayerNorm, (log-)softmax and cross-entropy, matmul with its
+ * fused epilogue, fused attention, shape ops, row gathers, image ops and KoLeo. Each records itself
+ * on the tape when an input requires grad, so `backward` (src/tensor) differentiates through it.
+ * The op families live in folders of their own (src/ops/<family>/: forward, backward with the
+ * gradient rule, float64 reference); launchers, kernel variants and per-kernel switches stay
+ * internal.
+ *
+ * @example
+ * ```ts
+ * import { backward, initGpu, linear, meanAll, tensor } from "@dinogpu/dinogpu";
+ * await initGpu();
+ * const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+ * const w = tensor([0.5, -1, 2], [1, 3]);
+ * w.requiresGrad = true;
+ * backward(meanAll(linear(x, w)));
+ * console.log(await w.grad!.read()); // [2.5, 3.5, 4.5]
+ * ```
  * @module
  */
 export type { OpAttributes, OpName } from "./op_types.ts";
-export * from "./elementwise/forward.ts";
-export * from "./reduction/forward.ts";
-export * from "./normalization/forward.ts";
-export * from "./softmax/forward.ts";
-export * from "./matmul/forward.ts";
-export * from "./matmul/variants.ts";
-export * from "./matmul/tuning.ts";
+export {
+  add,
+  addScalar,
+  broadcastTo,
+  div,
+  type ElementwiseOps,
+  gelu,
+  mul,
+  scale,
+  silu,
+  sub,
+} from "./elementwise/forward.ts";
+export {
+  max,
+  mean,
+  meanAll,
+  type ReductionOps,
+  sum,
+  sumAll,
+  sumToShape,
+} from "./reduction/forward.ts";
+export { l2Normalize } from "./reduction/forward.ts";
+export { layerNorm, type NormalizationOps } from "./normalization/forward.ts";
+export {
+  crossEntropy,
+  crossEntropyWithLabels,
+  logSoftmax,
+  softmax,
+  type SoftmaxOps,
+} from "./softmax/forward.ts";
+export {
+  linear,
+  matmul,
+  type MatmulActivation,
+  type MatmulOps,
+  type MatmulOptions,
+} from "./matmul/forward.ts";
+export { MATMUL_VARIANTS, type MatmulProblem, type MatmulVariant } from "./matmul/variants.ts";
+export {
+  chooseMatmulVariant,
+  clearMatmulTuning,
+  timeMatmulVariant,
+  tuneMatmul,
+  type TuneOptions,
+  type TuneResult,
+  type VariantTiming,
+} from "./matmul/tuning.ts";
 export {
   attention,
   attentionForward,
@@ -23,15 +77,22 @@ export {
   type SelfAttentionOptions,
   selfAttentionProbabilities,
 } from "./attention/forward.ts";
-export { attentionBackward, selfAttentionBackward } from "./attention/backward.ts";
+export { MAX_HEAD_SIZE } from "./attention/kernels.ts";
 export {
-  attentionKernels,
-  type AttentionKernelVariant,
-  attentionVariant,
-  MAX_HEAD_SIZE,
-  ROWS_MAX_TOKENS_TIMES_HEAD_SIZE,
-} from "./attention/kernels.ts";
-export * from "./shape/forward.ts";
-export * from "./shape/rows.ts";
-export * from "./image/forward.ts";
-export * from "./koleo/forward.ts";
+  concat,
+  permute,
+  reshape,
+  type ShapeOps,
+  slice,
+  split,
+  transpose,
+} from "./shape/forward.ts";
+export { gatherRows, scatterRows } from "./shape/rows.ts";
+export {
+  type ImageOps,
+  patchify,
+  resizeBicubic,
+  type ResizeOptions,
+  type ResizePlan,
+} from "./image/forward.ts";
+export { type KoleoOps, koleoTerms } from "./koleo/forward.ts";

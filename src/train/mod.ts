@@ -1,20 +1,61 @@
 /**
- * DINO training: configuration, losses, networks, the training step and its trainer, the run.
+ * DINO training: configuration and presets, the run (`runDinoTraining`: loop, metrics, k-NN,
+ * checkpoints, resume), the step in paper order (`dinoStep`) and its trainer, the losses (DINO,
+ * iBOT, KoLeo, Sinkhorn-Knopp), networks and distillation. Plumbing (curriculum growth, metrics
+ * files, the run loop's parts) stays internal.
+ *
+ * @example
+ * ```ts
+ * import { initGpu, loadDataSpec, presetConfig, runDinoTraining } from "@dinogpu/dinogpu";
+ * await initGpu();
+ * // the small-data preset at 32 px, one epoch of the generated textures
+ * const config = presetConfig("auto", { data: "textures", epochs: 1, out: "runs/library" });
+ * const data = await loadDataSpec("textures:640", { syntheticSize: config.imageSize });
+ * const result = await runDinoTraining({ config, train: data.train, test: data.test });
+ * console.log(result.knnBefore, result.knnAfter);
+ * ```
  * @module
  */
-export * from "./config.ts";
-export * from "./validate.ts";
-export * from "./centering.ts";
-export * from "./dino_loss.ts";
-export * from "./models.ts";
-export * from "./schedules.ts";
-export * from "./step.ts";
-export * from "./dino_trainer.ts";
-export * from "./checkpoint.ts";
-export * from "./run.ts";
-export * from "./ibot.ts";
-export * from "./sinkhorn.ts";
-export * from "./koleo.ts";
-export * from "./masking.ts";
-export * from "./curriculum.ts";
-export * from "./distill.ts";
+export {
+  autoPreset,
+  DINO_DEFAULTS,
+  type DinoTrainConfig,
+  MNIST_RECIPE,
+  type Preset,
+  PRESETS,
+  smallDataConfig,
+} from "./config.ts";
+export { ConfigError, presetConfig, resolveConfig } from "./validate.ts";
+export {
+  runDinoTraining,
+  TrainingDivergedError,
+  type TrainProgress,
+  type TrainRunOptions,
+  type TrainRunResult,
+} from "./run.ts";
+export {
+  type CheckpointInfo,
+  latestCheckpoint,
+  loadCheckpoint,
+  readCheckpointInfo,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+export { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";
+export {
+  dinoStep,
+  type DinoStepInputs,
+  type DinoStepParts,
+  type DinoStepShape,
+  type StepResult,
+} from "./step.ts";
+export { type DinoSchedules, dinoSchedules } from "./schedules.ts";
+export { CenteredLoss, type Centering, type TeacherTarget } from "./centering.ts";
+export { type MetricsLine } from "./metrics.ts";
+export { DinoLoss, type DinoLossOutput } from "./dino_loss.ts";
+export { IbotPatchLoss } from "./ibot.ts";
+export { koleoLoss } from "./koleo.ts";
+export { rowEntropy, sinkhornKnopp } from "./sinkhorn.ts";
+export { BlockMaskGenerator, type MaskBatch, type MaskingConfig } from "./masking.ts";
+export { type Backbone, buildBackbone, DinoNetwork, type DinoNetworkParts } from "./models.ts";
+export { type DistillTeacher, loadDistillTeacher } from "./distill.ts";
+export { type ResolutionPhase, resolutionPhases } from "./curriculum.ts";
