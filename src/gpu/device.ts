@@ -3,46 +3,16 @@
  * uploads and readbacks, with counters that tests read.
  * @module
  */
-import { chooseBackend } from "./backend.ts";
+import { CommandStream, type DispatchCall, type RuntimeCounters } from "./commands.ts";
+import { type GpuOptions, requestGpuDevice } from "./adapter.ts";
+import { BindingCache } from "./bindings.ts";
 import { BufferPool } from "./buffer_pool.ts";
-import { GpuRuntimeError, GpuUnavailableError } from "./errors.ts";
-import { type KernelConstants, type KernelName, PipelineCache } from "./pipeline_cache.ts";
+import { GpuRuntimeError } from "./errors.ts";
+import { PipelineCache } from "./pipeline_cache.ts";
 import type { CapturedCommand, CapturedCommands, CopyCommand, DispatchCommand } from "./capture.ts";
 import { KernelProfiler } from "./profiler.ts";
 import { subgroupLanesInOrder } from "./subgroup_lanes.ts";
 import { withWatchdog } from "./watchdog.ts";
-
-/** Counters of work crossing the CPU-GPU boundary. */
-export interface RuntimeCounters {
-  /** GPU-to-CPU reads (each one costs at least ~10 ms in Deno). */
-  readbacks: number;
-  /** Command buffers submitted. */
-  submits: number;
-  /** Compute dispatches recorded. */
-  dispatches: number;
-  /** CPU-to-GPU uploads. */
-  uploads: number;
-  /** Uniform parameter buffers created (one per distinct parameter block; cached after). */
-  uniformBuffers: number;
-}
-
-/** One kernel launch. */
-export interface DispatchCall {
-  /** Kernel file name, `kernels/<kernel>.wgsl`. */
-  kernel: KernelName;
-  /** Entry point; `main` when omitted. */
-  entryPoint?: string;
-  /** Override constants that specialise the kernel. */
-  constants?: KernelConstants;
-  /** Storage buffers bound at `@group(0) @binding(i)` in order. */
-  buffers: GPUBuffer[];
-  /** Uniform parameters bound at `@group(1) @binding(0)`, as 32-bit words. */
-  params?: Uint32Array | Float32Array | Int32Array;
-  /** Workgroup counts in x, y and z. */
-  workgroups: readonly [number, number?, number?];
-  /** What this launch works on (a shape), shown beside the kernel name when profiling. */
-  label?: string;
-}
 
 interface CommandCapture {
   commands: CapturedCommand[];
@@ -50,24 +20,8 @@ interface CommandCapture {
   generation: number;
 }
 
-/** Options for acquiring the device. */
-export interface GpuOptions {
-  /** Power preference passed to `requestAdapter`. */
-  powerPreference?: GPUPowerPreference;
-  /** Leave out optional features (f16, subgroups, timestamps), for testing fallbacks. */
-  disableOptionalFeatures?: boolean;
-}
-
-const OPTIONAL_FEATURES = ["shader-f16", "timestamp-query", "subgroups"] as const;
-
-const NO_ADAPTER_HELP = [
-  "No WebGPU adapter was found.",
-  "On a machine without a GPU, install Mesa's software drivers:",
-  "  apt-get install mesa-vulkan-drivers   (Vulkan: lavapipe; the default once installed)",
-  "  apt-get install libgl1-mesa-dri       (OpenGL: llvmpipe; select it with DENO_WEBGPU_BACKEND=gl)",
-  "On a machine with a GPU, install its Vulkan driver and loader (libvulkan1).",
-  "In a browser, use one with WebGPU enabled (Chrome/Chromium 113+, or --enable-unsafe-webgpu).",
-].join("\n");
+export type { GpuOptions } from "./adapter.ts";
+export type { DispatchCall, RuntimeCounters } from "./commands.ts";
 
 /** The process's WebGPU device with its buffer pool, pipeline cache and command recorder. */
 export class Gpu {
@@ -94,26 +48,28 @@ export class Gpu {
     uniformBuffers: 0,
   };
 
-  #encoder: GPUCommandEncoder | undefined;
-  #pass: GPUComputePassEncoder | undefined;
-  #recordedDispatches = 0;
   #errors: string[] = [];
   #lost: string | undefined;
-  readonly #paramBuffers = new Map<string, GPUBuffer>();
-  readonly #bindGroups = new Map<string, GPUBindGroup>();
-  readonly #ids = new WeakMap<object, number>();
-  #nextId = 1;
-  /** Dispatches recorded before the runtime submits on its own. */
-  maxDispatchesPerSubmit = 512;
+  /** Uniform parameter buffers and bind groups, cached (src/gpu/bindings.ts). */
+  readonly bindings: BindingCache;
   /**
    * Bumped whenever the uniform parameter cache is emptied (its buffers destroyed): captured
    * commands from an older generation must not be replayed.
    */
-  paramsGeneration = 0;
+  get paramsGeneration(): number {
+    return this.bindings.generation;
+  }
   /** The capture in progress (see `beginCapture`). */
   #capture: CommandCapture | undefined;
+  /** The command encoder, its compute pass and the submits (src/gpu/commands.ts). */
+  readonly commands: CommandStream;
   /** Per-kernel GPU timer, when profiling is on (see `startProfiling`). */
-  profiler: KernelProfiler | undefined;
+  get profiler(): KernelProfiler | undefined {
+    return this.commands.profiler;
+  }
+  set profiler(profiler: KernelProfiler | undefined) {
+    this.commands.profiler = profiler;
+  }
   /**
    * Whether aligned groups of 8 subgroup lanes are 8 consecutive local indices, as the subgroup
    * matmul needs (checked on the device by `initGpu`; false without the subgroups feature).
@@ -129,6 +85,12 @@ export class Gpu {
     this.backend = backend;
     this.pool = new BufferPool(device);
     this.pipelines = new PipelineCache(device);
+    this.commands = new CommandStream(device, this.counters);
+    this.bindings = new BindingCache(
+      device,
+      () => this.flush(),
+      () => this.counters.uniformBuffers++,
+    );
     device.addEventListener("uncapturederror", (event) => {
       const error = (event as GPUUncapturedErrorEvent).error;
       this.#errors.push(`${error.constructor.name}: ${error.message}`);
@@ -151,58 +113,6 @@ export class Gpu {
     return this.features.has(name);
   }
 
-  #id(object: object): number {
-    let id = this.#ids.get(object);
-    if (id === undefined) this.#ids.set(object, id = this.#nextId++);
-    return id;
-  }
-
-  #paramsBuffer(params: Uint32Array | Float32Array | Int32Array): GPUBuffer {
-    const words = new Uint32Array(params.buffer, params.byteOffset, params.length);
-    const key = words.join(",");
-    let buffer = this.#paramBuffers.get(key);
-    if (!buffer) {
-      if (this.#paramBuffers.size >= 16384) {
-        this.flush();
-        this.paramsGeneration++;
-        for (const old of this.#paramBuffers.values()) old.destroy();
-        this.#paramBuffers.clear();
-        this.#bindGroups.clear();
-      }
-      const size = Math.max(16, Math.ceil(words.byteLength / 16) * 16);
-      buffer = this.device.createBuffer({
-        size,
-        usage: GPUBufferUsage.UNIFORM,
-        mappedAtCreation: true,
-        label: "params",
-      });
-      new Uint32Array(buffer.getMappedRange()).set(words);
-      this.counters.uniformBuffers++;
-      buffer.unmap();
-      this.#paramBuffers.set(key, buffer);
-    }
-    return buffer;
-  }
-
-  #bindGroup(
-    pipeline: GPUComputePipeline,
-    group: number,
-    buffers: GPUBuffer[],
-  ): GPUBindGroup {
-    let key = `${this.#id(pipeline)}:${group}`;
-    for (const buffer of buffers) key += `,${this.#id(buffer)}`;
-    let bindGroup = this.#bindGroups.get(key);
-    if (!bindGroup) {
-      if (this.#bindGroups.size >= 65536) this.#bindGroups.clear();
-      bindGroup = this.device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(group),
-        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-      });
-      this.#bindGroups.set(key, bindGroup);
-    }
-    return bindGroup;
-  }
-
   /** Records one kernel launch into the current command buffer. */
   dispatch(call: DispatchCall): void {
     this.throwIfFailed();
@@ -223,25 +133,14 @@ export class Gpu {
         ? `${call.kernel}:${call.entryPoint ?? "main"}${call.label ? ` ${call.label}` : ""}`
         : "",
       pipeline,
-      groups: [this.#bindGroup(pipeline, 0, call.buffers)],
+      groups: [this.bindings.group(pipeline, 0, call.buffers)],
       workgroups: [x, y, z],
     };
     if (call.params) {
-      command.groups.push(this.#bindGroup(pipeline, 1, [this.#paramsBuffer(call.params)]));
+      command.groups.push(this.bindings.group(pipeline, 1, [this.bindings.params(call.params)]));
     }
     this.#capture?.commands.push(command);
-    this.#encodeDispatch(command);
-  }
-
-  #encodeDispatch(command: DispatchCommand): void {
-    if (this.profiler?.full) this.flush();
-    const pass = this.profiler ? this.#timedPass(command.name) : this.#computePass();
-    pass.setPipeline(command.pipeline);
-    command.groups.forEach((group, index) => pass.setBindGroup(index, group));
-    pass.dispatchWorkgroups(...command.workgroups);
-    if (this.profiler) this.#endPass();
-    this.counters.dispatches++;
-    if (++this.#recordedDispatches >= this.maxDispatchesPerSubmit) this.flush();
+    this.commands.encodeDispatch(command);
   }
 
   /**
@@ -296,8 +195,8 @@ export class Gpu {
     }
     this.throwIfFailed();
     for (const command of captured.commands) {
-      if (command.kind === "dispatch") this.#encodeDispatch(command);
-      else if (command.kind === "copy") this.#encodeCopy(command);
+      if (command.kind === "dispatch") this.commands.encodeDispatch(command);
+      else if (command.kind === "copy") this.commands.encodeCopy(command);
       else this.upload(command.buffer, command.source(), command.offset);
     }
   }
@@ -309,22 +208,6 @@ export class Gpu {
     captured.failure ??= "its buffers were given back";
   }
 
-  #computePass(): GPUComputePassEncoder {
-    if (!this.#pass) {
-      this.#encoder ??= this.device.createCommandEncoder();
-      this.#pass = this.#encoder.beginComputePass();
-    }
-    return this.#pass;
-  }
-
-  #timedPass(name: string): GPUComputePassEncoder {
-    const encoder = this.#endPass();
-    this.#pass = encoder.beginComputePass({
-      timestampWrites: this.profiler!.timestampWrites(name),
-    });
-    return this.#pass;
-  }
-
   /**
    * Turns on per-kernel GPU timing (needs `timestamp-query`); returns false where the device
    * lacks it. Read the result with `await gpu.profiler.collect()` and `gpu.profiler.report()`.
@@ -332,14 +215,8 @@ export class Gpu {
   startProfiling(): boolean {
     if (!this.has("timestamp-query")) return false;
     this.flush();
-    this.profiler ??= new KernelProfiler(this.device);
+    this.commands.profiler ??= new KernelProfiler(this.device);
     return true;
-  }
-
-  #endPass(): GPUCommandEncoder {
-    this.#pass?.end();
-    this.#pass = undefined;
-    return this.#encoder ??= this.device.createCommandEncoder();
   }
 
   /** Records a buffer-to-buffer copy after the work recorded so far. */
@@ -360,28 +237,12 @@ export class Gpu {
       bytes,
     };
     this.#capture?.commands.push(command);
-    this.#encodeCopy(command);
-  }
-
-  #encodeCopy(command: CopyCommand): void {
-    this.#endPass().copyBufferToBuffer(
-      command.source,
-      command.sourceOffset,
-      command.target,
-      command.targetOffset,
-      command.bytes,
-    );
+    this.commands.encodeCopy(command);
   }
 
   /** Submits everything recorded so far. */
   flush(): void {
-    if (!this.#encoder) return;
-    const encoder = this.#endPass();
-    this.#encoder = undefined;
-    this.#recordedDispatches = 0;
-    this.profiler?.resolveInto(encoder);
-    this.device.queue.submit([encoder.finish()]);
-    this.counters.submits++;
+    this.commands.flush();
   }
 
   /**
@@ -440,7 +301,7 @@ export class Gpu {
       label: "readback",
     });
     try {
-      const encoder = this.#endPass();
+      const encoder = this.commands.endPass();
       let at = 0;
       ranges.forEach((range, index) => {
         if (padded[index] > 0) {
@@ -517,46 +378,8 @@ export function gpu(): Gpu {
 }
 
 async function acquire(options: GpuOptions): Promise<Gpu> {
-  const gpuApi = (globalThis.navigator as Navigator | undefined)?.gpu;
-  if (!gpuApi) throw new GpuUnavailableError(`navigator.gpu is missing.\n${NO_ADAPTER_HELP}`);
-  const backend = chooseBackend();
-  const adapter = await gpuApi.requestAdapter({ powerPreference: options.powerPreference });
-  if (!adapter) {
-    throw new GpuUnavailableError(
-      backend === "vulkan"
-        ? `${NO_ADAPTER_HELP}\nVulkan was chosen because a Vulkan driver is installed; if it ` +
-          `cannot run here, DENO_WEBGPU_BACKEND=gl selects OpenGL.`
-        : NO_ADAPTER_HELP,
-    );
-  }
-  const requiredLimits: Record<string, number> = {};
-  for (const name in adapter.limits) {
-    const value = (adapter.limits as unknown as Record<string, unknown>)[name];
-    if (typeof value === "number") requiredLimits[name] = value;
-  }
-  const wanted = options.disableOptionalFeatures ? [] : [...OPTIONAL_FEATURES];
-  // subgroups may be accepted by requestDevice even where the adapter does not list it (lavapipe).
-  let device: GPUDevice | undefined;
-  let features = wanted.filter((name) => adapter.features.has(name) || name === "subgroups");
-  while (!device) {
-    try {
-      device = await adapter.requestDevice({
-        requiredFeatures: features as GPUFeatureName[],
-        requiredLimits,
-      });
-    } catch (error) {
-      if (features.includes("subgroups") && !adapter.features.has("subgroups")) {
-        features = features.filter((name) => name !== "subgroups");
-      } else if (features.length > 0) {
-        features = [];
-      } else {
-        throw new GpuUnavailableError(
-          `requestDevice failed on adapter "${adapter.info.description}": ${error}`,
-        );
-      }
-    }
-  }
-  const gpu = new Gpu(device, adapter.info, backend);
+  const { device, adapterInfo, backend } = await requestGpuDevice(options);
+  const gpu = new Gpu(device, adapterInfo, backend);
   if (gpu.has("subgroups")) {
     gpu.subgroupLanesInOrder = await subgroupLanesInOrder(gpu);
     for (const name of Object.keys(gpu.counters) as (keyof RuntimeCounters)[]) {

@@ -11,6 +11,18 @@ export {
   releaseGpu,
   type RuntimeCounters,
 } from "./device.ts";
+export { BindingCache } from "./bindings.ts";
+export { CommandStream } from "./commands.ts";
+export { requestGpuDevice } from "./adapter.ts";
+export {
+  type StepInputBuffer,
+  type StepInputData,
+  type StepInputFactories,
+  type StepOutput,
+  type StepOutputs,
+  StepRecorder,
+  type StepRecorderOptions,
+} from "./recorder.ts";
 export type {
   CapturedCommand,
   CapturedCommands,

@@ -98,7 +98,7 @@ gpuTest("recorder: an emptied uniform cache or an unsourced upload means running
   dispose(recorder.run({ factor: 2 }, inputsOf(1)));
   assertEquals([codeRuns(), recorder.replayed], [1, 1]);
   // the runtime empties its uniform parameter cache (16384 distinct blocks) by bumping this
-  gpu().paramsGeneration++;
+  gpu().bindings.generation++;
   dispose(recorder.run({ factor: 2 }, inputsOf(2))); // recorded again
   dispose(recorder.run({ factor: 2 }, inputsOf(3)));
   assertEquals([codeRuns(), recorder.replayed], [2, 2]);
