@@ -35,3 +35,4 @@ export * from "./shape/forward.ts";
 export * from "./shape/rows.ts";
 export * from "./image/forward.ts";
 export * from "./koleo/forward.ts";
+export * from "./rope/forward.ts";
