@@ -31,6 +31,19 @@ export interface MappedDinov3 {
   dropped: string[];
   /** The RoPE periods the file stores (official layout), as float32 values. */
   periods?: number[];
+  /** The file's names of the keys renamed, by the ViT's name (for errors). */
+  renamed: Map<string, string>;
+}
+
+/**
+ * `message` with every ViT name that `renamed` knows followed by the file's name for it, so that
+ * errors from loading list the keys as the file spells them.
+ */
+export function withFileNames(message: string, renamed: ReadonlyMap<string, string>): string {
+  return message.replace(
+    /[A-Za-z_][\w.]*/g,
+    (name) => renamed.has(name) ? `${name} (${renamed.get(name)} in the file)` : name,
+  );
 }
 
 function shapeText(value: HostTensor): string {
@@ -98,8 +111,12 @@ function mapOfficial(raw: Map<string, HostTensor>, file: string): MappedDinov3 {
       `${file}: rope_embed.periods has shape ${shapeText(periodsTensor)}, expected [headSize / 4]`,
     );
   }
+  const renamed = new Map<string, string>();
   const storage = take(state, "storage_tokens");
-  if (storage) state.set("register_tokens", storage);
+  if (storage) {
+    state.set("register_tokens", storage);
+    renamed.set("register_tokens", "storage_tokens");
+  }
   for (const index of blockIndices(state, "blocks.")) {
     const prefix = `blocks.${index}.`;
     const bias = state.get(`${prefix}attn.qkv.bias`);
@@ -134,6 +151,7 @@ function mapOfficial(raw: Map<string, HostTensor>, file: string): MappedDinov3 {
             `only ${gate ? "w1" : "w2"} is there`,
         );
       }
+      renamed.set(`${prefix}mlp.w12.${leaf}`, `${prefix}mlp.w1.${leaf} + ${prefix}mlp.w2.${leaf}`);
       state.set(
         `${prefix}mlp.w12.${leaf}`,
         stackRows(
@@ -144,7 +162,7 @@ function mapOfficial(raw: Map<string, HostTensor>, file: string): MappedDinov3 {
       );
     }
   }
-  return { state, dropped, periods: Array.from(toFloat32(periodsTensor)) };
+  return { state, dropped, periods: Array.from(toFloat32(periodsTensor)), renamed };
 }
 
 const HF_NAMES: [RegExp, string][] = [
@@ -161,6 +179,7 @@ const HF_NAMES: [RegExp, string][] = [
 function mapHuggingFace(raw: Map<string, HostTensor>, file: string): MappedDinov3 {
   const state = new Map<string, HostTensor>();
   const dropped: string[] = [];
+  const renamed = new Map<string, string>();
   const grouped = new Map<string, Map<string, [string, HostTensor]>>();
   const group = (name: string, part: string, key: string, value: HostTensor) => {
     if (!grouped.has(name)) grouped.set(name, new Map());
@@ -172,9 +191,11 @@ function mapHuggingFace(raw: Map<string, HostTensor>, file: string): MappedDinov
       dropped.push(rawKey);
       continue;
     }
-    const renamed = HF_NAMES.find(([pattern]) => pattern.test(key));
-    if (renamed) {
-      state.set(key.replace(renamed[0], renamed[1]), value);
+    const rule = HF_NAMES.find(([pattern]) => pattern.test(key));
+    if (rule) {
+      const name = key.replace(rule[0], rule[1]);
+      state.set(name, value);
+      renamed.set(name, rawKey);
       continue;
     }
     const attention = /^layer\.(\d+)\.attention\.([qkv])_proj\.(weight|bias)$/.exec(key);
@@ -190,10 +211,12 @@ function mapHuggingFace(raw: Map<string, HostTensor>, file: string): MappedDinov
     state.set(rawKey, value);
   }
   for (const [name, parts] of grouped) {
-    if (name.includes(".attn.qkv.")) state.set(name, qkvFromParts(file, name, parts));
-    else mlpFromParts(file, name, parts, state);
+    if (name.includes(".attn.qkv.")) {
+      state.set(name, qkvFromParts(file, name, parts));
+      renamed.set(name, [...parts.values()].map(([key]) => key).join(" + "));
+    } else mlpFromParts(file, name, parts, state, renamed);
   }
-  return { state, dropped };
+  return { state, dropped, renamed };
 }
 
 /** q, k, v projections stacked into qkv; a missing bias part (HF's key bias) is zero. */
@@ -229,18 +252,23 @@ function mlpFromParts(
   name: string,
   parts: Map<string, [string, HostTensor]>,
   state: Map<string, HostTensor>,
+  renamed: Map<string, string>,
 ): void {
   const at = (leaf: string) => name.replace("*", leaf);
+  const put = (leaf: string, value: HostTensor, ...keys: string[]) => {
+    state.set(at(leaf), value);
+    renamed.set(at(leaf), keys.join(" + "));
+  };
   const gate = parts.get("gate");
   const up = parts.get("up");
   const down = parts.get("down");
   if (gate) {
     if (!up) throw new CheckpointError(`${file}: ${gate[0]} without its up_proj`);
-    state.set(at("w12"), stackRows(file, [gate, up], at("w12")));
-    if (down) state.set(at("w3"), down[1]);
+    put("w12", stackRows(file, [gate, up], at("w12")), gate[0], up[0]);
+    if (down) put("w3", down[1], down[0]);
   } else {
-    if (up) state.set(at("fc1"), up[1]);
-    if (down) state.set(at("fc2"), down[1]);
+    if (up) put("fc1", up[1], up[0]);
+    if (down) put("fc2", down[1], down[0]);
   }
 }
 
@@ -312,11 +340,16 @@ export function inferDinov3Config(
     );
   }
   const headSize = embedDim / heads;
-  if (headSize % 4 !== 0 || (periods && periods.length !== headSize / 4)) {
+  if (headSize % 4 !== 0) {
     throw new CheckpointError(
-      `${file}: ${heads} heads of width ${embedDim} have a head size of ${headSize}, which RoPE ` +
-        `needs a multiple of 4` +
-        (periods ? ` with headSize / 4 = ${periods.length} periods (rope_embed.periods)` : ""),
+      `${file}: ${heads} heads of width ${embedDim} have a head size of ${headSize}; RoPE needs ` +
+        `a multiple of 4`,
+    );
+  }
+  if (periods && periods.length !== headSize / 4) {
+    throw new CheckpointError(
+      `${file}: rope_embed.periods holds ${periods.length} periods, but ${heads} heads of width ` +
+        `${embedDim} (head size ${headSize}) take headSize / 4 = ${headSize / 4}`,
     );
   }
   const swiglu = state.has("blocks.0.mlp.w12.weight");

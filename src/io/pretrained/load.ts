@@ -9,7 +9,7 @@ import { type PositionInterpolation, VisionTransformer } from "../../nn/vit.ts";
 import { CheckpointError } from "../safetensors.ts";
 import type { HostTensor } from "../../tensor/host.ts";
 import { inferMixerConfig, inferVitConfig } from "./architecture.ts";
-import { inferDinov3Config, mapDinov3Keys } from "./dinov3.ts";
+import { inferDinov3Config, mapDinov3Keys, withFileNames } from "./dinov3.ts";
 import { type CheckpointLayout, detectLayout, mapHuggingFaceKeys } from "./layouts.ts";
 import { applyTokenGrids, isModelFile, loadModelFile } from "./model_file.ts";
 import { readCheckpoint } from "./read.ts";
@@ -59,12 +59,14 @@ export function loadModelFromState(
   let state = raw;
   const dropped: string[] = [];
   let periods: number[] | undefined;
+  let renamed = new Map<string, string>();
   const dinov3 = layout === "dinov3" || layout === "hf-dinov3";
   if (dinov3) {
     const mapped = mapDinov3Keys(raw, layout, file);
     state = mapped.state;
     dropped.push(...mapped.dropped);
     periods = mapped.periods;
+    renamed = mapped.renamed;
   } else if (layout === "hf-vit" || layout === "hf-dinov2") {
     const mapped = mapHuggingFaceKeys(raw, file);
     state = mapped.state;
@@ -102,14 +104,18 @@ export function loadModelFromState(
     ? new MlpMixer(inferMixerConfig(state, file))
     : new VisionTransformer(
       dinov3
-        ? inferDinov3Config({ state, dropped, periods }, { ...options, file }, options.config)
+        ? inferDinov3Config(
+          { state, dropped, periods, renamed },
+          { ...options, file },
+          options.config,
+        )
         : inferVitConfig(state, layout, { ...options, file }, options.config),
     );
   try {
     model.loadStateDict(state);
   } catch (error) {
     model.dispose();
-    throw new CheckpointError(`${file}: ${(error as Error).message}`);
+    throw new CheckpointError(`${file}: ${withFileNames((error as Error).message, renamed)}`);
   }
   if (options.tokenGrids && model instanceof MlpMixer) {
     try {
