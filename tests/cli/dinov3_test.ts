@@ -11,7 +11,7 @@ import { knnCommand } from "../../cli/commands/knn.ts";
 import { pcaCommand } from "../../cli/commands/pca.ts";
 import { probeCommand } from "../../cli/commands/probe.ts";
 import { UserError } from "../../cli/run.ts";
-import { parseImageSize } from "../../cli/shared.ts";
+import { parseImageSize } from "../../cli/image_size.ts";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
 import { batchFeatures } from "../../src/eval/features.ts";
 import { decodeImage, encodePng } from "../../src/io/image.ts";
