@@ -225,7 +225,8 @@ class HfModel(nn.Module):
         self.state = state
         self.config = config
         head = config["hidden_size"] // config["num_attention_heads"]
-        self.inv_freq = 1 / config["rope_theta"] ** torch.arange(0, 1, 4 / head, dtype=torch.float32)
+        exponents = torch.arange(0, 1, 4 / head, dtype=torch.float32)
+        self.inv_freq = 1 / config["rope_theta"] ** exponents
 
     def linear(self, x, name):
         return F.linear(x, self.state[name + ".weight"], self.state.get(name + ".bias"))
@@ -251,8 +252,9 @@ class HfModel(nn.Module):
             p = f"layer.{i}."
             h = self.norm(x, p + "norm1")
             N = h.shape[1]
-            q, k, v = [self.linear(h, p + f"attention.{n}_proj").view(B, N, heads, -1).transpose(1, 2)
-                       for n in "qkv"]
+            q, k, v = [
+                self.linear(h, p + f"attention.{n}_proj").view(B, N, heads, -1).transpose(1, 2)
+                for n in "qkv"]
             q, k = rope_apply_to_patches(q, k, *rope)
             out, probabilities = attend(q, k, v)
             out = self.linear(out.transpose(1, 2).reshape(B, N, -1), p + "attention.o_proj")
@@ -365,7 +367,8 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     manifest = []
-    for kind, swiglu, seed, mask in (("gelu", False, 31, "official"), ("swiglu", True, 32, "random")):
+    models = (("gelu", False, 31, "official"), ("swiglu", True, 32, "random"))
+    for kind, swiglu, seed, mask in models:
         model = DinoVisionTransformer(swiglu).eval()
         randomise(model, seed, mask)
         state = collections.OrderedDict((k, v.bfloat16()) for k, v in model.state_dict().items())

@@ -13,8 +13,9 @@ import { loadModel } from "../../src/io/pretrained/load.ts";
 import { DINOV3_SIZES, dinov3Config, dinov3SwigluHidden } from "../../src/nn/dinov3.ts";
 import { ropePeriods, ropeTable } from "../../src/nn/rope.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
-import { mean } from "../../src/ops/reduction/forward.ts";
-import { noGrad } from "../../src/tensor/tape.ts";
+import { mean, sumAll } from "../../src/ops/reduction/forward.ts";
+import { backward } from "../../src/tensor/backward.ts";
+import { clearTape, noGrad } from "../../src/tensor/tape.ts";
 import { readAll, tensor } from "../../src/tensor/tensor.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
@@ -159,3 +160,32 @@ Deno.test("dinov3: RoPE periods and table follow the official formulas", () => {
     assert(Math.abs(table[at + 4 + j] - Math.sin(angles[j])) < 1e-6, `sin ${j}`);
   }
 });
+
+gpuTest(
+  "dinov3: a model from dinov3Config runs backward through RoPE to every parameter",
+  async () => {
+    const vit = new VisionTransformer(
+      dinov3Config("small", { embedDim: 16, depth: 1, heads: 2, feedForwardHidden: 32, seed: 4 }),
+    );
+    assertEquals(vit.namedParameters().some(([name]) => name === "pos_embed"), false);
+    using images = tensor(new Float32Array(2 * 3 * 32 * 48).map((_, i) => Math.cos(i)), [
+      2,
+      3,
+      32,
+      48,
+    ]);
+    const out = vit.forward(images);
+    using loss = sumAll(out.patches);
+    backward(loss);
+    const named = vit.namedParameters().filter(([name]) => name !== "mask_token");
+    const grads = await readAll(named.map(([, value]) => value.grad!));
+    named.forEach(([name], i) => {
+      assert(grads[i].every(Number.isFinite), `${name}: gradient not finite`);
+      assert(grads[i].some((v) => v !== 0), `${name}: zero gradient`);
+    });
+    clearTape();
+    out.cls.dispose();
+    out.patches.dispose();
+    vit.dispose();
+  },
+);

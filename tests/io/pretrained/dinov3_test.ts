@@ -9,12 +9,13 @@ import { inferDinov3Config, mapDinov3Keys } from "../../../src/io/pretrained/din
 import { detectLayout } from "../../../src/io/pretrained/layouts.ts";
 import { loadModel, loadModelFromState } from "../../../src/io/pretrained/load.ts";
 import { readCheckpoint } from "../../../src/io/pretrained/read.ts";
-import { CheckpointError } from "../../../src/io/safetensors.ts";
+import { loadModelFile, modelFileMetadata } from "../../../src/io/pretrained/model_file.ts";
+import { CheckpointError, writeSafetensors } from "../../../src/io/safetensors.ts";
 import { ShapeError } from "../../../src/gpu/errors.ts";
 import { type HostTensor, toFloat32 } from "../../../src/tensor/host.ts";
 import type { VisionTransformer } from "../../../src/nn/vit.ts";
 import { noGrad } from "../../../src/tensor/tape.ts";
-import { zeros } from "../../../src/tensor/tensor.ts";
+import { tensor, zeros } from "../../../src/tensor/tensor.ts";
 import { gpuTest } from "../../helpers/gpu_test.ts";
 
 const FIXTURES = new URL("../../fixtures/models/dinov3/", import.meta.url).pathname;
@@ -137,5 +138,34 @@ gpuTest(
     out.patches.dispose();
     model.dispose();
     await assertRejects(() => loadModel(`${FIXTURES}missing.pth`), CheckpointError, "missing.pth");
+  },
+);
+
+gpuTest(
+  "dinov3: a loaded model saved as a dinogpu file reloads with its stored periods",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const { model } = await loadModel(PTH);
+      const vit = model as VisionTransformer;
+      const file = `${dir}/v3.safetensors`;
+      await Deno.writeFile(file, writeSafetensors(await vit.stateDict(), modelFileMetadata(vit)));
+      const again = (await loadModelFile(file)).model as VisionTransformer;
+      assertEquals(again.config.ropePeriods, [1, 4.65625, 21.5]);
+      using images = tensor(new Float32Array(3 * 32 * 48).map((_, i) => Math.sin(i)), [
+        1,
+        3,
+        32,
+        48,
+      ]);
+      const [a, b] = noGrad(() => [vit.forward(images), again.forward(images)]);
+      const [x, y] = [await a.cls.read(), await b.cls.read()];
+      x.forEach((value, i) => assertEquals(value, y[i], `cls ${i}`));
+      for (const out of [a, b]) for (const t of [out.cls, out.patches]) t.dispose();
+      model.dispose();
+      again.dispose();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );
