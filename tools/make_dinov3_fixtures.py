@@ -14,10 +14,10 @@ bias) and of transformers' DINOv3ViTModel (modeling_dinov3_vit.py: separate q/k/
 no key bias, RoPE frequencies computed from rope_theta). PyTorch 1.13 has no
 scaled_dot_product_attention: attention is softmax(q k^T / sqrt(d)) v written out.
 
-Models: width 24, 2 heads (head size 12: 3 RoPE periods per axis), depth 2, patch 16; one with a
-GELU MLP (ratio 4), one with SwiGLU (ratio 4, hidden int(96 * 2 / 3) = 64). The
-official files store `rope_embed.periods` in bf16 as released checkpoints do (the bf16 values
-differ from the computed ones, so the test sees whether they are used) and a `bias_mask`: the
+Models: width 24, 2 heads (head size 12: 3 RoPE periods per axis), depth 2, patch 16; a GELU MLP
+(ratio 4) or SwiGLU (ratio 4, hidden int(96 * 2 / 3) = 64). The official files store
+`rope_embed.periods` in bf16 as releases do (the bf16 values differ from the computed ones, so the
+test sees whether they are used) and a `bias_mask`: the
 GELU model's is the official one (keys masked, with a non-zero stored key bias: with RoPE a key
 bias changes the scores), the SwiGLU model's a random 0/1 mask (applied exactly as stored). The
 Hugging Face folders are the same weights converted as transformers' convert_dinov3_vit_to_hf.py
@@ -58,10 +58,8 @@ def pattern(batch, height, width):
     c = torch.arange(3, dtype=torch.float64).view(1, 3, 1, 1)
     h = torch.arange(height, dtype=torch.float64).view(1, 1, height, 1)
     w = torch.arange(width, dtype=torch.float64).view(1, 1, 1, width)
-    x = torch.sin(0.11 * h + 0.07 * w + 1.3 * c + 0.5 * b) + 0.5 * torch.cos(
-        0.013 * h * w / (1 + b) + 0.7 * c
-    )
-    return x.float()
+    x = torch.sin(0.11 * h + 0.07 * w + 1.3 * c + 0.5 * b)
+    return (x + 0.5 * torch.cos(0.013 * h * w / (1 + b) + 0.7 * c)).float()
 
 
 def swiglu_hidden(hidden, align=8):
@@ -77,8 +75,7 @@ def attend(q, k, v):
 
 
 def rotate_half(x):
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat([-x2, x1], dim=-1)
+    return torch.cat([-x.chunk(2, dim=-1)[1], x.chunk(2, dim=-1)[0]], dim=-1)
 
 
 def rope_apply_to_patches(q, k, sin, cos):
@@ -101,9 +98,8 @@ def patch_centres(height, width):
 class RopePositionEmbedding(nn.Module):
     def __init__(self, dim, heads, base=100.0):
         super().__init__()
-        head = dim // heads
-        self.register_buffer("periods", base ** (
-            2 * torch.arange(head // 4, dtype=torch.float32) / (head // 2)))
+        head = dim // heads  # periods base ** (2 i / (D / 2)), i < D / 4, in fp32
+        self.register_buffer("periods", base ** (2 * torch.arange(head // 4.0) / (head // 2)))
 
     def forward(self, height, width):
         coords = patch_centres(height, width)
