@@ -18,8 +18,11 @@ import {
 import { initGpu } from "../src/gpu/device.ts";
 import { readImageFile } from "../src/io/image.ts";
 import { type LoadedModel, loadModel } from "../src/io/pretrained/load.ts";
-import { preprocessImage } from "../src/io/preprocess.ts";
+import { preprocessImage, preprocessImageResized } from "../src/io/preprocess.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
+import { formatImageSize, type ImageSize, imageSize, parseImageSize } from "./image_size.ts";
+
+export { formatImageSize, type ImageSize, imageSize, parseImageSize } from "./image_size.ts";
 import { ProgressBar } from "./progress.ts";
 import { UserError } from "./run.ts";
 
@@ -156,8 +159,15 @@ export async function listImages(inputs: readonly string[]): Promise<string[]> {
   return files;
 }
 
-/** Reads, decodes and preprocesses one image; errors name the file. */
-export async function loadImage(path: string, size: number, patch: number): Promise<Float32Array> {
+/**
+ * Reads, decodes and preprocesses one image to `size` (a side: shorter side resized, centre crop;
+ * or width x height: resized whole, see `ImageSize`); errors name the file.
+ */
+export async function loadImage(
+  path: string,
+  size: number | ImageSize,
+  patch: number,
+): Promise<Float32Array> {
   let image;
   try {
     image = await readImageFile(path);
@@ -170,7 +180,8 @@ export async function loadImage(path: string, size: number, patch: number): Prom
       `${path}: ${image.width}x${image.height} pixels is smaller than one ${patch}x${patch} patch`,
     );
   }
-  return preprocessImage(image, size);
+  const { width, height, crop } = imageSize(size);
+  return crop ? preprocessImage(image, width) : preprocessImageResized(image, width, height);
 }
 
 // ---- commands that run a model on images: embed, attn, pca
@@ -183,8 +194,8 @@ export interface ImageModelOptions {
   arch?: "auto" | "vit" | "mixer";
   /** Attention heads (default from config.json, else width / 64). */
   heads?: number;
-  /** Input side (default 224). */
-  size?: number;
+  /** Input size: a side or width x height (see `ImageSize`; default 224). */
+  size?: number | ImageSize;
 }
 
 /** Adds `--weights`, `--heads` and `--size` (the options of `ImageModelOptions`) to `command`. */
@@ -200,35 +211,49 @@ export function addImageModelOptions<
       "attention heads (default config.json or width / 64)",
       wholeOption("--heads"),
     )
-    .option("--size <pixels>", "input side (resize + centre crop)", wholeOption("--size"), 224);
+    .option(
+      "--size <pixels|WxH>",
+      "input: a side (resize the shorter side + centre crop) or WxH (resize the whole image)",
+      (text: string) => parseImageSize(text),
+      { width: 224, height: 224, crop: true } as ImageSize,
+    );
 }
 
 /** Checks `size` against the model's patch; returns the patch size. */
-export function checkSize(loaded: LoadedModel, size: number): number {
-  const patch = loaded.model.config.patchSize;
-  if (size < patch) {
-    throw new UserError(`--size ${size} is smaller than one ${patch}x${patch} patch`);
+export function checkSize(loaded: LoadedModel, size: number | ImageSize): number {
+  const { width, height } = imageSize(size);
+  const written = `--size ${formatImageSize(imageSize(size))}`;
+  const config = loaded.model.config;
+  const patch = config.patchSize;
+  if (width < patch || height < patch) {
+    throw new UserError(`${written} is smaller than one ${patch}x${patch} patch`);
   }
-  if (size % patch !== 0) {
-    throw new UserError(`--size ${size} is not a multiple of the patch size ${patch}`);
-  }
-  if (loaded.kind === "mixer" && size !== loaded.model.config.imageSize) {
+  if (width % patch !== 0 || height % patch !== 0) {
+    const rope = "positionEmbedding" in config && config.positionEmbedding === "rope";
     throw new UserError(
-      `an MLP-Mixer only runs at the size it was trained for: --size ${loaded.model.config.imageSize}`,
+      rope
+        ? `${written}: a DINOv3 model takes sides that are multiples of its patch ${patch} ` +
+          `(RoPE, no interpolation); ${width}x${height} (width x height) is not`
+        : `${written} is not a multiple of the patch size ${patch}`,
+    );
+  }
+  if (loaded.kind === "mixer" && (width !== config.imageSize || height !== config.imageSize)) {
+    throw new UserError(
+      `an MLP-Mixer only runs at the size it was trained for: --size ${config.imageSize}`,
     );
   }
   return patch;
 }
 
 /**
- * Loads the model of `options`, checks the input side against it, then runs `use` with the model,
- * the side and the patch size; the model is disposed afterwards, whatever happens.
+ * Loads the model of `options`, checks the input size against it, then runs `use` with the model,
+ * the size and the patch size; the model is disposed afterwards, whatever happens.
  */
 export async function withImageModel<T>(
   options: ImageModelOptions,
-  use: (loaded: LoadedModel, size: number, patch: number) => Promise<T>,
+  use: (loaded: LoadedModel, size: ImageSize, patch: number) => Promise<T>,
 ): Promise<T> {
-  const size = options.size ?? 224;
+  const size = imageSize(options.size ?? 224);
   const loaded = await loadWeights(options.weights, options);
   try {
     return await use(loaded, size, checkSize(loaded, size));

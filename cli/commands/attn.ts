@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { attentionMask, clsAttentionMaps, heatmapPng } from "../../src/eval/attention_maps.ts";
 import { encodePng } from "../../src/io/image.ts";
 import { writeNpy } from "../../src/io/npy.ts";
-import { displayImage } from "../../src/io/preprocess.ts";
+import { displayImageOf } from "../../src/io/preprocess.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
@@ -31,11 +31,12 @@ export async function attn(image: string, options: AttnOptions): Promise<string[
   return await withImageModel({ ...options, arch: "vit" }, async (loaded, size, patch) => {
     const vit = loaded.model;
     if (!(vit instanceof VisionTransformer)) throw new UserError("attn needs a ViT checkpoint");
+    const { width, height } = size;
     const input = await loadImage(image, size, patch);
-    const images = tensor(input, [1, 3, size, size]);
+    const images = tensor(input, [1, 3, height, width]);
     const { maps, heads, gridH, gridW } = await clsAttentionMaps(vit, images);
     images.dispose();
-    const picture = displayImage(input, size);
+    const picture = displayImageOf(input, width, height);
     const cells = gridH * gridW;
     const out = new OutputFolder(options.out);
     const average = new Float32Array(cells);
@@ -44,21 +45,21 @@ export async function attn(image: string, options: AttnOptions): Promise<string[
       for (let i = 0; i < cells; i++) average[i] += map[i] / heads;
       await out.write(
         `head-${h}.png`,
-        heatmapPng(map, gridH, gridW, size, size, { image: picture, alpha: 0.6 }),
+        heatmapPng(map, gridH, gridW, width, height, { image: picture, alpha: 0.6 }),
       );
     }
     const mask = attentionMask(average, 0.6);
-    const maskPixels = new Uint8Array(size * size * 3);
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        const kept = mask[Math.floor(y * gridH / size) * gridW + Math.floor(x * gridW / size)];
+    const maskPixels = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const kept = mask[Math.floor(y * gridH / height) * gridW + Math.floor(x * gridW / width)];
         for (let c = 0; c < 3; c++) {
-          const at = (y * size + x) * 3 + c;
+          const at = (y * width + x) * 3 + c;
           maskPixels[at] = kept ? picture[at] : Math.round(picture[at] * 0.15);
         }
       }
     }
-    await out.write("mask.png", encodePng(maskPixels, size, size));
+    await out.write("mask.png", encodePng(maskPixels, width, height));
     await out.write("attention.npy", writeNpy(maps.slice(0, heads * cells), [heads, gridH, gridW]));
     return out.written;
   });

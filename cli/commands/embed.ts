@@ -94,9 +94,9 @@ export async function embed(
         }
       }
       if (inputsOk.length) {
-        const host = new Float32Array(inputsOk.length * 3 * size * size);
+        const host = new Float32Array(inputsOk.length * 3 * size.width * size.height);
         inputsOk.forEach((input, i) => host.set(input, i * input.length));
-        const images = tensor(host, [inputsOk.length, 3, size, size]);
+        const images = tensor(host, [inputsOk.length, 3, size.height, size.width]);
         const features = batchFeatures(loaded.model, images);
         chunks.push(await features.read() as Float32Array);
         features.dispose();

@@ -38,11 +38,12 @@ export async function pca(inputs: readonly string[], options: PcaOptions): Promi
   const files = await listImages(inputs);
   if (files.length === 0) throw new UserError("pca: no images given");
   return await withImageModel(options, async (loaded, size, patch) => {
-    const host = new Float32Array(files.length * 3 * size * size);
+    const { width, height } = size;
+    const host = new Float32Array(files.length * 3 * width * height);
     for (const [i, file] of files.entries()) {
-      host.set(await loadImage(file, size, patch), i * 3 * size * size);
+      host.set(await loadImage(file, size, patch), i * 3 * width * height);
     }
-    const images = tensor(host, [files.length, 3, size, size]);
+    const images = tensor(host, [files.length, 3, height, width]);
     const patches = noGrad(() => {
       const model = loaded.model;
       if (model instanceof VisionTransformer) {
@@ -58,12 +59,11 @@ export async function pca(inputs: readonly string[], options: PcaOptions): Promi
     const features = await patches.read() as Float32Array;
     const dim = patches.shape[2];
     patches.dispose();
-    const grid = size / patch;
     const pictures = pcaImages(features, files.length, dim, {
-      gridH: grid,
-      gridW: grid,
-      outW: size,
-      outH: size,
+      gridH: height / patch,
+      gridW: width / patch,
+      outW: width,
+      outH: height,
       foregroundThreshold: options.threshold,
     });
     const out = new OutputFolder(options.out);
@@ -73,7 +73,7 @@ export async function pca(inputs: readonly string[], options: PcaOptions): Promi
       const count = used.get(name) ?? 0;
       used.set(name, count + 1);
       if (count) name += `-${count}`;
-      await out.write(`${name}-pca.png`, encodePng(pictures[i], size, size));
+      await out.write(`${name}-pca.png`, encodePng(pictures[i], width, height));
     }
     return out.written;
   });

@@ -1,8 +1,9 @@
 /**
  * Reading and writing weights and arrays without Python: safetensors, PyTorch `.pth` archives
  * (through a restricted unpickler that never executes anything), zip archives and `.npy` files;
- * loading pretrained weights (official DINO / DINOv2, timm, Hugging Face, dinogpu's own files)
- * into models (pretrained/). Training checkpoints, which resume a run, are src/train/checkpoint.ts.
+ * loading pretrained weights (official DINO / DINOv2 / DINOv3, timm, Hugging Face, dinogpu's own
+ * files) into models (pretrained/). Training checkpoints, which resume a run, are
+ * src/train/checkpoint.ts.
  * @module
  */
 export {
@@ -42,5 +43,6 @@ export * from "./preprocess.ts";
 export * from "./pretrained/read.ts";
 export * from "./pretrained/layouts.ts";
 export * from "./pretrained/architecture.ts";
+export * from "./pretrained/dinov3.ts";
 export * from "./pretrained/model_file.ts";
 export * from "./pretrained/load.ts";

@@ -7,6 +7,7 @@ import { selfAttention, selfAttentionProbabilities } from "../ops/attention/forw
 import { mul, silu } from "../ops/elementwise/forward.ts";
 import { matmul } from "../ops/matmul/forward.ts";
 import { layerNorm } from "../ops/normalization/forward.ts";
+import { ropeQkv } from "../ops/rope/forward.ts";
 import { permute, reshape, split } from "../ops/shape/forward.ts";
 import { type Random, truncatedNormal, uniform } from "../tensor/random.ts";
 import { gpu } from "../gpu/device.ts";
@@ -148,29 +149,42 @@ export class Attention extends Module {
   }
 
   /**
+   * The packed queries, keys and values [B, N, 3 dim] of tokens `x` [B, N, dim]; with `rope` (a
+   * table [P, 2, headDim / 2] of cosines and sines, src/ops/rope/), the queries and keys of the last
+   * P tokens rotated as DINOv3 does (the CLS and storage tokens before them are not).
+   */
+  packedQkv(x: Tensor, rope?: Tensor): Tensor {
+    if (!rope) return this.qkv.forward(x);
+    return tidy(() => ropeQkv(this.qkv.forward(x), rope, this.heads));
+  }
+
+  /**
    * Queries, keys and values [B, heads, N, headDim] of tokens `x` [B, N, dim], as separate tensors
    * (for inspection; `forward` and `probabilities` read them straight from the packed projection).
    */
-  projections(x: Tensor): [Tensor, Tensor, Tensor] {
+  projections(x: Tensor, rope?: Tensor): [Tensor, Tensor, Tensor] {
     const [batch, tokens] = x.shape;
     return tidy(() => {
-      const split5 = reshape(this.qkv.forward(x), [batch, tokens, 3, this.heads, this.headDim]);
+      const split5 = reshape(this.packedQkv(x, rope), [batch, tokens, 3, this.heads, this.headDim]);
       const parts = split(permute(split5, [2, 0, 3, 1, 4]), 0, [1, 1, 1]);
       return parts.map((part) => reshape(part, [batch, this.heads, tokens, this.headDim]));
     }) as [Tensor, Tensor, Tensor];
   }
 
-  /** Attention over tokens `x` [B, N, dim]; `residual` is added in the projection kernel. */
-  forward(x: Tensor, residual?: Tensor): Tensor {
+  /**
+   * Attention over tokens `x` [B, N, dim]; `residual` is added in the projection kernel; `rope` as
+   * in `packedQkv`.
+   */
+  forward(x: Tensor, residual?: Tensor, rope?: Tensor): Tensor {
     // fused: reads q, k, v from the packed [B, N, 3 dim] and writes heads merged [B, N, dim]
     return tidy(() =>
-      this.proj.forward(selfAttention(this.qkv.forward(x), this.heads), { residual })
+      this.proj.forward(selfAttention(this.packedQkv(x, rope), this.heads), { residual })
     );
   }
 
   /** Softmax attention probabilities [B, heads, N, N] (for attention maps; no gradient). */
-  probabilities(x: Tensor): Tensor {
-    return tidy(() => selfAttentionProbabilities(this.qkv.forward(x), this.heads));
+  probabilities(x: Tensor, rope?: Tensor): Tensor {
+    return tidy(() => selfAttentionProbabilities(this.packedQkv(x, rope), this.heads));
   }
 }
 

@@ -12,7 +12,7 @@ import { Random } from "../tensor/random.ts";
 import { constantTensor, formatShape, type Tensor, tidy } from "../tensor/tensor.ts";
 import { LayerNorm, Linear, Mlp, runBlocks } from "./layers.ts";
 import { Module } from "./module.ts";
-import { ConvProjection } from "./patch_embed.ts";
+import { ConvProjection } from "./vit_block.ts";
 
 /** Configuration of an MLP-Mixer. */
 export interface MixerConfig {

@@ -1,5 +1,6 @@
 /**
- * Models: ViT, MLP-Mixer and the DINO head, built from the layers in this folder.
+ * Models: ViT (DINO, DINOv2, DINOv3 with RoPE), MLP-Mixer and the DINO head, built from the layers
+ * in this folder.
  * @module
  */
 export { expectShape, Module } from "./module.ts";
@@ -13,7 +14,7 @@ export {
   SwiGLUFeedForward,
   swigluHiddenFeatures,
 } from "./layers.ts";
-export { ConvProjection, PatchEmbed } from "./patch_embed.ts";
+export { ConvProjection, PatchEmbed } from "./vit_block.ts";
 export {
   Block,
   type PositionInterpolation,
@@ -21,8 +22,11 @@ export {
   VIT_SIZES,
   type VitConfig,
   vitConfig,
+  type VitFeatures,
   type VitOutput,
 } from "./vit.ts";
+export { ropePeriods, ropeTable } from "./rope.ts";
+export { DINOV3_SIZES, dinov3Config, type Dinov3Size, dinov3SwigluHidden } from "./dinov3.ts";
 export {
   blockTokenOrder,
   MIXER_SIZES,

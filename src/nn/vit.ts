@@ -1,7 +1,11 @@
 /**
- * Vision Transformer as in DINO and DINOv2: patch embedding, CLS token, learned position embedding
- * (interpolated exactly as the official code does), optional register tokens, LayerScale and SwiGLU,
- * stochastic depth. Parameter names match the official checkpoints (`blocks.0.attn.qkv.weight`).
+ * Vision Transformer as in DINO, DINOv2 and DINOv3: patch embedding, CLS token, optional register
+ * (DINOv3: storage) tokens between the CLS token and the patches, LayerScale and SwiGLU, stochastic
+ * depth; positions from a learned embedding (interpolated exactly as the official code does) or,
+ * for DINOv3, from axial RoPE on the patch tokens' queries and keys in every block (src/nn/rope.ts,
+ * src/ops/rope/), which takes any grid without interpolation. Parameter names match the official
+ * checkpoints (`blocks.0.attn.qkv.weight`); DINOv3's own names are mapped onto them when loading
+ * (src/io/pretrained/dinov3.ts).
  * @module
  */
 import { ShapeError } from "../gpu/errors.ts";
@@ -11,168 +15,14 @@ import { concat, permute, reshape, slice } from "../ops/shape/forward.ts";
 import { gatherRows, scatterRows } from "../ops/shape/rows.ts";
 import { Random, truncatedNormal } from "../tensor/random.ts";
 import { constantTensor, formatShape, type Tensor, tidy, zeros } from "../tensor/tensor.ts";
-import { PatchEmbed } from "./patch_embed.ts";
-import {
-  Attention,
-  dropPath,
-  LayerNorm,
-  LayerScale,
-  Mlp,
-  runBlocks,
-  SwiGLUFeedForward,
-  swigluHiddenFeatures,
-} from "./layers.ts";
+import { LayerNorm, runBlocks } from "./layers.ts";
 import { Module } from "./module.ts";
+import { ropePeriods, ropeTable } from "./rope.ts";
+import { Block, PatchEmbed } from "./vit_block.ts";
+import { type VitConfig, vitConfig } from "./vit_config.ts";
 
-/** How the position embedding is resized to another grid (the official variants). */
-export type PositionInterpolation =
-  /** DINO and DINOv2: bicubic with scale_factor (grid + 0.1) / M. */
-  | "scale-offset"
-  /** DINOv2 with registers: bicubic to the grid size with antialiasing. */
-  | "size-antialias"
-  /** Bicubic to the grid size (Hugging Face's newer code). */
-  | "size";
-
-/** Configuration of a Vision Transformer. */
-export interface VitConfig {
-  /** Image size the position embedding was made for (its grid is imageSize / patchSize). */
-  imageSize: number;
-  /** Patch size (8, 14 or 16 in the official models). */
-  patchSize: number;
-  /** Input channels. */
-  inChannels: number;
-  /** Token width. */
-  embedDim: number;
-  /** Number of blocks. */
-  depth: number;
-  /** Attention heads. */
-  heads: number;
-  /** MLP width as a multiple of embedDim. */
-  mlpRatio: number;
-  /**
-   * Exact hidden width of the feed-forward (for SwiGLU, of `w3`'s input), overriding `mlpRatio`;
-   * set when loading checkpoints whose widths are read from the weights.
-   */
-  feedForwardHidden?: number;
-  /** Bias on the qkv projection. */
-  qkvBias: boolean;
-  /** LayerScale initial value, or undefined for no LayerScale (DINO). */
-  layerScaleInit: number | undefined;
-  /** Register tokens (DINOv2 with registers: 4). */
-  registers: number;
-  /** Feed-forward kind: "mlp" (GELU MLP) or "swiglu" (DINOv2 giant). */
-  feedForward: "mlp" | "swiglu";
-  /** Stochastic depth rate of the last block (linearly increasing from 0). */
-  dropPathRate: number;
-  /** LayerNorm epsilon (1e-6 in DINO and DINOv2; 1e-12 in Hugging Face ViTModel). */
-  eps: number;
-  /** Position embedding interpolation variant. */
-  interpolation: PositionInterpolation;
-  /** Whether the model has a mask token (DINOv2 / iBOT). */
-  maskToken: boolean;
-  /** Seed of the initialisation. */
-  seed: number;
-}
-
-/** Widths, depths and heads of the named sizes. */
-export const VIT_SIZES = {
-  tiny: { embedDim: 192, depth: 12, heads: 3 },
-  small: { embedDim: 384, depth: 12, heads: 6 },
-  base: { embedDim: 768, depth: 12, heads: 12 },
-  large: { embedDim: 1024, depth: 24, heads: 16 },
-  giant: { embedDim: 1536, depth: 40, heads: 24 },
-} as const;
-
-/** A configuration with DINO's defaults, overridden by `options`. */
-export function vitConfig(options: Partial<VitConfig> = {}): VitConfig {
-  return {
-    imageSize: 224,
-    patchSize: 16,
-    inChannels: 3,
-    ...VIT_SIZES.small,
-    mlpRatio: 4,
-    qkvBias: true,
-    layerScaleInit: undefined,
-    registers: 0,
-    feedForward: "mlp",
-    dropPathRate: 0,
-    eps: 1e-6,
-    interpolation: "scale-offset",
-    maskToken: false,
-    seed: 0,
-    ...options,
-  };
-}
-
-/** One transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)), with LayerScale if set. */
-export class Block extends Module {
-  /** First norm. */
-  readonly norm1: LayerNorm;
-  /** Self-attention. */
-  readonly attn: Attention;
-  /** Second norm. */
-  readonly norm2: LayerNorm;
-  /** Feed-forward. */
-  readonly mlp: Mlp | SwiGLUFeedForward;
-  /** LayerScale after attention (DINOv2). */
-  readonly ls1: LayerScale | undefined;
-  /** LayerScale after the feed-forward (DINOv2). */
-  readonly ls2: LayerScale | undefined;
-
-  /** Creates the block. */
-  constructor(
-    config: VitConfig,
-    readonly dropPathRate: number,
-    random: Random,
-    private readonly dropRandom: Random,
-  ) {
-    super();
-    const dim = config.embedDim;
-    this.norm1 = this.child("norm1", new LayerNorm(dim, config.eps));
-    this.attn = this.child("attn", new Attention(dim, config.heads, random, config.qkvBias));
-    this.ls1 = config.layerScaleInit === undefined
-      ? undefined
-      : this.child("ls1", new LayerScale(dim, config.layerScaleInit));
-    this.norm2 = this.child("norm2", new LayerNorm(dim, config.eps));
-    const hidden = Math.floor(dim * config.mlpRatio);
-    this.mlp = this.child(
-      "mlp",
-      config.feedForward === "swiglu"
-        ? new SwiGLUFeedForward(
-          dim,
-          config.feedForwardHidden ?? swigluHiddenFeatures(hidden),
-          random,
-        )
-        : new Mlp(dim, config.feedForwardHidden ?? hidden, random),
-    );
-    this.ls2 = config.layerScaleInit === undefined
-      ? undefined
-      : this.child("ls2", new LayerScale(dim, config.layerScaleInit));
-  }
-
-  /** Applies the block to tokens [B, N, dim]. */
-  forward(x: Tensor): Tensor {
-    return tidy(() => {
-      const attended = this.#residual(x, (n, r) => this.attn.forward(n, r), this.norm1, this.ls1);
-      return this.#residual(attended, (n, r) => this.mlp.forward(n, r), this.norm2, this.ls2);
-    });
-  }
-
-  #residual(
-    x: Tensor,
-    branch: (normed: Tensor, residual?: Tensor) => Tensor,
-    norm: LayerNorm,
-    scale: LayerScale | undefined,
-  ): Tensor {
-    const normed = norm.forward(x);
-    const stochastic = this.training && this.dropPathRate > 0;
-    // residual added inside the output projection's kernel
-    if (!scale && !stochastic) return branch(normed, x);
-    const raw = branch(normed);
-    const scaled = scale ? scale.forward(raw) : raw;
-    return add(x, dropPath(scaled, this.dropPathRate, this.training, this.dropRandom));
-  }
-}
+export { Block, ConvProjection, PatchEmbed } from "./vit_block.ts";
+export { type PositionInterpolation, VIT_SIZES, type VitConfig, vitConfig } from "./vit_config.ts";
 
 /** What a forward pass returns. */
 export interface VitOutput {
@@ -182,6 +32,12 @@ export interface VitOutput {
   patches: Tensor;
   /** Patch grid height and width. */
   grid: [number, number];
+}
+
+/** Every output token after the final norm (DINOv3's `forward_features`). */
+export interface VitFeatures extends VitOutput {
+  /** Register (DINOv3: storage) tokens after the final norm [B, registers, dim]; none without. */
+  registers: Tensor | undefined;
 }
 
 /** The Vision Transformer backbone. */
@@ -196,6 +52,9 @@ export class VisionTransformer extends Module {
   readonly norm: LayerNorm;
   /** The generator of stochastic depth (its state goes into training checkpoints). */
   readonly dropRandom: Random;
+  /** RoPE periods (headSize / 4), for `positionEmbedding: "rope"`. */
+  readonly ropePeriods: Float32Array | undefined;
+  readonly #ropeTables = new Map<string, Float32Array>();
 
   /** Creates the model with DINO's initialisation (truncated normal 0.02, zero biases). */
   constructor(options: Partial<VitConfig> = {}) {
@@ -210,10 +69,14 @@ export class VisionTransformer extends Module {
     const dropRandom = this.dropRandom = new Random(config.seed ^ 0x5bd1e995);
     const grid = Math.floor(config.imageSize / config.patchSize);
     this.parameter("cls_token", truncatedNormal([1, 1, config.embedDim], random, 0.02));
-    this.parameter(
-      "pos_embed",
-      truncatedNormal([1, 1 + grid * grid, config.embedDim], random, 0.02),
-    );
+    if (config.positionEmbedding === "rope") {
+      this.ropePeriods = checkedPeriods(config);
+    } else {
+      this.parameter(
+        "pos_embed",
+        truncatedNormal([1, 1 + grid * grid, config.embedDim], random, 0.02),
+      );
+    }
     if (config.registers > 0) {
       this.parameter(
         "register_tokens",
@@ -232,7 +95,7 @@ export class VisionTransformer extends Module {
     this.norm = this.child("norm", new LayerNorm(config.embedDim, config.eps));
   }
 
-  /** Side of the square grid the stored position embedding covers. */
+  /** Side of the square grid the stored position embedding covers (learned embeddings only). */
   get positionGrid(): number {
     return Math.round(Math.sqrt(this.param("pos_embed").shape[1] - 1));
   }
@@ -271,9 +134,24 @@ export class VisionTransformer extends Module {
   }
 
   /**
+   * The RoPE table [gridH * gridW, 2, headSize / 2] of a patch grid on the GPU (a constant
+   * upload, see src/nn/rope.ts), or undefined for a learned position embedding.
+   */
+  ropeTable(gridH: number, gridW: number): Tensor | undefined {
+    if (!this.ropePeriods) return undefined;
+    const key = `${gridH}x${gridW}`;
+    let table = this.#ropeTables.get(key);
+    if (!table) {
+      table = ropeTable(this.ropePeriods, gridH, gridW);
+      this.#ropeTables.set(key, table);
+    }
+    return constantTensor(table, [gridH * gridW, 2, 2 * this.ropePeriods.length]);
+  }
+
+  /**
    * Tokens entering the first block [B, 1 + registers + patches, dim]: patch embedding, optional
    * mask token at the masked patches (`maskedPatches`: i32 indices into the [B * patches] rows),
-   * CLS token, position embedding, then register tokens after the CLS token.
+   * CLS token, position embedding (learned), then register tokens after the CLS token.
    */
   prepareTokens(
     images: Tensor,
@@ -284,6 +162,13 @@ export class VisionTransformer extends Module {
     if (height < patch || width < patch) {
       throw new ShapeError(
         `VisionTransformer: image ${height}x${width} is smaller than one ${patch}x${patch} patch`,
+      );
+    }
+    const rope = this.config.positionEmbedding === "rope";
+    if (rope && (height % patch !== 0 || width % patch !== 0)) {
+      throw new ShapeError(
+        `VisionTransformer: a RoPE (DINOv3) model takes image sides that are multiples of the ` +
+          `patch ${patch}, got height ${height} x width ${width}`,
       );
     }
     const grid: [number, number] = [Math.floor(height / patch), Math.floor(width / patch)];
@@ -301,29 +186,48 @@ export class VisionTransformer extends Module {
         1,
         dim,
       ]);
-      const withPosition = add(concat([cls, patches], 1), this.positionEmbedding(...grid));
       const registers = this.config.registers;
+      const registerTokens = () =>
+        reshape(
+          gatherRows(
+            reshape(this.param("register_tokens"), [registers, dim]),
+            tiledIndices(batch, registers),
+          ),
+          [batch, registers, dim],
+        );
+      // DINOv3: [CLS, storage, patches], no position embedding
+      if (rope) return concat(registers ? [cls, registerTokens(), patches] : [cls, patches], 1);
+      const withPosition = add(concat([cls, patches], 1), this.positionEmbedding(...grid));
       if (registers === 0) return withPosition;
       // register tokens go between CLS and the patches, after the position embedding
-      const registerTokens = reshape(
-        gatherRows(
-          reshape(this.param("register_tokens"), [registers, dim]),
-          tiledIndices(batch, registers),
-        ),
-        [batch, registers, dim],
-      );
       const head = slice(withPosition, 1, 0, 1);
       const tail = slice(withPosition, 1, 1, 1 + count);
-      return concat([head, registerTokens, tail], 1);
+      return concat([head, registerTokens(), tail], 1);
     });
     return { tokens, grid };
+  }
+
+  /** Runs `blocks` on `tokens` (see `runBlocks`) with the RoPE table of `grid`, if any. */
+  #runBlocks(
+    blocks: readonly Block[],
+    tokens: Tensor,
+    grid: [number, number],
+    each?: (x: Tensor, index: number) => void,
+  ): Tensor {
+    if (this.config.positionEmbedding !== "rope") return runBlocks(blocks, tokens, each);
+    using rope = this.ropeTable(...grid)!;
+    return runBlocks(
+      blocks.map((block) => ({ forward: (x: Tensor) => block.forward(x, rope) })),
+      tokens,
+      each,
+    );
   }
 
   /** Runs the blocks; returns the final-norm CLS and patch tokens. */
   forward(images: Tensor, maskedPatches?: Tensor): VitOutput {
     const { tokens, grid } = this.prepareTokens(images, maskedPatches);
     return tidy(() => {
-      using x = runBlocks(this.blocks, tokens);
+      using x = this.#runBlocks(this.blocks, tokens, grid);
       const normed = this.norm.forward(x);
       const cls = reshape(slice(normed, 1, 0, 1), [normed.shape[0], this.config.embedDim]);
       const patches = slice(normed, 1, 1 + this.config.registers, normed.shape[1]);
@@ -331,11 +235,30 @@ export class VisionTransformer extends Module {
     });
   }
 
+  /** Like `forward`, with the register (storage) tokens too (DINOv3's `forward_features`). */
+  forwardFeatures(images: Tensor, maskedPatches?: Tensor): VitFeatures {
+    const { tokens, grid } = this.prepareTokens(images, maskedPatches);
+    return tidy(() => {
+      using x = this.#runBlocks(this.blocks, tokens, grid);
+      const normed = this.norm.forward(x);
+      const registers = this.config.registers;
+      const cls = reshape(slice(normed, 1, 0, 1), [normed.shape[0], this.config.embedDim]);
+      const patches = slice(normed, 1, 1 + registers, normed.shape[1]);
+      return {
+        cls,
+        registers: registers ? slice(normed, 1, 1, 1 + registers) : undefined,
+        patches,
+        grid,
+      };
+    });
+  }
+
   /** Outputs of the last `count` blocks after the final norm, each [B, N, dim] (linear probe). */
   intermediateLayers(images: Tensor, count: number): Tensor[] {
     const outputs: Tensor[] = [];
     const first = this.blocks.length - count;
-    const last = runBlocks(this.blocks, this.prepareTokens(images).tokens, (x, index) => {
+    const { tokens, grid } = this.prepareTokens(images);
+    const last = this.#runBlocks(this.blocks, tokens, grid, (x, index) => {
       if (index >= first) outputs.push(this.norm.forward(x));
     });
     last.dispose();
@@ -345,12 +268,33 @@ export class VisionTransformer extends Module {
   /** Attention probabilities of the last block [B, heads, N, N] (CLS row: attention maps). */
   lastSelfAttention(images: Tensor): Tensor {
     const last = this.blocks[this.blocks.length - 1];
-    const { tokens } = this.prepareTokens(images);
+    const { tokens, grid } = this.prepareTokens(images);
     return tidy(() => {
-      using x = runBlocks(this.blocks.slice(0, -1), tokens);
-      return last.attn.probabilities(last.norm1.forward(x));
+      using x = this.#runBlocks(this.blocks.slice(0, -1), tokens, grid);
+      using rope = this.ropeTable(...grid);
+      return last.attn.probabilities(last.norm1.forward(x), rope);
     });
   }
+}
+
+/** The RoPE periods of `config` (stored ones, else from the base), checked against the heads. */
+function checkedPeriods(config: VitConfig): Float32Array {
+  const headSize = config.embedDim / config.heads;
+  if (headSize % 4 !== 0) {
+    throw new ShapeError(
+      `VisionTransformer: RoPE needs a head size that is a multiple of 4, got ${headSize} ` +
+        `(width ${config.embedDim}, ${config.heads} heads)`,
+    );
+  }
+  if (config.ropePeriods && config.ropePeriods.length !== headSize / 4) {
+    throw new ShapeError(
+      `VisionTransformer: ${config.ropePeriods.length} RoPE periods for a head size of ` +
+        `${headSize} (want ${headSize / 4}: width ${config.embedDim}, ${config.heads} heads)`,
+    );
+  }
+  return config.ropePeriods
+    ? Float32Array.from(config.ropePeriods)
+    : ropePeriods(headSize, config.ropeBase);
 }
 
 /** `rows` [1, dim] repeated `count` times [count, dim], differentiable (a gather of row 0). */

@@ -11,6 +11,7 @@ import { koleoGrads } from "./koleo/backward.ts";
 import { matmulGrads } from "./matmul/backward.ts";
 import { normalizationGrads } from "./normalization/backward.ts";
 import { reductionGrads } from "./reduction/backward.ts";
+import { ropeGrads } from "./rope/backward.ts";
 import type { GradTable } from "../tensor/grad_rule.ts";
 import { shapeGrads } from "./shape/backward.ts";
 import { softmaxGrads } from "./softmax/backward.ts";
@@ -24,6 +25,7 @@ export const gradRules: GradTable<OpName> = {
   ...matmulGrads,
   ...normalizationGrads,
   ...reductionGrads,
+  ...ropeGrads,
   ...shapeGrads,
   ...softmaxGrads,
 };

@@ -96,3 +96,4 @@ export {
   type ResizePlan,
 } from "./image/forward.ts";
 export { type KoleoOps, koleoTerms } from "./koleo/forward.ts";
+export { type RopeOps, ropeQkv } from "./rope/forward.ts";

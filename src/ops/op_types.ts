@@ -10,6 +10,7 @@ import type { KoleoOps } from "./koleo/forward.ts";
 import type { MatmulOps } from "./matmul/forward.ts";
 import type { NormalizationOps } from "./normalization/forward.ts";
 import type { ReductionOps } from "./reduction/forward.ts";
+import type { RopeOps } from "./rope/forward.ts";
 import type { ShapeOps } from "./shape/forward.ts";
 import type { SoftmaxOps } from "./softmax/forward.ts";
 
@@ -22,6 +23,7 @@ export type OpAttributes =
   & MatmulOps
   & NormalizationOps
   & ReductionOps
+  & RopeOps
   & ShapeOps
   & SoftmaxOps;
 

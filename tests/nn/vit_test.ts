@@ -3,7 +3,7 @@
  * with finite-difference gradients of images, weight and bias; patch lengths that are and are not
  * multiples of 4 (3 x 7 x 7 = 147 is padded with zero columns to reach the vec4 matmul kernels).
  */
-import { ConvProjection } from "../../src/nn/patch_embed.ts";
+import { ConvProjection } from "../../src/nn/vit_block.ts";
 import { Random } from "../../src/tensor/random.ts";
 import type { Shape, Tensor } from "../../src/tensor/tensor.ts";
 import { checkOp } from "../helpers/op_check.ts";

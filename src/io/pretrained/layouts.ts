@@ -1,7 +1,8 @@
 /**
- * The key layouts of pretrained weights: official DINO and DINOv2 checkpoints, DINO training
- * checkpoints, timm ViT and MLP-Mixer, Hugging Face transformers' `ViTModel` / `Dinov2Model`; how a
- * state dict's layout is recognised, and the map of Hugging Face names onto the official ones.
+ * The key layouts of pretrained weights: official DINO, DINOv2 and DINOv3 checkpoints, DINO
+ * training checkpoints, timm ViT and MLP-Mixer, Hugging Face transformers' `ViTModel` /
+ * `Dinov2Model` / `DINOv3ViTModel`; how a state dict's layout is recognised, and the map of
+ * Hugging Face ViT / DINOv2 names onto the official ones (DINOv3's maps are in dinov3.ts).
  * @module
  */
 import { CheckpointError } from "../safetensors.ts";
@@ -15,6 +16,8 @@ export type CheckpointLayout =
   | "timm-mixer"
   | "hf-vit"
   | "hf-dinov2"
+  | "dinov3"
+  | "hf-dinov3"
   | "dinogpu";
 
 function concatRows(file: string, parts: HostTensor[], name: string): HostTensor {
@@ -123,15 +126,31 @@ export function mapHuggingFaceKeys(
   return { state: out, dropped };
 }
 
-/** The layout of a state dict (HF names before mapping; official names otherwise). */
+/**
+ * The layout of a state dict (HF names before mapping; official names otherwise). DINOv3 is
+ * recognised first: transformers' `layer.N.*` keys or model_type `dinov3_vit`; official
+ * `storage_tokens`, `rope_embed.periods`, a qkv `bias_mask` or a SwiGLU `w1`/`w2`.
+ */
 export function detectLayout(
   state: Map<string, HostTensor>,
   config?: Record<string, unknown>,
 ): CheckpointLayout {
   const keys = [...state.keys()];
+  const type = String(config?.model_type ?? "");
+  if (
+    type === "dinov3_vit" || type === "DINOv3ViT" ||
+    keys.some((k) => /^((model|dinov3_vit)\.)?layer\.\d+\./.test(k))
+  ) {
+    return "hf-dinov3";
+  }
+  if (
+    state.has("storage_tokens") || state.has("rope_embed.periods") ||
+    keys.some((k) => /^blocks\.\d+\.(attn\.qkv\.bias_mask|mlp\.w[12]\.weight)$/.test(k))
+  ) {
+    return "dinov3";
+  }
   const hf = keys.some((k) => /^((vit|dinov2)\.)?(embeddings\.|encoder\.layer\.)/.test(k));
   if (hf) {
-    const type = String(config?.model_type ?? "");
     if (type.startsWith("dinov2")) return "hf-dinov2";
     if (type === "vit") return "hf-vit";
     return keys.some((k) => /\.(layer_scale1|norm1)\./.test(k)) ? "hf-dinov2" : "hf-vit";

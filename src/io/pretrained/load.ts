@@ -1,7 +1,7 @@
 /**
  * Loading pretrained weights into dinogpu models: any layout of src/io/pretrained/layouts.ts, with
- * the architecture read from the keys and shapes (architecture.ts), or dinogpu's own weight files
- * and training checkpoint folders (model_file.ts).
+ * the architecture read from the keys and shapes (architecture.ts; DINOv3: dinov3.ts), or
+ * dinogpu's own weight files and training checkpoint folders (model_file.ts).
  * @module
  */
 import { MlpMixer } from "../../nn/mixer.ts";
@@ -9,6 +9,7 @@ import { type PositionInterpolation, VisionTransformer } from "../../nn/vit.ts";
 import { CheckpointError } from "../safetensors.ts";
 import type { HostTensor } from "../../tensor/host.ts";
 import { inferMixerConfig, inferVitConfig } from "./architecture.ts";
+import { inferDinov3Config, mapDinov3Keys, withFileNames } from "./dinov3.ts";
 import { type CheckpointLayout, detectLayout, mapHuggingFaceKeys } from "./layouts.ts";
 import { applyTokenGrids, isModelFile, loadModelFile } from "./model_file.ts";
 import { readCheckpoint } from "./read.ts";
@@ -57,7 +58,16 @@ export function loadModelFromState(
   const layout = detectLayout(raw, options.config);
   let state = raw;
   const dropped: string[] = [];
-  if (layout === "hf-vit" || layout === "hf-dinov2") {
+  let periods: number[] | undefined;
+  let renamed = new Map<string, string>();
+  const dinov3 = layout === "dinov3" || layout === "hf-dinov3";
+  if (dinov3) {
+    const mapped = mapDinov3Keys(raw, layout, file);
+    state = mapped.state;
+    dropped.push(...mapped.dropped);
+    periods = mapped.periods;
+    renamed = mapped.renamed;
+  } else if (layout === "hf-vit" || layout === "hf-dinov2") {
     const mapped = mapHuggingFaceKeys(raw, file);
     state = mapped.state;
     dropped.push(...mapped.dropped);
@@ -90,14 +100,22 @@ export function loadModelFromState(
       }${raw.size > 8 ? ", ..." : ""})`,
     );
   }
-  const model = kind === "vit"
-    ? new VisionTransformer(inferVitConfig(state, layout, { ...options, file }, options.config))
-    : new MlpMixer(inferMixerConfig(state, file));
+  const model = kind === "mixer"
+    ? new MlpMixer(inferMixerConfig(state, file))
+    : new VisionTransformer(
+      dinov3
+        ? inferDinov3Config(
+          { state, dropped, periods, renamed },
+          { ...options, file },
+          options.config,
+        )
+        : inferVitConfig(state, layout, { ...options, file }, options.config),
+    );
   try {
     model.loadStateDict(state);
   } catch (error) {
     model.dispose();
-    throw new CheckpointError(`${file}: ${(error as Error).message}`);
+    throw new CheckpointError(`${file}: ${withFileNames((error as Error).message, renamed)}`);
   }
   if (options.tokenGrids && model instanceof MlpMixer) {
     try {
