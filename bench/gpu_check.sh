@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The checks only a machine with a real GPU can make, in one go: what Deno's WebGPU finds there,
-# the speed benchmarks (matmul, ViT inference, a ViT-S/16 DINO training step, the same with a GPU
-# kernel profile), the PyTorch peer on the same machine (CUDA f32, CUDA bf16 autocast, CPU), and the
+# the speed benchmarks (matmul, ViT inference, `bench model --train`: a ViT-S/16 DINO training step
+# on one batch, and a short `train` run with and without a GPU kernel profile), the PyTorch peer on the same machine (CUDA f32, CUDA bf16 autocast, CPU), and the
 # whole test suite on that adapter; then one table (bench/gpu_check_table.ts).
 #
 #   bash bench/gpu_check.sh [OUT_DIR]           # default OUT_DIR: runs/gpu_check
@@ -29,7 +29,7 @@ cli=("$DENO" run --allow-read --allow-write --allow-env cli/main.ts)
 
 if [ "${GPU_CHECK_QUICK:-0}" = 1 ]; then
   matmul_shapes=("256 256 256" "64 64 512 --transpose-a")
-  model_runs=("vit_tiny 16 64 4")
+  model_runs=("vit_tiny 16 64 4" "vit_tiny 16 64 4 --train --local-size 32 --local-crops 2 --out-dim 1024")
   train_flags=(--data textures:40 --image-size 64 --embed-dim 96 --heads 3 --depth 2
     --out-dim 1024 --batch-size 4 --local-crops 2 --set localSize=32 --max-steps 8 --log-every 4)
   profile_steps=4
@@ -39,7 +39,8 @@ else
   # tokens, 384 -> 1536: weight stored [out, in]) and its weight gradient (a stored [K, M])
   matmul_shapes=("1024 1024 1024" "4096 4096 4096" "6304 1536 384 --transpose-b"
     "1536 384 6304 --transpose-a")
-  model_runs=("vit_small 16 224 16" "vit_small 16 224 64" "vit_base 16 224 64" "mixer_b16 16 224 64")
+  model_runs=("vit_small 16 224 16" "vit_small 16 224 64" "vit_base 16 224 64" "mixer_b16 16 224 64"
+    "vit_small 16 224 16 --train")
   train_flags=(--data textures:720 --image-size 224 --batch-size 16 --local-crops 4
     --max-steps 36 --log-every 12)
   profile_steps=8
@@ -72,9 +73,10 @@ fi
 if step model; then
   : >"$out/model.jsonl"
   for run in "${model_runs[@]}"; do
-    read -r arch patch size batch <<<"$run"
+    read -r arch patch size batch flags <<<"$run"
+    # shellcheck disable=SC2086 # flags: words of their own
     "${cli[@]}" bench model --arch "$arch" --patch "$patch" --size "$size" --batch "$batch" \
-      --json >>"$out/model.jsonl" || echo "bench model $run failed"
+      $flags --json >>"$out/model.jsonl" || echo "bench model $run failed"
   done
   cat "$out/model.jsonl"
 fi

@@ -62,10 +62,16 @@ for (const row of readLines("matmul.jsonl")) {
   );
 }
 for (const row of readLines("model.jsonl")) {
+  const training = row.localCrops !== undefined;
   add(
-    `inference ${row.arch}/${row.patch} ${row.size} px, batch ${row.batch}`,
+    `${training ? "DINO training step" : "inference"} ${row.arch}/${row.patch} ${row.size} px, ` +
+      `batch ${row.batch}${
+        training ? `, ${row.localCrops} local crops of ${row.localSize}, out_dim ${row.outDim}` : ""
+      }`,
     `${row.imagesPerSecond} images/s`,
-    `${row.millisecondsPerBatch} ms/batch, peak ${mebibytes(row.peakGpuBytes)}`,
+    `${training ? row.millisecondsPerStep : row.millisecondsPerBatch} ms per ${
+      training ? "step" : "batch"
+    }, peak ${mebibytes(row.peakGpuBytes)}`,
   );
 }
 const metrics = readLines("train_metrics.jsonl").filter((m) =>

@@ -11,6 +11,7 @@ import { VisionTransformer, VIT_SIZES } from "../../src/nn/vit.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
 import { wholeOption } from "../shared.ts";
+import { benchTrainStep } from "./bench_train.ts";
 
 /** Options of `benchModel`. */
 export interface BenchModelOptions {
@@ -100,7 +101,10 @@ export async function benchModel(options: BenchModelOptions): Promise<Record<str
 /** The `model` subcommand of `bench`. */
 export function benchModelCommand() {
   return new Command("model")
-    .description("inference images/s and peak GPU bytes of a ViT or Mixer (random weights)")
+    .description(
+      "inference (or, with --train, DINO training) images/s and peak GPU bytes of a ViT or Mixer " +
+        "(random weights)",
+    )
     .option(
       "--arch <name>",
       "vit_tiny|vit_small|vit_base|vit_large|vit_giant|mixer_s16|...",
@@ -114,9 +118,23 @@ export function benchModelCommand() {
       "timed batches (default: ~3 s worth)",
       wholeOption("--iterations"),
     )
+    .option("--train", "time DINO training steps instead of inference")
+    .option(
+      "--local-crops <count>",
+      "local crops per image (--train)",
+      wholeOption("--local-crops"),
+      4,
+    )
+    .option(
+      "--local-size <pixels>",
+      "side of the local crops (--train)",
+      wholeOption("--local-size"),
+      96,
+    )
+    .option("--out-dim <count>", "DINO head prototypes (--train)", wholeOption("--out-dim"), 65536)
     .option("--json", "print one JSON object (the default output is the same object, indented)")
     .action(async (options) => {
-      const result = await benchModel(options);
+      const result = options.train ? await benchTrainStep(options) : await benchModel(options);
       console.log(options.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     });
 }

@@ -1,0 +1,50 @@
+/**
+ * `dinogpu bench`: the matmul, inference and training-step benchmarks return their figures (on a
+ * tiny model, so the test stays short) and refuse unknown architectures.
+ */
+import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
+import { benchMatmul } from "../../cli/commands/bench.ts";
+import { benchModel } from "../../cli/commands/bench_model.ts";
+import { benchTrainStep } from "../../cli/commands/bench_train.ts";
+import { UserError } from "../../cli/run.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+
+gpuTest("bench matmul times every variant of a weight-gradient product", async () => {
+  const result = await benchMatmul({ m: 64, n: 32, k: 128, transposeA: true, rounds: 1 });
+  assertEquals(result.transposeA, true);
+  assertTrue((result.gflops as number) > 0, `gflops ${result.gflops}`);
+  assertTrue(Object.keys(result.variants as object).length >= 2, "several variants timed");
+});
+
+gpuTest("bench model times inference batches of a ViT", async () => {
+  const result = await benchModel({
+    arch: "vit_tiny",
+    patch: 16,
+    size: 32,
+    batch: 2,
+    iterations: 2,
+  });
+  assertEquals(result.iterations, 2);
+  assertTrue((result.imagesPerSecond as number) > 0 && (result.peakGpuBytes as number) > 0);
+});
+
+gpuTest("bench model --train times replayed DINO steps with local crops", async () => {
+  const result = await benchTrainStep({
+    arch: "vit_tiny",
+    patch: 16,
+    size: 32,
+    batch: 2,
+    localCrops: 2,
+    localSize: 16,
+    outDim: 256,
+    iterations: 2,
+  });
+  assertEquals(result.iterations, 2);
+  assertEquals(result.replayed, true, "the step was recorded and could be replayed");
+  assertTrue((result.imagesPerSecond as number) > 0 && (result.peakGpuBytes as number) > 0);
+  await assertRejects(
+    () => benchTrainStep({ arch: "resnet50", patch: 16, size: 32, batch: 2 }),
+    UserError,
+    '--arch must be vit_tiny|vit_small|vit_base|vit_large or mixer_s16|mixer_s32|mixer_b16|mixer_b32|mixer_l16, got "resnet50"',
+  );
+});
