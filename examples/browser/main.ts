@@ -48,6 +48,7 @@ const paint = () => new Promise((resolve) => setTimeout(resolve, 0));
 let queue: Promise<void> = Promise.resolve();
 function enqueue(task: () => Promise<void>): Promise<void> {
   queue = queue.then(async () => {
+    await ready; // files given before WebGPU is up wait for it (or fail with its message)
     page.error = undefined;
     hideError();
     await task();
@@ -172,6 +173,7 @@ function selectPatch(index: number): void {
 
 /** Files from a drop or a picker: an image, weights, and a config.json. */
 function takeFiles(files: File[]): Promise<void> {
+  filesGiven ||= files.length > 0;
   const images = files.filter((file) => fileRole(file) === "image");
   const configs = files.filter((file) => fileRole(file) === "config");
   const weights = files.filter((file) => fileRole(file) === "weights");
@@ -300,6 +302,8 @@ function wire(): void {
   });
 }
 
+/** Whether the person gave files (then the sample does not load at start). */
+let filesGiven = false;
 wire();
 const ready = initGpu().then(
   (device) => {
@@ -308,13 +312,13 @@ const ready = initGpu().then(
     return device.description;
   },
   (error) => {
-    page.error = showError(
-      new PageError("WebGPU is not available in this browser", (error as Error).message),
-    );
-    throw error;
+    throw new PageError("WebGPU is not available in this browser", (error as Error).message);
   },
 );
-void ready.then(() => loadSample(), () => {});
+void ready.then(
+  () => filesGiven ? undefined : loadSample(),
+  (error) => (page.error = showError(error)),
+);
 
 /** What tests read of the page (plain values, so Playwright can pass them out). */
 function report() {
