@@ -1,16 +1,18 @@
 /**
  * The browser entry of dinogpu: the inference path (device, tensors, ViT and MLP-Mixer forward,
- * attention maps, safetensors checkpoints) without anything that needs Deno. `tools/bundle.ts`
- * bundles it with esbuild into `examples/browser/dinogpu.js`.
+ * attention maps, patch features) and weights read from bytes in every format dinogpu reads
+ * (safetensors with official, timm or Hugging Face names, official DINO / DINOv2 / DINOv3 `.pth`,
+ * dinogpu's own files), without anything that needs Deno. `tools/bundle.ts` bundles it with
+ * esbuild into `examples/browser/dinogpu.js`.
  *
  * @example
  * ```ts
- * import { initGpu, readSafetensors, runVitOnImage, stateDictFromSafetensors, VisionTransformer }
- *   from "./dinogpu.js";
+ * import { initGpu, loadModelFromBytes, runVitOnImage, VisionTransformer } from "./dinogpu.js";
  * await initGpu();
- * const model = new VisionTransformer({ imageSize: 224, patchSize: 16 }).eval();
- * model.loadStateDict(stateDictFromSafetensors(readSafetensors(checkpointBytes)));
- * const { cls, attention } = await runVitOnImage(model, imageData, 224);
+ * const { model } = await loadModelFromBytes(weightsBytes, { name: "dinov2_vits14.pth" });
+ * if (model instanceof VisionTransformer) {
+ *   const { attention, patches, gridH, gridW } = await runVitOnImage(model, imageData, 448);
+ * }
  * ```
  * @module
  */
@@ -23,7 +25,7 @@ import type { VisionTransformer, VitConfig } from "./nn/vit.ts";
 import type { MlpMixer } from "./nn/mixer.ts";
 import { slice } from "./ops/shape/forward.ts";
 import { noGrad } from "./tensor/tape.ts";
-import { readAll, type Tensor, tensor } from "./tensor/tensor.ts";
+import { readAll, tensor } from "./tensor/tensor.ts";
 
 export { gpu, initGpu };
 export type { Gpu, GpuOptions } from "./gpu/device.ts";
@@ -40,7 +42,24 @@ export { VisionTransformer, VIT_SIZES, vitConfig } from "./nn/vit.ts";
 export type { VitConfig, VitOutput } from "./nn/vit.ts";
 export { MIXER_SIZES, mixerConfig, MlpMixer } from "./nn/mixer.ts";
 export type { MixerConfig, MixerOutput } from "./nn/mixer.ts";
-export { readSafetensors, writeSafetensors } from "./io/safetensors.ts";
+export { CheckpointError, readSafetensors, writeSafetensors } from "./io/safetensors.ts";
+export {
+  assumedHeads,
+  type HeadsSource,
+  loadModelFromBytes,
+  modelFromWeights,
+  parseConfigJson,
+  readWeights,
+  type WeightsContents,
+  type WeightsFormat,
+  weightsFormat,
+  type WeightsModel,
+} from "./io/pretrained/bytes.ts";
+export type { CheckpointLayout } from "./io/pretrained/layouts.ts";
+export type { LoadedModel, LoadModelOptions } from "./io/pretrained/load.ts";
+export { principalComponents } from "./eval/pca.ts";
+export type { PrincipalComponents } from "./eval/pca.ts";
+export { VIRIDIS } from "./eval/colormap.ts";
 export { toFloat32 } from "./tensor/host.ts";
 export type { Safetensors } from "./io/safetensors.ts";
 export type { HostTensor } from "./tensor/host.ts";
@@ -57,16 +76,30 @@ export interface RgbaImage {
   data: Uint8Array | Uint8ClampedArray;
 }
 
+/** An input size in pixels (both multiples of the patch for a ViT). */
+export interface InputSize {
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+}
+
 /** What `runVitOnImage` returns. */
 export interface VitImageResult {
   /** The CLS features after the final norm [dim]. */
   cls: Float32Array;
-  /** Attention of the last block's CLS query to each patch, [heads, grid, grid] row-major. */
+  /** The patch features after the final norm [gridH * gridW, dim], row-major patches. */
+  patches: Float32Array;
+  /** Feature width. */
+  dim: number;
+  /** Attention of the last block's CLS query to each patch, [heads, gridH, gridW] row-major. */
   attention: Float32Array;
   /** Attention heads. */
   heads: number;
-  /** Patch grid side. */
-  grid: number;
+  /** Patch grid height. */
+  gridH: number;
+  /** Patch grid width. */
+  gridW: number;
 }
 
 /**
@@ -117,14 +150,32 @@ export function vitConfigFromStateDict(
 }
 
 /**
- * Resizes RGBA pixels to `size` x `size` (bilinear, half-pixel centres, no antialiasing), then
- * normalises each RGB channel with the ImageNet mean and deviation into planar NCHW floats
- * [1, 3, size, size]. Alpha is ignored.
+ * The input size of an image `width` x `height` whose longer side becomes about `longSide` pixels,
+ * keeping its aspect: both sides rounded to whole patches (at least one).
  */
-export function imageToInput(image: RgbaImage, size: number): Float32Array {
+export function inputSizeFor(
+  width: number,
+  height: number,
+  longSide: number,
+  patch: number,
+): InputSize {
+  const scale = longSide / Math.max(width, height);
+  const side = (pixels: number) => Math.max(1, Math.round((pixels * scale) / patch)) * patch;
+  return { width: side(width), height: side(height) };
+}
+
+/**
+ * Resizes RGBA pixels to `size` (a side for a square, or width and height; bilinear, half-pixel
+ * centres, no antialiasing), then normalises each RGB channel with the ImageNet mean and deviation
+ * into planar NCHW floats [1, 3, height, width]. Alpha is ignored.
+ */
+export function imageToInput(image: RgbaImage, size: number | InputSize): Float32Array {
   const { width, height, data } = image;
-  if (!Number.isInteger(size) || size < 1) {
-    throw new ShapeError(`imageToInput: size must be a whole number >= 1, got ${size}`);
+  const out = typeof size === "number" ? { width: size, height: size } : size;
+  for (const side of [out.width, out.height]) {
+    if (!Number.isInteger(side) || side < 1) {
+      throw new ShapeError(`imageToInput: sizes must be whole numbers >= 1, got ${side}`);
+    }
   }
   if (width < 1 || height < 1 || data.length !== width * height * 4) {
     throw new ShapeError(
@@ -132,16 +183,16 @@ export function imageToInput(image: RgbaImage, size: number): Float32Array {
         `(want ${width * height * 4})`,
     );
   }
-  const plane = size * size;
-  const out = new Float32Array(3 * plane);
-  const scaleY = height / size;
-  const scaleX = width / size;
-  for (let y = 0; y < size; y++) {
+  const plane = out.width * out.height;
+  const input = new Float32Array(3 * plane);
+  const scaleY = height / out.height;
+  const scaleX = width / out.width;
+  for (let y = 0; y < out.height; y++) {
     const sourceY = Math.min(Math.max((y + 0.5) * scaleY - 0.5, 0), height - 1);
     const y0 = Math.floor(sourceY);
     const y1 = Math.min(y0 + 1, height - 1);
     const fy = sourceY - y0;
-    for (let x = 0; x < size; x++) {
+    for (let x = 0; x < out.width; x++) {
       const sourceX = Math.min(Math.max((x + 0.5) * scaleX - 0.5, 0), width - 1);
       const x0 = Math.floor(sourceX);
       const x1 = Math.min(x0 + 1, width - 1);
@@ -152,50 +203,62 @@ export function imageToInput(image: RgbaImage, size: number): Float32Array {
         const bottom = data[(y1 * width + x0) * 4 + c] * (1 - fx) +
           data[(y1 * width + x1) * 4 + c] * fx;
         const value = (top * (1 - fy) + bottom * fy) / 255;
-        out[c * plane + y * size + x] = (value - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
+        input[c * plane + y * out.width + x] = (value - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
       }
     }
   }
-  return out;
+  return input;
 }
 
 /**
- * Runs a ViT on one RGBA image resized to `size` x `size`: returns the CLS features and the last
- * block's per-head attention of the CLS token to the patches (DINO's attention maps).
+ * Runs a ViT on one RGBA image resized to `size` (a side, or width and height: multiples of the
+ * patch): returns the CLS and patch features after the final norm and the last block's per-head
+ * attention of the CLS token to the patches (DINO's attention maps; registers left out).
  */
 export async function runVitOnImage(
   model: VisionTransformer,
   image: RgbaImage,
-  size: number,
+  size: number | InputSize,
 ): Promise<VitImageResult> {
-  const input = tensor(imageToInput(image, size), [1, 3, size, size]);
+  const { width, height } = typeof size === "number" ? { width: size, height: size } : size;
+  const patch = model.config.patchSize;
+  if (width % patch !== 0 || height % patch !== 0) {
+    throw new ShapeError(
+      `runVitOnImage: ${width}x${height} is not a whole number of ${patch}-pixel patches`,
+    );
+  }
+  const input = tensor(imageToInput(image, { width, height }), [1, 3, height, width]);
   const registers = model.config.registers;
   const heads = model.config.heads;
-  const [cls, maps, tokens] = noGrad(() => {
+  const [cls, patches, maps] = noGrad(() => {
     const output = model.forward(input);
-    output.patches.dispose();
     const probabilities = model.lastSelfAttention(input); // [1, heads, N, N]
     const tokens = probabilities.shape[2];
     const clsRow = slice(probabilities, 2, 0, 1); // [1, heads, 1, N]
     const maps = slice(clsRow, 3, 1 + registers, tokens); // [1, heads, 1, patches]
     for (const t of [probabilities, clsRow]) t.dispose();
-    return [output.cls, maps, tokens] as [Tensor, Tensor, number];
+    return [output.cls, output.patches, maps];
   });
   input.dispose();
-  const [clsValues, mapValues] = await readAll([cls, maps]);
-  cls.dispose();
-  maps.dispose();
+  const dim = patches.shape[2];
+  const [clsValues, patchValues, mapValues] = await readAll([cls, patches, maps]);
+  for (const t of [cls, patches, maps]) t.dispose();
   await gpu().sync();
-  const patches = tokens - 1 - registers;
-  const grid = Math.round(Math.sqrt(patches));
-  if (grid * grid !== patches) {
-    throw new ShapeError(`runVitOnImage: ${patches} patches do not form a square grid`);
+  const gridH = height / patch;
+  const gridW = width / patch;
+  if (mapValues.length !== heads * gridH * gridW) {
+    throw new ShapeError(
+      `runVitOnImage: ${mapValues.length / heads} patch tokens for a ${gridH}x${gridW} grid`,
+    );
   }
   return {
     cls: clsValues as Float32Array,
+    patches: patchValues as Float32Array,
+    dim,
     attention: mapValues as Float32Array,
     heads,
-    grid,
+    gridH,
+    gridW,
   };
 }
 

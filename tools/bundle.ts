@@ -5,7 +5,9 @@
  *   runs with `deno run --allow-read --allow-write --allow-env dist/dinogpu.js info` from any
  *   directory: it reads no file of the repository.
  * - the browser inference path (src/browser.ts) into `examples/browser/dinogpu.js`, and the
- *   page script examples/browser/main.ts into `examples/browser/main.js`.
+ *   page script examples/browser/main.ts (with its modules) into `examples/browser/main.js`;
+ *   bundled elsewhere, the page's static files (index.html, the sample model and image) are
+ *   copied next to them, so that the folder is the whole site.
  *
  * Usage: `deno task bundle [--cli out.js] [--browser dir] [--only cli|browser]`;
  * `deno task browser` bundles the page and serves examples/browser on http://127.0.0.1:8000.
@@ -115,7 +117,13 @@ export async function bundleCli(
   return { outfile, bytes: Deno.statSync(outfile).size, milliseconds: performance.now() - start };
 }
 
-/** Bundles the browser inference path and the example page's script into `directory`. */
+/** The example page's static files, copied by `bundleBrowser` into a folder of its own. */
+export const PAGE_FILES: readonly string[] = ["index.html", "sample.png", "sample.safetensors"];
+
+/**
+ * Bundles the browser inference path and the example page's script into `directory`, with the
+ * page's static files (`PAGE_FILES`) when `directory` is not examples/browser itself.
+ */
 export async function bundleBrowser(
   directory: string = join(ROOT, "examples", "browser"),
 ): Promise<BundleResult> {
@@ -146,6 +154,10 @@ export async function bundleBrowser(
       },
     }],
   });
+  const page = join(ROOT, "examples", "browser");
+  if (resolve(directory) !== page) {
+    for (const name of PAGE_FILES) await Deno.copyFile(join(page, name), join(directory, name));
+  }
   return { outfile, bytes: Deno.statSync(outfile).size, milliseconds: performance.now() - start };
 }
 

@@ -46,3 +46,4 @@ export * from "./pretrained/architecture.ts";
 export * from "./pretrained/dinov3.ts";
 export * from "./pretrained/model_file.ts";
 export * from "./pretrained/load.ts";
+export * from "./pretrained/bytes.ts";

@@ -1,24 +1,33 @@
 /**
- * The browser way in: bundles src/browser.ts and the example page with esbuild, serves them on
- * 127.0.0.1 with a tiny random ViT checkpoint written here and a fixture image, drives Debian's
- * chromium headless through playwright-core (WebGPU on SwiftShader), and checks that the page's
- * CLS features and attention maps equal the ones Deno computes within 1e-4 relative.
- * Skipped, with the reason printed, where /usr/bin/chromium is missing (`apt-get install chromium`).
+ * The browser way in: the example page (examples/browser), bundled with esbuild and served on
+ * 127.0.0.1, in Debian's chromium headless (WebGPU on SwiftShader), driven through playwright-core
+ * by ./browser_driver.ts as a person would use it. The page loads its sample (a dinogpu weight
+ * file) by itself; then a DINO and a DINOv2-with-registers `.pth` through the file pickers, a
+ * Hugging Face `model.safetensors` + `config.json` dropped on the page together, and a DINOv3
+ * `.pth`. For each, the heads, patch and registers the page inferred must be the fixture's; its CLS
+ * features and attention maps must equal Deno's within 1e-4 relative, its PCA colours Deno's
+ * `pcaImages` (threshold 0.35) within 1 level, and after a click on a patch its similarities
+ * Deno's cosine similarities of the same patch within 1e-4. Screenshots (to a temporary folder)
+ * with the overlays at opacity 0.6 and at 0 must differ inside each of the three canvases and
+ * nowhere else, and each canvas must be non-blank. Files it cannot read give a message saying
+ * what failed, then why. Skipped, with the reason printed, where /usr/bin/chromium is missing
+ * (`apt-get install chromium`).
  * @module
  */
-import { assertEquals, assertTrue as assert } from "../helpers/assert.ts";
 import { join } from "node:path";
+import { assertEquals, assertTrue as assert } from "../helpers/assert.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import { decodeImage } from "../../src/io/image.ts";
-import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
+import { loadModel } from "../../src/io/pretrained/load.ts";
+import { pcaImages } from "../../src/eval/pca.ts";
 import {
+  inputSizeFor,
   type RgbaImage,
   runVitOnImage,
-  stateDictFromSafetensors,
   VisionTransformer,
-  vitConfigFromStateDict,
 } from "../../src/browser.ts";
 import { bundleBrowser, ROOT, staticHandler, stopBundler } from "../../tools/bundle.ts";
+import type { Box, CaseResult, DriverCase, DriverPlan, DriverResult } from "./browser_driver.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const chromiumMissing = (() => {
@@ -33,29 +42,73 @@ if (chromiumMissing) {
   console.log(`browser_test: skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 }
 
-/** Flags that give headless chromium a WebGPU adapter (SwiftShader) without any network use. */
-export const CHROMIUM_ARGS = [
-  "--enable-unsafe-webgpu",
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-default-apps",
-];
+const MODELS = join(ROOT, "tests", "fixtures", "models");
+const IMAGE = join(ROOT, "examples", "browser", "sample.png");
+const SIZE = 224;
 
-const IMAGE_SIZE = 32;
-const HEADS = 2;
-
-function toRgba(rgb: { width: number; height: number; data: Uint8Array }): RgbaImage {
-  const data = new Uint8Array(rgb.width * rgb.height * 4);
-  for (let i = 0; i < rgb.width * rgb.height; i++) {
-    data.set(rgb.data.subarray(i * 3, i * 3 + 3), i * 4);
-    data[i * 4 + 3] = 255;
-  }
-  return { width: rgb.width, height: rgb.height, data };
+/** A fixture the page loads, and what it must infer from it. */
+interface Expected {
+  case: DriverCase;
+  /** The weights for Deno's `loadModel` (a file or a Hugging Face folder). */
+  path: string;
+  layout: string;
+  heads: [number, string];
+  patch: number;
+  registers: number;
 }
+
+const EXPECTED: Expected[] = [
+  {
+    case: {
+      name: "dino",
+      via: "picker",
+      weights: [join(MODELS, "dino_vit16.pth")],
+      image: IMAGE,
+      click: [2, 3],
+      heads: "1",
+      screenshots: true,
+    },
+    path: join(MODELS, "dino_vit16.pth"),
+    layout: "dino",
+    heads: [2, "guess"],
+    patch: 16,
+    registers: 0,
+  },
+  {
+    case: { name: "dinov2", via: "picker", weights: [join(MODELS, "dinov2_vit14_reg4.pth")] },
+    path: join(MODELS, "dinov2_vit14_reg4.pth"),
+    layout: "dinov2",
+    heads: [2, "guess"],
+    patch: 14,
+    registers: 4,
+  },
+  {
+    case: {
+      name: "hf",
+      via: "drop",
+      weights: ["model.safetensors", "config.json"].map((f) => join(MODELS, "hf_dinov2_14", f)),
+      click: [5, 7],
+    },
+    path: join(MODELS, "hf_dinov2_14"),
+    layout: "hf-dinov2",
+    heads: [2, "config.json"],
+    patch: 14,
+    registers: 0,
+  },
+  {
+    case: {
+      name: "dinov3",
+      via: "picker",
+      weights: [join(MODELS, "dinov3", "dinov3_swiglu.pth")],
+      click: [0, 0],
+    },
+    path: join(MODELS, "dinov3", "dinov3_swiglu.pth"),
+    layout: "dinov3",
+    heads: [2, "RoPE periods"],
+    patch: 16,
+    registers: 4,
+  },
+];
 
 /** max |actual - expected| / max |expected|. */
 function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
@@ -69,122 +122,237 @@ function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): 
   return difference / scale;
 }
 
+function maxDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  assertEquals(actual.length, expected.length, "lengths differ");
+  let difference = 0;
+  for (let i = 0; i < expected.length; i++) {
+    difference = Math.max(difference, Math.abs(actual[i] - expected[i]));
+  }
+  return difference;
+}
+
+function rgba(rgb: { width: number; height: number; data: Uint8Array }): RgbaImage {
+  const data = new Uint8Array(rgb.width * rgb.height * 4).fill(255);
+  for (let i = 0; i < rgb.width * rgb.height; i++) {
+    data.set(rgb.data.subarray(i * 3, i * 3 + 3), i * 4);
+  }
+  return { width: rgb.width, height: rgb.height, data };
+}
+
+/** Deno's cosine similarity of each patch [rows, dim] to patch `index`. */
+function cosine(patches: Float32Array, dim: number, index: number): number[] {
+  const norm = (r: number) =>
+    Math.sqrt(patches.subarray(r * dim, (r + 1) * dim).reduce((sum, v) => sum + v * v, 0));
+  return Array.from({ length: patches.length / dim }, (_, r) => {
+    let dot = 0;
+    for (let d = 0; d < dim; d++) dot += patches[r * dim + d] * patches[index * dim + d];
+    return dot / (norm(r) * norm(index));
+  });
+}
+
+/** Checks one loaded case against Deno's run of the same weights on the same image. */
+async function checkCase(expected: Expected, result: CaseResult, image: RgbaImage): Promise<void> {
+  const name = expected.case.name;
+  const page = result.loaded;
+  assertEquals(page.error, null, `${name}: the page failed`);
+  assertEquals(page.model?.layout, expected.layout, `${name}: layout`);
+  const heads = page.model!.heads;
+  assertEquals([heads.count, heads.source], expected.heads, `${name}: heads`);
+  assertEquals(page.model!.config.patchSize, expected.patch, `${name}: patch`);
+  assertEquals(page.model!.config.registers, expected.registers, `${name}: registers`);
+  const { model } = await loadModel(expected.path, { heads: expected.heads[0] });
+  assert(model instanceof VisionTransformer, `${name}: not a ViT`);
+  const size = inputSizeFor(image.width, image.height, SIZE, expected.patch);
+  const deno = await runVitOnImage(model, image, size);
+  model.dispose();
+  assertEquals([page.gridH, page.gridW], [deno.gridH, deno.gridW], `${name}: grid`);
+  const errors = {
+    cls: relativeError(page.cls, deno.cls),
+    attention: relativeError(page.attention, deno.attention),
+  };
+  const pca = pcaImages(deno.patches, 1, deno.dim, {
+    gridH: deno.gridH,
+    gridW: deno.gridW,
+    foregroundThreshold: 0.35,
+  })[0];
+  const pcaDifference = maxDifference(page.pca, pca);
+  let similarity = NaN;
+  if (result.clicked) {
+    const [row, column] = expected.case.click!;
+    assertEquals(result.clicked.selected, row * deno.gridW + column, `${name}: clicked patch`);
+    const values = cosine(deno.patches, deno.dim, result.clicked.selected);
+    similarity = maxDifference(result.clicked.similarity, values);
+    assert(similarity <= 1e-4, `${name}: similarities differ from Deno's by ${similarity}`);
+    assert(Math.abs(result.clicked.similarity[result.clicked.selected] - 1) < 1e-6, "self != 1");
+    // the right arrow key moves the patch one column (the click was never in the last column)
+    const moved = result.arrowed!.selected;
+    assertEquals(moved, result.clicked.selected + 1, `${name}: the arrow key`);
+    const next = maxDifference(result.arrowed!.similarity, cosine(deno.patches, deno.dim, moved));
+    assert(next <= 1e-4, `${name}: similarities after the arrow key differ by ${next}`);
+  }
+  console.log(
+    `${name}: ${page.model!.name} ${deno.gridW}x${deno.gridH} patches, cls error ${
+      errors.cls.toExponential(2)
+    }, attention error ${errors.attention.toExponential(2)}, similarity difference ${
+      Number.isNaN(similarity) ? "(no click)" : similarity.toExponential(2)
+    }, PCA difference ${pcaDifference}, page run ${page.milliseconds.toFixed(0)} ms`,
+  );
+  assert(errors.cls <= 1e-4, `${name}: CLS features differ from Deno's: ${errors.cls}`);
+  assert(errors.attention <= 1e-4, `${name}: attention differs from Deno's: ${errors.attention}`);
+  assert(pcaDifference <= 1, `${name}: PCA colours differ from Deno's by ${pcaDifference}`);
+}
+
+/** Mean |a - b| and the standard deviation of `a` over the box, and |a - b| outside all boxes. */
+function regionStatistics(
+  a: { width: number; data: Uint8Array },
+  b: { width: number; data: Uint8Array },
+  box: Box,
+): { difference: number; deviation: number } {
+  let difference = 0, sum = 0, squares = 0, count = 0;
+  for (let y = Math.ceil(box.y); y < Math.floor(box.y + box.height); y++) {
+    for (let x = Math.ceil(box.x); x < Math.floor(box.x + box.width); x++) {
+      for (let c = 0; c < 3; c++) {
+        const at = (y * a.width + x) * 3 + c;
+        difference += Math.abs(a.data[at] - b.data[at]);
+        sum += a.data[at];
+        squares += a.data[at] ** 2;
+        count++;
+      }
+    }
+  }
+  const mean = sum / count;
+  return { difference: difference / count, deviation: Math.sqrt(squares / count - mean * mean) };
+}
+
+async function checkScreenshots(result: CaseResult): Promise<void> {
+  const overlays = decodeImage(await Deno.readFile(result.screenshots!.overlays));
+  const plain = decodeImage(await Deno.readFile(result.screenshots!.plain));
+  assertEquals([overlays.width, overlays.height], [plain.width, plain.height]);
+  const names = ["attention", "PCA", "similarity"];
+  result.boxes!.forEach((box, i) => {
+    const stats = regionStatistics(overlays, plain, box);
+    const image = regionStatistics(plain, plain, box);
+    console.log(
+      `screenshot ${names[i]}: overlay changes pixels by ${stats.difference.toFixed(1)} on ` +
+        `average, deviation ${stats.deviation.toFixed(1)} with it, ${image.deviation.toFixed(1)} ` +
+        "without",
+    );
+    assert(stats.difference > 8, `${names[i]}: the overlay changes almost nothing`);
+    assert(stats.deviation > 10, `${names[i]}: the view is blank`);
+    assert(image.deviation > 10, `${names[i]}: the image under the overlay is blank`);
+  });
+  // Outside the canvases (and their focus outline), the opacity changes only its slider and value.
+  const canvasRows = [...result.boxes!, result.controls!].map((box) => [box.y, box.y + box.height]);
+  let changed = 0;
+  for (let y = 0; y < overlays.height; y++) {
+    if (canvasRows.some(([top, bottom]) => y >= top - 4 && y <= bottom + 4)) continue;
+    for (let x = 0; x < overlays.width * 3; x++) {
+      if (overlays.data[y * overlays.width * 3 + x] !== plain.data[y * plain.width * 3 + x]) {
+        changed++;
+      }
+    }
+  }
+  // (a few antialiased pixels of a slider's thumb may be painted again)
+  assert(changed < 100, `${changed} values changed outside the canvases' and controls' rows`);
+}
+
 Deno.test({
-  name: "browser: the example page's features and attention maps equal Deno's within 1e-4",
+  name: "browser: the page shows attention, PCA and similarity equal to Deno's for DINO, " +
+    "DINOv2, Hugging Face and DINOv3 weights",
   ignore: chromiumMissing,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     const started = performance.now();
     const site = await Deno.makeTempDir({ prefix: "dinogpu-site-" });
+    const out = await Deno.makeTempDir({ prefix: "dinogpu-screens-" });
     try {
       await bundleBrowser(site);
     } finally {
       await stopBundler();
     }
-    await Deno.copyFile(join(ROOT, "examples", "browser", "index.html"), join(site, "index.html"));
-    const imageBytes = await Deno.readFile(
-      join(ROOT, "tests", "fixtures", "browser", "pattern.png"),
-    );
-    await Deno.writeFile(join(site, "pattern.png"), imageBytes);
-
-    // A tiny random ViT with a register token and LayerScale, saved as an official-style checkpoint.
-    await initGpu();
-    const original = new VisionTransformer({
-      imageSize: IMAGE_SIZE,
-      patchSize: 8,
-      embedDim: 32,
-      depth: 2,
-      heads: HEADS,
-      registers: 1,
-      layerScaleInit: 0.5,
-      seed: 1234,
-    }).eval();
-    const tensors = await original.stateDict();
-    original.dispose();
-    await Deno.writeFile(join(site, "model.safetensors"), writeSafetensors(tensors));
-
-    // The Deno result, through the same loading path the page takes.
-    const loaded = stateDictFromSafetensors(
-      readSafetensors(await Deno.readFile(join(site, "model.safetensors"))),
-    );
-    const config = vitConfigFromStateDict(loaded, HEADS);
-    assertEquals(
-      [config.embedDim, config.depth, config.patchSize, config.imageSize, config.registers],
-      [32, 2, 8, IMAGE_SIZE, 1],
-    );
-    const model = new VisionTransformer(config).eval();
-    model.loadStateDict(loaded);
-    const image = toRgba(decodeImage(imageBytes));
-    const expected = await runVitOnImage(model, image, IMAGE_SIZE);
-    model.dispose();
-    assertEquals([expected.heads, expected.grid], [HEADS, 4]);
-    assertEquals(expected.attention.length, HEADS * 16);
-    for (let head = 0; head < HEADS; head++) {
-      const map = expected.attention.subarray(head * 16, head * 16 + 16);
-      const total = map.reduce((sum, value) => sum + value, 0);
-      assert(total > 0 && total < 1, `head ${head}: patch attention sums to ${total}`);
-    }
-
+    // Two files the page cannot read: not weights at all, and a .pth cut short.
+    await Deno.writeTextFile(join(out, "notes.bin"), "these are not weights\n");
+    const pth = await Deno.readFile(join(MODELS, "dino_vit16.pth"));
+    await Deno.writeFile(join(out, "broken.pth"), pth.subarray(0, 4000));
+    const failing: DriverCase[] = ["notes.bin", "broken.pth"].map((name) => ({
+      name,
+      via: "picker",
+      weights: [join(out, name)],
+    }));
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       staticHandler(site),
     );
+    let driven: DriverResult;
     try {
-      const result = await driveChromium(
-        `http://127.0.0.1:${server.addr.port}/`,
-        IMAGE_SIZE,
-        HEADS,
-      );
-      assertEquals(result.errors, [], "the page reported errors");
-      assertEquals([result.heads, result.grid], [HEADS, 4]);
-      assertEquals(result.canvases, HEADS, "one canvas per head");
-      const clsError = relativeError(result.cls, expected.cls);
-      const attentionError = relativeError(result.attention, expected.attention);
-      console.log(
-        `browser: adapter "${result.adapter}", cls error ${clsError.toExponential(2)}, ` +
-          `attention error ${attentionError.toExponential(2)}, page run ${
-            result.milliseconds.toFixed(0)
-          } ms, test ${((performance.now() - started) / 1000).toFixed(1)} s`,
-      );
-      assert(clsError <= 1e-4, `CLS features differ from Deno's: relative error ${clsError}`);
-      assert(
-        attentionError <= 1e-4,
-        `attention maps differ from Deno's: relative error ${attentionError}`,
-      );
+      const plan: DriverPlan = {
+        url: `http://127.0.0.1:${server.addr.port}/`,
+        chromium: CHROMIUM,
+        size: String(SIZE),
+        out,
+        cases: [...EXPECTED.map((e) => e.case), ...failing],
+      };
+      await Deno.writeTextFile(join(out, "plan.json"), JSON.stringify(plan));
+      driven = await drive(join(out, "plan.json"));
     } finally {
       await server.shutdown();
       await Deno.remove(site, { recursive: true });
     }
+    console.log(
+      `browser: adapter "${driven.sample.adapter}", chromium up with the sample drawn in ${
+        (driven.startMilliseconds / 1000).toFixed(1)
+      } s (its run ${driven.sample.milliseconds.toFixed(0)} ms), cases ${
+        driven.cases.map((c) => (c.milliseconds / 1000).toFixed(1)).join(", ")
+      } s; ` +
+        `screenshots in ${out}`,
+    );
+    assertEquals(driven.pageErrors, [], "the page reported errors");
+
+    // Out of the box: the sample, a dinogpu weight file, loaded and drawn by itself.
+    const sample = driven.sample;
+    assertEquals(sample.error, null, "the sample failed");
+    assertEquals([sample.model?.name, sample.model?.layout], ["sample.safetensors", "dinogpu"]);
+    assertEquals(sample.model?.heads.source, "dinogpu file");
+    assert(sample.attention.length > 0 && sample.similarity.length > 0, "sample: no views");
+
+    await initGpu();
+    const image = rgba(decodeImage(await Deno.readFile(IMAGE)));
+    for (const [i, expected] of EXPECTED.entries()) {
+      await checkCase(expected, driven.cases[i], image);
+    }
+    const dino = driven.cases[0];
+    assertEquals(dino.rechosen?.model?.heads, { count: 1, source: "option" }, "heads chosen");
+    assertEquals(dino.rechosen?.attention.length, dino.loaded.gridH * dino.loaded.gridW);
+    await checkScreenshots(dino);
+
+    const [notes, broken] = driven.cases.slice(EXPECTED.length);
+    for (
+      const [result, what, why] of [
+        [notes, "Could not read the weights in “notes.bin”", "neither a safetensors file nor"],
+        [broken, "Could not read the weights in “broken.pth”", "zip"],
+      ] as const
+    ) {
+      console.log(`error message: ${result.errorText}`);
+      assert(result.errorText.includes(what), `no "${what}" in: ${result.errorText}`);
+      assert(
+        result.errorText.includes(`Why: `) && result.errorText.includes(why),
+        result.errorText,
+      );
+    }
+    console.log(`browser: test ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (!Deno.env.get("DINOGPU_KEEP_SCREENSHOTS")) await Deno.remove(out, { recursive: true });
   },
 });
 
-/** What the chromium driver reports. */
-interface PageResult {
-  cls: number[];
-  attention: number[];
-  heads: number;
-  grid: number;
-  adapter: string;
-  milliseconds: number;
-  canvases: number;
-  errors: string[];
-}
-
-/**
- * Runs this file as a separate `deno run` that drives chromium: playwright-core needs `--allow-sys` and
- * reads /proc (which only `--allow-all` allows), more than `deno task test` grants, so the browser lives in a child process.
- */
-async function driveChromium(url: string, size: number, heads: number): Promise<PageResult> {
+/** Runs ./browser_driver.ts in its own `deno run --allow-all` (see there why). */
+async function drive(planPath: string): Promise<DriverResult> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      // playwright-core reads /proc and os.homedir(): only --allow-all covers /proc.
       "--allow-all",
-      new URL(import.meta.url).pathname,
-      url,
-      String(size),
-      String(heads),
+      new URL("./browser_driver.ts", import.meta.url).pathname,
+      planPath,
     ],
     cwd: ROOT,
     stdout: "piped",
@@ -196,36 +364,4 @@ async function driveChromium(url: string, size: number, heads: number): Promise<
     throw new Error(`chromium driver failed (${output.code}):\n${stderr}\n${stdout}`);
   }
   return JSON.parse(stdout.trim().split("\n").at(-1)!);
-}
-
-if (import.meta.main) {
-  const [url, size, heads] = Deno.args;
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
-  });
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (error) => errors.push(error.message));
-    page.on("console", (message) => {
-      if (message.type() === "error") errors.push(message.text());
-    });
-    await page.goto(url);
-    await page.waitForFunction(() => "dinogpuDemo" in globalThis);
-    const result = await page.evaluate(
-      async ([size, heads]) => {
-        // deno-lint-ignore no-explicit-any
-        const demo = (globalThis as any).dinogpuDemo;
-        return await demo.runOnUrls("model.safetensors", "pattern.png", size, heads);
-      },
-      [Number(size), Number(heads)],
-    );
-    const canvases = await page.locator("#maps canvas").count();
-    console.log(JSON.stringify({ ...result, canvases, errors }));
-  } finally {
-    await browser.close();
-  }
 }

@@ -14,7 +14,7 @@
 import { blockTokenOrder, type MixerConfig, MlpMixer } from "../../nn/mixer.ts";
 import { VisionTransformer, type VitConfig } from "../../nn/vit.ts";
 import type { HostTensor } from "../../tensor/host.ts";
-import { CheckpointError, readSafetensorsFile } from "../safetensors.ts";
+import { CheckpointError, readSafetensorsFile, type Safetensors } from "../safetensors.ts";
 
 /**
  * Metadata key of the tensor-name prefix of the backbone to evaluate, when a file holds more than
@@ -138,7 +138,21 @@ async function resolveFile(path: string): Promise<string> {
  */
 export async function loadModelFile(path: string): Promise<ModelFile> {
   const file = await resolveFile(path);
-  const { tensors, metadata } = await readSafetensorsFile(file);
+  return modelFromSafetensors(await readSafetensorsFile(file), file);
+}
+
+/** Whether safetensors metadata is that of dinogpu's own weight file (`arch` and `config`). */
+export function isModelFileMetadata(metadata: Record<string, string>): boolean {
+  return typeof metadata.arch === "string" && typeof metadata.config === "string";
+}
+
+/**
+ * The backbone of a dinogpu weight file already read (its tensors and metadata), on the GPU, as
+ * `loadModelFile` gives it; `file` names the source in errors and becomes `path`. Works from bytes
+ * (`readSafetensors`), in the browser too.
+ */
+export function modelFromSafetensors(contents: Safetensors, file: string): ModelFile {
+  const { tensors, metadata } = contents;
   let config: Record<string, unknown>;
   try {
     config = JSON.parse(metadata.config ?? "");
@@ -218,8 +232,7 @@ export async function isModelFile(path: string): Promise<boolean> {
         if (n === null) return false;
         read += n;
       }
-      const metadata = JSON.parse(new TextDecoder().decode(header)).__metadata__ ?? {};
-      return typeof metadata.arch === "string" && typeof metadata.config === "string";
+      return isModelFileMetadata(JSON.parse(new TextDecoder().decode(header)).__metadata__ ?? {});
     } finally {
       file.close();
     }
