@@ -35,6 +35,7 @@ export const METRIC_PANELS: readonly MetricPanel[] = [
   { fields: ["knn_top1"], title: "k-NN top-1 (%)" },
   { fields: ["koleo_loss"], title: "KoLeo loss" },
   { fields: ["ibot_loss"], title: "iBOT loss" },
+  { fields: ["gram_loss"], title: "Gram loss" },
   { fields: ["images_per_second"], title: "images/s" },
 ];
 

@@ -16,6 +16,7 @@ import { VisionTransformer } from "../nn/vit.ts";
 import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
 import type { DinoTrainer } from "./dino_trainer.ts";
+import { copyWeights } from "./models.ts";
 
 /** The JSON sidecar of a checkpoint. */
 export interface CheckpointInfo {
@@ -80,6 +81,10 @@ export async function saveCheckpoint(
     ...trainer.teacher.namedParameters().map(([name, value]) => [`teacher.${name}`, value]),
     ["loss.center", trainer.loss.center],
   ] as [string, Tensor][];
+  if (trainer.ibotLoss) named.push(["ibot_loss.center", trainer.ibotLoss.center]);
+  for (const [name, value] of trainer.gramTeacher?.namedParameters() ?? []) {
+    named.push([`gram_teacher.${name}`, value]);
+  }
   const optimizerState = trainer.optimizer.state();
   optimizerState.expAvg.forEach((value, i) => named.push([`optimizer.exp_avg.${i}`, value]));
   optimizerState.expAvgSq.forEach((value, i) => named.push([`optimizer.exp_avg_sq.${i}`, value]));
@@ -221,6 +226,18 @@ export async function loadCheckpoint(trainer: DinoTrainer, dir: string): Promise
   const center = file.tensors.get("loss.center");
   if (!center) throw new CheckpointError(`${folder}: no loss.center tensor`);
   gpu().upload(trainer.loss.center.buffer, toFloat32(center));
+  // iBOT's centre and the Gram teacher (files written before they were saved lack them: the
+  // centre then restarts from zero, and the Gram teacher is taken again from the EMA teacher)
+  const ibotCenter = file.tensors.get("ibot_loss.center");
+  if (trainer.ibotLoss && ibotCenter) {
+    gpu().upload(trainer.ibotLoss.center.buffer, toFloat32(ibotCenter));
+  }
+  if (trainer.gramTeacher) {
+    const gram = pick("gram_teacher.");
+    if (gram.size > 0) trainer.gramTeacher.loadStateDict(gram);
+    else copyWeights(trainer.gramTeacher, trainer.teacher.backbone);
+    for (const parameter of trainer.gramTeacher.parameters()) parameter.requiresGrad = false;
+  }
   const count = trainer.optimizer.parameters.length;
   const expAvg: Tensor[] = [];
   const expAvgSq: Tensor[] = [];

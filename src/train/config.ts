@@ -28,6 +28,17 @@ export interface DinoTrainConfig {
   channelHidden: number;
   /** Stochastic depth rate of the student. */
   dropPathRate: number;
+  /**
+   * How a ViT sees positions: "learned" (a position embedding: DINO, DINOv2) or "rope" (DINOv3's
+   * axial rotary embedding of the patch tokens' queries and keys; head width a multiple of 4).
+   */
+  positionEmbedding: "learned" | "rope";
+  /** Register tokens of a ViT (DINOv2 with registers: 4; DINOv3's storage tokens: 4). */
+  registers: number;
+  /** LayerScale initial value of a ViT's blocks (DINOv2, DINOv3: 1e-5; 0 = no LayerScale). */
+  layerScaleInit: number;
+  /** Feed-forward of a ViT's blocks: "mlp" (GELU) or "swiglu" (DINOv2 giant, DINOv3 S+/H+/7B). */
+  feedForward: "mlp" | "swiglu";
   /** Prototypes of the DINO head. */
   outDim: number;
   /** Hidden width of the head. */
@@ -125,6 +136,16 @@ export interface DinoTrainConfig {
    * `globalSize` / `localSize` apply. Example: `[[0.9, 56, 28]]` for a final 10% at 56 px.
    */
   resolutionSchedule: [number, number, number][];
+  /**
+   * Weight of DINOv3's Gram anchoring loss (0 = off): the mean squared difference between the
+   * Gram matrices of the L2-normalised patch features of the student's global views and those of
+   * a frozen Gram teacher on the same views (ViT only).
+   */
+  gramLossWeight: number;
+  /** Step at which the Gram teacher is taken from the EMA teacher and the Gram loss starts. */
+  gramStartStep: number;
+  /** Refresh the Gram teacher from the EMA teacher every this many steps after the start (0 = never). */
+  gramUpdateEvery: number;
 }
 
 /** The DINO paper's defaults (ViT-S/16 on ImageNet, batch 1024 scaled down to what fits here). */
@@ -140,6 +161,10 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   tokenHidden: 256,
   channelHidden: 2048,
   dropPathRate: 0.1,
+  positionEmbedding: "learned",
+  registers: 0,
+  layerScaleInit: 0,
+  feedForward: "mlp",
   outDim: 65536,
   headHidden: 2048,
   headBottleneck: 256,
@@ -185,6 +210,9 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   ibotOutDim: 0,
   ibotSeparateHead: true,
   resolutionSchedule: [],
+  gramLossWeight: 0,
+  gramStartStep: 0,
+  gramUpdateEvery: 0,
 };
 
 /**

@@ -15,7 +15,7 @@ import type { DinoTrainConfig } from "./config.ts";
 import { growMixerRun, phaseAt, type ResolutionPhase, resolutionPhases } from "./curriculum.ts";
 import { DinoLoss } from "./dino_loss.ts";
 import { IbotPatchLoss } from "./ibot.ts";
-import { type Backbone, copyWeights, DinoNetwork, ibotOutDim } from "./models.ts";
+import { type Backbone, buildBackbone, copyWeights, DinoNetwork, ibotOutDim } from "./models.ts";
 import { dinoOptimizer, type DinoSchedules, dinoSchedules } from "./schedules.ts";
 import { dinoStep, type DinoStepInputs, type DinoStepShape, type StepResult } from "./step.ts";
 
@@ -48,6 +48,11 @@ export class DinoTrainer {
   readonly maskRandom: Random;
   /** Whether the teacher is frozen (distillation) rather than an EMA of the student. */
   readonly frozenTeacher: boolean;
+  /**
+   * DINOv3's Gram teacher: a frozen backbone taken from the EMA teacher at `gramStartStep` and
+   * refreshed every `gramUpdateEvery` steps; undefined when the Gram loss is off.
+   */
+  readonly gramTeacher: Backbone | undefined;
   /** The resolution phases (one without a curriculum). */
   readonly phases: ResolutionPhase[];
   /** The phase the networks and augmenter are in. */
@@ -84,6 +89,11 @@ export class DinoTrainer {
       ? new IbotPatchLoss(ibotOutDim(config), studentTemp, centerMomentum, centering)
       : undefined;
     this.maskRandom = new Random(config.seed ^ 0x1b07ab5);
+    this.gramTeacher = config.gramLossWeight > 0 ? buildBackbone(config, false) : undefined;
+    if (this.gramTeacher) {
+      this.gramTeacher.eval();
+      for (const parameter of this.gramTeacher.parameters()) parameter.requiresGrad = false;
+    }
     this.schedules = dinoSchedules(config, stepsPerEpoch);
     this.optimizer = dinoOptimizer(this.student, config, this.schedules);
     this.augmenter = this.#buildAugmenter(config.globalSize, config.localSize);
@@ -176,6 +186,7 @@ export class DinoTrainer {
           `phase ${this.phase}; await trainer.syncPhase() before trainStep`,
       );
     }
+    this.#refreshGramTeacher();
     const shape: DinoStepShape = {
       batch: size,
       height,
@@ -185,6 +196,7 @@ export class DinoTrainer {
       frozenLastLayer: epoch < this.config.freezeLastLayer,
       phase,
       augmentKernels: this.augmenter.draw(size, height, width),
+      gramActive: this.gramTeacher !== undefined && this.step >= this.config.gramStartStep,
     };
     const result = this.#recorder.run(shape, {
       images: channels === 3 ? batch.images : grayToRgb(batch.images, channels),
@@ -192,6 +204,19 @@ export class DinoTrainer {
     });
     this.step++;
     return result;
+  }
+
+  /**
+   * DINOv3's Gram teacher schedule (`gram.it_load_ema_teacher`, `rep_update`): the EMA teacher's
+   * backbone is copied into the Gram teacher at `gramStartStep` and every `gramUpdateEvery` steps
+   * after it. The copy is a GPU copy between steps, outside any recording.
+   */
+  #refreshGramTeacher(): void {
+    if (!this.gramTeacher) return;
+    const { gramStartStep, gramUpdateEvery } = this.config;
+    const since = this.step - gramStartStep;
+    const due = since === 0 || (gramUpdateEvery > 0 && since > 0 && since % gramUpdateEvery === 0);
+    if (due) copyWeights(this.gramTeacher, this.teacher.backbone);
   }
 
   /** Whether steps are recorded and replayed (on by default; off runs the code every step). */
@@ -225,6 +250,7 @@ export class DinoTrainer {
     this.teacher.dispose();
     this.loss.dispose();
     this.ibotLoss?.dispose();
+    this.gramTeacher?.dispose();
     this.optimizer.dispose();
     this.augmenter.dispose();
   }

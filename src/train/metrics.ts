@@ -54,6 +54,8 @@ export interface MetricsLine {
   ibot_loss?: number;
   /** KoLeo loss (unweighted), when KoLeo is on. */
   koleo_loss?: number;
+  /** Gram anchoring loss (unweighted), from the step the Gram loss starts. */
+  gram_loss?: number;
   /** Side of the global crops (resolution curriculum). */
   global_size?: number;
 }
@@ -104,7 +106,9 @@ export class MetricsLog {
    */
   async read(result: StepResult, trainer: DinoTrainer, at: number): Promise<MetricsLine> {
     const { config, schedules } = trainer;
-    const extras = [result.ibotLoss, result.koleoLoss].filter((t) => t !== undefined);
+    const extras = [result.ibotLoss, result.koleoLoss, result.gramLoss].filter((t) =>
+      t !== undefined
+    );
     const [loss, entropy, kl, centre, ...extraValues] = await readAll([
       result.loss,
       result.teacherEntropy,
@@ -131,6 +135,7 @@ export class MetricsLog {
     };
     if (result.ibotLoss) line.ibot_loss = extraValues.shift()![0];
     if (result.koleoLoss) line.koleo_loss = extraValues.shift()![0];
+    if (result.gramLoss) line.gram_loss = extraValues.shift()![0];
     if (config.resolutionSchedule.length > 0) line.global_size = trainer.globalSize;
     this.#lastTime = now;
     this.#lastStep = step;

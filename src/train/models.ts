@@ -49,6 +49,10 @@ export function buildBackbone(config: DinoTrainConfig, dropPath: boolean, channe
     embedDim: config.embedDim,
     depth: config.depth,
     heads: config.heads,
+    positionEmbedding: config.positionEmbedding,
+    registers: config.registers,
+    layerScaleInit: config.layerScaleInit > 0 ? config.layerScaleInit : undefined,
+    feedForward: config.feedForward,
     dropPathRate: dropPath ? config.dropPathRate : 0,
     maskToken: config.ibotLossWeight > 0,
     seed: config.seed,
@@ -86,6 +90,8 @@ export interface DinoNetworkParts {
   firstFeatures: Tensor;
   /** iBOT head outputs at the masked rows [M, ibotOutDim], when masked rows were given. */
   patchLogits?: Tensor;
+  /** Backbone patch tokens of the first group [B0, patches, dim], when asked for (Gram loss). */
+  firstPatches?: Tensor;
 }
 
 /** Backbone + DINO head, as DINO's MultiCropWrapper: crops of one size go through together. */
@@ -124,23 +130,38 @@ export class DinoNetwork extends Module {
    * Like `forward`, also returning the first group's backbone features and, when `maskedRows`
    * (i32 indices into the first group's [B0 * patches] rows) are given, the iBOT head outputs
    * at those rows; with `studentMask` the first group's patches at those rows are replaced by
-   * the mask token first (the student), else the tokens are left alone (the teacher).
+   * the mask token first (the student), else the tokens are left alone (the teacher). With
+   * `keepPatches` the first group's patch tokens are returned too (a ViT's).
    */
-  forwardParts(groups: Tensor[][], maskedRows?: Tensor, studentMask = false): DinoNetworkParts {
+  forwardParts(
+    groups: Tensor[][],
+    maskedRows?: Tensor,
+    studentMask = false,
+    keepPatches = false,
+  ): DinoNetworkParts {
     let patchLogits: Tensor | undefined;
+    let firstPatches: Tensor | undefined;
     const features = groups.map((crops, index) => {
       const batch = crops.length === 1 ? crops[0] : concat(crops, 0);
       let result: Tensor;
-      if (index === 0 && maskedRows) {
-        if (!(this.backbone instanceof VisionTransformer) || !this.ibotHead) {
-          throw new Error("DinoNetwork: masked patches need a ViT backbone and an iBOT head");
+      if (index === 0 && (maskedRows || keepPatches)) {
+        if (!(this.backbone instanceof VisionTransformer) || (maskedRows && !this.ibotHead)) {
+          throw new Error(
+            "DinoNetwork: patch tokens (masked patches, Gram loss) need a ViT backbone, and " +
+              "masked patches an iBOT head",
+          );
         }
         const { cls, patches } = this.backbone.forward(batch, studentMask ? maskedRows : undefined);
-        const [b, n, dim] = patches.shape;
-        const flat = reshape(patches, [b * n, dim]);
-        const rows = gatherRows(flat, maskedRows);
-        patchLogits = this.ibotHead.forward(rows);
-        for (const t of [patches, flat, rows]) t.dispose();
+        if (maskedRows && this.ibotHead) {
+          const [b, n, dim] = patches.shape;
+          const flat = reshape(patches, [b * n, dim]);
+          const rows = gatherRows(flat, maskedRows);
+          patchLogits = this.ibotHead.forward(rows);
+          flat.dispose();
+          rows.dispose();
+        }
+        if (keepPatches) firstPatches = patches;
+        else patches.dispose();
         result = cls;
       } else {
         result = backboneFeatures(this.backbone, batch);
@@ -152,7 +173,7 @@ export class DinoNetwork extends Module {
     const logits = this.head.forward(joined);
     if (joined !== features[0]) joined.dispose();
     for (const f of features.slice(1)) f.dispose();
-    return { logits, firstFeatures: features[0], patchLogits };
+    return { logits, firstFeatures: features[0], patchLogits, firstPatches };
   }
 
   /**

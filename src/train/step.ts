@@ -1,7 +1,8 @@
 /**
  * One DINO training step as a plain function, in the order of DINO's `train_one_epoch`
- * (main_dino.py): views -> teacher on the global views -> student on every view -> losses ->
- * backward -> clip -> AdamW (last layer frozen early on) -> EMA teacher -> centres.
+ * (main_dino.py): views -> teacher on the global views -> student on every view -> losses (DINO;
+ * DINOv2's iBOT and KoLeo; DINOv3's Gram anchoring against a frozen Gram teacher) -> backward ->
+ * clip -> AdamW (last layer frozen early on) -> EMA teacher -> centres.
  *
  * The step reads what changes per call only from its declared inputs (`DinoStepInputs`: the batch,
  * the teacher momentum) and what is fixed for a recording from `DinoStepShape`, so that
@@ -14,7 +15,8 @@ import type { AdamW } from "../optim/adamw.ts";
 import { clipGradNormPerParameter } from "../optim/clip.ts";
 import { emaUpdate } from "../optim/ema.ts";
 import { scale } from "../ops/elementwise/forward.ts";
-import { slice } from "../ops/shape/forward.ts";
+import { concat, slice } from "../ops/shape/forward.ts";
+import { VisionTransformer } from "../nn/vit.ts";
 import { backward, zeroGrad } from "../tensor/backward.ts";
 import type { Random } from "../tensor/random.ts";
 import { noGrad } from "../tensor/tape.ts";
@@ -25,7 +27,8 @@ import type { DinoLoss } from "./dino_loss.ts";
 import type { IbotPatchLoss } from "./ibot.ts";
 import { koleoLoss } from "./koleo.ts";
 import { drawMaskBatch } from "./masking.ts";
-import type { DinoNetwork } from "./models.ts";
+import { gramLoss } from "./gram_loss.ts";
+import type { Backbone, DinoNetwork } from "./models.ts";
 
 /** The monitors of one step, one-element tensors on the GPU (read them only when logging). */
 export interface StepResult {
@@ -41,6 +44,8 @@ export interface StepResult {
   ibotLoss?: Tensor;
   /** The KoLeo loss (unweighted, summed over the two global views), when KoLeo is on. */
   koleoLoss?: Tensor;
+  /** The Gram anchoring loss (unweighted), when it is on in this step. */
+  gramLoss?: Tensor;
 }
 
 /** What a step works on: the networks, losses, optimizer and augmenter of a run. */
@@ -63,6 +68,8 @@ export interface DinoStepParts {
   maskRandom: Random;
   /** AdamW over the student, with this step's learning rate and weight decay set. */
   optimizer: AdamW;
+  /** The frozen Gram teacher (a snapshot of the EMA teacher's backbone), when Gram is on. */
+  gramTeacher: Backbone | undefined;
 }
 
 /** What a step reads from the GPU that changes at every step (uploaded before it runs). */
@@ -91,6 +98,8 @@ export interface DinoStepShape {
   phase: number;
   /** The augmentation kernels this step records (`MultiCropAugmenter.draw`). */
   augmentKernels: string;
+  /** Whether the Gram anchoring loss is on in this step (from `gramStartStep`). */
+  gramActive: boolean;
 }
 
 /** One DINO step on `inputs` (see the module doc). */
@@ -107,12 +116,17 @@ export function dinoStep(
   const masks = parts.ibotLoss ? drawMasks(parts, shape) : undefined;
 
   // the teacher sees the global views only, without gradient; the student sees every view
-  const teacherOut = noGrad(() => forwardViews(parts, teacher, [crops.globals], masks, false));
-  const studentOut = forwardViews(parts, student, views, masks, true);
+  const teacherOut = noGrad(() => forwardViews(parts, teacher, [crops.globals], masks, shape));
+  const studentOut = forwardViews(parts, student, views, masks, shape, true);
+  // DINOv3's Gram teacher: a frozen snapshot's patch tokens on the same global views
+  const gramTargets = shape.gramActive
+    ? noGrad(() => gramPatches(parts, crops.globals))
+    : undefined;
 
-  // DINO's loss, plus iBOT's and KoLeo's as weighted
-  const losses = stepLosses(parts, studentOut, teacherOut, masks, shape);
+  // DINO's loss, plus iBOT's, KoLeo's and Gram's as weighted
+  const losses = stepLosses(parts, studentOut, teacherOut, masks, shape, gramTargets);
   disposeAll(studentOut.logits, studentOut.firstFeatures, studentOut.patchLogits);
+  disposeAll(studentOut.firstPatches, gramTargets);
   disposeAll(masks?.rows, masks?.weights, ...crops.globals, ...crops.locals);
 
   backward(losses.loss);
@@ -143,6 +157,8 @@ interface ViewOutputs {
   firstFeatures?: Tensor;
   /** iBOT head outputs at the masked rows, when iBOT is on and rows are masked. */
   patchLogits?: Tensor;
+  /** The student's patch tokens of the global views, when the Gram loss is on. */
+  firstPatches?: Tensor;
 }
 
 /** The iBOT masks of a step: rows (i32) into the global views' patches, and their weights. */
@@ -173,9 +189,12 @@ function drawMasks(parts: DinoStepParts, shape: DinoStepShape): Masks {
   };
 }
 
-/** DINOv2's terms need more than the logits: first-view features, masked-patch logits. */
-function usesParts(parts: DinoStepParts): boolean {
-  return parts.ibotLoss !== undefined || parts.config.koleoLossWeight > 0;
+/**
+ * DINOv2's and DINOv3's terms need more than the logits: first-view features, masked-patch
+ * logits, the student's patch tokens.
+ */
+function usesParts(parts: DinoStepParts, shape: DinoStepShape): boolean {
+  return parts.ibotLoss !== undefined || parts.config.koleoLossWeight > 0 || shape.gramActive;
 }
 
 function forwardViews(
@@ -183,12 +202,28 @@ function forwardViews(
   network: DinoNetwork,
   views: Tensor[][],
   masks: Masks | undefined,
-  isStudent: boolean,
+  shape: DinoStepShape,
+  isStudent = false,
 ): ViewOutputs {
-  if (!usesParts(parts)) return { logits: network.forward(views) };
-  const outputs: ViewOutputs = network.forwardParts(views, masks?.rows, isStudent);
+  if (!usesParts(parts, shape)) return { logits: network.forward(views) };
+  const keepPatches = isStudent && shape.gramActive;
+  const outputs: ViewOutputs = network.forwardParts(views, masks?.rows, isStudent, keepPatches);
   if (!isStudent) outputs.firstFeatures!.dispose();
   return outputs;
+}
+
+/** The Gram teacher's patch tokens [2B, patches, dim] on the global views. */
+function gramPatches(parts: DinoStepParts, globals: Tensor[]): Tensor {
+  const backbone = parts.gramTeacher;
+  if (!(backbone instanceof VisionTransformer)) {
+    throw new Error("dinoStep: the Gram loss is on but there is no ViT Gram teacher");
+  }
+  return tidy(() => {
+    const batch = globals.length === 1 ? globals[0] : concat(globals, 0);
+    const { cls, patches } = backbone.forward(batch);
+    cls.dispose();
+    return patches;
+  });
 }
 
 /** DINO's loss, plus iBOT's and KoLeo's as weighted; the centres are left to the step's end. */
@@ -198,6 +233,7 @@ function stepLosses(
   teacher: ViewOutputs,
   masks: Masks | undefined,
   shape: DinoStepShape,
+  gramTargets: Tensor | undefined,
 ): Omit<StepResult, "centerNormSquared"> {
   const { config } = parts;
   const temperature = shape.teacherTemperature;
@@ -226,6 +262,11 @@ function stepLosses(
       );
       terms.push(scale(koleo, config.koleoLossWeight));
     }
+    let gram: Tensor | undefined;
+    if (gramTargets) {
+      gram = gramLoss(student.firstPatches!, gramTargets);
+      terms.push(scale(gram, config.gramLossWeight));
+    }
     const result: Omit<StepResult, "centerNormSquared"> = {
       loss: sumOf(terms),
       teacherEntropy: dino.teacherEntropy,
@@ -233,6 +274,7 @@ function stepLosses(
     };
     if (ibot) result.ibotLoss = copy(ibot);
     if (koleo) result.koleoLoss = copy(koleo);
+    if (gram) result.gramLoss = copy(gram);
     return result;
   });
 }

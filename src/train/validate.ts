@@ -105,6 +105,7 @@ function validateConfig(config: DinoTrainConfig): void {
       `embedDim ${config.embedDim} must be a multiple of heads ${config.heads}`,
     );
   }
+  validateBackbone(config);
   for (const [key, size] of [["globalSize", config.globalSize], ["localSize", config.localSize]]) {
     if (config.localCrops === 0 && key === "localSize") continue;
     if ((size as number) % config.patchSize !== 0) {
@@ -132,6 +133,11 @@ function validateConfig(config: DinoTrainConfig): void {
       "dropPathRate",
       "clipGrad",
       "localCrops",
+      "registers",
+      "layerScaleInit",
+      "gramLossWeight",
+      "gramStartStep",
+      "gramUpdateEvery",
     ] as const
   ) {
     if (!(config[key] >= 0)) {
@@ -179,6 +185,47 @@ function validateConfig(config: DinoTrainConfig): void {
       `an MLP-Mixer has a fixed number of tokens: localSize (${config.localSize}) must equal ` +
         `globalSize (${config.globalSize}), or set localCrops to 0`,
     );
+  }
+}
+
+/** The ViT-only backbone keys: their values, and that a Mixer leaves them at their defaults. */
+function validateBackbone(config: DinoTrainConfig): void {
+  if (config.positionEmbedding !== "learned" && config.positionEmbedding !== "rope") {
+    throw new ConfigError(
+      `config key "positionEmbedding" must be "learned" or "rope", got "${config.positionEmbedding}"`,
+    );
+  }
+  if (config.feedForward !== "mlp" && config.feedForward !== "swiglu") {
+    throw new ConfigError(
+      `config key "feedForward" must be "mlp" or "swiglu", got "${config.feedForward}"`,
+    );
+  }
+  for (const key of ["registers", "gramStartStep", "gramUpdateEvery"] as const) {
+    if (!Number.isInteger(config[key])) {
+      throw new ConfigError(`config key "${key}" must be a whole number, got ${config[key]}`);
+    }
+  }
+  const headSize = config.embedDim / config.heads;
+  if (config.positionEmbedding === "rope" && headSize % 4 !== 0) {
+    throw new ConfigError(
+      `RoPE needs a head width that is a multiple of 4 (two axes, sine and cosine): embedDim ` +
+        `${config.embedDim} / heads ${config.heads} = ${headSize}`,
+    );
+  }
+  if (config.arch === "mixer") {
+    const vitOnly = {
+      positionEmbedding: config.positionEmbedding !== "learned",
+      registers: config.registers > 0,
+      layerScaleInit: config.layerScaleInit > 0,
+      feedForward: config.feedForward !== "mlp",
+      gramLossWeight: config.gramLossWeight > 0,
+    };
+    const set = Object.entries(vitOnly).filter(([, on]) => on).map(([key]) => key);
+    if (set.length > 0) {
+      throw new ConfigError(
+        `${set.join(", ")} ${set.length === 1 ? "is" : "are"} for a ViT; arch is "mixer"`,
+      );
+    }
   }
 }
 
