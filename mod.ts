@@ -7,7 +7,7 @@
  * - `src/nn`: ViT, MLP-Mixer, DINO head. `src/optim`: AdamW, SGD, clipping, EMA, schedules.
  * - `src/io`: safetensors, PyTorch `.pth` (restricted unpickler), `.npy`, images.
  * - `src/data`: data sets, loader, multi-crop augmentation. `src/eval`: k-NN, linear probe, maps.
- * - `src/train`: DINO training.
+ * - `src/train`: DINO training. `src/curate`: k-NN search, near-duplicate removal.
  *
  * @example
  * ```ts
@@ -27,3 +27,4 @@ export * from "./src/io/mod.ts";
 export * from "./src/data/mod.ts";
 export * from "./src/eval/mod.ts";
 export * from "./src/train/mod.ts";
+export * from "./src/curate/mod.ts";

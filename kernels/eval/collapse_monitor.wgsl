@@ -2,7 +2,11 @@
 //   mean_entropy  = mean over rows of -sum_c p log p
 //   batch_entropy = -sum_c m_c log m_c with m = mean over rows of p
 //   kl            = mean over rows of sum_c p (log p - student_log[c])   (when has_student is 1)
-// with 0 log 0 = 0. Each thread takes classes local, local + WORKGROUP_SIZE, ...; then a tree sum.
+// with 0 log 0 = 0. One dispatch covers classes [class_begin, class_end) and, when accumulate is
+// 1, adds its sums to the outputs (all three are sums over classes): lavapipe silently ends an
+// invocation after 65,535 loop iterations in all, so the host splits the classes into ranges that
+// keep every invocation under that count. Each thread takes classes class_begin + local,
+// + WORKGROUP_SIZE, ...; then a tree sum.
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -10,6 +14,9 @@ struct Params {
   rows: u32,
   classes: u32,
   has_student: u32,
+  class_begin: u32,
+  class_end: u32,
+  accumulate: u32,
 }
 
 @group(0) @binding(0) var<storage, read> teacher: array<f32>;
@@ -24,7 +31,7 @@ var<workgroup> partial: array<vec3f, WORKGROUP_SIZE>;
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) local: u32) {
   var sums = vec3f(0.0);
-  for (var c = local; c < params.classes; c = c + WORKGROUP_SIZE) {
+  for (var c = params.class_begin + local; c < params.class_end; c = c + WORKGROUP_SIZE) {
     var column = 0.0;
     for (var r = 0u; r < params.rows; r = r + 1u) {
       let at = r * params.classes + c;
@@ -53,8 +60,12 @@ fn main(@builtin(local_invocation_index) local: u32) {
   }
   if (local == 0u) {
     let rows = f32(max(params.rows, 1u));
-    mean_entropy[0] = partial[0].x / rows;
-    batch_entropy[0] = partial[0].y;
-    kl[0] = partial[0].z / rows;
+    var before = vec3f(0.0);
+    if (params.accumulate == 1u) {
+      before = vec3f(mean_entropy[0], batch_entropy[0], kl[0]);
+    }
+    mean_entropy[0] = before.x + partial[0].x / rows;
+    batch_entropy[0] = before.y + partial[0].y;
+    kl[0] = before.z + partial[0].z / rows;
   }
 }

@@ -6,7 +6,10 @@
 // `predictions_per_row` best classes (votes descending, class ascending on ties; classes with no
 // vote fill up in class order) are written to row `prediction_offset + row` of `predictions`.
 // Each thread first keeps a sorted private list of its strided columns; the lists are merged in
-// k rounds of a workgroup argmax.
+// k rounds of a workgroup argmax. One dispatch reads columns [column_begin, column_end) of the
+// chunk: lavapipe silently ends an invocation after 65,535 loop iterations in all, so the host
+// splits a chunk into column ranges that keep every invocation under that count
+// (`topKColumnsPerDispatch` in src/eval/knn.ts).
 
 override WORKGROUP_SIZE: u32 = 64u;
 const MAX_K: u32 = 64u;
@@ -22,6 +25,7 @@ struct Params {
   inverse_temperature: f32,
   prediction_offset: u32, predictions_per_row: u32,
   classes: u32,
+  column_begin: u32, column_end: u32,
 }
 
 @group(0) @binding(0) var<storage, read> similarity: array<f32>;
@@ -60,15 +64,16 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
   var count = 0u;
 
   // Candidates: the running best of earlier chunks, then this chunk's columns.
-  let total = select(0u, k, params.merge == 1u) + params.columns;
+  let kept = select(0u, k, params.merge == 1u);
+  let total = kept + params.column_end - params.column_begin;
   for (var j = local; j < total; j = j + WORKGROUP_SIZE) {
     var value: f32;
     var index: i32;
-    if (params.merge == 1u && j < k) {
+    if (j < kept) {
       value = best_values[row * k + j];
       index = best_indices[row * k + j];
     } else {
-      let column = j - select(0u, k, params.merge == 1u);
+      let column = params.column_begin + j - kept;
       value = similarity[row * params.columns + column];
       index = i32(params.column_offset + column);
     }

@@ -8,6 +8,22 @@
 import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { formatShape, Tensor } from "../tensor/tensor.ts";
+import { LAVAPIPE_LOOP_LIMIT } from "../gpu/launch.ts";
+
+/** Workgroup size of the collapse monitor kernel (a power of two). */
+const MONITOR_WORKGROUP_SIZE = 256;
+
+/**
+ * Classes one monitor dispatch may cover for `rows` rows so that no invocation passes lavapipe's
+ * loop limit: each class costs a thread rows + 2 loop passes (the row loop and its exit pass, the
+ * class loop), plus the class loop's exit pass and the tree sum. 0 when one class is too many.
+ */
+export function monitorClassesPerDispatch(rows: number): number {
+  return MONITOR_WORKGROUP_SIZE * Math.max(0, Math.floor(MONITOR_BUDGET / (rows + 2)));
+}
+
+/** Loop passes one monitor invocation may spend on classes (the rest: margin, tree, exit). */
+const MONITOR_BUDGET = LAVAPIPE_LOOP_LIMIT - 64 - (Math.log2(MONITOR_WORKGROUP_SIZE) + 1) - 1;
 
 /** The monitors as one-element f32 tensors (the caller disposes them). */
 export interface CollapseMonitors {
@@ -42,23 +58,37 @@ export function collapseMonitors(
         `${formatShape(student.shape)}`,
     );
   }
+  const [rows, classes] = teacher.shape;
+  const perDispatch = monitorClassesPerDispatch(rows);
+  if (perDispatch === 0) {
+    throw new ShapeError(
+      `collapseMonitors: ${rows} rows are more than one dispatch can read on lavapipe ` +
+        `(at most ${MONITOR_BUDGET - 2})`,
+    );
+  }
   const result: CollapseMonitors = {
     meanEntropy: Tensor.empty([1]),
     batchEntropy: Tensor.empty([1]),
     kl: Tensor.empty([1]),
   };
-  gpu().dispatch({
-    kernel: "eval/collapse_monitor",
-    buffers: [
-      teacher.buffer,
-      (student ?? teacher).buffer,
-      result.meanEntropy.buffer,
-      result.batchEntropy.buffer,
-      result.kl.buffer,
-    ],
-    params: new Uint32Array([teacher.shape[0], teacher.shape[1], student ? 1 : 0, 0]),
-    workgroups: [1],
-  });
+  let begin = 0;
+  do {
+    const end = Math.min(classes, begin + perDispatch);
+    gpu().dispatch({
+      kernel: "eval/collapse_monitor",
+      constants: { WORKGROUP_SIZE: MONITOR_WORKGROUP_SIZE },
+      buffers: [
+        teacher.buffer,
+        (student ?? teacher).buffer,
+        result.meanEntropy.buffer,
+        result.batchEntropy.buffer,
+        result.kl.buffer,
+      ],
+      params: new Uint32Array([rows, classes, student ? 1 : 0, begin, end, begin > 0 ? 1 : 0]),
+      workgroups: [1],
+    });
+    begin = end;
+  } while (begin < classes);
   return result;
 }
 

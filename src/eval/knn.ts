@@ -8,7 +8,7 @@
  */
 import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
-import { flatWorkgroups } from "../gpu/launch.ts";
+import { flatWorkgroups, LAVAPIPE_LOOP_LIMIT } from "../gpu/launch.ts";
 import { matmul } from "../ops/matmul/forward.ts";
 import { l2Normalize } from "../ops/reduction/forward.ts";
 import { noGrad } from "../tensor/tape.ts";
@@ -124,9 +124,27 @@ export function trainChunkBounds(rows: number, chunk: number): [number, number][
 }
 
 /**
+ * Columns one top-k dispatch may read so that no invocation of `kernels/eval/knn_topk.wgsl`
+ * passes `LAVAPIPE_LOOP_LIMIT` loop iterations, counted as lavapipe does (every pass through a
+ * loop body, the last one that exits included) in the worst case (every candidate inserted at the
+ * top of a thread's list): candidates (k + 1 each), the k merge rounds, the write loop and, when
+ * `votePerRow` is given, thread 0's vote. The k kept neighbours of earlier dispatches count as
+ * candidates too.
+ */
+export function topKColumnsPerDispatch(k: number, votePerRow?: number): number {
+  const w = votePerRow ?? 0;
+  const rounds = (k + 1) + k * (Math.log2(TOPK_WORKGROUP_SIZE) + 1);
+  const vote = w > 0 ? (w + 1) + w * ((k + 1) + k * (w + k + 2)) + w * (w + 2) ** 2 : 0;
+  const budget = LAVAPIPE_LOOP_LIMIT - 64 - rounds - 2 - vote;
+  const perThread = Math.floor(budget / (k + 1)) - 1;
+  return TOPK_WORKGROUP_SIZE * perThread - k;
+}
+
+/**
  * Runs the top-k kernel on one similarity chunk [rows, columns] whose column 0 is train row
  * `columnOffset`, merging into `neighbours` when `merge` and voting into `predictions` (row
- * `predictionOffset` onwards) when `vote`. Used by `knnClassify`; exposed for tests.
+ * `predictionOffset` onwards) when `vote`. The chunk is read in column ranges of
+ * `topKColumnsPerDispatch` columns, one dispatch each. Used by `knnClassify`; exposed for tests.
  */
 export function knnTopK(
   similarity: Tensor,
@@ -146,7 +164,7 @@ export function knnTopK(
   },
 ): void {
   const [rows, columns] = similarity.shape;
-  const { k } = options;
+  const { k, vote } = options;
   if (!Number.isInteger(k) || k < 1 || k > MAX_KNN_K) {
     throw new ShapeError(`knnTopK: k must be a whole number in 1..${MAX_KNN_K}, got ${k}`);
   }
@@ -159,29 +177,44 @@ export function knnTopK(
   if (trainLabels.dtype !== "i32") {
     throw new ShapeError(`knnTopK: train labels must be i32, got ${trainLabels.describe()}`);
   }
-  const words = new Uint32Array(10);
-  words[0] = rows;
-  words[1] = columns;
-  words[2] = k;
-  words[3] = options.columnOffset;
-  words[4] = options.merge ? 1 : 0;
-  words[5] = options.vote ? 1 : 0;
-  new Float32Array(words.buffer, 24, 1)[0] = options.vote ? 1 / options.vote.temperature : 1;
-  words[7] = options.vote?.offset ?? 0;
-  words[8] = options.vote?.perRow ?? 1;
-  words[9] = options.vote?.classes ?? 1;
-  gpu().dispatch({
-    kernel: "eval/knn_topk",
-    constants: { WORKGROUP_SIZE: TOPK_WORKGROUP_SIZE },
-    buffers: [
-      similarity.buffer,
-      trainLabels.buffer,
-      neighbours.values.buffer,
-      neighbours.indices.buffer,
-      (options.vote?.predictions ?? neighbours.indices).buffer,
-    ],
-    params: words,
-    workgroups: flatWorkgroups(rows, 1),
+  const plain = topKColumnsPerDispatch(k);
+  const voting = vote ? topKColumnsPerDispatch(k, vote.perRow) : plain;
+  // The last range votes, so it is the one bounded by the vote's budget.
+  const ranges: [number, number][] = [];
+  let end = columns;
+  do {
+    const begin = Math.max(0, end - (ranges.length === 0 ? voting : plain));
+    ranges.unshift([begin, end]);
+    end = begin;
+  } while (end > 0);
+  ranges.forEach(([begin, rangeEnd], index) => {
+    const last = index === ranges.length - 1;
+    const words = new Uint32Array(12);
+    words[0] = rows;
+    words[1] = columns;
+    words[2] = k;
+    words[3] = options.columnOffset;
+    words[4] = options.merge || index > 0 ? 1 : 0;
+    words[5] = vote && last ? 1 : 0;
+    new Float32Array(words.buffer, 24, 1)[0] = vote ? 1 / vote.temperature : 1;
+    words[7] = vote?.offset ?? 0;
+    words[8] = vote?.perRow ?? 1;
+    words[9] = vote?.classes ?? 1;
+    words[10] = begin;
+    words[11] = rangeEnd;
+    gpu().dispatch({
+      kernel: "eval/knn_topk",
+      constants: { WORKGROUP_SIZE: TOPK_WORKGROUP_SIZE },
+      buffers: [
+        similarity.buffer,
+        trainLabels.buffer,
+        neighbours.values.buffer,
+        neighbours.indices.buffer,
+        (vote?.predictions ?? neighbours.indices).buffer,
+      ],
+      params: words,
+      workgroups: flatWorkgroups(rows, 1),
+    });
   });
 }
 

@@ -206,3 +206,57 @@ gpuTest("knn: bad input is refused with the sizes", async () => {
   );
   for (const t of [labels, neighbours.values, neighbours.indices, similarity]) t.dispose();
 });
+
+/** Indices of the k largest values of `values` (value descending, index ascending on ties). */
+function topIndices(values: Float32Array, k: number): number[] {
+  const order = Array.from({ length: values.length }, (_, j) => j);
+  order.sort((a, b) => values[b] - values[a] || a - b);
+  return order.slice(0, k);
+}
+
+// Lavapipe ends a shader invocation silently after 65,535 loop iterations in all; each chunk
+// must be split so no invocation of the top-k kernel loops longer.
+gpuTest("knn: top-k over 70,000 ascending columns (insertion at the top) with a vote", async () => {
+  const rows = 2;
+  const columns = 70_000;
+  const k = 64;
+  const random = new Random(3);
+  const values = new Float32Array(rows * columns);
+  for (let j = 0; j < columns; j++) {
+    values[j] = Math.floor(j / 3) / columns; // ascending with ties of three
+    values[columns + j] = random.uniform(-1, 1);
+  }
+  const labels = tensor(Int32Array.from({ length: columns }, (_, j) => j % 7), [columns], "i32");
+  const neighbours = { values: Tensor.empty([rows, k]), indices: Tensor.empty([rows, k], "i32") };
+  const predictions = Tensor.empty([rows, 5], "i32");
+  const similarity = tensor(values, [rows, columns]);
+  knnTopK(similarity, labels, neighbours, {
+    k,
+    columnOffset: 0,
+    merge: false,
+    vote: { predictions, offset: 0, perRow: 5, classes: 7, temperature: 0.07 },
+  });
+  const [gotIndices] = await readAll([neighbours.indices]);
+  for (let r = 0; r < rows; r++) {
+    const expected = topIndices(values.subarray(r * columns, (r + 1) * columns), k);
+    assertEquals(Array.from(gotIndices.subarray(r * k, (r + 1) * k)), expected, `row ${r}`);
+  }
+  for (const t of [labels, neighbours.values, neighbours.indices, predictions, similarity]) {
+    t.dispose();
+  }
+});
+
+gpuTest("knn: top-k over 64 x 66,000 columns in one chunk finds the last column", async () => {
+  const columns = 64 * 66_000;
+  const values = new Float32Array(columns).fill(-1);
+  values[columns - 1] = 1;
+  values[columns - 2] = 0.5;
+  const labels = tensor(new Int32Array(columns), [columns], "i32");
+  const neighbours = { values: Tensor.empty([1, 2]), indices: Tensor.empty([1, 2], "i32") };
+  const similarity = tensor(values, [1, columns]);
+  knnTopK(similarity, labels, neighbours, { k: 2, columnOffset: 10, merge: false });
+  const [gotValues, gotIndices] = await readAll([neighbours.values, neighbours.indices]);
+  assertEquals(Array.from(gotIndices), [columns + 9, columns + 8]);
+  assertEquals(Array.from(gotValues), [1, 0.5]);
+  for (const t of [labels, neighbours.values, neighbours.indices, similarity]) t.dispose();
+});

@@ -1,0 +1,8 @@
+/**
+ * Data curation as DINOv2 builds its data (appendix A; facebookresearch/ssl-data-curation):
+ * exact GPU k-NN search, near-duplicate removal with union-find and test-set decontamination.
+ * @module
+ */
+export * from "./knn_search.ts";
+export * from "./union_find.ts";
+export * from "./dedup.ts";
