@@ -9,7 +9,7 @@ import { GpuUnavailableError, KernelCompileError, ShapeError } from "../src/gpu/
 import { ImageDecodeError } from "../src/io/image.ts";
 import { CheckpointError } from "../src/io/safetensors.ts";
 import { ConfigError } from "../src/train/validate.ts";
-import { TrainingDivergedError } from "../src/train/run.ts";
+import { OutputWriteError, TrainingDivergedError } from "../src/train/run.ts";
 
 /** An error caused by the user's input (bad flag, missing file): printed without a stack. */
 export class UserError extends Error {
@@ -30,6 +30,7 @@ const USER_ERRORS = [
   CheckpointError,
   ConfigError,
   TrainingDivergedError,
+  OutputWriteError,
 ];
 
 /** Parses `args` and runs the matching command; exits 1 with a one-line message on user errors. */

@@ -5,6 +5,13 @@
  * @module
  */
 import { Command } from "commander";
+import {
+  DENO_FILE_SYSTEM,
+  OutputWriteError,
+  type RunFileSystem,
+  writeFailureReason,
+  writeWhole,
+} from "../../src/train/run_folder.ts";
 import { UserError } from "../run.ts";
 import { wholeFlag } from "../shared.ts";
 
@@ -24,12 +31,20 @@ export interface CurvesSummary {
 
 /**
  * Draws the curves of the metrics JSONL file `metricsPath` into `out` (.png, or .svg for the SVG
- * itself); throws a `UserError` for an unreadable file, one without metrics, or a failed render.
+ * itself), whole or not at all, through `fileSystem` (default: the real one); throws a `UserError`
+ * for an unreadable file, one without metrics, or a failed render, and an `OutputWriteError` when
+ * the image cannot be written.
  */
 export async function writeCurves(
   metricsPath: string,
   out: string,
-  options: { columns?: number; scale?: number; font?: string; title?: string } = {},
+  options: {
+    columns?: number;
+    scale?: number;
+    font?: string;
+    title?: string;
+    fileSystem?: RunFileSystem;
+  } = {},
 ): Promise<CurvesSummary> {
   // loaded on use: the charting libraries are large and only plots need them
   const { metricsSvg, parseMetrics, svgToPng } = await import("../../src/eval/plot.ts");
@@ -51,8 +66,9 @@ export async function writeCurves(
     title: options.title,
   });
   let textRendered = true;
+  let bytes: Uint8Array;
   if (out.toLowerCase().endsWith(".svg")) {
-    await Deno.writeTextFile(out, svg);
+    bytes = new TextEncoder().encode(svg);
   } else {
     let result;
     try {
@@ -61,10 +77,18 @@ export async function writeCurves(
       throw new UserError((error as Error).message);
     }
     textRendered = result.textRendered;
-    // written beside, then renamed: a reader (an image viewer refreshing) never sees half a file
-    const partial = `${out}.partial`;
-    await Deno.writeFile(partial, result.png);
-    await Deno.rename(partial, out);
+    bytes = result.png;
+  }
+  // written beside, then renamed: a reader (an image viewer refreshing) never sees half a file
+  try {
+    await writeWhole(options.fileSystem ?? DENO_FILE_SYSTEM, out, bytes);
+  } catch (error) {
+    const reason = writeFailureReason(error);
+    throw new OutputWriteError(`cannot write ${out}: ${reason}`, {
+      path: out,
+      reason,
+      cause: error,
+    });
   }
   return {
     out,

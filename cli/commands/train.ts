@@ -20,6 +20,12 @@ import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
 import { type DistillTeacher, loadDistillTeacher } from "../../src/train/distill.ts";
 import { CheckpointError } from "../../src/io/safetensors.ts";
 import { METRICS_FILE, runDinoTraining, type TrainRunResult } from "../../src/train/run.ts";
+import {
+  DENO_FILE_SYSTEM,
+  OutputWriteError,
+  type RunFileSystem,
+  writeFailure,
+} from "../../src/train/run_folder.ts";
 import { writeCurves } from "./plot.ts";
 import { ProgressBar } from "../progress.ts";
 import { UserError } from "../run.ts";
@@ -191,7 +197,8 @@ export async function configFromFlags(
 /**
  * The run's curves.png, drawn again from its metrics.jsonl at every checkpoint and at the end, so
  * a person can look at a run while it trains. A failure to draw is said once and never stops the
- * run.
+ * run; a failure to write the file (no space, no permission) ends it with an `OutputWriteError`
+ * naming the last good checkpoint.
  */
 export class RunCurves {
   /** Where the picture goes. */
@@ -200,18 +207,26 @@ export class RunCurves {
   drawn = false;
   #failed = false;
 
-  /** Curves of the run in `out`, reporting a failure through `say`. */
-  constructor(readonly out: string, readonly say: (message: string) => void) {
+  /** Curves of the run in `out` written through `fileSystem`, reporting a failure through `say`. */
+  constructor(
+    readonly out: string,
+    readonly say: (message: string) => void,
+    readonly fileSystem: RunFileSystem = DENO_FILE_SYSTEM,
+  ) {
     this.path = join(out, "curves.png");
   }
 
-  /** Draws the curves; never throws. */
+  /** Draws the curves; throws only an `OutputWriteError` (the file could not be written). */
   async draw(): Promise<void> {
     try {
-      await writeCurves(join(this.out, METRICS_FILE), this.path, { title: basename(this.out) });
+      await writeCurves(join(this.out, METRICS_FILE), this.path, {
+        title: basename(this.out),
+        fileSystem: this.fileSystem,
+      });
       this.drawn = true;
     } catch (error) {
       this.drawn = false;
+      if (error instanceof OutputWriteError) throw await writeFailure(this.out, this.path, error);
       if (!this.#failed) this.say(`curves.png not drawn: ${(error as Error).message}`);
       this.#failed = true;
     }
@@ -296,8 +311,7 @@ export async function trainFromFlags(
         loss: metrics?.loss,
       });
     },
-  });
-  bar.finish();
+  }).finally(() => bar.finish());
   await curves.draw();
   if (curves.drawn) console.error(`curves ${curves.path}`);
   return { config, result };

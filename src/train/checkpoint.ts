@@ -6,7 +6,7 @@
  * previous checkpoint intact and loadable.
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { gpu } from "../gpu/device.ts";
 import { CheckpointError, readSafetensorsFile, writeSafetensors } from "../io/safetensors.ts";
 import { type HostTensor, toFloat32 } from "../tensor/host.ts";
@@ -17,6 +17,15 @@ import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
 import type { DinoTrainer } from "./dino_trainer.ts";
 import { copyWeights } from "./models.ts";
+import {
+  checkOutputFolder,
+  DENO_FILE_SYSTEM,
+  LATEST,
+  latestCheckpointIn,
+  removeStaleTemporaries,
+  type RunFileSystem,
+  writeFailure,
+} from "./run_folder.ts";
 
 /** The JSON sidecar of a checkpoint. */
 export interface CheckpointInfo {
@@ -56,8 +65,7 @@ export interface CheckpointInfo {
 export const CHECKPOINT_TENSORS = "checkpoint.safetensors";
 /** Name of the sidecar inside a checkpoint folder. */
 export const CHECKPOINT_INFO = "checkpoint.json";
-/** The pointer file naming the newest complete checkpoint folder. */
-export const LATEST = "latest";
+export { LATEST } from "./run_folder.ts";
 
 function backboneMetadata(trainer: DinoTrainer): Record<string, string> {
   // what evaluation reads: the EMA teacher, or the student of a distillation (its teacher is
@@ -69,13 +77,17 @@ function backboneMetadata(trainer: DinoTrainer): Record<string, string> {
   };
 }
 
-/** Writes a checkpoint of `trainer` under `dir` (created if missing); returns its folder. */
+/**
+ * Writes a checkpoint of `trainer` under `dir` (created if missing) through `fileSystem`; returns
+ * its folder. A failed write removes what it wrote and throws an `OutputWriteError` naming the
+ * last good checkpoint.
+ */
 export async function saveCheckpoint(
   trainer: DinoTrainer,
   dir: string,
   extra?: Record<string, unknown>,
+  fileSystem: RunFileSystem = DENO_FILE_SYSTEM,
 ): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
   const named: [string, Tensor][] = [
     ...trainer.student.namedParameters().map(([name, value]) => [`student.${name}`, value]),
     ...trainer.teacher.namedParameters().map(([name, value]) => [`teacher.${name}`, value]),
@@ -125,25 +137,82 @@ export async function saveCheckpoint(
   const name = `step-${String(trainer.step).padStart(8, "0")}`;
   const folder = join(dir, name);
   const temporary = join(dir, `.${name}.tmp-${Deno.pid}`);
-  await Deno.remove(temporary, { recursive: true }).catch(() => {});
-  await Deno.mkdir(temporary);
-  await Deno.writeFile(
-    join(temporary, CHECKPOINT_TENSORS),
-    writeSafetensors(tensors, backboneMetadata(trainer)),
-  );
-  await Deno.writeTextFile(join(temporary, CHECKPOINT_INFO), JSON.stringify(info, null, 2));
-  await Deno.remove(folder, { recursive: true }).catch(() => {});
-  await Deno.rename(temporary, folder);
   const pointer = join(dir, `.${LATEST}.tmp-${Deno.pid}`);
-  await Deno.writeTextFile(pointer, `${name}\n`);
-  const previous = await latestCheckpoint(dir).catch(() => undefined);
-  await Deno.rename(pointer, join(dir, LATEST));
+  let writing = dir;
+  try {
+    await fileSystem.mkdir(dir);
+    await Deno.remove(temporary, { recursive: true }).catch(() => {});
+    writing = temporary;
+    await fileSystem.mkdir(temporary);
+    writing = join(temporary, CHECKPOINT_TENSORS);
+    await fileSystem.writeFile(writing, writeSafetensors(tensors, backboneMetadata(trainer)));
+    writing = join(temporary, CHECKPOINT_INFO);
+    await fileSystem.writeFile(writing, new TextEncoder().encode(JSON.stringify(info, null, 2)));
+    writing = folder;
+    await Deno.remove(folder, { recursive: true }).catch(() => {});
+    await fileSystem.rename(temporary, folder);
+    writing = join(dir, LATEST);
+    await fileSystem.writeFile(pointer, new TextEncoder().encode(`${name}\n`));
+    await fileSystem.rename(pointer, join(dir, LATEST));
+  } catch (error) {
+    // nothing half-written stays: the temporary folder, and a complete folder `latest` misses
+    await Deno.remove(temporary, { recursive: true }).catch(() => {});
+    await Deno.remove(pointer).catch(() => {});
+    if (writing === join(dir, LATEST) && (await latestCheckpointIn(dir)) !== folder) {
+      await Deno.remove(folder, { recursive: true }).catch(() => {});
+    }
+    const what = writing === dir || writing === join(dir, LATEST)
+      ? writing
+      : `checkpoint ${folder}` + (writing === folder ? "" : ` (${basename(writing)})`);
+    throw await writeFailure(dir, what, error);
+  }
   // keep the newest two complete checkpoints
-  if (previous && previous !== folder) {
-    const older = await listCheckpoints(dir);
-    for (const stale of older.slice(0, -2)) await Deno.remove(stale, { recursive: true });
+  for (const stale of (await listCheckpoints(dir)).slice(0, -2)) {
+    await Deno.remove(stale, { recursive: true });
   }
   return folder;
+}
+
+/**
+ * Bytes a checkpoint of `trainer` takes: the tensors (student, teacher, centre, optimizer
+ * moments) and an allowance for the names and the JSON sidecar.
+ */
+export function checkpointBytes(trainer: DinoTrainer): number {
+  const tensors = [
+    ...trainer.student.parameters(),
+    ...trainer.teacher.parameters(),
+    trainer.loss.center,
+    ...trainer.optimizer.parameters,
+    ...trainer.optimizer.parameters,
+  ];
+  const elements = tensors.reduce((sum, value) => sum + value.size, 0);
+  return 4 * elements + 128 * tensors.length + 64 * 1024;
+}
+
+/**
+ * Prepares `dir` for the checkpoints of `trainer` before the first step: removes the temporary
+ * folders a killed run left there, checks the folder is writable and has room for a checkpoint
+ * (an `OutputWriteError` when not); returns the messages for a person (what was removed, a
+ * warning when room is short).
+ */
+export async function prepareCheckpointFolder(
+  trainer: DinoTrainer,
+  dir: string,
+  fileSystem: RunFileSystem = DENO_FILE_SYSTEM,
+): Promise<string[]> {
+  const messages: string[] = [];
+  const removed = await removeStaleTemporaries(dir);
+  if (removed.length > 0) {
+    messages.push(
+      `removed ${removed.length} temporary file(s) an interrupted run left in ${dir}: ` +
+        removed.join(", "),
+    );
+  }
+  const existing = await listCheckpoints(dir).catch(() => []);
+  const keep = Math.max(1, 3 - existing.length);
+  const warning = await checkOutputFolder(dir, checkpointBytes(trainer), { fileSystem, keep });
+  if (warning) messages.push(`warning: ${warning}`);
+  return messages;
 }
 
 async function listCheckpoints(dir: string): Promise<string[]> {

@@ -12,6 +12,7 @@ import type { DinoTrainConfig } from "./config.ts";
 import type { DinoTrainer } from "./dino_trainer.ts";
 import { evaluateKnn, type KnnAccuracy, type MetricsLog, type RunClock } from "./metrics.ts";
 import type { TrainRunOptions } from "./run.ts";
+import type { RunFileSystem } from "./run_folder.ts";
 import type { StepResult } from "./step.ts";
 
 /** Raised when the loss stops being finite; the last good checkpoint is kept. */
@@ -45,6 +46,8 @@ export interface TrainingRun {
   startStep: number;
   /** Folder of the last checkpoint ("" before the first). */
   lastCheckpoint: string;
+  /** Where the run's files are written (a test's fake can fail any write). */
+  readonly fileSystem: RunFileSystem;
 }
 
 /** Trains from the trainer's step to the run's last, epoch by epoch. */
@@ -189,9 +192,12 @@ export function evaluate(run: TrainingRun, label: string): Promise<KnnAccuracy |
 /** Writes a checkpoint with the latest metrics (a pause), and hands it to `onCheckpoint`. */
 export async function writeCheckpoint(run: TrainingRun): Promise<void> {
   await run.clock.pause(async () => {
-    run.lastCheckpoint = await saveCheckpoint(run.trainer, run.config.out, {
-      metrics: run.metrics.last,
-    });
+    run.lastCheckpoint = await saveCheckpoint(
+      run.trainer,
+      run.config.out,
+      { metrics: run.metrics.last },
+      run.fileSystem,
+    );
     run.message(`checkpoint ${run.lastCheckpoint}`);
     await run.options.onCheckpoint?.(run.lastCheckpoint);
     run.clock.lastCheckpoint = performance.now();

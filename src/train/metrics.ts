@@ -12,6 +12,13 @@ import { knnClassify } from "../eval/knn.ts";
 import { readAll } from "../tensor/tensor.ts";
 import type { DinoTrainer } from "./dino_trainer.ts";
 import type { Backbone } from "./models.ts";
+import {
+  appendWhole,
+  DENO_FILE_SYSTEM,
+  type RunFileSystem,
+  writeFailure,
+  writeWhole,
+} from "./run_folder.ts";
 import type { StepResult } from "./step.ts";
 
 /** Where a resumed run moves the metrics lines its interrupted predecessor wrote after the checkpoint. */
@@ -79,9 +86,21 @@ export class MetricsLog {
   #lastTime = performance.now();
   #lastStep = 0;
 
-  /** The log of the run writing into `out`. */
-  constructor(out: string) {
+  /** The log of the run writing into `out` through `fileSystem`. */
+  constructor(
+    readonly out: string,
+    readonly fileSystem: RunFileSystem = DENO_FILE_SYSTEM,
+  ) {
     this.path = join(out, METRICS_FILE);
+  }
+
+  /** Empties the file (a new run). */
+  async clear(): Promise<void> {
+    try {
+      await writeWhole(this.fileSystem, this.path, new Uint8Array(0));
+    } catch (error) {
+      throw await writeFailure(this.out, this.path, error);
+    }
   }
 
   /** Measures images/s from now and step `step` on. */
@@ -90,9 +109,13 @@ export class MetricsLog {
     this.#lastStep = step;
   }
 
-  /** Appends one JSON line. */
-  append(line: object): Promise<void> {
-    return Deno.writeTextFile(this.path, JSON.stringify(line) + "\n", { append: true });
+  /** Appends one JSON line, whole or not at all (an `OutputWriteError` when it cannot). */
+  async append(line: object): Promise<void> {
+    try {
+      await appendWhole(this.fileSystem, this.path, JSON.stringify(line) + "\n");
+    } catch (error) {
+      throw await writeFailure(this.out, this.path, error);
+    }
   }
 
   /** Appends the latest training line with k-NN accuracies added (when there is one). */
@@ -149,8 +172,13 @@ export class MetricsLog {
  * Moves the lines of `metricsPath` whose step is past `step` (a run killed after its last
  * checkpoint wrote them; the resumed run trains those steps again) to `INTERRUPTED_METRICS` beside
  * it, so the file reads as one run. Keeps lines it cannot parse. Returns the number moved.
+ * Writes through `fileSystem`; a failed write throws an `OutputWriteError`.
  */
-export async function setAsideMetricsAfter(metricsPath: string, step: number): Promise<number> {
+export async function setAsideMetricsAfter(
+  metricsPath: string,
+  step: number,
+  fileSystem: RunFileSystem = DENO_FILE_SYSTEM,
+): Promise<number> {
   let text: string;
   try {
     text = await Deno.readTextFile(metricsPath);
@@ -171,11 +199,17 @@ export async function setAsideMetricsAfter(metricsPath: string, step: number): P
     (typeof lineStep === "number" && lineStep > step ? moved : kept).push(line);
   }
   if (moved.length === 0) return 0;
-  const interrupted = join(dirname(metricsPath), INTERRUPTED_METRICS);
-  await Deno.writeTextFile(interrupted, moved.join("\n") + "\n", { append: true });
-  const temporary = metricsPath + ".tmp";
-  await Deno.writeTextFile(temporary, kept.map((line) => line + "\n").join(""));
-  await Deno.rename(temporary, metricsPath);
+  const out = dirname(metricsPath);
+  const interrupted = join(out, INTERRUPTED_METRICS);
+  let writing = interrupted;
+  try {
+    await appendWhole(fileSystem, interrupted, moved.join("\n") + "\n");
+    writing = metricsPath;
+    const text = kept.map((line) => line + "\n").join("");
+    await writeWhole(fileSystem, metricsPath, new TextEncoder().encode(text));
+  } catch (error) {
+    throw await writeFailure(out, writing, error);
+  }
   return moved.length;
 }
 

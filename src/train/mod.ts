@@ -27,6 +27,7 @@ export {
 } from "./config.ts";
 export { ConfigError, presetConfig, resolveConfig } from "./validate.ts";
 export {
+  OutputWriteError,
   runDinoTraining,
   TrainingDivergedError,
   type TrainProgress,
@@ -40,6 +41,7 @@ export {
   readCheckpointInfo,
   saveCheckpoint,
 } from "./checkpoint.ts";
+export { DENO_FILE_SYSTEM, type RunFileSystem } from "./run_folder.ts";
 export { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";
 export {
   dinoStep,

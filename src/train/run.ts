@@ -10,7 +10,7 @@ import { DataLoader } from "../data/loader.ts";
 import { gpu } from "../gpu/device.ts";
 import { formatKernelTimes } from "../gpu/profiler.ts";
 import type { DinoTrainConfig } from "./config.ts";
-import { latestCheckpoint, loadCheckpoint } from "./checkpoint.ts";
+import { latestCheckpoint, loadCheckpoint, prepareCheckpointFolder } from "./checkpoint.ts";
 import { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";
 import { evaluate, type TrainingRun, trainLoop } from "./loop.ts";
 import {
@@ -20,8 +20,10 @@ import {
   RunClock,
   setAsideMetricsAfter,
 } from "./metrics.ts";
+import { DENO_FILE_SYSTEM, type RunFileSystem } from "./run_folder.ts";
 
 export { TrainingDivergedError } from "./loop.ts";
+export { OutputWriteError, type RunFileSystem } from "./run_folder.ts";
 export {
   evaluateKnn,
   INTERRUPTED_METRICS,
@@ -68,6 +70,11 @@ export interface TrainRunOptions {
    * `onMessage` at the end (needs `timestamp-query`).
    */
   profile?: boolean;
+  /**
+   * Where the run's files are written (default: the real file system); a failed write ends the
+   * run with an `OutputWriteError` (src/train/run_folder.ts).
+   */
+  fileSystem?: RunFileSystem;
 }
 
 /** What a run reports. */
@@ -92,7 +99,8 @@ export interface TrainRunResult {
 export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRunResult> {
   const run = createRun(options);
   try {
-    await Deno.mkdir(run.config.out, { recursive: true });
+    const ready = await prepareCheckpointFolder(run.trainer, run.config.out, run.fileSystem);
+    ready.forEach(run.message);
     let knnBefore: number | undefined;
     if (options.resume) await resumeRun(run, options.resume);
     else knnBefore = await startRun(run);
@@ -122,17 +130,18 @@ function createRun(options: TrainRunOptions): TrainingRun {
     loader,
     trainer: new DinoTrainer(config, stepsPerEpoch, { teacher: options.teacher }),
     totalSteps: config.maxSteps > 0 ? Math.min(config.maxSteps, allSteps) : allSteps,
-    metrics: new MetricsLog(config.out),
+    metrics: new MetricsLog(config.out, options.fileSystem),
     clock: new RunClock(),
     message: options.onMessage ?? (() => {}),
     startStep: 0,
     lastCheckpoint: "",
+    fileSystem: options.fileSystem ?? DENO_FILE_SYSTEM,
   };
 }
 
 /** A new run: an empty metrics.jsonl, then the k-NN before training (step 0). Returns its top-1. */
 async function startRun(run: TrainingRun): Promise<number | undefined> {
-  await Deno.writeTextFile(run.metrics.path, "");
+  await run.metrics.clear();
   const before = await evaluate(run, "before training");
   // the random-init point of the k-NN curve: step 0, no training metrics yet
   if (before) {
@@ -146,7 +155,7 @@ async function resumeRun(run: TrainingRun, from: string): Promise<void> {
   const info = await loadCheckpoint(run.trainer, from);
   run.lastCheckpoint = await latestCheckpoint(from);
   run.message(`resumed from ${from} at step ${info.step} (epoch ${info.epoch})`);
-  const setAside = await setAsideMetricsAfter(run.metrics.path, info.step);
+  const setAside = await setAsideMetricsAfter(run.metrics.path, info.step, run.fileSystem);
   if (setAside > 0) {
     run.message(
       `metrics.jsonl: ${setAside} lines after step ${info.step} (written by the interrupted ` +

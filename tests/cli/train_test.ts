@@ -11,6 +11,8 @@ import { decodeImage } from "../../src/io/image.ts";
 import { autoPreset, MNIST_RECIPE } from "../../src/train/config.ts";
 import { presetConfig } from "../../src/train/validate.ts";
 import { ConfigError } from "../../src/train/validate.ts";
+import { OutputWriteError } from "../../src/train/run_folder.ts";
+import { FailingFileSystem } from "../helpers/failing_file_system.ts";
 
 Deno.test("train: Fashion-MNIST gets the 28 px recipe; flags and other presets override it", async () => {
   const recipe = await configFromFlags({ data: "fashion-mnist" });
@@ -84,6 +86,33 @@ Deno.test("train: RunCurves draws curves.png from metrics.jsonl and says a failu
     const image = decodeImage(await Deno.readFile(curves.path));
     assert(image.width > 100 && image.height > 100, `${image.width}x${image.height}`);
     assertEquals(said.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("train: curves.png that cannot be written ends the run naming the last checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/step-00000008`);
+    await Deno.writeTextFile(`${dir}/latest`, "step-00000008\n");
+    const lines = [1, 2].map((step) => JSON.stringify({ step, loss: 6 - step / 10 }));
+    await Deno.writeTextFile(`${dir}/metrics.jsonl`, lines.join("\n") + "\n");
+    await Deno.writeTextFile(`${dir}/curves.png`, "the previous picture");
+    const said: string[] = [];
+    const full = new FailingFileSystem((operation) => operation === "writeFile");
+    const curves = new RunCurves(dir, (message) => said.push(message), full);
+    const error = await assertRejects(
+      () => curves.draw(),
+      OutputWriteError,
+      `cannot write ${dir}/curves.png: no space left on device; the last good checkpoint is ` +
+        `${dir}/step-00000008; free some space, then continue with --resume ${dir}`,
+    );
+    assert(!error.message.includes("\n"));
+    assertEquals(said, []);
+    assertEquals(await Deno.readTextFile(`${dir}/curves.png`), "the previous picture");
+    const names = (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name).sort();
+    assertEquals(names, ["curves.png", "latest", "metrics.jsonl", "step-00000008"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
