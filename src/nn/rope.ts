@@ -34,15 +34,82 @@ function centres(count: number): Float32Array {
 }
 
 /**
+ * DINOv3's training-time augmentation of the RoPE coordinates (`pos_embed_rope_shift_coords`,
+ * `_jitter_coords`, `_rescale_coords`): each coordinate becomes `(c + shift) * scale`, per axis
+ * [y, x].
+ */
+export interface RopeCoordinateTransform {
+  /** Added to the [-1, 1] coordinates, [y, x]. */
+  shift: [number, number];
+  /** Then multiplied in, [y, x]. */
+  scale: [number, number];
+}
+
+/** How strongly a ViT in training mode perturbs its RoPE coordinates (0 or undefined: not). */
+export interface RopeAugmentation {
+  /** Shift each axis by a uniform draw in [-shift, shift]. */
+  shift?: number;
+  /** Scale each axis by its own log-uniform draw in [1 / jitter, jitter] (> 1). */
+  jitter?: number;
+  /** Then scale both axes by one log-uniform draw in [1 / rescale, rescale] (> 1). */
+  rescale?: number;
+}
+
+/**
+ * Draws a coordinate transform as the official `RopePositionEmbedding` does in training: shift,
+ * then per-axis jitter, then a common rescale, each only when set. `uniform` returns draws in
+ * [0, 1).
+ */
+export function drawRopeTransform(
+  augmentation: RopeAugmentation,
+  uniform: () => number,
+): RopeCoordinateTransform {
+  const between = (low: number, high: number) => low + (high - low) * uniform();
+  const shift: [number, number] = [0, 0];
+  const scale: [number, number] = [1, 1];
+  const { shift: shiftRange, jitter, rescale } = augmentation;
+  if (shiftRange) {
+    shift[0] = between(-shiftRange, shiftRange);
+    shift[1] = between(-shiftRange, shiftRange);
+  }
+  if (jitter && jitter > 1) {
+    scale[0] = Math.exp(between(-Math.log(jitter), Math.log(jitter)));
+    scale[1] = Math.exp(between(-Math.log(jitter), Math.log(jitter)));
+  }
+  if (rescale && rescale > 1) {
+    const common = Math.exp(between(-Math.log(rescale), Math.log(rescale)));
+    scale[0] *= common;
+    scale[1] *= common;
+  }
+  return { shift, scale };
+}
+
+/** Whether `augmentation` perturbs anything. */
+export function augmentsRope(augmentation: RopeAugmentation | undefined): boolean {
+  if (!augmentation) return false;
+  const { shift, jitter, rescale } = augmentation;
+  return (shift ?? 0) > 0 || (jitter ?? 0) > 1 || (rescale ?? 0) > 1;
+}
+
+/**
  * The RoPE table [gridH * gridW, 2, 2 * periods.length] of a patch grid (row-major, as the
  * patches): per patch, the cosines then the sines of its angles, y first (periods.length
- * values), then x.
+ * values), then x. `transform` perturbs the coordinates first (training-time augmentation).
  */
-export function ropeTable(periods: ArrayLike<number>, gridH: number, gridW: number): Float32Array {
+export function ropeTable(
+  periods: ArrayLike<number>,
+  gridH: number,
+  gridW: number,
+  transform?: RopeCoordinateTransform,
+): Float32Array {
   const quarter = periods.length;
   const half = 2 * quarter;
-  const ys = centres(gridH);
-  const xs = centres(gridW);
+  const moved = (values: Float32Array, axis: 0 | 1) =>
+    transform
+      ? values.map((c) => Math.fround((c + transform.shift[axis]) * transform.scale[axis]))
+      : values;
+  const ys = moved(centres(gridH), 0);
+  const xs = moved(centres(gridW), 1);
   const table = new Float32Array(gridH * gridW * 2 * half);
   for (let y = 0; y < gridH; y++) {
     for (let x = 0; x < gridW; x++) {

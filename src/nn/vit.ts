@@ -8,16 +8,17 @@
  * (src/io/pretrained/dinov3.ts).
  * @module
  */
+import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { add } from "../ops/elementwise/forward.ts";
 import { resizeBicubic } from "../ops/image/forward.ts";
 import { concat, permute, reshape, slice } from "../ops/shape/forward.ts";
 import { gatherRows, scatterRows } from "../ops/shape/rows.ts";
 import { Random, truncatedNormal } from "../tensor/random.ts";
-import { constantTensor, formatShape, type Tensor, tidy, zeros } from "../tensor/tensor.ts";
+import { constantTensor, formatShape, Tensor, tidy, zeros } from "../tensor/tensor.ts";
 import { LayerNorm, runBlocks } from "./layers.ts";
 import { Module } from "./module.ts";
-import { ropePeriods, ropeTable } from "./rope.ts";
+import { augmentsRope, drawRopeTransform, ropePeriods, ropeTable } from "./rope.ts";
 import { Block, PatchEmbed } from "./vit_block.ts";
 import { type VitConfig, vitConfig } from "./vit_config.ts";
 
@@ -52,6 +53,8 @@ export class VisionTransformer extends Module {
   readonly norm: LayerNorm;
   /** The generator of stochastic depth (its state goes into training checkpoints). */
   readonly dropRandom: Random;
+  /** The generator of the RoPE coordinate augmentation (training mode; its state is checkpointed). */
+  readonly ropeRandom: Random;
   /** RoPE periods (headSize / 4), for `positionEmbedding: "rope"`. */
   readonly ropePeriods: Float32Array | undefined;
   readonly #ropeTables = new Map<string, Float32Array>();
@@ -67,6 +70,7 @@ export class VisionTransformer extends Module {
     }
     const random = new Random(config.seed);
     const dropRandom = this.dropRandom = new Random(config.seed ^ 0x5bd1e995);
+    this.ropeRandom = new Random(config.seed ^ 0x20be0c7);
     const grid = Math.floor(config.imageSize / config.patchSize);
     this.parameter("cls_token", truncatedNormal([1, 1, config.embedDim], random, 0.02));
     if (config.positionEmbedding === "rope") {
@@ -207,6 +211,23 @@ export class VisionTransformer extends Module {
     return { tokens, grid };
   }
 
+  /**
+   * The RoPE table of a grid with freshly drawn perturbed coordinates (`ropeAugmentation`),
+   * drawn when uploaded so that a replayed step draws its own.
+   */
+  #augmentedRopeTable(gridH: number, gridW: number): Tensor {
+    const periods = this.ropePeriods!;
+    const table = Tensor.empty([gridH * gridW, 2, 2 * periods.length], "f32", "rope table");
+    gpu().uploadStepInput(table.buffer, () => {
+      const transform = drawRopeTransform(
+        this.config.ropeAugmentation!,
+        () => this.ropeRandom.next(),
+      );
+      return ropeTable(periods, gridH, gridW, transform);
+    });
+    return table;
+  }
+
   /** Runs `blocks` on `tokens` (see `runBlocks`) with the RoPE table of `grid`, if any. */
   #runBlocks(
     blocks: readonly Block[],
@@ -215,7 +236,9 @@ export class VisionTransformer extends Module {
     each?: (x: Tensor, index: number) => void,
   ): Tensor {
     if (this.config.positionEmbedding !== "rope") return runBlocks(blocks, tokens, each);
-    using rope = this.ropeTable(...grid)!;
+    using rope = this.training && augmentsRope(this.config.ropeAugmentation)
+      ? this.#augmentedRopeTable(...grid)
+      : this.ropeTable(...grid)!;
     return runBlocks(
       blocks.map((block) => ({ forward: (x: Tensor) => block.forward(x, rope) })),
       tokens,

@@ -4,6 +4,7 @@
  * official DINO / DINOv2 variants do, or DINOv3's axial RoPE.
  * @module
  */
+import type { RopeAugmentation } from "./rope.ts";
 
 /** How the position embedding is resized to another grid (the official variants). */
 export type PositionInterpolation =
@@ -62,6 +63,11 @@ export interface VitConfig {
    * instead of those computed from `ropeBase`.
    */
   ropePeriods?: number[];
+  /**
+   * RoPE: DINOv3's training-time perturbation of the patch coordinates (shift, jitter, rescale;
+   * the 7B recipe rescales by up to 2); applied only in training mode, drawn per forward pass.
+   */
+  ropeAugmentation?: RopeAugmentation;
   /** Whether the model has a mask token (DINOv2 / iBOT). */
   maskToken: boolean;
   /** Seed of the initialisation. */

@@ -45,6 +45,8 @@ export interface CheckpointInfo {
   augmenterRandom: number[];
   /** State of the stochastic-depth generator (ViT students). */
   dropPathRandom: number | undefined;
+  /** State of the student's RoPE coordinate augmentation generator (absent in older files). */
+  ropeRandom?: number;
   /** Resolution phase of the networks (curriculum; 0 without one). */
   phase?: number;
   /** State of the iBOT mask generator. */
@@ -123,6 +125,9 @@ export async function saveCheckpoint(
     epoch: trainer.epoch,
     stepsPerEpoch: trainer.stepsPerEpoch,
     augmenterRandom: trainer.augmenter.random.state,
+    ropeRandom: trainer.student.backbone instanceof VisionTransformer
+      ? trainer.student.backbone.ropeRandom.state
+      : undefined,
     dropPathRandom: trainer.student.backbone instanceof VisionTransformer
       ? trainer.student.backbone.dropRandom.state
       : undefined,
@@ -327,6 +332,9 @@ export async function loadCheckpoint(trainer: DinoTrainer, dir: string): Promise
   if (info.maskRandom !== undefined) trainer.maskRandom.state = info.maskRandom;
   if (info.dropPathRandom !== undefined && trainer.student.backbone instanceof VisionTransformer) {
     trainer.student.backbone.dropRandom.state = info.dropPathRandom;
+    if (info.ropeRandom !== undefined) {
+      trainer.student.backbone.ropeRandom.state = info.ropeRandom;
+    }
   }
   return info;
 }

@@ -33,6 +33,13 @@ export interface DinoTrainConfig {
    * axial rotary embedding of the patch tokens' queries and keys; head width a multiple of 4).
    */
   positionEmbedding: "learned" | "rope";
+  /**
+   * RoPE coordinate augmentation of the student in training (DINOv3's `pos_embed_rope_*_coords`;
+   * 0 = off): `[shift, jitter, rescale]`: shift each axis by up to `shift`, scale each by a
+   * log-uniform draw in [1/jitter, jitter], then both by one in [1/rescale, rescale] (the 7B
+   * recipe: [0, 0, 2]).
+   */
+  ropeCoordinateAugmentation: [number, number, number];
   /** Register tokens of a ViT (DINOv2 with registers: 4; DINOv3's storage tokens: 4). */
   registers: number;
   /** LayerScale initial value of a ViT's blocks (DINOv2, DINOv3: 1e-5; 0 = no LayerScale). */
@@ -162,6 +169,7 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   channelHidden: 2048,
   dropPathRate: 0.1,
   positionEmbedding: "learned",
+  ropeCoordinateAugmentation: [0, 0, 0],
   registers: 0,
   layerScaleInit: 0,
   feedForward: "mlp",

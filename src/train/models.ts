@@ -7,6 +7,7 @@ import { gpu } from "../gpu/device.ts";
 import { DinoHead } from "../nn/dino_head.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { Module } from "../nn/module.ts";
+import { augmentsRope, type RopeAugmentation } from "../nn/rope.ts";
 import { VisionTransformer } from "../nn/vit.ts";
 import { concat, reshape } from "../ops/shape/forward.ts";
 import { gatherRows } from "../ops/shape/rows.ts";
@@ -50,6 +51,7 @@ export function buildBackbone(config: DinoTrainConfig, dropPath: boolean, channe
     depth: config.depth,
     heads: config.heads,
     positionEmbedding: config.positionEmbedding,
+    ropeAugmentation: ropeAugmentationOf(config),
     registers: config.registers,
     layerScaleInit: config.layerScaleInit > 0 ? config.layerScaleInit : undefined,
     feedForward: config.feedForward,
@@ -57,6 +59,15 @@ export function buildBackbone(config: DinoTrainConfig, dropPath: boolean, channe
     maskToken: config.ibotLossWeight > 0,
     seed: config.seed,
   });
+}
+
+/** The RoPE coordinate augmentation of a configuration, or undefined when it is off. */
+function ropeAugmentationOf(config: DinoTrainConfig): RopeAugmentation | undefined {
+  const [shift, jitter, rescale] = config.ropeCoordinateAugmentation;
+  const augmentation = { shift, jitter, rescale };
+  return config.positionEmbedding === "rope" && augmentsRope(augmentation)
+    ? augmentation
+    : undefined;
 }
 
 /** The DINO head a configuration describes (`outDim` overridable for the iBOT head). */

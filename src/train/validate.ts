@@ -205,6 +205,13 @@ function validateBackbone(config: DinoTrainConfig): void {
       throw new ConfigError(`config key "${key}" must be a whole number, got ${config[key]}`);
     }
   }
+  const [shift, jitter, rescale] = config.ropeCoordinateAugmentation;
+  if (!(shift >= 0 && (jitter === 0 || jitter >= 1) && (rescale === 0 || rescale >= 1))) {
+    throw new ConfigError(
+      `config key "ropeCoordinateAugmentation" must be [shift >= 0, jitter 0 or >= 1, rescale 0 ` +
+        `or >= 1], got ${JSON.stringify(config.ropeCoordinateAugmentation)}`,
+    );
+  }
   const headSize = config.embedDim / config.heads;
   if (config.positionEmbedding === "rope" && headSize % 4 !== 0) {
     throw new ConfigError(

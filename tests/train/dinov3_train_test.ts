@@ -1,4 +1,5 @@
-// DINOv3-style training (issue 21 item 4): a ViT with RoPE, storage tokens, LayerScale and SwiGLU
+// DINOv3-style training (issue 21 item 4): a ViT with RoPE (coordinates augmented), storage tokens,
+// LayerScale and SwiGLU
 // trains with DINO + iBOT + KoLeo + Gram anchoring; replayed steps equal steps that run the code,
 // the Gram loss starts at gramStartStep, and a run stopped and resumed gives the same losses
 // (the Gram teacher and iBOT's centre are in the checkpoint).
@@ -35,6 +36,7 @@ function dinov3Config(overrides: Partial<DinoTrainConfig> = {}): DinoTrainConfig
     dropPathRate: 0,
     freezeLastLayer: 0,
     positionEmbedding: "rope",
+    ropeCoordinateAugmentation: [0.1, 1.2, 2],
     registers: 2,
     layerScaleInit: 0.1,
     feedForward: "swiglu",
