@@ -25,7 +25,13 @@ export {
   type VitFeatures,
   type VitOutput,
 } from "./vit.ts";
-export { ropePeriods, ropeTable } from "./rope.ts";
+export {
+  drawRopeTransform,
+  type RopeAugmentation,
+  type RopeCoordinateTransform,
+  ropePeriods,
+  ropeTable,
+} from "./rope.ts";
 export { DINOV3_SIZES, dinov3Config, type Dinov3Size, dinov3SwigluHidden } from "./dinov3.ts";
 export {
   blockTokenOrder,
