@@ -20,6 +20,6 @@ done
 "$deno_bin" run --allow-read --allow-write --allow-env --allow-run tools/bundle.ts \
   --only cli --cli dist/dinogpu.js
 if [ -n "${DENORT_BIN:-}" ]; then echo "compile: using denort at $DENORT_BIN"; fi
-"$deno_bin" compile --no-config --allow-read --allow-write --allow-env \
+"$deno_bin" compile --no-config --allow-read --allow-write --allow-env --allow-sys=statfs \
   ${extra[@]+"${extra[@]}"} --output "$output" dist/dinogpu.js
 echo "compile: wrote $output"
