@@ -200,14 +200,14 @@ export async function removeStaleTemporaries(out: string): Promise<string[]> {
 
 /**
  * Checks before a run that `out` can be created and written, and that its file system has room
- * for one checkpoint of `checkpointBytes`; throws an `OutputWriteError` saying what is missing.
- * Returns a warning when there is room for fewer than `keep` more checkpoints (a run keeps two and
- * writes the next beside them), otherwise undefined.
+ * for one checkpoint of `checkpointBytes` (or what `needs` names); throws an `OutputWriteError`
+ * saying what is missing. Returns a warning when there is room for fewer than `keep` more
+ * checkpoints (a run keeps two and writes the next beside them), otherwise undefined.
  */
 export async function checkOutputFolder(
   out: string,
   checkpointBytes: number,
-  options: { fileSystem?: RunFileSystem; keep?: number } = {},
+  options: { fileSystem?: RunFileSystem; keep?: number; needs?: string } = {},
 ): Promise<string | undefined> {
   const fileSystem = options.fileSystem ?? DENO_FILE_SYSTEM;
   const probe = join(out, `.write-check.tmp-${Deno.pid}`);
@@ -230,17 +230,18 @@ export async function checkOutputFolder(
   if (free < checkpointBytes) {
     const reason = "no space for a checkpoint";
     throw new OutputWriteError(
-      `the output folder ${out} has ${formatBytes(free)} free, and one checkpoint of this model ` +
-        `needs about ${size}; free some space or choose another --out`,
+      `the output folder ${out} has ${formatBytes(free)} free, and ` +
+        `${options.needs ?? "one checkpoint of this model"} needs about ${size}; free some ` +
+        `space or choose another --out`,
       { path: out, reason, lastCheckpoint: await latestCheckpointIn(out) },
     );
   }
   const keep = options.keep ?? 3;
   if (free < keep * checkpointBytes) {
-    return `${out} has ${formatBytes(free)} free: room for ${
-      Math.floor(free / checkpointBytes)
-    } checkpoint(s) of about ${size}, and the run needs ${formatBytes(keep * checkpointBytes)} ` +
-      `for ${keep} more; it may stop for lack of space`;
+    const room = Math.floor(free / checkpointBytes);
+    return `${out} has ${formatBytes(free)} free, room for ${room} checkpoint(s) of about ` +
+      `${size}; the run keeps two and writes the next beside them, so it needs ` +
+      `${formatBytes(keep * checkpointBytes)} more and may stop for lack of space`;
   }
   return undefined;
 }
