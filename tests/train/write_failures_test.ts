@@ -120,13 +120,36 @@ gpuTest(
         "metrics.jsonl",
         "step-00000007",
       ]);
+      // a process killed while writing a checkpoint left its temporary folder
+      const stale = join(out, ".step-00000014.tmp-4242");
+      await Deno.mkdir(stale);
+      await Deno.writeFile(join(stale, "checkpoint.safetensors"), new Uint8Array(99));
       // space freed: the run resumes and ends where the uninterrupted one did
-      const resumed = await runDinoTraining({ config: tinyConfig(out), train, resume: out });
+      const said: string[] = [];
+      const resumed = await runDinoTraining({
+        config: tinyConfig(out),
+        train,
+        resume: out,
+        onMessage: (message) => said.push(message),
+      });
+      assertTrue(
+        said.includes(
+          `removed 1 temporary file(s) an interrupted run left in ${out}: .step-00000014.tmp-4242`,
+        ),
+        said.join("\n"),
+      );
       assertEquals(resumed.steps, 14);
       for (let step = 8; step <= 14; step++) {
         assertEquals(resumed.losses.get(step), straight.losses.get(step), `loss at step ${step}`);
       }
       assertEquals(await latestCheckpoint(out), join(out, "step-00000014"));
+      assertEquals(await names(out), [
+        "latest",
+        "metrics.interrupted.jsonl",
+        "metrics.jsonl",
+        "step-00000007",
+        "step-00000014",
+      ]);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
