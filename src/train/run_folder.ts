@@ -170,13 +170,19 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1e9).toFixed(2)} GB`;
 }
 
-/** Temporary files and folders a write of a run leaves while it works (and a killed one behind). */
-const TEMPORARY =
-  /^(\.step-\d+\.tmp-\d+|\.latest\.tmp-\d+|.+\.tmp-\d+|.+\.tmp|.+\.partial(-\d+)?)$/;
+/**
+ * Temporary files and folders the writes of a run make while they work (and a killed run leaves
+ * behind); only these names, as `--out` may be a folder holding a person's own files.
+ */
+const TEMPORARY = new RegExp(
+  "^(\\.step-\\d+\\.tmp-\\d+|\\.(latest|write-check)\\.tmp-\\d+|" +
+    "(metrics(\\.interrupted)?\\.jsonl|curves\\.png)\\.(tmp(-\\d+)?|partial))$",
+);
 
 /**
  * Removes the temporary checkpoint folders and files in `out` that another (killed) process left
- * (`.step-*.tmp-*`, `.latest.tmp-*`, `*.tmp-*`, `*.partial`); returns their names.
+ * (`.step-*.tmp-*`, `.latest.tmp-*`, `metrics.jsonl.tmp*`, `curves.png.tmp-*` or `.partial`);
+ * returns their names.
  */
 export async function removeStaleTemporaries(out: string): Promise<string[]> {
   const removed: string[] = [];
