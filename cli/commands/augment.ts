@@ -15,7 +15,7 @@ import { initGpu } from "../../src/gpu/device.ts";
 import { encodePng } from "../../src/io/image.ts";
 import { readAll } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
-import { DATA_SPEC_HELP, loadCliData, wholeFlag } from "../shared.ts";
+import { DATA_SPEC_HELP, loadCliData, OutputFolder, wholeFlag } from "../shared.ts";
 
 /** One picture of the grid: RGB bytes (HWC). */
 export interface GridImage {
@@ -249,9 +249,10 @@ export function augmentCommand() {
       const cell = Math.max(globalSize, height * factor, width * factor);
       const scale = Math.max(1, Math.ceil(96 / cell));
       const picture = imageGrid(grid, { cell, scale });
-      await Deno.mkdir(options.out, { recursive: true });
-      const path = `${options.out.replace(/\/+$/, "")}/augment.png`;
-      await Deno.writeFile(path, encodePng(picture.pixels, picture.width, picture.height));
+      const path = await new OutputFolder(options.out).write(
+        "augment.png",
+        encodePng(picture.pixels, picture.width, picture.height),
+      );
       const summary = {
         out: path,
         data: data.name,

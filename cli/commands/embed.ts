@@ -12,6 +12,7 @@ import { ProgressBar } from "../progress.ts";
 import { UserError } from "../run.ts";
 import {
   addImageModelOptions,
+  checkOutputFile,
   type ImageModelOptions,
   listImages,
   loadImage,
@@ -75,6 +76,10 @@ export async function embed(
   if (files.length === 0) throw new UserError("embed: no images (.jpg, .jpeg, .png) given");
   return await withImageModel(options, async (loaded, size, patch) => {
     const dim = loaded.model.config.embedDim;
+    // JSON spells a float in up to ~12 characters, the binary formats in 4 bytes
+    const perValue = options.out.toLowerCase().endsWith(".json") ? 12 : 4;
+    const bytes = files.length * dim * perValue + 256 * files.length + 4096;
+    await checkOutputFile(options.out, bytes, `${files.length} x ${dim} features`);
     const done: string[] = [];
     const failed: string[] = [];
     const chunks: Float32Array[] = [];

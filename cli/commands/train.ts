@@ -311,7 +311,12 @@ export async function trainFromFlags(
         loss: metrics?.loss,
       });
     },
-  }).finally(() => bar.finish());
+  }).catch((error) => {
+    // the bar's last state on its own line above the message, when it was drawn at all
+    if (bar.done > resumedStep * config.batchSize) bar.finish();
+    throw error;
+  });
+  bar.finish();
   await curves.draw();
   if (curves.drawn) console.error(`curves ${curves.path}`);
   return { config, result };

@@ -170,13 +170,19 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1e9).toFixed(2)} GB`;
 }
 
-/** Temporary files and folders a write of a run leaves while it works (and a killed one behind). */
-const TEMPORARY =
-  /^(\.step-\d+\.tmp-\d+|\.latest\.tmp-\d+|.+\.tmp-\d+|.+\.tmp|.+\.partial(-\d+)?)$/;
+/**
+ * Temporary files and folders the writes of a run make while they work (and a killed run leaves
+ * behind); only these names, as `--out` may be a folder holding a person's own files.
+ */
+const TEMPORARY = new RegExp(
+  "^(\\.step-\\d+\\.tmp-\\d+|\\.(latest|write-check)\\.tmp-\\d+|" +
+    "(metrics(\\.interrupted)?\\.jsonl|curves\\.png)\\.(tmp(-\\d+)?|partial))$",
+);
 
 /**
  * Removes the temporary checkpoint folders and files in `out` that another (killed) process left
- * (`.step-*.tmp-*`, `.latest.tmp-*`, `*.tmp-*`, `*.partial`); returns their names.
+ * (`.step-*.tmp-*`, `.latest.tmp-*`, `metrics.jsonl.tmp*`, `curves.png.tmp-*` or `.partial`);
+ * returns their names.
  */
 export async function removeStaleTemporaries(out: string): Promise<string[]> {
   const removed: string[] = [];
@@ -200,14 +206,14 @@ export async function removeStaleTemporaries(out: string): Promise<string[]> {
 
 /**
  * Checks before a run that `out` can be created and written, and that its file system has room
- * for one checkpoint of `checkpointBytes`; throws an `OutputWriteError` saying what is missing.
- * Returns a warning when there is room for fewer than `keep` more checkpoints (a run keeps two and
- * writes the next beside them), otherwise undefined.
+ * for one checkpoint of `checkpointBytes` (or what `needs` names); throws an `OutputWriteError`
+ * saying what is missing. Returns a warning when there is room for fewer than `keep` more
+ * checkpoints (a run keeps two and writes the next beside them), otherwise undefined.
  */
 export async function checkOutputFolder(
   out: string,
   checkpointBytes: number,
-  options: { fileSystem?: RunFileSystem; keep?: number } = {},
+  options: { fileSystem?: RunFileSystem; keep?: number; needs?: string } = {},
 ): Promise<string | undefined> {
   const fileSystem = options.fileSystem ?? DENO_FILE_SYSTEM;
   const probe = join(out, `.write-check.tmp-${Deno.pid}`);
@@ -230,17 +236,18 @@ export async function checkOutputFolder(
   if (free < checkpointBytes) {
     const reason = "no space for a checkpoint";
     throw new OutputWriteError(
-      `the output folder ${out} has ${formatBytes(free)} free, and one checkpoint of this model ` +
-        `needs about ${size}; free some space or choose another --out`,
+      `the output folder ${out} has ${formatBytes(free)} free, and ` +
+        `${options.needs ?? "one checkpoint of this model"} needs about ${size}; free some ` +
+        `space or choose another --out`,
       { path: out, reason, lastCheckpoint: await latestCheckpointIn(out) },
     );
   }
   const keep = options.keep ?? 3;
   if (free < keep * checkpointBytes) {
-    return `${out} has ${formatBytes(free)} free: room for ${
-      Math.floor(free / checkpointBytes)
-    } checkpoint(s) of about ${size}, and the run needs ${formatBytes(keep * checkpointBytes)} ` +
-      `for ${keep} more; it may stop for lack of space`;
+    const room = Math.floor(free / checkpointBytes);
+    return `${out} has ${formatBytes(free)} free, room for ${room} checkpoint(s) of about ` +
+      `${size}; the run keeps two and writes the next beside them, so it needs ` +
+      `${formatBytes(keep * checkpointBytes)} more and may stop for lack of space`;
   }
   return undefined;
 }

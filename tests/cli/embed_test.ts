@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { embedCommand } from "../../cli/commands/embed.ts";
 import { UserError } from "../../cli/run.ts";
+import { OutputWriteError } from "../../src/train/run_folder.ts";
 import { decodeImage, encodePng } from "../../src/io/image.ts";
 import { readNpy } from "../../src/io/npy.ts";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../../src/data/imagenet.ts";
@@ -221,6 +222,22 @@ gpuTest(
           ]),
         UserError,
         ".npy, .safetensors or .json",
+      );
+      // a folder that cannot be made (a file is in the way): refused before any image is embedded
+      await assertRejects(
+        () =>
+          run([
+            `${dir}/x.png`,
+            "--weights",
+            `${MODELS}dino_vit16.pth`,
+            "--heads",
+            "2",
+            "--out",
+            `${dir}/x.png/features/o.npy`,
+          ]),
+        OutputWriteError,
+        `cannot write to the output folder ${dir}/x.png/features: not a directory; make ` +
+          `${dir}/x.png/features writable or choose another --out`,
       );
       assertEquals(await listing(dir), ["cut.pth", "x.png"]);
     } finally {

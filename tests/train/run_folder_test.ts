@@ -95,7 +95,8 @@ Deno.test("run folder: temporary folders of a killed run are removed, others kep
       await Deno.mkdir(join(dir, name));
       await Deno.writeTextFile(join(dir, name, "checkpoint.json"), "{}");
     }
-    for (const name of [".latest.tmp-4242", "curves.png.partial", "metrics.jsonl.tmp", "latest"]) {
+    const files = [".latest.tmp-4242", "curves.png.partial", "metrics.jsonl.tmp", "latest"];
+    for (const name of [...files, "notes.tmp", "photo.png.partial"]) {
       await Deno.writeTextFile(join(dir, name), "x");
     }
     await Deno.mkdir(join(dir, `.step-00000024.tmp-${Deno.pid}`)); // this process's own
@@ -105,7 +106,13 @@ Deno.test("run folder: temporary folders of a killed run are removed, others kep
       "curves.png.partial",
       "metrics.jsonl.tmp",
     ]);
-    assertEquals(await names(dir), [`.step-00000024.tmp-${Deno.pid}`, "latest", "step-00000008"]);
+    assertEquals(await names(dir), [
+      `.step-00000024.tmp-${Deno.pid}`,
+      "latest",
+      "notes.tmp",
+      "photo.png.partial",
+      "step-00000008",
+    ], "a person's own files are kept");
     assertEquals(await removeStaleTemporaries(join(dir, "missing")), []);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -3,46 +3,13 @@
 // no temporary folder stays, that checkpoint still loads, and resuming from it trains the same
 // losses as a run never interrupted.
 import { join } from "node:path";
-import { syntheticDataset } from "../../src/data/synthetic.ts";
-import { trainTestSplit } from "../../src/data/dataset.ts";
-import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
-import { resolveConfig } from "../../src/train/validate.ts";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { OutputWriteError, runDinoTraining } from "../../src/train/run.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { FailingFileSystem, type FileOperation } from "../helpers/failing_file_system.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
-
-const { train } = trainTestSplit(syntheticDataset({ count: 80, size: 16, seed: 3 }), {
-  testFraction: 0.2,
-  seed: 1,
-});
-
-function tinyConfig(out: string, overrides: Partial<DinoTrainConfig> = {}): DinoTrainConfig {
-  return resolveConfig(DINO_DEFAULTS, {
-    imageSize: 16,
-    patchSize: 8,
-    embedDim: 16,
-    depth: 1,
-    heads: 2,
-    outDim: 32,
-    headHidden: 16,
-    headBottleneck: 8,
-    batchSize: 8,
-    epochs: 2,
-    warmupEpochs: 1,
-    globalSize: 16,
-    globalScale: [0.5, 1],
-    localSize: 8,
-    localScale: [0.2, 0.5],
-    localCrops: 2,
-    freezeLastLayer: 1,
-    logEvery: 1,
-    out,
-    ...overrides,
-  });
-}
+import { tinyConfig, tinyTrain as train } from "../helpers/tiny_dino.ts";
 
 async function names(dir: string): Promise<string[]> {
   return (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name).sort();
@@ -153,13 +120,36 @@ gpuTest(
         "metrics.jsonl",
         "step-00000007",
       ]);
+      // a process killed while writing a checkpoint left its temporary folder
+      const stale = join(out, ".step-00000014.tmp-4242");
+      await Deno.mkdir(stale);
+      await Deno.writeFile(join(stale, "checkpoint.safetensors"), new Uint8Array(99));
       // space freed: the run resumes and ends where the uninterrupted one did
-      const resumed = await runDinoTraining({ config: tinyConfig(out), train, resume: out });
+      const said: string[] = [];
+      const resumed = await runDinoTraining({
+        config: tinyConfig(out),
+        train,
+        resume: out,
+        onMessage: (message) => said.push(message),
+      });
+      assertTrue(
+        said.includes(
+          `removed 1 temporary file(s) an interrupted run left in ${out}: .step-00000014.tmp-4242`,
+        ),
+        said.join("\n"),
+      );
       assertEquals(resumed.steps, 14);
       for (let step = 8; step <= 14; step++) {
         assertEquals(resumed.losses.get(step), straight.losses.get(step), `loss at step ${step}`);
       }
       assertEquals(await latestCheckpoint(out), join(out, "step-00000014"));
+      assertEquals(await names(out), [
+        "latest",
+        "metrics.interrupted.jsonl",
+        "metrics.jsonl",
+        "step-00000007",
+        "step-00000014",
+      ]);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -76,11 +76,19 @@ function tuningTable(): TuningTable {
 function saveTable(): void {
   const file = cacheFile();
   if (!file || !table) return;
+  // written beside and renamed: a full disk leaves the old cache, never half a file
+  const temporary = `${file}.tmp-${Deno.pid}`;
   try {
     Deno.mkdirSync(file.slice(0, file.lastIndexOf("/")), { recursive: true });
-    Deno.writeTextFileSync(file, JSON.stringify(table, null, 1));
+    Deno.writeTextFileSync(temporary, JSON.stringify(table, null, 1));
+    Deno.renameSync(temporary, file);
   } catch {
-    // read-only home or no permission: keep the in-memory table only
+    // read-only home, no permission or no space: keep the in-memory table only
+    try {
+      Deno.removeSync(temporary);
+    } catch {
+      // never written
+    }
   }
 }
 
