@@ -1,8 +1,11 @@
 /**
  * Data curation as DINOv2 builds its data (appendix A; facebookresearch/ssl-data-curation):
- * exact GPU k-NN search, near-duplicate removal with union-find and test-set decontamination.
+ * embedding folders (sharded, resumable), exact GPU k-NN search, near-duplicate removal with
+ * union-find and test-set decontamination, contact sheets.
  * @module
  */
 export * from "./knn_search.ts";
 export * from "./union_find.ts";
 export * from "./dedup.ts";
+export * from "./embeddings.ts";
+export * from "./contact_sheet.ts";

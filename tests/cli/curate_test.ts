@@ -1,0 +1,130 @@
+/**
+ * `curate embed` and `curate dedup` end to end on a tiny image folder with planted copies: the
+ * copies are grouped with their originals, the first of each group kept, a near copy of a test
+ * image decontaminated, the folder and the in-memory path agree, broken folders are named.
+ */
+import { Command } from "commander";
+import { assertEquals, assertRejects } from "../helpers/assert.ts";
+import { curateCommand } from "../../cli/commands/curate.ts";
+import { CurateError } from "../../src/curate/embeddings.ts";
+import { encodePng } from "../../src/io/image.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+import { Random } from "../helpers/random.ts";
+
+async function run(args: string[]): Promise<string> {
+  const lines: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
+  console.error = () => {};
+  try {
+    await new Command().exitOverride().addCommand(curateCommand())
+      .parseAsync(["curate", ...args], { from: "user" });
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+  return lines.join("\n");
+}
+
+/** Noise images 16 x 16 gray: train img00..img09, img10..img12 copies of 0..2 (img12 a bit
+ * brighter); test t0 a brighter copy of train img05, t1 and t2 new noise. */
+async function plantedFolder(): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const random = new Random(17);
+  const noise = () => Uint8Array.from({ length: 256 }, () => random.int(256));
+  const brighter = (image: Uint8Array) => image.map((v) => Math.min(255, v + 3));
+  const train = Array.from({ length: 10 }, noise);
+  train.push(train[0], train[1], brighter(train[2]));
+  const test = [brighter(train[5]), noise(), noise()];
+  for (const [split, images] of [["train", train], ["test", test]] as const) {
+    await Deno.mkdir(`${dir}/${split}/a`, { recursive: true });
+    for (const [i, image] of images.entries()) {
+      const name = `${dir}/${split}/a/img${String(i).padStart(2, "0")}.png`;
+      await Deno.writeFile(name, encodePng(image, 16, 16));
+    }
+  }
+  return dir;
+}
+
+gpuTest("curate: embed a folder, dedup it against its test split, same as in memory", async () => {
+  const dir = await plantedFolder();
+  try {
+    const data = `folder:${dir}`;
+    const common = ["--features", "pixels", "--quiet"];
+    const embedded = await run([
+      "embed",
+      "--data",
+      data,
+      "--out",
+      `${dir}/emb`,
+      "--shard-rows",
+      "5",
+      ...common,
+    ]);
+    assertEquals(embedded.startsWith("curate embed: 13 x 768"), true, embedded);
+    const flags = [
+      "--k",
+      "4",
+      "--threshold",
+      "0.99",
+      "--against",
+      data,
+      "--against-threshold",
+      "0.99",
+    ];
+    const fromFolder = await run([
+      "dedup",
+      "--embeddings",
+      `${dir}/emb`,
+      "--data",
+      data,
+      "--out",
+      `${dir}/a`,
+      ...flags,
+      "--json",
+    ]);
+    assertEquals(JSON.parse(fromFolder), {
+      rows: 13,
+      kept: 9,
+      removed: 4,
+      groups: 4,
+      contaminated_groups: 1,
+      out: `${dir}/a`,
+    });
+    const kept = (await Deno.readTextFile(`${dir}/a/kept.txt`)).trim().split("\n");
+    assertEquals(kept, [
+      "train/0",
+      "train/1",
+      "train/2",
+      "train/3",
+      "train/4",
+      "train/6",
+      "train/7",
+      "train/8",
+      "train/9",
+    ]);
+    const groups = JSON.parse(await Deno.readTextFile(`${dir}/a/groups.json`)).groups;
+    assertEquals(
+      groups.map((group: { members: { row: number }[]; contaminated: boolean }) => [
+        group.members.map((member) => member.row),
+        group.contaminated,
+      ]),
+      [[[0, 10], false], [[1, 11], false], [[2, 12], false], [[5], true]],
+    );
+    assertEquals((await Deno.stat(`${dir}/a/groups.png`)).size > 100, true);
+    await run(["dedup", "--data", data, "--out", `${dir}/b`, ...flags, ...common]);
+    assertEquals(
+      await Deno.readTextFile(`${dir}/b/kept.txt`),
+      await Deno.readTextFile(`${dir}/a/kept.txt`),
+    );
+    await Deno.remove(`${dir}/emb/embeddings-00001.npy`);
+    await assertRejects(
+      () => run(["dedup", "--embeddings", `${dir}/emb`, "--out", `${dir}/c`]),
+      CurateError,
+      `${dir}/emb/embeddings-00001.npy: missing shard`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
