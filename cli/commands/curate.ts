@@ -1,7 +1,8 @@
 /**
  * `dinogpu curate`: data curation as DINOv2 builds its data (appendix A). `curate embed` writes a
  * split's L2-normalised features as a resumable embedding folder; `curate dedup` removes
- * near-duplicates (curate_dedup.ts).
+ * near-duplicates (curate_dedup.ts); `curate cluster` runs hierarchical k-means and balanced
+ * sampling (curate_cluster.ts).
  * @module
  */
 import { Command } from "commander";
@@ -9,6 +10,7 @@ import { writeEmbeddings } from "../../src/curate/embeddings.ts";
 import { subset } from "../../src/data/dataset.ts";
 import { ProgressBar } from "../progress.ts";
 import { wholeFlag } from "../shared.ts";
+import { curateClusterCommand } from "./curate_cluster.ts";
 import { curateDedupCommand } from "./curate_dedup.ts";
 import {
   addSourceOptions,
@@ -87,7 +89,8 @@ export function curateCommand() {
     else console.log(`curate embed: ${rows} x ${dim} -> ${options.out} (${line.seconds} s)`);
   });
   return new Command("curate")
-    .description("data curation (DINOv2): embed, near-duplicate removal")
+    .description("data curation (DINOv2): embed, near-duplicate removal, clustering and sampling")
     .addCommand(embed)
-    .addCommand(curateDedupCommand());
+    .addCommand(curateDedupCommand())
+    .addCommand(curateClusterCommand());
 }

@@ -1,7 +1,8 @@
 /**
  * Data curation as DINOv2 builds its data (appendix A; facebookresearch/ssl-data-curation):
  * embedding folders (sharded, resumable), exact GPU k-NN search, near-duplicate removal with
- * union-find and test-set decontamination, contact sheets.
+ * union-find and test-set decontamination, GPU k-means, hierarchical k-means with resampling and
+ * balanced sampling, contact sheets.
  * @module
  */
 export * from "./knn_search.ts";
@@ -9,3 +10,5 @@ export * from "./union_find.ts";
 export * from "./dedup.ts";
 export * from "./embeddings.ts";
 export * from "./contact_sheet.ts";
+export * from "./kmeans.ts";
+export * from "./hierarchy.ts";

@@ -128,3 +128,25 @@ gpuTest("curate: embed a folder, dedup it against its test split, same as in mem
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+gpuTest("curate cluster: two levels and a balanced sample of synthetic images", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const common = ["--data", "synthetic:100", "--features", "pixels", "--quiet", "--json"];
+    const flags = ["--levels", "8,2", "--iterations", "5", "--target", "30", "--pick", "closest"];
+    const line = JSON.parse(await run(["cluster", ...common, ...flags, "--out", dir]));
+    assertEquals(line, { rows: 80, levels: [8, 2], sampled: 30, out: dir });
+    const clusters = JSON.parse(await Deno.readTextFile(`${dir}/clusters.json`));
+    assertEquals(clusters.leaf_of_row.length, 80);
+    assertEquals(clusters.levels[0].sizes.reduce((a: number, b: number) => a + b, 0), 80);
+    const sampled = (await Deno.readTextFile(`${dir}/sampled.txt`)).trim().split("\n");
+    assertEquals(new Set(sampled).size, 30);
+    await assertRejects(
+      () => run(["cluster", ...common, "--levels", "81", "--out", dir]),
+      Error,
+      "--levels 81: 81 clusters for 80 images",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
