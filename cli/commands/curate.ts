@@ -2,7 +2,8 @@
  * `dinogpu curate`: data curation as DINOv2 builds its data (appendix A). `curate embed` writes a
  * split's L2-normalised features as a resumable embedding folder; `curate dedup` removes
  * near-duplicates (curate_dedup.ts); `curate cluster` runs hierarchical k-means and balanced
- * sampling (curate_cluster.ts).
+ * sampling (curate_cluster.ts); `curate retrieve` the nearest pool images of a query set
+ * (curate_retrieve.ts).
  * @module
  */
 import { Command } from "commander";
@@ -12,6 +13,7 @@ import { ProgressBar } from "../progress.ts";
 import { wholeFlag } from "../shared.ts";
 import { curateClusterCommand } from "./curate_cluster.ts";
 import { curateDedupCommand } from "./curate_dedup.ts";
+import { curateRetrieveCommand } from "./curate_retrieve.ts";
 import {
   addSourceOptions,
   embedDataset,
@@ -89,8 +91,11 @@ export function curateCommand() {
     else console.log(`curate embed: ${rows} x ${dim} -> ${options.out} (${line.seconds} s)`);
   });
   return new Command("curate")
-    .description("data curation (DINOv2): embed, near-duplicate removal, clustering and sampling")
+    .description(
+      "data curation (DINOv2): embed, near-duplicate removal, clustering and sampling, retrieval",
+    )
     .addCommand(embed)
     .addCommand(curateDedupCommand())
-    .addCommand(curateClusterCommand());
+    .addCommand(curateClusterCommand())
+    .addCommand(curateRetrieveCommand());
 }

@@ -150,3 +150,53 @@ gpuTest("curate cluster: two levels and a balanced sample of synthetic images", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+gpuTest("curate retrieve: a query's copies come back; an empty query set is refused", async () => {
+  const dir = await plantedFolder();
+  try {
+    const data = `folder:${dir}`;
+    const common = ["--features", "pixels", "--quiet", "--json"];
+    const line = JSON.parse(
+      await run([
+        "retrieve",
+        "--data",
+        data,
+        "--queries",
+        data,
+        "--k",
+        "2",
+        "--out",
+        `${dir}/r`,
+        ...common,
+      ]),
+    );
+    assertEquals(line.pool, 13);
+    const neighbours = JSON.parse(await Deno.readTextFile(`${dir}/r/neighbours.json`));
+    assertEquals(neighbours.length, 3);
+    assertEquals(neighbours[0].query, "test/0");
+    assertEquals(neighbours[0].neighbours[0].name, "train/5"); // test/0 is a brighter train/5
+    const retrieved = (await Deno.readTextFile(`${dir}/r/retrieved.txt`)).trim().split("\n");
+    assertEquals(retrieved.includes("train/5"), true);
+    assertEquals(retrieved.length, line.retrieved);
+    await Deno.mkdir(`${dir}/empty/train/a`, { recursive: true });
+    await Deno.mkdir(`${dir}/empty/test/a`, { recursive: true });
+    await Deno.copyFile(`${dir}/train/a/img00.png`, `${dir}/empty/train/a/img00.png`);
+    await assertRejects(
+      () =>
+        run([
+          "retrieve",
+          "--data",
+          data,
+          "--queries",
+          `folder:${dir}/empty`,
+          "--out",
+          `${dir}/e`,
+          ...common,
+        ]),
+      Error,
+      "empty",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
