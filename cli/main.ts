@@ -11,6 +11,7 @@
 import { Command } from "commander";
 import { attnCommand } from "./commands/attn.ts";
 import { augmentCommand } from "./commands/augment.ts";
+import { curateCommand } from "./commands/curate.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { benchModelCommand } from "./commands/bench_model.ts";
 import { distillCommand } from "./commands/distill.ts";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   program.addCommand(pcaCommand());
   program.addCommand(augmentCommand());
   program.addCommand(plotCommand());
+  program.addCommand(curateCommand());
   return program;
 }
 

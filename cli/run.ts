@@ -4,6 +4,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { CurateError } from "../src/curate/embeddings.ts";
 import { DataSpecError } from "../src/data/spec.ts";
 import { GpuUnavailableError, KernelCompileError, ShapeError } from "../src/gpu/errors.ts";
 import { ImageDecodeError } from "../src/io/image.ts";
@@ -31,6 +32,7 @@ const USER_ERRORS = [
   ConfigError,
   TrainingDivergedError,
   OutputWriteError,
+  CurateError,
 ];
 
 /** Parses `args` and runs the matching command; exits 1 with a one-line message on user errors. */

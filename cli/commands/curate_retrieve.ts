@@ -1,0 +1,130 @@
+/**
+ * `dinogpu curate retrieve`: for each image of a query set, its k nearest images of a pool
+ * (DINOv2: k = 4, or 32 for small query sets); writes the union as `retrieved.txt` (pool names,
+ * in pool order) and `neighbours.json` (per query: its name and its neighbours' names and
+ * similarities).
+ * @module
+ */
+import { Command } from "commander";
+import { readEmbeddings } from "../../src/curate/embeddings.ts";
+import { retrieve, type RetrieveResult } from "../../src/curate/retrieve.ts";
+import { MAX_KNN_K } from "../../src/eval/knn.ts";
+import { initGpu } from "../../src/gpu/device.ts";
+import { UserError } from "../run.ts";
+import { featureFlags, loadCliData, OutputFolder, wholeFlag } from "../shared.ts";
+import {
+  addSourceOptions,
+  type CurateModel,
+  embedDataset,
+  flagsForModel,
+  loadCurateModel,
+  sourceEmbeddings,
+  type SourceFlags,
+  splitFlag,
+  splitRows,
+} from "./curate_shared.ts";
+
+/** The flags of `curate retrieve`. */
+export interface CurateRetrieveFlags extends SourceFlags {
+  /** Pool embedding folder (else --data is embedded now). */
+  embeddings?: string;
+  /** Query set: an embedding folder or a data spec. */
+  queries: string;
+  /** Split of a query data spec. */
+  queriesSplit: string;
+  /** Neighbours per query. */
+  k: string;
+  /** Output folder. */
+  out: string;
+}
+
+async function isEmbeddingFolder(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(`${path}/index.json`)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `curate retrieve`; returns the result, the pool names and the files written. */
+export async function curateRetrieve(
+  flags: CurateRetrieveFlags,
+): Promise<{ result: RetrieveResult; names: string[]; written: string[] }> {
+  const k = wholeFlag(flags.k, "--k", 1, MAX_KNN_K);
+  const { seed } = featureFlags(flags);
+  await initGpu();
+  let model: CurateModel | undefined;
+  let recorded: string | undefined;
+  const getModel = async () => model ??= await loadCurateModel(flagsForModel(flags, recorded));
+  try {
+    const pool = await sourceEmbeddings(flags, flags.embeddings, getModel, "curate retrieve");
+    recorded = pool.model;
+    let queries: { data: Float32Array; dim: number; names: string[] };
+    if (await isEmbeddingFolder(flags.queries)) {
+      queries = await readEmbeddings(flags.queries);
+    } else {
+      const data = await loadCliData(flags.queries, seed, "curate retrieve --queries");
+      const rows = splitRows(data, splitFlag(flags.queriesSplit, "--queries-split"));
+      if (rows.dataset.length === 0) {
+        throw new UserError(
+          `--queries ${flags.queries} --queries-split ${flags.queriesSplit}: empty`,
+        );
+      }
+      const features = await embedDataset(await getModel(), rows.dataset, "queries", flags);
+      queries = { ...features, names: rows.names };
+    }
+    if (queries.names.length === 0) throw new UserError(`--queries ${flags.queries}: empty`);
+    if (queries.dim !== pool.dim) {
+      throw new UserError(
+        `--queries ${flags.queries} has width ${queries.dim}, the pool ${pool.dim} (embed both ` +
+          "with the same model)",
+      );
+    }
+    const result = await retrieve(pool, queries, { k });
+    const out = new OutputFolder(flags.out);
+    const lines = Array.from(result.rows, (row) => pool.names[row]).join("\n") + "\n";
+    await out.write("retrieved.txt", new TextEncoder().encode(lines));
+    const perQuery = queries.names.map((name, q) =>
+      "  " + JSON.stringify({
+        query: name,
+        neighbours: Array.from({ length: k }, (_, j) => q * k + j)
+          .filter((at) => result.neighbours.indices[at] >= 0)
+          .map((at) => ({
+            name: pool.names[result.neighbours.indices[at]],
+            similarity: Number(result.neighbours.similarities[at].toFixed(5)),
+          })),
+      })
+    );
+    await out.write(
+      "neighbours.json",
+      new TextEncoder().encode(`[\n${perQuery.join(",\n")}\n]\n`),
+    );
+    return { result, names: pool.names, written: out.written };
+  } finally {
+    model?.model?.dispose();
+  }
+}
+
+/** The `curate retrieve` command. */
+export function curateRetrieveCommand() {
+  return addSourceOptions(
+    new Command("retrieve")
+      .description("the k nearest pool images of every query image, their union as a list")
+      .option("--embeddings <dir>", "the pool as a `curate embed` folder (else --data)")
+      .requiredOption("--queries <spec|dir>", "query images: a data spec or an embedding folder")
+      .option("--queries-split <split>", "split of a --queries data spec", "test")
+      .option("--k <n>", "neighbours per query (DINOv2: 4; 32 for small query sets)", "4")
+      .requiredOption("--out <dir>", "writes retrieved.txt and neighbours.json"),
+    false,
+  ).action(async (options) => {
+    const flags = options as CurateRetrieveFlags;
+    const { result, names, written } = await curateRetrieve(flags);
+    const line = { pool: names.length, retrieved: result.rows.length, out: flags.out };
+    if (flags.json) console.log(JSON.stringify(line));
+    else {
+      console.log(
+        `curate retrieve: ${line.retrieved} of ${line.pool} pool images -> ${written.join(", ")}`,
+      );
+    }
+  });
+}
