@@ -11,6 +11,7 @@ import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
 import type { KernelName } from "../../gpu/pipeline_cache.ts";
 import { formatShape, Tensor } from "../../tensor/tensor.ts";
+import { teamLaunch, type TeamVariant, teamVariantSupported } from "./team_launch.ts";
 
 /** The largest head size the fused kernels support. */
 export const MAX_HEAD_SIZE = 128;
@@ -27,7 +28,7 @@ const SCORE_TILE = 256;
  * Kernel variants of the fused attention ops: "auto" picks "rows" for short sequences (see
  * `ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) and "blocked" otherwise.
  */
-export type AttentionKernelVariant = "auto" | "rows" | "blocked";
+export type AttentionKernelVariant = "auto" | "rows" | "blocked" | TeamVariant;
 
 /**
  * Largest tokens x head size (head size counted as at least 16) for which "auto" picks the "rows"
@@ -61,6 +62,9 @@ export function attentionVariant(
   headSize: number,
 ): Exclude<AttentionKernelVariant, "auto"> {
   const variant = attentionKernels.variant;
+  if (variant === "subgroup" || variant === "tiled") {
+    return teamVariantSupported(variant, headSize) ? variant : "blocked";
+  }
   if (variant !== "auto") return variant;
   const work = tokens * Math.max(headSize, 16);
   return work <= attentionKernels.rowsMaxTokensTimesHeadSize ? "rows" : "blocked";
@@ -238,6 +242,9 @@ function fusedLaunch(
 ): FusedLaunch {
   const variant = attentionVariant(sizes.tokens, sizes.headSize);
   const heads = sizes.batch * sizes.heads;
+  if (variant === "subgroup" || variant === "tiled") {
+    if (name === "forward") return teamLaunch(variant, name, sizes);
+  }
   if (variant === "rows") {
     // one pipeline per head size: the column loops and the last partial vec4 are constants
     const headVecs = Math.ceil(sizes.headSize / 4);
