@@ -242,9 +242,7 @@ function fusedLaunch(
 ): FusedLaunch {
   const variant = attentionVariant(sizes.tokens, sizes.headSize);
   const heads = sizes.batch * sizes.heads;
-  if (variant === "subgroup" || variant === "tiled") {
-    if (name === "forward") return teamLaunch(variant, name, sizes);
-  }
+  if (variant === "subgroup" || variant === "tiled") return teamLaunch(variant, name, sizes);
   if (variant === "rows") {
     // one pipeline per head size: the column loops and the last partial vec4 are constants
     const headVecs = Math.ceil(sizes.headSize / 4);
