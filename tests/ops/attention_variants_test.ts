@@ -87,3 +87,11 @@ gpuTest("attention: the subgroup kernels match float64, forward and gradients", 
   }
   await variantCases("subgroup");
 });
+
+gpuTest("attention: the tiled kernels match float64, forward and gradients", async () => {
+  await variantCases("tiled");
+  await withVariant("tiled", async () => {
+    await attentionCase([1, 1, 19, 101], { seed: 210 }); // head size past 64: a smaller tile
+    await attentionCase([1, 1, 40, 128], { grad: false, seed: 211 });
+  });
+});

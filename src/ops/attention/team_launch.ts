@@ -19,11 +19,25 @@ const TEAM_ROWS = 16;
 /** Invocations per workgroup of the team kernels (8 teams). */
 const TEAM_WORKGROUP_SIZE = 64;
 
-/** Whether the tiled kernels exist yet (until then "tiled" falls back to "blocked"). */
-const TILED_READY = false;
+/**
+ * Invocations per workgroup of the tiled kernels: 16 at up to 512 tokens (32 query rows per
+ * workgroup, so N = 197 pads to 224 rows, not 256), 32 past that.
+ */
+function tiledWorkgroupSize(tokens: number): number {
+  return tokens <= 512 ? 16 : 32;
+}
 
-/** The largest head size of the tiled kernels (their workgroup memory holds the rows). */
-export const TILED_MAX_HEAD_SIZE = 64;
+/**
+ * Rows of the tiled kernels' workgroup-memory tiles: the largest of 32, 16, 8 whose two tiles (and
+ * the per-row log-sum-exp and delta of the dk/dv kernel) fit the device's workgroup storage.
+ */
+function tiledKeyTile(headVecs: number): number {
+  const storage = gpu().limits.maxComputeWorkgroupStorageSize;
+  for (const tile of [32, 16]) {
+    if (2 * tile * headVecs * 16 + 2 * tile * 4 <= storage) return tile;
+  }
+  return 8;
+}
 
 /**
  * Whether the device runs the "subgroup" kernels: the subgroups feature with a subgroup size that
@@ -37,7 +51,7 @@ export function subgroupAttentionSupported(): boolean {
 /** Whether `variant` runs attention of head size `headSize` on this device. */
 export function teamVariantSupported(variant: TeamVariant, headSize: number): boolean {
   if (variant === "subgroup") return subgroupAttentionSupported();
-  return TILED_READY && headSize <= TILED_MAX_HEAD_SIZE;
+  return headSize > 0;
 }
 
 /** Kernel, override constants and workgroups of one team kernel launch. */
@@ -61,6 +75,21 @@ export function teamLaunch(
   name: "forward" | "backward_query" | "backward_key_value",
   sizes: AttentionSizes,
 ): TeamLaunch {
+  if (variant === "tiled") {
+    const workgroupSize = tiledWorkgroupSize(sizes.tokens);
+    const rows = name === "backward_key_value" ? workgroupSize : 2 * workgroupSize;
+    const headVecs = Math.ceil(sizes.headSize / 4);
+    return {
+      kernel: `attention/tiled_${name}`,
+      entryPoint: "main",
+      constants: {
+        WORKGROUP_SIZE: workgroupSize,
+        HEAD_VECS: headVecs,
+        KEY_TILE: tiledKeyTile(headVecs),
+      },
+      workgroups: [Math.ceil(sizes.tokens / rows), sizes.batch * sizes.heads],
+    };
+  }
   const teams = sizes.batch * sizes.heads * Math.ceil(sizes.tokens / TEAM_ROWS);
   const teamsPerWorkgroup = TEAM_WORKGROUP_SIZE / 8;
   const workgroups = flatWorkgroups(
@@ -69,7 +98,7 @@ export function teamLaunch(
     gpu().limits.maxComputeWorkgroupsPerDimension,
   );
   return {
-    kernel: `attention/${variant}_${name}` as KernelName,
+    kernel: `attention/subgroup_${name}`,
     entryPoint: "main",
     constants: {
       WORKGROUP_SIZE: TEAM_WORKGROUP_SIZE,
