@@ -71,7 +71,7 @@ async function variantCases(variant: "subgroup" | "tiled") {
     await attentionCase([1, 2, 7, 5], { seed: 201 }); // head size not a multiple of 4
     await attentionCase([2, 2, 17, 16], { seed: 202 });
     await attentionCase([1, 2, 50, 32], { scale: 0.3, seed: 203 });
-    await attentionCase([1, 1, 40, 8], { scale: 30, grad: false, seed: 204 }); // large scores
+    await attentionCase([1, 1, 40, 16], { scale: 30, grad: false, seed: 204 }); // large scores
     await attentionCase([1, 2, 197, 64], { grad: false, seed: 205 });
     await attentionCase([1, 1, 257, 64], { grad: false, seed: 206 });
     await selfAttentionCase([2, 17, 3, 16], { seed: 207 });
