@@ -15,9 +15,11 @@
  * (batch ATTENTION_BENCH_BATCH, default 2). Each iteration waits for the GPU (`gpu().sync()`).
  *
  * `deno run -A bench/attention_bench.ts --compare [repeats]` times the fused kernel variants
- * (`attentionKernels.variant`: "blocked" and "rows") alternately instead, forward and
+ * (`attentionKernels.variant`: "blocked", "rows", "tiled" and "subgroup") alternately instead, forward and
  * forward + backward of `selfAttention` at the self-attention shapes (less sensitive to other
- * load on the machine), and prints the median of each.
+ * load on the machine), and prints the median of each. `deno run -A bench/attention_bench.ts
+ * --gflops [repeats]` prints GFLOP/s of every variant ("blocked", "rows", "tiled", "subgroup") at
+ * ViT shapes next to the matmul at 1024^3 (bench/attention_gflops.ts).
  * @module
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
@@ -25,6 +27,7 @@ import { backward } from "../src/tensor/backward.ts";
 import { attention, attentionReference, selfAttention } from "../src/ops/attention/forward.ts";
 import { attentionKernels, type AttentionKernelVariant } from "../src/ops/attention/kernels.ts";
 import { permute, reshape, split } from "../src/ops/shape/forward.ts";
+import { runGflops } from "./attention_gflops.ts";
 import { type Tensor, tensor } from "../src/tensor/tensor.ts";
 
 await initGpu();
@@ -157,7 +160,7 @@ for (const [label, tokens] of [["ViT-S/16", 197], ["ViT-S/8", 785]] as const) {
 if (Deno.args[0] === "--compare") {
   const repeats = Number(Deno.args[1] ?? 7);
   const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
-  const variants: AttentionKernelVariant[] = ["blocked", "rows"];
+  const variants: AttentionKernelVariant[] = ["blocked", "rows", "tiled", "subgroup"];
   const saved = attentionKernels.variant;
   for (const [label, b, n, dim, headCount] of selfAttentionShapes) {
     const qkv = randomTensor([b, n, 3 * dim], 11);
@@ -190,3 +193,5 @@ if (Deno.args[0] === "--compare") {
     gradOutput.dispose();
   }
 }
+
+if (Deno.args[0] === "--gflops") await runGflops(Number(Deno.args[1] ?? 3));

@@ -1,9 +1,9 @@
 /**
  * How the fused attention kernels (kernels/attention/*.wgsl) are chosen and launched: the "rows"
- * kernels (one invocation per query or key row, for short sequences) or the "blocked" ones (key
- * and value tiles through workgroup memory, online softmax), the strides of separate q, k, v or a
- * packed qkv, the parameters and workgroups of each launch. The ops are in ./forward.ts and
- * ./backward.ts.
+ * kernels (one invocation per query or key row, for short sequences), the "blocked" ones (key
+ * and value tiles through workgroup memory, online softmax), the "subgroup" and "tiled" ones
+ * (./team_launch.ts), the strides of separate q, k, v or a packed qkv, the parameters and
+ * workgroups of each launch. The ops are in ./forward.ts and ./backward.ts.
  * @module
  */
 import { gpu } from "../../gpu/device.ts";
@@ -11,6 +11,7 @@ import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
 import type { KernelName } from "../../gpu/pipeline_cache.ts";
 import { formatShape, Tensor } from "../../tensor/tensor.ts";
+import { teamLaunch, type TeamVariant, teamVariantSupported } from "./team_launch.ts";
 
 /** The largest head size the fused kernels support. */
 export const MAX_HEAD_SIZE = 128;
@@ -25,9 +26,10 @@ const SCORE_TILE = 256;
 
 /**
  * Kernel variants of the fused attention ops: "auto" picks "rows" for short sequences (see
- * `ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) and "blocked" otherwise.
+ * `ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`), otherwise "subgroup" where the device runs it and "blocked"
+ * where it does not (see `attentionVariant` for the measurements).
  */
-export type AttentionKernelVariant = "auto" | "rows" | "blocked";
+export type AttentionKernelVariant = "auto" | "rows" | "blocked" | TeamVariant;
 
 /**
  * Largest tokens x head size (head size counted as at least 16) for which "auto" picks the "rows"
@@ -39,11 +41,14 @@ export type AttentionKernelVariant = "auto" | "rows" | "blocked";
 export const ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 1152;
 
 /**
- * Which fused kernels the attention ops dispatch: "auto" (the default: "rows" for short sequences,
- * "blocked" otherwise), "rows" (one invocation per query or key row, no workgroup memory or
- * barriers; fastest at small N) or "blocked" (8 rows per workgroup, vec4 register accumulators,
- * scores of a key tile in workgroup memory). `scoreTile` is the key tile of the blocked kernels;
- * `rowsMaxTokensTimesHeadSize` the "auto" threshold.
+ * Which fused kernels the attention ops dispatch: "auto" (the default, see `attentionVariant`),
+ * "rows" (one invocation per query or key row, no workgroup memory or barriers; fastest at small
+ * N), "blocked" (8 rows per workgroup, vec4 register accumulators, scores of a key tile in
+ * workgroup memory), "subgroup" (teams of 8 subgroup lanes own 16 rows and exchange rows and
+ * probabilities by subgroupShuffle; needs subgroups of a size that is a multiple of 8, else
+ * "blocked" runs) or "tiled" (key/value tiles in workgroup memory read at uniform addresses, 2
+ * query rows per invocation in registers; no subgroups). `scoreTile` is the key tile of the
+ * blocked kernels; `rowsMaxTokensTimesHeadSize` the "auto" threshold of the rows kernels.
  */
 export const attentionKernels: {
   variant: AttentionKernelVariant;
@@ -55,15 +60,32 @@ export const attentionKernels: {
   rowsMaxTokensTimesHeadSize: ROWS_MAX_TOKENS_TIMES_HEAD_SIZE,
 };
 
-/** The kernel variant the fused ops dispatch for `tokens` tokens of head size `headSize`. */
+/**
+ * The kernel variant the fused ops dispatch for `tokens` tokens of head size `headSize`: the
+ * forced `attentionKernels.variant` ("subgroup" falls back to "blocked" where the device has no
+ * subgroups of 8), or with "auto": "rows" up to `rowsMaxTokensTimesHeadSize`, then "subgroup" where
+ * the device runs it, else "blocked". Measured on lavapipe (2 shared cores, load average 12-15,
+ * `deno run -A bench/attention_gflops.ts 3`, variants alternated in one process, median of 3,
+ * forward / forward + backward in ms): ViT-S/16 224 (B 16, 6 heads, N 197, d 64) blocked
+ * 1138 / 5552, rows 2854 / 11785, tiled 1589 / 9146, subgroup 602 / 2180; N 257 (B 8) blocked
+ * 1759 / 7742, tiled 1966 / 10467, subgroup 596 / 3321; N 50 (B 16) blocked 200 / 848, rows 313 /
+ * 1409, tiled 320 / 1264, subgroup 110 / 546; N 37 blocked 78 / 444, subgroup 46 / 249; N 65, d 32
+ * (B 32, 3 heads) blocked 104 / 532, rows 179 / 557, subgroup 101 / 369; N 17, d 16 (B 256, 4
+ * heads) rows 87 / 271, blocked 213 / 612, subgroup 103 / 480. "tiled" lost to "blocked" at every
+ * shape there, so "auto" never picks it; it stays for adapters where workgroup memory is fast.
+ */
 export function attentionVariant(
   tokens: number,
   headSize: number,
 ): Exclude<AttentionKernelVariant, "auto"> {
   const variant = attentionKernels.variant;
+  if (variant === "subgroup" || variant === "tiled") {
+    return teamVariantSupported(variant, headSize) ? variant : "blocked";
+  }
   if (variant !== "auto") return variant;
   const work = tokens * Math.max(headSize, 16);
-  return work <= attentionKernels.rowsMaxTokensTimesHeadSize ? "rows" : "blocked";
+  if (work <= attentionKernels.rowsMaxTokensTimesHeadSize) return "rows";
+  return teamVariantSupported("subgroup", headSize) ? "subgroup" : "blocked";
 }
 
 /** Invocations per workgroup of the rows kernels. */
@@ -238,6 +260,7 @@ function fusedLaunch(
 ): FusedLaunch {
   const variant = attentionVariant(sizes.tokens, sizes.headSize);
   const heads = sizes.batch * sizes.heads;
+  if (variant === "subgroup" || variant === "tiled") return teamLaunch(variant, name, sizes);
   if (variant === "rows") {
     // one pipeline per head size: the column loops and the last partial vec4 are constants
     const headVecs = Math.ceil(sizes.headSize / 4);

@@ -1,0 +1,207 @@
+enable subgroups;
+// Fused attention forward, "subgroup" variant: out = softmax(q k^T * scale) v over the key axis,
+// and the natural-log log-sum-exp of each row's scaled scores ([B * H, N]), as attention/forward
+// writes them. A team of 8 lanes (include/attention_team.wgsl) owns 16 query rows and streams the
+// keys in tiles of 8 KEY_SLOTS; lane `own` owns the tile's keys 8 t + own (t < KEY_SLOTS):
+//   1. scores: per vec4 of the head, each lane loads its 2 query rows (times scale * log2 e) and
+//      its KEY_SLOTS keys; the team's 16 query vec4s go round by subgroupShuffle, and each lane
+//      adds the [16 rows x KEY_SLOTS keys] dot products of its keys (vec4 * mat4x4 per 4 rows);
+//   2. online softmax: the tile's row maxima over the team (shuffle-xor), the running maxima,
+//      the rescaling of the sums (kept per lane, summed over the team at the end) and outputs;
+//   3. mix: for each key of the tile, its 16 probabilities are shuffled from the lane that owns
+//      it, and each lane adds them times the key's value at its COLUMN_VECS vec4 columns.
+// Loads per lane are (2 + KEY_SLOTS) per head vec4 and COLUMN_VECS per key, for 16 KEY_SLOTS and
+// 16 COLUMN_VECS vec4 multiply-adds: few loads per multiply-add is what makes this fast on
+// llvmpipe (a non-uniform load there is a loop over the lanes) and on GPUs alike.
+
+// #include "attention_subgroup.wgsl"
+
+// Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl.
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+@group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
+
+// keys per lane per tile (the tile holds 8 KEY_SLOTS keys); the slots are named s0 .. s3
+const KEY_SLOTS: u32 = 4u;
+
+// Adds, for the 8 keys first_key .. first_key + 7 (one per lane, probabilities `slot` on its
+// lane), the probabilities times the key's value at this lane's columns to o0 .. o3.
+fn mix_values(
+  o0: ptr<function, array<vec4f, TEAM_ROWS>>,
+  o1: ptr<function, array<vec4f, TEAM_ROWS>>,
+  o2: ptr<function, array<vec4f, TEAM_ROWS>>,
+  o3: ptr<function, array<vec4f, TEAM_ROWS>>,
+  slot: array<vec4f, ROW_QUADS>,
+  first_key: u32,
+  values: u32,
+  own: u32,
+  first: u32,
+) {
+  for (var u = 0u; u < 8u; u++) {
+    let p = shuffled(slot, first + u);
+    let row = values + clamp_row(first_key + u) * params.in_row;
+    add_weighted_row(o0, p, load_value(row, own));
+    if (COLUMN_VECS > 1u) {
+      add_weighted_row(o1, p, load_value(row, own + 8u));
+    }
+    if (COLUMN_VECS > 2u) {
+      add_weighted_row(o2, p, load_value(row, own + 16u));
+    }
+    if (COLUMN_VECS > 3u) {
+      add_weighted_row(o3, p, load_value(row, own + 24u));
+    }
+  }
+}
+
+// The slot's scores, or a large negative score where its key lies past n.
+fn masked(slot: array<vec4f, ROW_QUADS>, key: u32) -> array<vec4f, ROW_QUADS> {
+  if (key < params.n) {
+    return slot;
+  }
+  return array<vec4f, ROW_QUADS>(
+    vec4f(NEGATIVE_LARGE),
+    vec4f(NEGATIVE_LARGE),
+    vec4f(NEGATIVE_LARGE),
+    vec4f(NEGATIVE_LARGE),
+  );
+}
+
+// exp2 of the slot's scores minus the rows' maxima.
+fn exponentials(slot: array<vec4f, ROW_QUADS>, maxima: array<vec4f, ROW_QUADS>) -> array<vec4f, ROW_QUADS> {
+  return array<vec4f, ROW_QUADS>(
+    exp2(slot[0] - maxima[0]),
+    exp2(slot[1] - maxima[1]),
+    exp2(slot[2] - maxima[2]),
+    exp2(slot[3] - maxima[3]),
+  );
+}
+
+// Writes output row first_row + r (r < 16) at this lane's columns: o_c[r] / sum.
+fn store_output(o: array<vec4f, TEAM_ROWS>, c: u32, team: Team, sums: array<vec4f, ROW_QUADS>, own: u32) {
+  let vec = own + 8u * c;
+  for (var r = 0u; r < TEAM_ROWS; r++) {
+    let row = team.first_row + r;
+    if (row < params.n) {
+      let result = o[r] / sums[r / 4u][r % 4u];
+      let base = team.bases.outputs + row * params.out_row + 4u * vec;
+      for (var i = 0u; i < columns_in(vec); i++) {
+        output[base + i] = result[i];
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) local: u32,
+  @builtin(subgroup_invocation_id) lane: u32,
+) {
+  let team = team_of(group.x + group.y * groups.x, local);
+  let n = params.n;
+  let vecs = (params.d + 3u) / 4u;
+  let in_row = params.in_row;
+  let own = lane & 7u;
+  let first = lane & ~7u;
+  let low_row = team.bases.queries + clamp_row(team.first_row + own) * in_row;
+  let high_row = team.bases.queries + clamp_row(team.first_row + 8u + own) * in_row;
+
+  var running_max = array<vec4f, ROW_QUADS>(
+    vec4f(NEGATIVE_LARGE),
+    vec4f(NEGATIVE_LARGE),
+    vec4f(NEGATIVE_LARGE),
+    vec4f(NEGATIVE_LARGE),
+  );
+  var sums: array<vec4f, ROW_QUADS>;
+  // output accumulators of the 16 rows at this lane's vec4 columns own, own + 8, own + 16, own + 24
+  var o0: array<vec4f, TEAM_ROWS>;
+  var o1: array<vec4f, TEAM_ROWS>;
+  var o2: array<vec4f, TEAM_ROWS>;
+  var o3: array<vec4f, TEAM_ROWS>;
+  for (var tile = 0u; tile < n; tile += 8u * KEY_SLOTS) {
+    // 1. scores of the lane's keys tile + own + 8 t (slot t) for the team's 16 rows
+    let k0 = team.bases.keys + clamp_row(tile + own) * in_row;
+    let k1 = team.bases.keys + clamp_row(tile + own + 8u) * in_row;
+    let k2 = team.bases.keys + clamp_row(tile + own + 16u) * in_row;
+    let k3 = team.bases.keys + clamp_row(tile + own + 24u) * in_row;
+    // (assigned, not declared zero: naga initialises a local declared in a loop only once)
+    var s0: array<vec4f, ROW_QUADS>;
+    var s1: array<vec4f, ROW_QUADS>;
+    var s2: array<vec4f, ROW_QUADS>;
+    var s3: array<vec4f, ROW_QUADS>;
+    s0 = array<vec4f, ROW_QUADS>();
+    s1 = s0;
+    s2 = s0;
+    s3 = s0;
+    for (var vec = 0u; vec < vecs; vec++) {
+      let low = load_query(low_row, vec) * params.scale_log2;
+      let high = load_query(high_row, vec) * params.scale_log2;
+      let m = team_matrices(low, high, first);
+      s0 = add_dots(s0, load_key(k0, vec), m);
+      s1 = add_dots(s1, load_key(k1, vec), m);
+      s2 = add_dots(s2, load_key(k2, vec), m);
+      s3 = add_dots(s3, load_key(k3, vec), m);
+    }
+    // 2. online softmax: the tile's maxima over the team, then exponentials
+    s0 = masked(s0, tile + own);
+    s1 = masked(s1, tile + own + 8u);
+    s2 = masked(s2, tile + own + 16u);
+    s3 = masked(s3, tile + own + 24u);
+    var maxima: array<vec4f, ROW_QUADS>;
+    var correction: array<vec4f, ROW_QUADS>;
+    for (var a = 0u; a < ROW_QUADS; a++) {
+      let largest = max(max(running_max[a], max(s0[a], s1[a])), max(s2[a], s3[a]));
+      maxima[a] = team_max(largest);
+      correction[a] = exp2(running_max[a] - maxima[a]);
+    }
+    running_max = maxima;
+    s0 = exponentials(s0, maxima);
+    s1 = exponentials(s1, maxima);
+    s2 = exponentials(s2, maxima);
+    s3 = exponentials(s3, maxima);
+    for (var a = 0u; a < ROW_QUADS; a++) {
+      sums[a] = sums[a] * correction[a] + ((s0[a] + s1[a]) + (s2[a] + s3[a]));
+    }
+    scale_rows(&o0, correction);
+    if (COLUMN_VECS > 1u) {
+      scale_rows(&o1, correction);
+    }
+    if (COLUMN_VECS > 2u) {
+      scale_rows(&o2, correction);
+    }
+    if (COLUMN_VECS > 3u) {
+      scale_rows(&o3, correction);
+    }
+    // 3. mix: each key's probabilities from its lane, times its value at this lane's columns
+    mix_values(&o0, &o1, &o2, &o3, s0, tile, team.bases.values, own, first);
+    mix_values(&o0, &o1, &o2, &o3, s1, tile + 8u, team.bases.values, own, first);
+    mix_values(&o0, &o1, &o2, &o3, s2, tile + 16u, team.bases.values, own, first);
+    mix_values(&o0, &o1, &o2, &o3, s3, tile + 24u, team.bases.values, own, first);
+  }
+
+  for (var a = 0u; a < ROW_QUADS; a++) {
+    sums[a] = team_sum(sums[a]);
+  }
+  if (team.stores) {
+    store_output(o0, 0u, team, sums, own);
+    if (COLUMN_VECS > 1u) {
+      store_output(o1, 1u, team, sums, own);
+    }
+    if (COLUMN_VECS > 2u) {
+      store_output(o2, 2u, team, sums, own);
+    }
+    if (COLUMN_VECS > 3u) {
+      store_output(o3, 3u, team, sums, own);
+    }
+    if (own < ROW_QUADS) {
+      // natural-log log-sum-exp of the scaled scores of rows 4 own .. 4 own + 3
+      let lse = (running_max[own] + log2(sums[own])) * 0.6931471805599453;
+      for (var i = 0u; i < 4u; i++) {
+        let row = team.first_row + 4u * own + i;
+        if (row < n) {
+          log_sum_exp[team.head * n + row] = lse[i];
+        }
+      }
+    }
+  }
+}

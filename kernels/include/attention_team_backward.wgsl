@@ -1,0 +1,52 @@
+// Shared by the team backward kernels (attention/subgroup_backward_*, tiled_backward_*): the
+// bindings the backward reads after q, k and v (dO, the saved log-sum-exp and delta, as the
+// blocked backward binds them) and the loads of dO. Include after attention_team.wgsl (or an
+// include that includes it).
+
+@group(0) @binding(3) var<storage, read> grad_output: array<f32>;
+@group(0) @binding(4) var<storage, read> log_sum_exp: array<f32>;
+@group(0) @binding(5) var<storage, read> delta: array<f32>;
+
+// Columns 4 vec .. 4 vec + 3 of the row at `base` of grad_output; zero past d.
+fn load_grad_output(base: u32, vec: u32) -> vec4f {
+  let c = base + 4u * vec;
+  if (4u * vec + 3u < params.d) {
+    return vec4f(grad_output[c], grad_output[c + 1u], grad_output[c + 2u], grad_output[c + 3u]);
+  }
+  var result = vec4f(0.0);
+  for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
+    result[i] = grad_output[c + i];
+  }
+  return result;
+}
+
+// ds = p (dp - delta) of 16 rows, with p = exp2(s - lse) (both in base 2), or zero where `valid`
+// is false (a key or query past n).
+fn score_grads(
+  s: array<vec4f, ROW_QUADS>,
+  dp: array<vec4f, ROW_QUADS>,
+  lse: array<vec4f, ROW_QUADS>,
+  deltas: array<vec4f, ROW_QUADS>,
+  valid: bool,
+) -> array<vec4f, ROW_QUADS> {
+  var result: array<vec4f, ROW_QUADS>;
+  for (var a = 0u; a < ROW_QUADS; a++) {
+    result[a] = select(vec4f(0.0), exp2(s[a] - lse[a]) * (dp[a] - deltas[a]), valid);
+  }
+  return result;
+}
+
+// Writes rows first_row + r (r < 16, below n) of `acc` times `factor` at vec4 column `vec` of the
+// tensor at `base` with row stride `stride` (through the includer's `write_gradient`).
+fn store_gradient_rows(acc: array<vec4f, TEAM_ROWS>, part: u32, first_row: u32, base: u32, stride: u32, vec: u32, factor: f32) {
+  for (var r = 0u; r < TEAM_ROWS; r++) {
+    let row = first_row + r;
+    if (row < params.n) {
+      let result = acc[r] * factor;
+      let at = base + row * stride + 4u * vec;
+      for (var i = 0u; i < columns_in(vec); i++) {
+        write_gradient(part, at + i, result[i]);
+      }
+    }
+  }
+}

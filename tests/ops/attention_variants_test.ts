@@ -1,0 +1,97 @@
+/**
+ * The "subgroup" and "tiled" fused attention kernels against the float64 reference, each forced
+ * through `attentionKernels.variant`: forward and gradients at short and ViT sequence lengths
+ * (N = 17, 50, 197, 257) and head sizes 16, 32, 64 (and odd ones), separate q, k, v and the packed
+ * qkv of `selfAttention`, custom scales and large scores.
+ */
+import { assertEquals } from "../helpers/assert.ts";
+import { attention, selfAttention } from "../../src/ops/attention/forward.ts";
+import {
+  attentionKernels,
+  type AttentionKernelVariant,
+  attentionVariant,
+} from "../../src/ops/attention/kernels.ts";
+import { subgroupAttentionSupported } from "../../src/ops/attention/team_launch.ts";
+import { float64Attention, float64SelfAttention } from "../../src/ops/attention/reference.ts";
+import type { Shape } from "../../src/tensor/tensor.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+import { checkOp } from "../helpers/op_check.ts";
+
+/** Checks `attention` on [B, H, N, D] `shape` against float64 (and its gradients unless `grad` is false). */
+function attentionCase(shape: Shape, options: { scale?: number; grad?: boolean; seed?: number }) {
+  return checkOp({
+    name: `attention ${attentionKernels.variant} ${JSON.stringify(shape)}` +
+      (options.scale ? ` scale ${options.scale}` : ""),
+    inputs: [{ shape }, { shape }, { shape }],
+    gpu: (q, k, v) => attention(q, k, v, { scale: options.scale }),
+    reference: (q, k, v) => float64Attention(q, k, v, shape, options.scale),
+    outputShape: shape,
+    noGrad: options.grad === false,
+    seed: options.seed,
+  });
+}
+
+/** Checks `selfAttention` of B, N, H, d against float64, with gradients unless `grad` is false. */
+function selfAttentionCase(
+  [batch, tokens, heads, d]: number[],
+  options: { scale?: number; grad?: boolean; seed?: number },
+) {
+  const shape = [batch, tokens, 3 * heads * d];
+  return checkOp({
+    name: `selfAttention ${attentionKernels.variant} B ${batch} N ${tokens} H ${heads} d ${d}`,
+    inputs: [{ shape }],
+    gpu: (qkv) => selfAttention(qkv, heads, { scale: options.scale }),
+    reference: (qkv) => float64SelfAttention(qkv, shape, heads, options.scale),
+    outputShape: [batch, tokens, heads * d],
+    noGrad: options.grad === false,
+    gradSamples: 40,
+    seed: options.seed,
+  });
+}
+
+/** Runs `body` with the fused kernels forced to `variant`, then restores the choice. */
+async function withVariant(
+  variant: AttentionKernelVariant,
+  body: () => Promise<void>,
+): Promise<void> {
+  const saved = attentionKernels.variant;
+  attentionKernels.variant = variant;
+  try {
+    await body();
+  } finally {
+    attentionKernels.variant = saved;
+  }
+}
+
+/** The cases every team variant runs. */
+async function variantCases(variant: "subgroup" | "tiled") {
+  await withVariant(variant, async () => {
+    assertEquals(attentionVariant(197, 64), variant);
+    await attentionCase([1, 1, 1, 1], {});
+    await attentionCase([1, 2, 7, 5], { seed: 201 }); // head size not a multiple of 4
+    await attentionCase([2, 2, 17, 16], { seed: 202 });
+    await attentionCase([1, 2, 50, 32], { scale: 0.3, seed: 203 });
+    await attentionCase([1, 1, 40, 16], { scale: 30, grad: false, seed: 204 }); // large scores
+    await attentionCase([1, 2, 197, 64], { grad: false, seed: 205 });
+    await attentionCase([1, 1, 257, 64], { grad: false, seed: 206 });
+    await selfAttentionCase([2, 17, 3, 16], { seed: 207 });
+    await selfAttentionCase([1, 50, 2, 64], { seed: 208 });
+    await selfAttentionCase([1, 197, 6, 64], { grad: false, seed: 209 });
+  });
+}
+
+gpuTest("attention: the subgroup kernels match float64, forward and gradients", async () => {
+  if (!subgroupAttentionSupported()) {
+    console.log("  no subgroups of 8 on this device: the subgroup kernels are not run");
+    return;
+  }
+  await variantCases("subgroup");
+});
+
+gpuTest("attention: the tiled kernels match float64, forward and gradients", async () => {
+  await variantCases("tiled");
+  await withVariant("tiled", async () => {
+    await attentionCase([1, 1, 19, 101], { seed: 210 }); // head size past 64: a smaller tile
+    await attentionCase([1, 1, 40, 128], { grad: false, seed: 211 });
+  });
+});
