@@ -91,13 +91,15 @@ function toByte(sum: number): number {
 /**
  * Crops `box` out of `image` and resizes it to `outWidth` x `outHeight` with Pillow's BICUBIC
  * (`image.crop(box).resize((outWidth, outHeight), Image.BICUBIC)`), returning the bytes (HWC,
- * the image's channels). The box must lie inside the image.
+ * the image's channels), written into `into` when given (`outHeight * outWidth * channels`
+ * bytes). The box must lie inside the image.
  */
 export function resizeCropBicubic(
   image: ByteImage,
   box: CropBox,
   outWidth: number,
   outHeight: number,
+  into?: Uint8Array,
 ): Uint8Array {
   const { data, width, channels } = image;
   if (
@@ -129,10 +131,19 @@ export function resizeCropBicubic(
       }
     }
   }
-  if (box.height === outHeight) return wide; // Pillow skips a pass that changes nothing
+  if (into && into.length !== outHeight * outWidth * channels) {
+    throw new RangeError(
+      `resizeCropBicubic: output of ${into.length} bytes for ${outWidth}x${outHeight}x${channels}`,
+    );
+  }
+  if (box.height === outHeight) { // Pillow skips a pass that changes nothing
+    if (!into) return wide;
+    into.set(wide);
+    return into;
+  }
   // then rows
   const rows = axisTaps(box.height, 0, box.height, outHeight);
-  const out = new Uint8Array(outHeight * outWidth * channels);
+  const out = into ?? new Uint8Array(outHeight * outWidth * channels);
   const stride = outWidth * channels;
   for (let y = 0; y < outHeight; y++) {
     const taps = rows.count[y];

@@ -45,10 +45,32 @@ export interface CheckpointInfo {
    * The tensor file's metadata holds them too (`token_grids`).
    */
   tokenGrids?: number[];
+  /**
+   * Where the data sampler stands (the next batch: epoch and position in it, seed, images per
+   * epoch and shard), so that a resumed run continues with the very next batch; absent in
+   * checkpoints written before it was recorded.
+   */
+  sampler?: SamplerState;
   /** Wall-clock time of writing. */
   writtenAt: string;
   /** Extra fields (last metrics). */
   extra?: Record<string, unknown>;
+}
+
+/** The data sampler's position, saved in each checkpoint. */
+export interface SamplerState {
+  /** Seed of the order and the crops. */
+  seed: number;
+  /** Epoch of the next batch. */
+  epoch: number;
+  /** Position of the next batch in its epoch. */
+  position: number;
+  /** Images the sampler draws from (all shards). */
+  images: number;
+  /** This process's part of every epoch. */
+  shardIndex: number;
+  /** Number of parts. */
+  shardCount: number;
 }
 
 /** Name of the tensor file inside a checkpoint folder. */
@@ -68,11 +90,15 @@ function backboneMetadata(trainer: DinoTrainer): Record<string, string> {
   };
 }
 
-/** Writes a checkpoint of `trainer` under `dir` (created if missing); returns its folder. */
+/**
+ * Writes a checkpoint of `trainer` under `dir` (created if missing), with `extra` fields and the
+ * data sampler's state; returns its folder.
+ */
 export async function saveCheckpoint(
   trainer: DinoTrainer,
   dir: string,
   extra?: Record<string, unknown>,
+  sampler?: SamplerState,
 ): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   const named: [string, Tensor][] = [
@@ -114,6 +140,7 @@ export async function saveCheckpoint(
     tokenGrids: trainer.teacher.backbone instanceof MlpMixer
       ? [...trainer.teacher.backbone.tokenGrids]
       : undefined,
+    sampler,
     writtenAt: new Date().toISOString(),
     extra,
   };

@@ -184,7 +184,7 @@ export class DinoTrainer {
       teacherTemperature: this.schedules.teacherTemperature[epoch],
       frozenLastLayer: epoch < this.config.freezeLastLayer,
       phase,
-      augmentKernels: this.augmenter.draw(size, height, width),
+      augmentKernels: this.augmenter.draw(size, height, width, batch.views),
     };
     const result = this.#recorder.run(shape, {
       images: channels === 3 ? batch.images : grayToRgb(batch.images, channels),

@@ -38,6 +38,7 @@ export {
   latestCheckpoint,
   loadCheckpoint,
   readCheckpointInfo,
+  type SamplerState,
   saveCheckpoint,
 } from "./checkpoint.ts";
 export { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";

@@ -7,10 +7,14 @@
  */
 import type { Dataset } from "../data/dataset.ts";
 import { DataLoader } from "../data/loader.ts";
+import { IndexedImages } from "../data/stream/image_index.ts";
+import { StreamLoader } from "../data/stream/stream_loader.ts";
+import type { CropView } from "../data/stream/crop_job.ts";
 import { gpu } from "../gpu/device.ts";
 import { formatKernelTimes } from "../gpu/profiler.ts";
 import type { DinoTrainConfig } from "./config.ts";
 import { latestCheckpoint, loadCheckpoint } from "./checkpoint.ts";
+import { phaseAt } from "./curriculum.ts";
 import { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";
 import { evaluate, type TrainingRun, trainLoop } from "./loop.ts";
 import {
@@ -63,6 +67,12 @@ export interface TrainRunOptions {
   onCheckpoint?: (checkpoint: string) => Promise<void> | void;
   /** A frozen teacher (distillation); without it the teacher is the student's EMA. */
   teacher?: DinoTrainerOptions["teacher"];
+  /** Decoding workers of a streamed source (folder:, list:, tar:); default one per core. */
+  workers?: number;
+  /** Batches a streamed source prepares ahead; default 2. */
+  prefetch?: number;
+  /** This process's part of every epoch of a streamed source: [index, count]; default [0, 1]. */
+  shard?: [number, number];
   /**
    * Time every kernel on the GPU after two warm-up steps and report the table through
    * `onMessage` at the end (needs `timestamp-query`).
@@ -103,24 +113,40 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
     await trainLoop(run);
     return await finishRun(run, knnBefore);
   } finally {
+    run.loader.close?.();
     run.trainer.dispose();
   }
 }
 
 function createRun(options: TrainRunOptions): TrainingRun {
   const { config } = options;
-  const loader = new DataLoader(options.train, {
-    batchSize: config.batchSize,
-    seed: config.seed,
-    size: [config.imageSize, config.imageSize],
-  });
+  // the loader needs the trainer's phases for each batch's views, the trainer the loader's length
+  const late: { trainer?: DinoTrainer } = {};
+  const loader = options.train instanceof IndexedImages
+    ? new StreamLoader(options.train, {
+      batchSize: config.batchSize,
+      seed: config.seed,
+      workers: options.workers,
+      prefetch: options.prefetch,
+      shardIndex: options.shard?.[0],
+      shardCount: options.shard?.[1],
+      views: (step) => cropViews(late.trainer!, step),
+      onSkip: (skipped) => options.onMessage?.(`skipped ${skipped.path}: ${skipped.reason}`),
+    })
+    : new DataLoader(options.train, {
+      batchSize: config.batchSize,
+      seed: config.seed,
+      size: [config.imageSize, config.imageSize],
+    });
   const stepsPerEpoch = loader.batchesPerEpoch;
   const allSteps = config.epochs * stepsPerEpoch;
+  const trainer = new DinoTrainer(config, stepsPerEpoch, { teacher: options.teacher });
+  late.trainer = trainer;
   return {
     options,
     config,
     loader,
-    trainer: new DinoTrainer(config, stepsPerEpoch, { teacher: options.teacher }),
+    trainer,
     totalSteps: config.maxSteps > 0 ? Math.min(config.maxSteps, allSteps) : allSteps,
     metrics: new MetricsLog(config.out),
     clock: new RunClock(),
@@ -128,6 +154,15 @@ function createRun(options: TrainRunOptions): TrainingRun {
     startStep: 0,
     lastCheckpoint: "",
   };
+}
+
+/** The views the workers cut at a global step: 2 global + N local, at that step's phase sizes. */
+function cropViews(trainer: DinoTrainer, step: number): CropView[] {
+  const { config } = trainer;
+  const phase = trainer.phases[phaseAt(trainer.phases, step)];
+  const global = { size: phase.globalSize, scale: config.globalScale };
+  const local = { size: phase.localSize, scale: config.localScale };
+  return [global, global, ...Array.from({ length: config.localCrops }, () => local)];
 }
 
 /** A new run: an empty metrics.jsonl, then the k-NN before training (step 0). Returns its top-1. */
@@ -146,6 +181,14 @@ async function resumeRun(run: TrainingRun, from: string): Promise<void> {
   const info = await loadCheckpoint(run.trainer, from);
   run.lastCheckpoint = await latestCheckpoint(from);
   run.message(`resumed from ${from} at step ${info.step} (epoch ${info.epoch})`);
+  const sampler = info.sampler;
+  if (sampler && (sampler.images !== run.loader.images || sampler.seed !== run.config.seed)) {
+    run.message(
+      `warning: the checkpoint's sampler drew from ${sampler.images} images (seed ` +
+        `${sampler.seed}), the data now holds ${run.loader.images}: the order from here on ` +
+        "differs from the interrupted run's",
+    );
+  }
   const setAside = await setAsideMetricsAfter(run.metrics.path, info.step);
   if (setAside > 0) {
     run.message(
