@@ -30,7 +30,7 @@ import { UserError } from "./run.ts";
 
 /** What `--data` takes, for the help of every command that has it. */
 export const DATA_SPEC_HELP =
-  "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR, list:FILE";
+  "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR, list:FILE, tar:PATTERN";
 
 /** Parses `text`, given for `flag` (`--k`), as a whole number in least..most. */
 export function wholeFlag(text: string, flag: string, least = 1, most = Infinity): number {
@@ -134,6 +134,12 @@ export async function loadCliData(
   } catch (error) {
     if (error instanceof DataSpecError) throw new UserError(error.message);
     throw error;
+  }
+  if (needsLabels && data.labelled && data.test.length === 0) {
+    throw new UserError(
+      `${what}: ${data.name} has no test split (tar shards are one stream); give a labelled ` +
+        "folder:DIR or list:FILE",
+    );
   }
   if (needsLabels && !data.labelled) {
     throw new UserError(

@@ -88,7 +88,7 @@ export function addTrainOptions(command: Command): Command {
     )
     .option(
       "--data <spec>",
-      "synthetic[:COUNT] | textures[:COUNT] | fashion-mnist | mnist:DIR | folder:DIR | list:FILE",
+      "synthetic[:COUNT] | textures[:COUNT] | fashion-mnist | mnist:DIR | folder:DIR | list:FILE | tar:PATTERN",
     )
     .addOption(numeric("--synthetic-count <n>", "images of a generated set"))
     .addOption(numeric("--image-size <px>", "side the training images are resized to"))
@@ -295,7 +295,7 @@ export async function trainFromFlags(
   const result = await runDinoTraining({
     config,
     train: data.train,
-    test: data.labelled ? data.test : undefined,
+    test: data.labelled && data.test.length > 0 ? data.test : undefined,
     resume: flags.resume,
     workers: flags.workers,
     prefetch: flags.prefetch,

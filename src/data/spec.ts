@@ -11,6 +11,8 @@
  *   otherwise a labelled folder is split seeded 80/20. Nothing is decoded up front: the images
  *   are streamed (src/data/stream/); unreadable ones are skipped and listed when met.
  * - `list:FILE`: a text file of image paths, one per line, each optionally with a label.
+ * - `tar:PATTERN`: WebDataset tar shards (`shards/train-{000000..000127}.tar`), streamed in
+ *   WebDataset's order (shards shuffled, then a shuffle buffer); labels from `.cls` members.
  * @module
  */
 import { ArrayDataset, type Dataset, trainTestSplit } from "./dataset.ts";
@@ -29,6 +31,7 @@ export const DATA_SPEC_FORMS: readonly string[] = [
   "mnist:DIR",
   "folder:DIR",
   "list:FILE",
+  "tar:PATTERN",
 ];
 
 /** Options of `loadDataSpec`. */
@@ -155,7 +158,8 @@ export async function loadDataSpec(
       };
     }
     case "folder":
-    case "list": {
+    case "list":
+    case "tar": {
       if (!argument) {
         throw invalid(
           spec,

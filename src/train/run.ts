@@ -13,8 +13,8 @@ import type { CropView } from "../data/stream/crop_job.ts";
 import { gpu } from "../gpu/device.ts";
 import { formatKernelTimes } from "../gpu/profiler.ts";
 import type { DinoTrainConfig } from "./config.ts";
-import { latestCheckpoint, loadCheckpoint } from "./checkpoint.ts";
-import { phaseAt } from "./curriculum.ts";
+import { latestCheckpoint, loadCheckpoint, readCheckpointInfo } from "./checkpoint.ts";
+import { phaseAt, type ResolutionPhase, resolutionPhases } from "./curriculum.ts";
 import { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";
 import { evaluate, type TrainingRun, trainLoop } from "./loop.ts";
 import {
@@ -100,7 +100,8 @@ export interface TrainRunResult {
 
 /** Runs DINO training as configured; see the module doc. */
 export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRunResult> {
-  const run = createRun(options);
+  const resumeStep = options.resume ? (await readCheckpointInfo(options.resume)).step : 0;
+  const run = createRun(options, resumeStep);
   try {
     await Deno.mkdir(run.config.out, { recursive: true });
     let knnBefore: number | undefined;
@@ -118,10 +119,10 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
   }
 }
 
-function createRun(options: TrainRunOptions): TrainingRun {
+function createRun(options: TrainRunOptions, startStep: number): TrainingRun {
   const { config } = options;
-  // the loader needs the trainer's phases for each batch's views, the trainer the loader's length
-  const late: { trainer?: DinoTrainer } = {};
+  // the phases depend on the run's length, known once the loader is: filled in below
+  const late: { phases?: ResolutionPhase[] } = {};
   const loader = options.train instanceof IndexedImages
     ? new StreamLoader(options.train, {
       batchSize: config.batchSize,
@@ -130,7 +131,7 @@ function createRun(options: TrainRunOptions): TrainingRun {
       prefetch: options.prefetch,
       shardIndex: options.shard?.[0],
       shardCount: options.shard?.[1],
-      views: (step) => cropViews(late.trainer!, step),
+      views: (step) => cropViews(config, late.phases!, step),
       onSkip: (skipped) => options.onMessage?.(`skipped ${skipped.path}: ${skipped.reason}`),
     })
     : new DataLoader(options.train, {
@@ -140,13 +141,17 @@ function createRun(options: TrainRunOptions): TrainingRun {
     });
   const stepsPerEpoch = loader.batchesPerEpoch;
   const allSteps = config.epochs * stepsPerEpoch;
-  const trainer = new DinoTrainer(config, stepsPerEpoch, { teacher: options.teacher });
-  late.trainer = trainer;
+  late.phases = resolutionPhases(config, allSteps);
+  if (loader instanceof StreamLoader) {
+    // the workers cut the first batches while the networks are built
+    const epoch = Math.floor(startStep / stepsPerEpoch);
+    loader.prime(epoch, startStep - epoch * stepsPerEpoch, epoch * stepsPerEpoch);
+  }
   return {
     options,
     config,
     loader,
-    trainer,
+    trainer: new DinoTrainer(config, stepsPerEpoch, { teacher: options.teacher }),
     totalSteps: config.maxSteps > 0 ? Math.min(config.maxSteps, allSteps) : allSteps,
     metrics: new MetricsLog(config.out),
     clock: new RunClock(),
@@ -157,9 +162,8 @@ function createRun(options: TrainRunOptions): TrainingRun {
 }
 
 /** The views the workers cut at a global step: 2 global + N local, at that step's phase sizes. */
-function cropViews(trainer: DinoTrainer, step: number): CropView[] {
-  const { config } = trainer;
-  const phase = trainer.phases[phaseAt(trainer.phases, step)];
+function cropViews(config: DinoTrainConfig, phases: ResolutionPhase[], step: number): CropView[] {
+  const phase = phases[phaseAt(phases, step)];
   const global = { size: phase.globalSize, scale: config.globalScale };
   const local = { size: phase.localSize, scale: config.localScale };
   return [global, global, ...Array.from({ length: config.localCrops }, () => local)];

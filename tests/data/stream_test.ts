@@ -8,6 +8,7 @@ import { sampleResizedCrop, SeededRandom } from "../../src/data/augment_params.t
 import { resizeCropBicubic } from "../../src/data/pil_resize.ts";
 import { DataSpecError, loadDataSpec } from "../../src/data/spec.ts";
 import { runCropJob } from "../../src/data/stream/crop_job.ts";
+import { decodeFast } from "../../src/data/stream/fast_decode.ts";
 import {
   IndexedImages,
   indexImageFolder,
@@ -108,7 +109,7 @@ Deno.test("crop job: each view is Pillow's bicubic resize of the box drawn on th
     maxPixels: 1e6,
   });
   assertEquals(reply.error, undefined);
-  const image = decodeImage(bytes);
+  const image = await decodeFast(bytes, 1e6); // the workers' decoder (sharp, or jpeg-js)
   const random = new SeededRandom(42);
   VIEWS.forEach((view, v) => {
     const box = sampleResizedCrop(random, 29, 37, view.scale);

@@ -5,9 +5,10 @@
  * Pillow's BICUBIC into the view's place in a shared batch buffer.
  * @module
  */
-import { decodeImage } from "../../io/image.ts";
 import { type CropBox, DEFAULT_RATIO, sampleResizedCrop, SeededRandom } from "../augment_params.ts";
 import { resizeCropBicubic } from "../pil_resize.ts";
+import { decodeFast } from "./fast_decode.ts";
+import { readImageBytes } from "./image_index.ts";
 
 /** One view to cut: output side and RandomResizedCrop's ranges. */
 export interface CropView {
@@ -25,8 +26,12 @@ export interface CropJob {
   id: number;
   /** The file to read, or undefined when `bytes` are given. */
   path?: string;
-  /** The encoded image (tar members). */
+  /** The encoded image, when given rather than read. */
   bytes?: Uint8Array;
+  /** Byte offset of the image inside `path` (tar members); absent: the whole file. */
+  offset?: number;
+  /** Byte length of the image inside `path`. */
+  length?: number;
   /** Seed of this image's crop draws. */
   seed: number;
   /** The views, in batch order. */
@@ -53,13 +58,13 @@ export interface CropReply {
 export async function runCropJob(job: CropJob): Promise<CropReply> {
   let bytes: Uint8Array;
   try {
-    bytes = job.bytes ?? await Deno.readFile(job.path!);
+    bytes = job.bytes ?? await readImageBytes(job.path!, job.offset, job.length);
   } catch (error) {
     return { id: job.id, error: `cannot read: ${(error as Error).message}` };
   }
   let image;
   try {
-    image = decodeImage(bytes, job.maxPixels);
+    image = await decodeFast(bytes, job.maxPixels);
   } catch (error) {
     return { id: job.id, error: (error as Error).message };
   }

@@ -1,14 +1,17 @@
 /**
  * A pool of Workers that decode images and cut their crops (./crop_job.ts) off the main thread.
- * Jobs queue in order; each worker holds at most two at a time, so a slow image does not stall
- * the others. With zero workers the jobs run on the calling thread.
+ * Jobs queue in order and go to the least busy worker, which holds at most `JOBS_PER_WORKER` at
+ * a time. With zero workers the jobs run on the calling thread.
  * @module
  */
 import type { CropJob, CropReply } from "./crop_job.ts";
 import { runCropJob } from "./crop_job.ts";
 
-/** Jobs a worker holds at once (one running, one waiting in its inbox). */
-const JOBS_PER_WORKER = 2;
+/**
+ * Jobs a worker holds at once (one running, the rest in its inbox): enough that workers keep
+ * cutting while the main thread is busy (building pipelines, recording a step).
+ */
+const JOBS_PER_WORKER = 8;
 
 interface Pending {
   job: CropJob;

@@ -7,7 +7,8 @@
  */
 import { decodeImage } from "../../io/image.ts";
 import type { Dataset, Sample } from "../dataset.ts";
-import { permutation } from "../dataset.ts";
+import { mixSeed, permutation } from "../dataset.ts";
+import { shardOrder } from "./shard_order.ts";
 import { IMAGE_EXTENSIONS, type SkippedImage } from "../image_folder.ts";
 
 /** Paths of images with their labels (absent for unlabelled sources) and class names. */
@@ -18,6 +19,35 @@ export interface ImageIndex {
   labels?: Int32Array;
   /** Class names in label order (empty when unlabelled). */
   classNames: string[];
+  /** Tar shards: byte offset of each image inside its file (absent: whole files). */
+  offsets?: Float64Array;
+  /** Tar shards: byte length of each image. */
+  lengths?: Int32Array;
+  /** Tar shards: the first image of each shard, and the count at the end (WebDataset order). */
+  shardStarts?: Int32Array;
+}
+
+/** The bytes of an image: the whole file, or `length` bytes from `offset` (a tar member). */
+export async function readImageBytes(
+  path: string,
+  offset?: number,
+  length?: number,
+): Promise<Uint8Array> {
+  if (offset === undefined || length === undefined) return await Deno.readFile(path);
+  const file = await Deno.open(path);
+  try {
+    await file.seek(offset, Deno.SeekMode.Start);
+    const bytes = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const read = await file.read(bytes.subarray(done));
+      if (read === null) throw new Error(`${path}: ends inside a member (${done} of ${length})`);
+      done += read;
+    }
+    return bytes;
+  } finally {
+    file.close();
+  }
 }
 
 /** A source that names no readable image; the message says which and why. */
@@ -131,6 +161,8 @@ export class IndexedImages implements Dataset {
   readonly skipped: SkippedImage[];
   /** Channels of every sample (RGB). */
   readonly channels = 3;
+  /** Images in the shuffle buffer of tar shards. */
+  shuffleBuffer = 1000;
 
   /** Wraps an index; `skipped` is shared with the sources it is split from. */
   constructor(index: ImageIndex, name: string, skipped: SkippedImage[] = []) {
@@ -164,6 +196,22 @@ export class IndexedImages implements Dataset {
     return this.index.labels?.[i] ?? 0;
   }
 
+  /** The byte range of image `i` in its file: [offset, length], or none for a whole file. */
+  range(i: number): [number?, number?] {
+    const { offsets, lengths } = this.index;
+    return offsets && lengths ? [offsets[i], lengths[i]] : [];
+  }
+
+  /**
+   * The order of `epoch`: a seeded permutation, or for tar shards WebDataset's (shards shuffled,
+   * then a shuffle buffer of `shuffleBuffer` images; see `shardOrder`).
+   */
+  order(seed: number, epoch: number): Int32Array {
+    const starts = this.index.shardStarts;
+    if (starts) return shardOrder(starts, seed, epoch, this.shuffleBuffer);
+    return permutation(this.length, mixSeed(seed, epoch, 0x10ad));
+  }
+
   /** Image `index` decoded (or the next readable one, see the class doc). */
   async get(index: number): Promise<Sample> {
     const n = this.length;
@@ -171,7 +219,7 @@ export class IndexedImages implements Dataset {
       const i = (index + tries) % n;
       const path = this.index.paths[i];
       try {
-        const image = decodeImage(await Deno.readFile(path));
+        const image = decodeImage(await readImageBytes(path, ...this.range(i)));
         return { ...image, image: image.data, channels: 3, label: this.label(index) };
       } catch (error) {
         if (!this.skipped.some((skip) => skip.path === path)) {
@@ -182,14 +230,25 @@ export class IndexedImages implements Dataset {
     throw new ImageSourceError(`${this.name}: no readable image near index ${index}`);
   }
 
-  /** The images at `indices`, in that order. */
+  /** The images at `indices`, in that order (tar shards: as files in a plain permutation). */
   subset(indices: ArrayLike<number>): IndexedImages {
+    const { offsets, lengths } = this.index;
     const paths = Array.from(indices, (i) => this.index.paths[i]);
     const labels = this.index.labels
       ? Int32Array.from(indices, (i) => this.index.labels![i])
       : undefined;
+    const pick = <T extends Float64Array | Int32Array>(
+      array: T | undefined,
+      make: (n: number[]) => T,
+    ) => array ? make(Array.from(indices, (i) => array[i])) : undefined;
     return new IndexedImages(
-      { paths, labels, classNames: this.index.classNames },
+      {
+        paths,
+        labels,
+        classNames: this.index.classNames,
+        offsets: pick(offsets, (values) => Float64Array.from(values)),
+        lengths: pick(lengths, (values) => Int32Array.from(values)),
+      },
       this.name,
       this.skipped,
     );

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Batch } from "../loader.ts";
-import { mixSeed, permutation } from "../dataset.ts";
+import { mixSeed } from "../dataset.ts";
 import { MAX_IMAGE_PIXELS } from "../../io/image.ts";
 import type { SkippedImage } from "../image_folder.ts";
 import type { CropView } from "./crop_job.ts";
@@ -35,6 +35,14 @@ export interface StreamLoaderOptions {
   views: (step: number) => readonly CropView[];
   /** Called once for each file found unreadable. */
   onSkip?: (skipped: SkippedImage) => void;
+}
+
+/** Batches under way and how to start more. */
+interface PendingBatches {
+  /** The next batches, in order. */
+  queue: Promise<Batch>[];
+  /** Starts batches until `prefetch` are under way. */
+  fill: () => void;
 }
 
 /** Readable images tried in place of an unreadable one before giving up. */
@@ -117,9 +125,41 @@ export class StreamLoader {
 
   /** This process's images of `epoch`, in order: every `shardCount`-th of the epoch's permutation. */
   order(epoch: number): Int32Array {
-    const all = permutation(this.source.length, mixSeed(this.seed, epoch, 0x10ad));
+    const all = this.source.order(this.seed, epoch);
     if (this.shardCount === 1) return all;
     return all.filter((_, position) => position % this.shardCount === this.shardIndex);
+  }
+
+  /**
+   * Starts cutting the first batches of `batches(epoch, first, stepOffset)` now (while the caller
+   * builds its model, say); a later `batches` call with the same arguments continues them, one
+   * with others drops them.
+   */
+  prime(epoch: number, first = 0, stepOffset = 0): void {
+    this.#primed = {
+      key: `${epoch},${first},${stepOffset}`,
+      pending: this.#start(epoch, first, stepOffset),
+    };
+  }
+
+  #primed: { key: string; pending: PendingBatches } | undefined;
+
+  /** The epoch's batch promises from `first` on, the first `prefetch` of them started. */
+  #start(epoch: number, first: number, stepOffset: number): PendingBatches {
+    const order = this.order(epoch);
+    const count = this.batchesPerEpoch;
+    const queue: Promise<Batch>[] = [];
+    let next = first;
+    const fill = () => {
+      while (queue.length < this.prefetch && next < count) {
+        const batch = this.#assemble(order, epoch, next, stepOffset + next);
+        batch.catch(() => {}); // reported when awaited
+        queue.push(batch);
+        next++;
+      }
+    };
+    fill();
+    return { queue, fill };
   }
 
   /**
@@ -128,21 +168,14 @@ export class StreamLoader {
    * are dropped.
    */
   async *batches(epoch: number, first = 0, stepOffset = 0): AsyncGenerator<Batch> {
-    const order = this.order(epoch);
-    const count = this.batchesPerEpoch;
-    const pending: Promise<Batch>[] = [];
-    let next = first;
-    const fill = () => {
-      while (pending.length < this.prefetch && next < count) {
-        const batch = this.#assemble(order, epoch, next, stepOffset + next);
-        batch.catch(() => {}); // reported when awaited
-        pending.push(batch);
-        next++;
-      }
-    };
-    fill();
-    while (pending.length > 0) {
-      const batch = await pending.shift()!;
+    const key = `${epoch},${first},${stepOffset}`;
+    const primed = this.#primed;
+    this.#primed = undefined;
+    const { queue, fill } = primed?.key === key
+      ? primed.pending
+      : this.#start(epoch, first, stepOffset);
+    while (queue.length > 0) {
+      const batch = await queue.shift()!;
       fill(); // the next batches are cut while the caller trains on this one
       yield batch;
     }
@@ -204,8 +237,11 @@ export class StreamLoader {
       const candidate = (index + tries) % n;
       if (this.#bad.has(candidate)) continue;
       const path = this.source.index.paths[candidate];
+      const [offset, length] = this.source.range(candidate);
       const reply = await this.#pool.run({
         path,
+        offset,
+        length,
         seed,
         views,
         target,

@@ -1,5 +1,5 @@
 /**
- * The streamed sources of a data spec (`folder:DIR`, `list:FILE`): their index, their splits and
+ * The streamed sources of a data spec (`folder:DIR`, `list:FILE`, `tar:PATTERN`): their index, their splits and
  * how test classes map onto train classes. Called by `loadDataSpec` (../spec.ts).
  * @module
  */
@@ -12,6 +12,7 @@ import {
   indexImageFolder,
   indexImageList,
 } from "./image_index.ts";
+import { indexTarShards } from "./tar_shards.ts";
 
 /** What `loadDataSpec` returns, for the streamed sources. */
 export interface StreamedData {
@@ -55,12 +56,13 @@ function relabel(test: ImageIndex, train: ImageIndex, where: string): ImageIndex
 }
 
 /**
- * Indexes `folder:DIR` (DIR/train with DIR/val or DIR/test when present) or `list:FILE`;
- * a labelled source without its own test split is split seeded `testFraction` to test.
+ * Indexes `folder:DIR` (DIR/train with DIR/val or DIR/test when present), `list:FILE` or
+ * `tar:PATTERN`; a labelled folder or list without its own test split is split seeded
+ * `testFraction` to test; tar shards are not split (their `test` is empty).
  * Throws `ImageSourceError` for a missing or empty source.
  */
 export async function streamedSource(
-  kind: "folder" | "list",
+  kind: "folder" | "list" | "tar",
   argument: string,
   seed: number,
   testFraction: number,
@@ -70,6 +72,19 @@ export async function streamedSource(
   const skipped: SkippedImage[] = [];
   let train: IndexedImages;
   let test: IndexedImages;
+  if (kind === "tar") {
+    // one stream in WebDataset order: no split (a k-NN needs a labelled folder:, list: or tar:)
+    const all = new IndexedImages(await indexTarShards(argument), name, skipped);
+    return {
+      train: all,
+      test: all.subset([]),
+      classes: all.classes,
+      classNames: all.classNames ?? [],
+      name,
+      skipped,
+      labelled: all.labelled,
+    };
+  }
   if (kind === "folder" && !(await isDirectory(root))) {
     throw new ImageSourceError(`${root} is not a readable directory`);
   }
