@@ -23,6 +23,7 @@ import { plotCommand } from "./commands/plot.ts";
 import { probeCommand } from "./commands/probe.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { trainCommand } from "./commands/train.ts";
+import { shardsCommand } from "./commands/shards.ts";
 import { runCli } from "./run.ts";
 
 /** Builds the `dinogpu` program with all its commands. */
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   program.addCommand(attnCommand());
   program.addCommand(pcaCommand());
   program.addCommand(augmentCommand());
+  program.addCommand(shardsCommand());
   program.addCommand(plotCommand());
   program.addCommand(curateCommand());
   return program;

@@ -38,7 +38,7 @@ import { UserError } from "./run.ts";
 
 /** What `--data` takes, for the help of every command that has it. */
 export const DATA_SPEC_HELP =
-  "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR";
+  "synthetic[:COUNT], textures[:COUNT], fashion-mnist[:DIR], mnist:DIR, folder:DIR, list:FILE, tar:PATTERN";
 
 /** Parses `text`, given for `flag` (`--k`), as a whole number in least..most. */
 export function wholeFlag(text: string, flag: string, least = 1, most = Infinity): number {
@@ -124,17 +124,38 @@ export async function loadCliModelOrPixels(
   return { model, arch: kind };
 }
 
-/** Loads `--data`, turning spec errors into user errors and reporting skipped images. */
-export async function loadCliData(spec: string, seed: number, what: string): Promise<LoadedData> {
+/**
+ * Loads `--data`, turning spec errors into user errors and reporting skipped images; with
+ * `needsLabels` (the default), unlabelled data (a flat folder, a list without labels) is refused.
+ */
+export async function loadCliData(
+  spec: string,
+  seed: number,
+  what: string,
+  needsLabels = true,
+): Promise<LoadedData> {
+  let data: LoadedData;
   try {
-    const data = await loadDataSpec(spec, { seed });
+    data = await loadDataSpec(spec, { seed });
     const skipped = skippedSummary(data.skipped);
     if (skipped) console.error(`${what}: ${skipped}`);
-    return data;
   } catch (error) {
     if (error instanceof DataSpecError) throw new UserError(error.message);
     throw error;
   }
+  if (needsLabels && data.labelled && data.test.length === 0) {
+    throw new UserError(
+      `${what}: ${data.name} has no test split (tar shards are one stream); give a labelled ` +
+        "folder:DIR or list:FILE",
+    );
+  }
+  if (needsLabels && !data.labelled) {
+    throw new UserError(
+      `${what}: ${data.name} has no labels (a flat folder or a list without labels); ${what} ` +
+        "needs class subfolders (DIR/<class>/<image>) or a label on each line",
+    );
+  }
+  return data;
 }
 
 const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png"];

@@ -208,7 +208,7 @@ export function augmentCommand() {
       if (options.preset !== "dino" && options.preset !== "small") {
         throw new UserError(`--preset must be dino or small, got ${options.preset}`);
       }
-      const data = await loadCliData(options.data, seed, "augment");
+      const data = await loadCliData(options.data, seed, "augment", false);
       const source = data.train;
       const rows = Math.min(count, source.length);
       const samples = await Promise.all(Array.from({ length: rows }, (_, i) => source.get(i)));

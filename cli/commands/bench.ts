@@ -7,6 +7,7 @@ import { initGpu } from "../../src/gpu/device.ts";
 import { UserError } from "../run.ts";
 import { MATMUL_VARIANTS, type MatmulProblem } from "../../src/ops/matmul/variants.ts";
 import { wholeOption } from "../shared.ts";
+import { addBenchDataCommand } from "./bench_data.ts";
 import {
   chooseMatmulVariant,
   timeMatmulVariant,
@@ -131,5 +132,6 @@ export function benchCommand() {
       });
       console.log(options.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     });
+  addBenchDataCommand(bench);
   return bench;
 }

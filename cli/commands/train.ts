@@ -69,6 +69,10 @@ export interface TrainFlags {
   set?: string[];
   resume?: string;
   json?: boolean;
+  workers?: number;
+  prefetch?: number;
+  shardIndex?: number;
+  shardCount?: number;
   profile?: boolean;
   [key: string]: unknown;
 }
@@ -90,7 +94,7 @@ export function addTrainOptions(command: Command): Command {
     )
     .option(
       "--data <spec>",
-      "synthetic[:COUNT] | textures[:COUNT] | fashion-mnist | mnist:DIR | folder:DIR",
+      "synthetic[:COUNT] | textures[:COUNT] | fashion-mnist | mnist:DIR | folder:DIR | list:FILE | tar:PATTERN",
     )
     .addOption(numeric("--synthetic-count <n>", "images of a generated set"))
     .addOption(numeric("--image-size <px>", "side the training images are resized to"))
@@ -121,6 +125,12 @@ export function addTrainOptions(command: Command): Command {
     .addOption(numeric("--max-steps <n>", "stop after this many steps"))
     .option("--out <dir>", "output folder (checkpoints, metrics.jsonl, curves.png)")
     .option("--set <key=value...>", "any configuration key (JSON value)")
+    .addOption(
+      numeric("--workers <n>", "decoding workers of folder:/list: data (default: one per core)"),
+    )
+    .addOption(numeric("--prefetch <n>", "batches folder:/list: data prepares ahead (default 2)"))
+    .addOption(numeric("--shard-index <i>", "this process's part of every epoch (0-based)"))
+    .addOption(numeric("--shard-count <n>", "processes sharing every epoch (default 1)"))
     .option("--resume <dir>", "continue the run saved in this folder")
     .option("--profile", "print GPU time per kernel (timestamp queries) after training")
     .option("--json", "print the result as one JSON object");
@@ -285,7 +295,8 @@ export async function trainFromFlags(
       } of batch ${config.batchSize}, ` +
       `${config.localCrops} local crops -> ${config.out}`,
   );
-  const stepsPerEpoch = Math.floor(data.train.length / config.batchSize);
+  const shards = flags.shardCount ?? 1;
+  const stepsPerEpoch = Math.floor(Math.floor(data.train.length / shards) / config.batchSize);
   const allSteps = config.epochs * stepsPerEpoch;
   const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, allSteps) : allSteps;
   const bar = new ProgressBar({
@@ -299,8 +310,11 @@ export async function trainFromFlags(
   const result = await runDinoTraining({
     config,
     train: data.train,
-    test: data.test,
+    test: data.labelled && data.test.length > 0 ? data.test : undefined,
     resume: flags.resume,
+    workers: flags.workers,
+    prefetch: flags.prefetch,
+    shard: [flags.shardIndex ?? 0, flags.shardCount ?? 1],
     teacher: frozen?.network,
     profile: flags.profile,
     onMessage: (message) => bar.note(message),

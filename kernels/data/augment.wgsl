@@ -24,7 +24,8 @@ struct Params {
   interpolation: u32,
   // color: 1 writes the normalised output, 0 the raw colour (blur follows)
   finalize: u32,
-  pad0: u32, pad1: u32,
+  // byte offset of the batch in `pixels` (views cut on the CPU lie back to back)
+  offset: u32, pad1: u32,
   mean: vec4f, deviation: vec4f,
 }
 
@@ -60,7 +61,7 @@ fn load_channel(index: u32) -> f32 {
 
 // Pixel (x, y) of image b in [0, 1].
 fn load_pixel(b: u32, x: i32, y: i32) -> vec3f {
-  let base = ((b * params.height + u32(y)) * params.width + u32(x)) * 3u;
+  let base = params.offset + ((b * params.height + u32(y)) * params.width + u32(x)) * 3u;
   return vec3f(load_channel(base), load_channel(base + 1u), load_channel(base + 2u));
 }
 

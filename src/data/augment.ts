@@ -216,14 +216,14 @@ export class ViewRenderer {
 
   /**
    * Records the kernels of this view over `source` (a batch from `uploadImageBatch` of the
-   * shape given to `prepare`) and returns the crops [batch, 3, S, S].
+   * shape given to `prepare`, starting `offset` bytes in) and returns the crops [batch, 3, S, S].
    */
-  render(source: Tensor, height: number, width: number): Tensor {
+  render(source: Tensor, height: number, width: number, offset = 0): Tensor {
     const batch = this.#batch;
     if (!this.#parameters || !this.#means) {
       throw new ShapeError("ViewRenderer.render: call prepare() first");
     }
-    const words = Math.ceil(batch * height * width * 3 / 4);
+    const words = Math.ceil((offset + batch * height * width * 3) / 4);
     if (source.dtype !== "u32" || source.size < words) {
       throw new ShapeError(
         `ViewRenderer.render: source ${source.describe()} is no packed uint8 batch of ${batch} ` +
@@ -242,6 +242,7 @@ export class ViewRenderer {
         size,
         interpolation === "bicubic" ? 1 : 0,
         finalize ? 1 : 0,
+        offset,
       ]);
       const floats = new Float32Array(words.buffer);
       floats.set([...mean, 0, ...std, 1], 8);

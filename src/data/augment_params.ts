@@ -276,6 +276,17 @@ export function sampleImageAugmentation(
   width: number,
 ): ImageAugmentation {
   const crop = sampleResizedCrop(random, height, width, view.scale, view.ratio ?? DEFAULT_RATIO);
+  return { crop, ...sampleViewEffects(random, view) };
+}
+
+/**
+ * Draws what follows the crop for `view` (flip, jitter, grayscale, blur, solarisation), in
+ * DINO's order: for views whose crop was cut on the CPU (streamed sources).
+ */
+export function sampleViewEffects(
+  random: SeededRandom,
+  view: ViewConfig,
+): Omit<ImageAugmentation, "crop"> {
   const flip = random.next() < (view.flipProbability ?? 0.5);
   const applyJitter = random.next() < (view.jitterProbability ?? 0.8);
   const jitter = applyJitter
@@ -295,7 +306,7 @@ export function sampleImageAugmentation(
     : 0;
   const solarizeProbability = view.solarizeProbability ?? 0;
   const solarize = solarizeProbability > 0 && random.next() < solarizeProbability;
-  return { crop, flip, jitter, grayscale, blurSigma, solarize };
+  return { flip, jitter, grayscale, blurSigma, solarize };
 }
 
 /** Kernel taps each side of a Gaussian of `sigma` (ceil(3 sigma); 0 for no blur). */

@@ -21,6 +21,12 @@ export interface Batch {
   epoch: number;
   /** Position of the batch in its epoch. */
   step: number;
+  /**
+   * Set for batches of crops cut on the CPU (streamed sources): the side S of each view, in
+   * order; `images` then holds every view back to back, each [B, S, S, 3], and `shape` is
+   * [B, first side, first side, 3]. Undefined: `images` are whole images to crop on the GPU.
+   */
+  views?: number[];
 }
 
 /** Options of `DataLoader`. */
@@ -85,6 +91,11 @@ export class DataLoader {
     }
   }
 
+  /** Number of images drawn from. */
+  get images(): number {
+    return this.dataset.length;
+  }
+
   /** Number of batches one epoch yields. */
   get batchesPerEpoch(): number {
     const n = this.dataset.length / this.batchSize;
@@ -130,6 +141,20 @@ export class DataLoader {
       epoch,
       step,
     };
+  }
+
+  /** The batches of `epoch` from batch `first` on, each prepared while the previous one is used. */
+  async *batches(epoch: number, first = 0): AsyncGenerator<Batch> {
+    const order = this.order(epoch);
+    const load = (step: number) =>
+      this.batch(order.subarray(step * this.batchSize, (step + 1) * this.batchSize), epoch, step);
+    let next = first < this.batchesPerEpoch ? load(first) : undefined;
+    for (let step = first; step < this.batchesPerEpoch; step++) {
+      const batch = await next!;
+      next = step + 1 < this.batchesPerEpoch ? load(step + 1) : undefined;
+      next?.catch(() => {});
+      yield batch;
+    }
   }
 
   /** The batches of `epoch`, each prepared while the previous one is being used. */

@@ -58,6 +58,20 @@ export {
 } from "./image_folder.ts";
 export { type Batch, DataLoader, type LoaderOptions } from "./loader.ts";
 export {
+  type ImageIndex,
+  ImageSourceError,
+  IndexedImages,
+  indexImageFolder,
+  indexImageList,
+  readImageBytes,
+} from "./stream/image_index.ts";
+export { StreamLoader, type StreamLoaderOptions } from "./stream/stream_loader.ts";
+export { CropPool, defaultWorkerCount } from "./stream/crop_pool.ts";
+export { expandShardPattern, indexTarShards, type ShardIndex } from "./stream/tar_shards.ts";
+export { shardOrder } from "./stream/shard_order.ts";
+export { type TarWriteOptions, writeTarShards } from "./stream/tar_writer.ts";
+export { type CropJob, type CropReply, type CropView, runCropJob } from "./stream/crop_job.ts";
+export {
   DATA_SPEC_FORMS,
   DataSpecError,
   type DataSpecOptions,

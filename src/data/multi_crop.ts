@@ -11,6 +11,7 @@ import {
   type ImageAugmentation,
   type Interpolation,
   sampleImageAugmentation,
+  sampleViewEffects,
   SeededRandom,
   validateViewConfig,
   type ViewConfig,
@@ -163,18 +164,55 @@ export class MultiCropAugmenter {
   }
 
   #drawnFor: string | undefined;
+  /** Byte offset of each view in a batch of CPU-cut crops (undefined: whole images). */
+  #offsets: number[] | undefined;
 
   /**
    * Draws and packs the parameters of the next `augment` (CPU only) and returns the key of the
    * kernels it will record (see `ViewRenderer.graphKey`). `augment` draws by itself when this
    * was not called for its shape; a replayed step uploads what the latest `draw` packed.
+   * With `cut` (the side of each view, as in `Batch.views`), the batch holds crops already cut
+   * and resized on the CPU, view after view: the crop step is skipped, the rest drawn as usual.
    */
-  draw(batchSize: number, height: number, width: number): string {
+  draw(batchSize: number, height: number, width: number, cut?: readonly number[]): string {
     validateBatchSize("MultiCropAugmenter.draw", batchSize, height, width);
-    const drawn = this.sample(batchSize, height, width);
-    this.#renderers.forEach((renderer, index) => renderer.pack(drawn[index], height, width));
-    this.#drawnFor = `${batchSize}x${height}x${width}`;
-    return this.#renderers.map((renderer) => renderer.graphKey).join(",");
+    if (cut) {
+      this.#checkCut(cut);
+      let offset = 0;
+      this.#offsets = cut.map((side) =>
+        (offset += batchSize * side * side * 3) - batchSize * side * side * 3
+      );
+      const drawn = this.sampleCut(batchSize);
+      this.#renderers.forEach((renderer, index) =>
+        renderer.pack(drawn[index], cut[index], cut[index])
+      );
+    } else {
+      this.#offsets = undefined;
+      const drawn = this.sample(batchSize, height, width);
+      this.#renderers.forEach((renderer, index) => renderer.pack(drawn[index], height, width));
+    }
+    this.#drawnFor = `${batchSize}x${height}x${width}${cut ? "c" : ""}`;
+    return (cut ? "cut:" : "") + this.#renderers.map((renderer) => renderer.graphKey).join(",");
+  }
+
+  #checkCut(cut: readonly number[]): void {
+    const sizes = this.views.map((view) => view.size);
+    if (cut.length !== sizes.length || cut.some((side, i) => side !== sizes[i])) {
+      throw new ShapeError(
+        `MultiCropAugmenter: the batch's crops are ${cut.join(", ")} px, the views want ` +
+          `${sizes.join(", ")} px`,
+      );
+    }
+  }
+
+  /** Draws every view's parameters for crops cut on the CPU: all but the crop (a full box). */
+  sampleCut(batchSize: number): ImageAugmentation[][] {
+    return this.views.map((view) =>
+      Array.from({ length: batchSize }, () => ({
+        crop: { top: 0, left: 0, height: view.size, width: view.size },
+        ...sampleViewEffects(this.random, view),
+      }))
+    );
   }
 
   /** Draws every view's parameters for `batchSize` images of `height` x `width` (CPU only). */
@@ -188,16 +226,24 @@ export class MultiCropAugmenter {
   }
 
   /**
-   * Augments a batch uploaded by `uploadImageBatch`: returns the global and local crops as f32
+   * Augments a batch uploaded by `uploadImageBatch` (whole images, or the crops of a `draw` with
+   * `cut`): returns the global and local crops as f32
    * [batchSize, 3, S, S] tensors, normalised. Records GPU work only (no readback).
    */
   augment(batch: Tensor, batchSize: number, height: number, width: number): MultiCropBatch {
     const drawnFor = `${batchSize}x${height}x${width}`;
-    if (this.#drawnFor !== drawnFor) this.draw(batchSize, height, width);
+    if (this.#drawnFor !== drawnFor && this.#drawnFor !== `${drawnFor}c`) {
+      this.draw(batchSize, height, width);
+    }
     this.#drawnFor = undefined;
     // every upload first, so that the recorded kernels go out in one submit
     for (const renderer of this.#renderers) renderer.upload();
-    const crops = this.#renderers.map((renderer) => renderer.render(batch, height, width));
+    const offsets = this.#offsets;
+    const crops = this.#renderers.map((renderer, index) =>
+      offsets
+        ? renderer.render(batch, renderer.size, renderer.size, offsets[index])
+        : renderer.render(batch, height, width)
+    );
     return { globals: crops.slice(0, 2), locals: crops.slice(2) };
   }
 

@@ -6,13 +6,20 @@
  * - `textures[:COUNT]`: the built-in generated textures (default 2000 images), split seeded 80/20.
  * - `fashion-mnist[:DIR]`: Debian's dataset-fashion-mnist files (or the same files in DIR).
  * - `mnist:DIR`: the four MNIST-format IDX files (raw or .gz) in DIR.
- * - `folder:DIR`: DIR/<class>/<image>.png|jpg; with DIR/train and DIR/test subfolders those are
- *   the splits, otherwise one folder split seeded 80/20. Unreadable images are skipped and listed.
+ * - `folder:DIR`: DIR/<class>/<image>.png|jpg (ImageFolder layout) or a flat folder of images
+ *   (unlabelled); with DIR/train and DIR/val or DIR/test subfolders those are the splits,
+ *   otherwise a labelled folder is split seeded 80/20. Nothing is decoded up front: the images
+ *   are streamed (src/data/stream/); unreadable ones are skipped and listed when met.
+ * - `list:FILE`: a text file of image paths, one per line, each optionally with a label.
+ * - `tar:PATTERN`: WebDataset tar shards (`shards/train-{000000..000127}.tar`), streamed in
+ *   WebDataset's order (shards shuffled, then a shuffle buffer); labels from `.cls` members.
  * @module
  */
 import { ArrayDataset, type Dataset, trainTestSplit } from "./dataset.ts";
 import { idxDataset, IdxError, loadFashionMnist, loadMnist } from "./idx.ts";
-import { loadImageFolder, type SkippedImage } from "./image_folder.ts";
+import type { SkippedImage } from "./image_folder.ts";
+import { ImageSourceError } from "./stream/image_index.ts";
+import { streamedSource } from "./stream/stream_spec.ts";
 import { syntheticDataset } from "./synthetic.ts";
 import { texturesDataset } from "./textures.ts";
 
@@ -23,6 +30,8 @@ export const DATA_SPEC_FORMS: readonly string[] = [
   "fashion-mnist[:DIR]",
   "mnist:DIR",
   "folder:DIR",
+  "list:FILE",
+  "tar:PATTERN",
 ];
 
 /** Options of `loadDataSpec`. */
@@ -51,6 +60,11 @@ export interface LoadedData {
   name: string;
   /** Images that could not be read (image folders only). */
   skipped: SkippedImage[];
+  /**
+   * Whether the images carry labels; false for a flat folder or an unlabelled list, whose
+   * `test` is empty (no k-NN can be run on it).
+   */
+  labelled: boolean;
 }
 
 /** A spec that names no valid source or whose files are missing; the message says what to do. */
@@ -72,48 +86,6 @@ function namesOf(dataset: Dataset): string[] {
   return dataset.classNames
     ? [...dataset.classNames]
     : Array.from({ length: dataset.classes }, (_, c) => String(c));
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-/** Loads a folder's images, turning file system errors into `DataSpecError`s. */
-async function folder(root: string, size: number | [number, number] | undefined) {
-  try {
-    return await loadImageFolder(root, { size });
-  } catch (error) {
-    if (error instanceof RangeError) throw error;
-    throw new DataSpecError(`folder:${root}: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-/** Relabels `dataset` (an image folder) to the class order of `classNames`. */
-function relabel(
-  dataset: ArrayDataset,
-  classNames: readonly string[],
-  where: string,
-): ArrayDataset {
-  const index = new Map(classNames.map((name, i) => [name, i]));
-  const own = namesOf(dataset);
-  const unknown = own.filter((name) => !index.has(name));
-  if (unknown.length > 0) {
-    throw new DataSpecError(
-      `${where}: classes ${unknown.join(", ")} are not among the train classes ` +
-        `(${classNames.join(", ")})`,
-    );
-  }
-  const labels = Int32Array.from(dataset.arrays.labels, (label) => index.get(own[label])!);
-  return new ArrayDataset({
-    ...dataset.arrays,
-    labels,
-    classes: classNames.length,
-    classNames,
-  });
 }
 
 /**
@@ -146,6 +118,7 @@ export async function loadDataSpec(
         classNames: namesOf(all),
         name: `${kind}:${count}`,
         skipped: [],
+        labelled: true,
       };
     }
     case "fashion-mnist":
@@ -181,45 +154,28 @@ export async function loadDataSpec(
         classNames: namesOf(wideTrain),
         name: argument ? `${kind}:${argument}` : kind,
         skipped: [],
+        labelled: true,
       };
     }
-    case "folder": {
-      if (!argument) throw invalid(spec, "folder needs a directory: folder:DIR");
-      const root = argument.replace(/\/+$/, "") || "/";
-      if (!(await isDirectory(root))) {
-        throw invalid(spec, `${root} is not a readable directory`);
-      }
-      const size = options.folderSize;
-      if (await isDirectory(`${root}/train`) && await isDirectory(`${root}/test`)) {
-        const train = await folder(`${root}/train`, size);
-        const test = await folder(`${root}/test`, [
-          train.dataset.height,
-          train.dataset.width,
-        ]);
-        return {
-          train: train.dataset,
-          test: relabel(test.dataset, train.classNames, `${root}/test`),
-          classes: train.classNames.length,
-          classNames: train.classNames,
-          name: `folder:${root}`,
-          skipped: [...train.skipped, ...test.skipped],
-        };
-      }
-      const loaded = await folder(root, size);
-      if (loaded.dataset.length < 2) {
-        throw new DataSpecError(
-          `folder:${root}: ${loaded.dataset.length} loadable image, need at least 2 to split`,
+    case "folder":
+    case "list":
+    case "tar": {
+      if (!argument) {
+        throw invalid(
+          spec,
+          kind === "folder"
+            ? "folder needs a directory: folder:DIR"
+            : "list needs a file: list:FILE",
         );
       }
-      const { train, test } = trainTestSplit(loaded.dataset, { seed, testFraction });
-      return {
-        train,
-        test,
-        classes: loaded.classNames.length,
-        classNames: loaded.classNames,
-        name: `folder:${root}`,
-        skipped: loaded.skipped,
-      };
+      try {
+        return await streamedSource(kind, argument, seed, testFraction);
+      } catch (error) {
+        if (error instanceof ImageSourceError) {
+          throw new DataSpecError(`${kind}:${argument}: ${error.message}`, { cause: error });
+        }
+        throw error;
+      }
     }
     default:
       throw invalid(spec, `unknown source "${kind}"`);

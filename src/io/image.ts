@@ -7,6 +7,7 @@
  */
 import jpeg from "jpeg-js";
 import * as fastPng from "fast-png";
+import { readImageHeader } from "./image_header.ts";
 
 /** A decoded image: `data` is RGB, 8 bits per channel, row-major HWC, `width * height * 3` bytes. */
 export interface RgbImage {
@@ -50,11 +51,34 @@ function messageOf(error: unknown): string {
 }
 
 /**
+ * Refuses, from its header alone, an image declaring more than `maxPixels` pixels (or a zero
+ * side); returns without reading further otherwise. Throws `ImageDecodeError`.
+ */
+export function checkImageHeader(bytes: Uint8Array, maxPixels = MAX_IMAGE_PIXELS): void {
+  const header = readImageHeader(bytes);
+  if (!header) return; // the decoder names what is wrong
+  const { format, width, height } = header;
+  if (width === 0 || height === 0) {
+    throw new ImageDecodeError(
+      `corrupt ${format.toUpperCase()}: header declares ${width}x${height}`,
+    );
+  }
+  if (width * height > maxPixels) {
+    throw new ImageDecodeError(
+      `${format.toUpperCase()} header declares ${width}x${height} = ${width * height} pixels, ` +
+        `more than the limit of ${maxPixels}: refused before decoding`,
+    );
+  }
+}
+
+/**
  * Decodes a JPEG or PNG to RGB uint8. Grayscale, grayscale+alpha, RGBA, palette and 16-bit PNGs
- * are converted to RGB8 (alpha is dropped, 16-bit samples rounded to 8 bits). Throws
+ * are converted to RGB8 (alpha is dropped, 16-bit samples rounded to 8 bits). An image whose
+ * header declares more than `maxPixels` pixels is refused before decoding. Throws
  * `ImageDecodeError` for unknown formats and corrupt or truncated data; callers add the file name.
  */
-export function decodeImage(bytes: Uint8Array): RgbImage {
+export function decodeImage(bytes: Uint8Array, maxPixels = MAX_IMAGE_PIXELS): RgbImage {
+  checkImageHeader(bytes, maxPixels);
   const format = sniffImageFormat(bytes);
   if (format === "jpeg") return decodeJpeg(bytes);
   if (format === "png") return decodePng(bytes);

@@ -39,6 +39,7 @@ export { DEFAULT_INERT_CLASSES, unpickle, type UnpickleOptions } from "./pickle/
 export * from "./pth.ts";
 export * from "./npy.ts";
 export * from "./image.ts";
+export * from "./image_header.ts";
 export * from "./preprocess.ts";
 export * from "./pretrained/read.ts";
 export * from "./pretrained/layouts.ts";

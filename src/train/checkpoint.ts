@@ -57,10 +57,32 @@ export interface CheckpointInfo {
    * The tensor file's metadata holds them too (`token_grids`).
    */
   tokenGrids?: number[];
+  /**
+   * Where the data sampler stands (the next batch: epoch and position in it, seed, images per
+   * epoch and shard), so that a resumed run continues with the very next batch; absent in
+   * checkpoints written before it was recorded.
+   */
+  sampler?: SamplerState;
   /** Wall-clock time of writing. */
   writtenAt: string;
   /** Extra fields (last metrics). */
   extra?: Record<string, unknown>;
+}
+
+/** The data sampler's position, saved in each checkpoint. */
+export interface SamplerState {
+  /** Seed of the order and the crops. */
+  seed: number;
+  /** Epoch of the next batch. */
+  epoch: number;
+  /** Position of the next batch in its epoch. */
+  position: number;
+  /** Images the sampler draws from (all shards). */
+  images: number;
+  /** This process's part of every epoch. */
+  shardIndex: number;
+  /** Number of parts. */
+  shardCount: number;
 }
 
 /** Name of the tensor file inside a checkpoint folder. */
@@ -80,15 +102,16 @@ function backboneMetadata(trainer: DinoTrainer): Record<string, string> {
 }
 
 /**
- * Writes a checkpoint of `trainer` under `dir` (created if missing) through `fileSystem`; returns
- * its folder. A failed write removes what it wrote and throws an `OutputWriteError` naming the
- * last good checkpoint.
+ * Writes a checkpoint of `trainer` under `dir` (created if missing) through `fileSystem`, with
+ * `extra` fields and the data sampler's state; returns its folder. A failed write removes what it
+ * wrote and throws an `OutputWriteError` naming the last good checkpoint.
  */
 export async function saveCheckpoint(
   trainer: DinoTrainer,
   dir: string,
   extra?: Record<string, unknown>,
   fileSystem: RunFileSystem = DENO_FILE_SYSTEM,
+  sampler?: SamplerState,
 ): Promise<string> {
   const named: [string, Tensor][] = [
     ...trainer.student.namedParameters().map(([name, value]) => [`student.${name}`, value]),
@@ -136,6 +159,7 @@ export async function saveCheckpoint(
     tokenGrids: trainer.teacher.backbone instanceof MlpMixer
       ? [...trainer.teacher.backbone.tokenGrids]
       : undefined,
+    sampler,
     writtenAt: new Date().toISOString(),
     extra,
   };

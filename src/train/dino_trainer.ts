@@ -195,7 +195,7 @@ export class DinoTrainer {
       teacherTemperature: this.schedules.teacherTemperature[epoch],
       frozenLastLayer: epoch < this.config.freezeLastLayer,
       phase,
-      augmentKernels: this.augmenter.draw(size, height, width),
+      augmentKernels: this.augmenter.draw(size, height, width, batch.views),
       gramActive: this.gramTeacher !== undefined && this.step >= this.config.gramStartStep,
     };
     const result = this.#recorder.run(shape, {

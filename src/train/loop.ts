@@ -4,10 +4,11 @@
  * timed checkpoint; after each epoch the k-NN (every `evalEvery` epochs) and a checkpoint.
  * @module
  */
-import type { Batch, DataLoader } from "../data/loader.ts";
+import type { Batch } from "../data/loader.ts";
+import type { SkippedImage } from "../data/image_folder.ts";
 import { collapseWarning } from "../eval/collapse.ts";
 import { gpu } from "../gpu/device.ts";
-import { saveCheckpoint } from "./checkpoint.ts";
+import { type SamplerState, saveCheckpoint } from "./checkpoint.ts";
 import type { DinoTrainConfig } from "./config.ts";
 import type { DinoTrainer } from "./dino_trainer.ts";
 import { evaluateKnn, type KnnAccuracy, type MetricsLog, type RunClock } from "./metrics.ts";
@@ -24,6 +25,24 @@ export class TrainingDivergedError extends Error {
   }
 }
 
+/** Where a run's batches come from: the in-memory `DataLoader` or the streaming `StreamLoader`. */
+export interface BatchSource {
+  /** Batches per epoch. */
+  readonly batchesPerEpoch: number;
+  /** The batches of `epoch` from `first` on (`stepOffset`: the global step of its batch 0). */
+  batches(epoch: number, first: number, stepOffset: number): AsyncGenerator<Batch>;
+  /** Images drawn from (all shards). */
+  readonly images: number;
+  /** This process's part of every epoch (streaming sources). */
+  readonly shardIndex?: number;
+  /** Number of parts (streaming sources). */
+  readonly shardCount?: number;
+  /** Files found unreadable so far (streaming sources). */
+  readonly skipped?: readonly SkippedImage[];
+  /** Stops its workers, if it has any. */
+  close?(): void;
+}
+
 /** A run in progress: what the loop, the metrics and the checkpoints share. */
 export interface TrainingRun {
   /** How the run was asked for. */
@@ -31,7 +50,7 @@ export interface TrainingRun {
   /** Its configuration. */
   readonly config: DinoTrainConfig;
   /** The batches. */
-  readonly loader: DataLoader;
+  readonly loader: BatchSource;
   /** The networks and the step. */
   readonly trainer: DinoTrainer;
   /** Steps the run ends at. */
@@ -71,6 +90,10 @@ async function trainEpoch(run: TrainingRun): Promise<void> {
       );
     }
     const at = trainer.step;
+    if (at === run.startStep) {
+      // performance.now() counts from the process's start
+      run.message(`first batch ready ${(performance.now() / 1000).toFixed(1)} s after start`);
+    }
     const result = trainer.trainStep(batch);
     const lastOfEpoch = inEpoch === trainer.stepsPerEpoch - 1;
     if (
@@ -84,29 +107,20 @@ async function trainEpoch(run: TrainingRun): Promise<void> {
 }
 
 /**
- * The batches of `epoch` from index `first` while the run has steps left, each decoded while the
+ * The batches of `epoch` from index `first` while the run has steps left, each prepared while the
  * step before it runs.
  */
 async function* epochBatches(
-  loader: DataLoader,
+  loader: BatchSource,
   epoch: number,
   first: number,
   run: TrainingRun,
 ): AsyncGenerator<{ batch: Batch; inEpoch: number }> {
-  const { batchSize } = run.config;
   const stepsPerEpoch = run.trainer.stepsPerEpoch;
-  const order = loader.order(epoch);
-  const load = (step: number) =>
-    loader.batch(order.subarray(step * batchSize, (step + 1) * batchSize), epoch, step);
-  let next = load(first);
-  for (
-    let inEpoch = first;
-    inEpoch < stepsPerEpoch && run.trainer.step < run.totalSteps;
-    inEpoch++
-  ) {
-    const batch = await next;
-    if (inEpoch + 1 < stepsPerEpoch) next = load(inEpoch + 1);
-    yield { batch, inEpoch };
+  let inEpoch = first;
+  for await (const batch of loader.batches(epoch, first, epoch * stepsPerEpoch)) {
+    if (run.trainer.step >= run.totalSteps) return;
+    yield { batch, inEpoch: inEpoch++ };
   }
 }
 
@@ -158,6 +172,13 @@ async function endEpoch(run: TrainingRun): Promise<void> {
   const epochDone = trainer.step % trainer.stepsPerEpoch === 0;
   if (!epochDone && trainer.step < run.totalSteps) return;
   const finished = Math.ceil(trainer.step / trainer.stepsPerEpoch);
+  const skipped = run.loader.skipped?.length ?? 0;
+  if (skipped > 0) {
+    run.message(
+      `epoch ${finished}: ${skipped} unreadable image${skipped === 1 ? "" : "s"} skipped so far ` +
+        `(latest: ${run.loader.skipped!.at(-1)!.path})`,
+    );
+  }
   if (
     config.evalEvery > 0 && epochDone && finished % config.evalEvery === 0 &&
     trainer.step < run.totalSteps
@@ -189,6 +210,19 @@ export function evaluate(run: TrainingRun, label: string): Promise<KnnAccuracy |
   });
 }
 
+/** Where the run's sampler stands: the batch of the trainer's next step. */
+export function samplerState(run: TrainingRun): SamplerState {
+  const { trainer, loader, config } = run;
+  return {
+    seed: config.seed,
+    epoch: trainer.epoch,
+    position: trainer.step - trainer.epoch * trainer.stepsPerEpoch,
+    images: loader.images,
+    shardIndex: loader.shardIndex ?? 0,
+    shardCount: loader.shardCount ?? 1,
+  };
+}
+
 /** Writes a checkpoint with the latest metrics (a pause), and hands it to `onCheckpoint`. */
 export async function writeCheckpoint(run: TrainingRun): Promise<void> {
   await run.clock.pause(async () => {
@@ -197,6 +231,7 @@ export async function writeCheckpoint(run: TrainingRun): Promise<void> {
       run.config.out,
       { metrics: run.metrics.last },
       run.fileSystem,
+      samplerState(run),
     );
     run.message(`checkpoint ${run.lastCheckpoint}`);
     await run.options.onCheckpoint?.(run.lastCheckpoint);

@@ -39,6 +39,7 @@ export {
   latestCheckpoint,
   loadCheckpoint,
   readCheckpointInfo,
+  type SamplerState,
   saveCheckpoint,
 } from "./checkpoint.ts";
 export { DENO_FILE_SYSTEM, type RunFileSystem } from "./run_folder.ts";

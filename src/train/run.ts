@@ -7,10 +7,19 @@
  */
 import type { Dataset } from "../data/dataset.ts";
 import { DataLoader } from "../data/loader.ts";
+import { IndexedImages } from "../data/stream/image_index.ts";
+import { StreamLoader } from "../data/stream/stream_loader.ts";
+import type { CropView } from "../data/stream/crop_job.ts";
 import { gpu } from "../gpu/device.ts";
 import { formatKernelTimes } from "../gpu/profiler.ts";
 import type { DinoTrainConfig } from "./config.ts";
-import { latestCheckpoint, loadCheckpoint, prepareCheckpointFolder } from "./checkpoint.ts";
+import {
+  latestCheckpoint,
+  loadCheckpoint,
+  prepareCheckpointFolder,
+  readCheckpointInfo,
+} from "./checkpoint.ts";
+import { phaseAt, type ResolutionPhase, resolutionPhases } from "./curriculum.ts";
 import { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";
 import { evaluate, type TrainingRun, trainLoop } from "./loop.ts";
 import {
@@ -65,6 +74,12 @@ export interface TrainRunOptions {
   onCheckpoint?: (checkpoint: string) => Promise<void> | void;
   /** A frozen teacher (distillation); without it the teacher is the student's EMA. */
   teacher?: DinoTrainerOptions["teacher"];
+  /** Decoding workers of a streamed source (folder:, list:, tar:); default one per core. */
+  workers?: number;
+  /** Batches a streamed source prepares ahead; default 2. */
+  prefetch?: number;
+  /** This process's part of every epoch of a streamed source: [index, count]; default [0, 1]. */
+  shard?: [number, number];
   /**
    * Time every kernel on the GPU after two warm-up steps and report the table through
    * `onMessage` at the end (needs `timestamp-query`).
@@ -97,7 +112,8 @@ export interface TrainRunResult {
 
 /** Runs DINO training as configured; see the module doc. */
 export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRunResult> {
-  const run = createRun(options);
+  const resumeStep = options.resume ? (await readCheckpointInfo(options.resume)).step : 0;
+  const run = createRun(options, resumeStep);
   try {
     const ready = await prepareCheckpointFolder(run.trainer, run.config.out, run.fileSystem);
     ready.forEach(run.message);
@@ -111,19 +127,39 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
     await trainLoop(run);
     return await finishRun(run, knnBefore);
   } finally {
+    run.loader.close?.();
     run.trainer.dispose();
   }
 }
 
-function createRun(options: TrainRunOptions): TrainingRun {
+function createRun(options: TrainRunOptions, startStep: number): TrainingRun {
   const { config } = options;
-  const loader = new DataLoader(options.train, {
-    batchSize: config.batchSize,
-    seed: config.seed,
-    size: [config.imageSize, config.imageSize],
-  });
+  // the phases depend on the run's length, known once the loader is: filled in below
+  const late: { phases?: ResolutionPhase[] } = {};
+  const loader = options.train instanceof IndexedImages
+    ? new StreamLoader(options.train, {
+      batchSize: config.batchSize,
+      seed: config.seed,
+      workers: options.workers,
+      prefetch: options.prefetch,
+      shardIndex: options.shard?.[0],
+      shardCount: options.shard?.[1],
+      views: (step) => cropViews(config, late.phases!, step),
+      onSkip: (skipped) => options.onMessage?.(`skipped ${skipped.path}: ${skipped.reason}`),
+    })
+    : new DataLoader(options.train, {
+      batchSize: config.batchSize,
+      seed: config.seed,
+      size: [config.imageSize, config.imageSize],
+    });
   const stepsPerEpoch = loader.batchesPerEpoch;
   const allSteps = config.epochs * stepsPerEpoch;
+  late.phases = resolutionPhases(config, allSteps);
+  if (loader instanceof StreamLoader) {
+    // the workers cut the first batches while the networks are built
+    const epoch = Math.floor(startStep / stepsPerEpoch);
+    loader.prime(epoch, startStep - epoch * stepsPerEpoch, epoch * stepsPerEpoch);
+  }
   return {
     options,
     config,
@@ -137,6 +173,14 @@ function createRun(options: TrainRunOptions): TrainingRun {
     lastCheckpoint: "",
     fileSystem: options.fileSystem ?? DENO_FILE_SYSTEM,
   };
+}
+
+/** The views the workers cut at a global step: 2 global + N local, at that step's phase sizes. */
+function cropViews(config: DinoTrainConfig, phases: ResolutionPhase[], step: number): CropView[] {
+  const phase = phases[phaseAt(phases, step)];
+  const global = { size: phase.globalSize, scale: config.globalScale };
+  const local = { size: phase.localSize, scale: config.localScale };
+  return [global, global, ...Array.from({ length: config.localCrops }, () => local)];
 }
 
 /** A new run: an empty metrics.jsonl, then the k-NN before training (step 0). Returns its top-1. */
@@ -155,6 +199,14 @@ async function resumeRun(run: TrainingRun, from: string): Promise<void> {
   const info = await loadCheckpoint(run.trainer, from);
   run.lastCheckpoint = await latestCheckpoint(from);
   run.message(`resumed from ${from} at step ${info.step} (epoch ${info.epoch})`);
+  const sampler = info.sampler;
+  if (sampler && (sampler.images !== run.loader.images || sampler.seed !== run.config.seed)) {
+    run.message(
+      `warning: the checkpoint's sampler drew from ${sampler.images} images (seed ` +
+        `${sampler.seed}), the data now holds ${run.loader.images}: the order from here on ` +
+        "differs from the interrupted run's",
+    );
+  }
   const setAside = await setAsideMetricsAfter(run.metrics.path, info.step, run.fileSystem);
   if (setAside > 0) {
     run.message(

@@ -39,7 +39,7 @@ Deno.test("bad specs list the valid forms", async () => {
   await assertRejects(() => loadDataSpec("mnist:/nonexistent/x"), DataSpecError, "missing");
 });
 
-Deno.test("folder:DIR splits one folder and reports unreadable images", async () => {
+Deno.test("folder:DIR splits one folder and reports unreadable images when met", async () => {
   const root = await Deno.makeTempDir();
   try {
     for (const name of ["cat", "dog"]) {
@@ -51,8 +51,12 @@ Deno.test("folder:DIR splits one folder and reports unreadable images", async ()
     await Deno.writeFile(`${root}/dog/broken.png`, new Uint8Array([1, 2, 3]));
     const data = await loadDataSpec(`folder:${root}`);
     assertEquals(data.classNames, ["cat", "dog"]);
-    assertEquals(data.train.length, 8);
+    assertEquals(data.train.length, 9); // streamed: indexed, not decoded, so broken.png is listed
     assertEquals(data.test.length, 2);
+    assertEquals(data.skipped.length, 0);
+    for (const split of [data.train, data.test]) {
+      for (let i = 0; i < split.length; i++) await split.get(i); // the broken file is replaced
+    }
     assertEquals(data.skipped.length, 1);
     assert(skippedSummary(data.skipped)!.includes("broken.png"));
     assertEquals(skippedSummary([]), undefined);
@@ -80,7 +84,7 @@ Deno.test("folder:DIR with train/ and test/ uses them and maps test classes by n
     assertEquals(data.test.length, 2);
     const testLabels = [(await data.test.get(0)).label, (await data.test.get(1)).label];
     assertEquals(testLabels, [1, 2]); // b and c keep their train labels
-    assertEquals((await data.test.get(0)).height, 6); // resized to the train size
+    assertEquals((await data.test.get(0)).height, 9); // streamed: the original size
     await Deno.mkdir(`${root}/test/zebra`);
     await writeImage(`${root}/test/zebra/0.png`, 1);
     await assertRejects(() => loadDataSpec(`folder:${root}`), DataSpecError, "zebra");
