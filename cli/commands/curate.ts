@@ -76,7 +76,7 @@ export async function curateEmbed(flags: CurateEmbedFlags): Promise<{ rows: numb
 }
 
 /** The `curate` command group. */
-export function curateCommand() {
+export function curateCommand(): Command {
   const embed = addSourceOptions(
     new Command("embed")
       .description("write a split's L2-normalised features as a resumable sharded folder")

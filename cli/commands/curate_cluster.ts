@@ -109,7 +109,7 @@ export async function curateCluster(
 }
 
 /** The `curate cluster` command. */
-export function curateClusterCommand() {
+export function curateClusterCommand(): Command {
   return addSourceOptions(
     new Command("cluster")
       .description("hierarchical k-means (GPU) and balanced sampling of --target images")

@@ -140,7 +140,7 @@ export async function curateDedup(
 }
 
 /** The `curate dedup` command. */
-export function curateDedupCommand() {
+export function curateDedupCommand(): Command {
   return addSourceOptions(
     new Command("dedup")
       .description("remove near-duplicates: k-NN edges above a threshold, one image per component")

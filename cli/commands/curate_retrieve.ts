@@ -106,7 +106,7 @@ export async function curateRetrieve(
 }
 
 /** The `curate retrieve` command. */
-export function curateRetrieveCommand() {
+export function curateRetrieveCommand(): Command {
   return addSourceOptions(
     new Command("retrieve")
       .description("the k nearest pool images of every query image, their union as a list")

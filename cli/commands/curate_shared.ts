@@ -29,7 +29,7 @@ import {
 export type SplitName = "train" | "test" | "all";
 
 /** The flags of a command that embeds a data spec (as parsed by commander). */
-export interface SourceFlags {
+export type SourceFlags = {
   /** Data spec. */
   data: string;
   /** Split of the spec. */
@@ -48,24 +48,30 @@ export interface SourceFlags {
   quiet?: true;
   /** JSON output. */
   json?: true;
-}
+};
 
-/** Adds `--data`, `--split`, `--weights`, `--features` and the feature options to `command`. */
+/**
+ * Adds `--data`, `--split`, `--weights`, `--features` and the feature options to `command`. The
+ * result's option types are declared (`SourceFlags`) rather than inferred through the chain: the
+ * inferred union of the required and optional `--data` forms made TypeScript's checking of the
+ * curate commands run for minutes when other test modules came first.
+ */
 export function addSourceOptions<
   Args extends unknown[],
   Opts extends OptionValues,
   Globals extends OptionValues,
->(command: Command<Args, Opts, Globals>, dataRequired = true) {
-  const withData = dataRequired
-    ? command.requiredOption("--data <spec>", DATA_SPEC_HELP)
-    : command.option("--data <spec>", DATA_SPEC_HELP);
-  return addFeatureOptions(
-    withData
-      .option("--split <split>", "train | test | all (train, then test)", "train")
-      .option("--weights <file>", "model weights (.safetensors, .pth, a Hugging Face folder)")
-      .option("--features <kind>", "cls | mean | cls+mean (with --weights) | pixels", "cls"),
-    "seed of generated data and of splits",
-  );
+>(
+  command: Command<Args, Opts, Globals>,
+  dataRequired = true,
+): Command<Args, Opts & SourceFlags, Globals> {
+  if (dataRequired) command.requiredOption("--data <spec>", DATA_SPEC_HELP);
+  else command.option("--data <spec>", DATA_SPEC_HELP);
+  command
+    .option("--split <split>", "train | test | all (train, then test)", "train")
+    .option("--weights <file>", "model weights (.safetensors, .pth, a Hugging Face folder)")
+    .option("--features <kind>", "cls | mean | cls+mean (with --weights) | pixels", "cls");
+  addFeatureOptions(command, "seed of generated data and of splits");
+  return command as unknown as Command<Args, Opts & SourceFlags, Globals>;
 }
 
 /** The rows of `split` and their names (`train/12`, `test/3`). */
