@@ -5,7 +5,8 @@
  * repeat (so other load on the machine hits them alike) and the median time of each is printed.
  * FLOPs counted: forward 4 B H N^2 d (scores and mix), forward + backward 14 B H N^2 d (the
  * backward's dS, dP, dQ, dK, dV: 2.5x the forward, FlashAttention's convention; the recomputed
- * scores are not counted). ATTENTION_GFLOPS_SHAPES=197,50 keeps the shapes of those token counts.
+ * scores are not counted). ATTENTION_GFLOPS_SHAPES=197,50 keeps the shapes of those token counts;
+ * ATTENTION_GFLOPS_VARIANTS=blocked,subgroup keeps those variants.
  * @module
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
@@ -86,7 +87,9 @@ export async function runGflops(repeats = 3): Promise<void> {
     const inputs = [1, 2, 3].map((seed) => tensor(randomValues(size, seed), shape));
     const grad = tensor(randomValues(size, 4), shape);
     // variants that do not run here fall back to another: measure each kernel once
+    const named = Deno.env.get("ATTENTION_GFLOPS_VARIANTS")?.split(",");
     const variants = VARIANTS.filter((variant) => {
+      if (named && !named.includes(variant)) return false;
       attentionKernels.variant = variant;
       return attentionVariant(tokens, d) === variant;
     });

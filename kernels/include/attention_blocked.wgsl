@@ -19,6 +19,9 @@ override LANES: u32 = 16u;
 // vec4s of scores per row of a tile: the tile holds 4 QUADS keys (or queries)
 override QUADS: u32 = 64u;
 
+// whether d is a multiple of 4: a vec4 is then either whole or past d (zero)
+override WHOLE_VECS: bool = false;
+
 // rows (queries, or keys for dk and dv) per workgroup
 const BLOCK_ROWS: u32 = 8u;
 
@@ -27,6 +30,9 @@ fn load_query(base: u32, vec: u32) -> vec4f {
   let c = base + 4u * vec;
   if (4u * vec + 3u < params.d) {
     return vec4f(query[c], query[c + 1u], query[c + 2u], query[c + 3u]);
+  }
+  if (WHOLE_VECS) {
+    return vec4f(0.0);
   }
   var result = vec4f(0.0);
   for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
@@ -41,6 +47,9 @@ fn load_key(base: u32, vec: u32) -> vec4f {
   if (4u * vec + 3u < params.d) {
     return vec4f(key[c], key[c + 1u], key[c + 2u], key[c + 3u]);
   }
+  if (WHOLE_VECS) {
+    return vec4f(0.0);
+  }
   var result = vec4f(0.0);
   for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
     result[i] = key[c + i];
@@ -53,6 +62,9 @@ fn load_value(base: u32, vec: u32) -> vec4f {
   let c = base + 4u * vec;
   if (4u * vec + 3u < params.d) {
     return vec4f(value[c], value[c + 1u], value[c + 2u], value[c + 3u]);
+  }
+  if (WHOLE_VECS) {
+    return vec4f(0.0);
   }
   var result = vec4f(0.0);
   for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {

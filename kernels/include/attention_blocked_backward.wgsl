@@ -13,6 +13,9 @@ fn load_grad_output(base: u32, vec: u32) -> vec4f {
   if (4u * vec + 3u < params.d) {
     return vec4f(grad_output[c], grad_output[c + 1u], grad_output[c + 2u], grad_output[c + 3u]);
   }
+  if (WHOLE_VECS) {
+    return vec4f(0.0);
+  }
   var result = vec4f(0.0);
   for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
     result[i] = grad_output[c + i];

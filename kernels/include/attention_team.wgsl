@@ -14,6 +14,9 @@ override WORKGROUP_SIZE: u32 = 64u;
 // vec4 columns of the head each lane mixes: ceil(ceil(d / 4) / 8), 1..4
 override COLUMN_VECS: u32 = 2u;
 
+// whether d is a multiple of 4: a vec4 is then either whole or past d (zero)
+override WHOLE_VECS: bool = false;
+
 const TEAM_ROWS: u32 = 16u;
 const ROW_QUADS: u32 = 4u;
 const MAX_COLUMN_VECS: u32 = 4u;
@@ -42,6 +45,9 @@ fn load_query(base: u32, vec: u32) -> vec4f {
   if (4u * vec + 3u < params.d) {
     return vec4f(query[c], query[c + 1u], query[c + 2u], query[c + 3u]);
   }
+  if (WHOLE_VECS) {
+    return vec4f(0.0);
+  }
   var result = vec4f(0.0);
   for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
     result[i] = query[c + i];
@@ -55,6 +61,9 @@ fn load_key(base: u32, vec: u32) -> vec4f {
   if (4u * vec + 3u < params.d) {
     return vec4f(key[c], key[c + 1u], key[c + 2u], key[c + 3u]);
   }
+  if (WHOLE_VECS) {
+    return vec4f(0.0);
+  }
   var result = vec4f(0.0);
   for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {
     result[i] = key[c + i];
@@ -67,6 +76,9 @@ fn load_value(base: u32, vec: u32) -> vec4f {
   let c = base + 4u * vec;
   if (4u * vec + 3u < params.d) {
     return vec4f(value[c], value[c + 1u], value[c + 2u], value[c + 3u]);
+  }
+  if (WHOLE_VECS) {
+    return vec4f(0.0);
   }
   var result = vec4f(0.0);
   for (var i = 0u; 4u * vec + i < params.d && i < 4u; i++) {

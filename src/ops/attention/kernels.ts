@@ -64,15 +64,18 @@ export const attentionKernels: {
  * The kernel variant the fused ops dispatch for `tokens` tokens of head size `headSize`: the
  * forced `attentionKernels.variant` ("subgroup" falls back to "blocked" where the device has no
  * subgroups of 8), or with "auto": "rows" up to `rowsMaxTokensTimesHeadSize`, then "subgroup" where
- * the device runs it, else "blocked". Measured on lavapipe (2 shared cores, load average 12-15,
- * `deno run -A bench/attention_gflops.ts 3`, variants alternated in one process, median of 3,
- * forward / forward + backward in ms): ViT-S/16 224 (B 16, 6 heads, N 197, d 64) blocked
- * 1138 / 5552, rows 2854 / 11785, tiled 1589 / 9146, subgroup 602 / 2180; N 257 (B 8) blocked
- * 1759 / 7742, tiled 1966 / 10467, subgroup 596 / 3321; N 50 (B 16) blocked 200 / 848, rows 313 /
- * 1409, tiled 320 / 1264, subgroup 110 / 546; N 37 blocked 78 / 444, subgroup 46 / 249; N 65, d 32
- * (B 32, 3 heads) blocked 104 / 532, rows 179 / 557, subgroup 101 / 369; N 17, d 16 (B 256, 4
- * heads) rows 87 / 271, blocked 213 / 612, subgroup 103 / 480. "tiled" lost to "blocked" at every
- * shape there, so "auto" never picks it; it stays for adapters where workgroup memory is fast.
+ * the device runs it, else "blocked". Measured on lavapipe (2 cores shared with other work, load
+ * average 12-13; `ATTENTION_GFLOPS_SHAPES=197 ATTENTION_GFLOPS_VARIANTS=blocked,tiled,subgroup
+ * deno run -A bench/attention_bench.ts --gflops 3`, then `ATTENTION_GFLOPS_SHAPES=17,65,50` with
+ * every variant; variants alternated in one process, median of 3; forward / forward + backward
+ * in ms): ViT-S/16 224 (B 16, 6 heads, N 197, d 64) blocked 848 / 3479, tiled 1051 / 5882,
+ * subgroup 293 / 1442 (3.3 and 2.3 GFLOP/s, the 1024^3 matmul 2.8 in the same run); N 50 (B 16)
+ * blocked 110 / 358, rows 177 / 587, tiled 124 / 544, subgroup 52 / 168; N 65, d 32 (B 32, 3
+ * heads) blocked 72 / 279, rows 112 / 333, tiled 108 / 517, subgroup 42 / 148; N 17, d 16 (B 256,
+ * 4 heads) rows 45 / 120, blocked 77 / 287, tiled 137 / 578, subgroup 96 / 271. An earlier run
+ * (load 12-15) had N 257 (B 8) blocked 1759 / 7742, subgroup 596 / 3321 and N 37 blocked 78 / 444,
+ * subgroup 46 / 249. "tiled" lost to "blocked" at every shape there, so "auto" never picks it; it
+ * stays for adapters without subgroups where workgroup memory is fast (unmeasured).
  */
 export function attentionVariant(
   tokens: number,
@@ -283,6 +286,9 @@ function fusedLaunch(
       HEAD_VECS: headVecs,
       LANES: Math.max(8, headVecs),
       QUADS: attentionKernels.scoreTile / 4,
+      // 1 drops the partial-vec4 load path where the head size is a multiple of 4 (measured at
+      // ViT-S/16 on lavapipe, alternated in one run: forward unchanged, forward + backward 1.4x)
+      WHOLE_VECS: sizes.headSize % 4 === 0 ? 1 : 0,
     },
     workgroups: [Math.ceil(sizes.tokens / BLOCKED_ROWS), heads],
   };
