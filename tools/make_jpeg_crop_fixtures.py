@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the end-to-end crop fixture of the streaming data path to tests/fixtures/crop/: a photo-
-like 4:2:0 JPEG (photo.jpg, 411 x 287) and what torchvision makes of it on a PIL image (Pillow's
+"""Writes the end-to-end crop fixture of the streaming data path to tests/fixtures/crop_jpeg/:
+a photo-like 4:2:0 JPEG (photo.jpg, 411 x 287) and what torchvision makes of it on a PIL image (Pillow's
 decode, then `F.resized_crop(..., InterpolationMode.BICUBIC)`) for fixed boxes, shrinking and
 enlarging (photo_crops.json, outputs as base64 RGB bytes). dinogpu's workers decode the same file with their own decoder and
 resize with src/data/pil_resize.ts; tests/data/jpeg_crop_test.ts wants them within 2/255.
@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from torchvision.transforms import InterpolationMode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TARGET = os.path.join(HERE, "..", "tests", "fixtures", "crop")
+TARGET = os.path.join(HERE, "..", "tests", "fixtures", "crop_jpeg")
 WIDTH, HEIGHT = 411, 287
 BOXES = [  # name, top, left, height, width, output side
     ("shrink_strong", 10, 20, 260, 300, 112),

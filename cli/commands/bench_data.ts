@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { loadDataSpec } from "../../src/data/spec.ts";
 import { IndexedImages } from "../../src/data/stream/image_index.ts";
 import { defaultWorkerCount } from "../../src/data/stream/crop_pool.ts";
+import { fastDecoderName } from "../../src/data/stream/fast_decode.ts";
 import { StreamLoader } from "../../src/data/stream/stream_loader.ts";
 import { UserError } from "../run.ts";
 import { wholeOption } from "../shared.ts";
@@ -80,7 +81,8 @@ export async function benchData(options: BenchDataOptions): Promise<Record<strin
   return {
     data: loaded.name,
     images_in_source: source.length,
-    workers,
+    workers: loader.workers,
+    decoder: await fastDecoderName(),
     batch_size: batchSize,
     crops: `2x224 + ${localCrops}x96`,
     images_timed: images,

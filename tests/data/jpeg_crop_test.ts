@@ -5,7 +5,7 @@ import { resizeCropBicubic } from "../../src/data/pil_resize.ts";
 import { decodeFast, fastDecoderName } from "../../src/data/stream/fast_decode.ts";
 import { assertTrue } from "../helpers/assert.ts";
 
-const FIXTURES = new URL("../fixtures/crop/", import.meta.url);
+const FIXTURES = new URL("../fixtures/crop_jpeg/", import.meta.url);
 
 interface CropFixture {
   name: string;

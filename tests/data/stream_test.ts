@@ -160,3 +160,29 @@ Deno.test("stream loader: batches identical across worker counts, resumable, bad
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("stream loader: --shard-index/--shard-count give disjoint parts of every epoch", async () => {
+  const root = await makeFolder(9);
+  const loaders: StreamLoader[] = [];
+  try {
+    const source = new IndexedImages(await indexImageFolder(root), `folder:${root}`);
+    const part = (shardIndex: number) => {
+      const loader = new StreamLoader(source, {
+        batchSize: 2,
+        seed: 3,
+        workers: 0,
+        shardIndex,
+        shardCount: 3,
+        views: () => VIEWS,
+      });
+      loaders.push(loader);
+      return Array.from(loader.order(4));
+    };
+    const parts = [part(0), part(1), part(2)];
+    assertEquals(parts.map((order) => order.length), [4, 3, 3]);
+    assertEquals(parts.flat().sort((a, b) => a - b), Array.from({ length: 10 }, (_, i) => i));
+  } finally {
+    for (const loader of loaders) loader.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

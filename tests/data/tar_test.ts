@@ -1,14 +1,14 @@
 // WebDataset tar shards: written from a folder (bytes as they are, labels in .cls), read back by
 // their headers, streamed in WebDataset's order (a pure function of seed and epoch), resumable.
 import jpeg from "jpeg-js";
-import { loadDataSpec } from "../../src/data/spec.ts";
+import { DataSpecError, loadDataSpec } from "../../src/data/spec.ts";
 import { IndexedImages, indexImageFolder } from "../../src/data/stream/image_index.ts";
 import { shardOrder } from "../../src/data/stream/shard_order.ts";
 import { StreamLoader } from "../../src/data/stream/stream_loader.ts";
 import { expandShardPattern, indexTarShards } from "../../src/data/stream/tar_shards.ts";
 import { writeTarShards } from "../../src/data/stream/tar_writer.ts";
 import { readImageBytes } from "../../src/data/stream/image_index.ts";
-import { assertEquals, assertTrue } from "../helpers/assert.ts";
+import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 
 function jpegOf(width: number, height: number, seed: number): Uint8Array {
   const data = new Uint8Array(width * height * 4).map((_, i) => (i * 7 + seed * 29) & 255);
@@ -98,6 +98,25 @@ Deno.test("tar shards: written from a folder, indexed, streamed and resumed", as
     assertEquals(Array.from(open().order(2)), Array.from(shardOrder(index.shardStarts, 5, 2, 3)));
   } finally {
     for (const loader of loaders) loader.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("tar shards: a shard without images or a missing shard is an error naming it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${root}/notes-0.tar`, new Uint8Array(1024));
+    await assertRejects(
+      () => loadDataSpec(`tar:${root}/notes-0.tar`),
+      DataSpecError,
+      "no image member",
+    );
+    await assertRejects(
+      () => loadDataSpec(`tar:${root}/gone-{0..1}.tar`),
+      DataSpecError,
+      "gone-0.tar",
+    );
+  } finally {
     await Deno.remove(root, { recursive: true });
   }
 });

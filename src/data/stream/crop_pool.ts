@@ -24,6 +24,16 @@ interface PoolWorker {
   busy: Map<number, Pending>;
 }
 
+/** Whether the worker module can be loaded (always true off the file system). */
+function workerScriptExists(script: URL): boolean {
+  if (script.protocol !== "file:") return true;
+  try {
+    return Deno.statSync(script).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** The number of logical cores (at least 1), the default pool size. */
 export function defaultWorkerCount(): number {
   return Math.max(1, navigator.hardwareConcurrency ?? 1);
@@ -38,14 +48,18 @@ export class CropPool {
   #nextId = 1;
   #closed = false;
 
-  /** Starts `size` workers (default: one per core). */
+  /**
+   * Starts `size` workers (default: one per core); where the worker module is not beside this
+   * one (a single-file bundle), the jobs run on the calling thread instead.
+   */
   constructor(size = defaultWorkerCount()) {
     if (!Number.isInteger(size) || size < 0) {
       throw new RangeError(`CropPool: workers must be a whole number >= 0, got ${size}`);
     }
-    this.size = size;
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL("./crop_worker.ts", import.meta.url), {
+    const script = new URL("./crop_worker.ts", import.meta.url);
+    this.size = size > 0 && workerScriptExists(script) ? size : 0;
+    for (let i = 0; i < this.size; i++) {
+      const worker = new Worker(script, {
         type: "module",
         name: `dinogpu crop ${i}`,
       });

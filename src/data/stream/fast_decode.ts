@@ -14,7 +14,9 @@ let sharpModule: Promise<Sharp | undefined> | undefined;
 
 /** sharp, one libvips thread per caller (the pool's workers are the parallelism), or undefined. */
 function loadSharp(): Promise<Sharp | undefined> {
-  sharpModule ??= import("sharp").then((module) => {
+  // a computed specifier: bundlers leave it alone (a bundle without the addon uses the JS path)
+  const specifier = ["sh", "arp"].join("");
+  sharpModule ??= (import(specifier) as Promise<typeof import("sharp")>).then((module) => {
     const sharp = module.default;
     sharp.concurrency(1);
     sharp.cache(false);

@@ -2,10 +2,11 @@
  * Streaming image sources: an index of paths (and labels) and nothing decoded up front. Folders in
  * ImageFolder layout (one subfolder per class) or flat (images only, unlabelled), and list files
  * (one path per line, optionally a label). `IndexedImages` is a `Dataset` whose `get` decodes one
- * file when asked (k-NN, tools); training cuts its crops in the worker pool (./crop_pool.ts).
+ * file when asked (k-NN, tools; with the workers' decoder); training cuts its crops in the worker pool (./crop_pool.ts).
  * @module
  */
-import { decodeImage } from "../../io/image.ts";
+import { MAX_IMAGE_PIXELS } from "../../io/image.ts";
+import { decodeFast } from "./fast_decode.ts";
 import type { Dataset, Sample } from "../dataset.ts";
 import { mixSeed, permutation } from "../dataset.ts";
 import { shardOrder } from "./shard_order.ts";
@@ -219,7 +220,8 @@ export class IndexedImages implements Dataset {
       const i = (index + tries) % n;
       const path = this.index.paths[i];
       try {
-        const image = decodeImage(await readImageBytes(path, ...this.range(i)));
+        const bytes = await readImageBytes(path, ...this.range(i));
+        const image = await decodeFast(bytes, MAX_IMAGE_PIXELS);
         return { ...image, image: image.data, channels: 3, label: this.label(index) };
       } catch (error) {
         if (!this.skipped.some((skip) => skip.path === path)) {

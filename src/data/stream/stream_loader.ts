@@ -107,6 +107,11 @@ export class StreamLoader {
     this.#pool = new CropPool(options.workers ?? defaultWorkerCount());
   }
 
+  /** Workers decoding (0: on the calling thread, as in a single-file bundle). */
+  get workers(): number {
+    return this.#pool.size;
+  }
+
   /** Images drawn from (all shards). */
   get images(): number {
     return this.source.length;
