@@ -89,7 +89,9 @@ export function addTrainOptions(command: Command): Command {
     .option(
       "--preset <name>",
       "dino (paper defaults) | small (28-96 px images) | mnist (28 px grayscale: Fashion-MNIST's " +
-        "recipe) | auto (mnist for MNIST-format data, small for images up to 96 px)",
+        "recipe) | dinov2 (DINOv2's recipe: iBOT, KoLeo, Sinkhorn, registers, LayerScale, " +
+        "layer-wise decay, over what auto picks) | auto (mnist for MNIST-format data, small " +
+        "for images up to 96 px)",
       "auto",
     )
     .option(

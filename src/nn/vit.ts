@@ -15,7 +15,7 @@ import { resizeBicubic } from "../ops/image/forward.ts";
 import { concat, permute, reshape, slice } from "../ops/shape/forward.ts";
 import { gatherRows, scatterRows } from "../ops/shape/rows.ts";
 import { Random, truncatedNormal } from "../tensor/random.ts";
-import { constantTensor, formatShape, Tensor, tidy, zeros } from "../tensor/tensor.ts";
+import { constantTensor, formatShape, Tensor, tensor, tidy, zeros } from "../tensor/tensor.ts";
 import { LayerNorm, runBlocks } from "./layers.ts";
 import { Module } from "./module.ts";
 import { augmentsRope, drawRopeTransform, ropePeriods, ropeTable } from "./rope.ts";
@@ -24,6 +24,16 @@ import { type VitConfig, vitConfig } from "./vit_config.ts";
 
 export { Block, ConvProjection, PatchEmbed } from "./vit_block.ts";
 export { type PositionInterpolation, VIT_SIZES, type VitConfig, vitConfig } from "./vit_config.ts";
+
+/**
+ * Stochastic depth rate of block `index` (0-based): `dropPathRate` at every block for the
+ * "uniform" schedule (DINOv2), else rising linearly from 0 at the first block to `dropPathRate` at
+ * the last (DINO's `torch.linspace(0, rate, depth)`).
+ */
+export function blockDropPathRate(config: VitConfig, index: number): number {
+  if (config.dropPathSchedule === "uniform") return config.dropPathRate;
+  return config.depth > 1 ? config.dropPathRate * index / (config.depth - 1) : 0;
+}
 
 /** What a forward pass returns. */
 export interface VitOutput {
@@ -72,7 +82,14 @@ export class VisionTransformer extends Module {
     const dropRandom = this.dropRandom = new Random(config.seed ^ 0x5bd1e995);
     this.ropeRandom = new Random(config.seed ^ 0x20be0c7);
     const grid = Math.floor(config.imageSize / config.patchSize);
-    this.parameter("cls_token", truncatedNormal([1, 1, config.embedDim], random, 0.02));
+    const token = (shape: number[]) =>
+      config.tokenInit === "small-normal"
+        ? tensor(
+          Float32Array.from({ length: shape[1] * shape[2] }, () => 1e-6 * random.normal()),
+          shape,
+        )
+        : truncatedNormal(shape, random, 0.02);
+    this.parameter("cls_token", token([1, 1, config.embedDim]));
     if (config.positionEmbedding === "rope") {
       this.ropePeriods = checkedPeriods(config);
     } else {
@@ -84,7 +101,7 @@ export class VisionTransformer extends Module {
     if (config.registers > 0) {
       this.parameter(
         "register_tokens",
-        truncatedNormal([1, config.registers, config.embedDim], random, 0.02),
+        token([1, config.registers, config.embedDim]),
       );
     }
     if (config.maskToken) this.parameter("mask_token", zeros([1, config.embedDim]));
@@ -93,7 +110,7 @@ export class VisionTransformer extends Module {
       new PatchEmbed(config.patchSize, config.inChannels, config.embedDim, random),
     );
     this.blocks = Array.from({ length: config.depth }, (_, index) => {
-      const rate = config.depth > 1 ? config.dropPathRate * index / (config.depth - 1) : 0;
+      const rate = blockDropPathRate(config, index);
       return this.child(`blocks.${index}`, new Block(config, rate, random, dropRandom));
     });
     this.norm = this.child("norm", new LayerNorm(config.embedDim, config.eps));

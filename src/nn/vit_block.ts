@@ -5,12 +5,14 @@
  * @module
  */
 import { ShapeError } from "../gpu/errors.ts";
-import { add } from "../ops/elementwise/forward.ts";
+import { gpu } from "../gpu/device.ts";
+import { add, scale } from "../ops/elementwise/forward.ts";
 import { patchify } from "../ops/image/forward.ts";
 import { linear } from "../ops/matmul/forward.ts";
 import { concat, reshape } from "../ops/shape/forward.ts";
 import type { Random } from "../tensor/random.ts";
-import { formatShape, type Tensor, tensor, tidy, zeros } from "../tensor/tensor.ts";
+import { gatherRows, scatterRows } from "../ops/shape/rows.ts";
+import { formatShape, Tensor, tensor, tidy, zeros } from "../tensor/tensor.ts";
 import {
   Attention,
   dropPath,
@@ -107,6 +109,8 @@ export class Block extends Module {
   readonly ls1: LayerScale | undefined;
   /** LayerScale after the feed-forward (DINOv2). */
   readonly ls2: LayerScale | undefined;
+  /** Whether a rate above 0.1 drops by batch subset (DINOv2) rather than per sample. */
+  readonly batchSubset: boolean;
 
   /** Creates the block. */
   constructor(
@@ -116,6 +120,7 @@ export class Block extends Module {
     private readonly dropRandom: Random,
   ) {
     super();
+    this.batchSubset = config.dropPathBatchSubset;
     const dim = config.embedDim;
     this.norm1 = this.child("norm1", new LayerNorm(dim, config.eps));
     this.attn = this.child("attn", new Attention(dim, config.heads, random, config.qkvBias));
@@ -161,6 +166,9 @@ export class Block extends Module {
     norm: LayerNorm,
     scale: LayerScale | undefined,
   ): Tensor {
+    if (this.training && this.batchSubset && this.dropPathRate > 0.1) {
+      return this.#subsetResidual(x, branch, norm, scale);
+    }
     const normed = norm.forward(x);
     const stochastic = this.training && this.dropPathRate > 0;
     // residual added inside the output projection's kernel
@@ -168,5 +176,30 @@ export class Block extends Module {
     const raw = branch(normed);
     const scaled = scale ? scale.forward(raw) : raw;
     return add(x, dropPath(scaled, this.dropPathRate, this.training, this.dropRandom));
+  }
+
+  /**
+   * DINOv2's batch-subset stochastic depth (`drop_add_residual_stochastic_depth`): the branch runs
+   * on a random subset of max(floor(B (1 - rate)), 1) samples only, and its output, times
+   * B / subset, is added to those samples' rows. The subset is drawn when uploaded, so a replayed
+   * step draws its own.
+   */
+  #subsetResidual(
+    x: Tensor,
+    branch: (normed: Tensor, residual?: Tensor) => Tensor,
+    norm: LayerNorm,
+    layerScale: LayerScale | undefined,
+  ): Tensor {
+    const batch = x.shape[0];
+    const kept = Math.max(Math.floor(batch * (1 - this.dropPathRate)), 1);
+    using rows = Tensor.empty([kept], "i32", "drop path subset");
+    gpu().uploadStepInput(
+      rows.buffer,
+      () => Int32Array.from(this.dropRandom.permutation(batch).subarray(0, kept)),
+    );
+    const subset = gatherRows(x, rows);
+    const raw = branch(norm.forward(subset));
+    const scaled = layerScale ? layerScale.forward(raw) : raw;
+    return scatterRows(x, rows, add(subset, scale(scaled, batch / kept)));
   }
 }

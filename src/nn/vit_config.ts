@@ -44,8 +44,23 @@ export interface VitConfig {
   registers: number;
   /** Feed-forward kind: "mlp" (GELU MLP) or "swiglu" (DINOv2 giant). */
   feedForward: "mlp" | "swiglu";
-  /** Stochastic depth rate of the last block (linearly increasing from 0). */
+  /** Stochastic depth rate of the last block (linearly increasing from 0), or of every block. */
   dropPathRate: number;
+  /**
+   * Stochastic depth over the blocks: "linear" (DINO: 0 at the first block up to `dropPathRate`)
+   * or "uniform" (DINOv2 `drop_path_uniform`: `dropPathRate` at every block).
+   */
+  dropPathSchedule: "linear" | "uniform";
+  /**
+   * DINOv2's stochastic depth for blocks whose rate is above 0.1: the branch runs on a random
+   * subset of the batch and its output is scaled up, instead of masking per sample (DINO).
+   */
+  dropPathBatchSubset: boolean;
+  /**
+   * Initialisation of the CLS and register tokens: "trunc-normal" (DINO: truncated normal, std
+   * 0.02) or "small-normal" (DINOv2: normal, std 1e-6).
+   */
+  tokenInit: "trunc-normal" | "small-normal";
   /** LayerNorm epsilon (1e-6 in DINO and DINOv2; 1e-5 in DINOv3; 1e-12 in HF ViTModel). */
   eps: number;
   /**
@@ -96,6 +111,9 @@ export function vitConfig(options: Partial<VitConfig> = {}): VitConfig {
     registers: 0,
     feedForward: "mlp",
     dropPathRate: 0,
+    dropPathSchedule: "linear",
+    dropPathBatchSubset: false,
+    tokenInit: "trunc-normal",
     eps: 1e-6,
     positionEmbedding: "learned",
     interpolation: "scale-offset",

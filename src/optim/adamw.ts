@@ -28,6 +28,10 @@ export interface ParamGroup {
   lr?: number;
   /** Weight decay of this group; default: the optimizer's. */
   weightDecay?: number;
+  /** What `AdamW.setSchedule` multiplies the scheduled learning rate by (default 1). */
+  lrMultiplier?: number;
+  /** What `AdamW.setSchedule` multiplies the scheduled weight decay by (default 1). */
+  weightDecayMultiplier?: number;
 }
 
 /** Hyperparameters of AdamW (defaults as PyTorch's, except `lr`, which is required). */
@@ -69,6 +73,10 @@ export interface ResolvedParamGroup {
   lr: number;
   /** Current weight decay. */
   weightDecay: number;
+  /** Multiplier of the scheduled learning rate (`setSchedule`). */
+  readonly lrMultiplier: number;
+  /** Multiplier of the scheduled weight decay (`setSchedule`). */
+  readonly weightDecayMultiplier: number;
 }
 
 /** Scalars per parameter slot in the storage buffer the kernel reads. */
@@ -120,7 +128,12 @@ export class AdamW {
         params: [...group.params],
         lr: group.lr ?? lr,
         weightDecay: group.weightDecay ?? weightDecay,
+        lrMultiplier: group.lrMultiplier ?? 1,
+        weightDecayMultiplier: group.weightDecayMultiplier ?? 1,
       };
+      for (const key of ["lrMultiplier", "weightDecayMultiplier"] as const) {
+        checkNumber(resolved[key], `${key} of group ${groupIndex}`, (x) => x >= 0, "a number >= 0");
+      }
       checkNumber(resolved.lr, `lr of group ${groupIndex}`, (x) => x >= 0, "a number >= 0");
       checkNumber(
         resolved.weightDecay,
@@ -172,6 +185,17 @@ export class AdamW {
     this.#group(index, "setGroupWeightDecay");
     checkNumber(weightDecay, `weightDecay of group ${index}`, (x) => x >= 0, "a number >= 0");
     (this.groups[index] as ResolvedParamGroup).weightDecay = weightDecay;
+  }
+
+  /**
+   * Sets every group's learning rate to `lr` times its `lrMultiplier` and its weight decay to
+   * `weightDecay` times its `weightDecayMultiplier` (DINOv2's `apply_optim_scheduler`).
+   */
+  setSchedule(lr: number, weightDecay: number): void {
+    this.groups.forEach((group, index) => {
+      this.setGroupLr(index, lr * group.lrMultiplier);
+      this.setGroupWeightDecay(index, weightDecay * group.weightDecayMultiplier);
+    });
   }
 
   #group(index: number, what: string): ResolvedParamGroup {

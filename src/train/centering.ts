@@ -6,7 +6,7 @@
  * @module
  */
 import { emaUpdate } from "../optim/ema.ts";
-import { add, sub } from "../ops/elementwise/forward.ts";
+import { add, mul, sub } from "../ops/elementwise/forward.ts";
 import { mean, meanAll } from "../ops/reduction/forward.ts";
 import { crossEntropy, logSoftmax, softmax } from "../ops/softmax/forward.ts";
 import { noGrad } from "../tensor/tape.ts";
@@ -15,6 +15,14 @@ import { rowEntropy, sinkhornKnopp } from "./sinkhorn.ts";
 
 /** How the teacher's targets are normalised: a centre (DINO), or Sinkhorn-Knopp (DINOv2). */
 export type Centering = "centering" | "sinkhorn";
+
+/**
+ * A teacher temperature: a number (a uniform parameter of the kernels, fixed for a recorded step),
+ * or a fixed `reference` temperature with a one-element `scale` tensor the logits are multiplied
+ * by first, `reference / temperature` of the step (DINOv2's per-step temperature: an uploaded
+ * step input, so a replayed step reads the new value).
+ */
+export type TeacherTemperature = number | { reference: number; scale: Tensor };
 
 /** The teacher's target probabilities and, when asked for, their mean entropy. */
 export interface TeacherTarget {
@@ -43,16 +51,25 @@ export class CenteredLoss {
    * The targets of `teacherLogits` [rows, outDim] at `temperature` (no gradient), with their mean
    * entropy when `entropy` is set.
    */
-  teacherTarget(teacherLogits: Tensor, temperature: number, entropy = false): TeacherTarget {
+  teacherTarget(
+    teacherLogits: Tensor,
+    teacherTemperature: TeacherTemperature,
+    entropy = false,
+  ): TeacherTarget {
+    const temperature = typeof teacherTemperature === "number"
+      ? teacherTemperature
+      : teacherTemperature.reference;
+    const sharpen = (logits: Tensor) =>
+      typeof teacherTemperature === "number" ? logits : mul(logits, teacherTemperature.scale);
     return noGrad(() =>
       tidy(() => {
         if (this.centering === "sinkhorn") {
-          const probabilities = sinkhornKnopp(teacherLogits, temperature, 3);
+          const probabilities = sinkhornKnopp(sharpen(teacherLogits), temperature, 3);
           return entropy ? { probabilities, entropy: meanAll(rowEntropy(probabilities)) } : {
             probabilities,
           };
         }
-        const centred = sub(teacherLogits, this.center);
+        const centred = sharpen(sub(teacherLogits, this.center));
         const probabilities = softmax(centred, temperature);
         if (!entropy) return { probabilities };
         const perSample = crossEntropy(probabilities, logSoftmax(centred, temperature));

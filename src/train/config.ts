@@ -4,8 +4,10 @@
  * @module
  */
 
-/** Everything `dinogpu train` can be told. */
-export interface DinoTrainConfig {
+import { DINO_RECIPE, type RecipeKeys } from "./recipe.ts";
+
+/** Everything `dinogpu train` can be told (the DINO / DINOv2 recipe keys in `RecipeKeys`). */
+export interface DinoTrainConfig extends RecipeKeys {
   /** Data: "synthetic", "textures", "fashion-mnist", "mnist:DIR" or "folder:DIR" (a data spec). */
   data: string;
   /** Images of the synthetic set (train split; a fifth more are made for the test split). */
@@ -60,7 +62,7 @@ export interface DinoTrainConfig {
   epochs: number;
   /** Images per step. */
   batchSize: number;
-  /** Peak learning rate per 256 images (scaled by batchSize / 256). */
+  /** Peak learning rate per 256 images (scaled by batchSize / 256; see `lrScaling`). */
   lr: number;
   /** Final learning rate of the cosine. */
   minLr: number;
@@ -221,6 +223,7 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   gramLossWeight: 0,
   gramStartStep: 0,
   gramUpdateEvery: 0,
+  ...DINO_RECIPE,
 };
 
 /**
@@ -300,9 +303,12 @@ export const MNIST_RECIPE: Partial<DinoTrainConfig> = {
 };
 
 /** The presets a run starts from; "auto" picks one by the data (`autoPreset`). */
-export const PRESETS = ["auto", "dino", "small", "mnist"] as const;
+export const PRESETS = ["auto", "dino", "small", "mnist", "dinov2"] as const;
 
-/** A preset: "dino" (DINO_DEFAULTS), "small" (smallDataConfig), "mnist" (MNIST_RECIPE) or "auto". */
+/**
+ * A preset: "dino" (DINO_DEFAULTS), "small" (smallDataConfig), "mnist" (MNIST_RECIPE), "dinov2"
+ * (`dinov2Overrides` over what "auto" picks) or "auto".
+ */
 export type Preset = typeof PRESETS[number];
 
 /** Whether a data spec names one of the sets generated in code ("synthetic", "textures"). */

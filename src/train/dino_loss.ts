@@ -14,7 +14,7 @@ import { slice } from "../ops/shape/forward.ts";
 import { crossEntropy, logSoftmax } from "../ops/softmax/forward.ts";
 import { noGrad } from "../tensor/tape.ts";
 import { formatShape, type Tensor, tidy } from "../tensor/tensor.ts";
-import { CenteredLoss, sumOf } from "./centering.ts";
+import { CenteredLoss, sumOf, type TeacherTemperature } from "./centering.ts";
 
 /** What one loss evaluation returns: the loss (on the tape) and monitors (one-element tensors). */
 export interface DinoLossOutput {
@@ -35,7 +35,7 @@ export class DinoLoss extends CenteredLoss {
   forward(
     studentLogits: Tensor,
     teacherLogits: Tensor,
-    teacherTemperature: number,
+    teacherTemperature: TeacherTemperature,
   ): DinoLossOutput {
     const output = this.compute(studentLogits, teacherLogits, teacherTemperature);
     this.updateCenter(teacherLogits);
@@ -46,7 +46,7 @@ export class DinoLoss extends CenteredLoss {
   compute(
     studentLogits: Tensor,
     teacherLogits: Tensor,
-    teacherTemperature: number,
+    teacherTemperature: TeacherTemperature,
   ): DinoLossOutput {
     const batch = this.#checkShapes(studentLogits, teacherLogits);
     const views = studentLogits.shape[0] / batch;

@@ -16,7 +16,12 @@ import { growMixerRun, phaseAt, type ResolutionPhase, resolutionPhases } from ".
 import { DinoLoss } from "./dino_loss.ts";
 import { IbotPatchLoss } from "./ibot.ts";
 import { type Backbone, buildBackbone, copyWeights, DinoNetwork, ibotOutDim } from "./models.ts";
-import { dinoOptimizer, type DinoSchedules, dinoSchedules } from "./schedules.ts";
+import {
+  dinoOptimizer,
+  type DinoSchedules,
+  dinoSchedules,
+  teacherTemperatureAt,
+} from "./schedules.ts";
 import { dinoStep, type DinoStepInputs, type DinoStepShape, type StepResult } from "./step.ts";
 
 /** Options of a trainer beyond its configuration. */
@@ -38,7 +43,7 @@ export class DinoTrainer {
   readonly teacher: DinoNetwork;
   /** The loss and its centre. */
   readonly loss: DinoLoss;
-  /** AdamW over the student: group 0 regularised, group 1 (biases and norms) not. */
+  /** AdamW over the student in the recipe's parameter groups (`studentParamGroups`). */
   optimizer: AdamW;
   /** The multi-crop augmenter (rebuilt at each resolution phase). */
   augmenter: MultiCropAugmenter;
@@ -68,6 +73,8 @@ export class DinoTrainer {
     inputs: {
       images: (bytes: number) => keep(Tensor.empty([Math.ceil(bytes / 4)], "u32", "image batch")),
       momentum: (bytes: number) => keep(Tensor.empty([bytes / 4], "f32", "ema momentum")),
+      temperatureScale: (bytes: number) =>
+        keep(Tensor.empty([bytes / 4], "f32", "teacher temperature scale")),
     },
     step: (inputs: DinoStepInputs, shape: DinoStepShape): StepResult =>
       dinoStep(this, inputs, shape),
@@ -164,9 +171,10 @@ export class DinoTrainer {
    * Runs one training step (`dinoStep`) on a batch of uint8 HWC images (1 or 3 channels).
    *
    * Steps are recorded once per shape and replayed (`StepRecorder`): the first step of a kind
-   * (batch shape, resolution phase, augmentation kernels, teacher temperature, last layer frozen
-   * or not) runs the step's code; the second runs it again while it is recorded; later ones
-   * replay the recording after uploading their inputs (the batch, the momentum; the augmentation
+   * (batch shape, resolution phase, augmentation kernels, per-epoch teacher temperature, last
+   * layer frozen or not) runs the step's code; the second runs it again while it is recorded;
+   * later ones replay the recording after uploading their inputs (the batch, the momentum, the
+   * per-step teacher temperature's scale; the augmentation
    * and drop-path draws and AdamW's scalars are uploaded by their modules). A step whose recording
    * cannot be replayed (iBOT: its masks vary in size) runs the code every time; see
    * `replayFailure`. The result tensors of a replayed step share the recording's buffers: read
@@ -174,10 +182,7 @@ export class DinoTrainer {
    */
   trainStep(batch: Batch): StepResult {
     const at = Math.min(this.step, this.schedules.lr.length - 1);
-    this.optimizer.setGroupLr(0, this.schedules.lr[at]);
-    this.optimizer.setGroupLr(1, this.schedules.lr[at]);
-    this.optimizer.setGroupWeightDecay(0, this.schedules.weightDecay[at]);
-    const epoch = Math.min(this.epoch, this.config.epochs - 1);
+    this.optimizer.setSchedule(this.schedules.lr[at], this.schedules.weightDecay[at]);
     const [size, height, width, channels] = batch.shape;
     const phase = phaseAt(this.phases, this.step);
     if (phase !== this.phase) {
@@ -187,13 +192,17 @@ export class DinoTrainer {
       );
     }
     this.#refreshGramTeacher();
+    // DINOv2's per-step temperature: a fixed reference in the recording, the ratio uploaded
+    const temperature = teacherTemperatureAt(this.config, this.schedules, this.stepsPerEpoch, at);
+    const perStep = this.config.scheduleUnit === "iteration";
     const shape: DinoStepShape = {
       batch: size,
       height,
       width,
       globalSize: this.globalSize,
-      teacherTemperature: this.schedules.teacherTemperature[epoch],
-      frozenLastLayer: epoch < this.config.freezeLastLayer,
+      teacherTemperature: perStep ? this.config.teacherTemp : temperature,
+      perStepTemperature: perStep,
+      frozenLastLayer: this.step < this.schedules.freezeLastLayerSteps,
       phase,
       augmentKernels: this.augmenter.draw(size, height, width, batch.views),
       gramActive: this.gramTeacher !== undefined && this.step >= this.config.gramStartStep,
@@ -201,6 +210,7 @@ export class DinoTrainer {
     const result = this.#recorder.run(shape, {
       images: channels === 3 ? batch.images : grayToRgb(batch.images, channels),
       momentum: Float32Array.of(this.schedules.momentum[at]),
+      temperatureScale: Float32Array.of(perStep ? this.config.teacherTemp / temperature : 1),
     });
     this.step++;
     return result;

@@ -12,7 +12,7 @@ import { mul, scale } from "../ops/elementwise/forward.ts";
 import { sumAll } from "../ops/reduction/forward.ts";
 import { crossEntropy, logSoftmax } from "../ops/softmax/forward.ts";
 import { formatShape, type Tensor, tidy } from "../tensor/tensor.ts";
-import { CenteredLoss } from "./centering.ts";
+import { CenteredLoss, type TeacherTemperature } from "./centering.ts";
 
 /** The iBOT patch loss with its centre. */
 export class IbotPatchLoss extends CenteredLoss {
@@ -26,7 +26,7 @@ export class IbotPatchLoss extends CenteredLoss {
     teacherLogits: Tensor,
     weights: Tensor,
     crops: number,
-    teacherTemperature: number,
+    teacherTemperature: TeacherTemperature,
   ): Tensor {
     const loss = this.compute(studentLogits, teacherLogits, weights, crops, teacherTemperature);
     this.updateCenter(teacherLogits);
@@ -39,7 +39,7 @@ export class IbotPatchLoss extends CenteredLoss {
     teacherLogits: Tensor,
     weights: Tensor,
     crops: number,
-    teacherTemperature: number,
+    teacherTemperature: TeacherTemperature,
   ): Tensor {
     const K = this.outDim;
     const M = teacherLogits.shape[0];

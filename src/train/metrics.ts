@@ -19,6 +19,7 @@ import {
   writeFailure,
   writeWhole,
 } from "./run_folder.ts";
+import { teacherTemperatureAt } from "./schedules.ts";
 import type { StepResult } from "./step.ts";
 
 /** Where a resumed run moves the metrics lines its interrupted predecessor wrote after the checkpoint. */
@@ -141,7 +142,6 @@ export class MetricsLog {
     ]);
     const now = performance.now();
     const step = trainer.step;
-    const epoch = Math.floor(at / trainer.stepsPerEpoch);
     const line: MetricsLine = {
       step,
       epoch: step / trainer.stepsPerEpoch,
@@ -149,7 +149,7 @@ export class MetricsLog {
       lr: schedules.lr[at],
       wd: schedules.weightDecay[at],
       momentum: schedules.momentum[at],
-      teacher_temp: schedules.teacherTemperature[Math.min(epoch, config.epochs - 1)],
+      teacher_temp: teacherTemperatureAt(config, schedules, trainer.stepsPerEpoch, at),
       teacher_entropy: entropy[0],
       kl: kl[0],
       center_norm: Math.sqrt(centre[0]),

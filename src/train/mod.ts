@@ -51,8 +51,26 @@ export {
   type DinoStepShape,
   type StepResult,
 } from "./step.ts";
-export { type DinoSchedules, dinoSchedules } from "./schedules.ts";
-export { CenteredLoss, type Centering, type TeacherTarget } from "./centering.ts";
+export { type DinoSchedules, dinoSchedules, teacherTemperatureAt } from "./schedules.ts";
+export {
+  CenteredLoss,
+  type Centering,
+  type TeacherTarget,
+  type TeacherTemperature,
+} from "./centering.ts";
+export {
+  DINO_RECIPE,
+  DINOV2_RECIPE,
+  dinov2Overrides,
+  type RecipeKeys,
+  scaledLr,
+} from "./recipe.ts";
+export {
+  type ParameterMultipliers,
+  parameterMultipliers,
+  type ParamGroupConfig,
+  studentParamGroups,
+} from "./param_groups.ts";
 export { type MetricsLine } from "./metrics.ts";
 export { DinoLoss, type DinoLossOutput } from "./dino_loss.ts";
 export { IbotPatchLoss } from "./ibot.ts";

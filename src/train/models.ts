@@ -56,6 +56,9 @@ export function buildBackbone(config: DinoTrainConfig, dropPath: boolean, channe
     layerScaleInit: config.layerScaleInit > 0 ? config.layerScaleInit : undefined,
     feedForward: config.feedForward,
     dropPathRate: dropPath ? config.dropPathRate : 0,
+    dropPathSchedule: config.dropPathSchedule,
+    dropPathBatchSubset: config.dropPathBatchSubset,
+    tokenInit: config.tokenInit,
     maskToken: config.ibotLossWeight > 0,
     seed: config.seed,
   });

@@ -1,13 +1,15 @@
 /**
  * DINO's precomputed schedules (learning rate, weight decay and teacher momentum per step, teacher
- * temperature per epoch) and its parameter groups (no weight decay on biases and norms).
+ * temperature per epoch or, as DINOv2, per step) and the optimizer over the recipe's parameter
+ * groups (src/train/param_groups.ts).
  * @module
  */
 import { AdamW } from "../optim/adamw.ts";
 import { cosineSchedule } from "../optim/schedule.ts";
-import type { Tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
 import type { DinoNetwork } from "./models.ts";
+import { studentParamGroups } from "./param_groups.ts";
+import { scaledLr } from "./recipe.ts";
 
 /** The per-step schedules DINO precomputes. */
 export interface DinoSchedules {
@@ -17,8 +19,31 @@ export interface DinoSchedules {
   weightDecay: Float64Array;
   /** Teacher EMA momentum per step. */
   momentum: Float64Array;
-  /** Teacher temperature per epoch. */
+  /** Teacher temperature per epoch (`scheduleUnit` "epoch"). */
   teacherTemperature: Float64Array;
+  /**
+   * Teacher temperature per step over its warm-up (`scheduleUnit` "iteration"; DINOv2's
+   * `teacher_temp_schedule`: numpy's linspace from warmupTeacherTemp to teacherTemp over
+   * warmupTeacherTempEpochs x steps per epoch, teacherTemp after); empty in "epoch" mode.
+   */
+  teacherTemperatureSteps: Float64Array;
+  /** The last step (exclusive) at which the head's last layer is frozen. */
+  freezeLastLayerSteps: number;
+}
+
+/** The teacher temperature of `step` under `config.scheduleUnit`. */
+export function teacherTemperatureAt(
+  config: DinoTrainConfig,
+  schedules: DinoSchedules,
+  stepsPerEpoch: number,
+  step: number,
+): number {
+  if (config.scheduleUnit === "iteration") {
+    const warm = schedules.teacherTemperatureSteps;
+    return step < warm.length ? warm[Math.max(0, step)] : config.teacherTemp;
+  }
+  const epoch = Math.min(Math.floor(step / stepsPerEpoch), config.epochs - 1);
+  return schedules.teacherTemperature[Math.max(0, epoch)];
 }
 
 /** DINO's schedules for `stepsPerEpoch` steps per epoch. */
@@ -37,9 +62,25 @@ export function dinoSchedules(config: DinoTrainConfig, stepsPerEpoch: number): D
         (config.teacherTemp - config.warmupTeacherTemp) * epoch / (warm - 1))
       : config.teacherTemp;
   }
+  const warmSteps = config.scheduleUnit === "iteration"
+    ? Math.round(config.warmupTeacherTempEpochs * stepsPerEpoch)
+    : 0;
+  const teacherTemperatureSteps = cosineSchedule({
+    base: config.teacherTemp,
+    final: config.teacherTemp,
+    totalSteps: warmSteps,
+    warmupSteps: warmSteps,
+    warmupStart: config.warmupTeacherTemp,
+  });
+  // DINO freezes whole epochs; DINOv2 zeroes the last layer's lr for that many iterations
+  const freezeLastLayerSteps = config.scheduleUnit === "iteration"
+    ? Math.round(config.freezeLastLayer * stepsPerEpoch)
+    : Math.ceil(config.freezeLastLayer) * stepsPerEpoch;
   return {
+    teacherTemperatureSteps,
+    freezeLastLayerSteps,
     lr: cosineSchedule({
-      base: config.lr * config.batchSize / 256,
+      base: scaledLr(config.lr, config.batchSize, config.lrScaling),
       final: config.minLr,
       totalSteps,
       warmupSteps,
@@ -55,23 +96,20 @@ export function dinoSchedules(config: DinoTrainConfig, stepsPerEpoch: number): D
 }
 
 /**
- * AdamW over the student's trainable parameters in DINO's two groups (`get_params_groups`):
- * group 0 regularised, group 1 (biases and 1-D parameters: norms) without weight decay.
+ * AdamW over the student's trainable parameters in the recipe's groups (`studentParamGroups`):
+ * with DINO's keys its two groups (`get_params_groups`), regularised then biases and norms without
+ * weight decay; with layer-wise decay or a patch-embedding multiplier, DINOv2's groups of equal
+ * learning-rate multipliers. Apply a step's schedule with `AdamW.setSchedule`.
  */
 export function dinoOptimizer(
   student: DinoNetwork,
   config: DinoTrainConfig,
   schedules: DinoSchedules,
 ): AdamW {
-  const regularised: Tensor[] = [];
-  const plain: Tensor[] = [];
-  for (const [name, parameter] of student.namedParameters()) {
-    if (!parameter.requiresGrad) continue;
-    if (name.endsWith(".bias") || parameter.rank === 1) plain.push(parameter);
-    else regularised.push(parameter);
-  }
-  return new AdamW(
-    [{ params: regularised }, { params: plain, weightDecay: 0 }],
-    { lr: schedules.lr[0], weightDecay: config.weightDecay },
-  );
+  const optimizer = new AdamW(studentParamGroups(student, config), {
+    lr: schedules.lr[0],
+    weightDecay: config.weightDecay,
+  });
+  optimizer.setSchedule(schedules.lr[0], schedules.weightDecay[0] ?? config.weightDecay);
+  return optimizer;
 }

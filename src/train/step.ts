@@ -12,16 +12,17 @@
  */
 import type { MultiCropAugmenter } from "../data/multi_crop.ts";
 import type { AdamW } from "../optim/adamw.ts";
-import { clipGradNormPerParameter } from "../optim/clip.ts";
+import { clipGradNorm, clipGradNormPerParameter } from "../optim/clip.ts";
 import { emaUpdate } from "../optim/ema.ts";
 import { scale } from "../ops/elementwise/forward.ts";
 import { concat, slice } from "../ops/shape/forward.ts";
+import type { Module } from "../nn/module.ts";
 import { VisionTransformer } from "../nn/vit.ts";
 import { backward, zeroGrad } from "../tensor/backward.ts";
 import type { Random } from "../tensor/random.ts";
 import { noGrad } from "../tensor/tape.ts";
 import { type Tensor, tensor, tidy } from "../tensor/tensor.ts";
-import { sumOf } from "./centering.ts";
+import { sumOf, type TeacherTemperature } from "./centering.ts";
 import type { DinoTrainConfig } from "./config.ts";
 import type { DinoLoss } from "./dino_loss.ts";
 import type { IbotPatchLoss } from "./ibot.ts";
@@ -78,6 +79,11 @@ export interface DinoStepInputs {
   images: Tensor;
   /** The teacher's EMA momentum of this step [1]. */
   momentum: Tensor;
+  /**
+   * `teacherTemperature / temperature of this step` [1], read when `perStepTemperature` is set
+   * (the teacher logits are multiplied by it before the sharpening at the shape's temperature).
+   */
+  temperatureScale: Tensor;
 }
 
 /** What is fixed for a recorded step: the batch shape and per-phase or per-epoch values. */
@@ -90,8 +96,13 @@ export interface DinoStepShape {
   width: number;
   /** Side of the global crops (the resolution phase's). */
   globalSize: number;
-  /** Teacher temperature (per epoch; a uniform parameter, so part of the recording). */
+  /**
+   * Teacher temperature (a uniform parameter, so part of the recording): the epoch's, or with
+   * `perStepTemperature` the fixed reference the uploaded `temperatureScale` is relative to.
+   */
   teacherTemperature: number;
+  /** Whether the temperature changes per step (DINOv2's `scheduleUnit` "iteration"). */
+  perStepTemperature: boolean;
   /** Whether the last layer is frozen (DINO's first epoch). */
   frozenLastLayer: boolean;
   /** The resolution phase (its crop sizes are the augmenter's). */
@@ -124,15 +135,16 @@ export function dinoStep(
     : undefined;
 
   // DINO's loss, plus iBOT's, KoLeo's and Gram's as weighted
-  const losses = stepLosses(parts, studentOut, teacherOut, masks, shape, gramTargets);
+  const temperature: TeacherTemperature = shape.perStepTemperature
+    ? { reference: shape.teacherTemperature, scale: inputs.temperatureScale }
+    : shape.teacherTemperature;
+  const losses = stepLosses(parts, studentOut, teacherOut, masks, temperature, gramTargets);
   disposeAll(studentOut.logits, studentOut.firstFeatures, studentOut.patchLogits);
   disposeAll(studentOut.firstPatches, gramTargets);
   disposeAll(masks?.rows, masks?.weights, ...crops.globals, ...crops.locals);
 
   backward(losses.loss);
-  if (config.clipGrad > 0) {
-    clipGradNormPerParameter(optimizer.parameters, config.clipGrad).dispose();
-  }
+  if (config.clipGrad > 0) clipGradients(student, optimizer, config);
   // DINO's cancel_gradients_last_layer: the last layer learns nothing in the first epoch(s)
   if (shape.frozenLastLayer) zeroGrad(student.head.lastLayerParameters());
   optimizer.step();
@@ -147,6 +159,32 @@ export function dinoStep(
   if (teacherOut.patchLogits) parts.ibotLoss?.updateCenter(teacherOut.patchLogits);
   disposeAll(teacherOut.logits, teacherOut.patchLogits);
   return { ...losses, centerNormSquared: parts.loss.centerNorm() };
+}
+
+/**
+ * Clips the student's gradients at `clipGrad`: each by its own norm (DINO), or by the global norm
+ * of each submodule, backbone, DINO head and a separate iBOT head (DINOv2's
+ * `for v in student.values(): v.clip_grad_norm_(clip_grad)`).
+ */
+export function clipGradients(
+  student: DinoNetwork,
+  optimizer: AdamW,
+  config: DinoTrainConfig,
+): void {
+  if (config.clipMode === "parameter") {
+    clipGradNormPerParameter(optimizer.parameters, config.clipGrad).dispose();
+    return;
+  }
+  for (const submodule of studentSubmodules(student)) {
+    clipGradNorm(submodule.parameters(), config.clipGrad).dispose();
+  }
+}
+
+/** The student's submodules as DINOv2 clips them: backbone, DINO head, separate iBOT head. */
+export function studentSubmodules(student: DinoNetwork): Module[] {
+  const submodules: Module[] = [student.backbone, student.head];
+  if (student.ibotHead && student.ibotHead !== student.head) submodules.push(student.ibotHead);
+  return submodules;
 }
 
 /** A network's outputs on some views. */
@@ -232,11 +270,11 @@ function stepLosses(
   student: ViewOutputs,
   teacher: ViewOutputs,
   masks: Masks | undefined,
-  shape: DinoStepShape,
+  temperature: TeacherTemperature,
   gramTargets: Tensor | undefined,
 ): Omit<StepResult, "centerNormSquared"> {
   const { config } = parts;
-  const temperature = shape.teacherTemperature;
+  const batch = teacher.logits.shape[0] / 2;
   return tidy(() => {
     const dino = parts.loss.compute(student.logits, teacher.logits, temperature);
     const terms = [dino.loss];
@@ -257,7 +295,7 @@ function stepLosses(
       const features = student.firstFeatures!;
       koleo = sumOf(
         [0, 1].map((view) =>
-          tidy(() => koleoLoss(slice(features, 0, view * shape.batch, (view + 1) * shape.batch)))
+          tidy(() => koleoLoss(slice(features, 0, view * batch, (view + 1) * batch)))
         ),
       );
       terms.push(scale(koleo, config.koleoLossWeight));

@@ -14,6 +14,7 @@ import {
   PRESETS,
   smallDataConfig,
 } from "./config.ts";
+import { dinov2Overrides, RECIPE_CHOICES } from "./recipe.ts";
 
 /** Raised for a configuration that cannot be used; the message names the key and the values. */
 export class ConfigError extends Error {
@@ -106,6 +107,7 @@ function validateConfig(config: DinoTrainConfig): void {
     );
   }
   validateBackbone(config);
+  validateRecipe(config);
   for (const [key, size] of [["globalSize", config.globalSize], ["localSize", config.localSize]]) {
     if (config.localCrops === 0 && key === "localSize") continue;
     if ((size as number) % config.patchSize !== 0) {
@@ -184,6 +186,28 @@ function validateConfig(config: DinoTrainConfig): void {
     throw new ConfigError(
       `an MLP-Mixer has a fixed number of tokens: localSize (${config.localSize}) must equal ` +
         `globalSize (${config.globalSize}), or set localCrops to 0`,
+    );
+  }
+}
+
+/** The DINO / DINOv2 recipe keys (`RecipeKeys`). */
+function validateRecipe(config: DinoTrainConfig): void {
+  for (const [key, choices] of Object.entries(RECIPE_CHOICES)) {
+    const value = config[key as keyof DinoTrainConfig];
+    if (!choices.includes(value as string)) {
+      throw new ConfigError(
+        `config key "${key}" must be ${choices.map((c) => `"${c}"`).join(" or ")}, got "${value}"`,
+      );
+    }
+  }
+  if (!(config.layerwiseDecay > 0 && config.layerwiseDecay <= 1)) {
+    throw new ConfigError(
+      `config key "layerwiseDecay" must be in (0, 1], got ${config.layerwiseDecay}`,
+    );
+  }
+  if (!(config.patchEmbedLrMultiplier >= 0)) {
+    throw new ConfigError(
+      `config key "patchEmbedLrMultiplier" must be >= 0, got ${config.patchEmbedLrMultiplier}`,
     );
   }
 }
@@ -283,7 +307,7 @@ export function validateResolutionSchedule(config: DinoTrainConfig): void {
 
 /**
  * The configuration of a run: DINO_DEFAULTS, then `preset` ("auto": `autoPreset` of the data and
- * image size asked for), then `overrides` (a configuration file's keys, flags). Without an
+ * image size asked for; "dinov2": `dinov2Overrides` over that), then `overrides` (a configuration file's keys, flags). Without an
  * `imageSize` override the images are 28 px for MNIST-format data, 32 px for the generated sets and
  * DINO_DEFAULTS' size otherwise; the small-data preset's local crops follow the patch size asked
  * for (28 px with patch 7: 14 px locals). Throws a ConfigError for an unknown preset, key or value.
@@ -303,16 +327,13 @@ export function presetConfig(
     : generatedData(data)
     ? 32
     : DINO_DEFAULTS.imageSize;
-  const chosen = preset === "auto" ? autoPreset(data, imageSize) : preset;
+  const chosen = preset === "auto" || preset === "dinov2" ? autoPreset(data, imageSize) : preset;
   const recipe = chosen === "mnist" ? MNIST_RECIPE : {};
   const patchSize = typeof overrides.patchSize === "number" && overrides.patchSize > 0
     ? overrides.patchSize
     : recipe.patchSize;
-  return resolveConfig(
-    DINO_DEFAULTS,
-    chosen === "dino" ? {} : smallDataConfig(imageSize, patchSize),
-    recipe,
-    { imageSize },
-    overrides,
-  );
+  const base = chosen === "dino" ? {} : smallDataConfig(imageSize, patchSize);
+  const epochs = overrides.epochs ?? recipe.epochs ?? base.epochs ?? DINO_DEFAULTS.epochs;
+  const dinov2 = preset === "dinov2" && typeof epochs === "number" ? dinov2Overrides(epochs) : {};
+  return resolveConfig(DINO_DEFAULTS, base, recipe, dinov2, { imageSize }, overrides);
 }

@@ -31,7 +31,7 @@ Deno.test("train: Fashion-MNIST gets the 28 px recipe; flags and other presets o
   await assertRejects(
     () => configFromFlags({ data: "fashion-mnist", preset: "tiny" }),
     Error,
-    'one of auto, dino, small, mnist, got "tiny"',
+    'one of auto, dino, small, mnist, dinov2, got "tiny"',
   );
 });
 
@@ -51,6 +51,8 @@ Deno.test("train: the preset choice is the library's presetConfig, flags and all
     ["small", { data: "fashion-mnist" }],
     ["mnist", { data: "textures", imageSize: 28 }],
     ["dino", { data: "fashion-mnist" }],
+    ["dinov2", { data: "fashion-mnist" }],
+    ["dinov2", { data: "fashion-mnist", epochs: 50, lr: 0.001 }],
   ];
   for (const [preset, overrides] of cases) {
     assertEquals(
@@ -64,7 +66,7 @@ Deno.test("train: the preset choice is the library's presetConfig, flags and all
   assertThrows(
     () => presetConfig("tiny" as "auto"),
     ConfigError,
-    'preset must be one of auto, dino, small, mnist, got "tiny"',
+    'preset must be one of auto, dino, small, mnist, dinov2, got "tiny"',
   );
 });
 
