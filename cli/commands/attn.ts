@@ -16,9 +16,9 @@ import {
   addImageModelOptions,
   type ImageModelOptions,
   loadImage,
-  OutputFolder,
   withImageModel,
 } from "../shared.ts";
+import { OutputFolder } from "../output_files.ts";
 
 /** Options of `attn` (the model is a ViT: `arch` is ignored). */
 export interface AttnOptions extends ImageModelOptions {

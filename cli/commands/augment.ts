@@ -15,7 +15,8 @@ import { initGpu } from "../../src/gpu/device.ts";
 import { encodePng } from "../../src/io/image.ts";
 import { readAll } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
-import { DATA_SPEC_HELP, loadCliData, OutputFolder, wholeFlag } from "../shared.ts";
+import { DATA_SPEC_HELP, loadCliData, wholeFlag } from "../shared.ts";
+import { OutputFolder } from "../output_files.ts";
 
 /** One picture of the grid: RGB bytes (HWC). */
 export interface GridImage {

@@ -4,7 +4,7 @@
  * the worker pool), no model, no GPU; and the process's peak RSS.
  * @module
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { loadDataSpec } from "../../src/data/spec.ts";
 import { IndexedImages } from "../../src/data/stream/image_index.ts";
 import { defaultWorkerCount } from "../../src/data/stream/crop_pool.ts";

@@ -12,14 +12,13 @@ import { ProgressBar } from "../progress.ts";
 import { UserError } from "../run.ts";
 import {
   addImageModelOptions,
-  checkOutputFile,
   type ImageModelOptions,
   listImages,
   loadImage,
   wholeOption,
   withImageModel,
-  writeFileAtomic,
 } from "../shared.ts";
+import { checkOutputFile, writeFileAtomic } from "../output_files.ts";
 
 /** Encodes features [rows, dim] for `out` by its extension (.npy, .safetensors, .json). */
 export function encodeFeatures(

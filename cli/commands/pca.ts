@@ -15,9 +15,9 @@ import {
   type ImageModelOptions,
   listImages,
   loadImage,
-  OutputFolder,
   withImageModel,
 } from "../shared.ts";
+import { OutputFolder } from "../output_files.ts";
 
 /** Options of `pca`. */
 export interface PcaOptions extends ImageModelOptions {

@@ -2,7 +2,7 @@
 // their headers, streamed in WebDataset's order (a pure function of seed and epoch), resumable.
 import jpeg from "jpeg-js";
 import { DataSpecError, loadDataSpec } from "../../src/data/spec.ts";
-import { IndexedImages, indexImageFolder } from "../../src/data/stream/image_index.ts";
+import { type IndexedImages, indexImageFolder } from "../../src/data/stream/image_index.ts";
 import { shardOrder } from "../../src/data/stream/shard_order.ts";
 import { StreamLoader } from "../../src/data/stream/stream_loader.ts";
 import { expandShardPattern, indexTarShards } from "../../src/data/stream/tar_shards.ts";

@@ -52,7 +52,7 @@ export class CropPool {
    * Starts `size` workers (default: one per core); where the worker module is not beside this
    * one (a single-file bundle), the jobs run on the calling thread instead.
    */
-  constructor(size = defaultWorkerCount()) {
+  constructor(size: number = defaultWorkerCount()) {
     if (!Number.isInteger(size) || size < 0) {
       throw new RangeError(`CropPool: workers must be a whole number >= 0, got ${size}`);
     }
