@@ -25,7 +25,7 @@ if [ -z "${DENO:-}" ]; then
 fi
 PYTHON="${PYTHON:-python3}"
 skip=",${GPU_CHECK_SKIP:-},"
-cli=("$DENO" run --allow-read --allow-write --allow-env cli/main.ts)
+cli=("$DENO" run --allow-read --allow-write --allow-env --allow-sys=statfs --allow-ffi cli/main.ts)
 
 if [ "${GPU_CHECK_QUICK:-0}" = 1 ]; then
   matmul_shapes=("256 256 256" "64 64 512 --transpose-a")
@@ -114,7 +114,7 @@ fi
 
 if step tests; then
   timeout "${GPU_CHECK_TEST_SECONDS:-300}" "$DENO" test --allow-read --allow-write --allow-env \
-    --allow-net=127.0.0.1 --allow-run tests/ >"$out/tests.log" 2>&1
+    --allow-sys=statfs --allow-ffi --allow-net=127.0.0.1 --allow-run tests/ >"$out/tests.log" 2>&1
   echo "tests exit code $?" | tee -a "$out/tests.log"
   sed 's/\x1b\[[0-9;]*m//g' "$out/tests.log" | grep -E "^(ok|FAILED) \||=> |error:" | head -40
 fi

@@ -136,10 +136,10 @@ export async function loadCliData(
     throw error;
   }
   if (needsLabels && data.labelled && data.test.length === 0) {
-    throw new UserError(
-      `${what}: ${data.name} has no test split (tar shards are one stream); give a labelled ` +
-        "folder:DIR or list:FILE",
-    );
+    const why = data.name.startsWith("tar:")
+      ? "tar shards are one stream; give a labelled folder:DIR or list:FILE"
+      : "too few images to hold out a fifth of a class; give more";
+    throw new UserError(`${what}: ${data.name} has no test split (${why})`);
   }
   if (needsLabels && !data.labelled) {
     throw new UserError(

@@ -126,9 +126,14 @@ gpuTest("knn prints the accuracy of the model's features; probe trains a classif
     );
     await assertRejects(() => run(["knn", ...common, "--k", "0"]), UserError, "--k");
     await assertRejects(
-      () => run(["knn", "--weights", `${dir}/missing.safetensors`, "--data", "synthetic:20"]),
+      () => run(["knn", "--weights", `${dir}/missing.safetensors`, "--data", "synthetic:60"]),
       UserError,
       "cannot read",
+    );
+    await assertRejects(
+      () => run(["knn", "--weights", `${dir}/missing.safetensors`, "--data", "synthetic:20"]),
+      UserError,
+      "synthetic:20 has no test split (too few images",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -197,7 +202,7 @@ gpuTest("knn --features pixels is the raw-pixel baseline and needs no weights", 
     Number(knnReference(train.rows, train.labels, test.rows, test.labels, 5).toFixed(2)),
   );
   await assertRejects(
-    () => run(["knn", "--data", "synthetic:20"]),
+    () => run(["knn", "--data", "synthetic:60"]),
     UserError,
     "--weights is required",
   );
@@ -222,7 +227,7 @@ gpuTest("probe --pixels trains the probe on raw pixels and needs no weights", as
   assertEquals([json.features, json.arch, json.dim], ["pixels", "pixels", train.dim]);
   assertEquals(json.probe_top1, Number((100 * expected.top1).toFixed(2)));
   assertEquals(json.final_loss, expected.finalLoss);
-  await assertRejects(() => run(["probe", "--data", "synthetic:20"]), UserError, "--weights");
+  await assertRejects(() => run(["probe", "--data", "synthetic:60"]), UserError, "--weights");
   await assertRejects(
     () => run(["probe", "--pixels", "--weights", "w.safetensors"]),
     UserError,
@@ -263,7 +268,7 @@ gpuTest("probe --lr with several rates chooses one on held-out train rows", asyn
     "--validation-fraction must be a number in (0, 1), got 1",
   );
   await assertRejects(
-    () => run(["probe", "--pixels", "--data", "synthetic:20", "--lr", "0.1,x"]),
+    () => run(["probe", "--pixels", "--data", "synthetic:60", "--lr", "0.1,x"]),
     UserError,
     "--lr must be a number > 0, got x",
   );
