@@ -33,8 +33,10 @@ export interface EmbeddingIndex {
   model: string;
   /** The rows' source: data spec and split. */
   source: string;
-  /** The shards written so far, in row order. */
+  /** The shards written so far, in row order (paths relative to the folder). */
   shards: { file: string; rows: number }[];
+  /** For one part of a sharded run: which, of how many, and its rows of the whole source. */
+  part?: { index: number; count: number; start: number; end: number };
 }
 
 /** Embeddings read back whole. */
@@ -63,6 +65,8 @@ export interface WriteEmbeddingsOptions {
   featuresOf: (start: number, end: number) => Promise<{ data: Float32Array; dim: number }>;
   /** Called after each shard with the rows done (resumed ones included) and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Recorded in the index when the rows are one part of a sharded run. */
+  part?: EmbeddingIndex["part"];
 }
 
 const INDEX = "index.json";
@@ -80,6 +84,15 @@ async function writeWhole(path: string, bytes: Uint8Array): Promise<void> {
   const temporary = `${path}.partial-${Deno.pid}`;
   await Deno.writeFile(temporary, bytes);
   await Deno.rename(temporary, path);
+}
+
+/** Reads `dir/index.json`; a missing or foreign file is a `CurateError` naming it. */
+export async function readEmbeddingIndex(dir: string): Promise<EmbeddingIndex> {
+  const index = await readIndexIfAny(dir);
+  if (!index) {
+    throw new CurateError(`${join(dir, INDEX)}: no such file (not an embedding folder?)`);
+  }
+  return index;
 }
 
 async function readIndexIfAny(dir: string): Promise<EmbeddingIndex | undefined> {
@@ -124,6 +137,7 @@ export async function writeEmbeddings(
       ["source", index.source, source],
       ["rows", index.rows, rows],
       ["shard rows", index.shardRows, shardRows],
+      ["part", JSON.stringify(index.part), JSON.stringify(options.part)],
     ];
     for (const [what, theirs, mine] of checks) {
       if (theirs !== mine) {
@@ -170,6 +184,7 @@ export async function writeEmbeddings(
       model,
       source,
       shards,
+      ...(options.part ? { part: options.part } : {}),
     };
     await writeWhole(join(dir, INDEX), new TextEncoder().encode(JSON.stringify(index, null, 1)));
     options.onProgress?.(end, rows);
@@ -182,10 +197,7 @@ export async function writeEmbeddings(
  * and the folder complete (else the error says to run `curate embed` again to resume).
  */
 export async function readEmbeddings(dir: string): Promise<Embeddings> {
-  const index = await readIndexIfAny(dir);
-  if (!index) {
-    throw new CurateError(`${join(dir, INDEX)}: no such file (not an embedding folder?)`);
-  }
+  const index = await readEmbeddingIndex(dir);
   const written = index.shards.reduce((sum, shard) => sum + shard.rows, 0);
   if (written !== index.rows) {
     throw new CurateError(
