@@ -60,7 +60,10 @@ gpuTest("curate embed in 3 processes + merge equals one process", async () => {
     const processes = [0, 1, 2].map((index) => {
       const shard = index === 2
         ? { args: [], env: { JOB_COMPLETION_INDEX: "2", DINOGPU_SHARD_COUNT: "3" } }
-        : { args: ["--shard-index", String(index), "--shard-count", "3"], env: {} };
+        : {
+          args: ["--shard-index", String(index), "--shard-count", "3"],
+          env: {} as Record<string, string>,
+        };
       return new Deno.Command(Deno.execPath(), {
         args: [
           "run",
