@@ -20,7 +20,10 @@ import { readEntry, readZip, type ZipArchive } from "./zip.ts";
 
 /** Options of {@link readPth}. */
 export interface ReadPthOptions {
-  /** Which state dict a DINO training checkpoint gives: "teacher" (default) or "student". */
+  /**
+   * Which state dict a DINO training checkpoint gives: "teacher" (default) or "student"; also
+   * which keys of a state dict holding both as `teacher.*` and `student.*` (DINOv2's trainer).
+   */
   prefer?: "teacher" | "student";
   /** Leading key prefixes removed (repeatedly); default `["module.", "backbone."]`. */
   stripPrefixes?: readonly string[];
@@ -154,6 +157,24 @@ export function findStateDict(
   throw new CheckpointError(`pth: no state dict of tensors found; top-level keys: [${keys}]`);
 }
 
+/**
+ * The keys of one network of a state dict that holds both, `teacher.*` and `student.*` (the model
+ * DINOv2's trainer saves under `model`): those of `prefer` (else the other), the prefix removed;
+ * keys of neither (the losses' `center` buffers) are left out. Other state dicts are returned as
+ * they are.
+ */
+export function selectNetwork<T>(
+  entries: [string, T][],
+  prefer: "teacher" | "student" = "teacher",
+): [string, T][] {
+  for (const network of [prefer, prefer === "teacher" ? "student" : "teacher"]) {
+    const prefix = `${network}.`;
+    const picked = entries.filter(([key]) => key.startsWith(prefix));
+    if (picked.length > 0) return picked.map(([key, value]) => [key.slice(prefix.length), value]);
+  }
+  return entries;
+}
+
 /** Removes the leading prefixes of `key`, repeatedly ("module.backbone.x" → "x"). */
 export function stripKeyPrefixes(key: string, prefixes: readonly string[]): string {
   let changed = true;
@@ -172,14 +193,15 @@ export function stripKeyPrefixes(key: string, prefixes: readonly string[]): stri
 /**
  * Reads a torch.save checkpoint's state dict: tensors by name, C-order contiguous, keys stripped of
  * `module.` and `backbone.`. Nested state dicts (`teacher`, `student`, `model`, `state_dict`) are
- * found as DINO training checkpoints nest them. Non-tensor entries are left out.
+ * found as DINO training checkpoints nest them, and one network of a `teacher.*` + `student.*`
+ * state dict is chosen (`selectNetwork`). Non-tensor entries are left out.
  */
 export async function readPth(
   bytes: Uint8Array,
   options: ReadPthOptions = {},
 ): Promise<Map<string, HostTensor>> {
   const root = await readPthObject(bytes, options);
-  const { entries } = findStateDict(root, options.prefer);
+  const entries = selectNetwork(findStateDict(root, options.prefer).entries, options.prefer);
   const prefixes = options.stripPrefixes ?? ["module.", "backbone."];
   const out = new Map<string, HostTensor>();
   const origin = new Map<string, string>();

@@ -13,7 +13,7 @@
 import { readPth } from "../pth.ts";
 import { CheckpointError, readSafetensors, type Safetensors } from "../safetensors.ts";
 import type { HostTensor } from "../../tensor/host.ts";
-import { type CheckpointLayout, detectLayout } from "./layouts.ts";
+import { type CheckpointLayout, detectLayout, unchunkBlockKeys } from "./layouts.ts";
 import { type LoadedModel, loadModelFromState, type LoadModelOptions } from "./load.ts";
 import { isModelFileMetadata, modelFromSafetensors } from "./model_file.ts";
 
@@ -166,6 +166,7 @@ export async function readWeights(
     } catch (error) {
       throw named(error);
     }
+    state = unchunkBlockKeys(state, name);
     const layout = detectLayout(state);
     const width = widthOf(state, name);
     return {
@@ -205,17 +206,18 @@ export async function readWeights(
       heads: arch === "vit" ? { count: heads, source: "dinogpu file" } : undefined,
     };
   }
-  const layout = detectLayout(contents.tensors, options.config);
-  const width = widthOf(contents.tensors, name);
+  const state = unchunkBlockKeys(contents.tensors, name);
+  const layout = detectLayout(state, options.config);
+  const width = widthOf(state, name);
   return {
     name,
     format: "safetensors",
     layout,
-    state: contents.tensors,
+    state,
     config: options.config,
     width,
     arch: layout === "timm-mixer" ? "mixer" : "vit",
-    heads: storedHeads(contents.tensors, layout, width, options.config),
+    heads: storedHeads(state, layout, width, options.config),
   };
 }
 

@@ -2,7 +2,8 @@
  * The key layouts of pretrained weights: official DINO, DINOv2 and DINOv3 checkpoints, DINO
  * training checkpoints, timm ViT and MLP-Mixer, Hugging Face transformers' `ViTModel` /
  * `Dinov2Model` / `DINOv3ViTModel`; how a state dict's layout is recognised, and the map of
- * Hugging Face ViT / DINOv2 names onto the official ones (DINOv3's maps are in dinov3.ts).
+ * Hugging Face ViT / DINOv2 names onto the official ones (DINOv3's maps are in dinov3.ts), and the
+ * renaming of DINOv2 training checkpoints' chunked blocks (`blocks.C.N.*`).
  * @module
  */
 import { CheckpointError } from "../safetensors.ts";
@@ -124,6 +125,110 @@ export function mapHuggingFaceKeys(
     out.set(group, concatRows(file, ["query", "key", "value"].map((p) => parts.get(p)!), group));
   }
   return { state: out, dropped };
+}
+
+/** Block indices as runs: [0, 1, 2, 4] -> "0-2, 4". */
+function runs(indices: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < indices.length;) {
+    let j = i;
+    while (j + 1 < indices.length && indices[j + 1] === indices[j] + 1) j++;
+    parts.push(i === j ? `${indices[i]}` : `${indices[i]}-${indices[j]}`);
+    i = j + 1;
+  }
+  return parts.join(", ");
+}
+
+/**
+ * Renames the blocks of a DINOv2 training checkpoint whose ViT was built with `block_chunks` > 0:
+ * `blocks.C.N.*` (C the chunk, N the block's index in the whole model, as facebookresearch/dinov2's
+ * BlockChunk keeps it by padding with nn.Identity) becomes `blocks.N.*`. A state dict without such
+ * keys is returned as it is. Only two integer levels after `blocks.` followed by a name count as
+ * chunked; a mix of chunked and other block keys, a block in two chunks, a block in no chunk
+ * (a gap) or chunks out of order are a CheckpointError naming `file` and the chunks found.
+ */
+export function unchunkBlockKeys(
+  state: Map<string, HostTensor>,
+  file = "checkpoint",
+): Map<string, HostTensor> {
+  const chunked = new Map<string, { chunk: number; block: number; rest: string }>();
+  const others: string[] = [];
+  for (const key of state.keys()) {
+    if (!key.startsWith("blocks.")) continue;
+    const match = /^blocks\.(\d+)\.(\d+)\.(.+)$/.exec(key);
+    if (match && !/^\d+(\.|$)/.test(match[3])) {
+      chunked.set(key, { chunk: Number(match[1]), block: Number(match[2]), rest: match[3] });
+    } else others.push(key);
+  }
+  if (chunked.size === 0) return state;
+  if (others.length > 0) {
+    const example = [...chunked.keys()][0];
+    throw new CheckpointError(
+      `${file}: block keys mix the chunked layout blocks.C.N.* (e.g. ${example}) with others ` +
+        `(e.g. ${others.slice(0, 3).join(", ")})`,
+    );
+  }
+  const chunkOf = new Map<number, number>();
+  const blocks = new Map<number, Set<number>>();
+  for (const [key, { chunk, block }] of chunked) {
+    const seen = chunkOf.get(block);
+    if (seen !== undefined && seen !== chunk) {
+      throw new CheckpointError(
+        `${file}: block ${block} appears in chunks ${seen} and ${chunk} ` +
+          `(blocks.${seen}.${block}.* and ${key}); N in blocks.C.N.* must be the block's index ` +
+          `in the whole model`,
+      );
+    }
+    chunkOf.set(block, chunk);
+    if (!blocks.has(chunk)) blocks.set(chunk, new Set());
+    blocks.get(chunk)!.add(block);
+  }
+  const chunks = [...blocks.keys()].sort((a, b) => a - b);
+  const sorted = new Map(chunks.map((c) => [c, [...blocks.get(c)!].sort((a, b) => a - b)]));
+  const found = chunks.map((c) => `chunk ${c}: blocks ${runs(sorted.get(c)!)}`).join("; ");
+  const missing = chunks.findIndex((c, i) => c !== i);
+  if (missing >= 0) {
+    throw new CheckpointError(
+      `${file}: chunk ${missing} of blocks.C.N.* is missing (chunks ${
+        chunks.join(", ")
+      }; ${found})`,
+    );
+  }
+  const depth = Math.max(...chunkOf.keys()) + 1;
+  const gaps = [...Array(depth).keys()].filter((block) => !chunkOf.has(block));
+  if (gaps.length > 0) {
+    throw new CheckpointError(
+      `${file}: block${gaps.length > 1 ? "s" : ""} ${runs(gaps)} of 0-${depth - 1} ${
+        gaps.length > 1 ? "are" : "is"
+      } in no chunk of blocks.C.N.* (${found})`,
+    );
+  }
+  let next = 0;
+  for (const chunk of chunks) {
+    for (const block of sorted.get(chunk)!) {
+      if (block !== next) {
+        throw new CheckpointError(
+          `${file}: chunk ${chunk} holds block ${block} where block ${next} comes next: chunks ` +
+            `must hold consecutive blocks in order (${found})`,
+        );
+      }
+      next++;
+    }
+  }
+  const out = new Map<string, HostTensor>();
+  const origin = new Map<string, string>();
+  for (const [key, value] of state) {
+    const parts = chunked.get(key);
+    const name = parts ? `blocks.${parts.block}.${parts.rest}` : key;
+    if (out.has(name)) {
+      throw new CheckpointError(
+        `${file}: keys ${origin.get(name)} and ${key} both become ${name} once chunks are removed`,
+      );
+    }
+    out.set(name, value);
+    origin.set(name, key);
+  }
+  return out;
 }
 
 /**

@@ -10,7 +10,12 @@ import { CheckpointError } from "../safetensors.ts";
 import type { HostTensor } from "../../tensor/host.ts";
 import { inferMixerConfig, inferVitConfig } from "./architecture.ts";
 import { inferDinov3Config, mapDinov3Keys, withFileNames } from "./dinov3.ts";
-import { type CheckpointLayout, detectLayout, mapHuggingFaceKeys } from "./layouts.ts";
+import {
+  type CheckpointLayout,
+  detectLayout,
+  mapHuggingFaceKeys,
+  unchunkBlockKeys,
+} from "./layouts.ts";
 import { applyTokenGrids, isModelFile, loadModelFile } from "./model_file.ts";
 import { readCheckpoint } from "./read.ts";
 
@@ -48,27 +53,29 @@ export interface LoadedModel {
 
 /**
  * Builds the model a state dict describes and loads it (strict: unknown keys and shape mismatches
- * are listed in the error). `file` names the source in errors.
+ * are listed in the error). Chunked blocks (`blocks.C.N.*`, DINOv2 training checkpoints) are
+ * renamed first (`unchunkBlockKeys`). `file` names the source in errors.
  */
 export function loadModelFromState(
   raw: Map<string, HostTensor>,
   options: LoadModelOptions & { file?: string; config?: Record<string, unknown> } = {},
 ): LoadedModel {
   const file = options.file ?? "checkpoint";
-  const layout = detectLayout(raw, options.config);
-  let state = raw;
+  const unchunked = unchunkBlockKeys(raw, file);
+  const layout = detectLayout(unchunked, options.config);
+  let state = unchunked;
   const dropped: string[] = [];
   let periods: number[] | undefined;
   let renamed = new Map<string, string>();
   const dinov3 = layout === "dinov3" || layout === "hf-dinov3";
   if (dinov3) {
-    const mapped = mapDinov3Keys(raw, layout, file);
+    const mapped = mapDinov3Keys(unchunked, layout, file);
     state = mapped.state;
     dropped.push(...mapped.dropped);
     periods = mapped.periods;
     renamed = mapped.renamed;
   } else if (layout === "hf-vit" || layout === "hf-dinov2") {
-    const mapped = mapHuggingFaceKeys(raw, file);
+    const mapped = mapHuggingFaceKeys(unchunked, file);
     state = mapped.state;
     dropped.push(...mapped.dropped);
   }
@@ -78,10 +85,13 @@ export function loadModelFromState(
     ? "mixer"
     : "vit";
   if (kind === "vit") {
-    // DINO projection heads (head.mlp.*, head.last_layer.*) and timm classifiers are no backbone.
+    // DINO projection heads (head.mlp.*, head.last_layer.*; DINOv2's dino_head.*, ibot_head.*)
+    // and timm classifiers are no backbone.
     const kept = new Map<string, HostTensor>();
     for (const [key, value] of state) {
-      if (/^(head|fc_norm|head_drop)\./.test(key) || /^(head|fc_norm)$/.test(key)) {
+      if (
+        /^(head|fc_norm|head_drop|dino_head|ibot_head)\./.test(key) || /^(head|fc_norm)$/.test(key)
+      ) {
         dropped.push(key);
       } else kept.set(key, value);
     }

@@ -6,10 +6,14 @@
 import { readPthFile } from "../pth.ts";
 import { CheckpointError, readSafetensorsFile } from "../safetensors.ts";
 import type { HostTensor } from "../../tensor/host.ts";
+import { unchunkBlockKeys } from "./layouts.ts";
 
 /** A checkpoint's tensors and the Hugging Face config beside it, if any. */
 export interface CheckpointContents {
-  /** Tensors by their names in the file (prefixes `module.`/`backbone.` removed for .pth). */
+  /**
+   * Tensors by their names in the file (prefixes `module.`/`backbone.` removed for .pth; chunked
+   * `blocks.C.N.*` renamed `blocks.N.*`).
+   */
   state: Map<string, HostTensor>;
   /** Parsed config.json next to the weights, when present. */
   config?: Record<string, unknown>;
@@ -53,7 +57,8 @@ async function readConfig(path: string): Promise<Record<string, unknown> | undef
 /**
  * Reads a weights file (.pth/.pt/.bin zip archive or .safetensors) or a Hugging Face folder
  * (model.safetensors + config.json). `prefer` picks the state dict of a DINO training checkpoint
- * (default "teacher"). Every error names the file.
+ * (default "teacher"). DINOv2 training checkpoints' chunked blocks (`blocks.C.N.*`) are renamed
+ * `blocks.N.*` (`unchunkBlockKeys`). Every error names the file.
  */
 export async function readCheckpoint(
   path: string,
@@ -73,8 +78,8 @@ export async function readCheckpoint(
     : undefined;
   if (file.endsWith(".safetensors")) {
     const { tensors } = await readSafetensorsFile(file);
-    return { state: tensors, config, file };
+    return { state: unchunkBlockKeys(tensors, file), config, file };
   }
   const state = await readPthFile(file, { prefer: options.prefer });
-  return { state, config, file };
+  return { state: unchunkBlockKeys(state, file), config, file };
 }
