@@ -27,7 +27,14 @@ fn slot_rows(base: u32, tile: u32, own: u32) -> vec4u {
 // head vec4, the team's query rows (times scale * log2 e; rows own and own + 8 of the team at
 // `low_query` and `high_query`) go round by subgroupShuffle and each lane adds their dot products
 // with its keys.
-fn key_scores(low_query: u32, high_query: u32, tile: u32, bases: HeadBases, own: u32, first: u32) -> KeySlots {
+fn key_scores(
+  low_query: u32,
+  high_query: u32,
+  tile: u32,
+  bases: HeadBases,
+  own: u32,
+  first: u32,
+) -> KeySlots {
   let keys = slot_rows(bases.keys, tile, own);
   let vecs = (params.d + 3u) / 4u;
   var s: KeySlots;
@@ -44,7 +51,8 @@ fn key_scores(low_query: u32, high_query: u32, tile: u32, bases: HeadBases, own:
 }
 
 // Adds, for every key of the tile at `tile`, its weights for the team's rows (`slots` of the lane
-// that owns it) times the key's mixed row at this lane's columns to acc0 .. acc3 (mix_rows, part 0).
+// that owns it) times the key's mixed row at this lane's columns to acc0 .. acc3 (mix_rows with
+// part 0).
 fn mix_slots(
   acc0: ptr<function, array<vec4f, TEAM_ROWS>>,
   acc1: ptr<function, array<vec4f, TEAM_ROWS>>,
