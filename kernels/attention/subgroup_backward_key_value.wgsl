@@ -28,49 +28,12 @@ fn write_gradient(part: u32, at: u32, value: f32) {
   }
 }
 
-// Adds, for the 8 queries first_query .. first_query + 7 (one per lane, weights `slot` on its
-// lane), the weights times the query's row of dO (`of_grad`, for dv) or q (for dk) at this lane's
-// columns to acc0 .. acc3.
-fn mix_queries(
-  acc0: ptr<function, array<vec4f, TEAM_ROWS>>,
-  acc1: ptr<function, array<vec4f, TEAM_ROWS>>,
-  acc2: ptr<function, array<vec4f, TEAM_ROWS>>,
-  acc3: ptr<function, array<vec4f, TEAM_ROWS>>,
-  slot: array<vec4f, ROW_QUADS>,
-  of_grad: bool,
-  first_query: u32,
-  bases: HeadBases,
-  own: u32,
-  first: u32,
-) {
-  for (var u = 0u; u < 8u; u++) {
-    let weights = shuffled(slot, first + u);
-    let query = clamp_row(first_query + u);
-    let grad_row = bases.outputs + query * params.out_row;
-    let query_row = bases.queries + query * params.in_row;
-    for (var c = 0u; c < COLUMN_VECS; c++) {
-      var row: vec4f;
-      if (of_grad) {
-        row = load_grad_output(grad_row, own + 8u * c);
-      } else {
-        row = load_query(query_row, own + 8u * c);
-      }
-      switch c {
-        case 0u: {
-          add_weighted_row(acc0, weights, row);
-        }
-        case 1u: {
-          add_weighted_row(acc1, weights, row);
-        }
-        case 2u: {
-          add_weighted_row(acc2, weights, row);
-        }
-        default: {
-          add_weighted_row(acc3, weights, row);
-        }
-      }
-    }
+// What mix_rows mixes: the queries' rows of q (part 0, for dk) or dO (part 1, for dv).
+fn mixed_row(part: u32, bases: HeadBases, row: u32, vec: u32) -> vec4f {
+  if (part == 1u) {
+    return load_grad_output(bases.outputs + row * params.out_row, vec);
   }
+  return load_query(bases.queries + row * params.in_row, vec);
 }
 
 // p of 16 key rows for one query: exp2(s - lse), zero past n.
@@ -89,31 +52,6 @@ fn grads_of(p: array<vec4f, ROW_QUADS>, dp: array<vec4f, ROW_QUADS>, row_delta: 
     result[a] = p[a] * (dp[a] - row_delta);
   }
   return result;
-}
-
-// Writes the 16 rows of dk (part 0, times scale) or dv (part 1) at this lane's vec4 columns.
-fn store_columns(
-  acc0: array<vec4f, TEAM_ROWS>,
-  acc1: array<vec4f, TEAM_ROWS>,
-  acc2: array<vec4f, TEAM_ROWS>,
-  acc3: array<vec4f, TEAM_ROWS>,
-  part: u32,
-  team: Team,
-  base: u32,
-  own: u32,
-) {
-  let stride = params.in_row;
-  let factor = select(1.0, params.scale, part == 0u);
-  store_gradient_rows(acc0, part, team.first_row, base, stride, own, factor);
-  if (COLUMN_VECS > 1u) {
-    store_gradient_rows(acc1, part, team.first_row, base, stride, own + 8u, factor);
-  }
-  if (COLUMN_VECS > 2u) {
-    store_gradient_rows(acc2, part, team.first_row, base, stride, own + 16u, factor);
-  }
-  if (COLUMN_VECS > 3u) {
-    store_gradient_rows(acc3, part, team.first_row, base, stride, own + 24u, factor);
-  }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -176,14 +114,14 @@ fn main(
     let p1 = probabilities(s1, log_sum_exp[team.head * n + i1] * LOG2_E, tile + own + 8u < n);
     let ds0 = grads_of(p0, dp0, delta[team.head * n + i0]);
     let ds1 = grads_of(p1, dp1, delta[team.head * n + i1]);
-    mix_queries(&dv0, &dv1, &dv2, &dv3, p0, true, tile, bases, own, first);
-    mix_queries(&dv0, &dv1, &dv2, &dv3, p1, true, tile + 8u, bases, own, first);
-    mix_queries(&dk0, &dk1, &dk2, &dk3, ds0, false, tile, bases, own, first);
-    mix_queries(&dk0, &dk1, &dk2, &dk3, ds1, false, tile + 8u, bases, own, first);
+    mix_rows(&dv0, &dv1, &dv2, &dv3, p0, 1u, tile, bases, own, first);
+    mix_rows(&dv0, &dv1, &dv2, &dv3, p1, 1u, tile + 8u, bases, own, first);
+    mix_rows(&dk0, &dk1, &dk2, &dk3, ds0, 0u, tile, bases, own, first);
+    mix_rows(&dk0, &dk1, &dk2, &dk3, ds1, 0u, tile + 8u, bases, own, first);
   }
 
   if (team.stores) {
-    store_columns(dk0, dk1, dk2, dk3, 0u, team, bases.keys, own);
-    store_columns(dv0, dv1, dv2, dv3, 1u, team, bases.values, own);
+    store_gradient_columns(dk0, dk1, dk2, dk3, 0u, team, bases.keys, own);
+    store_gradient_columns(dv0, dv1, dv2, dv3, 1u, team, bases.values, own);
   }
 }

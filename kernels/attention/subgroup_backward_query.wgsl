@@ -2,12 +2,13 @@ enable subgroups;
 // Attention backward, gradient of the query, "subgroup" variant. With p = exp(scale q_i.k_j - lse_i)
 // recomputed from the saved log-sum-exp: dq_i = scale * sum_j p_ij (dO_i.v_j - delta_i) k_j.
 // Teams of 8 lanes own 16 query rows (include/attention_team.wgsl) and stream the keys in tiles of
-// 32 as attention/subgroup_forward does: per head vec4, the team's query rows (then dO rows) go
-// round by subgroupShuffle and each lane adds the dot products with its 4 keys (then values);
-// ds = p (dp - delta) needs no reduction; then each key's ds is shuffled from its lane and added
-// times the key at the lane's columns. Bindings as the blocked backward_query.
+// 32 as attention/subgroup_forward does (include/attention_subgroup_queries.wgsl): per head vec4,
+// the team's query rows (then dO rows) go round by subgroupShuffle and each lane adds the dot
+// products with its 4 keys (then values); ds = p (dp - delta) needs no reduction; then each key's
+// ds is shuffled from its lane and added times the key at the lane's columns. Bindings as the
+// blocked backward_query.
 
-// #include "attention_subgroup.wgsl"
+// #include "attention_subgroup_queries.wgsl"
 // #include "attention_team_backward.wgsl"
 
 @group(0) @binding(6) var<storage, read_write> grad_query: array<f32>;
@@ -16,33 +17,9 @@ fn write_gradient(part: u32, at: u32, value: f32) {
   grad_query[at] = value;
 }
 
-// Adds, for the 8 keys first_key .. first_key + 7 (one per lane, ds `slot` on its lane), ds times
-// the key at this lane's columns to dq0 .. dq3.
-fn mix_keys(
-  dq0: ptr<function, array<vec4f, TEAM_ROWS>>,
-  dq1: ptr<function, array<vec4f, TEAM_ROWS>>,
-  dq2: ptr<function, array<vec4f, TEAM_ROWS>>,
-  dq3: ptr<function, array<vec4f, TEAM_ROWS>>,
-  slot: array<vec4f, ROW_QUADS>,
-  first_key: u32,
-  keys: u32,
-  own: u32,
-  first: u32,
-) {
-  for (var u = 0u; u < 8u; u++) {
-    let ds = shuffled(slot, first + u);
-    let row = keys + clamp_row(first_key + u) * params.in_row;
-    add_weighted_row(dq0, ds, load_key(row, own));
-    if (COLUMN_VECS > 1u) {
-      add_weighted_row(dq1, ds, load_key(row, own + 8u));
-    }
-    if (COLUMN_VECS > 2u) {
-      add_weighted_row(dq2, ds, load_key(row, own + 16u));
-    }
-    if (COLUMN_VECS > 3u) {
-      add_weighted_row(dq3, ds, load_key(row, own + 24u));
-    }
-  }
+// What mix_slots mixes: the keys.
+fn mixed_row(part: u32, bases: HeadBases, row: u32, vec: u32) -> vec4f {
+  return load_key(bases.keys + row * params.in_row, vec);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -55,13 +32,12 @@ fn main(
   let team = team_of(group.x + group.y * groups.x, local);
   let n = params.n;
   let vecs = (params.d + 3u) / 4u;
-  let in_row = params.in_row;
   let own = lane & 7u;
   let first = lane & ~7u;
   let low_row = clamp_row(team.first_row + own);
   let high_row = clamp_row(team.first_row + 8u + own);
-  let low_query = team.bases.queries + low_row * in_row;
-  let high_query = team.bases.queries + high_row * in_row;
+  let low_query = team.bases.queries + low_row * params.in_row;
+  let high_query = team.bases.queries + high_row * params.in_row;
   let low_grad = team.bases.outputs + low_row * params.out_row;
   let high_grad = team.bases.outputs + high_row * params.out_row;
   var lse: array<vec4f, ROW_QUADS>;
@@ -76,70 +52,28 @@ fn main(
   var dq1: array<vec4f, TEAM_ROWS>;
   var dq2: array<vec4f, TEAM_ROWS>;
   var dq3: array<vec4f, TEAM_ROWS>;
-  for (var tile = 0u; tile < n; tile += 32u) {
-    let k0 = team.bases.keys + clamp_row(tile + own) * in_row;
-    let k1 = team.bases.keys + clamp_row(tile + own + 8u) * in_row;
-    let k2 = team.bases.keys + clamp_row(tile + own + 16u) * in_row;
-    let k3 = team.bases.keys + clamp_row(tile + own + 24u) * in_row;
-    let v0 = team.bases.values + clamp_row(tile + own) * in_row;
-    let v1 = team.bases.values + clamp_row(tile + own + 8u) * in_row;
-    let v2 = team.bases.values + clamp_row(tile + own + 16u) * in_row;
-    let v3 = team.bases.values + clamp_row(tile + own + 24u) * in_row;
+  for (var tile = 0u; tile < n; tile += 8u * KEY_SLOTS) {
     // scores (base 2) and dp = dO.v of the lane's 4 keys for the team's 16 rows
+    var s = key_scores(low_query, high_query, tile, team.bases, own, first);
+    let values = slot_rows(team.bases.values, tile, own);
     // (assigned, not declared zero: naga initialises a local declared in a loop only once)
-    var s0: array<vec4f, ROW_QUADS>;
-    var s1: array<vec4f, ROW_QUADS>;
-    var s2: array<vec4f, ROW_QUADS>;
-    var s3: array<vec4f, ROW_QUADS>;
-    var dp0: array<vec4f, ROW_QUADS>;
-    var dp1: array<vec4f, ROW_QUADS>;
-    var dp2: array<vec4f, ROW_QUADS>;
-    var dp3: array<vec4f, ROW_QUADS>;
-    s0 = array<vec4f, ROW_QUADS>();
-    s1 = s0;
-    s2 = s0;
-    s3 = s0;
-    dp0 = s0;
-    dp1 = s0;
-    dp2 = s0;
-    dp3 = s0;
-    for (var vec = 0u; vec < vecs; vec++) {
-      let low = load_query(low_query, vec) * params.scale_log2;
-      let high = load_query(high_query, vec) * params.scale_log2;
-      let m = team_matrices(low, high, first);
-      s0 = add_dots(s0, load_key(k0, vec), m);
-      s1 = add_dots(s1, load_key(k1, vec), m);
-      s2 = add_dots(s2, load_key(k2, vec), m);
-      s3 = add_dots(s3, load_key(k3, vec), m);
-    }
+    var dp: KeySlots;
+    dp = KeySlots();
     for (var vec = 0u; vec < vecs; vec++) {
       let m = team_matrices(load_grad_output(low_grad, vec), load_grad_output(high_grad, vec), first);
-      dp0 = add_dots(dp0, load_value(v0, vec), m);
-      dp1 = add_dots(dp1, load_value(v1, vec), m);
-      dp2 = add_dots(dp2, load_value(v2, vec), m);
-      dp3 = add_dots(dp3, load_value(v3, vec), m);
+      dp[0] = add_dots(dp[0], load_value(values[0], vec), m);
+      dp[1] = add_dots(dp[1], load_value(values[1], vec), m);
+      dp[2] = add_dots(dp[2], load_value(values[2], vec), m);
+      dp[3] = add_dots(dp[3], load_value(values[3], vec), m);
     }
-    s0 = score_grads(s0, dp0, lse, deltas, tile + own < n);
-    s1 = score_grads(s1, dp1, lse, deltas, tile + own + 8u < n);
-    s2 = score_grads(s2, dp2, lse, deltas, tile + own + 16u < n);
-    s3 = score_grads(s3, dp3, lse, deltas, tile + own + 24u < n);
-    mix_keys(&dq0, &dq1, &dq2, &dq3, s0, tile, team.bases.keys, own, first);
-    mix_keys(&dq0, &dq1, &dq2, &dq3, s1, tile + 8u, team.bases.keys, own, first);
-    mix_keys(&dq0, &dq1, &dq2, &dq3, s2, tile + 16u, team.bases.keys, own, first);
-    mix_keys(&dq0, &dq1, &dq2, &dq3, s3, tile + 24u, team.bases.keys, own, first);
+    s[0] = score_grads(s[0], dp[0], lse, deltas, tile + own < n);
+    s[1] = score_grads(s[1], dp[1], lse, deltas, tile + own + 8u < n);
+    s[2] = score_grads(s[2], dp[2], lse, deltas, tile + own + 16u < n);
+    s[3] = score_grads(s[3], dp[3], lse, deltas, tile + own + 24u < n);
+    mix_slots(&dq0, &dq1, &dq2, &dq3, s, tile, team.bases, own, first);
   }
 
   if (team.stores) {
-    let base = team.bases.queries;
-    store_gradient_rows(dq0, 0u, team.first_row, base, in_row, own, params.scale);
-    if (COLUMN_VECS > 1u) {
-      store_gradient_rows(dq1, 0u, team.first_row, base, in_row, own + 8u, params.scale);
-    }
-    if (COLUMN_VECS > 2u) {
-      store_gradient_rows(dq2, 0u, team.first_row, base, in_row, own + 16u, params.scale);
-    }
-    if (COLUMN_VECS > 3u) {
-      store_gradient_rows(dq3, 0u, team.first_row, base, in_row, own + 24u, params.scale);
-    }
+    store_gradient_columns(dq0, dq1, dq2, dq3, 0u, team, team.bases.queries, own);
   }
 }

@@ -2,7 +2,8 @@ enable subgroups;
 // Fused attention forward, "subgroup" variant: out = softmax(q k^T * scale) v over the key axis,
 // and the natural-log log-sum-exp of each row's scaled scores ([B * H, N]), as attention/forward
 // writes them. A team of 8 lanes (include/attention_team.wgsl) owns 16 query rows and streams the
-// keys in tiles of 8 KEY_SLOTS; lane `own` owns the tile's keys 8 t + own (t < KEY_SLOTS):
+// keys in tiles of 8 KEY_SLOTS; lane `own` owns the tile's keys 8 t + own (t < KEY_SLOTS; the
+// slots, scores and mix: include/attention_subgroup_queries.wgsl):
 //   1. scores: per vec4 of the head, each lane loads its 2 query rows (times scale * log2 e) and
 //      its KEY_SLOTS keys; the team's 16 query vec4s go round by subgroupShuffle, and each lane
 //      adds the [16 rows x KEY_SLOTS keys] dot products of its keys (vec4 * mat4x4 per 4 rows);
@@ -14,42 +15,15 @@ enable subgroups;
 // 16 COLUMN_VECS vec4 multiply-adds: few loads per multiply-add is what makes this fast on
 // llvmpipe (a non-uniform load there is a loop over the lanes) and on GPUs alike.
 
-// #include "attention_subgroup.wgsl"
+// #include "attention_subgroup_queries.wgsl"
 
 // Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl.
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
 
-// keys per lane per tile (the tile holds 8 KEY_SLOTS keys); the slots are named s0 .. s3
-const KEY_SLOTS: u32 = 4u;
-
-// Adds, for the 8 keys first_key .. first_key + 7 (one per lane, probabilities `slot` on its
-// lane), the probabilities times the key's value at this lane's columns to o0 .. o3.
-fn mix_values(
-  o0: ptr<function, array<vec4f, TEAM_ROWS>>,
-  o1: ptr<function, array<vec4f, TEAM_ROWS>>,
-  o2: ptr<function, array<vec4f, TEAM_ROWS>>,
-  o3: ptr<function, array<vec4f, TEAM_ROWS>>,
-  slot: array<vec4f, ROW_QUADS>,
-  first_key: u32,
-  values: u32,
-  own: u32,
-  first: u32,
-) {
-  for (var u = 0u; u < 8u; u++) {
-    let p = shuffled(slot, first + u);
-    let row = values + clamp_row(first_key + u) * params.in_row;
-    add_weighted_row(o0, p, load_value(row, own));
-    if (COLUMN_VECS > 1u) {
-      add_weighted_row(o1, p, load_value(row, own + 8u));
-    }
-    if (COLUMN_VECS > 2u) {
-      add_weighted_row(o2, p, load_value(row, own + 16u));
-    }
-    if (COLUMN_VECS > 3u) {
-      add_weighted_row(o3, p, load_value(row, own + 24u));
-    }
-  }
+// What mix_slots mixes: the keys' values.
+fn mixed_row(part: u32, bases: HeadBases, row: u32, vec: u32) -> vec4f {
+  return load_value(bases.values + row * params.in_row, vec);
 }
 
 // The slot's scores, or a large negative score where its key lies past n.
@@ -99,12 +73,10 @@ fn main(
 ) {
   let team = team_of(group.x + group.y * groups.x, local);
   let n = params.n;
-  let vecs = (params.d + 3u) / 4u;
-  let in_row = params.in_row;
   let own = lane & 7u;
   let first = lane & ~7u;
-  let low_row = team.bases.queries + clamp_row(team.first_row + own) * in_row;
-  let high_row = team.bases.queries + clamp_row(team.first_row + 8u + own) * in_row;
+  let low_row = team.bases.queries + clamp_row(team.first_row + own) * params.in_row;
+  let high_row = team.bases.queries + clamp_row(team.first_row + 8u + own) * params.in_row;
 
   var running_max = array<vec4f, ROW_QUADS>(
     vec4f(NEGATIVE_LARGE),
@@ -120,47 +92,26 @@ fn main(
   var o3: array<vec4f, TEAM_ROWS>;
   for (var tile = 0u; tile < n; tile += 8u * KEY_SLOTS) {
     // 1. scores of the lane's keys tile + own + 8 t (slot t) for the team's 16 rows
-    let k0 = team.bases.keys + clamp_row(tile + own) * in_row;
-    let k1 = team.bases.keys + clamp_row(tile + own + 8u) * in_row;
-    let k2 = team.bases.keys + clamp_row(tile + own + 16u) * in_row;
-    let k3 = team.bases.keys + clamp_row(tile + own + 24u) * in_row;
-    // (assigned, not declared zero: naga initialises a local declared in a loop only once)
-    var s0: array<vec4f, ROW_QUADS>;
-    var s1: array<vec4f, ROW_QUADS>;
-    var s2: array<vec4f, ROW_QUADS>;
-    var s3: array<vec4f, ROW_QUADS>;
-    s0 = array<vec4f, ROW_QUADS>();
-    s1 = s0;
-    s2 = s0;
-    s3 = s0;
-    for (var vec = 0u; vec < vecs; vec++) {
-      let low = load_query(low_row, vec) * params.scale_log2;
-      let high = load_query(high_row, vec) * params.scale_log2;
-      let m = team_matrices(low, high, first);
-      s0 = add_dots(s0, load_key(k0, vec), m);
-      s1 = add_dots(s1, load_key(k1, vec), m);
-      s2 = add_dots(s2, load_key(k2, vec), m);
-      s3 = add_dots(s3, load_key(k3, vec), m);
-    }
+    var s = key_scores(low_row, high_row, tile, team.bases, own, first);
     // 2. online softmax: the tile's maxima over the team, then exponentials
-    s0 = masked(s0, tile + own);
-    s1 = masked(s1, tile + own + 8u);
-    s2 = masked(s2, tile + own + 16u);
-    s3 = masked(s3, tile + own + 24u);
+    s[0] = masked(s[0], tile + own);
+    s[1] = masked(s[1], tile + own + 8u);
+    s[2] = masked(s[2], tile + own + 16u);
+    s[3] = masked(s[3], tile + own + 24u);
     var maxima: array<vec4f, ROW_QUADS>;
     var correction: array<vec4f, ROW_QUADS>;
     for (var a = 0u; a < ROW_QUADS; a++) {
-      let largest = max(max(running_max[a], max(s0[a], s1[a])), max(s2[a], s3[a]));
+      let largest = max(max(running_max[a], max(s[0][a], s[1][a])), max(s[2][a], s[3][a]));
       maxima[a] = team_max(largest);
       correction[a] = exp2(running_max[a] - maxima[a]);
     }
     running_max = maxima;
-    s0 = exponentials(s0, maxima);
-    s1 = exponentials(s1, maxima);
-    s2 = exponentials(s2, maxima);
-    s3 = exponentials(s3, maxima);
+    s[0] = exponentials(s[0], maxima);
+    s[1] = exponentials(s[1], maxima);
+    s[2] = exponentials(s[2], maxima);
+    s[3] = exponentials(s[3], maxima);
     for (var a = 0u; a < ROW_QUADS; a++) {
-      sums[a] = sums[a] * correction[a] + ((s0[a] + s1[a]) + (s2[a] + s3[a]));
+      sums[a] = sums[a] * correction[a] + ((s[0][a] + s[1][a]) + (s[2][a] + s[3][a]));
     }
     scale_rows(&o0, correction);
     if (COLUMN_VECS > 1u) {
@@ -173,10 +124,7 @@ fn main(
       scale_rows(&o3, correction);
     }
     // 3. mix: each key's probabilities from its lane, times its value at this lane's columns
-    mix_values(&o0, &o1, &o2, &o3, s0, tile, team.bases.values, own, first);
-    mix_values(&o0, &o1, &o2, &o3, s1, tile + 8u, team.bases.values, own, first);
-    mix_values(&o0, &o1, &o2, &o3, s2, tile + 16u, team.bases.values, own, first);
-    mix_values(&o0, &o1, &o2, &o3, s3, tile + 24u, team.bases.values, own, first);
+    mix_slots(&o0, &o1, &o2, &o3, s, tile, team.bases, own, first);
   }
 
   for (var a = 0u; a < ROW_QUADS; a++) {

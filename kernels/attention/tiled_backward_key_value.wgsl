@@ -41,6 +41,14 @@ fn store_key_row(acc: array<vec4f, MAX_HEAD_VECS>, part: u32, row: u32, base: u3
   }
 }
 
+// What the tiles hold: the queries' rows of q (which 0) and dO (which 1).
+fn tile_row(which: u32, bases: HeadBases, row: u32, v: u32) -> vec4f {
+  if (which == 0u) {
+    return load_query(bases.queries + row * params.in_row, v);
+  }
+  return load_grad_output(bases.outputs + row * params.out_row, v);
+}
+
 // The log-sum-exp (base 2) or delta of tile queries first .. first + 3.
 fn tile_values(of_lse: bool, first: u32) -> vec4f {
   if (of_lse) {
@@ -66,12 +74,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   }
   for (var tile = 0u; tile < n; tile += KEY_TILE) {
     workgroupBarrier(); // the previous tile is read
-    for (var index = local; index < KEY_TILE * HEAD_VECS; index += WORKGROUP_SIZE) {
-      let query = clamp_row(tile + index / HEAD_VECS);
-      let v = index % HEAD_VECS;
-      tile_a[index] = load_query(bases.queries + query * params.in_row, v);
-      tile_b[index] = load_grad_output(bases.outputs + query * params.out_row, v);
-    }
+    fill_tiles(bases, tile, local);
     for (var index = local; index < KEY_TILE; index += WORKGROUP_SIZE) {
       let at = head * n + clamp_row(tile + index);
       tile_lse[index] = log_sum_exp[at] * LOG2_E;

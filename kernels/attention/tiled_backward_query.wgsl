@@ -3,9 +3,10 @@
 // A workgroup of W = WORKGROUP_SIZE invocations covers query rows 2 W x .. of head y; invocation i
 // owns rows i and i + W (q times scale * log2 e, dO and dq in registers). Per tile of KEY_TILE
 // keys (keys in tile_a, values in tile_b), 8 at a time: scores and dp = dO.v (2 x 8 each),
-// ds = p (dp - delta), dq += ds k. Bindings as the blocked backward_query.
+// ds = p (dp - delta), dq += ds k. Bindings as the blocked backward_query. The tiles, query rows
+// and scores: include/attention_tiled_queries.wgsl.
 
-// #include "attention_tiled.wgsl"
+// #include "attention_tiled_queries.wgsl"
 // #include "attention_team_backward.wgsl"
 
 @group(0) @binding(6) var<storage, read_write> grad_query: array<f32>;
@@ -41,15 +42,13 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   let high_row = low_row + WORKGROUP_SIZE;
   let low = clamp_row(low_row);
   let high = clamp_row(high_row);
-  var q_low: array<vec4f, MAX_HEAD_VECS>;
-  var q_high: array<vec4f, MAX_HEAD_VECS>;
+  var q_low = scaled_query(bases, low_row);
+  var q_high = scaled_query(bases, high_row);
   var g_low: array<vec4f, MAX_HEAD_VECS>;
   var g_high: array<vec4f, MAX_HEAD_VECS>;
   var dq_low: array<vec4f, MAX_HEAD_VECS>;
   var dq_high: array<vec4f, MAX_HEAD_VECS>;
   for (var v = 0u; v < HEAD_VECS; v++) {
-    q_low[v] = load_query(bases.queries + low * params.in_row, v) * params.scale_log2;
-    q_high[v] = load_query(bases.queries + high * params.in_row, v) * params.scale_log2;
     g_low[v] = load_grad_output(bases.outputs + low * params.out_row, v);
     g_high[v] = load_grad_output(bases.outputs + high * params.out_row, v);
   }
@@ -59,43 +58,18 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   let delta_high = delta[head * n + high];
   for (var tile = 0u; tile < n; tile += KEY_TILE) {
     workgroupBarrier(); // the previous tile is read
-    for (var index = local; index < KEY_TILE * HEAD_VECS; index += WORKGROUP_SIZE) {
-      let row = clamp_row(tile + index / HEAD_VECS);
-      let v = index % HEAD_VECS;
-      tile_a[index] = load_key(bases.keys + row * params.in_row, v);
-      tile_b[index] = load_value(bases.values + row * params.in_row, v);
-    }
+    fill_tiles(bases, tile, local);
     workgroupBarrier();
     let keys_here = min(KEY_TILE, n - tile);
     for (var chunk = 0u; chunk < keys_here; chunk += 8u) {
-      var a_low = vec4f(0.0);
-      var b_low = vec4f(0.0);
-      var a_high = vec4f(0.0);
-      var b_high = vec4f(0.0);
-      var dpa_low = vec4f(0.0);
-      var dpb_low = vec4f(0.0);
-      var dpa_high = vec4f(0.0);
-      var dpb_high = vec4f(0.0);
-      for (var v = 0u; v < HEAD_VECS; v++) {
-        let ka = tile_matrix(0u, chunk, v, false);
-        let kb = tile_matrix(0u, chunk, v, true);
-        let va = tile_matrix(1u, chunk, v, false);
-        let vb = tile_matrix(1u, chunk, v, true);
-        a_low += q_low[v] * ka;
-        b_low += q_low[v] * kb;
-        a_high += q_high[v] * ka;
-        b_high += q_high[v] * kb;
-        dpa_low += g_low[v] * va;
-        dpb_low += g_low[v] * vb;
-        dpa_high += g_high[v] * va;
-        dpb_high += g_high[v] * vb;
-      }
+      let s = chunk_dots(0u, &q_low, &q_high, chunk);
+      let dp = chunk_dots(1u, &g_low, &g_high, chunk);
       let valid_a = inside(tile + chunk);
       let valid_b = inside(tile + chunk + 4u);
-      let dsa_low = key_grads(a_low, dpa_low, lse_low, delta_low, valid_a);
-      let dsb_low = key_grads(b_low, dpb_low, lse_low, delta_low, valid_b);
-      let dsa_high = key_grads(a_high, dpa_high, lse_high, delta_high, valid_a);
-      let dsb_high = key_grads(b_high, dpb_high, lse_high, delta_high, valid_b);
+      let dsa_low = key_grads(s.a_low, dp.a_low, lse_low, delta_low, valid_a);
+      let dsb_low = key_grads(s.b_low, dp.b_low, lse_low, delta_low, valid_b);
+      let dsa_high = key_grads(s.a_high, dp.a_high, lse_high, delta_high, valid_a);
+      let dsb_high = key_grads(s.b_high, dp.b_high, lse_high, delta_high, valid_b);
       for (var v = 0u; v < HEAD_VECS; v++) {
         let ka = tile_matrix(0u, chunk, v, false);
         let kb = tile_matrix(0u, chunk, v, true);

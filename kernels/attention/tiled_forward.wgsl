@@ -4,9 +4,10 @@
 // invocation i owns rows i and i + W of the block (query vec4s times scale * log2 e and output
 // accumulators in registers). Per tile of KEY_TILE keys (keys in tile_a, values in tile_b), 8 keys
 // at a time: scores (2 x 8), online softmax per row (the rescaling folded into the mix), then
-// out += p v. Include: include/attention_tiled.wgsl.
+// out += p v. Includes: include/attention_tiled_queries.wgsl (the tiles, query rows and scores),
+// include/attention_tiled.wgsl.
 
-// #include "attention_tiled.wgsl"
+// #include "attention_tiled_queries.wgsl"
 
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
@@ -32,48 +33,28 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lo
   let bases = head_bases(head);
   let low_row = group.x * 2u * WORKGROUP_SIZE + local;
   let high_row = low_row + WORKGROUP_SIZE;
-  var q_low: array<vec4f, MAX_HEAD_VECS>;
-  var q_high: array<vec4f, MAX_HEAD_VECS>;
+  var q_low = scaled_query(bases, low_row);
+  var q_high = scaled_query(bases, high_row);
   var o_low: array<vec4f, MAX_HEAD_VECS>;
   var o_high: array<vec4f, MAX_HEAD_VECS>;
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    q_low[v] = load_query(bases.queries + clamp_row(low_row) * params.in_row, v) * params.scale_log2;
-    q_high[v] = load_query(bases.queries + clamp_row(high_row) * params.in_row, v) * params.scale_log2;
-  }
   var max_low = NEGATIVE_LARGE;
   var max_high = NEGATIVE_LARGE;
   var sum_low = 0.0;
   var sum_high = 0.0;
   for (var tile = 0u; tile < n; tile += KEY_TILE) {
     workgroupBarrier(); // the previous tile is read
-    for (var index = local; index < KEY_TILE * HEAD_VECS; index += WORKGROUP_SIZE) {
-      let row = clamp_row(tile + index / HEAD_VECS);
-      let v = index % HEAD_VECS;
-      tile_a[index] = load_key(bases.keys + row * params.in_row, v);
-      tile_b[index] = load_value(bases.values + row * params.in_row, v);
-    }
+    fill_tiles(bases, tile, local);
     workgroupBarrier();
     let keys_here = min(KEY_TILE, n - tile);
     for (var chunk = 0u; chunk < keys_here; chunk += 8u) {
-      var a_low = vec4f(0.0);
-      var b_low = vec4f(0.0);
-      var a_high = vec4f(0.0);
-      var b_high = vec4f(0.0);
-      for (var v = 0u; v < HEAD_VECS; v++) {
-        let ka = tile_matrix(0u, chunk, v, false);
-        let kb = tile_matrix(0u, chunk, v, true);
-        a_low += q_low[v] * ka;
-        b_low += q_low[v] * kb;
-        a_high += q_high[v] * ka;
-        b_high += q_high[v] * kb;
-      }
+      let s = chunk_dots(0u, &q_low, &q_high, chunk);
       let low = vec4f(NEGATIVE_LARGE);
       let valid_a = inside(tile + chunk);
       let valid_b = inside(tile + chunk + 4u);
-      a_low = select(low, a_low, valid_a);
-      b_low = select(low, b_low, valid_b);
-      a_high = select(low, a_high, valid_a);
-      b_high = select(low, b_high, valid_b);
+      let a_low = select(low, s.a_low, valid_a);
+      let b_low = select(low, s.b_low, valid_b);
+      let a_high = select(low, s.a_high, valid_a);
+      let b_high = select(low, s.b_high, valid_b);
       let new_low = max(max_low, max(largest4(a_low), largest4(b_low)));
       let new_high = max(max_high, max(largest4(a_high), largest4(b_high)));
       let correction_low = exp2(max_low - new_low);

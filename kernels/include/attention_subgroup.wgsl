@@ -51,3 +51,36 @@ fn team_matrices(low: vec4f, high: vec4f, first: u32) -> array<mat4x4f, ROW_QUAD
     team_rows(low, high, 3u, first),
   );
 }
+
+// Adds, for the 8 rows first_row .. first_row + 7 of the streamed operand (row first_row + u is
+// lane first + u's, whose `slot` holds its weights for the team's 16 rows), the weights times
+// that row at this lane's vec4 columns own + 8 c (c < COLUMN_VECS) to acc0 .. acc3. The rows are
+// the includer's: `mixed_row(part, bases, row, vec)` returns vec4 `vec` of row `row` (clamped to
+// n - 1) of what the kernel mixes, `part` picking one where it mixes two.
+fn mix_rows(
+  acc0: ptr<function, array<vec4f, TEAM_ROWS>>,
+  acc1: ptr<function, array<vec4f, TEAM_ROWS>>,
+  acc2: ptr<function, array<vec4f, TEAM_ROWS>>,
+  acc3: ptr<function, array<vec4f, TEAM_ROWS>>,
+  slot: array<vec4f, ROW_QUADS>,
+  part: u32,
+  first_row: u32,
+  bases: HeadBases,
+  own: u32,
+  first: u32,
+) {
+  for (var u = 0u; u < 8u; u++) {
+    let weights = shuffled(slot, first + u);
+    let row = clamp_row(first_row + u);
+    add_weighted_row(acc0, weights, mixed_row(part, bases, row, own));
+    if (COLUMN_VECS > 1u) {
+      add_weighted_row(acc1, weights, mixed_row(part, bases, row, own + 8u));
+    }
+    if (COLUMN_VECS > 2u) {
+      add_weighted_row(acc2, weights, mixed_row(part, bases, row, own + 16u));
+    }
+    if (COLUMN_VECS > 3u) {
+      add_weighted_row(acc3, weights, mixed_row(part, bases, row, own + 24u));
+    }
+  }
+}

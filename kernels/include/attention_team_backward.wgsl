@@ -1,7 +1,8 @@
 // Shared by the team backward kernels (attention/subgroup_backward_*, tiled_backward_*): the
 // bindings the backward reads after q, k and v (dO, the saved log-sum-exp and delta, as the
-// blocked backward binds them) and the loads of dO. Include after attention_team.wgsl (or an
-// include that includes it).
+// blocked backward binds them), the loads of dO, ds, and the stores of the subgroup kernels'
+// gradient accumulators (through the includer's `write_gradient`). Include after
+// attention_team.wgsl (or an include that includes it).
 
 // #include "attention_backward_inputs.wgsl"
 
@@ -33,5 +34,31 @@ fn store_gradient_rows(acc: array<vec4f, TEAM_ROWS>, part: u32, first_row: u32, 
         write_gradient(part, at + i, result[i]);
       }
     }
+  }
+}
+
+// Writes the 16 rows of the accumulators acc0 .. acc3 (this lane's vec4 columns own + 8 c,
+// c < COLUMN_VECS) of dq or dk (part 0, times scale) or dv (part 1) to the tensor at `base`.
+fn store_gradient_columns(
+  acc0: array<vec4f, TEAM_ROWS>,
+  acc1: array<vec4f, TEAM_ROWS>,
+  acc2: array<vec4f, TEAM_ROWS>,
+  acc3: array<vec4f, TEAM_ROWS>,
+  part: u32,
+  team: Team,
+  base: u32,
+  own: u32,
+) {
+  let stride = params.in_row;
+  let factor = select(1.0, params.scale, part == 0u);
+  store_gradient_rows(acc0, part, team.first_row, base, stride, own, factor);
+  if (COLUMN_VECS > 1u) {
+    store_gradient_rows(acc1, part, team.first_row, base, stride, own + 8u, factor);
+  }
+  if (COLUMN_VECS > 2u) {
+    store_gradient_rows(acc2, part, team.first_row, base, stride, own + 16u, factor);
+  }
+  if (COLUMN_VECS > 3u) {
+    store_gradient_rows(acc3, part, team.first_row, base, stride, own + 24u, factor);
   }
 }

@@ -5,7 +5,8 @@
 // broadcasts on GPUs, and the cheapest loads on llvmpipe). Each invocation keeps its own rows in
 // registers (HEAD_VECS vec4s each: HEAD_VECS is an override, so the column loops unroll) and
 // works on the tile 8 rows at a time, as two mat4x4 of 4 rows: 8 dot products per row for 8 tile
-// reads, then 8 multiply-adds per row for 8 more. No subgroup operations.
+// reads, then 8 multiply-adds per row for 8 more. No subgroup operations. The includer's
+// `tile_row` names what the tiles hold (see fill_tiles).
 // #include "attention_team.wgsl"
 
 // vec4s per row: ceil(d / 4)
@@ -17,6 +18,19 @@ const MAX_HEAD_VECS: u32 = 32u;
 
 var<workgroup> tile_a: array<vec4f, KEY_TILE * HEAD_VECS>;
 var<workgroup> tile_b: array<vec4f, KEY_TILE * HEAD_VECS>;
+
+// Fills tile_a and tile_b with rows tile .. tile + KEY_TILE - 1 of the streamed operand (rows past
+// n repeat row n - 1), the workgroup's invocations sharing the loads. The rows are the includer's:
+// `tile_row(which, bases, row, v)` returns vec4 `v` of row `row` of what goes into tile_a
+// (which 0) or tile_b (which 1). Call between workgroup barriers.
+fn fill_tiles(bases: HeadBases, tile: u32, local: u32) {
+  for (var index = local; index < KEY_TILE * HEAD_VECS; index += WORKGROUP_SIZE) {
+    let row = clamp_row(tile + index / HEAD_VECS);
+    let v = index % HEAD_VECS;
+    tile_a[index] = tile_row(0u, bases, row, v);
+    tile_b[index] = tile_row(1u, bases, row, v);
+  }
+}
 
 // Rows chunk .. chunk + 3 (+ 4 with `second`) of tile `which` (0: tile_a, 1: tile_b) at vec4 `v`,
 // one row per matrix column.

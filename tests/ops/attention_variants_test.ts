@@ -1,8 +1,8 @@
 /**
  * The "subgroup" and "tiled" fused attention kernels against the float64 reference, each forced
  * through `attentionKernels.variant`: forward and gradients at short and ViT sequence lengths
- * (N = 17, 50, 197, 257) and head sizes 16, 32, 64 (and odd ones), separate q, k, v and the packed
- * qkv of `selfAttention`, custom scales and large scores.
+ * (N = 17, 50, 197, 257) and head sizes 16, 32, 64 (odd ones, and past 64), separate q, k, v and
+ * the packed qkv of `selfAttention`, custom scales and large scores.
  */
 import { assertEquals } from "../helpers/assert.ts";
 import { attention, selfAttention } from "../../src/ops/attention/forward.ts";
@@ -86,6 +86,10 @@ gpuTest("attention: the subgroup kernels match float64, forward and gradients", 
     return;
   }
   await variantCases("subgroup");
+  await withVariant("subgroup", async () => {
+    await attentionCase([1, 1, 33, 128], { seed: 212 }); // 4 vec4 columns per lane
+    await attentionCase([1, 1, 21, 101], { seed: 213 }); // 4, the last partly past d
+  });
 });
 
 gpuTest("attention: the tiled kernels match float64, forward and gradients", async () => {
