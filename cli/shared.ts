@@ -137,7 +137,7 @@ export async function loadCliData(
   }
   if (needsLabels && data.labelled && data.test.length === 0) {
     const why = data.name.startsWith("tar:")
-      ? "tar shards are one stream; give a labelled folder:DIR or list:FILE"
+      ? 'tar shards are not split: name the test shards after a "|", tar:PATTERN|TEST_PATTERN'
       : "too few images to hold out a fifth of a class; give more";
     throw new UserError(`${what}: ${data.name} has no test split (${why})`);
   }

@@ -6,7 +6,14 @@
  */
 import { basename, join } from "node:path";
 import { Command, Option } from "commander";
-import { loadDataSpec } from "../../src/data/spec.ts";
+import type { Dataset } from "../../src/data/dataset.ts";
+import {
+  DATA_SPEC_FORMS,
+  knnGap,
+  loadDataSpec,
+  type LoadedData,
+  loadEvalDataSpec,
+} from "../../src/data/spec.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import {
   DINO_DEFAULTS,
@@ -34,6 +41,7 @@ import { numberOption } from "../shared.ts";
 /** Flags that map onto configuration keys (commander camel-cases them). */
 const FLAG_KEYS = [
   "data",
+  "evalData",
   "syntheticCount",
   "imageSize",
   "arch",
@@ -94,9 +102,13 @@ export function addTrainOptions(command: Command): Command {
         "for images up to 96 px)",
       "auto",
     )
+    .option("--data <spec>", DATA_SPEC_FORMS.join(" | "))
     .option(
-      "--data <spec>",
-      "synthetic[:COUNT] | textures[:COUNT] | fashion-mnist | mnist:DIR | folder:DIR | list:FILE | tar:PATTERN",
+      "--eval-data <spec>",
+      "labelled set the k-NN evaluations use instead of --data's splits (the only way when " +
+        "--data has no labels): bank = its train split, queries = its test split; e.g. " +
+        "folder:DIR of class folders (or DIR/train + DIR/val), list:FILE with labels, " +
+        "'tar:PATTERN|TEST_PATTERN' of shards with .cls labels",
     )
     .addOption(numeric("--synthetic-count <n>", "images of a generated set"))
     .addOption(numeric("--image-size <px>", "side the training images are resized to"))
@@ -289,10 +301,16 @@ export async function trainFromFlags(
   for (const skipped of data.skipped ?? []) {
     console.error(`skipped ${skipped.path}: ${skipped.reason}`);
   }
+  const knn = await evaluationSets(data, config);
+  const limit = config.evalTrainLimit;
+  const images = config.evalData
+    ? `${data.train.length} images of "${data.name}" (k-NN: ${
+      limit > 0 ? Math.min(limit, knn!.bank.length) : knn!.bank.length
+    } bank / ${knn!.queries.length} query images of "${knn!.name}")`
+    : `${data.train.length} train / ${data.test.length} test images of "${data.name}"`;
   console.error(
     `dinogpu train: ${config.arch} dim ${config.embedDim} depth ${config.depth} patch ` +
-      `${config.patchSize}, ${config.imageSize} px, ${data.train.length} train / ${data.test.length} ` +
-      `test images of "${data.name}", ${config.epochs} epoch${
+      `${config.patchSize}, ${config.imageSize} px, ${images}, ${config.epochs} epoch${
         config.epochs === 1 ? "" : "s"
       } of batch ${config.batchSize}, ` +
       `${config.localCrops} local crops -> ${config.out}`,
@@ -312,7 +330,8 @@ export async function trainFromFlags(
   const result = await runDinoTraining({
     config,
     train: data.train,
-    test: data.labelled && data.test.length > 0 ? data.test : undefined,
+    test: knn?.queries,
+    bank: knn?.bank,
     resume: flags.resume,
     workers: flags.workers,
     prefetch: flags.prefetch,
@@ -336,6 +355,40 @@ export async function trainFromFlags(
   await curves.draw();
   if (curves.drawn) console.error(`curves ${curves.path}`);
   return { config, result };
+}
+
+/** The k-NN sets of a run: a memory bank and its queries, from the spec `name`. */
+interface EvaluationSets {
+  bank: Dataset;
+  queries: Dataset;
+  name: string;
+}
+
+/**
+ * The k-NN sets of a run training on `data`: the splits of `config.evalData` when it names a set
+ * (refused with a `UserError` unless labelled with a test split), else `data`'s own when it has
+ * labels and a test split; else none, said in one line.
+ */
+async function evaluationSets(
+  data: LoadedData,
+  config: DinoTrainConfig,
+): Promise<EvaluationSets | undefined> {
+  if (config.evalData) {
+    const evalData = await loadEvalDataSpec(config.evalData, {
+      seed: config.seed,
+      syntheticSize: config.imageSize,
+    }).catch((error) => {
+      throw new UserError((error as Error).message);
+    });
+    return { bank: evalData.train, queries: evalData.test, name: evalData.name };
+  }
+  const gap = knnGap(data);
+  if (!gap) return { bank: data.train, queries: data.test, name: data.name };
+  console.error(
+    `k-NN evaluation off: ${data.name} ${gap}; --eval-data SPEC names a labelled set to ` +
+      "evaluate on",
+  );
+  return undefined;
 }
 
 /** The `train` command. */

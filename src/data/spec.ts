@@ -11,8 +11,13 @@
  *   otherwise a labelled folder is split seeded 80/20. Nothing is decoded up front: the images
  *   are streamed (src/data/stream/); unreadable ones are skipped and listed when met.
  * - `list:FILE`: a text file of image paths, one per line, each optionally with a label.
- * - `tar:PATTERN`: WebDataset tar shards (`shards/train-{000000..000127}.tar`), streamed in
- *   WebDataset's order (shards shuffled, then a shuffle buffer); labels from `.cls` members.
+ * - `tar:PATTERN[|TEST_PATTERN]`: WebDataset tar shards (`shards/train-{000000..000127}.tar`),
+ *   streamed in WebDataset's order (shards shuffled, then a shuffle buffer); labels from `.cls`
+ *   members. The shards are not split: a test split is the shards named after a `|`
+ *   (`tar:shards/train-{000000..000127}.tar|shards/val-{000000..000004}.tar`).
+ *
+ * A training run evaluates its k-NN on the splits of a labelled spec: `--data`'s, or those of
+ * `--eval-data` (`loadEvalDataSpec`), the only way for an unlabelled training source.
  * @module
  */
 import { ArrayDataset, type Dataset, trainTestSplit } from "./dataset.ts";
@@ -31,7 +36,7 @@ export const DATA_SPEC_FORMS: readonly string[] = [
   "mnist:DIR",
   "folder:DIR",
   "list:FILE",
-  "tar:PATTERN",
+  "tar:PATTERN[|TEST_PATTERN]",
 ];
 
 /** Options of `loadDataSpec`. */
@@ -44,6 +49,8 @@ export interface DataSpecOptions {
   syntheticSize?: number;
   /** Common image size of folders (default: the first image's size). */
   folderSize?: number;
+  /** The option that gave the spec, named in errors (default "--data"). */
+  flag?: string;
 }
 
 /** A loaded spec: both splits and what was learnt reading them. */
@@ -76,9 +83,9 @@ export class DataSpecError extends Error {
   }
 }
 
-function invalid(spec: string, why: string): DataSpecError {
+function invalidSpec(spec: string, why: string, flag = "--data"): DataSpecError {
   return new DataSpecError(
-    `--data ${JSON.stringify(spec)}: ${why}; valid specs: ${DATA_SPEC_FORMS.join(", ")}`,
+    `${flag} ${JSON.stringify(spec)}: ${why}; valid specs: ${DATA_SPEC_FORMS.join(", ")}`,
   );
 }
 
@@ -98,6 +105,9 @@ export async function loadDataSpec(
 ): Promise<LoadedData> {
   const seed = options.seed ?? 0;
   const testFraction = options.testFraction ?? 0.2;
+  // errors of a spec given by another option than --data name that option first
+  const from = options.flag && options.flag !== "--data" ? `${options.flag} ` : "";
+  const invalid = (spec: string, why: string) => invalidSpec(spec, why, options.flag);
   const colon = spec.indexOf(":");
   const kind = (colon < 0 ? spec : spec.slice(0, colon)).trim().toLowerCase();
   const argument = colon < 0 ? undefined : spec.slice(colon + 1);
@@ -133,7 +143,7 @@ export async function loadDataSpec(
           : await loadFashionMnist(argument || undefined);
       } catch (error) {
         if (error instanceof IdxError) {
-          throw new DataSpecError(error.message, { cause: error });
+          throw new DataSpecError(from + error.message, { cause: error });
         }
         throw error;
       }
@@ -165,14 +175,18 @@ export async function loadDataSpec(
           spec,
           kind === "folder"
             ? "folder needs a directory: folder:DIR"
-            : "list needs a file: list:FILE",
+            : kind === "list"
+            ? "list needs a file: list:FILE"
+            : "tar needs a shard pattern: tar:PATTERN",
         );
       }
       try {
         return await streamedSource(kind, argument, seed, testFraction);
       } catch (error) {
         if (error instanceof ImageSourceError) {
-          throw new DataSpecError(`${kind}:${argument}: ${error.message}`, { cause: error });
+          throw new DataSpecError(`${from}${kind}:${argument}: ${error.message}`, {
+            cause: error,
+          });
         }
         throw error;
       }
@@ -188,4 +202,41 @@ export function skippedSummary(skipped: readonly SkippedImage[]): string | undef
   const first = skipped[0];
   return `skipped ${skipped.length} unreadable image${skipped.length === 1 ? "" : "s"} ` +
     `(first: ${first.path}: ${first.reason})`;
+}
+
+/**
+ * Why the k-NN cannot be run on `data` (what follows its name in a message), or undefined when it
+ * can: it needs labels and a test split.
+ */
+export function knnGap(data: LoadedData): string | undefined {
+  if (!data.labelled) {
+    return "has no labels (a flat folder, a list without labels or shards without .cls members)";
+  }
+  if (data.test.length > 0) return undefined;
+  return data.name.startsWith("tar:")
+    ? 'has no test split (tar shards are not split: name the test shards after a "|", ' +
+      "tar:PATTERN|TEST_PATTERN)"
+    : "has no test split";
+}
+
+/**
+ * Loads `--eval-data SPEC`, the labelled set a training run's k-NN evaluations use instead of its
+ * training data: the memory bank is its train split, the queries its test split. Throws
+ * `DataSpecError` (naming `--eval-data` and what it was given) for a bad spec, a set without
+ * labels or one without a test split.
+ */
+export async function loadEvalDataSpec(
+  spec: string,
+  options: DataSpecOptions = {},
+): Promise<LoadedData> {
+  const flag = options.flag ?? "--eval-data";
+  const data = await loadDataSpec(spec, { ...options, flag });
+  const gap = knnGap(data);
+  if (gap) {
+    const hint = data.labelled ? "" : "; give a labelled set: folder:DIR of class subfolders, " +
+      "list:FILE with a label on each line, tar:PATTERN|TEST_PATTERN of shards with .cls " +
+      "members, or a built-in set (synthetic, textures, fashion-mnist, mnist:DIR)";
+    throw new DataSpecError(`${flag} ${data.name} ${gap}${hint}`);
+  }
+  return data;
 }

@@ -10,6 +10,11 @@ import { DINO_RECIPE, type RecipeKeys } from "./recipe.ts";
 export interface DinoTrainConfig extends RecipeKeys {
   /** Data: "synthetic", "textures", "fashion-mnist", "mnist:DIR" or "folder:DIR" (a data spec). */
   data: string;
+  /**
+   * The labelled data spec the k-NN evaluations use (memory bank: its train split, queries: its
+   * test split); "" = the splits of `data`, when it has labels and a test split.
+   */
+  evalData: string;
   /** Images of the synthetic set (train split; a fifth more are made for the test split). */
   syntheticCount: number;
   /** Side of the (square) training images; images of another size are resized. */
@@ -115,7 +120,7 @@ export interface DinoTrainConfig extends RecipeKeys {
   seed: number;
   /** Read the loss back and write a metrics line every this many steps. */
   logEvery: number;
-  /** Run k-NN on the held-out split every this many epochs (0 = only at the end). */
+  /** Run k-NN on the held-out split (see `evalData`) every this many epochs (0 = only at the end). */
   evalEvery: number;
   /** Train images used as the k-NN memory bank in evaluations (0 = all). */
   evalTrainLimit: number;
@@ -160,6 +165,7 @@ export interface DinoTrainConfig extends RecipeKeys {
 /** The DINO paper's defaults (ViT-S/16 on ImageNet, batch 1024 scaled down to what fits here). */
 export const DINO_DEFAULTS: DinoTrainConfig = {
   data: "synthetic",
+  evalData: "",
   syntheticCount: 2000,
   imageSize: 224,
   arch: "vit",

@@ -191,14 +191,14 @@ async function endEpoch(run: TrainingRun): Promise<void> {
 
 /** The k-NN of the backbone under evaluation, when the run has a test split (a pause). */
 export function evaluate(run: TrainingRun, label: string): Promise<KnnAccuracy | undefined> {
-  const { train, test } = run.options;
+  const { train, test, bank = train } = run.options;
   if (!test) return Promise.resolve(undefined);
   return run.clock.pause(async () => {
     const { trainer, config } = run;
     const backbone = trainer.evaluationBackbone;
     const result = await evaluateKnn(
       backbone,
-      train,
+      bank,
       test,
       trainer.globalSize,
       config.evalTrainLimit,

@@ -57,10 +57,15 @@ export interface TrainProgress {
 export interface TrainRunOptions {
   /** The configuration. */
   config: DinoTrainConfig;
-  /** Training images (labels unused by training, used by k-NN). */
+  /** Training images (labels unused by training; the k-NN's memory bank unless `bank`). */
   train: Dataset;
-  /** Held-out images for k-NN; none disables evaluation. */
+  /** Held-out images for k-NN (the queries); none disables evaluation. */
   test?: Dataset;
+  /**
+   * The k-NN's labelled memory bank (its first `evalTrainLimit` images), when the evaluation uses
+   * another set than the training data (`evalData`); default `train`.
+   */
+  bank?: Dataset;
   /** Resume from this output folder (or checkpoint folder). */
   resume?: string;
   /** Called after every step. */

@@ -1,5 +1,13 @@
 import { assertEquals, assertRejects, assertTrue as assert } from "../helpers/assert.ts";
-import { DataSpecError, loadDataSpec, skippedSummary } from "../../src/data/spec.ts";
+import {
+  DataSpecError,
+  knnGap,
+  loadDataSpec,
+  loadEvalDataSpec,
+  skippedSummary,
+} from "../../src/data/spec.ts";
+import { indexImageFolder } from "../../src/data/stream/image_index.ts";
+import { writeTarShards } from "../../src/data/stream/tar_writer.ts";
 import { encodePng } from "../../src/io/image.ts";
 
 async function writeImage(path: string, value: number, size = 6) {
@@ -118,6 +126,53 @@ Deno.test("mnist:DIR reads IDX files", async () => {
     assertEquals([data.train.length, data.test.length], [4, 2]);
     assertEquals(data.test.classes, data.classes);
     assertEquals(data.train.channels, 1);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("loadEvalDataSpec: a labelled set with a test split, or an error saying what was given", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/flat`);
+    for (let i = 0; i < 4; i++) await writeImage(`${root}/flat/${i}.png`, 40 * i);
+    for (const name of ["cat", "dog"]) {
+      await Deno.mkdir(`${root}/labelled/${name}`, { recursive: true });
+      for (let i = 0; i < 5; i++) await writeImage(`${root}/labelled/${name}/${i}.png`, 9 * i);
+    }
+    const data = await loadEvalDataSpec(`folder:${root}/labelled`, { seed: 1 });
+    assertEquals([data.train.length, data.test.length, data.classes], [8, 2, 2]);
+    assertEquals(knnGap(data), undefined);
+
+    const flat = await loadDataSpec(`folder:${root}/flat`);
+    assert(knnGap(flat)!.startsWith("has no labels"), knnGap(flat));
+    const unlabelled = await assertRejects(
+      () => loadEvalDataSpec(`folder:${root}/flat`),
+      DataSpecError,
+      `--eval-data folder:${root}/flat has no labels`,
+    );
+    assert(!unlabelled.message.includes("\n"), unlabelled.message);
+    await assertRejects(
+      () => loadEvalDataSpec("imagenet"),
+      DataSpecError,
+      '--eval-data "imagenet": unknown source',
+    );
+    await assertRejects(
+      () => loadEvalDataSpec(`folder:${root}/none`),
+      DataSpecError,
+      `--eval-data folder:${root}/none: `,
+    );
+    await writeTarShards(await indexImageFolder(`${root}/labelled`), `${root}/shard-%d.tar`, {
+      perShard: 10,
+    });
+    const shards = await loadDataSpec(`tar:${root}/shard-0.tar`);
+    assertEquals([shards.labelled, shards.test.length], [true, 0]);
+    await assertRejects(
+      () => loadEvalDataSpec(`tar:${root}/shard-0.tar`),
+      DataSpecError,
+      `--eval-data tar:${root}/shard-0.tar has no test split (tar shards are not split: name the ` +
+        'test shards after a "|", tar:PATTERN|TEST_PATTERN)',
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }

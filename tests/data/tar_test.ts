@@ -120,3 +120,55 @@ Deno.test("tar shards: a shard without images or a missing shard is an error nam
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("tar shards: PATTERN|TEST_PATTERN gives a test split whose .cls classes map by name", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    // train: classes 0, 1, 2; test: classes 1 and 2 only (indexed there as 0 and 1)
+    for (const [split, classes] of [["train", ["a", "b", "c"]], ["val", ["b", "c"]]] as const) {
+      for (const [c, name] of classes.entries()) {
+        for (let i = 0; i < 2; i++) {
+          await Deno.mkdir(`${root}/${split}/${name}`, { recursive: true });
+          await Deno.writeFile(`${root}/${split}/${name}/${i}.jpg`, jpegOf(12, 10 + c, c * 2 + i));
+        }
+      }
+    }
+    const folder = await indexImageFolder(`${root}/train`);
+    await writeTarShards(folder, `${root}/train-%d.tar`, { perShard: 4 });
+    const val = await indexImageFolder(`${root}/val`);
+    // .cls holds the label number: val's b and c are written as 0 and 1, so name them as train's
+    await writeTarShards(
+      { ...val, labels: val.labels!.map((label) => label + 1) },
+      `${root}/val-%d.tar`,
+      { perShard: 4 },
+    );
+    const data = await loadDataSpec(`tar:${root}/train-{0..1}.tar|${root}/val-0.tar`);
+    assertEquals([data.train.length, data.test.length, data.labelled], [6, 4, true]);
+    assertEquals(data.classNames, ["0", "1", "2"]);
+    const labels = [];
+    for (let i = 0; i < data.test.length; i++) {
+      const sample = await data.test.get(i); // read by byte range from the test shard
+      assertEquals(sample.width, 12);
+      labels.push(sample.label);
+    }
+    assertEquals(labels, [1, 1, 2, 2]);
+    assertEquals(data.skipped, []);
+
+    // an unlabelled test set beside a labelled train set, or no pattern after the bar
+    await writeTarShards({ paths: val.paths, classNames: [] }, `${root}/bare-%d.tar`, {
+      perShard: 4,
+    });
+    await assertRejects(
+      () => loadDataSpec(`tar:${root}/train-0.tar|${root}/bare-0.tar`),
+      DataSpecError,
+      "have .cls labels, those of",
+    );
+    await assertRejects(
+      () => loadDataSpec(`tar:${root}/train-0.tar|`),
+      DataSpecError,
+      'no test shards after the "|"',
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -52,13 +52,14 @@ function relabel(test: ImageIndex, train: ImageIndex, where: string): ImageIndex
     );
   }
   const labels = Int32Array.from(test.labels, (label) => index.get(test.classNames[label])!);
-  return { paths: test.paths, labels, classNames: train.classNames };
+  return { ...test, labels, classNames: train.classNames };
 }
 
 /**
  * Indexes `folder:DIR` (DIR/train with DIR/val or DIR/test when present), `list:FILE` or
- * `tar:PATTERN`; a labelled folder or list without its own test split is split seeded
- * `testFraction` to test; tar shards are not split (their `test` is empty).
+ * `tar:PATTERN[|TEST_PATTERN]`; a labelled folder or list without its own test split is split
+ * seeded `testFraction` to test; tar shards are not split: their test split is the shards of
+ * TEST_PATTERN (classes matched by `.cls` label), empty without one.
  * Throws `ImageSourceError` for a missing or empty source.
  */
 export async function streamedSource(
@@ -73,16 +74,35 @@ export async function streamedSource(
   let train: IndexedImages;
   let test: IndexedImages;
   if (kind === "tar") {
-    // one stream in WebDataset order: no split (a k-NN needs a labelled folder:, list: or tar:)
-    const all = new IndexedImages(await indexTarShards(argument), name, skipped);
+    // one stream in WebDataset order, not split: the test shards, if any, follow a "|"
+    const bar = argument.indexOf("|");
+    const trainPattern = bar < 0 ? argument : argument.slice(0, bar);
+    const trainIndex = await indexTarShards(trainPattern);
+    train = new IndexedImages(trainIndex, name, skipped);
+    if (bar < 0) {
+      test = train.subset([]);
+    } else {
+      const testPattern = argument.slice(bar + 1);
+      if (!testPattern) throw new ImageSourceError(`no test shards after the "|"`);
+      const testIndex = await indexTarShards(testPattern);
+      if ((testIndex.labels === undefined) !== (trainIndex.labels === undefined)) {
+        const [labelled, bare] = trainIndex.labels
+          ? [trainPattern, testPattern]
+          : [testPattern, trainPattern];
+        throw new ImageSourceError(
+          `the shards of ${labelled} have .cls labels, those of ${bare} not: give both or neither`,
+        );
+      }
+      test = new IndexedImages(relabel(testIndex, trainIndex, testPattern), name, skipped);
+    }
     return {
-      train: all,
-      test: all.subset([]),
-      classes: all.classes,
-      classNames: all.classNames ?? [],
+      train,
+      test,
+      classes: train.classes,
+      classNames: train.classNames ?? [],
       name,
       skipped,
-      labelled: all.labelled,
+      labelled: train.labelled,
     };
   }
   if (kind === "folder" && !(await isDirectory(root))) {
