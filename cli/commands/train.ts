@@ -261,7 +261,11 @@ export class RunCurves {
 export async function trainFromFlags(
   flags: TrainFlags,
   defaults: CommandDefaults = {},
-  { teacher, teacherHeads }: { teacher?: string; teacherHeads?: number } = {},
+  { teacher, teacherHeads, teacherHead }: {
+    teacher?: string;
+    teacherHeads?: number;
+    teacherHead?: "checkpoint" | "random";
+  } = {},
 ): Promise<{ config: DinoTrainConfig; result: TrainRunResult }> {
   let config: DinoTrainConfig;
   let resumedStep = 0;
@@ -280,12 +284,14 @@ export async function trainFromFlags(
   await initGpu();
   let frozen: DistillTeacher | undefined;
   if (teacher) {
-    frozen = await loadDistillTeacher(teacher, config, { heads: teacherHeads }).catch((error) => {
-      if (error instanceof ConfigError || error instanceof CheckpointError) {
-        throw new UserError(error.message);
-      }
-      throw error;
-    });
+    frozen = await loadDistillTeacher(teacher, config, { heads: teacherHeads, teacherHead }).catch(
+      (error) => {
+        if (error instanceof ConfigError || error instanceof CheckpointError) {
+          throw new UserError(error.message);
+        }
+        throw error;
+      },
+    );
     console.error(`dinogpu distill: ${frozen.description}`);
   }
   // the generated sets take their size from syntheticCount unless the spec names one

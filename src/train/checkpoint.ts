@@ -92,12 +92,12 @@ export const CHECKPOINT_INFO = "checkpoint.json";
 export { LATEST } from "./run_folder.ts";
 
 function backboneMetadata(trainer: DinoTrainer): Record<string, string> {
-  // what evaluation reads: the EMA teacher, or the student of a distillation (its teacher is
-  // the frozen large model it learned from)
+  // what evaluation reads: the EMA teacher, or in a distillation (whose teacher is the frozen
+  // large model it learned from) the student's EMA, or the student without one
   return {
     format: "dinogpu-dino-checkpoint",
     ...modelFileMetadata(trainer.evaluationBackbone),
-    [BACKBONE_PREFIX_KEY]: trainer.frozenTeacher ? "student.backbone." : "teacher.backbone.",
+    [BACKBONE_PREFIX_KEY]: `${trainer.evaluationNetwork.name}.backbone.`,
   };
 }
 
@@ -116,6 +116,10 @@ export async function saveCheckpoint(
   const named: [string, Tensor][] = [
     ...trainer.student.namedParameters().map(([name, value]) => [`student.${name}`, value]),
     ...trainer.teacher.namedParameters().map(([name, value]) => [`teacher.${name}`, value]),
+    ...(trainer.studentEma?.namedParameters() ?? []).map(([name, value]) => [
+      `student_ema.${name}`,
+      value,
+    ]),
     ["loss.center", trainer.loss.center],
   ] as [string, Tensor][];
   if (trainer.ibotLoss) named.push(["ibot_loss.center", trainer.ibotLoss.center]);
@@ -210,6 +214,7 @@ export function checkpointBytes(trainer: DinoTrainer): number {
   const tensors = [
     ...trainer.student.parameters(),
     ...trainer.teacher.parameters(),
+    ...(trainer.studentEma?.parameters() ?? []),
     trainer.loss.center,
     ...trainer.optimizer.parameters,
     ...trainer.optimizer.parameters,
@@ -321,6 +326,13 @@ export async function loadCheckpoint(trainer: DinoTrainer, dir: string): Promise
   trainer.student.loadStateDict(pick("student."));
   trainer.teacher.loadStateDict(pick("teacher."));
   for (const parameter of trainer.teacher.parameters()) parameter.requiresGrad = false;
+  if (trainer.studentEma) {
+    // a distillation written before the student's EMA was kept starts it from the student
+    const ema = pick("student_ema.");
+    if (ema.size > 0) trainer.studentEma.loadStateDict(ema);
+    else copyWeights(trainer.studentEma, trainer.student);
+    for (const parameter of trainer.studentEma.parameters()) parameter.requiresGrad = false;
+  }
   const center = file.tensors.get("loss.center");
   if (!center) throw new CheckpointError(`${folder}: no loss.center tensor`);
   gpu().upload(trainer.loss.center.buffer, toFloat32(center));

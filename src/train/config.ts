@@ -160,6 +160,18 @@ export interface DinoTrainConfig extends RecipeKeys {
   gramStartStep: number;
   /** Refresh the Gram teacher from the EMA teacher every this many steps after the start (0 = never). */
   gramUpdateEvery: number;
+  /**
+   * Distillation (a frozen teacher): keep an EMA of the student, on the teacher momentum's
+   * schedule, and evaluate and save it as the run's model (DINOv3's `model_ema`); false evaluates
+   * the student itself. No effect when the teacher is the student's own EMA.
+   */
+  studentEma: boolean;
+  /**
+   * Whether the student sees mask tokens at the iBOT rows (DINOv2, DINOv3 training). Distillation
+   * turns it off (DINOv3 `masks=None` when distilling): the student sees the whole global view and
+   * is taught the teacher's patch outputs at the sampled rows.
+   */
+  ibotMaskStudent: boolean;
 }
 
 /** The DINO paper's defaults (ViT-S/16 on ImageNet, batch 1024 scaled down to what fits here). */
@@ -229,6 +241,8 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   gramLossWeight: 0,
   gramStartStep: 0,
   gramUpdateEvery: 0,
+  studentEma: true,
+  ibotMaskStudent: true,
   ...DINO_RECIPE,
 };
 

@@ -151,13 +151,15 @@ export interface MixerRun {
   teacher: DinoNetwork;
   /** Whether the teacher is frozen. */
   frozenTeacher: boolean;
+  /** Distillation's EMA of the student, grown like the student. */
+  studentEma?: DinoNetwork;
   /** AdamW over the student. */
   optimizer: AdamW;
 }
 
 /**
- * Grows the Mixer run's token mixing to a `grid` x `grid` token grid: the student's and (unless
- * frozen) the teacher's MLPs (`growMixer`), and the AdamW moments of the token-mixing parameters
+ * Grows the Mixer run's token mixing to a `grid` x `grid` token grid: the student's, its EMA's
+ * (distillation) and (unless frozen) the teacher's MLPs (`growMixer`), and the AdamW moments of the token-mixing parameters
  * alike (block-diagonal copies). Disposes `run.optimizer` and returns its successor, built over
  * the grown student by `rebuild` and loaded with the grown state.
  */
@@ -186,6 +188,10 @@ export async function growMixerRun(
   if (!run.frozenTeacher && run.teacher.backbone instanceof MlpMixer) {
     await growMixer(run.teacher.backbone, grid);
     for (const parameter of run.teacher.parameters()) parameter.requiresGrad = false;
+  }
+  if (run.studentEma?.backbone instanceof MlpMixer) {
+    await growMixer(run.studentEma.backbone, grid);
+    for (const parameter of run.studentEma.parameters()) parameter.requiresGrad = false;
   }
   run.optimizer.dispose();
   const optimizer = rebuild();

@@ -54,6 +54,11 @@ export class DinoTrainer {
   /** Whether the teacher is frozen (distillation) rather than an EMA of the student. */
   readonly frozenTeacher: boolean;
   /**
+   * Distillation's EMA of the student (`studentEma`; DINOv3's `model_ema`): follows the student on
+   * the teacher momentum's schedule, and is what the run evaluates and saves as its model.
+   */
+  readonly studentEma: DinoNetwork | undefined;
+  /**
    * DINOv3's Gram teacher: a frozen backbone taken from the EMA teacher at `gramStartStep` and
    * refreshed every `gramUpdateEvery` steps; undefined when the Gram loss is off.
    */
@@ -90,6 +95,12 @@ export class DinoTrainer {
     if (!this.frozenTeacher) copyWeights(this.teacher, this.student);
     this.teacher.eval();
     for (const parameter of this.teacher.parameters()) parameter.requiresGrad = false;
+    if (this.frozenTeacher && config.studentEma) {
+      this.studentEma = new DinoNetwork(config, false);
+      copyWeights(this.studentEma, this.student);
+      this.studentEma.eval();
+      for (const parameter of this.studentEma.parameters()) parameter.requiresGrad = false;
+    }
     const { outDim, studentTemp, centerMomentum, centering } = config;
     this.loss = new DinoLoss(outDim, studentTemp, centerMomentum, centering);
     this.ibotLoss = config.ibotLossWeight > 0
@@ -123,9 +134,19 @@ export class DinoTrainer {
     }, config.seed);
   }
 
-  /** The backbone to evaluate: the teacher's (EMA), or the student's when the teacher is frozen. */
+  /**
+   * The network the run evaluates and saves as its model: the EMA teacher; in distillation (a
+   * frozen teacher) the student's EMA, or the student itself without one.
+   */
+  get evaluationNetwork(): { network: DinoNetwork; name: "teacher" | "student_ema" | "student" } {
+    if (!this.frozenTeacher) return { network: this.teacher, name: "teacher" };
+    if (this.studentEma) return { network: this.studentEma, name: "student_ema" };
+    return { network: this.student, name: "student" };
+  }
+
+  /** The backbone to evaluate (`evaluationNetwork`'s). */
   get evaluationBackbone(): Backbone {
-    return this.frozenTeacher ? this.student.backbone : this.teacher.backbone;
+    return this.evaluationNetwork.network.backbone;
   }
 
   /** Side of the global crops in the current phase. */
@@ -258,6 +279,7 @@ export class DinoTrainer {
     this.#recorder.dispose();
     this.student.dispose();
     this.teacher.dispose();
+    this.studentEma?.dispose();
     this.loss.dispose();
     this.ibotLoss?.dispose();
     this.gramTeacher?.dispose();

@@ -7,13 +7,15 @@
  * Heads: when the checkpoint holds a DINO head (`head.mlp.*`, `head.last_layer.*`: dinogpu runs
  * and DINO's full checkpoints; `dino_head.*` in DINOv2's teacher checkpoints) the teacher uses it,
  * and the student's `outDim` must equal its prototypes. A teacher without a head (backbone
- * weights such as DINOv2's releases) gets a fixed random-init DINO head of the student's `outDim`
- * on its CLS features (seeded; saved in checkpoints): the student then learns the teacher's
- * features through a fixed random projection onto prototypes. With iBOT on, the teacher's patch
- * targets come the same way from its own iBOT head (`ibot_head.*`: dinogpu runs trained with a
- * separate iBOT head, DINOv2's teacher checkpoints), whose prototypes must equal what the
- * student's iBOT head gives (`ibotOutDim`, or `outDim` when 0), or else from a fixed random-init
- * iBOT head; either way teacher and student patch grids must be the same.
+ * weights such as DINOv2's releases) is refused unless `teacherHead` is "random": a fixed
+ * random-init DINO head of the student's `outDim` on the teacher's CLS features (seeded; saved in
+ * checkpoints), through which the student learns the teacher's features as a fixed random
+ * projection onto prototypes. With iBOT on, the teacher's patch targets come from its own iBOT
+ * head (`ibot_head.*`: dinogpu runs trained with a separate iBOT head, DINOv2's teacher
+ * checkpoints), whose prototypes must equal what the student's iBOT head gives (`ibotOutDim`, or
+ * `outDim` when 0); from its DINO head when it has no separate one (a head shared by DINO and
+ * iBOT, DINOv2's default); or with "random", a fixed random-init iBOT head. Teacher and student
+ * patch grids must be the same.
  * @module
  */
 import { join } from "node:path";
@@ -36,10 +38,11 @@ export interface DistillTeacher {
   /** "checkpoint" when the head was read, "random" for a fixed random-init head. */
   head: "checkpoint" | "random";
   /**
-   * The teacher's iBOT head: "checkpoint" when read, "random" for a fixed random-init head,
+   * The teacher's iBOT head: "checkpoint" when read, "shared" when its DINO head serves iBOT
+   * too (no separate one in the checkpoint), "random" for a fixed random-init head,
    * "none" when the student trains without iBOT (a checkpoint's iBOT head is then left unread).
    */
-  ibotHead: "checkpoint" | "random" | "none";
+  ibotHead: "checkpoint" | "shared" | "random" | "none";
   /** One line for a person: the teacher's architecture and head. */
   description: string;
 }
@@ -115,17 +118,32 @@ function headFromState(state: Map<string, HostTensor>, file: string, label: stri
   return head;
 }
 
+/** How `loadDistillTeacher` reads a teacher. */
+export interface DistillTeacherOptions {
+  /**
+   * The teacher's attention heads where the weights do not tell (dinogpu runs record them;
+   * otherwise config.json or embedDim / 64).
+   */
+  heads?: number;
+  /**
+   * "checkpoint" (default): the teacher's own DINO (and iBOT) head, refused when the checkpoint
+   * has none; "random": fixed random-init heads on the teacher's features instead (for backbone
+   * weights, which have no head).
+   */
+  teacherHead?: "checkpoint" | "random";
+}
+
 /**
  * Loads the frozen teacher at `path` for a student configured by `config`, with the errors that
- * say why teacher and student cannot be matched (head prototypes, widths, patch grids).
- * `heads`: the teacher's attention heads where the weights do not tell (dinogpu runs record them;
- * otherwise config.json or embedDim / 64).
+ * say why teacher and student cannot be matched (head prototypes, widths, patch grids, a missing
+ * head).
  */
 export async function loadDistillTeacher(
   path: string,
   config: DinoTrainConfig,
-  options: { heads?: number } = {},
+  options: DistillTeacherOptions = {},
 ): Promise<DistillTeacher> {
+  const randomHead = options.teacherHead === "random";
   const { state, file, config: hfConfig, heads, arch, tokenGrids } = await readTeacherState(path);
   const backboneState = new Map<string, HostTensor>();
   const headState = new Map<string, HostTensor>();
@@ -175,7 +193,15 @@ export async function loadDistillTeacher(
   }
   let head: DinoHead;
   let headKind: "checkpoint" | "random";
-  if (headState.has("last_layer.weight_v")) {
+  if (!randomHead && !headState.has("last_layer.weight_v")) {
+    fail(
+      `${file} has no DINO head (backbone weights only), and the DINO loss needs the teacher's ` +
+        `prototypes; distil from a checkpoint with its head (a dinogpu run, DINO's full ` +
+        `checkpoint, DINOv2's teacher_checkpoint.pth), or give --teacher-head random to put a ` +
+        `fixed random-init head of ${config.outDim} prototypes on the teacher's CLS features`,
+    );
+  }
+  if (!randomHead) {
     head = readHead(headState, "DINO");
     headKind = "checkpoint";
     if (head.config.outDim !== config.outDim) {
@@ -197,7 +223,7 @@ export async function loadDistillTeacher(
     headKind = "random";
   }
   let ibotHead: DinoHead | undefined;
-  let ibotKind: "checkpoint" | "random" | "none" = "none";
+  let ibotKind: DistillTeacher["ibotHead"] = "none";
   const ibotPrototypes = ibotOutDim(config);
   if (config.ibotLossWeight > 0) {
     if (!(backbone instanceof VisionTransformer)) {
@@ -212,7 +238,19 @@ export async function loadDistillTeacher(
           `side at ${config.globalSize} px); turn iBOT off or match the patch sizes`,
       );
     }
-    if (ibotState.has("last_layer.weight_v")) {
+    if (!randomHead && !ibotState.has("last_layer.weight_v")) {
+      // no separate iBOT head: the teacher was trained with one head for DINO and iBOT
+      if (head.config.outDim !== ibotPrototypes) {
+        fail(
+          `${file} has no iBOT head, and its DINO head (which then served iBOT too) has ` +
+            `${head.config.outDim} prototypes where the student's iBOT head gives ` +
+            `${ibotPrototypes}; share the student's head (ibotSeparateHead false) or set ` +
+            `ibotOutDim to ${head.config.outDim}, or give --teacher-head random`,
+        );
+      }
+      ibotHead = head;
+      ibotKind = "shared";
+    } else if (!randomHead) {
       ibotHead = readHead(ibotState, "iBOT");
       ibotKind = "checkpoint";
       const found = ibotHead.config.outDim;
@@ -244,8 +282,10 @@ export async function loadDistillTeacher(
     : `MLP-Mixer dim ${teacherDim} depth ${backbone.config.depth}`;
   const ibotText = ibotKind === "checkpoint"
     ? `; its iBOT head (${ibotPrototypes} prototypes)`
+    : ibotKind === "shared"
+    ? `; its DINO head for iBOT too (no separate iBOT head)`
     : ibotKind === "random"
-    ? `; a fixed random-init iBOT head of ${ibotPrototypes} prototypes (the checkpoint has none)`
+    ? `; a fixed random-init iBOT head of ${ibotPrototypes} prototypes (--teacher-head random)`
     : "";
   return {
     network,
@@ -254,7 +294,7 @@ export async function loadDistillTeacher(
     description: `teacher ${size} from ${file}; ${
       headKind === "checkpoint"
         ? `its DINO head (${config.outDim} prototypes)`
-        : `a fixed random-init DINO head of ${config.outDim} prototypes (the checkpoint has none)`
+        : `a fixed random-init DINO head of ${config.outDim} prototypes (--teacher-head random)`
     }${ibotText}`,
   };
 }

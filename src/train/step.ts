@@ -2,7 +2,8 @@
  * One DINO training step as a plain function, in the order of DINO's `train_one_epoch`
  * (main_dino.py): views -> teacher on the global views -> student on every view -> losses (DINO;
  * DINOv2's iBOT and KoLeo; DINOv3's Gram anchoring against a frozen Gram teacher) -> backward ->
- * clip -> AdamW (last layer frozen early on) -> EMA teacher -> centres.
+ * clip -> AdamW (last layer frozen early on) -> EMA teacher (in distillation, the student's EMA) ->
+ * centres.
  *
  * The step reads what changes per call only from its declared inputs (`DinoStepInputs`: the batch,
  * the teacher momentum) and what is fixed for a recording from `DinoStepShape`, so that
@@ -59,6 +60,8 @@ export interface DinoStepParts {
   teacher: DinoNetwork;
   /** Whether the teacher is frozen (distillation) rather than an EMA of the student. */
   frozenTeacher: boolean;
+  /** Distillation's EMA of the student, when kept (`studentEma`). */
+  studentEma: DinoNetwork | undefined;
   /** The multi-crop augmenter, with this step's parameters drawn (`MultiCropAugmenter.draw`). */
   augmenter: MultiCropAugmenter;
   /** The DINO loss and its centre. */
@@ -150,9 +153,11 @@ export function dinoStep(
   optimizer.step();
   zeroGrad(optimizer.parameters);
 
-  // the teacher follows the student (a frozen teacher, in distillation, stays as it is)
-  if (!parts.frozenTeacher) {
-    noGrad(() => emaUpdate(teacher.parameters(), student.parameters(), inputs.momentum));
+  // the teacher follows the student (a frozen teacher, in distillation, stays as it is, and the
+  // student's own EMA follows it on the same momentum)
+  const follower = parts.frozenTeacher ? parts.studentEma : teacher;
+  if (follower) {
+    noGrad(() => emaUpdate(follower.parameters(), student.parameters(), inputs.momentum));
   }
   // the centres follow the teacher's mean outputs
   parts.loss.updateCenter(teacherOut.logits);
@@ -245,7 +250,8 @@ function forwardViews(
 ): ViewOutputs {
   if (!usesParts(parts, shape)) return { logits: network.forward(views) };
   const keepPatches = isStudent && shape.gramActive;
-  const outputs: ViewOutputs = network.forwardParts(views, masks?.rows, isStudent, keepPatches);
+  const maskInput = isStudent && parts.config.ibotMaskStudent;
+  const outputs: ViewOutputs = network.forwardParts(views, masks?.rows, maskInput, keepPatches);
   if (!isStudent) outputs.firstFeatures!.dispose();
   return outputs;
 }

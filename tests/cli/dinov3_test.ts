@@ -164,7 +164,7 @@ gpuTest("dinov3: a DINOv3 checkpoint is a frozen distillation teacher", async ()
       maxSteps: 3,
       out: `${dir}/run`,
     });
-    const teacher = await loadDistillTeacher(PTH, config);
+    const teacher = await loadDistillTeacher(PTH, config, { teacherHead: "random" });
     assertEquals(teacher.head, "random");
     const result = await runDinoTraining({
       config,

@@ -1,7 +1,9 @@
 // Distillation: a frozen teacher from a dinogpu run (its head) or from bare backbone weights (a
 // fixed random head) into a smaller ViT and into an MLP-Mixer; the teacher never changes; heads
 // and grids that cannot be matched give errors that say why; a teacher's own iBOT head (DINOv2's
-// teacher checkpoint layout) gives the iBOT targets when it has one.
+// teacher checkpoint layout) gives the iBOT targets when it has one, its DINO head when it has no
+// separate one; a head-less teacher is refused unless a random head is asked for; the student's
+// EMA follows the student and is what evaluation reads.
 import { join } from "node:path";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
@@ -11,6 +13,7 @@ import { VisionTransformer } from "../../src/nn/vit.ts";
 import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
 import { ConfigError, resolveConfig } from "../../src/train/validate.ts";
 import { loadDistillTeacher } from "../../src/train/distill.ts";
+import type { DinoNetwork } from "../../src/train/models.ts";
 import { runDinoTraining } from "../../src/train/run.ts";
 import { loadModel } from "../../src/io/pretrained/load.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
@@ -122,8 +125,53 @@ gpuTest(
         for (const value of Object.values(trainer.trainStep(batch))) value.dispose();
       }
       assertEquals(Array.from(await weight.read()), Array.from(before));
-      assertTrue(trainer.evaluationBackbone === trainer.student.backbone);
+      // evaluation reads the student's EMA (DINOv3's model_ema), not the frozen teacher
+      assertTrue(trainer.evaluationBackbone === trainer.studentEma!.backbone);
       trainer.dispose();
+    }),
+);
+
+gpuTest(
+  "distill: the student's EMA follows the student on the teacher momentum; off, the student is evaluated",
+  () =>
+    withTeacherRun(async (dir, teacherRun) => {
+      const { DinoTrainer } = await import("../../src/train/dino_trainer.ts");
+      const { DataLoader } = await import("../../src/data/loader.ts");
+      const student = config(join(dir, "s"), { embedDim: 8, momentumTeacher: 0.9 });
+      const teacher = await loadDistillTeacher(teacherRun, student);
+      const trainer = new DinoTrainer(student, 6, { teacher: teacher.network });
+      const find = (
+        network: DinoNetwork,
+      ) => network.namedParameters().find(([n]) => n.endsWith("qkv.weight"))![1];
+      const start = await find(trainer.student).read() as Float32Array;
+      assertEquals(Array.from(await find(trainer.studentEma!).read()), Array.from(start));
+      const momentum = trainer.schedules.momentum[0];
+      assertTrue(momentum > 0.89 && momentum < 1, `momentum ${momentum}`);
+      for await (const batch of new DataLoader(data, { batchSize: 8 }).epoch(0)) {
+        for (const value of Object.values(trainer.trainStep(batch))) value.dispose();
+        break;
+      }
+      const stepped = await find(trainer.student).read() as Float32Array;
+      const ema = await find(trainer.studentEma!).read() as Float32Array;
+      let moved = 0;
+      for (let i = 0; i < start.length; i++) {
+        // float64 reference of one EMA step from the student's starting weights
+        const expected = momentum * start[i] + (1 - momentum) * stepped[i];
+        assertTrue(
+          Math.abs(ema[i] - expected) <= 1e-6 + 1e-5 * Math.abs(expected),
+          `EMA element ${i}: ${ema[i]} vs ${expected}`,
+        );
+        moved = Math.max(moved, Math.abs(stepped[i] - start[i]));
+      }
+      assertTrue(moved > 0, "the student did not move, so the check says nothing");
+      trainer.dispose();
+
+      const plain = config(join(dir, "p"), { embedDim: 8, studentEma: false });
+      const again = await loadDistillTeacher(teacherRun, plain);
+      const without = new DinoTrainer(plain, 6, { teacher: again.network });
+      assertEquals(without.studentEma, undefined);
+      assertTrue(without.evaluationBackbone === without.student.backbone);
+      without.dispose();
     }),
 );
 
@@ -142,7 +190,12 @@ gpuTest(
       await Deno.writeFile(file, writeSafetensors(await vit.stateDict(), {}));
       vit.dispose();
       const student = config(join(dir, "s"), { embedDim: 8, outDim: 24 });
-      const bare = await loadDistillTeacher(file, student, { heads: 2 });
+      await assertRejects(
+        () => loadDistillTeacher(file, student, { heads: 2 }),
+        ConfigError,
+        "has no DINO head (backbone weights only)",
+      );
+      const bare = await loadDistillTeacher(file, student, { heads: 2, teacherHead: "random" });
       assertEquals(bare.head, "random");
       assertTrue(bare.description.includes("fixed random-init DINO head of 24"), bare.description);
       bare.network.dispose();
@@ -155,6 +208,7 @@ gpuTest(
         () =>
           loadDistillTeacher(file, config(join(dir, "t"), { embedDim: 8, ibotLossWeight: 1 }), {
             heads: 2,
+            teacherHead: "random",
           }),
         ConfigError,
         "teacher's patch 8 and the student's patch 4 give different grids",
@@ -279,7 +333,20 @@ gpuTest(
 
       const plain = join(dir, "plain.safetensors");
       await writeTeacherFile(plain);
-      const random = await loadDistillTeacher(plain, student({}), { heads: 2 });
+      // no separate iBOT head: its DINO head served iBOT too, so it gives the patch targets
+      await assertRejects(
+        () => loadDistillTeacher(plain, student({}), { heads: 2 }),
+        ConfigError,
+        "has no iBOT head, and its DINO head (which then served iBOT too) has 32 prototypes",
+      );
+      const shared = await loadDistillTeacher(plain, student({ ibotOutDim: 32 }), { heads: 2 });
+      assertEquals(shared.ibotHead, "shared");
+      assertTrue(shared.network.ibotHead === shared.network.head, "the DINO head serves iBOT");
+      shared.network.dispose();
+      const random = await loadDistillTeacher(plain, student({}), {
+        heads: 2,
+        teacherHead: "random",
+      });
       assertEquals(random.ibotHead, "random");
       assertTrue(
         random.description.includes("a fixed random-init iBOT head of 20 prototypes"),
