@@ -78,5 +78,5 @@ export { koleoLoss } from "./koleo.ts";
 export { rowEntropy, sinkhornKnopp } from "./sinkhorn.ts";
 export { BlockMaskGenerator, type MaskBatch, type MaskingConfig } from "./masking.ts";
 export { type Backbone, buildBackbone, DinoNetwork, type DinoNetworkParts } from "./models.ts";
-export { type DistillTeacher, loadDistillTeacher } from "./distill.ts";
+export { type DistillTeacher, type DistillTeacherOptions, loadDistillTeacher } from "./distill.ts";
 export { type ResolutionPhase, resolutionPhases } from "./curriculum.ts";
