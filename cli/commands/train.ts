@@ -21,9 +21,10 @@ import {
   type Preset,
   PRESETS,
 } from "../../src/train/config.ts";
-import { presetConfig } from "../../src/train/validate.ts";
+import { presetConfig, validateConfig } from "../../src/train/validate.ts";
 import { ConfigError } from "../../src/train/validate.ts";
 import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
+import { runSteps } from "../../src/train/curriculum.ts";
 import { type DistillTeacher, loadDistillTeacher } from "../../src/train/distill.ts";
 import { CheckpointError } from "../../src/io/safetensors.ts";
 import { METRICS_FILE, runDinoTraining, type TrainRunResult } from "../../src/train/run.ts";
@@ -82,7 +83,20 @@ export interface TrainFlags {
   shardIndex?: number;
   shardCount?: number;
   profile?: boolean;
+  highResPhase?: { highResSize: number; highResSteps: number };
   [key: string]: unknown;
+}
+
+/** Parses `--high-res-phase SIZE:STEPS` (two whole numbers above 0). */
+export function parseHighResPhase(text: string): { highResSize: number; highResSteps: number } {
+  const match = /^(\d+):(\d+)$/.exec(text.trim());
+  const [size, steps] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
+  if (!(size > 0 && steps > 0)) {
+    throw new UserError(
+      `--high-res-phase wants SIZE:STEPS (global crop side in px, steps), e.g. 28:200; got "${text}"`,
+    );
+  }
+  return { highResSize: size, highResSteps: steps };
 }
 
 /** An option of one number: `usage` is "--flag <name>"; a value that is not one is refused. */
@@ -137,6 +151,14 @@ export function addTrainOptions(command: Command): Command {
     .addOption(numeric("--eval-train-limit <n>", "train images in the k-NN memory bank (0: all)"))
     .addOption(numeric("--checkpoint-every <minutes>", "minutes between extra checkpoints"))
     .addOption(numeric("--max-steps <n>", "stop after this many steps"))
+    .addOption(
+      new Option(
+        "--high-res-phase <size:steps>",
+        "after the epochs, STEPS more at global crops of SIZE px (DINOv2/v3's high-resolution " +
+          "adaptation: position embeddings interpolated once, lr rising to a quarter of the " +
+          "peak); with --resume it extends a finished or running run",
+      ).argParser(parseHighResPhase),
+    )
     .option("--out <dir>", "output folder (checkpoints, metrics.jsonl, curves.png)")
     .option("--set <key=value...>", "any configuration key (JSON value)")
     .addOption(
@@ -200,6 +222,7 @@ export async function configFromFlags(
   const file = flags.config ? await readConfigFile(flags.config) : {};
   const fromFlags: Record<string, unknown> = {};
   for (const key of FLAG_KEYS) if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  Object.assign(fromFlags, flags.highResPhase ?? {});
   const sets = parseSets(flags.set);
   const asked = { ...file, ...fromFlags, ...sets } as Record<string, unknown>;
   const base = typeof defaults === "function"
@@ -278,6 +301,15 @@ export async function trainFromFlags(
     config = { ...DINO_DEFAULTS, ...info.config, out: flags.resume };
     if (typeof flags.epochs === "number") config.epochs = flags.epochs;
     if (typeof flags.maxSteps === "number") config.maxSteps = flags.maxSteps;
+    if (flags.highResPhase) {
+      Object.assign(config, flags.highResPhase);
+      try {
+        validateConfig(config);
+      } catch (error) {
+        if (error instanceof ConfigError) throw new UserError(error.message);
+        throw error;
+      }
+    }
   } else {
     config = await configFromFlags(flags, defaults);
   }
@@ -323,7 +355,7 @@ export async function trainFromFlags(
   );
   const shards = flags.shardCount ?? 1;
   const stepsPerEpoch = Math.floor(Math.floor(data.train.length / shards) / config.batchSize);
-  const allSteps = config.epochs * stepsPerEpoch;
+  const allSteps = runSteps(config, stepsPerEpoch);
   const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, allSteps) : allSteps;
   const bar = new ProgressBar({
     label: "train",
@@ -348,7 +380,10 @@ export async function trainFromFlags(
     onCheckpoint: () => curves.draw(),
     onProgress: ({ step, epoch, metrics }) => {
       bar.update(step * config.batchSize, {
-        epoch: `${epoch + 1}/${config.epochs}`,
+        // the high-resolution phase's steps come after the last epoch
+        epoch: epoch < config.epochs
+          ? `${epoch + 1}/${config.epochs}`
+          : `high-res ${config.highResSize}px`,
         loss: metrics?.loss,
       });
     },

@@ -37,6 +37,7 @@ export const METRIC_PANELS: readonly MetricPanel[] = [
   { fields: ["ibot_loss"], title: "iBOT loss" },
   { fields: ["gram_loss"], title: "Gram loss" },
   { fields: ["images_per_second"], title: "images/s" },
+  { fields: ["global_size"], title: "global crop size (px)" },
 ];
 
 /** One point of one metric. */

@@ -15,6 +15,7 @@ import { resizeBicubic } from "../ops/image/forward.ts";
 import { concat, permute, reshape, slice } from "../ops/shape/forward.ts";
 import { gatherRows, scatterRows } from "../ops/shape/rows.ts";
 import { Random, truncatedNormal } from "../tensor/random.ts";
+import { noGrad } from "../tensor/tape.ts";
 import { constantTensor, formatShape, Tensor, tensor, tidy, zeros } from "../tensor/tensor.ts";
 import { LayerNorm, runBlocks } from "./layers.ts";
 import { Module } from "./module.ts";
@@ -152,6 +153,20 @@ export class VisionTransformer extends Module {
       const flat = reshape(permute(resized, [0, 2, 3, 1]), [1, gridH * gridW, dim]);
       return concat([classPosition, flat], 1);
     });
+  }
+
+  /**
+   * Stores the position embedding resized once to a `grid` x `grid` patch grid (as
+   * `positionEmbedding` resizes it on the fly): the high-resolution phase's interpolation. The
+   * parameter is replaced (optimizers over the old one must be rebuilt); nothing happens for RoPE
+   * or when the grid already matches. Returns whether it changed.
+   */
+  resizePositionEmbedding(grid: number): boolean {
+    if (this.config.positionEmbedding === "rope" || grid === this.positionGrid) return false;
+    const resized = noGrad(() => this.positionEmbedding(grid, grid));
+    this.replaceParameter("pos_embed", resized);
+    this.config.imageSize = grid * this.config.patchSize;
+    return true;
   }
 
   /**

@@ -16,6 +16,7 @@ import { VisionTransformer } from "../nn/vit.ts";
 import { readAll, type Tensor, tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
 import type { DinoTrainer } from "./dino_trainer.ts";
+import { phaseAt } from "./curriculum.ts";
 import { copyWeights } from "./models.ts";
 import {
   checkOutputFolder,
@@ -297,15 +298,20 @@ export async function loadCheckpoint(trainer: DinoTrainer, dir: string): Promise
   const info = await readCheckpointInfo(dir);
   const folder = await latestCheckpoint(dir);
   const file = await readSafetensorsFile(join(folder, CHECKPOINT_TENSORS));
-  // enter the checkpoint's resolution phase first (a Mixer's token mixing grows there)
+  // enter the checkpoint's resolution phase first (a Mixer's token mixing grows there, a ViT's
+  // position embedding is resized for the high-resolution phase); a checkpoint written at the
+  // last step of a phase is in that phase, and the loop enters the next one before its step
   trainer.step = info.step;
-  await trainer.syncPhase();
-  if ((info.phase ?? 0) !== trainer.phase) {
+  const phase = info.phase ?? 0;
+  const next = phaseAt(trainer.phases, info.step);
+  const last = phaseAt(trainer.phases, Math.max(0, info.step - 1));
+  if (phase !== next && phase !== last) {
     throw new CheckpointError(
-      `${folder}: written in resolution phase ${info.phase} at step ${info.step}, but this ` +
-        `configuration puts step ${info.step} in phase ${trainer.phase}`,
+      `${folder}: written in resolution phase ${phase} at step ${info.step}, but this ` +
+        `configuration puts step ${info.step} in phase ${next}`,
     );
   }
+  await trainer.syncPhase(phase);
   const teacher = trainer.teacher.backbone;
   if (
     info.tokenGrids && teacher instanceof MlpMixer &&

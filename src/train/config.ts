@@ -151,6 +151,23 @@ export interface DinoTrainConfig extends RecipeKeys {
    */
   resolutionSchedule: [number, number, number][];
   /**
+   * High-resolution phase (DINOv2's final 518 px period, DINOv3's `high_res_adapt` config): after
+   * the `epochs` of the run, `highResSteps` more steps with global crops of `highResSize` px (0 =
+   * no phase). At its start the position embeddings are interpolated once to the new grid and the
+   * optimizer starts afresh; in it the learning rate rises from 0 to `highResLrFraction` of the
+   * peak along a half cosine over the first third of the phase and stays there, the teacher
+   * momentum is `highResMomentum`, weight decay and teacher temperature keep their final values.
+   */
+  highResSize: number;
+  /** Steps of the high-resolution phase. */
+  highResSteps: number;
+  /** Side of the local crops in the high-resolution phase (0: scaled like the global crops). */
+  highResLocalSize: number;
+  /** Peak learning rate of the high-resolution phase as a fraction of the run's (DINOv3: 0.25). */
+  highResLrFraction: number;
+  /** Teacher momentum in the high-resolution phase (DINOv3: 0.999). */
+  highResMomentum: number;
+  /**
    * Weight of DINOv3's Gram anchoring loss (0 = off): the mean squared difference between the
    * Gram matrices of the L2-normalised patch features of the student's global views and those of
    * a frozen Gram teacher on the same views (ViT only).
@@ -238,6 +255,11 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   ibotOutDim: 0,
   ibotSeparateHead: true,
   resolutionSchedule: [],
+  highResSize: 0,
+  highResSteps: 0,
+  highResLocalSize: 0,
+  highResLrFraction: 0.25,
+  highResMomentum: 0.999,
   gramLossWeight: 0,
   gramStartStep: 0,
   gramUpdateEvery: 0,

@@ -13,6 +13,10 @@
  * diagonal (fc1 [Dt, S] -> [k Dt, k S], fc2 [S, Dt] -> [k S, k Dt], biases tiled) compute exactly
  * the old mixing within each block at the switch, and are free to mix across blocks afterwards.
  * Repeated growth nests the orders (`blockTokenOrder`, src/nn/mixer.ts, with the Mixer it orders).
+ *
+ * The high-resolution phase (`highResSize`, `highResSteps`) is one more phase after the run's
+ * epochs; unlike a curriculum phase, entering it interpolates a learned position embedding once
+ * to the new grid (`VisionTransformer.resizePositionEmbedding`) and restarts the optimizer.
  * Mean pooling is order-free, so features need no inverse order. `growMixer` grows one Mixer;
  * `growMixerRun` grows a run's student and teacher and the AdamW moments of the token-mixing
  * parameters alike.
@@ -35,11 +39,14 @@ export interface ResolutionPhase {
   globalSize: number;
   /** Side of the local crops. */
   localSize: number;
+  /** Whether this is the high-resolution phase (position embeddings resized on entry). */
+  highRes?: boolean;
 }
 
 /**
- * The phases of `config` for a run of `totalSteps` steps (epochs x steps per epoch); phase 0 is
- * the configuration's own sizes from step 0.
+ * The phases of `config` for a run of `totalSteps` steps (epochs x steps per epoch, the
+ * high-resolution phase's not included); phase 0 is the configuration's own sizes from step 0,
+ * the high-resolution phase (if any) the last, from step `totalSteps`.
  */
 export function resolutionPhases(config: DinoTrainConfig, totalSteps: number): ResolutionPhase[] {
   const phases: ResolutionPhase[] = [
@@ -48,7 +55,33 @@ export function resolutionPhases(config: DinoTrainConfig, totalSteps: number): R
   for (const [fraction, globalSize, localSize] of config.resolutionSchedule) {
     phases.push({ startStep: Math.round(fraction * totalSteps), globalSize, localSize });
   }
+  if (config.highResSize > 0) {
+    phases.push({
+      startStep: totalSteps,
+      globalSize: config.highResSize,
+      localSize: highResLocalSize(config),
+      highRes: true,
+    });
+  }
   return phases;
+}
+
+/**
+ * Side of the local crops in the high-resolution phase: `highResLocalSize`, or the local size of
+ * the phase before it scaled like the global one, rounded to a multiple of the patch size.
+ */
+export function highResLocalSize(config: DinoTrainConfig): number {
+  if (config.highResLocalSize > 0) return config.highResLocalSize;
+  const [, global, local] = config.resolutionSchedule.at(-1) ??
+    [0, config.globalSize, config.localSize];
+  const patch = config.patchSize;
+  return Math.max(patch, Math.round((local * config.highResSize) / global / patch) * patch);
+}
+
+/** Steps of the whole run: its epochs', then the high-resolution phase's (if any). */
+export function runSteps(config: DinoTrainConfig, stepsPerEpoch: number): number {
+  const phase = config.highResSize > 0 ? config.highResSteps : 0;
+  return config.epochs * stepsPerEpoch + phase;
 }
 
 /** Index of the phase that step `step` belongs to. */

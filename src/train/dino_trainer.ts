@@ -8,6 +8,7 @@ import { MultiCropAugmenter } from "../data/multi_crop.ts";
 import type { Batch } from "../data/loader.ts";
 import { StepRecorder } from "../gpu/recorder.ts";
 import { MlpMixer } from "../nn/mixer.ts";
+import { VisionTransformer } from "../nn/vit.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { Random } from "../tensor/random.ts";
 import { keep, Tensor } from "../tensor/tensor.ts";
@@ -160,32 +161,59 @@ export class DinoTrainer {
   }
 
   /**
-   * Moves the networks and the step plan into the resolution phase of the current step, if it
-   * changed: a new augmenter for the phase's sizes (continuing the random stream), and for an
-   * MLP-Mixer token-mixing weights grown block-diagonally with their AdamW state. Returns whether
-   * the phase changed. Call before `trainStep` (the run loop does).
+   * Moves the networks and the step plan into the resolution phase of the current step (or
+   * `target`: a checkpoint's phase), if it changed: a new augmenter for the phase's sizes
+   * (continuing the random stream); for an MLP-Mixer token-mixing weights grown block-diagonally
+   * with their AdamW state; in the high-resolution phase position embeddings resized once and a
+   * fresh optimizer. Returns whether the phase changed. Call before `trainStep` (the run loop does).
    */
-  async syncPhase(): Promise<boolean> {
-    const target = phaseAt(this.phases, this.step);
+  async syncPhase(target: number = phaseAt(this.phases, this.step)): Promise<boolean> {
     if (target === this.phase) return false;
+    if (target < this.phase) {
+      throw new Error(
+        `DinoTrainer: cannot go back from resolution phase ${this.phase} to ${target}`,
+      );
+    }
     this.dropCapturedSteps();
     for (let phase = this.phase + 1; phase <= target; phase++) await this.#enterPhase(phase);
     return true;
   }
 
   async #enterPhase(phase: number): Promise<void> {
-    const { globalSize, localSize } = this.phases[phase];
+    const { globalSize, localSize, highRes } = this.phases[phase];
     const state = this.augmenter.random.state;
     this.augmenter.dispose();
     this.augmenter = this.#buildAugmenter(globalSize, localSize);
     this.augmenter.random.state = state;
     const backbone = this.student.backbone;
     const grid = globalSize / this.config.patchSize;
+    const rebuild = () => dinoOptimizer(this.student, this.config, this.schedules);
     if (backbone instanceof MlpMixer && grid !== backbone.tokenGrids.at(-1)) {
-      const rebuild = () => dinoOptimizer(this.student, this.config, this.schedules);
       this.optimizer = await growMixerRun(this, grid, rebuild);
+    } else if (highRes && backbone instanceof VisionTransformer) {
+      this.#resizePositions(grid);
+      // the official high-resolution adaptation is a new run from the weights: a new AdamW
+      this.optimizer.dispose();
+      this.optimizer = rebuild();
     }
     this.phase = phase;
+  }
+
+  /**
+   * The high-resolution phase's one interpolation of the learned position embeddings to a
+   * `grid` x `grid` grid: the student's, the EMA teacher's, the student EMA's and the Gram
+   * teacher's (a frozen distillation teacher keeps its own and interpolates on the fly).
+   */
+  #resizePositions(grid: number): void {
+    const backbones = [
+      this.student.backbone,
+      ...(this.frozenTeacher ? [] : [this.teacher.backbone]),
+      ...(this.studentEma ? [this.studentEma.backbone] : []),
+      ...(this.gramTeacher ? [this.gramTeacher] : []),
+    ];
+    for (const backbone of backbones) {
+      if (backbone instanceof VisionTransformer) backbone.resizePositionEmbedding(grid);
+    }
   }
 
   /**

@@ -64,7 +64,7 @@ export interface MetricsLine {
   koleo_loss?: number;
   /** Gram anchoring loss (unweighted), from the step the Gram loss starts. */
   gram_loss?: number;
-  /** Side of the global crops (resolution curriculum). */
+  /** Side of the global crops (resolution curriculum, high-resolution phase). */
   global_size?: number;
 }
 
@@ -119,9 +119,14 @@ export class MetricsLog {
     }
   }
 
-  /** Appends the latest training line with k-NN accuracies added (when there is one). */
+  /**
+   * Appends an evaluation line at the latest training line's step and epoch (when there is one):
+   * the k-NN accuracies only, so no training metric appears twice at a step.
+   */
   async appendKnn(knn: KnnAccuracy): Promise<void> {
-    if (this.last) await this.append({ ...this.last, knn_top1: knn.top1, knn_top5: knn.top5 });
+    if (!this.last) return;
+    const { step, epoch } = this.last;
+    await this.append({ step, epoch, knn_top1: knn.top1, knn_top5: knn.top5 });
   }
 
   /**
@@ -159,7 +164,9 @@ export class MetricsLog {
     if (result.ibotLoss) line.ibot_loss = extraValues.shift()![0];
     if (result.koleoLoss) line.koleo_loss = extraValues.shift()![0];
     if (result.gramLoss) line.gram_loss = extraValues.shift()![0];
-    if (config.resolutionSchedule.length > 0) line.global_size = trainer.globalSize;
+    if (config.resolutionSchedule.length > 0 || config.highResSize > 0) {
+      line.global_size = trainer.globalSize;
+    }
     this.#lastTime = now;
     this.#lastStep = step;
     this.losses.set(step, loss[0]);

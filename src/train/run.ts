@@ -19,8 +19,9 @@ import {
   prepareCheckpointFolder,
   readCheckpointInfo,
 } from "./checkpoint.ts";
-import { phaseAt, type ResolutionPhase, resolutionPhases } from "./curriculum.ts";
+import { phaseAt, type ResolutionPhase, resolutionPhases, runSteps } from "./curriculum.ts";
 import { DinoTrainer, type DinoTrainerOptions } from "./dino_trainer.ts";
+import { startingWeightShare } from "./schedules.ts";
 import { evaluate, type TrainingRun, trainLoop } from "./loop.ts";
 import {
   INTERRUPTED_METRICS,
@@ -125,6 +126,7 @@ export async function runDinoTraining(options: TrainRunOptions): Promise<TrainRu
     let knnBefore: number | undefined;
     if (options.resume) await resumeRun(run, options.resume);
     else knnBefore = await startRun(run);
+    warnOfSlowStudentEma(run);
     gpu().pool.resetPeak();
     run.clock.restart(); // the evaluation before training is not part of the run's time
     run.startStep = run.trainer.step;
@@ -158,8 +160,8 @@ function createRun(options: TrainRunOptions, startStep: number): TrainingRun {
       size: [config.imageSize, config.imageSize],
     });
   const stepsPerEpoch = loader.batchesPerEpoch;
-  const allSteps = config.epochs * stepsPerEpoch;
-  late.phases = resolutionPhases(config, allSteps);
+  const allSteps = runSteps(config, stepsPerEpoch);
+  late.phases = resolutionPhases(config, config.epochs * stepsPerEpoch);
   if (loader instanceof StreamLoader) {
     // the workers cut the first batches while the networks are built
     const epoch = Math.floor(startStep / stepsPerEpoch);
@@ -186,6 +188,25 @@ function cropViews(config: DinoTrainConfig, phases: ResolutionPhase[], step: num
   const global = { size: phase.globalSize, scale: config.globalScale };
   const local = { size: phase.localSize, scale: config.localScale };
   return [global, global, ...Array.from({ length: config.localCrops }, () => local)];
+}
+
+/**
+ * Distillation evaluates and saves the student's EMA; on the teacher momentum's schedule a short
+ * run leaves much of the student's initial weights in it (DINOv3 runs tens of thousands of
+ * steps). Says so when more than 1% would remain at the end.
+ */
+function warnOfSlowStudentEma(run: TrainingRun): void {
+  const { trainer, config } = run;
+  if (!trainer.studentEma) return;
+  const share = startingWeightShare(trainer.schedules.momentum, 0, run.totalSteps);
+  if (share <= 0.01) return;
+  run.message(
+    `note: after ${run.totalSteps} steps at teacher momentum ${config.momentumTeacher} -> 1 the ` +
+      `student's EMA (the model this run evaluates and saves) still holds ` +
+      `${(share * 100).toFixed(0)}% of the student's initial weights; for a run this short lower ` +
+      `the momentum (--set momentumTeacher=0.98) or keep the student itself ` +
+      `(--set studentEma=false)`,
+  );
 }
 
 /** A new run: an empty metrics.jsonl, then the k-NN before training (step 0). Returns its top-1. */

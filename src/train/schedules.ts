@@ -76,23 +76,62 @@ export function dinoSchedules(config: DinoTrainConfig, stepsPerEpoch: number): D
   const freezeLastLayerSteps = config.scheduleUnit === "iteration"
     ? Math.round(config.freezeLastLayer * stepsPerEpoch)
     : Math.ceil(config.freezeLastLayer) * stepsPerEpoch;
+  const phase = config.highResSize > 0 ? config.highResSteps : 0;
+  const peakLr = scaledLr(config.lr, config.batchSize, config.lrScaling);
   return {
     teacherTemperatureSteps,
     freezeLastLayerSteps,
-    lr: cosineSchedule({
-      base: scaledLr(config.lr, config.batchSize, config.lrScaling),
-      final: config.minLr,
-      totalSteps,
-      warmupSteps,
-    }),
-    weightDecay: cosineSchedule({
-      base: config.weightDecay,
-      final: config.weightDecayEnd,
-      totalSteps,
-    }),
-    momentum: cosineSchedule({ base: config.momentumTeacher, final: 1, totalSteps }),
+    lr: concatenate(
+      cosineSchedule({ base: peakLr, final: config.minLr, totalSteps, warmupSteps }),
+      highResLrSchedule(peakLr * config.highResLrFraction, phase),
+    ),
+    weightDecay: concatenate(
+      cosineSchedule({ base: config.weightDecay, final: config.weightDecayEnd, totalSteps }),
+      new Float64Array(phase).fill(config.weightDecayEnd),
+    ),
+    momentum: concatenate(
+      cosineSchedule({ base: config.momentumTeacher, final: 1, totalSteps }),
+      new Float64Array(phase).fill(config.highResMomentum),
+    ),
     teacherTemperature,
   };
+}
+
+/**
+ * The learning rate of the high-resolution phase's `steps` steps, as DINOv3's
+ * `high_res_adapt` config schedules it (`linear_warmup_cosine_decay` with start = peak = 0,
+ * end = `target`, cosine over the first 10 of 30 epochs): a half cosine rising from 0 to `target`
+ * over the first third of the phase (numpy's `linspace(0, pi, n)`, both ends included), then
+ * `target` to the end.
+ */
+export function highResLrSchedule(target: number, steps: number): Float64Array {
+  const values = new Float64Array(steps).fill(target);
+  const rise = Math.round(steps / 3);
+  for (let i = 0; i < rise; i++) {
+    const angle = rise === 1 ? 0 : (Math.PI * i) / (rise - 1);
+    values[i] = (target * (1 - Math.cos(angle))) / 2;
+  }
+  return values;
+}
+
+function concatenate(first: Float64Array, second: Float64Array): Float64Array {
+  const joined = new Float64Array(first.length + second.length);
+  joined.set(first);
+  joined.set(second, first.length);
+  return joined;
+}
+
+/**
+ * The share of an EMA's starting weights still in it after following `momentum[from..to)`: the
+ * product of the momenta (each step keeps `m` of the average). A share near 1 means the average
+ * has barely moved from where it started.
+ */
+export function startingWeightShare(momentum: Float64Array, from: number, to: number): number {
+  let share = 1;
+  for (let step = Math.max(0, from); step < Math.min(to, momentum.length); step++) {
+    share *= momentum[step];
+  }
+  return share;
 }
 
 /**

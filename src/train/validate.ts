@@ -79,7 +79,8 @@ export function resolveConfig(
   return config;
 }
 
-function validateConfig(config: DinoTrainConfig): void {
+/** Refuses a configuration whose values cannot run (throws a ConfigError naming the key). */
+export function validateConfig(config: DinoTrainConfig): void {
   const positive: (keyof DinoTrainConfig)[] = [
     "imageSize",
     "patchSize",
@@ -182,6 +183,7 @@ function validateConfig(config: DinoTrainConfig): void {
     );
   }
   validateResolutionSchedule(config);
+  validateHighResPhase(config);
   if (config.arch === "mixer" && config.localCrops > 0 && config.localSize !== config.globalSize) {
     throw new ConfigError(
       `an MLP-Mixer has a fixed number of tokens: localSize (${config.localSize}) must equal ` +
@@ -302,6 +304,53 @@ export function validateResolutionSchedule(config: DinoTrainConfig): void {
       }
     }
     previousGlobal = globalSize;
+  }
+}
+
+/**
+ * Refuses a high-resolution phase that cannot run: a size or local size that is not a multiple of
+ * the patch size, a phase without steps, a learning-rate fraction or momentum outside [0, 1], and
+ * for an MLP-Mixer a size that is not a whole multiple of the last one (its token mixing grows).
+ */
+export function validateHighResPhase(config: DinoTrainConfig): void {
+  const { highResSize, highResSteps, highResLocalSize, patchSize } = config;
+  if (highResSize === 0) return;
+  if (!Number.isInteger(highResSize) || highResSize < 0 || highResSize % patchSize !== 0) {
+    throw new ConfigError(
+      `highResSize ${highResSize} is not a multiple of patchSize ${patchSize} (0: no phase)`,
+    );
+  }
+  if (!Number.isInteger(highResSteps) || highResSteps <= 0) {
+    throw new ConfigError(`highResSteps must be a whole number > 0, got ${highResSteps}`);
+  }
+  if (
+    config.localCrops > 0 && highResLocalSize !== 0 &&
+    (!Number.isInteger(highResLocalSize) || highResLocalSize % patchSize !== 0)
+  ) {
+    throw new ConfigError(
+      `highResLocalSize ${highResLocalSize} is not a multiple of patchSize ${patchSize} (0: scaled)`,
+    );
+  }
+  for (const key of ["highResLrFraction", "highResMomentum"] as const) {
+    if (!(config[key] >= 0 && config[key] <= 1)) {
+      throw new ConfigError(`config key "${key}" must be in [0, 1], got ${config[key]}`);
+    }
+  }
+  const before = config.resolutionSchedule.at(-1)?.[1] ?? config.globalSize;
+  if (config.arch === "mixer") {
+    const ratio = highResSize / before;
+    if (!Number.isInteger(ratio) || ratio < 1) {
+      throw new ConfigError(
+        `highResSize: an MLP-Mixer grows its token-mixing weights block-diagonally, so the ` +
+          `high-resolution size must be a whole multiple of ${before}, got ${highResSize}`,
+      );
+    }
+    if (config.localCrops > 0) {
+      throw new ConfigError(
+        "highResSize: an MLP-Mixer has a fixed number of tokens; set localCrops to 0 for a " +
+          "high-resolution phase",
+      );
+    }
   }
 }
 

@@ -6,7 +6,8 @@ import {
   assertThrows,
   assertTrue as assert,
 } from "../helpers/assert.ts";
-import { configFromFlags, RunCurves } from "../../cli/commands/train.ts";
+import { configFromFlags, parseHighResPhase, RunCurves } from "../../cli/commands/train.ts";
+import { UserError } from "../../cli/run.ts";
 import { decodeImage } from "../../src/io/image.ts";
 import { autoPreset, MNIST_RECIPE } from "../../src/train/config.ts";
 import { presetConfig } from "../../src/train/validate.ts";
@@ -118,4 +119,21 @@ Deno.test("train: curves.png that cannot be written ends the run naming the last
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("train: --high-res-phase SIZE:STEPS sets the phase's keys; a malformed one is refused", async () => {
+  assertEquals(parseHighResPhase("28:200"), { highResSize: 28, highResSteps: 200 });
+  for (const bad of ["28", "28:0", "x:5", "28:5:1", "-7:5"]) {
+    assertThrows(() => parseHighResPhase(bad), UserError, "--high-res-phase wants SIZE:STEPS");
+  }
+  const config = await configFromFlags({
+    data: "fashion-mnist",
+    highResPhase: parseHighResPhase("35:50"),
+  });
+  assertEquals([config.highResSize, config.highResSteps], [35, 50]);
+  await assertRejects(
+    () => configFromFlags({ data: "fashion-mnist", highResPhase: parseHighResPhase("30:50") }),
+    UserError,
+    "highResSize 30 is not a multiple of patchSize 7",
+  );
 });

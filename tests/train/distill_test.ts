@@ -15,6 +15,7 @@ import { ConfigError, resolveConfig } from "../../src/train/validate.ts";
 import { loadDistillTeacher } from "../../src/train/distill.ts";
 import type { DinoNetwork } from "../../src/train/models.ts";
 import { runDinoTraining } from "../../src/train/run.ts";
+import { startingWeightShare } from "../../src/train/schedules.ts";
 import { loadModel } from "../../src/io/pretrained/load.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
@@ -79,12 +80,18 @@ gpuTest(
         );
         const named = teacher.network.namedParameters();
         const before = await Promise.all(named.map(([, value]) => value.read()));
+        const messages: string[] = [];
         const result = await runDinoTraining({
           config: student,
           train: data,
           teacher: teacher.network,
+          onMessage: (message) => messages.push(message),
         });
         assertEquals(result.steps, 3);
+        // three steps at momentum ~0.996 leave the EMA almost where it started: said once
+        const notes = messages.filter((m) => m.startsWith("note: after 3 steps"));
+        assertEquals(notes.length, 1, messages.join("\n"));
+        assertTrue(notes[0].includes("still holds 99% of the student's initial weights"), notes[0]);
         for (const loss of result.losses.values()) {
           assertTrue(Number.isFinite(loss), `loss ${loss}`);
         }
@@ -358,3 +365,12 @@ gpuTest(
     }
   },
 );
+
+Deno.test("distill: the starting-weight share of an EMA is the product of its momenta", () => {
+  const momentum = Float64Array.of(0.5, 0.5, 1, 0.8);
+  assertEquals(startingWeightShare(momentum, 0, 3), 0.25);
+  assertEquals(startingWeightShare(momentum, 1, 4), 0.4);
+  assertEquals(startingWeightShare(momentum, 0, 0), 1);
+  // steps past the schedule's end count as nothing
+  assertEquals(startingWeightShare(momentum, 3, 9), 0.8);
+});

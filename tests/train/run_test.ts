@@ -138,6 +138,9 @@ gpuTest("train: k-NN runs before and after, and the run reports speed and memory
       [0, result.knnBefore],
     );
     assertEquals([lines.at(-1).step, lines.at(-1).knn_top1], [4, result.knnAfter]);
+    // the evaluation line carries the k-NN only: each training metric appears once per step
+    assertEquals(Object.keys(lines.at(-1)).sort(), ["epoch", "knn_top1", "knn_top5", "step"]);
+    assertEquals(lines.filter((line) => line.step === 4 && "loss" in line).length, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
