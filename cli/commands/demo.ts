@@ -6,7 +6,8 @@
  */
 import { Command } from "commander";
 import { type DinoTrainConfig, generatedData } from "../../src/train/config.ts";
-import { addTrainOptions, type TrainFlags, trainFromFlags } from "./train.ts";
+import { trainFromFlags } from "./train.ts";
+import { addTrainOptions, type TrainFlags } from "./train_options.ts";
 
 /** The `demo` command: the main job, on the built-in textures unless told otherwise. */
 export function demoCommand(): Command {

@@ -11,7 +11,8 @@ import { Command } from "commander";
 import type { DinoTrainConfig } from "../../src/train/config.ts";
 import { UserError } from "../run.ts";
 import { wholeOption } from "../shared.ts";
-import { addTrainOptions, printRunResult, type TrainFlags, trainFromFlags } from "./train.ts";
+import { printRunResult, trainFromFlags } from "./train.ts";
+import { addTrainOptions, type TrainFlags } from "./train_options.ts";
 
 /**
  * What distillation changes in the student's recipe, as the paper and DINOv3's

@@ -2,7 +2,7 @@
 // its own preset.
 import { Command } from "commander";
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
-import { configFromFlags } from "../../cli/commands/train.ts";
+import { configFromFlags } from "../../cli/commands/train_options.ts";
 import { DEMO_DEFAULTS, demoCommand, demoDefaults } from "../../cli/commands/demo.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 

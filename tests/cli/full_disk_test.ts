@@ -4,7 +4,7 @@
 // `--resume` ends with the loss of a run never interrupted. A tmpfs too small for one checkpoint:
 // the run refuses to start and says how much it needs.
 import { join } from "node:path";
-import { configFromFlags } from "../../cli/commands/train.ts";
+import { configFromFlags } from "../../cli/commands/train_options.ts";
 import { checkpointBytes } from "../../src/train/checkpoint.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { assertEquals, assertTrue } from "../helpers/assert.ts";

@@ -6,7 +6,8 @@ import {
   assertThrows,
   assertTrue as assert,
 } from "../helpers/assert.ts";
-import { configFromFlags, parseHighResPhase, RunCurves } from "../../cli/commands/train.ts";
+import { RunCurves } from "../../cli/commands/train.ts";
+import { configFromFlags, parseHighResPhase } from "../../cli/commands/train_options.ts";
 import { UserError } from "../../cli/run.ts";
 import { decodeImage } from "../../src/io/image.ts";
 import { autoPreset, MNIST_RECIPE } from "../../src/train/config.ts";
