@@ -172,3 +172,47 @@ Deno.test("tar shards: PATTERN|TEST_PATTERN gives a test split whose .cls classe
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("tar shards: a shard from GNU tar (folders, ustar prefixes, labels before or after, big and tiny images) indexes to its bytes", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    // a long folder name goes into ustar's prefix field; members of 1 byte to several windows
+    const folder = `${"deep".repeat(30)}/images`;
+    await Deno.mkdir(`${root}/${folder}`, { recursive: true });
+    const members: { name: string; bytes: Uint8Array; label: string }[] = [];
+    for (let i = 0; i < 7; i++) {
+      const bytes = i === 3 ? new Uint8Array([0xff]) : jpegOf(8 + 40 * i, 8 + 30 * i, i);
+      members.push({ name: `${folder}/sample${i}`, bytes, label: String(i % 3) });
+    }
+    const names: string[] = [];
+    for (const [i, member] of members.entries()) {
+      await Deno.writeFile(`${root}/${member.name}.jpg`, member.bytes);
+      await Deno.writeTextFile(`${root}/${member.name}.cls`, member.label);
+      // even samples put the label first
+      const pair = [`${member.name}.jpg`, `${member.name}.cls`];
+      names.push(...(i % 2 === 0 ? pair.reverse() : pair));
+    }
+    const tar = new Deno.Command("tar", {
+      args: ["--format=ustar", "-cf", `${root}/gnu-0.tar`, "-C", root, ...names],
+    });
+    const { success, stderr } = await tar.output();
+    assertTrue(success, new TextDecoder().decode(stderr));
+    const index = await indexTarShards(`${root}/gnu-0.tar`);
+    const shard = await Deno.readFile(`${root}/gnu-0.tar`);
+    const found = Array.from(
+      index.offsets,
+      (offset, i) => shard.subarray(offset, offset + index.lengths[i]).join(","),
+    );
+    assertEquals(index.paths.length, members.length);
+    for (const member of members) {
+      assertTrue(found.includes(member.bytes.join(",")), `${member.name} not indexed to its bytes`);
+    }
+    assertEquals(index.classNames, ["0", "1", "2"]);
+    for (let i = 0; i < index.paths.length; i++) {
+      const member = members.find((m) => m.bytes.join(",") === found[i])!;
+      assertEquals(index.classNames[index.labels![i]], member.label);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -47,9 +47,11 @@ function readOctal(bytes: Uint8Array, start: number, length: number): number {
   return value;
 }
 
+const TEXT = new TextDecoder();
+
 function readName(bytes: Uint8Array, start: number, length: number): string {
   const end = bytes.subarray(start, start + length).indexOf(0);
-  return new TextDecoder().decode(bytes.subarray(start, end < 0 ? start + length : start + end));
+  return TEXT.decode(bytes.subarray(start, end < 0 ? start + length : start + end));
 }
 
 /** One sample of a shard: its image's byte range and its label text, if any. */
@@ -58,6 +60,38 @@ interface ShardSample {
   offset: number;
   length: number;
   label?: string;
+}
+
+/**
+ * Reads a file's bytes at given positions through one small window, so that a run of small
+ * members (a `.cls` label and the next image's header) costs one seek and one read, not three of
+ * each. Synchronous: the reads are small, and an async op costs more than the read itself.
+ */
+class WindowReader {
+  readonly #window = new Uint8Array(2048);
+  #start = 0;
+  #length = 0;
+
+  constructor(readonly file: Deno.FsFile) {}
+
+  /** `length` bytes at `position` (fewer at the end of the file); valid until the next call. */
+  bytesAt(position: number, length: number): Uint8Array {
+    const end = position + length;
+    if (position < this.#start || end > this.#start + this.#length) {
+      if (length > this.#window.length) throw new RangeError(`window read of ${length} bytes`);
+      this.file.seekSync(position, Deno.SeekMode.Start);
+      let done = 0;
+      while (done < this.#window.length) {
+        const read = this.file.readSync(this.#window.subarray(done));
+        if (read === null) break;
+        done += read;
+      }
+      this.#start = position;
+      this.#length = done;
+    }
+    const from = position - this.#start;
+    return this.#window.subarray(from, Math.min(from + length, this.#length));
+  }
 }
 
 /** Reads the headers of one tar file (and each `.cls`), grouping members into samples. */
@@ -69,24 +103,15 @@ async function scanShard(path: string): Promise<ShardSample[]> {
     throw new ImageSourceError(`${path}: cannot open the shard: ${(error as Error).message}`);
   }
   const samples: ShardSample[] = [];
-  const header = new Uint8Array(512);
-  // synchronous reads: two small reads per member, where an async op costs more than the read
-  const readFully = (into: Uint8Array) => {
-    let done = 0;
-    while (done < into.length) {
-      const read = file.readSync(into.subarray(done));
-      if (read === null) return done;
-      done += read;
-    }
-    return done;
-  };
+  const reader = new WindowReader(file);
   try {
     let at = 0;
     let current: ShardSample | undefined;
     let pendingLabel: { key: string; label: string } | undefined;
     while (true) {
-      file.seekSync(at, Deno.SeekMode.Start);
-      if (readFully(header) < 512 || header.every((byte) => byte === 0)) break;
+      const header = reader.bytesAt(at, 512);
+      // the end: a zero block (its empty name is enough to tell), or the file's end
+      if (header.length < 512 || header[0] === 0) break;
       // ustar keeps long names' folders in a prefix field
       const prefix = readName(header, 257, 5) === "ustar" ? readName(header, 345, 155) : "";
       const name = prefix ? `${prefix}/${readName(header, 0, 100)}` : readName(header, 0, 100);
@@ -105,10 +130,7 @@ async function scanShard(path: string): Promise<ShardSample[]> {
         if (pendingLabel?.key === key) current.label = pendingLabel.label;
         samples.push(current);
       } else if (suffix === "cls" && size < 64) {
-        const text = new Uint8Array(size);
-        file.seekSync(data, Deno.SeekMode.Start);
-        readFully(text);
-        const label = new TextDecoder().decode(text).trim();
+        const label = TEXT.decode(reader.bytesAt(data, size)).trim();
         if (current?.key === key) current.label = label;
         else pendingLabel = { key, label };
       }
