@@ -5,13 +5,34 @@
 // class (the common factor exp(s_max / T) does not change the ranking) and the
 // `predictions_per_row` best classes (votes descending, class ascending on ties; classes with no
 // vote fill up in class order) are written to row `prediction_offset + row` of `predictions`.
-// Each thread first keeps a sorted private list of its strided columns; the lists are merged in
-// k rounds of a workgroup argmax. One dispatch reads columns [column_begin, column_end) of the
-// chunk: lavapipe silently ends an invocation after 65,535 loop iterations in all, so the host
-// splits a chunk into column ranges that keep every invocation under that count
-// (`topKColumnsPerDispatch` in src/eval/knn.ts).
+//
+// Three steps:
+// 1. A floor: each thread takes the maximum of its strided columns. With WORKGROUP_SIZE >= k
+//    threads the k-th largest of those maxima (each a real column value, or -inf for a thread
+//    without one) is a lower bound on the row's k-th best similarity; so is the k-th kept
+//    neighbour of earlier chunks when `merge` is 1. The floor is the larger of the two.
+// 2. Each thread keeps a sorted private list of its columns whose similarity is >= the floor
+//    (>=, so that a column tied with the k-th best and of lower index still gets in), raising its
+//    own floor to its list's k-th value once the list is full. Almost every column costs one
+//    comparison. Columns are read 4 at a time (vec4) where the row's memory alignment allows,
+//    the 0..3 columns at either end of the range one at a time: `similarity` is bound as vec4s,
+//    so its buffer must hold whole vec4s (pooled buffers do).
+// 3. A merge of the lists: when they hold at most POOL_SIZE entries in all, they are gathered in
+//    workgroup memory and sorted by a bitonic sort (padded to a power of two) and the first k
+//    taken; otherwise, and when k rounds cost fewer barriers than the sort (small k), k rounds of
+//    a workgroup argmax in which the best head among the lists wins and its thread advances.
+// NaN similarities never enter a list: every test is a comparison that is false for NaN
+// (`v >= floor`, `a > b || (a == b && ...)`); lavapipe evaluates `v != v` as false for NaN.
+//
+// One dispatch reads columns [column_begin, column_end) of the chunk: lavapipe silently ends an
+// invocation after 65,535 loop iterations in all, so the host splits a chunk into column ranges
+// that keep every invocation under that count in the worst case (every column >= the floor and
+// inserted at the top of its list; `topKColumnsPerDispatch` in src/eval/knn.ts counts the loops
+// below, and must be updated with them).
 
 override WORKGROUP_SIZE: u32 = 64u;
+// Entries of the merge pool (a power of two).
+override POOL_SIZE: u32 = 512u;
 const MAX_K: u32 = 64u;
 const MAX_PREDICTIONS: u32 = 5u;
 const LOWEST: f32 = -3.0e38;
@@ -28,18 +49,30 @@ struct Params {
   column_begin: u32, column_end: u32,
 }
 
-@group(0) @binding(0) var<storage, read> similarity: array<f32>;
+@group(0) @binding(0) var<storage, read> similarity: array<vec4f>;
 @group(0) @binding(1) var<storage, read> train_labels: array<i32>;
 @group(0) @binding(2) var<storage, read_write> best_values: array<f32>;
 @group(0) @binding(3) var<storage, read_write> best_indices: array<i32>;
 @group(0) @binding(4) var<storage, read_write> predictions: array<i32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
+var<workgroup> thread_maxima: array<f32, WORKGROUP_SIZE>;
+var<workgroup> row_floor: f32;
+var<workgroup> pool_count: atomic<u32>;
+var<workgroup> pool_total: u32;
+var<workgroup> pool_values: array<f32, POOL_SIZE>;
+var<workgroup> pool_indices: array<i32, POOL_SIZE>;
 var<workgroup> candidate_values: array<f32, WORKGROUP_SIZE>;
 var<workgroup> candidate_indices: array<i32, WORKGROUP_SIZE>;
 var<workgroup> candidate_threads: array<u32, WORKGROUP_SIZE>;
 var<workgroup> result_values: array<f32, MAX_K>;
 var<workgroup> result_indices: array<i32, MAX_K>;
+
+// This thread's list: `list_count` entries, best first; only candidates >= `list_floor` enter.
+var<private> list_values: array<f32, MAX_K>;
+var<private> list_indices: array<i32, MAX_K>;
+var<private> list_count: u32;
+var<private> list_floor: f32;
 
 // Whether (value_a, index_a) ranks before (value_b, index_b); index < 0 marks an empty slot.
 fn better(value_a: f32, index_a: i32, value_b: f32, index_b: i32) -> bool {
@@ -52,6 +85,63 @@ fn better(value_a: f32, index_a: i32, value_b: f32, index_b: i32) -> bool {
   return value_a > value_b || (value_a == value_b && index_a < index_b);
 }
 
+// Similarity at flat position `at` of the [rows, columns] chunk.
+fn similarity_at(at: u32) -> f32 {
+  return similarity[at / 4u][at % 4u];
+}
+
+// Offers column `index` of similarity `value` (index >= 0) to this thread's list of the k best.
+// Loops at most k times (k - 1 shifts and the pass that exits).
+fn offer(value: f32, index: i32, k: u32) {
+  if (value >= list_floor) {
+    if (list_count < k ||
+      better(value, index, list_values[list_count - 1u], list_indices[list_count - 1u])) {
+      var position = min(list_count, k - 1u);
+      while (position > 0u &&
+        better(value, index, list_values[position - 1u], list_indices[position - 1u])) {
+        list_values[position] = list_values[position - 1u];
+        list_indices[position] = list_indices[position - 1u];
+        position = position - 1u;
+      }
+      list_values[position] = value;
+      list_indices[position] = index;
+      list_count = min(list_count + 1u, k);
+      if (list_count == k && list_values[k - 1u] > list_floor) {
+        list_floor = list_values[k - 1u];
+      }
+    }
+  }
+}
+
+// Sorts pool entries [0, size) best first (`better`), size a power of two <= POOL_SIZE.
+fn sort_pool(local: u32, size: u32) {
+  for (var block = 2u; block <= size; block = block * 2u) {
+    for (var stride = block / 2u; stride > 0u; stride = stride / 2u) {
+      for (var pair = local; pair < size / 2u; pair = pair + WORKGROUP_SIZE) {
+        let i = 2u * pair - (pair & (stride - 1u));
+        let j = i + stride;
+        let value_i = pool_values[i];
+        let index_i = pool_indices[i];
+        let value_j = pool_values[j];
+        let index_j = pool_indices[j];
+        // Blocks with bit `block` clear sort best first, the others worst first.
+        let swap = select(
+          better(value_i, index_i, value_j, index_j),
+          better(value_j, index_j, value_i, index_i),
+          (i & block) == 0u,
+        );
+        if (swap) {
+          pool_values[i] = value_j;
+          pool_indices[i] = index_j;
+          pool_values[j] = value_i;
+          pool_indices[j] = index_i;
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
   let row = group_row(at);
@@ -59,79 +149,157 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
     return;
   }
   let k = min(params.k, MAX_K);
-  var local_values: array<f32, MAX_K>;
-  var local_indices: array<i32, MAX_K>;
-  var count = 0u;
+  let negative_infinity = bitcast<f32>(0xff800000u);
+  list_count = 0u;
 
-  // Candidates: the running best of earlier chunks, then this chunk's columns.
-  let kept = select(0u, k, params.merge == 1u);
-  let total = kept + params.column_end - params.column_begin;
-  for (var j = local; j < total; j = j + WORKGROUP_SIZE) {
-    var value: f32;
-    var index: i32;
-    if (j < kept) {
-      value = best_values[row * k + j];
-      index = best_indices[row * k + j];
-    } else {
-      let column = params.column_begin + j - kept;
-      value = similarity[row * params.columns + column];
-      index = i32(params.column_offset + column);
+  // The range [begin, end) in three parts: up to 3 columns [begin, vector_begin), whole vec4s
+  // [vector_begin, vector_end) and up to 3 columns [vector_end, end).
+  let begin = params.column_begin;
+  let end = params.column_end;
+  let base = row * params.columns;
+  let vector_begin = min(end, begin + (4u - (base + begin) % 4u) % 4u);
+  let vector_end = vector_begin + (end - vector_begin) / 4u * 4u;
+  let first_vector = (base + vector_begin) / 4u;
+  let last_vector = (base + vector_end) / 4u;
+  let head_columns = vector_begin - begin;
+  let tail_columns = end - vector_end;
+
+  // 1. The floor: the k-th largest of the threads' maxima (`>` keeps NaN out; a thread without
+  // a column, or with NaN alone, keeps -inf).
+  var maxima = vec4f(negative_infinity);
+  for (var v = first_vector + local; v < last_vector; v = v + WORKGROUP_SIZE) {
+    let values = similarity[v];
+    maxima = select(maxima, values, values > maxima);
+  }
+  let lower = select(maxima.y, maxima.x, maxima.x > maxima.y);
+  let upper = select(maxima.w, maxima.z, maxima.z > maxima.w);
+  var maximum = select(lower, upper, upper > lower);
+  if (local < head_columns) {
+    let value = similarity_at(base + begin + local);
+    maximum = select(maximum, value, value > maximum);
+  }
+  if (local < tail_columns) {
+    let value = similarity_at(base + vector_end + local);
+    maximum = select(maximum, value, value > maximum);
+  }
+  thread_maxima[local] = maximum;
+  if (local == 0u) {
+    atomicStore(&pool_count, 0u);
+  }
+  workgroupBarrier();
+  // The thread whose maximum ranks k-th (ties by thread) publishes it.
+  var rank = 0u;
+  for (var other = 0u; other < WORKGROUP_SIZE; other = other + 1u) {
+    let value = thread_maxima[other];
+    rank = rank + select(0u, 1u, value > maximum || (value == maximum && other < local));
+  }
+  if (rank == k - 1u) {
+    row_floor = maximum;
+  }
+  workgroupBarrier();
+  list_floor = row_floor;
+
+  // 2. The lists: the running best of earlier chunks (one entry per thread), then the columns.
+  if (params.merge == 1u) {
+    let last_kept = row * k + k - 1u;
+    if (best_indices[last_kept] >= 0 && best_values[last_kept] > list_floor) {
+      list_floor = best_values[last_kept];
     }
-    if (index < 0 || value != value) {
-      continue;
-    }
-    if (count < k || better(value, index, local_values[count - 1u], local_indices[count - 1u])) {
-      var position = min(count, k - 1u);
-      while (position > 0u &&
-        better(value, index, local_values[position - 1u], local_indices[position - 1u])) {
-        local_values[position] = local_values[position - 1u];
-        local_indices[position] = local_indices[position - 1u];
-        position = position - 1u;
-      }
-      local_values[position] = value;
-      local_indices[position] = index;
-      count = min(count + 1u, k);
+    if (local < k && best_indices[row * k + local] >= 0) {
+      offer(best_values[row * k + local], best_indices[row * k + local], k);
     }
   }
-
-  // k rounds: the best head among the threads' lists wins and its thread advances.
-  var head = 0u;
-  for (var round = 0u; round < k; round = round + 1u) {
-    var value = LOWEST;
-    var index = -1;
-    if (head < count) {
-      value = local_values[head];
-      index = local_indices[head];
+  // Column c of the chunk is train row column_offset + c; flat position base + c.
+  let first_index = i32(params.column_offset) - i32(base);
+  if (local < head_columns) {
+    offer(similarity_at(base + begin + local), first_index + i32(base + begin + local), k);
+  }
+  for (var v = first_vector + local; v < last_vector; v = v + WORKGROUP_SIZE) {
+    let values = similarity[v];
+    if (any(values >= vec4f(list_floor))) {
+      let index = first_index + i32(4u * v);
+      offer(values.x, index, k);
+      offer(values.y, index + 1, k);
+      offer(values.z, index + 2, k);
+      offer(values.w, index + 3, k);
     }
-    candidate_values[local] = value;
-    candidate_indices[local] = index;
-    candidate_threads[local] = local;
+  }
+  if (local < tail_columns) {
+    offer(similarity_at(base + vector_end + local), first_index + i32(base + vector_end + local), k);
+  }
+
+  // 3. The merge.
+  let offset = atomicAdd(&pool_count, list_count);
+  workgroupBarrier();
+  if (local == 0u) {
+    pool_total = atomicLoad(&pool_count);
+  }
+  let total = workgroupUniformLoad(&pool_total);
+  // A bitonic sort of 2^b entries takes b (b + 1) / 2 barriers, k rounds k (log2(WORKGROUP_SIZE) + 1).
+  let bits = 32u - countLeadingZeros(max(total, 2u) - 1u);
+  let size = 1u << bits;
+  let rounds_barriers = k * (32u - countLeadingZeros(WORKGROUP_SIZE));
+  if (total <= POOL_SIZE && bits * (bits + 1u) / 2u < rounds_barriers) {
+    for (var i = 0u; i < list_count; i = i + 1u) {
+      pool_values[offset + i] = list_values[i];
+      pool_indices[offset + i] = list_indices[i];
+    }
+    for (var j = total + local; j < size; j = j + WORKGROUP_SIZE) {
+      pool_values[j] = LOWEST;
+      pool_indices[j] = -1;
+    }
     workgroupBarrier();
-    for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-      if (local < stride) {
-        let other = local + stride;
-        if (better(
-          candidate_values[other],
-          candidate_indices[other],
-          candidate_values[local],
-          candidate_indices[local],
-        )) {
-          candidate_values[local] = candidate_values[other];
-          candidate_indices[local] = candidate_indices[other];
-          candidate_threads[local] = candidate_threads[other];
+    sort_pool(local, size);
+    for (var j = local; j < k; j = j + WORKGROUP_SIZE) {
+      if (j < total) {
+        result_values[j] = pool_values[j];
+        result_indices[j] = pool_indices[j];
+      } else {
+        result_values[j] = LOWEST;
+        result_indices[j] = -1;
+      }
+    }
+  } else {
+    // k rounds: the best head among the threads' lists wins and its thread advances.
+    var head = 0u;
+    for (var round = 0u; round < k; round = round + 1u) {
+      var value = LOWEST;
+      var index = -1;
+      if (head < list_count) {
+        value = list_values[head];
+        index = list_indices[head];
+      }
+      candidate_values[local] = value;
+      candidate_indices[local] = index;
+      candidate_threads[local] = local;
+      workgroupBarrier();
+      for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+        if (local < stride) {
+          let other = local + stride;
+          if (better(
+            candidate_values[other],
+            candidate_indices[other],
+            candidate_values[local],
+            candidate_indices[local],
+          )) {
+            candidate_values[local] = candidate_values[other];
+            candidate_indices[local] = candidate_indices[other];
+            candidate_threads[local] = candidate_threads[other];
+          }
         }
+        workgroupBarrier();
+      }
+      if (local == 0u) {
+        result_values[round] = candidate_values[0];
+        result_indices[round] = candidate_indices[0];
+      }
+      if (local == candidate_threads[0] && head < list_count) {
+        head = head + 1u;
       }
       workgroupBarrier();
     }
-    if (local == 0u) {
-      result_values[round] = candidate_values[0];
-      result_indices[round] = candidate_indices[0];
-    }
-    if (local == candidate_threads[0] && head < count) {
-      head = head + 1u;
-    }
-    workgroupBarrier();
   }
+  workgroupBarrier();
 
   for (var j = local; j < k; j = j + WORKGROUP_SIZE) {
     best_values[row * k + j] = result_values[j];

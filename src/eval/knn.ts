@@ -17,8 +17,11 @@ import { formatShape, readAll, Tensor, tensor } from "../tensor/tensor.ts";
 /** Largest k the top-k kernel supports. */
 export const MAX_KNN_K = 64;
 
-/** Workgroup size of the top-k kernel (a power of two). */
+/** Workgroup size of the top-k kernel (a power of two, at least `MAX_KNN_K`). */
 const TOPK_WORKGROUP_SIZE = 64;
+
+/** Entries of the top-k kernel's merge pool (a power of two). */
+const TOPK_POOL_SIZE = 512;
 
 /** Features and labels of one split. */
 export interface LabelledFeatures {
@@ -124,27 +127,52 @@ export function trainChunkBounds(rows: number, chunk: number): [number, number][
 }
 
 /**
+ * Loop passes of `sort_pool` in `kernels/eval/knn_topk.wgsl` for a pool of `size` entries (a power
+ * of two), as lavapipe counts them: the block loop, the stride loop of each block and the pair loop
+ * of each stage, each with the pass that exits.
+ */
+function bitonicLoopPasses(size: number, workgroupSize: number): number {
+  const bits = Math.log2(size);
+  const stages = (bits * (bits + 1)) / 2;
+  const strideLoops = stages + bits;
+  const pairLoops = stages * (Math.ceil(size / 2 / workgroupSize) + 1);
+  return bits + 1 + strideLoops + pairLoops;
+}
+
+/**
  * Columns one top-k dispatch may read so that no invocation of `kernels/eval/knn_topk.wgsl`
  * passes `LAVAPIPE_LOOP_LIMIT` loop iterations, counted as lavapipe does (every pass through a
- * loop body, the last one that exits included) in the worst case (every candidate inserted at the
- * top of a thread's list): candidates (k + 1 each), the k merge rounds, the write loop and, when
- * `votePerRow` is given, thread 0's vote. The k kept neighbours of earlier dispatches count as
- * candidates too.
+ * loop body, the last one that exits included) in the worst case: every column passes the floor
+ * and is inserted at the top of its thread's list (k loop passes per offer). Per vec4 load of a
+ * thread: one pass of the maximum loop, one of the list loop and 4 offers; besides: the exits of
+ * those two loops, the rank loop over the threads' maxima, 3 offers (a kept neighbour of earlier
+ * dispatches, a column before the first whole vec4, one after the last), the costlier of the two
+ * merges (gathering the list and sorting the pool, or k argmax rounds), the write loop and, when
+ * `votePerRow` is given, thread 0's vote; then a margin of 256. A multiple of 256 columns (each
+ * thread's vec4 loads times 4 columns times the workgroup size).
  */
 export function topKColumnsPerDispatch(k: number, votePerRow?: number): number {
   const w = votePerRow ?? 0;
-  const rounds = (k + 1) + k * (Math.log2(TOPK_WORKGROUP_SIZE) + 1);
+  const threads = TOPK_WORKGROUP_SIZE;
+  const offer = k;
+  const rank = threads + 1;
+  const sortMerge = (k + 1) + (TOPK_POOL_SIZE / threads + 1) +
+    bitonicLoopPasses(TOPK_POOL_SIZE, threads) + (Math.ceil(k / threads) + 1);
+  const roundsMerge = (k + 1) + k * (Math.log2(threads) + 1);
+  const write = Math.ceil(k / threads) + 1;
   const vote = w > 0 ? (w + 1) + w * ((k + 1) + k * (w + k + 2)) + w * (w + 2) ** 2 : 0;
-  const budget = LAVAPIPE_LOOP_LIMIT - 64 - rounds - 2 - vote;
-  const perThread = Math.floor(budget / (k + 1)) - 1;
-  return TOPK_WORKGROUP_SIZE * perThread - k;
+  const fixed = 2 + rank + 3 * offer + Math.max(sortMerge, roundsMerge) + write + vote;
+  const loadsPerThread = Math.floor((LAVAPIPE_LOOP_LIMIT - 256 - fixed) / (2 + 4 * offer));
+  return 4 * threads * loadsPerThread;
 }
 
 /**
  * Runs the top-k kernel on one similarity chunk [rows, columns] whose column 0 is train row
  * `columnOffset`, merging into `neighbours` when `merge` and voting into `predictions` (row
  * `predictionOffset` onwards) when `vote`. The chunk is read in column ranges of
- * `topKColumnsPerDispatch` columns, one dispatch each. Used by `knnClassify`; exposed for tests.
+ * `topKColumnsPerDispatch` columns, one dispatch each. The kernel reads the similarity as vec4s:
+ * its buffer must hold whole vec4s (pooled tensors' buffers do). NaN similarities are never
+ * neighbours. Used by `knnClassify`, `knnSearch` and `kmeans`; exposed for tests.
  */
 export function knnTopK(
   similarity: Tensor,
@@ -204,7 +232,7 @@ export function knnTopK(
     words[11] = rangeEnd;
     gpu().dispatch({
       kernel: "eval/knn_topk",
-      constants: { WORKGROUP_SIZE: TOPK_WORKGROUP_SIZE },
+      constants: { WORKGROUP_SIZE: TOPK_WORKGROUP_SIZE, POOL_SIZE: TOPK_POOL_SIZE },
       buffers: [
         similarity.buffer,
         trainLabels.buffer,
