@@ -124,6 +124,12 @@ export interface DinoTrainConfig extends RecipeKeys {
   evalEvery: number;
   /** Train images used as the k-NN memory bank in evaluations (0 = all). */
   evalTrainLimit: number;
+  /**
+   * The k-NN before training: "auto" runs it unless its images are streamed (decoded from their
+   * files: folder:, list:, tar:) and more than `KNN_BEFORE_TRAINING_IMAGES` in all, where decoding
+   * them would hold up the first step for minutes; "always"; "never".
+   */
+  knnBeforeTraining: "auto" | "always" | "never";
   /** Write a checkpoint every this many minutes as well as every epoch (0 = epochs only). */
   checkpointEvery: number;
   /** Output folder (checkpoints, metrics.jsonl). */
@@ -244,6 +250,7 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   logEvery: 10,
   evalEvery: 0,
   evalTrainLimit: 0,
+  knnBeforeTraining: "auto",
   checkpointEvery: 0,
   out: "runs/dino",
   maxSteps: 0,

@@ -209,10 +209,42 @@ function warnOfSlowStudentEma(run: TrainingRun): void {
   );
 }
 
+/** Streamed images above which `knnBeforeTraining: "auto"` leaves the k-NN before training out. */
+export const KNN_BEFORE_TRAINING_IMAGES = 10_000;
+
+/**
+ * Whether a new run evaluates the k-NN before training: `knnBeforeTraining`, and under "auto" the
+ * number of streamed images (decoded from their files, one by one) its bank and queries hold. When
+ * it does not, `skipped` says why in one line for a person.
+ */
+export function knnBeforeTraining(
+  config: Pick<DinoTrainConfig, "knnBeforeTraining" | "evalTrainLimit">,
+  bank: Dataset,
+  queries: Dataset | undefined,
+): { evaluate: boolean; skipped?: string } {
+  if (!queries || config.knnBeforeTraining === "never") return { evaluate: false };
+  if (config.knnBeforeTraining === "always") return { evaluate: true };
+  const limit = config.evalTrainLimit;
+  const bankImages = limit > 0 ? Math.min(limit, bank.length) : bank.length;
+  const streamed = (bank instanceof IndexedImages ? bankImages : 0) +
+    (queries instanceof IndexedImages ? queries.length : 0);
+  if (streamed <= KNN_BEFORE_TRAINING_IMAGES) return { evaluate: true };
+  return {
+    evaluate: false,
+    skipped: `k-NN before training left out: it would decode ${streamed} images from their ` +
+      `files before the first step (${bankImages} bank + ${queries.length} queries, over ` +
+      `${KNN_BEFORE_TRAINING_IMAGES}); --set knnBeforeTraining=always runs it, a smaller ` +
+      `--eval-train-limit or --eval-data set brings it under`,
+  };
+}
+
 /** A new run: an empty metrics.jsonl, then the k-NN before training (step 0). Returns its top-1. */
 async function startRun(run: TrainingRun): Promise<number | undefined> {
   await run.metrics.clear();
-  const before = await evaluate(run, "before training");
+  const { train, test, bank = train } = run.options;
+  const plan = knnBeforeTraining(run.config, bank, test);
+  if (plan.skipped) run.message(plan.skipped);
+  const before = plan.evaluate ? await evaluate(run, "before training") : undefined;
   // the random-init point of the k-NN curve: step 0, no training metrics yet
   if (before) {
     await run.metrics.append({ step: 0, epoch: 0, knn_top1: before.top1, knn_top5: before.top5 });

@@ -117,6 +117,12 @@ export function validateConfig(config: DinoTrainConfig): void {
       );
     }
   }
+  if (!["auto", "always", "never"].includes(config.knnBeforeTraining)) {
+    throw new ConfigError(
+      `config key "knnBeforeTraining" must be "auto", "always" or "never", got ` +
+        `${JSON.stringify(config.knnBeforeTraining)}`,
+    );
+  }
   if (config.centering !== "centering" && config.centering !== "sinkhorn") {
     throw new ConfigError(
       `config key "centering" must be "centering" or "sinkhorn", got "${config.centering}"`,

@@ -119,6 +119,27 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "train: knnBeforeTraining never leaves the step-0 k-NN out, the end one stays",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const result = await runDinoTraining({
+        config: tinyConfig(dir, { maxSteps: 2, logEvery: 1, knnBeforeTraining: "never" }),
+        train,
+        test,
+      });
+      assertEquals(result.knnBefore, undefined);
+      assertTrue(result.knnAfter !== undefined);
+      const lines = (await Deno.readTextFile(join(dir, "metrics.jsonl"))).trim().split("\n")
+        .map((line) => JSON.parse(line));
+      assertEquals(lines.filter((line) => "knn_top1" in line).map((line) => line.step), [2]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
 gpuTest("train: k-NN runs before and after, and the run reports speed and memory", async () => {
   const dir = await Deno.makeTempDir();
   try {
