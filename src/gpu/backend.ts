@@ -43,6 +43,33 @@ export function vulkanDriverInstalled(deno: typeof Deno = Deno): boolean {
 }
 
 /**
+ * Gives Mesa a runtime folder where `XDG_RUNTIME_DIR` is unset on Linux: without one its software
+ * drivers print "error: XDG_RUNTIME_DIR is invalid or not set in the environment" on every run
+ * (on stderr, where a script reading the CLI's messages finds it). A new private temporary folder
+ * (mode 0700, removed at exit) is set in the environment; nothing happens where the variable is
+ * set, or environment or write access is not granted (this never prompts).
+ */
+export function ensureRuntimeFolder(deno: typeof Deno = Deno): void {
+  try {
+    if (deno.build.os !== "linux") return;
+    if (!granted(deno, { name: "env", variable: "XDG_RUNTIME_DIR" })) return;
+    if (deno.env.get("XDG_RUNTIME_DIR")) return;
+    if (!granted(deno, { name: "write" })) return;
+    const folder = deno.makeTempDirSync({ prefix: "dinogpu-runtime-" });
+    deno.env.set("XDG_RUNTIME_DIR", folder);
+    globalThis.addEventListener("unload", () => {
+      try {
+        deno.removeSync(folder, { recursive: true });
+      } catch {
+        // already gone, or not ours to remove any more
+      }
+    });
+  } catch {
+    // no temporary folder: Mesa prints its line, nothing else changes
+  }
+}
+
+/**
  * Settles the backend before the first adapter request and returns its name: the user's
  * `DENO_WEBGPU_BACKEND`, else "vulkan" on Linux with a Vulkan driver installed (set in the
  * environment so that wgpu starts no other backend), else "auto" (every backend; also in browsers
@@ -51,6 +78,7 @@ export function vulkanDriverInstalled(deno: typeof Deno = Deno): boolean {
 export function chooseBackend(): string {
   const deno = (globalThis as { Deno?: typeof Deno }).Deno;
   if (!deno) return "auto";
+  ensureRuntimeFolder(deno);
   try {
     if (!granted(deno, { name: "env", variable: "DENO_WEBGPU_BACKEND" })) return "auto";
     const named = deno.env.get("DENO_WEBGPU_BACKEND");

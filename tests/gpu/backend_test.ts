@@ -58,3 +58,36 @@ Deno.test({
     if (chosen.software) assertTrue(named.started, "a device starts on OpenGL (llvmpipe)");
   },
 });
+
+Deno.test({
+  name: "backend: without XDG_RUNTIME_DIR a private runtime folder is made, used and removed",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const script = `
+import { initGpu } from "${new URL("../../src/gpu/device.ts", import.meta.url).href}";
+await initGpu();
+console.log(JSON.stringify(Deno.env.get("XDG_RUNTIME_DIR") ?? null));
+`;
+    const env = { ...Deno.env.toObject() };
+    delete env.XDG_RUNTIME_DIR;
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script],
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assertEquals(output.code, 0, stderr);
+    const folder = JSON.parse(new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!);
+    assertTrue(typeof folder === "string" && folder.includes("dinogpu-runtime-"), `got ${folder}`);
+    assertTrue(!stderr.includes("XDG_RUNTIME_DIR"), `Mesa complained: ${stderr}`);
+    let exists = true;
+    try {
+      Deno.statSync(folder);
+    } catch {
+      exists = false;
+    }
+    assertTrue(!exists, `${folder} is left after the process ended`);
+  },
+});
