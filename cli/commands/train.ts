@@ -15,7 +15,12 @@ import { readCheckpointInfo } from "../../src/train/checkpoint.ts";
 import { runSteps } from "../../src/train/curriculum.ts";
 import { type DistillTeacher, loadDistillTeacher } from "../../src/train/distill.ts";
 import { CheckpointError } from "../../src/io/safetensors.ts";
-import { METRICS_FILE, runDinoTraining, type TrainRunResult } from "../../src/train/run.ts";
+import {
+  knnBankImages,
+  METRICS_FILE,
+  runDinoTraining,
+  type TrainRunResult,
+} from "../../src/train/run.ts";
 import {
   DENO_FILE_SYSTEM,
   OutputWriteError,
@@ -126,10 +131,9 @@ export async function trainFromFlags(
     console.error(`skipped ${skipped.path}: ${skipped.reason}`);
   }
   const knn = await evaluationSets(data, config);
-  const limit = config.evalTrainLimit;
   const images = config.evalData
     ? `${data.train.length} images of "${data.name}" (k-NN: ${
-      limit > 0 ? Math.min(limit, knn!.bank.length) : knn!.bank.length
+      knnBankImages(knn!.bank, config.evalTrainLimit)
     } bank / ${knn!.queries.length} query images of "${knn!.name}")`
     : `${data.train.length} train / ${data.test.length} test images of "${data.name}"`;
   console.error(

@@ -209,6 +209,11 @@ function warnOfSlowStudentEma(run: TrainingRun): void {
   );
 }
 
+/** Images of `bank` a k-NN evaluation uses: its first `evalTrainLimit` (0: all). */
+export function knnBankImages(bank: Dataset, evalTrainLimit: number): number {
+  return evalTrainLimit > 0 ? Math.min(evalTrainLimit, bank.length) : bank.length;
+}
+
 /** Streamed images above which `knnBeforeTraining: "auto"` leaves the k-NN before training out. */
 export const KNN_BEFORE_TRAINING_IMAGES = 10_000;
 
@@ -224,8 +229,7 @@ export function knnBeforeTraining(
 ): { evaluate: boolean; skipped?: string } {
   if (!queries || config.knnBeforeTraining === "never") return { evaluate: false };
   if (config.knnBeforeTraining === "always") return { evaluate: true };
-  const limit = config.evalTrainLimit;
-  const bankImages = limit > 0 ? Math.min(limit, bank.length) : bank.length;
+  const bankImages = knnBankImages(bank, config.evalTrainLimit);
   const streamed = (bank instanceof IndexedImages ? bankImages : 0) +
     (queries instanceof IndexedImages ? queries.length : 0);
   if (streamed <= KNN_BEFORE_TRAINING_IMAGES) return { evaluate: true };
