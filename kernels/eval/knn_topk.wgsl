@@ -90,6 +90,36 @@ fn similarity_at(at: u32) -> f32 {
   return similarity[at / 4u][at % 4u];
 }
 
+// The columns [column_begin, column_end) of `row` in three parts: up to 3 columns
+// [begin, vector_begin), whole vec4s [vector_begin, vector_end) (vec4 indices
+// [first_vector, last_vector) of `similarity`) and up to 3 columns [vector_end, end).
+struct ColumnRange {
+  base: u32, // flat position of the row's column 0
+  begin: u32,
+  vector_end: u32,
+  first_vector: u32,
+  last_vector: u32,
+  head_columns: u32,
+  tail_columns: u32,
+}
+
+fn columns_of(row: u32) -> ColumnRange {
+  let begin = params.column_begin;
+  let end = params.column_end;
+  let base = row * params.columns;
+  let vector_begin = min(end, begin + (4u - (base + begin) % 4u) % 4u);
+  let vector_end = vector_begin + (end - vector_begin) / 4u * 4u;
+  return ColumnRange(
+    base,
+    begin,
+    vector_end,
+    (base + vector_begin) / 4u,
+    (base + vector_end) / 4u,
+    vector_begin - begin,
+    end - vector_end,
+  );
+}
+
 // Offers column `index` of similarity `value` (index >= 0) to this thread's list of the k best.
 // Loops at most k times (k - 1 shifts and the pass that exits).
 fn offer(value: f32, index: i32, k: u32) {
@@ -142,6 +172,77 @@ fn sort_pool(local: u32, size: u32) {
   }
 }
 
+// Moves the best of the threads' candidates (`better`) and its thread to slot 0 of the candidate
+// arrays: a tree reduction, one barrier a level. Every thread has written its slot and passed a
+// barrier before the call.
+fn reduce_candidates(local: u32) {
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+    if (local < stride) {
+      let other = local + stride;
+      if (better(
+        candidate_values[other],
+        candidate_indices[other],
+        candidate_values[local],
+        candidate_indices[local],
+      )) {
+        candidate_values[local] = candidate_values[other];
+        candidate_indices[local] = candidate_indices[other];
+        candidate_threads[local] = candidate_threads[other];
+      }
+    }
+    workgroupBarrier();
+  }
+}
+
+// Thread 0's vote over the k neighbours in result_values / result_indices (see the top).
+fn vote_predictions(row: u32, k: u32) {
+  let top = result_values[0];
+  var chosen: array<i32, MAX_PREDICTIONS>;
+  let wanted = min(params.predictions_per_row, MAX_PREDICTIONS);
+  for (var p = 0u; p < wanted; p = p + 1u) {
+    var best_class = -1;
+    var best_vote = 0.0;
+    for (var j = 0u; j < k; j = j + 1u) {
+      if (result_indices[j] < 0) {
+        continue;
+      }
+      let label = train_labels[result_indices[j]];
+      var taken = false;
+      for (var q = 0u; q < p; q = q + 1u) {
+        taken = taken || chosen[q] == label;
+      }
+      if (taken) {
+        continue;
+      }
+      var vote = 0.0;
+      for (var m = 0u; m < k; m = m + 1u) {
+        if (result_indices[m] >= 0 && train_labels[result_indices[m]] == label) {
+          vote = vote + exp((result_values[m] - top) * params.inverse_temperature);
+        }
+      }
+      if (best_class < 0 || vote > best_vote || (vote == best_vote && label < best_class)) {
+        best_class = label;
+        best_vote = vote;
+      }
+    }
+    if (best_class < 0) {
+      // No neighbour left with an unchosen class: the lowest unchosen class (zero votes).
+      for (var c = 0; c < i32(params.classes); c = c + 1) {
+        var taken = false;
+        for (var q = 0u; q < p; q = q + 1u) {
+          taken = taken || chosen[q] == c;
+        }
+        if (!taken) {
+          best_class = c;
+          break;
+        }
+      }
+    }
+    chosen[p] = best_class;
+    predictions[(params.prediction_offset + row) * params.predictions_per_row + p] = best_class;
+  }
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
   let row = group_row(at);
@@ -152,34 +253,24 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
   let negative_infinity = bitcast<f32>(0xff800000u);
   list_count = 0u;
 
-  // The range [begin, end) in three parts: up to 3 columns [begin, vector_begin), whole vec4s
-  // [vector_begin, vector_end) and up to 3 columns [vector_end, end).
-  let begin = params.column_begin;
-  let end = params.column_end;
-  let base = row * params.columns;
-  let vector_begin = min(end, begin + (4u - (base + begin) % 4u) % 4u);
-  let vector_end = vector_begin + (end - vector_begin) / 4u * 4u;
-  let first_vector = (base + vector_begin) / 4u;
-  let last_vector = (base + vector_end) / 4u;
-  let head_columns = vector_begin - begin;
-  let tail_columns = end - vector_end;
+  let range = columns_of(row);
 
   // 1. The floor: the k-th largest of the threads' maxima (`>` keeps NaN out; a thread without
   // a column, or with NaN alone, keeps -inf).
   var maxima = vec4f(negative_infinity);
-  for (var v = first_vector + local; v < last_vector; v = v + WORKGROUP_SIZE) {
+  for (var v = range.first_vector + local; v < range.last_vector; v = v + WORKGROUP_SIZE) {
     let values = similarity[v];
     maxima = select(maxima, values, values > maxima);
   }
   let lower = select(maxima.y, maxima.x, maxima.x > maxima.y);
   let upper = select(maxima.w, maxima.z, maxima.z > maxima.w);
   var maximum = select(lower, upper, upper > lower);
-  if (local < head_columns) {
-    let value = similarity_at(base + begin + local);
+  if (local < range.head_columns) {
+    let value = similarity_at(range.base + range.begin + local);
     maximum = select(maximum, value, value > maximum);
   }
-  if (local < tail_columns) {
-    let value = similarity_at(base + vector_end + local);
+  if (local < range.tail_columns) {
+    let value = similarity_at(range.base + range.vector_end + local);
     maximum = select(maximum, value, value > maximum);
   }
   thread_maxima[local] = maximum;
@@ -209,12 +300,12 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
       offer(best_values[row * k + local], best_indices[row * k + local], k);
     }
   }
-  // Column c of the chunk is train row column_offset + c; flat position base + c.
-  let first_index = i32(params.column_offset) - i32(base);
-  if (local < head_columns) {
-    offer(similarity_at(base + begin + local), first_index + i32(base + begin + local), k);
+  // Column c of the chunk is train row column_offset + c; flat position range.base + c.
+  let first_index = i32(params.column_offset) - i32(range.base);
+  if (local < range.head_columns) {
+    offer(similarity_at(range.base + range.begin + local), first_index + i32(range.base + range.begin + local), k);
   }
-  for (var v = first_vector + local; v < last_vector; v = v + WORKGROUP_SIZE) {
+  for (var v = range.first_vector + local; v < range.last_vector; v = v + WORKGROUP_SIZE) {
     let values = similarity[v];
     if (any(values >= vec4f(list_floor))) {
       let index = first_index + i32(4u * v);
@@ -224,8 +315,8 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
       offer(values.w, index + 3, k);
     }
   }
-  if (local < tail_columns) {
-    offer(similarity_at(base + vector_end + local), first_index + i32(base + vector_end + local), k);
+  if (local < range.tail_columns) {
+    offer(similarity_at(range.base + range.vector_end + local), first_index + i32(range.base + range.vector_end + local), k);
   }
 
   // 3. The merge.
@@ -273,22 +364,7 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
       candidate_indices[local] = index;
       candidate_threads[local] = local;
       workgroupBarrier();
-      for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-        if (local < stride) {
-          let other = local + stride;
-          if (better(
-            candidate_values[other],
-            candidate_indices[other],
-            candidate_values[local],
-            candidate_indices[local],
-          )) {
-            candidate_values[local] = candidate_values[other];
-            candidate_indices[local] = candidate_indices[other];
-            candidate_threads[local] = candidate_threads[other];
-          }
-        }
-        workgroupBarrier();
-      }
+      reduce_candidates(local);
       if (local == 0u) {
         result_values[round] = candidate_values[0];
         result_indices[round] = candidate_indices[0];
@@ -307,50 +383,75 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
   }
 
   if (params.vote == 1u && local == 0u) {
-    let top = result_values[0];
-    var chosen: array<i32, MAX_PREDICTIONS>;
-    let wanted = min(params.predictions_per_row, MAX_PREDICTIONS);
-    for (var p = 0u; p < wanted; p = p + 1u) {
-      var best_class = -1;
-      var best_vote = 0.0;
-      for (var j = 0u; j < k; j = j + 1u) {
-        if (result_indices[j] < 0) {
-          continue;
-        }
-        let label = train_labels[result_indices[j]];
-        var taken = false;
-        for (var q = 0u; q < p; q = q + 1u) {
-          taken = taken || chosen[q] == label;
-        }
-        if (taken) {
-          continue;
-        }
-        var vote = 0.0;
-        for (var m = 0u; m < k; m = m + 1u) {
-          if (result_indices[m] >= 0 && train_labels[result_indices[m]] == label) {
-            vote = vote + exp((result_values[m] - top) * params.inverse_temperature);
-          }
-        }
-        if (best_class < 0 || vote > best_vote || (vote == best_vote && label < best_class)) {
-          best_class = label;
-          best_vote = vote;
+    vote_predictions(row, k);
+  }
+}
+
+// Whether column `index` of similarity `value` replaces this thread's best (value, index) in
+// `nearest`: never NaN (`>=` is false for it), else `better`.
+fn improves(value: f32, index: i32, best_value: f32, best_index: i32) -> bool {
+  return value >= bitcast<f32>(0xff800000u) && better(value, index, best_value, best_index);
+}
+
+// The entry point for k = 1 (k-means assignment, nearest-neighbour search): each thread keeps the
+// best of its columns (one comparison a vec4 for most), then one workgroup argmax; no floor pass
+// and no lists. Same results as `main` with k = 1 (ties to the lower index, NaN never).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn nearest(at: RowGroup, @builtin(local_invocation_index) local: u32) {
+  let row = group_row(at);
+  if (row >= params.rows) {
+    return;
+  }
+  let range = columns_of(row);
+  let first_index = i32(params.column_offset) - i32(range.base);
+  var value = LOWEST;
+  var index = -1;
+  if (params.merge == 1u && local == 0u && best_indices[row] >= 0) {
+    value = best_values[row];
+    index = best_indices[row];
+  }
+  if (local < range.head_columns) {
+    let at_column = range.base + range.begin + local;
+    let candidate = similarity_at(at_column);
+    if (improves(candidate, first_index + i32(at_column), value, index)) {
+      value = candidate;
+      index = first_index + i32(at_column);
+    }
+  }
+  for (var v = range.first_vector + local; v < range.last_vector; v = v + WORKGROUP_SIZE) {
+    let values = similarity[v];
+    // An empty best takes any number, -inf included (as `main`'s floor of -inf does).
+    let threshold = select(value, bitcast<f32>(0xff800000u), index < 0);
+    if (any(values >= vec4f(threshold))) {
+      let column = first_index + i32(4u * v);
+      for (var c = 0u; c < 4u; c = c + 1u) {
+        if (improves(values[c], column + i32(c), value, index)) {
+          value = values[c];
+          index = column + i32(c);
         }
       }
-      if (best_class < 0) {
-        // No neighbour left with an unchosen class: the lowest unchosen class (zero votes).
-        for (var c = 0; c < i32(params.classes); c = c + 1) {
-          var taken = false;
-          for (var q = 0u; q < p; q = q + 1u) {
-            taken = taken || chosen[q] == c;
-          }
-          if (!taken) {
-            best_class = c;
-            break;
-          }
-        }
-      }
-      chosen[p] = best_class;
-      predictions[(params.prediction_offset + row) * params.predictions_per_row + p] = best_class;
+    }
+  }
+  if (local < range.tail_columns) {
+    let at_column = range.base + range.vector_end + local;
+    let candidate = similarity_at(at_column);
+    if (improves(candidate, first_index + i32(at_column), value, index)) {
+      value = candidate;
+      index = first_index + i32(at_column);
+    }
+  }
+  candidate_values[local] = value;
+  candidate_indices[local] = index;
+  candidate_threads[local] = local;
+  workgroupBarrier();
+  reduce_candidates(local);
+  if (local == 0u) {
+    best_values[row] = candidate_values[0];
+    best_indices[row] = candidate_indices[0];
+    result_values[0] = candidate_values[0];
+    result_indices[0] = candidate_indices[0];
+    if (params.vote == 1u) {
+      vote_predictions(row, 1u);
     }
   }
 }

@@ -256,3 +256,51 @@ gpuTest("knn: rows with fewer candidates than k pad with -1, also merged over ch
   assertSameTopK(await topKInChunks(values, rows, columns, k), expected, k, "one chunk");
   assertSameTopK(await topKInChunks(values, rows, columns, k, [3, columns]), expected, k, "two");
 });
+
+gpuTest(
+  "knn: k 1 (the nearest entry point): NaN never, -Infinity kept, empty rows, a vote",
+  async () => {
+    const random = new Random(41);
+    const rows = 4;
+    const columns = 3_001;
+    const values = Float32Array.from(
+      { length: rows * columns },
+      () => random.uniform(0, 1) < 0.2 ? NaN : quantised(random),
+    );
+    values.fill(NaN, 0, columns); // row 0: no candidate at all
+    values.fill(NaN, columns, 2 * columns); // row 1: only -Infinity, twice
+    values[columns + 9] = -Infinity;
+    values[columns + 4] = -Infinity;
+    values[3 * columns + 2_999] = values[3 * columns + 1_600] = 2; // row 3: a tie across chunks
+    const expected = referenceTopK(values, rows, columns, 1);
+    assertEquals(expected.indices, [-1, 4, expected.indices[2], 1_600]);
+    assertSameTopK(await topKInChunks(values, rows, columns, 1), expected, 1, "one chunk");
+    assertSameTopK(
+      await topKInChunks(values, rows, columns, 1, [1_500, columns]),
+      expected,
+      1,
+      "two",
+    );
+
+    const labels = tensor(Int32Array.from({ length: columns }, (_, j) => j % 3), [columns], "i32");
+    const neighbours = { values: Tensor.empty([rows, 1]), indices: Tensor.empty([rows, 1], "i32") };
+    const predictions = Tensor.empty([rows, 2], "i32");
+    const similarity = tensor(values, [rows, columns]);
+    knnTopK(similarity, labels, neighbours, {
+      k: 1,
+      columnOffset: 0,
+      merge: false,
+      vote: { predictions, offset: 0, perRow: 2, classes: 3, temperature: 0.07 },
+    });
+    const [got] = await readAll([predictions]);
+    // The neighbour's class, then the lowest other class; a row without a neighbour: 0, 1.
+    const expectedPredictions = expected.indices.flatMap((j) => {
+      const label = j < 0 ? 0 : j % 3;
+      return j < 0 ? [0, 1] : [label, label === 0 ? 1 : 0];
+    });
+    assertEquals(Array.from(got), expectedPredictions);
+    for (const t of [labels, neighbours.values, neighbours.indices, predictions, similarity]) {
+      t.dispose();
+    }
+  },
+);
