@@ -8,14 +8,7 @@
 # Environment: DENO, PYTHON (default /usr/bin/python3), EMBEDDINGS, QUERIES (10000), K (10),
 # CLUSTERS (100), ITERATIONS (25).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-out="${1:-runs/curate_vs_faiss}"
-mkdir -p "$out"
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/dinogpu-xdg}"
-mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-if [ -z "${DENO:-}" ]; then
-  if [ -x node_modules/deno/deno ]; then DENO=node_modules/deno/deno; else DENO=deno; fi
-fi
+source "$(dirname "$0")/common.sh" runs/curate_vs_faiss "$@"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 args=("${QUERIES:-10000}" "${K:-10}" "${CLUSTERS:-100}" "${ITERATIONS:-25}")
 embeddings="${EMBEDDINGS:-$out/embeddings}"

@@ -15,14 +15,7 @@
 #   GPU_CHECK_TEST_SECONDS   time limit of the test suite (default 300)
 #   GPU_CHECK_SKIP=a,b       steps to skip: info,matmul,model,train,profile,torch,tests
 set -uo pipefail
-cd "$(dirname "$0")/.."
-out="${1:-runs/gpu_check}"
-mkdir -p "$out"
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/dinogpu-xdg}"
-mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-if [ -z "${DENO:-}" ]; then
-  if [ -x node_modules/deno/deno ]; then DENO=node_modules/deno/deno; else DENO=deno; fi
-fi
+source "$(dirname "$0")/common.sh" runs/gpu_check "$@"
 PYTHON="${PYTHON:-python3}"
 skip=",${GPU_CHECK_SKIP:-},"
 cli=("$DENO" run --allow-read --allow-write --allow-env --allow-sys=statfs --allow-ffi cli/main.ts)

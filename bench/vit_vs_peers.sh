@@ -13,14 +13,7 @@
 # only).
 # A loaded machine slows PyTorch's OpenMP threads most: run it on an idle one.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-out="${1:-runs/vit_vs_peers}"
-mkdir -p "$out"
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/dinogpu-xdg}"
-mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-if [ -z "${DENO:-}" ]; then
-  if [ -x node_modules/deno/deno ]; then DENO=node_modules/deno/deno; else DENO=deno; fi
-fi
+source "$(dirname "$0")/common.sh" runs/vit_vs_peers "$@"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 arch="${ARCH:-small}" patch="${PATCH:-16}" size="${SIZE:-224}" batch="${BATCH:-16}"
 threads="${THREADS:-$(nproc)}" seconds="${MEASURE_SECONDS:-10}"
