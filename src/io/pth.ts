@@ -6,7 +6,7 @@
  * `argparse.Namespace` objects, as DINO training checkpoints store under `args`).
  * @module
  */
-import { CheckpointError } from "./safetensors.ts";
+import { CheckpointError, readCheckpointFile } from "./safetensors.ts";
 import { DTYPE_BYTES, type HostTensor, typedView } from "../tensor/host.ts";
 import { STORAGE_DTYPES } from "./pickle/torch_globals.ts";
 import { unpickle } from "./pickle/unpickle.ts";
@@ -220,27 +220,12 @@ export async function readPth(
   return out;
 }
 
-async function readNamed<T>(path: string, read: (bytes: Uint8Array) => Promise<T>): Promise<T> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (error) {
-    throw new CheckpointError(`${path}: cannot read: ${(error as Error).message}`);
-  }
-  try {
-    return await read(bytes);
-  } catch (error) {
-    if (error instanceof CheckpointError) throw new CheckpointError(`${path}: ${error.message}`);
-    throw error;
-  }
-}
-
 /** {@link readPth} of a file; every error names the file. */
 export function readPthFile(
   path: string,
   options: ReadPthOptions = {},
 ): Promise<Map<string, HostTensor>> {
-  return readNamed(path, (bytes) => readPth(bytes, options));
+  return readCheckpointFile(path, (bytes) => readPth(bytes, options));
 }
 
 /** {@link readPthObject} of a file; every error names the file. */
@@ -248,5 +233,5 @@ export function readPthObjectFile(
   path: string,
   options: Pick<ReadPthOptions, "inertClasses" | "verifyCrc"> = {},
 ): Promise<PickleValue> {
-  return readNamed(path, (bytes) => readPthObject(bytes, options));
+  return readCheckpointFile(path, (bytes) => readPthObject(bytes, options));
 }

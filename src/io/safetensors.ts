@@ -217,8 +217,14 @@ export function writeSafetensors(
   return out;
 }
 
-/** Reads a safetensors file from disk; every error names the file. */
-export async function readSafetensorsFile(path: string): Promise<Safetensors> {
+/**
+ * `read` of the bytes of the file at `path`, with the path in front of every CheckpointError (a
+ * file that cannot be read is one). Serves the readers of safetensors and `.pth` files.
+ */
+export async function readCheckpointFile<T>(
+  path: string,
+  read: (bytes: Uint8Array) => T | Promise<T>,
+): Promise<T> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -226,9 +232,14 @@ export async function readSafetensorsFile(path: string): Promise<Safetensors> {
     throw new CheckpointError(`${path}: cannot read: ${(error as Error).message}`);
   }
   try {
-    return readSafetensors(bytes);
+    return await read(bytes);
   } catch (error) {
     if (error instanceof CheckpointError) throw new CheckpointError(`${path}: ${error.message}`);
     throw error;
   }
+}
+
+/** Reads a safetensors file from disk; every error names the file. */
+export function readSafetensorsFile(path: string): Promise<Safetensors> {
+  return readCheckpointFile(path, readSafetensors);
 }

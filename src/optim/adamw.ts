@@ -18,6 +18,7 @@
 import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
+import { updatedParameters } from "./parameters.ts";
 import { full, keep, Tensor, tensor, zeros } from "../tensor/tensor.ts";
 
 /** A group of parameters sharing a learning rate and weight decay. */
@@ -224,18 +225,7 @@ export class AdamW {
         `AdamW.step: gradScale must hold one f32 value, got ${scale.describe()}`,
       );
     }
-    const active: number[] = [];
-    this.#params.forEach((param, index) => {
-      const grad = param.grad;
-      if (!param.requiresGrad || !grad || param.size === 0) return;
-      if (grad.size !== param.size || grad.dtype !== "f32") {
-        throw new ShapeError(
-          `AdamW.step: gradient of parameter ${index} does not match it: ${param.describe()} ` +
-            `has gradient ${grad.describe()}`,
-        );
-      }
-      active.push(index);
-    });
+    const active = updatedParameters(this.#params, "AdamW");
     if (active.length === 0) return;
     const runtime = gpu();
     // The scalars (step counts, bias corrections, the groups' current lr and weight decay) are

@@ -15,6 +15,7 @@
 import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
+import { updatedParameters } from "./parameters.ts";
 import { keep, type Tensor, zeros } from "../tensor/tensor.ts";
 
 /** Hyperparameters of SGD (defaults as PyTorch's, except `lr`, which is required). */
@@ -97,16 +98,8 @@ export class Sgd {
     if (!Number.isFinite(this.lr) || this.lr < 0) {
       throw new RangeError(`Sgd.step: lr must be a finite number >= 0, got ${this.lr}`);
     }
-    const active: number[] = [];
-    this.#params.forEach((param, index) => {
-      const grad = param.grad;
-      if (!param.requiresGrad || !grad || param.size === 0) return;
-      if (grad.size !== param.size || grad.dtype !== "f32") {
-        throw new ShapeError(
-          `Sgd.step: gradient of parameter ${index} does not match it: ${param.describe()} has ` +
-            `gradient ${grad.describe()}`,
-        );
-      }
+    const active = updatedParameters(this.#params, "Sgd");
+    for (const index of active) {
       const first = this.#steps[index]++ === 0;
       const host = this.#scalarHost;
       const at = index * SLOT_WORDS;
@@ -116,8 +109,7 @@ export class Sgd {
       host[at + 3] = this.weightDecay;
       host[at + 4] = this.nesterov ? 1 : 0;
       host[at + 5] = this.nesterov ? this.momentum : 1;
-      active.push(index);
-    });
+    }
     if (active.length === 0) return;
     gpu().upload(this.#scalars.buffer, this.#scalarHost);
     for (const index of active) {
