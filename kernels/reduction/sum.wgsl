@@ -14,16 +14,9 @@ override WORKGROUP_SIZE: u32 = 256u;
 // #include "row_group.wgsl"
 // #include "workgroup_sum.wgsl"
 
-struct Params {
-  outer: u32,
-  length: u32,
-  inner: u32,
-  scale: f32,
-}
-
+// The params: include/axis_view.wgsl.
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 // The sum of input[base + k * inner] over k in [first, last), with two interleaved accumulators
 // (shorter dependency chains, smaller rounding error).
@@ -44,7 +37,7 @@ fn axis_sum(base: u32, first: u32, last: u32) -> f32 {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn rows(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
   let row = group_row(at);
-  let outputs = params.outer * params.inner;
+  let outputs = axis_outputs();
   let base = axis_start(row);
   var total = 0.0;
   if (row < outputs) {
@@ -61,7 +54,7 @@ fn rows(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn simple(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let row = flat_index(id, groups);
-  if (row >= params.outer * params.inner) {
+  if (row >= axis_outputs()) {
     return;
   }
   let base = axis_start(row);
@@ -75,7 +68,7 @@ fn columns(
   @builtin(workgroup_id) group: vec3u,
 ) {
   let c = id.x + id.z * groups.x * WORKGROUP_SIZE;
-  let outputs = params.outer * params.inner;
+  let outputs = axis_outputs();
   if (c >= outputs) {
     return;
   }
