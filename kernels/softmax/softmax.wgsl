@@ -9,17 +9,11 @@ override LOG: u32 = 0u;
 
 // #include "row_main.wgsl"
 // #include "row_softmax.wgsl"
+// #include "softmax_params.wgsl"
 
-struct Params {
-  rows: u32,
-  length: u32,
-  inverse_temperature: f32,
-  unused: u32,
-}
-
+// The params: include/softmax_params.wgsl.
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 // The values of row_softmax.wgsl: x * t. (t > 0 and rounding is monotonic, so the maximum of
 // x * t is exactly max(x) * t.)

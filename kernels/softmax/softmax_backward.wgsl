@@ -8,18 +8,12 @@ override LOG: u32 = 0u;
 
 // #include "row_main.wgsl"
 // #include "row_term_sum.wgsl"
+// #include "softmax_params.wgsl"
 
-struct Params {
-  rows: u32,
-  length: u32,
-  inverse_temperature: f32,
-  unused: u32,
-}
-
+// The params: include/softmax_params.wgsl.
 @group(0) @binding(0) var<storage, read> y: array<f32>;
 @group(0) @binding(1) var<storage, read> grad_out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> grad_x: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 // The one term of row_term_sum.wgsl: g (log-softmax) or g * y (softmax).
 fn row_term(term: u32, index: u32, shift: f32) -> f32 {
