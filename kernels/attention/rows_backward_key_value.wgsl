@@ -18,12 +18,8 @@ override SEPARATE_VALUE_GRAD: u32 = 1u;
 @group(0) @binding(6) var<storage, read_write> grad_key: array<f32>;
 @group(0) @binding(7) var<storage, read_write> grad_value: array<f32>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let task = row_task(id, groups);
-  if (task.head >= params.batch_heads) {
-    return;
-  }
+// The key row of `task` (attention_rows.wgsl's `main`).
+fn compute_row(task: RowTask) {
   let n = params.n;
   let bases = task.bases;
   let in_row = params.in_row;
@@ -56,11 +52,10 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
       grad_p4 += v_row[v] * grads[v];
     }
     let lse = log_sum_exp[head_rows + i] * LOG2_E;
-    let p = exp2((score4.x + score4.y) + (score4.z + score4.w) - lse);
-    let grad_score = p * ((grad_p4.x + grad_p4.y) + (grad_p4.z + grad_p4.w) - delta[head_rows + i]);
+    let grads_of_score = score_grads(score4, grad_p4, lse, delta[head_rows + i]);
     for (var v = 0u; v < HEAD_VECS; v++) {
-      grad_v[v] += p * grads[v];
-      grad_k[v] += grad_score * queries[v];
+      grad_v[v] += grads_of_score.x * grads[v];
+      grad_k[v] += grads_of_score.y * queries[v];
     }
   }
 

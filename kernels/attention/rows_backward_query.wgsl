@@ -14,12 +14,8 @@
 // delta): include/attention_rows_backward.wgsl.
 @group(0) @binding(6) var<storage, read_write> grad_query: array<f32>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let task = row_task(id, groups);
-  if (task.head >= params.batch_heads) {
-    return;
-  }
+// The query row of `task` (attention_rows.wgsl's `main`).
+fn compute_row(task: RowTask) {
   let n = params.n;
   let bases = task.bases;
   let in_row = params.in_row;
@@ -47,8 +43,7 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
       score4 += q[v] * keys[v];
       grad_p4 += grad_out[v] * load_value(value_row, v);
     }
-    let p = exp2((score4.x + score4.y) + (score4.z + score4.w) - lse);
-    let grad_score = p * ((grad_p4.x + grad_p4.y) + (grad_p4.z + grad_p4.w) - row_delta);
+    let grad_score = score_grads(score4, grad_p4, lse, row_delta).y;
     for (var v = 0u; v < HEAD_VECS; v++) {
       accumulator[v] += grad_score * keys[v];
     }

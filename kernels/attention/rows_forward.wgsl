@@ -21,12 +21,8 @@ const CHUNK: u32 = 32u;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let task = row_task(id, groups);
-  if (task.head >= params.batch_heads) {
-    return;
-  }
+// The row of `task` (attention_rows.wgsl's `main`).
+fn compute_row(task: RowTask) {
   let n = params.n;
   let bases = task.bases;
   let in_row = params.in_row;
@@ -50,7 +46,7 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
       for (var v = 0u; v < HEAD_VECS; v++) {
         dot4 += q[v] * load_key(key_row, v);
       }
-      let score = (dot4.x + dot4.y) + (dot4.z + dot4.w);
+      let score = sum4(dot4);
       scores[j] = score;
       chunk_max = max(chunk_max, score);
     }

@@ -1,8 +1,7 @@
 // Binary elementwise ops with NumPy broadcasting: out = a (op) b.
 // `same`: a, b and out have the same number of elements (no broadcasting), flat index.
-// `same_vec4`: as `same`, VECTORS_PER_INVOCATION consecutive vec4s per invocation; the buffers
-// must hold whole vec4s up to ceil(count / 4) (pooled buffers do); the elements past count in the
-// last vec4 are left alone.
+// `same_vec4`: as `same`, VECTORS_PER_INVOCATION consecutive vec4s per invocation
+// (include/flat_vec4.wgsl; the buffers must hold whole vec4s up to ceil(count / 4)).
 // `broadcast`: out index i is split into coordinates over `shape` (rank <= 8, innermost last) and
 // each input is read at sum(coordinate * stride), stride 0 along broadcast axes.
 // OP: 0 add, 1 sub, 2 mul, 3 div, 4 a * scalar (broadcast copy; bind a as b too).
@@ -10,6 +9,8 @@
 override WORKGROUP_SIZE: u32 = 256u;
 override OP: u32 = 0u;
 override VECTORS_PER_INVOCATION: u32 = 4u;
+
+// #include "flat_vec4.wgsl"
 
 struct Params {
   count: u32,
@@ -47,34 +48,30 @@ fn combine(x: f32, y: f32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn same(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let i = flat_index(id, groups);
   if (i < params.count) {
     out[i] = combine(a[i], b[i]);
   }
 }
 
-fn combine4(x: vec4f, y: vec4f) -> vec4f {
-  return vec4f(combine(x.x, y.x), combine(x.y, y.y), combine(x.z, y.z), combine(x.w, y.w));
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn same_vec4(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let first = (id.x + id.y * groups.x * WORKGROUP_SIZE) * VECTORS_PER_INVOCATION;
-  let whole = params.count / 4u;
-  for (var q = first; q < min(first + VECTORS_PER_INVOCATION, whole); q++) {
-    out4[q] = combine4(a4[q], b4[q]);
-  }
-  let rest = params.count % 4u;
-  if (rest != 0u && whole >= first && whole < first + VECTORS_PER_INVOCATION) {
-    for (var c = 0u; c < rest; c++) {
-      out4[whole][c] = combine(a4[whole][c], b4[whole][c]);
-    }
-  }
+  flat_vec4(id, groups);
+}
+
+fn vec4_element(q: u32) {
+  let x = a4[q];
+  let y = b4[q];
+  out4[q] = vec4f(combine(x.x, y.x), combine(x.y, y.y), combine(x.z, y.z), combine(x.w, y.w));
+}
+
+fn vec4_part(q: u32, c: u32) {
+  out4[q][c] = combine(a4[q][c], b4[q][c]);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn broadcast(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let i = flat_index(id, groups);
   if (i >= params.count) {
     return;
   }

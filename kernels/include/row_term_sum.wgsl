@@ -1,11 +1,13 @@
 // The sum of a per-element term over row `row` (`params.length` elements from row * length), for
-// the row kernels (row_group.wgsl): `workgroup_row_sum` when a workgroup shares the row (the
-// long-row `main`-style entry points; call it from uniform control flow, it contains barriers)
-// and `short_row_sum` when one invocation owns it (`short_rows`; four interleaved sums: shorter
-// dependency chains, smaller rounding error). The includer declares `override WORKGROUP_SIZE: u32`,
-// a Params with a `length` field, and `fn row_term(term: u32, index: u32, shift: f32) -> f32`:
-// term number `term` (a kernel with several sums numbers them) of the element at `index`, given
-// `shift` (a row statistic such as the mean, or unused).
+// the row kernels (row_group.wgsl; cross_entropy, softmax_backward, l2_normalize, layer_norm,
+// train/sinkhorn_rows, train/sinkhorn_entropy): `workgroup_row_sum` when a workgroup shares the
+// row (the long-row `main`-style entry points; call it from uniform control flow, it contains
+// barriers) and `short_row_sum` when one invocation owns it (`short_rows`; four interleaved sums:
+// shorter dependency chains, smaller rounding error). The includer declares
+// `override WORKGROUP_SIZE: u32`, a Params with a `length` field, and
+// `fn row_term(term: u32, index: u32, shift: f32) -> f32`: term number `term` (a kernel with
+// several sums numbers them) of the element at `index`, given `shift` (a row statistic such as the
+// mean, or unused).
 // #include "row_group.wgsl"
 // #include "workgroup_sum.wgsl"
 

@@ -1,6 +1,6 @@
 // Sums over the invocations of one workgroup, as a tree in workgroup memory: a row shared by a
 // workgroup (reduction/sum and, through row_term_sum.wgsl and row_pair_sum.wgsl, cross_entropy,
-// softmax_backward, l2_normalize, layer_norm, layer_norm_backward; train/sinkhorn_rows,
+// softmax_backward, l2_normalize, layer_norm, layer_norm_backward, train/sinkhorn_rows,
 // train/sinkhorn_entropy), or a workgroup's share of a longer sum (optim/clip_sum_squares,
 // optim/clip_finalize). The includer declares `override WORKGROUP_SIZE: u32` (a power of two, the
 // workgroup size of the caller) and calls these from uniform control flow (they contain barriers).

@@ -5,19 +5,14 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
-struct Params {
-  rows: u32,
-  dim: u32,
-  pdist_eps: f32,
-  log_eps: f32,
-}
+// #include "flat_index.wgsl"
+// #include "koleo_params.wgsl"
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+// Binding 0 (x) and the params: include/koleo_params.wgsl.
 @group(0) @binding(1) var<storage, read> grad_output: array<f32>;
 @group(0) @binding(2) var<storage, read> distances: array<f32>;
 @group(0) @binding(3) var<storage, read> nearest: array<i32>;
 @group(0) @binding(4) var<storage, read_write> grad_x: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 fn coefficient(i: u32) -> f32 {
   let d = distances[i];
@@ -26,7 +21,7 @@ fn coefficient(i: u32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let index = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let index = flat_index(id, groups);
   let dim = params.dim;
   if (index >= params.rows * dim) {
     return;
@@ -34,10 +29,10 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   let r = index / dim;
   let c = index % dim;
   let own = u32(nearest[r]);
-  var total = coefficient(r) * (x[r * dim + c] - x[own * dim + c] + params.pdist_eps);
+  var total = coefficient(r) * (x_at(r, c) - x_at(own, c) + params.pdist_eps);
   for (var i = 0u; i < params.rows; i++) {
     if (u32(nearest[i]) == r) {
-      total -= coefficient(i) * (x[i * dim + c] - x[r * dim + c] + params.pdist_eps);
+      total -= coefficient(i) * (x_at(i, c) - x_at(r, c) + params.pdist_eps);
     }
   }
   grad_x[index] = total;

@@ -4,22 +4,17 @@
 
 override WORKGROUP_SIZE: u32 = 64u;
 
-struct Params {
-  rows: u32,
-  dim: u32,
-  pdist_eps: f32,
-  log_eps: f32,
-}
+// #include "flat_index.wgsl"
+// #include "koleo_params.wgsl"
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+// Binding 0 (x) and the params: include/koleo_params.wgsl.
 @group(0) @binding(1) var<storage, read_write> values: array<f32>;
 @group(0) @binding(2) var<storage, read_write> distances: array<f32>;
 @group(0) @binding(3) var<storage, read_write> nearest: array<i32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let i = flat_index(id, groups);
   if (i >= params.rows) {
     return;
   }
@@ -33,7 +28,7 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
     }
     var dot = 0.0;
     for (var c = 0u; c < dim; c++) {
-      dot += x[i * dim + c] * x[j * dim + c];
+      dot += x_at(i, c) * x_at(j, c);
     }
     if (!found || dot > best) {
       best = dot;
@@ -43,7 +38,7 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   }
   var squared = 0.0;
   for (var c = 0u; c < dim; c++) {
-    let difference = x[i * dim + c] - x[best_index * dim + c] + params.pdist_eps;
+    let difference = x_at(i, c) - x_at(best_index, c) + params.pdist_eps;
     squared += difference * difference;
   }
   let distance = sqrt(squared);

@@ -6,6 +6,8 @@
 override WORKGROUP_SIZE: u32 = 256u;
 
 // #include "erf.wgsl"
+// #include "flat_index.wgsl"
+// #include "strided_sum.wgsl"
 
 struct Params {
   count: u32,
@@ -23,15 +25,15 @@ struct Params {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn gelu_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let i = flat_index(id, groups);
   if (i < params.count) {
     gradPre[i] = gradOut[i] * gelu_derivative(pre[i]);
   }
 }
 
 // count = number of columns (or elements per batch entry), rows = number of rows (batch entries).
-// Launch [x, chunks, z]: column c = id.x + id.z * groups.x * WORKGROUP_SIZE; workgroup row y sums
-// the rows [y * chunk_rows, (y + 1) * chunk_rows) with chunk_rows = ceil(rows / chunks) and
+// Launch [x, chunks, z] (strided_sum.wgsl): column c = chunk_column; workgroup row y sums the rows
+// [y * chunk_rows, (y + 1) * chunk_rows) with chunk_rows = ceil(rows / chunks) (chunk_range) and
 // writes sums[y * count + c]. With one chunk that is the column sum itself; with more, the caller
 // sums the [chunks, count] partials again (two passes: many short columns use every core).
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -40,22 +42,14 @@ fn column_sum(
   @builtin(num_workgroups) groups: vec3u,
   @builtin(workgroup_id) group: vec3u,
 ) {
-  let c = id.x + id.z * groups.x * WORKGROUP_SIZE;
+  let c = chunk_column(id, groups);
   if (c < params.count) {
-    let chunk_rows = (params.rows + groups.y - 1u) / groups.y;
-    let first = group.y * chunk_rows;
-    let last = min(params.rows, first + chunk_rows);
-    // Two interleaved accumulators: shorter dependency chains, smaller rounding error.
-    var t0 = 0.0;
-    var t1 = 0.0;
-    var r = first;
-    for (; r + 2u <= last; r += 2u) {
-      t0 += values[r * params.count + c];
-      t1 += values[(r + 1u) * params.count + c];
-    }
-    if (r < last) {
-      t0 += values[r * params.count + c];
-    }
-    sums[group.y * params.count + c] = t0 + t1;
+    let range = chunk_range(params.rows, group, groups);
+    sums[group.y * params.count + c] = strided_sum(c, params.count, range.x, range.y);
   }
+}
+
+// The values strided_sum.wgsl sums for column_sum.
+fn strided_value(index: u32) -> f32 {
+  return values[index];
 }

@@ -6,7 +6,7 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
-// #include "row_group.wgsl"
+// #include "row_main.wgsl"
 // #include "row_term_sum.wgsl"
 
 struct Params {
@@ -50,12 +50,8 @@ fn write_row(row: u32, first: u32, step: u32, mean: f32, rstd: f32) {
   }
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
-  let row = group_row(at);
-  if (row >= params.rows) {
-    return;
-  }
+// One row (row_main.wgsl), shared by the workgroup or owned by one invocation.
+fn long_row(lane: u32, row: u32) {
   let count = f32(params.length);
   let mean = workgroup_row_sum(lane, row, 0u, 0.0) / count;
   let rstd = inverseSqrt(workgroup_row_sum(lane, row, 1u, mean) / count + params.eps);
@@ -66,12 +62,7 @@ fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
   }
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = flat_index(id, groups);
-  if (row >= params.rows) {
-    return;
-  }
+fn short_row(row: u32) {
   let count = f32(params.length);
   let mean = short_row_sum(row, 0u, 0.0) / count;
   let rstd = inverseSqrt(short_row_sum(row, 1u, mean) / count + params.eps);

@@ -5,7 +5,7 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
-// #include "row_group.wgsl"
+// #include "row_main.wgsl"
 // #include "row_pair_sum.wgsl"
 
 struct Params {
@@ -51,22 +51,13 @@ fn write_row(row: u32, first: u32, step: u32, sums: vec2f) {
   }
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
-  let row = group_row(at);
-  if (row >= params.rows) {
-    return;
-  }
+// One row (row_main.wgsl), shared by the workgroup or owned by one invocation.
+fn long_row(lane: u32, row: u32) {
   let statistics = vec2f(row_mean[row], row_rstd[row]);
   write_row(row, lane, WORKGROUP_SIZE, workgroup_row_sum_pair(lane, row, statistics));
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = flat_index(id, groups);
-  if (row >= params.rows) {
-    return;
-  }
+fn short_row(row: u32) {
   let statistics = vec2f(row_mean[row], row_rstd[row]);
   write_row(row, 0u, 1u, short_row_sum_pair(row, statistics));
 }

@@ -8,17 +8,10 @@ override WORKGROUP_SIZE: u32 = 256u;
 // #include "axis_view.wgsl"
 // #include "row_group.wgsl"
 
-struct Params {
-  outer: u32,
-  length: u32,
-  inner: u32,
-  unused: u32,
-}
-
+// The params: include/axis_view.wgsl.
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 @group(0) @binding(2) var<storage, read_write> indices: array<i32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 const LOWEST: f32 = -3.0e38;
 
@@ -28,7 +21,7 @@ var<workgroup> best_indices: array<u32, WORKGROUP_SIZE>;
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn rows(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
   let row = group_row(at);
-  let outputs = params.outer * params.inner;
+  let outputs = axis_outputs();
   let base = axis_start(row);
   var best = LOWEST;
   var best_index = 0xffffffffu;
@@ -67,7 +60,7 @@ fn rows(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn simple(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let row = flat_index(id, groups);
-  if (row >= params.outer * params.inner) {
+  if (row >= axis_outputs()) {
     return;
   }
   let base = axis_start(row);

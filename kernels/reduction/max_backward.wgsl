@@ -3,31 +3,24 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
-struct Params {
-  outer: u32,
-  length: u32,
-  inner: u32,
-  unused: u32,
-}
+// #include "axis_view.wgsl"
+// #include "flat_index.wgsl"
 
+// The params: include/axis_view.wgsl.
 @group(0) @binding(0) var<storage, read> indices: array<i32>;
 @group(0) @binding(1) var<storage, read> grad_out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> grad_in: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let e = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (e >= params.outer * params.length * params.inner) {
+  let e = flat_index(id, groups);
+  if (e >= axis_outputs() * params.length) {
     return;
   }
-  let i = e % params.inner;
-  let k = (e / params.inner) % params.length;
-  let o = e / (params.inner * params.length);
-  let row = o * params.inner + i;
+  let position = axis_position(e);
   var value = 0.0;
-  if (u32(indices[row]) == k) {
-    value = grad_out[row];
+  if (u32(indices[position.x]) == position.y) {
+    value = grad_out[position.x];
   }
   grad_in[e] = value;
 }

@@ -12,39 +12,22 @@ override WORKGROUP_SIZE: u32 = 256u;
 
 // #include "axis_view.wgsl"
 // #include "row_group.wgsl"
+// #include "strided_sum.wgsl"
 // #include "workgroup_sum.wgsl"
 
-struct Params {
-  outer: u32,
-  length: u32,
-  inner: u32,
-  scale: f32,
-}
-
+// The params: include/axis_view.wgsl.
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
-// The sum of input[base + k * inner] over k in [first, last), with two interleaved accumulators
-// (shorter dependency chains, smaller rounding error).
-fn axis_sum(base: u32, first: u32, last: u32) -> f32 {
-  var t0 = 0.0;
-  var t1 = 0.0;
-  var k = first;
-  for (; k + 2u <= last; k += 2u) {
-    t0 += input[base + k * params.inner];
-    t1 += input[base + (k + 1u) * params.inner];
-  }
-  if (k < last) {
-    t0 += input[base + k * params.inner];
-  }
-  return t0 + t1;
+// The values strided_sum.wgsl sums: the input.
+fn strided_value(index: u32) -> f32 {
+  return input[index];
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn rows(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
   let row = group_row(at);
-  let outputs = params.outer * params.inner;
+  let outputs = axis_outputs();
   let base = axis_start(row);
   var total = 0.0;
   if (row < outputs) {
@@ -61,11 +44,11 @@ fn rows(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn simple(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let row = flat_index(id, groups);
-  if (row >= params.outer * params.inner) {
+  if (row >= axis_outputs()) {
     return;
   }
   let base = axis_start(row);
-  output[row] = axis_sum(base, 0u, params.length) * params.scale;
+  output[row] = strided_sum(base, params.inner, 0u, params.length) * params.scale;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -74,13 +57,12 @@ fn columns(
   @builtin(num_workgroups) groups: vec3u,
   @builtin(workgroup_id) group: vec3u,
 ) {
-  let c = id.x + id.z * groups.x * WORKGROUP_SIZE;
-  let outputs = params.outer * params.inner;
+  let c = chunk_column(id, groups);
+  let outputs = axis_outputs();
   if (c >= outputs) {
     return;
   }
-  let chunk = (params.length + groups.y - 1u) / groups.y;
-  let first = group.y * chunk;
-  let last = min(params.length, first + chunk);
-  output[group.y * outputs + c] = axis_sum(axis_start(c), first, last) * params.scale;
+  let range = chunk_range(params.length, group, groups);
+  let total = strided_sum(axis_start(c), params.inner, range.x, range.y);
+  output[group.y * outputs + c] = total * params.scale;
 }

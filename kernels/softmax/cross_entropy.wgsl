@@ -4,7 +4,7 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
-// #include "row_group.wgsl"
+// #include "row_main.wgsl"
 // #include "row_term_sum.wgsl"
 
 struct Params {
@@ -22,23 +22,14 @@ fn row_term(term: u32, index: u32, shift: f32) -> f32 {
   return target_values[index] * log_p[index];
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
-  let row = group_row(at);
-  if (row >= params.rows) {
-    return;
-  }
+// One row (row_main.wgsl), shared by the workgroup or owned by one invocation.
+fn long_row(lane: u32, row: u32) {
   let row_total = workgroup_row_sum(lane, row, 0u, 0.0);
   if (lane == 0u) {
     loss[row] = -row_total;
   }
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = flat_index(id, groups);
-  if (row >= params.rows) {
-    return;
-  }
+fn short_row(row: u32) {
   loss[row] = -short_row_sum(row, 0u, 0.0);
 }

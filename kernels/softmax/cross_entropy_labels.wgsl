@@ -6,7 +6,7 @@
 
 override WORKGROUP_SIZE: u32 = 256u;
 
-// #include "row_group.wgsl"
+// #include "row_main.wgsl"
 // #include "row_softmax.wgsl"
 
 struct Params {
@@ -39,23 +39,14 @@ fn write_row(row: u32, statistics: RunningSoftmax) {
   }
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
-  let row = group_row(at);
-  if (row >= params.rows) {
-    return;
-  }
+// One row (row_main.wgsl), shared by the workgroup or owned by one invocation.
+fn long_row(lane: u32, row: u32) {
   let statistics = workgroup_row_softmax(lane, row);
   if (lane == 0u) {
     write_row(row, statistics);
   }
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = flat_index(id, groups);
-  if (row >= params.rows) {
-    return;
-  }
+fn short_row(row: u32) {
   write_row(row, short_row_softmax(row));
 }

@@ -7,19 +7,13 @@
 override WORKGROUP_SIZE: u32 = 256u;
 override LOG: u32 = 0u;
 
-// #include "row_group.wgsl"
+// #include "row_main.wgsl"
 // #include "row_softmax.wgsl"
+// #include "softmax_params.wgsl"
 
-struct Params {
-  rows: u32,
-  length: u32,
-  inverse_temperature: f32,
-  unused: u32,
-}
-
+// The params: include/softmax_params.wgsl.
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 // The values of row_softmax.wgsl: x * t. (t > 0 and rounding is monotonic, so the maximum of
 // x * t is exactly max(x) * t.)
@@ -44,20 +38,11 @@ fn write_row(row: u32, first: u32, step: u32, statistics: RunningSoftmax) {
   }
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
-  let row = group_row(at);
-  if (row >= params.rows) {
-    return;
-  }
+// One row (row_main.wgsl), shared by the workgroup or owned by one invocation.
+fn long_row(lane: u32, row: u32) {
   write_row(row, lane, WORKGROUP_SIZE, workgroup_row_softmax(lane, row));
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = flat_index(id, groups);
-  if (row >= params.rows) {
-    return;
-  }
+fn short_row(row: u32) {
   write_row(row, 0u, 1u, short_row_softmax(row));
 }

@@ -6,20 +6,14 @@
 override WORKGROUP_SIZE: u32 = 256u;
 override LOG: u32 = 0u;
 
-// #include "row_group.wgsl"
+// #include "row_main.wgsl"
 // #include "row_term_sum.wgsl"
+// #include "softmax_params.wgsl"
 
-struct Params {
-  rows: u32,
-  length: u32,
-  inverse_temperature: f32,
-  unused: u32,
-}
-
+// The params: include/softmax_params.wgsl.
 @group(0) @binding(0) var<storage, read> y: array<f32>;
 @group(0) @binding(1) var<storage, read> grad_out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> grad_x: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 // The one term of row_term_sum.wgsl: g (log-softmax) or g * y (softmax).
 fn row_term(term: u32, index: u32, shift: f32) -> f32 {
@@ -42,20 +36,11 @@ fn write_row(row: u32, first: u32, step: u32, row_total: f32) {
   }
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
-  let row = group_row(at);
-  if (row >= params.rows) {
-    return;
-  }
+// One row (row_main.wgsl), shared by the workgroup or owned by one invocation.
+fn long_row(lane: u32, row: u32) {
   write_row(row, lane, WORKGROUP_SIZE, workgroup_row_sum(lane, row, 0u, 0.0));
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn short_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = flat_index(id, groups);
-  if (row >= params.rows) {
-    return;
-  }
+fn short_row(row: u32) {
   write_row(row, 0u, 1u, short_row_sum(row, 0u, 0.0));
 }

@@ -1,13 +1,12 @@
 // Core kernels the runtime itself needs: fill over flat 32-bit arrays. Invocation i of a launch is
 // at flat_index i (include/flat_index.wgsl). `fill`: one element per invocation, any buffer.
-// `fill_vec4`: VECTORS_PER_INVOCATION consecutive vec4s per invocation; the buffer must hold whole
-// vec4s up to ceil(count / 4) (pooled buffers do); the elements past count in the last vec4 are
-// left alone.
+// `fill_vec4`: VECTORS_PER_INVOCATION consecutive vec4s per invocation (include/flat_vec4.wgsl;
+// the buffer must hold whole vec4s up to ceil(count / 4)).
 
 override WORKGROUP_SIZE: u32 = 256u;
 override VECTORS_PER_INVOCATION: u32 = 4u;
 
-// #include "flat_index.wgsl"
+// #include "flat_vec4.wgsl"
 
 struct Params {
   count: u32,
@@ -30,16 +29,13 @@ fn fill(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
 // destination[i] = value, four elements at a time
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn fill_vec4(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let first = flat_index(id, groups) * VECTORS_PER_INVOCATION;
-  let whole = params.count / 4u;
-  let value = vec4f(params.value);
-  for (var q = first; q < min(first + VECTORS_PER_INVOCATION, whole); q++) {
-    destination4[q] = value;
-  }
-  let rest = params.count % 4u;
-  if (rest != 0u && whole >= first && whole < first + VECTORS_PER_INVOCATION) {
-    for (var c = 0u; c < rest; c++) {
-      destination4[whole][c] = params.value;
-    }
-  }
+  flat_vec4(id, groups);
+}
+
+fn vec4_element(q: u32) {
+  destination4[q] = vec4f(params.value);
+}
+
+fn vec4_part(q: u32, c: u32) {
+  destination4[q][c] = params.value;
 }

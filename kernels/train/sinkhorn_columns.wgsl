@@ -6,6 +6,8 @@
 override WORKGROUP_SIZE: u32 = 64u;
 override FIRST: u32 = 0u;
 
+// #include "flat_index.wgsl"
+
 struct Params {
   rows: u32,
   cols: u32,
@@ -19,34 +21,29 @@ struct Params {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let k = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let k = flat_index(id, groups);
   if (k >= params.cols) {
     return;
   }
   let cols = params.cols;
+  var total = 0.0;
   if (FIRST == 1u) {
     var column_max = -3.0e38;
     for (var r = 0u; r < params.rows; r++) {
       column_max = max(column_max, x[r * cols + k]);
     }
-    var total = 0.0;
     for (var r = 0u; r < params.rows; r++) {
       let value = exp((x[r * cols + k] - column_max) * params.inverse_temperature);
       q[r * cols + k] = value;
       total += value;
     }
-    let factor = 1.0 / (total * f32(cols));
-    for (var r = 0u; r < params.rows; r++) {
-      q[r * cols + k] = q[r * cols + k] * factor;
-    }
   } else {
-    var total = 0.0;
     for (var r = 0u; r < params.rows; r++) {
       total += q[r * cols + k];
     }
-    let factor = 1.0 / (total * f32(cols));
-    for (var r = 0u; r < params.rows; r++) {
-      q[r * cols + k] = q[r * cols + k] * factor;
-    }
+  }
+  let factor = 1.0 / (total * f32(cols));
+  for (var r = 0u; r < params.rows; r++) {
+    q[r * cols + k] = q[r * cols + k] * factor;
   }
 }

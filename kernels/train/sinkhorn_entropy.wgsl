@@ -5,32 +5,35 @@
 override WORKGROUP_SIZE: u32 = 64u;
 
 // #include "row_group.wgsl"
-// #include "workgroup_sum.wgsl"
+// #include "row_term_sum.wgsl"
 
 struct Params {
   rows: u32,
-  cols: u32,
+  // cols
+  length: u32,
 }
 
 @group(0) @binding(0) var<storage, read> p: array<f32>;
 @group(0) @binding(1) var<storage, read_write> entropy: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
+// The one term of row_term_sum.wgsl: -p log p, 0 where p is 0.
+fn row_term(term: u32, index: u32, shift: f32) -> f32 {
+  let value = p[index];
+  if (value > 0.0) {
+    return -value * log(value);
+  }
+  return 0.0;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
   let row = group_row(at);
-  let valid = row < params.rows;
-  var total = 0.0;
-  if (valid) {
-    for (var k = lane; k < params.cols; k += WORKGROUP_SIZE) {
-      let value = p[row * params.cols + k];
-      if (value > 0.0) {
-        total -= value * log(value);
-      }
-    }
+  if (row >= params.rows) {
+    return;
   }
-  let row_total = workgroup_sum(lane, total);
-  if (valid && lane == 0u) {
+  let row_total = workgroup_row_sum(lane, row, 0u, 0.0);
+  if (lane == 0u) {
     entropy[row] = row_total;
   }
 }

@@ -5,11 +5,12 @@
 override WORKGROUP_SIZE: u32 = 64u;
 
 // #include "row_group.wgsl"
-// #include "workgroup_sum.wgsl"
+// #include "row_term_sum.wgsl"
 
 struct Params {
   rows: u32,
-  cols: u32,
+  // cols
+  length: u32,
   divisor: f32,
   unused: u32,
 }
@@ -17,22 +18,20 @@ struct Params {
 @group(0) @binding(0) var<storage, read_write> q: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
+// The one term of row_term_sum.wgsl: q.
+fn row_term(term: u32, index: u32, shift: f32) -> f32 {
+  return q[index];
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(at: RowGroup, @builtin(local_invocation_index) lane: u32) {
   let row = group_row(at);
-  let valid = row < params.rows;
-  let base = row * params.cols;
-  var total = 0.0;
-  if (valid) {
-    for (var k = lane; k < params.cols; k += WORKGROUP_SIZE) {
-      total += q[base + k];
-    }
+  if (row >= params.rows) {
+    return;
   }
-  let row_total = workgroup_sum(lane, total);
-  if (valid) {
-    let factor = 1.0 / (row_total * params.divisor);
-    for (var k = lane; k < params.cols; k += WORKGROUP_SIZE) {
-      q[base + k] = q[base + k] * factor;
-    }
+  let factor = 1.0 / (workgroup_row_sum(lane, row, 0u, 0.0) * params.divisor);
+  let base = row * params.length;
+  for (var k = lane; k < params.length; k += WORKGROUP_SIZE) {
+    q[base + k] = q[base + k] * factor;
   }
 }
