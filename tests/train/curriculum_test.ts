@@ -13,6 +13,7 @@ import { blockDiagonal, growMixer, phaseAt, resolutionPhases } from "../../src/t
 import { runDinoTraining } from "../../src/train/run.ts";
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { tinyPatch4Config } from "../helpers/tiny_dino.ts";
 import { assertClose } from "../helpers/op_check.ts";
 
 Deno.test("curriculum: block token order, block diagonals and phases", () => {
@@ -144,31 +145,9 @@ gpuTest(
 
 const data = syntheticDataset({ count: 64, size: 16, seed: 3 });
 
+/** The distillation tests' 4 px patch run at 8 px global crops and no local ones. */
 function tinyConfig(out: string, overrides: Partial<DinoTrainConfig>): DinoTrainConfig {
-  return resolveConfig(DINO_DEFAULTS, {
-    imageSize: 16,
-    patchSize: 4,
-    embedDim: 16,
-    depth: 1,
-    heads: 2,
-    outDim: 32,
-    headHidden: 16,
-    headBottleneck: 8,
-    tokenHidden: 8,
-    channelHidden: 16,
-    batchSize: 8,
-    epochs: 1,
-    warmupEpochs: 0,
-    globalSize: 8,
-    globalScale: [0.5, 1],
-    localCrops: 0,
-    localSize: 8,
-    freezeLastLayer: 0,
-    logEvery: 1,
-    dropPathRate: 0,
-    out,
-    ...overrides,
-  });
+  return tinyPatch4Config(out, { globalSize: 8, localCrops: 0, ...overrides });
 }
 
 for (const arch of ["vit", "mixer"] as const) {
