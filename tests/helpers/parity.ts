@@ -4,7 +4,7 @@
  * and the tolerance max |diff| <= 1e-4 x max |reference|; constant host tensors for state dicts.
  * @module
  */
-import type { HostTensor } from "../../src/tensor/host.ts";
+import { type HostTensor, toFloat32 } from "../../src/tensor/host.ts";
 import { type Shape, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
 
@@ -52,6 +52,17 @@ export function compareToReference(
     `${what}: max |diff| ${worst.toExponential(3)} > 1e-4 x max |ref| ${scale.toExponential(3)}`,
   );
   return [worst, scale];
+}
+
+/** Reads `actual` (then disposes it) and compares it with `expected` as `compareToReference` does. */
+export async function readAndCompare(
+  what: string,
+  actual: Tensor,
+  expected: HostTensor,
+): Promise<[number, number]> {
+  const values = await actual.read() as Float32Array;
+  actual.dispose();
+  return compareToReference(what, values, toFloat32(expected));
 }
 
 /** A float32 host tensor of `shape` filled with `fill`. */

@@ -12,7 +12,12 @@ import { batchFeatures } from "../../src/eval/features.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import { noGrad } from "../../src/tensor/tape.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
-import { compareToReference, firstQueryRows, patternImages } from "../helpers/parity.ts";
+import {
+  compareToReference,
+  firstQueryRows,
+  patternImages,
+  readAndCompare,
+} from "../helpers/parity.ts";
 
 const FIXTURES = new URL("../fixtures/models/", import.meta.url).pathname;
 
@@ -42,13 +47,11 @@ for (const entry of manifest.cases) {
     const reference = (await readSafetensorsFile(`${FIXTURES}${entry.name}.expected.safetensors`))
       .tensors;
     const images = patternImages(entry.batch, entry.size);
-    const features = batchFeatures(model, images);
-    compareToReference(
+    await readAndCompare(
       `${entry.name} features`,
-      await features.read() as Float32Array,
-      toFloat32(reference.get("features")!),
+      batchFeatures(model, images),
+      reference.get("features")!,
     );
-    features.dispose();
     if (model instanceof VisionTransformer) {
       const rows = noGrad(() => model.lastSelfAttention(images));
       const picked = firstQueryRows(await rows.read() as Float32Array, rows.shape, entry.queries);

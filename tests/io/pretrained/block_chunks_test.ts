@@ -15,7 +15,7 @@ import { batchFeatures } from "../../../src/eval/features.ts";
 import { VisionTransformer } from "../../../src/nn/vit.ts";
 import { noGrad } from "../../../src/tensor/tape.ts";
 import { gpuTest } from "../../helpers/gpu_test.ts";
-import { compareToReference, host, patternImages } from "../../helpers/parity.ts";
+import { host, patternImages, readAndCompare } from "../../helpers/parity.ts";
 
 const FIXTURES = new URL("../../fixtures/models/", import.meta.url).pathname;
 const WEIGHTS = `${FIXTURES}dinov2_block_chunks.pth`;
@@ -115,34 +115,17 @@ gpuTest("block chunks: teacher and student give PyTorch's features", async () =>
   for (const key of ["dino_head.last_layer.weight_v", "ibot_head.mlp.2.bias"]) {
     assertTrue(teacher.dropped.includes(key), `${key} dropped: ${teacher.dropped.join(", ")}`);
   }
-  const features = batchFeatures(teacher.model, images);
-  compareToReference(
-    "teacher",
-    await features.read() as Float32Array,
-    toFloat32(reference.get("teacher")!),
-  );
-  features.dispose();
+  await readAndCompare("teacher", batchFeatures(teacher.model, images), reference.get("teacher")!);
   const model = teacher.model as VisionTransformer;
   const rows = noGrad(() => model.lastSelfAttention(images));
-  compareToReference(
-    "teacher attention",
-    await rows.read() as Float32Array,
-    toFloat32(reference.get("teacher_attention")!),
-  );
-  rows.dispose();
+  await readAndCompare("teacher attention", rows, reference.get("teacher_attention")!);
   teacher.model.dispose();
   const student = await loadModelFromBytes(await Deno.readFile(WEIGHTS), {
     name: "chunks.pth",
     prefer: "student",
     heads: 2,
   });
-  const studentFeatures = batchFeatures(student.model, images);
-  compareToReference(
-    "student",
-    await studentFeatures.read() as Float32Array,
-    toFloat32(reference.get("student")!),
-  );
-  studentFeatures.dispose();
+  await readAndCompare("student", batchFeatures(student.model, images), reference.get("student")!);
   student.model.dispose();
   images.dispose();
 });
