@@ -1,6 +1,6 @@
 /** `attn`: per-head heat maps, the 60% mask and attention.npy; bad input refused. */
-import { Command } from "commander";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
+import { runCommands } from "../helpers/cli.ts";
 import { attnCommand } from "../../cli/commands/attn.ts";
 import { UserError } from "../../cli/run.ts";
 import { decodeImage, encodePng } from "../../src/io/image.ts";
@@ -9,10 +9,8 @@ import { gpuTest } from "../helpers/gpu_test.ts";
 
 const MODELS = new URL("../fixtures/models/", import.meta.url).pathname;
 
-function run(args: string[]): Promise<unknown> {
-  return new Command().exitOverride().addCommand(attnCommand()).parseAsync(["attn", ...args], {
-    from: "user",
-  });
+function run(args: string[]): Promise<string> {
+  return runCommands([attnCommand()], ["attn", ...args]);
 }
 
 gpuTest("attn: heat maps per head, mask and raw probabilities (registers excluded)", async () => {

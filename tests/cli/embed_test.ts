@@ -2,8 +2,8 @@
  * `embed`: outputs by extension, folders walked, bad images named while the rest are embedded,
  * bad checkpoints and sizes refused, only complete files written.
  */
-import { Command } from "commander";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
+import { runCommands } from "../helpers/cli.ts";
 import { embedCommand } from "../../cli/commands/embed.ts";
 import { UserError } from "../../cli/run.ts";
 import { OutputWriteError } from "../../src/train/run_folder.ts";
@@ -18,9 +18,8 @@ import { gpuTest } from "../helpers/gpu_test.ts";
 const MODELS = new URL("../fixtures/models/", import.meta.url).pathname;
 const IMAGES = new URL("../fixtures/images/", import.meta.url).pathname;
 
-function run(args: string[]): Promise<unknown> {
-  const program = new Command().exitOverride().addCommand(embedCommand());
-  return program.parseAsync(["embed", ...args], { from: "user" });
+function run(args: string[]): Promise<string> {
+  return runCommands([embedCommand()], ["embed", ...args]);
 }
 
 function picture(width: number, height: number, seed: number): Uint8Array {

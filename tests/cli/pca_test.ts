@@ -1,6 +1,6 @@
 /** `pca`: one RGB PNG per image from the jointly fitted principal components. */
-import { Command } from "commander";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
+import { runCommands } from "../helpers/cli.ts";
 import { pcaCommand } from "../../cli/commands/pca.ts";
 import { UserError } from "../../cli/run.ts";
 import { decodeImage, encodePng } from "../../src/io/image.ts";
@@ -8,10 +8,8 @@ import { gpuTest } from "../helpers/gpu_test.ts";
 
 const MODELS = new URL("../fixtures/models/", import.meta.url).pathname;
 
-function run(args: string[]): Promise<unknown> {
-  return new Command().exitOverride().addCommand(pcaCommand()).parseAsync(["pca", ...args], {
-    from: "user",
-  });
+function run(args: string[]): Promise<string> {
+  return runCommands([pcaCommand()], ["pca", ...args]);
 }
 
 gpuTest("pca: one PNG per image at --size, with colour variation", async () => {
