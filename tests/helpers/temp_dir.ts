@@ -1,6 +1,6 @@
 /**
- * `withTempDir`: a fresh temporary folder for a test's files, removed with its contents afterwards
- * (also when the test fails).
+ * Folders in tests: `withTempDir`, a fresh temporary folder for a test's files, removed with its
+ * contents afterwards (also when the test fails); `fileNames`, what a folder holds.
  * @module
  */
 
@@ -12,4 +12,9 @@ export async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** The names of the entries of `dir`, sorted. */
+export async function fileNames(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name).sort();
 }
