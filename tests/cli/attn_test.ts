@@ -1,97 +1,81 @@
 /** `attn`: per-head heat maps, the 60% mask and attention.npy; bad input refused. */
-import { Command } from "commander";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
+import { runCommands } from "../helpers/cli.ts";
 import { attnCommand } from "../../cli/commands/attn.ts";
 import { UserError } from "../../cli/run.ts";
 import { decodeImage, encodePng } from "../../src/io/image.ts";
 import { readNpy } from "../../src/io/npy.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { fileNames, withTempDir } from "../helpers/temp_dir.ts";
 
 const MODELS = new URL("../fixtures/models/", import.meta.url).pathname;
 
-function run(args: string[]): Promise<unknown> {
-  return new Command().exitOverride().addCommand(attnCommand()).parseAsync(["attn", ...args], {
-    from: "user",
-  });
+function run(args: string[]): Promise<string> {
+  return runCommands([attnCommand()], ["attn", ...args]);
 }
 
-gpuTest("attn: heat maps per head, mask and raw probabilities (registers excluded)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const pixels = new Uint8Array(60 * 44 * 3).map((_, i) => (i * 29) % 256);
-    await Deno.writeFile(`${dir}/in.png`, encodePng(pixels, 60, 44));
-    await run([
-      `${dir}/in.png`,
-      "--weights",
-      `${MODELS}dinov2_vit14_reg4.pth`,
-      "--heads",
-      "2",
-      "--size",
-      "56",
-      "--out",
-      `${dir}/out`,
-    ]);
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(`${dir}/out`)) names.push(entry.name);
-    assertEquals(names.sort(), ["attention.npy", "head-0.png", "head-1.png", "mask.png"]);
-    const { shape, data } = readNpy(await Deno.readFile(`${dir}/out/attention.npy`));
-    assertEquals(shape, [2, 4, 4]);
-    for (let h = 0; h < 2; h++) {
-      const sum = data.subarray(h * 16, h * 16 + 16).reduce((a, b) => a + b, 0);
-      // CLS row minus the CLS and register columns: below 1, above 0
-      assertTrue(sum > 0 && sum < 1, `head ${h} patch mass ${sum}`);
-    }
-    const heat = decodeImage(await Deno.readFile(`${dir}/out/head-0.png`));
-    assertEquals([heat.width, heat.height], [56, 56]);
-    const mask = decodeImage(await Deno.readFile(`${dir}/out/mask.png`));
-    assertEquals([mask.width, mask.height], [56, 56]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+gpuTest(
+  "attn: heat maps per head, mask and raw probabilities (registers excluded)",
+  () =>
+    withTempDir(async (dir) => {
+      const pixels = new Uint8Array(60 * 44 * 3).map((_, i) => (i * 29) % 256);
+      await Deno.writeFile(`${dir}/in.png`, encodePng(pixels, 60, 44));
+      await run([
+        `${dir}/in.png`,
+        "--weights",
+        `${MODELS}dinov2_vit14_reg4.pth`,
+        "--heads",
+        "2",
+        "--size",
+        "56",
+        "--out",
+        `${dir}/out`,
+      ]);
+      assertEquals(await fileNames(`${dir}/out`), [
+        "attention.npy",
+        "head-0.png",
+        "head-1.png",
+        "mask.png",
+      ]);
+      const { shape, data } = readNpy(await Deno.readFile(`${dir}/out/attention.npy`));
+      assertEquals(shape, [2, 4, 4]);
+      for (let h = 0; h < 2; h++) {
+        const sum = data.subarray(h * 16, h * 16 + 16).reduce((a, b) => a + b, 0);
+        // CLS row minus the CLS and register columns: below 1, above 0
+        assertTrue(sum > 0 && sum < 1, `head ${h} patch mass ${sum}`);
+      }
+      const heat = decodeImage(await Deno.readFile(`${dir}/out/head-0.png`));
+      assertEquals([heat.width, heat.height], [56, 56]);
+      const mask = decodeImage(await Deno.readFile(`${dir}/out/mask.png`));
+      assertEquals([mask.width, mask.height], [56, 56]);
+    }),
+);
 
-gpuTest("attn: a Mixer, a corrupt image and a tiny size are refused", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeFile(`${dir}/in.png`, encodePng(new Uint8Array(32 * 32 * 3), 32, 32));
-    await Deno.writeFile(`${dir}/bad.png`, (await Deno.readFile(`${dir}/in.png`)).subarray(0, 30));
-    await assertRejects(
-      () => run([`${dir}/in.png`, "--weights", `${MODELS}timm_mixer16.pth`, "--out", `${dir}/o`]),
-      UserError,
-      "not a ViT checkpoint",
-    );
-    await assertRejects(
-      () =>
-        run([
-          `${dir}/bad.png`,
-          "--weights",
-          `${MODELS}hf_vit16`,
-          "--size",
-          "32",
-          "--out",
-          `${dir}/o`,
-        ]),
-      UserError,
-      "bad.png",
-    );
-    await assertRejects(
-      () =>
-        run([
-          `${dir}/in.png`,
-          "--weights",
-          `${MODELS}hf_vit16`,
-          "--size",
-          "8",
-          "--out",
-          `${dir}/o`,
-        ]),
-      UserError,
-      "smaller than one 16x16 patch",
-    );
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-    assertEquals(names.sort(), ["bad.png", "in.png"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+gpuTest(
+  "attn: a Mixer, a corrupt image and a tiny size are refused",
+  () =>
+    withTempDir(async (dir) => {
+      await Deno.writeFile(`${dir}/in.png`, encodePng(new Uint8Array(32 * 32 * 3), 32, 32));
+      await Deno.writeFile(
+        `${dir}/bad.png`,
+        (await Deno.readFile(`${dir}/in.png`)).subarray(0, 30),
+      );
+      const refused: [string, string[], string][] = [
+        ["in.png", ["--weights", `${MODELS}timm_mixer16.pth`], "not a ViT checkpoint"],
+        ["bad.png", ["--weights", `${MODELS}hf_vit16`, "--size", "32"], "bad.png"],
+        [
+          "in.png",
+          ["--weights", `${MODELS}hf_vit16`, "--size", "8"],
+          "smaller than one 16x16 patch",
+        ],
+      ];
+      for (const [image, args, message] of refused) {
+        await assertRejects(
+          () => run([`${dir}/${image}`, ...args, "--out", `${dir}/o`]),
+          UserError,
+          message,
+        );
+      }
+      assertEquals(await fileNames(dir), ["bad.png", "in.png"]);
+    }),
+);

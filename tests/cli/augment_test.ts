@@ -1,5 +1,5 @@
-import { Command } from "commander";
 import { assertEquals, assertRejects, assertTrue as assert } from "../helpers/assert.ts";
+import { runCommands } from "../helpers/cli.ts";
 import {
   augmentCommand,
   denormalizeCrops,
@@ -10,18 +10,8 @@ import { UserError } from "../../cli/run.ts";
 import { decodeImage } from "../../src/io/image.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
-async function run(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
-  try {
-    await new Command().exitOverride().addCommand(augmentCommand()).parseAsync(args, {
-      from: "user",
-    });
-  } finally {
-    console.log = log;
-  }
-  return lines.join("\n");
+function run(args: string[]): Promise<string> {
+  return runCommands([augmentCommand()], args);
 }
 
 Deno.test("imageGrid places scaled images at the top left of their cells", () => {

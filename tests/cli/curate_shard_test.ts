@@ -3,26 +3,15 @@
  * DINOGPU_SHARD_COUNT, as a Kubernetes Indexed Job would), then `curate merge`: the merged folder
  * equals a single-process embed; a missing part is named.
  */
-import { Command } from "commander";
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
+import { runCommands, runMain } from "../helpers/cli.ts";
 import { curateCommand } from "../../cli/commands/curate.ts";
 import { CurateError, readEmbeddings } from "../../src/curate/embeddings.ts";
 import { shardFromEnvironment, shardRange } from "../../src/curate/shards.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
-const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
-
-async function run(args: string[]): Promise<void> {
-  const error = console.error;
-  const log = console.log;
-  console.error = console.log = () => {};
-  try {
-    await new Command().exitOverride().addCommand(curateCommand())
-      .parseAsync(["curate", ...args], { from: "user" });
-  } finally {
-    console.error = error;
-    console.log = log;
-  }
+function run(args: string[]): Promise<string> {
+  return runCommands([curateCommand()], ["curate", ...args]);
 }
 
 Deno.test("shardRange and shardFromEnvironment", () => {
@@ -64,25 +53,13 @@ gpuTest("curate embed in 3 processes + merge equals one process", async () => {
           args: ["--shard-index", String(index), "--shard-count", "3"],
           env: {} as Record<string, string>,
         };
-      return new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          CLI,
-          "curate",
-          "embed",
-          ...flags,
-          ...shard.args,
-          "--out",
-          `${dir}/sharded`,
-        ],
-        env: shard.env,
-        stdout: "null",
-        stderr: "piped",
-      }).output();
+      return runMain(
+        ["curate", "embed", ...flags, ...shard.args, "--out", `${dir}/sharded`],
+        shard.env,
+      );
     });
     for (const [index, output] of (await Promise.all(processes)).entries()) {
-      assertEquals(output.code, 0, `part ${index}: ${new TextDecoder().decode(output.stderr)}`);
+      assertEquals(output.code, 0, `part ${index}: ${output.stderr}`);
     }
     await run(["merge", `${dir}/sharded`]);
     await run(["embed", ...flags, "--out", `${dir}/whole`]);

@@ -3,28 +3,16 @@
  * copies are grouped with their originals, the first of each group kept, a near copy of a test
  * image decontaminated, the folder and the in-memory path agree, broken folders are named.
  */
-import { Command } from "commander";
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
+import { runCommands } from "../helpers/cli.ts";
 import { curateCommand } from "../../cli/commands/curate.ts";
 import { CurateError } from "../../src/curate/embeddings.ts";
 import { encodePng } from "../../src/io/image.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { Random } from "../helpers/random.ts";
 
-async function run(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
-  console.error = () => {};
-  try {
-    await new Command().exitOverride().addCommand(curateCommand())
-      .parseAsync(["curate", ...args], { from: "user" });
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-  return lines.join("\n");
+function run(args: string[]): Promise<string> {
+  return runCommands([curateCommand()], ["curate", ...args]);
 }
 
 /** Noise images 16 x 16 gray: train img00..img09, img10..img12 copies of 0..2 (img12 a bit

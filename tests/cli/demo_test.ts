@@ -4,46 +4,47 @@ import { Command } from "commander";
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
 import { configFromFlags } from "../../cli/commands/train_options.ts";
 import { DEMO_DEFAULTS, demoCommand, demoDefaults } from "../../cli/commands/demo.ts";
+import { capturingConsole } from "../helpers/cli.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
-gpuTest("demo: trains on its built-in default and prints knn_top1 before and after", async () => {
-  const out = await Deno.makeTempDir();
-  const lines: string[] = [];
-  const errors: string[] = [];
-  const [log, error] = [console.log, console.error];
-  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
-  console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
-  try {
-    await new Command().exitOverride().addCommand(demoCommand()).parseAsync([
-      "demo",
-      "--synthetic-count",
-      "60",
-      "--embed-dim",
-      "16",
-      "--depth",
-      "1",
-      "--heads",
-      "2",
-      "--max-steps",
-      "2",
-      "--out",
-      out,
-    ], { from: "user" });
-    // the run's curves, drawn at its checkpoint and at the end
-    const png = await Deno.readFile(`${out}/curves.png`);
-    assertEquals([...png.subarray(1, 4)], [80, 78, 71]); // "PNG"
-  } finally {
-    [console.log, console.error] = [log, error];
-    await Deno.remove(out, { recursive: true });
-  }
-  const text = lines.join("\n");
-  assertTrue(errors.includes(`curves ${out}/curves.png`), errors.join("\n"));
-  assertTrue(/trained 2 steps/.test(text), text);
-  assertTrue(/^knn_top1 before=\d+\.\d\d after=\d+\.\d\d$/m.test(text), text);
-  // the built-in default, sized by --synthetic-count
-  const source = `"${DEMO_DEFAULTS.data}:60"`;
-  assertTrue(errors.some((line) => line.includes(source)), `${source} in\n${errors.join("\n")}`);
-});
+gpuTest(
+  "demo: trains on its built-in default and prints knn_top1 before and after",
+  () =>
+    withTempDir(async (out) => {
+      const printed = await capturingConsole(() =>
+        new Command().exitOverride().addCommand(demoCommand()).parseAsync([
+          "demo",
+          "--synthetic-count",
+          "60",
+          "--embed-dim",
+          "16",
+          "--depth",
+          "1",
+          "--heads",
+          "2",
+          "--max-steps",
+          "2",
+          "--out",
+          out,
+        ], { from: "user" })
+      );
+      // the run's curves, drawn at its checkpoint and at the end
+      const png = await Deno.readFile(`${out}/curves.png`);
+      assertEquals([...png.subarray(1, 4)], [80, 78, 71]); // "PNG"
+      const errors = printed.error;
+      const text = printed.log.join("\n");
+      assertTrue(errors.includes(`curves ${out}/curves.png`), errors.join("\n"));
+      assertTrue(/trained 2 steps/.test(text), text);
+      assertTrue(/^knn_top1 before=\d+\.\d\d after=\d+\.\d\d$/m.test(text), text);
+      // the built-in default, sized by --synthetic-count
+      const source = `"${DEMO_DEFAULTS.data}:60"`;
+      assertTrue(
+        errors.some((line) => line.includes(source)),
+        `${source} in\n${errors.join("\n")}`,
+      );
+    }),
+);
 
 Deno.test("demo: real data gets one epoch of its preset, the generated sets the demo's ViT", async () => {
   assertEquals(demoDefaults(undefined), DEMO_DEFAULTS);

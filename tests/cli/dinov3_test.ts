@@ -3,8 +3,8 @@
  * resized, any multiple of 16, no interpolation), `knn` and `probe`, and `distill`'s teacher; sizes
  * that are not multiples of the patch refused naming the size; `--size` parsing.
  */
-import { Command } from "commander";
 import { assertEquals, assertRejects, assertThrows, assertTrue } from "../helpers/assert.ts";
+import { runCommands } from "../helpers/cli.ts";
 import { attnCommand } from "../../cli/commands/attn.ts";
 import { embedCommand } from "../../cli/commands/embed.ts";
 import { knnCommand } from "../../cli/commands/knn.ts";
@@ -29,20 +29,11 @@ const DINOV3 = new URL("../fixtures/models/dinov3/", import.meta.url).pathname;
 const PTH = `${DINOV3}dinov3_gelu.pth`;
 const HF = `${DINOV3}hf_dinov3_swiglu`;
 
-async function run(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const [log, error] = [console.log, console.error];
-  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
-  console.error = () => {};
-  try {
-    await new Command().exitOverride().addCommand(embedCommand()).addCommand(attnCommand())
-      .addCommand(pcaCommand()).addCommand(knnCommand()).addCommand(probeCommand())
-      .parseAsync(args, { from: "user" });
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-  return lines.join("\n");
+function run(args: string[]): Promise<string> {
+  return runCommands(
+    [embedCommand(), attnCommand(), pcaCommand(), knnCommand(), probeCommand()],
+    args,
+  );
 }
 
 function pixels(width: number, height: number, seed: number): Uint8Array {

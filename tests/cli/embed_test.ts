@@ -2,8 +2,8 @@
  * `embed`: outputs by extension, folders walked, bad images named while the rest are embedded,
  * bad checkpoints and sizes refused, only complete files written.
  */
-import { Command } from "commander";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
+import { runCommands } from "../helpers/cli.ts";
 import { embedCommand } from "../../cli/commands/embed.ts";
 import { UserError } from "../../cli/run.ts";
 import { OutputWriteError } from "../../src/train/run_folder.ts";
@@ -14,13 +14,15 @@ import { preprocessImage } from "../../src/io/preprocess.ts";
 import { readSafetensors } from "../../src/io/safetensors.ts";
 import { toFloat32 } from "../../src/tensor/host.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { fileNames, withTempDir } from "../helpers/temp_dir.ts";
 
 const MODELS = new URL("../fixtures/models/", import.meta.url).pathname;
 const IMAGES = new URL("../fixtures/images/", import.meta.url).pathname;
+/** The DINO ViT-S/16 fixture, which needs its head count. */
+const DINO_VIT16 = ["--weights", `${MODELS}dino_vit16.pth`, "--heads", "2"];
 
-function run(args: string[]): Promise<unknown> {
-  const program = new Command().exitOverride().addCommand(embedCommand());
-  return program.parseAsync(["embed", ...args], { from: "user" });
+function run(args: string[]): Promise<string> {
+  return runCommands([embedCommand()], ["embed", ...args]);
 }
 
 function picture(width: number, height: number, seed: number): Uint8Array {
@@ -39,12 +41,6 @@ async function imageFolder(): Promise<string> {
   await Deno.writeFile(`${dir}/images/tiny.png`, picture(4, 4, 3));
   await Deno.writeTextFile(`${dir}/images/notes.txt`, "not an image");
   return dir;
-}
-
-async function listing(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
 }
 
 Deno.test("preprocess: an image at --size is used as is; others are resized and cropped", () => {
@@ -76,18 +72,7 @@ gpuTest("embed: bad images are named, the rest are embedded to .npy", async () =
   try {
     const out = `${dir}/features.npy`;
     const error = await assertRejects(
-      () =>
-        run([
-          `${dir}/images`,
-          "--weights",
-          `${MODELS}dino_vit16.pth`,
-          "--heads",
-          "2",
-          "--size",
-          "32",
-          "--out",
-          out,
-        ]),
+      () => run([`${dir}/images`, ...DINO_VIT16, "--size", "32", "--out", out]),
       UserError,
       "2 of 4 images failed",
     );
@@ -100,150 +85,107 @@ gpuTest("embed: bad images are named, the rest are embedded to .npy", async () =
     assertEquals(shape, [2, 32]);
     assertTrue(data.every(Number.isFinite), "finite features");
     assertTrue(data.slice(0, 32).some((v, i) => Math.abs(v - data[32 + i]) > 1e-4), "rows differ");
-    assertEquals(await listing(dir), ["features.npy", "images"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-gpuTest("embed: .json and .safetensors outputs, Hugging Face folder and Mixer", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeFile(`${dir}/x.png`, picture(50, 64, 4));
-    await Deno.writeFile(`${dir}/y.png`, picture(64, 64, 5));
-    await run([
-      `${dir}/x.png`,
-      `${dir}/y.png`,
-      "--weights",
-      `${MODELS}hf_vit16`,
-      "--size",
-      "48",
-      "--batch",
-      "1",
-      "--out",
-      `${dir}/f.json`,
-    ]);
-    const json = JSON.parse(await Deno.readTextFile(`${dir}/f.json`));
-    assertEquals(json.files, [`${dir}/x.png`, `${dir}/y.png`]);
-    assertEquals(json.dim, 32);
-    assertEquals(json.features.length, 2);
-    await run([
-      dir,
-      "--weights",
-      `${MODELS}hf_vit16`,
-      "--size",
-      "48",
-      "--out",
-      `${dir}/f.safetensors`,
-    ]);
-    const file = readSafetensors(await Deno.readFile(`${dir}/f.safetensors`));
-    const features = toFloat32(file.tensors.get("features")!);
-    assertEquals(file.tensors.get("features")!.shape, [2, 32]);
-    // batch 1 and batch 2 give the same rows
-    json.features.flat().forEach((v: number, i: number) =>
-      assertTrue(Math.abs(v - features[i]) < 1e-4, `row value ${i}: ${v} vs ${features[i]}`)
-    );
-    assertEquals(JSON.parse(file.metadata.files), [`${dir}/x.png`, `${dir}/y.png`]);
-    await run([dir, "--weights", `${MODELS}timm_mixer16.pth`, "--out", `${dir}/m.npy`]);
-    assertEquals(readNpy(await Deno.readFile(`${dir}/m.npy`)).shape, [2, 32]);
-    await assertRejects(
-      () =>
-        run([
-          dir,
-          "--weights",
-          `${MODELS}timm_mixer16.pth`,
-          "--size",
-          "32",
-          "--out",
-          `${dir}/n.npy`,
-        ]),
-      UserError,
-      "--size 224",
-    );
+    assertEquals(await fileNames(dir), ["features.npy", "images"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 gpuTest(
+  "embed: .json and .safetensors outputs, Hugging Face folder and Mixer",
+  () =>
+    withTempDir(async (dir) => {
+      await Deno.writeFile(`${dir}/x.png`, picture(50, 64, 4));
+      await Deno.writeFile(`${dir}/y.png`, picture(64, 64, 5));
+      await run([
+        `${dir}/x.png`,
+        `${dir}/y.png`,
+        "--weights",
+        `${MODELS}hf_vit16`,
+        "--size",
+        "48",
+        "--batch",
+        "1",
+        "--out",
+        `${dir}/f.json`,
+      ]);
+      const json = JSON.parse(await Deno.readTextFile(`${dir}/f.json`));
+      assertEquals(json.files, [`${dir}/x.png`, `${dir}/y.png`]);
+      assertEquals(json.dim, 32);
+      assertEquals(json.features.length, 2);
+      await run([
+        dir,
+        "--weights",
+        `${MODELS}hf_vit16`,
+        "--size",
+        "48",
+        "--out",
+        `${dir}/f.safetensors`,
+      ]);
+      const file = readSafetensors(await Deno.readFile(`${dir}/f.safetensors`));
+      const features = toFloat32(file.tensors.get("features")!);
+      assertEquals(file.tensors.get("features")!.shape, [2, 32]);
+      // batch 1 and batch 2 give the same rows
+      json.features.flat().forEach((v: number, i: number) =>
+        assertTrue(Math.abs(v - features[i]) < 1e-4, `row value ${i}: ${v} vs ${features[i]}`)
+      );
+      assertEquals(JSON.parse(file.metadata.files), [`${dir}/x.png`, `${dir}/y.png`]);
+      await run([dir, "--weights", `${MODELS}timm_mixer16.pth`, "--out", `${dir}/m.npy`]);
+      assertEquals(readNpy(await Deno.readFile(`${dir}/m.npy`)).shape, [2, 32]);
+      await assertRejects(
+        () =>
+          run([
+            dir,
+            "--weights",
+            `${MODELS}timm_mixer16.pth`,
+            "--size",
+            "32",
+            "--out",
+            `${dir}/n.npy`,
+          ]),
+        UserError,
+        "--size 224",
+      );
+    }),
+);
+
+gpuTest(
   "embed: bad checkpoints, sizes and outputs are refused and nothing is written",
-  async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+  () =>
+    withTempDir(async (dir) => {
       await Deno.writeFile(`${dir}/x.png`, picture(32, 32, 6));
       const bytes = await Deno.readFile(`${MODELS}dino_vit16.pth`);
       await Deno.writeFile(`${dir}/cut.pth`, bytes.subarray(0, 5000));
-      await assertRejects(
-        () =>
-          run([
-            `${dir}/x.png`,
-            "--weights",
-            `${dir}/cut.pth`,
-            "--heads",
-            "2",
-            "--out",
-            `${dir}/o.npy`,
-          ]),
-        UserError,
-        `${dir}/cut.pth`,
-      );
-      await assertRejects(
-        () =>
-          run([
-            `${dir}/x.png`,
-            "--weights",
-            `${MODELS}dino_vit16.pth`,
-            "--heads",
-            "2",
-            "--size",
-            "8",
-            "--out",
-            `${dir}/o.npy`,
-          ]),
-        UserError,
-        "--size 8 is smaller than one 16x16 patch",
-      );
-      await assertRejects(
-        () =>
-          run([`${dir}/x.png`, "--weights", `${MODELS}dino_vit16.pth`, "--out", `${dir}/o.npy`]),
-        UserError,
-        "pass --heads",
-      );
-      await assertRejects(
-        () =>
-          run([
-            `${dir}/x.png`,
-            "--weights",
-            `${MODELS}dino_vit16.pth`,
-            "--heads",
-            "2",
-            "--out",
-            `${dir}/o.csv`,
-          ]),
-        UserError,
-        ".npy, .safetensors or .json",
-      );
-      // a folder that cannot be made (a file is in the way): refused before any image is embedded
-      await assertRejects(
-        () =>
-          run([
-            `${dir}/x.png`,
-            "--weights",
-            `${MODELS}dino_vit16.pth`,
-            "--heads",
-            "2",
-            "--out",
-            `${dir}/x.png/features/o.npy`,
-          ]),
-        OutputWriteError,
-        `cannot write to the output folder ${dir}/x.png/features: not a directory; make ` +
+      const refused: [string[], typeof UserError | typeof OutputWriteError, string][] = [
+        [
+          ["--weights", `${dir}/cut.pth`, "--heads", "2", "--out", `${dir}/o.npy`],
+          UserError,
+          `${dir}/cut.pth`,
+        ],
+        [
+          [...DINO_VIT16, "--size", "8", "--out", `${dir}/o.npy`],
+          UserError,
+          "--size 8 is smaller than one 16x16 patch",
+        ],
+        [
+          ["--weights", `${MODELS}dino_vit16.pth`, "--out", `${dir}/o.npy`],
+          UserError,
+          "pass --heads",
+        ],
+        [[...DINO_VIT16, "--out", `${dir}/o.csv`], UserError, ".npy, .safetensors or .json"],
+        // a folder that cannot be made (a file is in the way): refused before any image is embedded
+        [
+          [...DINO_VIT16, "--out", `${dir}/x.png/features/o.npy`],
+          OutputWriteError,
+          `cannot write to the output folder ${dir}/x.png/features: not a directory; make ` +
           `${dir}/x.png/features writable or choose another --out`,
-      );
-      assertEquals(await listing(dir), ["cut.pth", "x.png"]);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+        ],
+      ];
+      for (const [args, errorClass, message] of refused) {
+        await assertRejects(() => run([`${dir}/x.png`, ...args]), errorClass, message);
+      }
+      assertEquals(await fileNames(dir), ["cut.pth", "x.png"]);
+    }),
 );
 
 Deno.test("embed: decodeImage check of the helper picture", () => {

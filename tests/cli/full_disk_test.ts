@@ -8,10 +8,10 @@ import { configFromFlags } from "../../cli/commands/train_options.ts";
 import { checkpointBytes } from "../../src/train/checkpoint.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
+import { type MainResult, runMain } from "../helpers/cli.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { withTmpfs } from "../helpers/tmpfs.ts";
 
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 const FLAGS = {
   data: "synthetic:80",
   imageSize: 16,
@@ -30,14 +30,8 @@ const ARGS = Object.entries(FLAGS).flatMap(([key, value]) => [
   String(value),
 ]);
 
-async function train(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "train", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: result.code, stderr: text(result.stderr), stdout: text(result.stdout) };
+function train(args: string[]): Promise<MainResult> {
+  return runMain(["train", ...args]);
 }
 
 async function finalLoss(out: string): Promise<number> {

@@ -1,5 +1,5 @@
-import { Command } from "commander";
 import { assertEquals, assertRejects, assertTrue as assert } from "../helpers/assert.ts";
+import { runCommands } from "../helpers/cli.ts";
 import { knnCommand } from "../../cli/commands/knn.ts";
 import { probeCommand } from "../../cli/commands/probe.ts";
 import { UserError } from "../../cli/run.ts";
@@ -12,20 +12,8 @@ import { writeSafetensors } from "../../src/io/safetensors.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
-async function run(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
-  console.error = () => {};
-  try {
-    await new Command().exitOverride().addCommand(knnCommand()).addCommand(probeCommand())
-      .parseAsync(args, { from: "user" });
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-  return lines.join("\n");
+function run(args: string[]): Promise<string> {
+  return runCommands([knnCommand(), probeCommand()], args);
 }
 
 const CONFIG = { imageSize: 16, patchSize: 8, embedDim: 16, depth: 2, heads: 2, seed: 5 };

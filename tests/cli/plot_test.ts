@@ -1,23 +1,11 @@
-import { Command } from "commander";
 import { assertEquals, assertRejects, assertTrue as assert } from "../helpers/assert.ts";
+import { runCommands } from "../helpers/cli.ts";
 import { plotCommand } from "../../cli/commands/plot.ts";
 import { UserError } from "../../cli/run.ts";
 import { decodeImage } from "../../src/io/image.ts";
 
-async function run(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
-  console.error = () => {};
-  try {
-    const program = new Command().exitOverride().addCommand(plotCommand());
-    await program.parseAsync(args, { from: "user" });
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-  return lines.join("\n");
+function run(args: string[]): Promise<string> {
+  return runCommands([plotCommand()], args);
 }
 
 Deno.test("plot writes a PNG of the metrics and reports bad lines", async () => {

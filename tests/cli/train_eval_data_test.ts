@@ -7,8 +7,7 @@ import { encodePng } from "../../src/io/image.ts";
 import { indexImageFolder } from "../../src/data/stream/image_index.ts";
 import { writeTarShards } from "../../src/data/stream/tar_writer.ts";
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
-
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+import { runMain, TINY_TRAIN_FLAGS } from "../helpers/cli.ts";
 
 /** A PNG of `side` x `side` px: a pattern per `seed`, or per class when `kind` is given. */
 function pngOf(side: number, seed: number, kind = -1): Uint8Array {
@@ -18,41 +17,12 @@ function pngOf(side: number, seed: number, kind = -1): Uint8Array {
   return encodePng(pixels, side, side);
 }
 
-const TINY = [
-  "--preset",
-  "small",
-  "--image-size",
-  "16",
-  "--patch-size",
-  "8",
-  "--embed-dim",
-  "16",
-  "--depth",
-  "1",
-  "--heads",
-  "2",
-  "--out-dim",
-  "32",
-  "--batch-size",
-  "4",
-  "--local-crops",
-  "2",
-  "--epochs",
-  "2",
-  "--log-every",
-  "1",
-  "--workers",
-  "1",
-];
+const TINY = [...TINY_TRAIN_FLAGS, "--workers", "1"];
 
+/** `dinogpu train ARGS` in a child process: its exit status, stderr then stdout. */
 async function train(args: string[]): Promise<{ code: number; log: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "train", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, log: decode(output.stderr) + decode(output.stdout) };
+  const { code, stderr, stdout } = await runMain(["train", ...args]);
+  return { code, log: stderr + stdout };
 }
 
 async function metrics(out: string): Promise<Record<string, number>[]> {

@@ -4,8 +4,7 @@
 import jpeg from "jpeg-js";
 import { join } from "node:path";
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
-
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+import { MAIN, runMain, TINY_TRAIN_FLAGS } from "../helpers/cli.ts";
 
 function jpegOf(width: number, height: number, seed: number): Uint8Array {
   const data = new Uint8Array(width * height * 4);
@@ -21,36 +20,12 @@ function jpegOf(width: number, height: number, seed: number): Uint8Array {
 
 function trainArgs(data: string, out: string): string[] {
   return [
-    "run",
-    "-A",
-    MAIN,
     "train",
     "--data",
     `folder:${data}`,
-    "--preset",
-    "small",
-    "--image-size",
-    "16",
-    "--patch-size",
-    "8",
-    "--embed-dim",
-    "16",
-    "--depth",
-    "1",
-    "--heads",
-    "2",
-    "--out-dim",
-    "32",
-    "--batch-size",
-    "4",
-    "--local-crops",
-    "2",
-    "--epochs",
-    "2",
+    ...TINY_TRAIN_FLAGS,
     "--max-steps",
     "8",
-    "--log-every",
-    "1",
     "--eval-train-limit",
     "8",
     "--workers",
@@ -87,21 +62,16 @@ Deno.test({
         await Deno.mkdir(folder, { recursive: true });
         await Deno.writeFile(join(folder, `${i}.jpg`), jpegOf(20 + i % 9, 18 + (i * 5) % 13, i));
       }
-      const deno = Deno.execPath();
       const straightOut = join(dir, "straight");
-      const straight = await new Deno.Command(deno, {
-        args: trainArgs(data, straightOut),
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      assertEquals(straight.code, 0, new TextDecoder().decode(straight.stderr));
+      const straight = await runMain(trainArgs(data, straightOut));
+      assertEquals(straight.code, 0, straight.stderr);
       const expected = await losses(straightOut);
       assertEquals([...expected.keys()], [1, 2, 3, 4, 5, 6, 7, 8]);
 
       // 19 train images (the rest is the k-NN split): 4 steps per epoch; a checkpoint per step
       const killedOut = join(dir, "killed");
-      const child = new Deno.Command(deno, {
-        args: [...trainArgs(data, killedOut), "--checkpoint-every", "0.00001"],
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MAIN, ...trainArgs(data, killedOut), "--checkpoint-every", "0.00001"],
         stdout: "null",
         stderr: "null",
       }).spawn();
@@ -124,14 +94,9 @@ Deno.test({
       });
       const status = await child.status;
       assertEquals(status.signal, "SIGKILL", "killed before it finished");
-      const resumed = await new Deno.Command(deno, {
-        args: ["run", "-A", MAIN, "train", "--resume", killedOut, "--workers", "2"],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      const log = new TextDecoder().decode(resumed.stderr);
-      assertEquals(resumed.code, 0, log);
-      assertTrue(/resumed from .* at step [67]/.test(log), log);
+      const resumed = await runMain(["train", "--resume", killedOut, "--workers", "2"]);
+      assertEquals(resumed.code, 0, resumed.stderr);
+      assertTrue(/resumed from .* at step [67]/.test(resumed.stderr), resumed.stderr);
       assertEquals(await losses(killedOut), expected);
     } finally {
       await Deno.remove(dir, { recursive: true });

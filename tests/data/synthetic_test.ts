@@ -1,15 +1,10 @@
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { syntheticClassName, syntheticDataset } from "../../src/data/synthetic.ts";
 import { trainTestSplit } from "../../src/data/dataset.ts";
+import { assertBalancedAndShuffled, assertSeeded } from "../helpers/generated_data.ts";
 
 Deno.test("synthetic: same seed, same data; another seed, other data", () => {
-  const a = syntheticDataset({ count: 60, size: 16, seed: 7 });
-  const b = syntheticDataset({ count: 60, size: 16, seed: 7 });
-  const c = syntheticDataset({ count: 60, size: 16, seed: 8 });
-  assertEquals(a.arrays.images, b.arrays.images);
-  assertEquals(a.arrays.labels, b.arrays.labels);
-  assertTrue(!a.arrays.images.every((value, i) => value === c.arrays.images[i]));
-  assertEquals([a.height, a.width, a.channels, a.classes], [16, 16, 3, 10]);
+  const a = assertSeeded((seed) => syntheticDataset({ count: 60, size: 16, seed }));
   assertEquals(a.arrays.images.length, 60 * 16 * 16 * 3);
   assertEquals(a.classNames?.[6], "square/stripes");
   assertEquals(syntheticClassName(12), "triangle/checker");
@@ -17,11 +12,7 @@ Deno.test("synthetic: same seed, same data; another seed, other data", () => {
 
 Deno.test("synthetic: classes are balanced and the order is shuffled", () => {
   const data = syntheticDataset({ count: 103, size: 8, seed: 1, classes: 7 });
-  const counts = new Array(7).fill(0);
-  for (const label of Array.from(data.arrays.labels)) counts[label]++;
-  assertTrue(Math.max(...counts) - Math.min(...counts) <= 1, `counts ${counts}`);
-  const first = Array.from(data.arrays.labels).slice(0, 14);
-  assertTrue(first.join() !== [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6].join(), "not shuffled");
+  assertBalancedAndShuffled(data.arrays.labels, 7, 14);
   assertThrows(() => syntheticDataset({ classes: 16 }), RangeError, "classes");
   assertThrows(() => syntheticDataset({ size: 4 }), RangeError, "size");
 });

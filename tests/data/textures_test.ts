@@ -1,20 +1,12 @@
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { TEXTURE_CLASSES, texturesDataset } from "../../src/data/textures.ts";
 import { loadDataSpec } from "../../src/data/spec.ts";
+import { assertBalancedAndShuffled, assertSeeded } from "../helpers/generated_data.ts";
 
 Deno.test("textures: same seed, same data; balanced classes in shuffled order", () => {
-  const a = texturesDataset({ count: 53, size: 16, seed: 7 });
-  const b = texturesDataset({ count: 53, size: 16, seed: 7 });
-  const c = texturesDataset({ count: 53, size: 16, seed: 8 });
-  assertEquals(a.arrays.images, b.arrays.images);
-  assertEquals(a.arrays.labels, b.arrays.labels);
-  assertTrue(!a.arrays.images.every((value, i) => value === c.arrays.images[i]));
-  assertEquals([a.height, a.width, a.channels, a.classes], [16, 16, 3, 10]);
+  const a = assertSeeded((seed) => texturesDataset({ count: 53, size: 16, seed }));
   assertEquals(a.classNames, [...TEXTURE_CLASSES]);
-  const counts = new Array(10).fill(0);
-  for (const label of Array.from(a.arrays.labels)) counts[label]++;
-  assertTrue(Math.max(...counts) - Math.min(...counts) <= 1, `counts ${counts}`);
-  assertTrue(Array.from(a.arrays.labels).slice(0, 10).join() !== "0,1,2,3,4,5,6,7,8,9");
+  assertBalancedAndShuffled(a.arrays.labels, 10, 10);
   assertThrows(() => texturesDataset({ size: 4 }), RangeError, "size");
   assertThrows(() => texturesDataset({ count: 0 }), RangeError, "count");
 });

@@ -1,9 +1,10 @@
 import { gpu } from "../../src/gpu/device.ts";
 import { checkSubgroupLanes, SUBGROUP_MATMUL_WIDTHS } from "../../src/gpu/subgroup_lanes.ts";
-import { hasSubgroupsOfEight, type MatmulProblem } from "../../src/ops/matmul/variants.ts";
+import { hasSubgroupsOfEight } from "../../src/ops/matmul/variants.ts";
 import { defaultMatmulVariant } from "../../src/ops/matmul/tuning.ts";
 import { assertEquals, assertTrue as assert } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { sharedProduct } from "../helpers/matmul_problem.ts";
 
 gpuTest(
   "subgroup lanes: the start-up check passes here and fails for lanes out of order",
@@ -38,16 +39,7 @@ gpuTest(
 
 gpuTest("subgroup lanes: the matmul leaves the subgroup kernel where the check failed", () => {
   const device = gpu();
-  const problem: MatmulProblem = {
-    batch: 1,
-    m: 1024,
-    n: 1024,
-    k: 1024,
-    transposeA: false,
-    transposeB: false,
-    sharedA: true,
-    sharedB: true,
-  };
+  const problem = sharedProduct(1024, 1024, 1024);
   const before = device.subgroupLanesInOrder;
   try {
     device.subgroupLanesInOrder = false;

@@ -18,6 +18,7 @@ import { backward } from "../../src/tensor/backward.ts";
 import { clearTape, noGrad } from "../../src/tensor/tape.ts";
 import { readAll, tensor } from "../../src/tensor/tensor.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { compareToReference, firstQueryRows, patternImages } from "../helpers/parity.ts";
 
 const FIXTURES = new URL("../fixtures/models/dinov3/", import.meta.url).pathname;
 
@@ -31,40 +32,6 @@ interface Case {
   width: number;
   heads: number;
   storage: number;
-}
-
-/** The closed-form input of make_dinov3_fixtures.py's `pattern` [B, 3, H, W]. */
-export function pattern(batch: number, height: number, width: number): Float32Array {
-  const out = new Float32Array(batch * 3 * height * width);
-  let i = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < 3; c++) {
-      for (let h = 0; h < height; h++) {
-        for (let w = 0; w < width; w++) {
-          out[i++] = Math.sin(0.11 * h + 0.07 * w + 1.3 * c + 0.5 * b) +
-            0.5 * Math.cos(0.013 * h * w / (1 + b) + 0.7 * c);
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** Max |diff| / max |reference|, checked against 1e-4; returns the pair for the report. */
-function compare(what: string, actual: Float32Array, expected: Float32Array): [number, number] {
-  assert(actual.length === expected.length, `${what}: ${actual.length} vs ${expected.length}`);
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assert(scale > 0, `${what}: reference is all zeros`);
-  assert(
-    worst <= 1e-4 * scale,
-    `${what}: max |diff| ${worst.toExponential(3)} > 1e-4 x max |ref| ${scale.toExponential(3)}`,
-  );
-  return [worst, scale];
 }
 
 const manifest = JSON.parse(await Deno.readTextFile(`${FIXTURES}manifest.json`)) as {
@@ -84,7 +51,7 @@ for (const entry of manifest.cases) {
     const reference = (await readSafetensorsFile(`${FIXTURES}${entry.name}.expected.safetensors`))
       .tensors;
     const { batch, height, width } = entry;
-    const images = tensor(pattern(batch, height, width), [batch, 3, height, width]);
+    const images = patternImages(batch, height, width);
     const { cls, registers, patches, meanPatch, rows } = noGrad(() => {
       const out = vit.forwardFeatures(images);
       return { ...out, meanPatch: mean(out.patches, 1), rows: vit.lastSelfAttention(images) };
@@ -96,18 +63,14 @@ for (const entry of manifest.cases) {
       meanPatch,
       rows,
     ]) as Float32Array[];
-    const [, heads, tokens] = rows.shape;
-    const clsRows = new Float32Array(batch * heads * tokens);
-    for (let bh = 0; bh < batch * heads; bh++) {
-      clsRows.set(all.subarray(bh * tokens * tokens, bh * tokens * tokens + tokens), bh * tokens);
-    }
+    const clsRows = firstQueryRows(all, rows.shape, 1);
     const report = [
       ["cls", clsHost, "cls"],
       ["storage", storageHost, "storage"],
       ["mean patch", meanHost, "mean_patch"],
       ["CLS attention", clsRows, "cls_attention"],
     ].map(([what, actual, key]) =>
-      compare(
+      compareToReference(
         `${entry.name} ${what}`,
         actual as Float32Array,
         toFloat32(reference.get(key as string)!),

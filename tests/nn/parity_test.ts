@@ -11,8 +11,13 @@ import { loadModel } from "../../src/io/pretrained/load.ts";
 import { batchFeatures } from "../../src/eval/features.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import { noGrad } from "../../src/tensor/tape.ts";
-import { tensor } from "../../src/tensor/tensor.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import {
+  compareToReference,
+  firstQueryRows,
+  patternImages,
+  readAndCompare,
+} from "../helpers/parity.ts";
 
 const FIXTURES = new URL("../fixtures/models/", import.meta.url).pathname;
 
@@ -24,41 +29,6 @@ interface Case {
   heads: number;
   arch: "vit" | "mixer";
   queries: number;
-}
-
-/** The closed-form input of make_model_fixtures.py's `pattern` [B, 3, size, size]. */
-function pattern(batch: number, size: number): Float32Array {
-  const out = new Float32Array(batch * 3 * size * size);
-  let i = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < 3; c++) {
-      for (let h = 0; h < size; h++) {
-        for (let w = 0; w < size; w++) {
-          out[i++] = Math.sin(0.11 * h + 0.07 * w + 1.3 * c + 0.5 * b) +
-            0.5 * Math.cos(0.013 * h * w / (1 + b) + 0.7 * c);
-        }
-      }
-    }
-  }
-  return out;
-}
-
-function compare(what: string, actual: Float32Array, expected: Float32Array): void {
-  assert(
-    actual.length === expected.length,
-    `${what}: ${actual.length} vs ${expected.length} values`,
-  );
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assert(scale > 0, `${what}: reference is all zeros`);
-  assert(
-    worst <= 1e-4 * scale,
-    `${what}: max |diff| ${worst.toExponential(3)} > 1e-4 x max |ref| ${scale.toExponential(3)}`,
-  );
 }
 
 const manifest = JSON.parse(await Deno.readTextFile(`${FIXTURES}manifest.json`)) as {
@@ -76,33 +46,21 @@ for (const entry of manifest.cases) {
     );
     const reference = (await readSafetensorsFile(`${FIXTURES}${entry.name}.expected.safetensors`))
       .tensors;
-    const images = tensor(pattern(entry.batch, entry.size), [
-      entry.batch,
-      3,
-      entry.size,
-      entry.size,
-    ]);
-    const features = batchFeatures(model, images);
-    compare(
+    const images = patternImages(entry.batch, entry.size);
+    await readAndCompare(
       `${entry.name} features`,
-      await features.read() as Float32Array,
-      toFloat32(reference.get("features")!),
+      batchFeatures(model, images),
+      reference.get("features")!,
     );
-    features.dispose();
     if (model instanceof VisionTransformer) {
       const rows = noGrad(() => model.lastSelfAttention(images));
-      const [batch, heads, tokens] = rows.shape;
-      const all = await rows.read() as Float32Array;
+      const picked = firstQueryRows(await rows.read() as Float32Array, rows.shape, entry.queries);
       rows.dispose();
-      const queries = entry.queries;
-      const picked = new Float32Array(batch * heads * queries * tokens);
-      for (let bh = 0; bh < batch * heads; bh++) {
-        picked.set(
-          all.subarray(bh * tokens * tokens, bh * tokens * tokens + queries * tokens),
-          bh * queries * tokens,
-        );
-      }
-      compare(`${entry.name} attention`, picked, toFloat32(reference.get("attention")!));
+      compareToReference(
+        `${entry.name} attention`,
+        picked,
+        toFloat32(reference.get("attention")!),
+      );
     }
     images.dispose();
     model.dispose();

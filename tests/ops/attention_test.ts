@@ -16,34 +16,16 @@ import {
 import { subgroupAttentionSupported } from "../../src/ops/attention/team_launch.ts";
 import { permute, reshape, split } from "../../src/ops/shape/forward.ts";
 import { clearTape, tapeNodes } from "../../src/tensor/tape.ts";
-import {
-  liveTensorCount,
-  readAll,
-  type Shape,
-  type Tensor,
-  tensor,
-} from "../../src/tensor/tensor.ts";
+import { liveTensorCount, readAll, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
-import { assertClose, checkOp } from "../helpers/op_check.ts";
+import { assertClose } from "../helpers/op_check.ts";
 import { Random } from "../helpers/random.ts";
+import { attentionCase, selfAttentionCase } from "../helpers/attention_cases.ts";
 import {
   float64Attention,
   float64AttentionProbabilities,
-  float64SelfAttention,
   unpackQkv,
 } from "../../src/ops/attention/reference.ts";
-
-function attentionCase(shape: Shape, options: { scale?: number; grad?: boolean; seed?: number }) {
-  return checkOp({
-    name: `attention ${JSON.stringify(shape)}${options.scale ? ` scale ${options.scale}` : ""}`,
-    inputs: [{ shape }, { shape }, { shape }],
-    gpu: (q, k, v) => attention(q, k, v, { scale: options.scale }),
-    reference: (q, k, v) => float64Attention(q, k, v, shape, options.scale),
-    outputShape: shape,
-    noGrad: options.grad === false,
-    seed: options.seed,
-  });
-}
 
 gpuTest("attention: forward and gradients on small shapes", async () => {
   await attentionCase([1, 1, 1, 1], {});
@@ -151,24 +133,6 @@ gpuTest("attention: bad inputs are refused with the shapes", () => {
   for (const t of [a, b, flat, wide]) t.dispose();
   assertEquals(liveTensorCount(), live); // nothing allocated before the errors
 });
-
-function selfAttentionCase(
-  [batch, tokens, heads, d]: number[],
-  options: { scale?: number; grad?: boolean; seed?: number },
-) {
-  const shape = [batch, tokens, 3 * heads * d];
-  return checkOp({
-    name: `selfAttention B ${batch} N ${tokens} H ${heads} d ${d}` +
-      (options.scale ? ` scale ${options.scale}` : ""),
-    inputs: [{ shape }],
-    gpu: (qkv) => selfAttention(qkv, heads, { scale: options.scale }),
-    reference: (qkv) => float64SelfAttention(qkv, shape, heads, options.scale),
-    outputShape: [batch, tokens, heads * d],
-    noGrad: options.grad === false,
-    gradSamples: 60,
-    seed: options.seed,
-  });
-}
 
 gpuTest("selfAttention: forward and gradient of the packed qkv against float64", async () => {
   await selfAttentionCase([1, 1, 1, 1], {}); // size-1 axes

@@ -16,6 +16,7 @@ import {
 import { readAll, type Shape, type Tensor, tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { sharedProduct } from "../helpers/matmul_problem.ts";
 import { Random } from "../helpers/random.ts";
 import { matmulReference } from "../../src/ops/matmul/reference.ts";
 
@@ -327,16 +328,7 @@ gpuTest("matmul: gradients through a K-split product", async () => {
 });
 
 gpuTest("matmul: a long K under a small output is split, a large output is not", () => {
-  const problem = (m: number, n: number, k: number): MatmulProblem => ({
-    batch: 1,
-    m,
-    n,
-    k,
-    transposeA: true,
-    transposeB: false,
-    sharedA: true,
-    sharedB: true,
-  });
+  const problem = (m: number, n: number, k: number) => sharedProduct(m, n, k, { transposeA: true });
   // 16 x 16 outputs are one workgroup: too few invocations for any adapter.
   const small = problem(16, 16, 65536);
   const smallSlices = kSliceCount(defaultMatmulVariant(small), small);
@@ -374,16 +366,7 @@ async function checkTuning() {
   }
   assertTrue(result.timings.every((timing) => timing.gflops > 0));
   assertEquals(result.variant, result.timings[0].variant);
-  const problem: MatmulProblem = {
-    batch: 1,
-    m: 60,
-    n: 64,
-    k: 48,
-    transposeA: false,
-    transposeB: false,
-    sharedA: true,
-    sharedB: true,
-  };
+  const problem = sharedProduct(60, 64, 48);
   assertEquals(shapeClass(problem), result.shapeClass);
   assertEquals(chooseMatmulVariant(problem).name, result.variant);
   const file = `${Deno.env.get("XDG_CACHE_HOME")}/dinogpu/matmul_tuning.json`;
@@ -393,16 +376,7 @@ async function checkTuning() {
 }
 
 gpuTest("matmul: the default for a large product is the subgroup kernel where it applies", () => {
-  const problem: MatmulProblem = {
-    batch: 1,
-    m: 1024,
-    n: 1024,
-    k: 1024,
-    transposeA: false,
-    transposeB: false,
-    sharedA: true,
-    sharedB: true,
-  };
+  const problem = sharedProduct(1024, 1024, 1024);
   const expected = hasSubgroupsOfEight() ? "subgroup-r24x8-64" : "vec4-r8-8x8";
   assertEquals(defaultMatmulVariant(problem).name, expected);
   assertEquals(

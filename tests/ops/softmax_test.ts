@@ -18,22 +18,58 @@ import {
 
 const SHAPES: Shape[] = [[1], [3], [7, 5], [2, 1, 3], [4, 300], [130, 9]];
 
+/** (Log)softmax of `shape` at `temperature` against float64, gradients on 20 samples. */
+function softmaxCase(name: string, shape: Shape, temperature: number, log: boolean) {
+  return checkOp({
+    name,
+    inputs: [{ shape }],
+    gpu: (x) => (log ? logSoftmax : softmax)(x, temperature),
+    reference: softmaxReference(shape[shape.length - 1], temperature, log),
+    outputShape: shape,
+    tolerance: { absolute: 2e-6, relative: 1e-4 },
+    gradSamples: 20,
+    gradTolerance: { absolute: 2e-4, relative: 2e-3 },
+  });
+}
+
+/** crossEntropy of uniform targets and logits of `shape` against float64, both gradients. */
+function crossEntropyCase(name: string, shape: Shape, gradSamples?: number) {
+  return checkOp({
+    name,
+    inputs: [{ shape, draw: "uniform" }, { shape }],
+    gpu: crossEntropy,
+    reference: crossEntropyReference(shape[shape.length - 1]),
+    outputShape: shape.slice(0, -1),
+    tolerance: { absolute: 1e-5, relative: 1e-4 },
+    gradSamples,
+  });
+}
+
+/** crossEntropyWithLabels of [rows, classes] logits (labels (7 row + 3) mod classes). */
+function labelsCase(name: string, rows: number, classes: number, gradSamples: number) {
+  const labels = Array.from({ length: rows }, (_, row) => (row * 7 + 3) % classes);
+  return checkOp({
+    name,
+    inputs: [{ shape: [rows, classes] }, { shape: [rows], values: labels, dtype: "i32" }],
+    gpu: crossEntropyWithLabels,
+    reference: crossEntropyLabelsReference(classes),
+    outputShape: [rows],
+    tolerance: { absolute: 2e-5, relative: 1e-4 },
+    gradSamples,
+  });
+}
+
 for (const log of [false, true]) {
   const name = log ? "logSoftmax" : "softmax";
-  const op = log ? logSoftmax : softmax;
   gpuTest(`softmax: ${name} with temperatures matches float64`, async () => {
     for (const shape of SHAPES) {
       for (const temperature of [1, 0.1, 3.5]) {
-        await checkOp({
-          name: `${name} ${JSON.stringify(shape)} t=${temperature}`,
-          inputs: [{ shape }],
-          gpu: (x) => op(x, temperature),
-          reference: softmaxReference(shape[shape.length - 1], temperature, log),
-          outputShape: shape,
-          tolerance: { absolute: 2e-6, relative: 1e-4 },
-          gradSamples: 20,
-          gradTolerance: { absolute: 2e-4, relative: 2e-3 },
-        });
+        await softmaxCase(
+          `${name} ${JSON.stringify(shape)} t=${temperature}`,
+          shape,
+          temperature,
+          log,
+        );
       }
     }
   });
@@ -65,14 +101,7 @@ gpuTest("softmax: rows of 65536 (the DINO head) and large logits stay finite", a
 
 gpuTest("softmax: crossEntropy matches float64 with gradients to both inputs", async () => {
   for (const shape of [[1], [3], [7, 5], [2, 1, 3], [4, 3, 260], [200, 11]] as Shape[]) {
-    await checkOp({
-      name: `crossEntropy ${JSON.stringify(shape)}`,
-      inputs: [{ shape, draw: "uniform" }, { shape }],
-      gpu: crossEntropy,
-      reference: crossEntropyReference(shape[shape.length - 1]),
-      outputShape: shape.slice(0, -1),
-      tolerance: { absolute: 1e-5, relative: 1e-4 },
-    });
+    await crossEntropyCase(`crossEntropy ${JSON.stringify(shape)}`, shape);
   }
 });
 
@@ -97,16 +126,7 @@ gpuTest("softmax: the DINO loss chain (teacher softmax, student logSoftmax)", as
 
 gpuTest("softmax: crossEntropyWithLabels matches float64, gradient to logits", async () => {
   for (const [rows, classes] of [[1, 1], [1, 3], [7, 5], [40, 1000], [300, 10]]) {
-    const labels = Array.from({ length: rows }, (_, row) => (row * 7 + 3) % classes);
-    await checkOp({
-      name: `crossEntropyWithLabels [${rows}, ${classes}]`,
-      inputs: [{ shape: [rows, classes] }, { shape: [rows], values: labels, dtype: "i32" }],
-      gpu: crossEntropyWithLabels,
-      reference: crossEntropyLabelsReference(classes),
-      outputShape: [rows],
-      tolerance: { absolute: 2e-5, relative: 1e-4 },
-      gradSamples: 30,
-    });
+    await labelsCase(`crossEntropyWithLabels [${rows}, ${classes}]`, rows, classes, 30);
   }
 });
 
@@ -130,17 +150,8 @@ gpuTest("softmax: both row kernels of (log)softmax match float64", async () => {
   await forEachRowMode(async (mode) => {
     for (const log of [false, true]) {
       for (const shape of ROW_MODE_SHAPES) {
-        const temperature = log ? 0.1 : 2.5;
-        await checkOp({
-          name: `${log ? "logSoftmax" : "softmax"} ${mode} ${JSON.stringify(shape)}`,
-          inputs: [{ shape }],
-          gpu: (x) => (log ? logSoftmax : softmax)(x, temperature),
-          reference: softmaxReference(shape[shape.length - 1], temperature, log),
-          outputShape: shape,
-          tolerance: { absolute: 2e-6, relative: 1e-4 },
-          gradSamples: 20,
-          gradTolerance: { absolute: 2e-4, relative: 2e-3 },
-        });
+        const name = `${log ? "logSoftmax" : "softmax"} ${mode} ${JSON.stringify(shape)}`;
+        await softmaxCase(name, shape, log ? 0.1 : 2.5, log);
       }
     }
   });
@@ -149,27 +160,10 @@ gpuTest("softmax: both row kernels of (log)softmax match float64", async () => {
 gpuTest("softmax: both row kernels of crossEntropy (and with labels) match float64", async () => {
   await forEachRowMode(async (mode) => {
     for (const shape of ROW_MODE_SHAPES) {
-      await checkOp({
-        name: `crossEntropy ${mode} ${JSON.stringify(shape)}`,
-        inputs: [{ shape, draw: "uniform" }, { shape }],
-        gpu: crossEntropy,
-        reference: crossEntropyReference(shape[shape.length - 1]),
-        outputShape: shape.slice(0, -1),
-        tolerance: { absolute: 1e-5, relative: 1e-4 },
-        gradSamples: 20,
-      });
+      await crossEntropyCase(`crossEntropy ${mode} ${JSON.stringify(shape)}`, shape, 20);
     }
     for (const [rows, classes] of [[300, 96], [7, 5], [260, 34], [4, 1], [3, 7]]) {
-      const labels = Array.from({ length: rows }, (_, row) => (row * 7 + 3) % classes);
-      await checkOp({
-        name: `crossEntropyWithLabels ${mode} [${rows}, ${classes}]`,
-        inputs: [{ shape: [rows, classes] }, { shape: [rows], values: labels, dtype: "i32" }],
-        gpu: crossEntropyWithLabels,
-        reference: crossEntropyLabelsReference(classes),
-        outputShape: [rows],
-        tolerance: { absolute: 2e-5, relative: 1e-4 },
-        gradSamples: 20,
-      });
+      await labelsCase(`crossEntropyWithLabels ${mode} [${rows}, ${classes}]`, rows, classes, 20);
     }
   });
 });

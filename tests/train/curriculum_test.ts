@@ -13,6 +13,7 @@ import { blockDiagonal, growMixer, phaseAt, resolutionPhases } from "../../src/t
 import { runDinoTraining } from "../../src/train/run.ts";
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { tinyPatch4Config } from "../helpers/tiny_dino.ts";
 import { assertClose } from "../helpers/op_check.ts";
 
 Deno.test("curriculum: block token order, block diagonals and phases", () => {
@@ -63,37 +64,19 @@ Deno.test("curriculum: block token order, block diagonals and phases", () => {
 
 Deno.test("curriculum: sizes off the patch grid are refused before training", () => {
   const base = { imageSize: 28, patchSize: 4, globalSize: 16, localSize: 8 };
-  assertThrows(
-    () => resolveConfig(DINO_DEFAULTS, { ...base, resolutionSchedule: [[0.9, 30, 12]] }),
-    ConfigError,
-    "global size 30 (phase starting at 0.9) is not a multiple of patchSize 4",
-  );
-  assertThrows(
-    () => resolveConfig(DINO_DEFAULTS, { ...base, resolutionSchedule: [[0.9, 28, 13]] }),
-    ConfigError,
-    "local size 13",
-  );
-  assertThrows(
-    () => resolveConfig(DINO_DEFAULTS, { ...base, resolutionSchedule: [[1.5, 28, 12]] }),
-    ConfigError,
-    "within (0, 1)",
-  );
-  assertThrows(
-    () =>
-      resolveConfig(DINO_DEFAULTS, {
-        ...base,
-        arch: "mixer",
-        localCrops: 0,
-        resolutionSchedule: [[0.5, 24, 24]],
-      }),
-    ConfigError,
-    "whole multiple",
-  );
-  assertThrows(
-    () => resolveConfig(DINO_DEFAULTS, { ...base, resolutionSchedule: [[0.5, 16]] }),
-    ConfigError,
-    "triples",
-  );
+  const refused: [Record<string, unknown>, string][] = [
+    [
+      { resolutionSchedule: [[0.9, 30, 12]] },
+      "global size 30 (phase starting at 0.9) is not a multiple of patchSize 4",
+    ],
+    [{ resolutionSchedule: [[0.9, 28, 13]] }, "local size 13"],
+    [{ resolutionSchedule: [[1.5, 28, 12]] }, "within (0, 1)"],
+    [{ arch: "mixer", localCrops: 0, resolutionSchedule: [[0.5, 24, 24]] }, "whole multiple"],
+    [{ resolutionSchedule: [[0.5, 16]] }, "triples"],
+  ];
+  for (const [fields, message] of refused) {
+    assertThrows(() => resolveConfig(DINO_DEFAULTS, { ...base, ...fields }), ConfigError, message);
+  }
 });
 
 gpuTest(
@@ -144,31 +127,9 @@ gpuTest(
 
 const data = syntheticDataset({ count: 64, size: 16, seed: 3 });
 
+/** The distillation tests' 4 px patch run at 8 px global crops and no local ones. */
 function tinyConfig(out: string, overrides: Partial<DinoTrainConfig>): DinoTrainConfig {
-  return resolveConfig(DINO_DEFAULTS, {
-    imageSize: 16,
-    patchSize: 4,
-    embedDim: 16,
-    depth: 1,
-    heads: 2,
-    outDim: 32,
-    headHidden: 16,
-    headBottleneck: 8,
-    tokenHidden: 8,
-    channelHidden: 16,
-    batchSize: 8,
-    epochs: 1,
-    warmupEpochs: 0,
-    globalSize: 8,
-    globalScale: [0.5, 1],
-    localCrops: 0,
-    localSize: 8,
-    freezeLastLayer: 0,
-    logEvery: 1,
-    dropPathRate: 0,
-    out,
-    ...overrides,
-  });
+  return tinyPatch4Config(out, { globalSize: 8, localCrops: 0, ...overrides });
 }
 
 for (const arch of ["vit", "mixer"] as const) {
@@ -177,14 +138,12 @@ for (const arch of ["vit", "mixer"] as const) {
     async () => {
       const dir = await Deno.makeTempDir();
       try {
-        const schedule: [number, number, number][] = [[0.5, 16, 16]];
+        // the run in folder `name`, growing to 16 px crops half-way
+        const config = (name: string, maxSteps: number) =>
+          tinyConfig(join(dir, name), { arch, maxSteps, resolutionSchedule: [[0.5, 16, 16]] });
         const messages: string[] = [];
         const straight = await runDinoTraining({
-          config: tinyConfig(join(dir, "straight"), {
-            arch,
-            maxSteps: 7,
-            resolutionSchedule: schedule,
-          }),
+          config: config("straight", 7),
           train: data,
           onMessage: (m) => messages.push(m),
         });
@@ -192,14 +151,7 @@ for (const arch of ["vit", "mixer"] as const) {
           messages.some((m) => m.includes("resolution phase 1, global crops 16 px")),
           messages.join("\n"),
         );
-        await runDinoTraining({
-          config: tinyConfig(join(dir, "split"), {
-            arch,
-            maxSteps: 5,
-            resolutionSchedule: schedule,
-          }),
-          train: data,
-        });
+        await runDinoTraining({ config: config("split", 5), train: data });
         const info = await readCheckpointInfo(join(dir, "split"));
         assertEquals(info.phase, 1);
         assertEquals(info.tokenGrids, arch === "mixer" ? [2, 4] : undefined);
@@ -209,11 +161,7 @@ for (const arch of ["vit", "mixer"] as const) {
         loaded.model.dispose();
         assertEquals(grids, arch === "mixer" ? [2, 4] : undefined);
         const resumed = await runDinoTraining({
-          config: tinyConfig(join(dir, "split"), {
-            arch,
-            maxSteps: 7,
-            resolutionSchedule: schedule,
-          }),
+          config: config("split", 7),
           train: data,
           resume: join(dir, "split"),
         });

@@ -5,7 +5,7 @@
 // (the Gram teacher and iBOT's centre are in the checkpoint).
 import { join } from "node:path";
 import assert from "node:assert";
-import { type Batch, DataLoader } from "../../src/data/loader.ts";
+import type { Batch } from "../../src/data/loader.ts";
 import { syntheticDataset } from "../../src/data/synthetic.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
 import { readAll } from "../../src/tensor/tensor.ts";
@@ -16,23 +16,15 @@ import { ConfigError, resolveConfig } from "../../src/train/validate.ts";
 import { loadModel } from "../../src/io/pretrained/load.ts";
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { syntheticBatches, tinyDinoConfig } from "../helpers/tiny_dino.ts";
 
 function dinov3Config(overrides: Partial<DinoTrainConfig> = {}): DinoTrainConfig {
-  return resolveConfig(DINO_DEFAULTS, {
-    imageSize: 16,
+  return tinyDinoConfig({
     patchSize: 4,
-    embedDim: 16,
     depth: 2,
-    heads: 2,
-    outDim: 32,
-    headHidden: 16,
-    headBottleneck: 8,
     batchSize: 4,
     epochs: 1,
     warmupEpochs: 0,
-    globalSize: 16,
-    localSize: 8,
-    localCrops: 2,
     dropPathRate: 0,
     freezeLastLayer: 0,
     positionEmbedding: "rope",
@@ -48,15 +40,6 @@ function dinov3Config(overrides: Partial<DinoTrainConfig> = {}): DinoTrainConfig
     logEvery: 1,
     ...overrides,
   });
-}
-
-async function batchesOf(config: DinoTrainConfig, count: number): Promise<Batch[]> {
-  const loader = new DataLoader(syntheticDataset({ count: count * config.batchSize, size: 16 }), {
-    batchSize: config.batchSize,
-  });
-  const batches: Batch[] = [];
-  for await (const batch of loader.epoch(0)) batches.push(batch);
-  return batches;
 }
 
 async function runSteps(config: DinoTrainConfig, replay: boolean, batches: Batch[]) {
@@ -88,7 +71,7 @@ gpuTest(
   "DINOv3 training: RoPE, storage tokens, SwiGLU and the Gram loss replay exactly",
   async () => {
     const config = dinov3Config();
-    const batches = await batchesOf(config, 6);
+    const batches = await syntheticBatches(6, config.batchSize);
     const replayed = await runSteps(config, true, batches);
     const plain = await runSteps(config, false, batches);
     assertTrue(replayed.rope, "the student uses RoPE");

@@ -10,8 +10,8 @@ import { writeSafetensors } from "../../src/io/safetensors.ts";
 import type { HostTensor } from "../../src/tensor/host.ts";
 import { DinoHead } from "../../src/nn/dino_head.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
-import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
-import { ConfigError, resolveConfig } from "../../src/train/validate.ts";
+import type { DinoTrainConfig } from "../../src/train/config.ts";
+import { ConfigError } from "../../src/train/validate.ts";
 import { loadDistillTeacher } from "../../src/train/distill.ts";
 import type { DinoNetwork } from "../../src/train/models.ts";
 import { runDinoTraining } from "../../src/train/run.ts";
@@ -19,41 +19,15 @@ import { startingWeightShare } from "../../src/train/schedules.ts";
 import { loadModel } from "../../src/io/pretrained/load.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { tinyPatch4Config } from "../helpers/tiny_dino.ts";
 
 const data = syntheticDataset({ count: 48, size: 16, seed: 5 });
-
-function config(out: string, overrides: Partial<DinoTrainConfig>): DinoTrainConfig {
-  return resolveConfig(DINO_DEFAULTS, {
-    imageSize: 16,
-    patchSize: 4,
-    embedDim: 16,
-    depth: 1,
-    heads: 2,
-    outDim: 32,
-    headHidden: 16,
-    headBottleneck: 8,
-    tokenHidden: 8,
-    channelHidden: 16,
-    batchSize: 8,
-    epochs: 1,
-    warmupEpochs: 0,
-    globalSize: 16,
-    globalScale: [0.5, 1],
-    localCrops: 2,
-    localSize: 8,
-    freezeLastLayer: 0,
-    logEvery: 1,
-    dropPathRate: 0,
-    out,
-    ...overrides,
-  });
-}
 
 async function withTeacherRun(body: (dir: string, teacherRun: string) => Promise<void>) {
   const dir = await Deno.makeTempDir();
   try {
     const teacherRun = join(dir, "teacher");
-    await runDinoTraining({ config: config(teacherRun, { maxSteps: 2 }), train: data });
+    await runDinoTraining({ config: tinyPatch4Config(teacherRun, { maxSteps: 2 }), train: data });
     await body(dir, teacherRun);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -65,7 +39,7 @@ gpuTest(
   () =>
     withTeacherRun(async (dir, teacherRun) => {
       for (const arch of ["vit", "mixer"] as const) {
-        const student = config(join(dir, arch), {
+        const student = tinyPatch4Config(join(dir, arch), {
           arch,
           embedDim: 8,
           heads: 2,
@@ -118,7 +92,7 @@ gpuTest(
   "distill: the frozen teacher's weights stay put during steps",
   () =>
     withTeacherRun(async (dir, teacherRun) => {
-      const student = config(join(dir, "s"), { embedDim: 8, maxSteps: 2 });
+      const student = tinyPatch4Config(join(dir, "s"), { embedDim: 8, maxSteps: 2 });
       const teacher = await loadDistillTeacher(teacherRun, student);
       const { DinoTrainer } = await import("../../src/train/dino_trainer.ts");
       const { DataLoader } = await import("../../src/data/loader.ts");
@@ -144,7 +118,7 @@ gpuTest(
     withTeacherRun(async (dir, teacherRun) => {
       const { DinoTrainer } = await import("../../src/train/dino_trainer.ts");
       const { DataLoader } = await import("../../src/data/loader.ts");
-      const student = config(join(dir, "s"), { embedDim: 8, momentumTeacher: 0.9 });
+      const student = tinyPatch4Config(join(dir, "s"), { embedDim: 8, momentumTeacher: 0.9 });
       const teacher = await loadDistillTeacher(teacherRun, student);
       const trainer = new DinoTrainer(student, 6, { teacher: teacher.network });
       const find = (
@@ -173,7 +147,7 @@ gpuTest(
       assertTrue(moved > 0, "the student did not move, so the check says nothing");
       trainer.dispose();
 
-      const plain = config(join(dir, "p"), { embedDim: 8, studentEma: false });
+      const plain = tinyPatch4Config(join(dir, "p"), { embedDim: 8, studentEma: false });
       const again = await loadDistillTeacher(teacherRun, plain);
       const without = new DinoTrainer(plain, 6, { teacher: again.network });
       assertEquals(without.studentEma, undefined);
@@ -196,7 +170,7 @@ gpuTest(
       const file = join(dir, "bare.safetensors");
       await Deno.writeFile(file, writeSafetensors(await vit.stateDict(), {}));
       vit.dispose();
-      const student = config(join(dir, "s"), { embedDim: 8, outDim: 24 });
+      const student = tinyPatch4Config(join(dir, "s"), { embedDim: 8, outDim: 24 });
       await assertRejects(
         () => loadDistillTeacher(file, student, { heads: 2 }),
         ConfigError,
@@ -213,10 +187,14 @@ gpuTest(
       );
       await assertRejects(
         () =>
-          loadDistillTeacher(file, config(join(dir, "t"), { embedDim: 8, ibotLossWeight: 1 }), {
-            heads: 2,
-            teacherHead: "random",
-          }),
+          loadDistillTeacher(
+            file,
+            tinyPatch4Config(join(dir, "t"), { embedDim: 8, ibotLossWeight: 1 }),
+            {
+              heads: 2,
+              teacherHead: "random",
+            },
+          ),
         ConfigError,
         "teacher's patch 8 and the student's patch 4 give different grids",
       );
@@ -283,7 +261,12 @@ gpuTest(
       const file = join(dir, "teacher.safetensors");
       const ibotState = (await writeTeacherFile(file, { prototypes: 20, inDim: 16 }))!;
       const student = (overrides: Partial<DinoTrainConfig>) =>
-        config(join(dir, "s"), { embedDim: 8, ibotLossWeight: 1, ibotOutDim: 20, ...overrides });
+        tinyPatch4Config(join(dir, "s"), {
+          embedDim: 8,
+          ibotLossWeight: 1,
+          ibotOutDim: 20,
+          ...overrides,
+        });
       const teacher = await loadDistillTeacher(file, student({}), { heads: 2 });
       assertEquals(teacher.head, "checkpoint");
       assertEquals(teacher.ibotHead, "checkpoint");

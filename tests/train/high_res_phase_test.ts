@@ -97,39 +97,18 @@ Deno.test("high-res phase: schedules, phases and local size follow the run's epo
 
 Deno.test("high-res phase: sizes off the patch grid and bad fractions are refused", () => {
   const base = { patchSize: 7, globalSize: 21, imageSize: 28, localSize: 14 };
-  assertThrows(
-    () => resolveConfig(DINO_DEFAULTS, { ...base, highResSize: 30, highResSteps: 5 }),
-    ConfigError,
-    "highResSize 30 is not a multiple of patchSize 7",
-  );
-  assertThrows(
-    () => resolveConfig(DINO_DEFAULTS, { ...base, highResSize: 28, highResSteps: 0 }),
-    ConfigError,
-    "highResSteps must be a whole number > 0",
-  );
-  assertThrows(
-    () =>
-      resolveConfig(DINO_DEFAULTS, {
-        ...base,
-        highResSize: 28,
-        highResSteps: 5,
-        highResLrFraction: 2,
-      }),
-    ConfigError,
-    "highResLrFraction",
-  );
-  assertThrows(
-    () =>
-      resolveConfig(DINO_DEFAULTS, {
-        ...base,
-        arch: "mixer",
-        localCrops: 0,
-        highResSize: 35,
-        highResSteps: 5,
-      }),
-    ConfigError,
-    "whole multiple of 21",
-  );
+  const refused: [Record<string, unknown>, string][] = [
+    [{ highResSize: 30, highResSteps: 5 }, "highResSize 30 is not a multiple of patchSize 7"],
+    [{ highResSize: 28, highResSteps: 0 }, "highResSteps must be a whole number > 0"],
+    [{ highResSize: 28, highResSteps: 5, highResLrFraction: 2 }, "highResLrFraction"],
+    [
+      { arch: "mixer", localCrops: 0, highResSize: 35, highResSteps: 5 },
+      "whole multiple of 21",
+    ],
+  ];
+  for (const [fields, message] of refused) {
+    assertThrows(() => resolveConfig(DINO_DEFAULTS, { ...base, ...fields }), ConfigError, message);
+  }
 });
 
 gpuTest(

@@ -1,15 +1,14 @@
 // The iBOT patch loss against a float64 reference (DINOv2's forward_masked), and DINO steps with
 // iBOT, KoLeo and Sinkhorn-Knopp switched on.
-import { syntheticDataset } from "../../src/data/synthetic.ts";
-import { type Batch, DataLoader } from "../../src/data/loader.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
-import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
-import { ConfigError, resolveConfig } from "../../src/train/validate.ts";
+import type { DinoTrainConfig } from "../../src/train/config.ts";
+import { ConfigError } from "../../src/train/validate.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { IbotPatchLoss } from "../../src/train/ibot.ts";
 import { assertThrows, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { checkOp } from "../helpers/op_check.ts";
+import { syntheticBatches, tinyDinoConfig } from "../helpers/tiny_dino.ts";
 
 function ibotReference(
   s: Float64Array,
@@ -66,30 +65,14 @@ for (const [M, K, crops] of [[1, 3, 2], [7, 33, 4], [45, 130, 16]] as const) {
 }
 
 function tinyConfig(overrides: Partial<DinoTrainConfig> = {}): DinoTrainConfig {
-  return resolveConfig(DINO_DEFAULTS, {
-    imageSize: 16,
+  return tinyDinoConfig({
     patchSize: 4,
-    embedDim: 16,
     depth: 1,
-    heads: 2,
-    outDim: 32,
-    headHidden: 16,
-    headBottleneck: 8,
     batchSize: 8,
     epochs: 1,
-    globalSize: 16,
-    localSize: 8,
-    localCrops: 2,
     freezeLastLayer: 0,
     ...overrides,
   });
-}
-
-async function someBatches(count: number): Promise<Batch[]> {
-  const loader = new DataLoader(syntheticDataset({ count: 8 * count, size: 16 }), { batchSize: 8 });
-  const batches: Batch[] = [];
-  for await (const batch of loader.epoch(0)) batches.push(batch);
-  return batches;
 }
 
 for (const centering of ["centering", "sinkhorn"] as const) {
@@ -100,7 +83,7 @@ for (const centering of ["centering", "sinkhorn"] as const) {
     );
     const maskToken = trainer.student.backbone.namedParameters().find(([n]) => n === "mask_token")!;
     const before = await maskToken[1].read();
-    for (const batch of await someBatches(3)) {
+    for (const batch of await syntheticBatches(3, 8)) {
       const result = trainer.trainStep(batch);
       const [loss, ibot, koleo] = await Promise.all(
         [result.loss, result.ibotLoss!, result.koleoLoss!].map((t) => t.item()),

@@ -2,14 +2,10 @@
 // reference, the per-step teacher temperature as an uploaded scale, DINOv2's token init, and
 // replay of a step with every DINOv2 recipe key on.
 import assert from "node:assert";
-import { type Batch, DataLoader } from "../../src/data/loader.ts";
-import { syntheticDataset } from "../../src/data/synthetic.ts";
 import { gpu } from "../../src/gpu/device.ts";
 import { Block, VisionTransformer, vitConfig } from "../../src/nn/vit.ts";
 import { readAll, tensor } from "../../src/tensor/tensor.ts";
-import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
 import { DinoLoss } from "../../src/train/dino_loss.ts";
-import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { DinoNetwork } from "../../src/train/models.ts";
 import { studentParamGroups } from "../../src/train/param_groups.ts";
 import { DINOV2_RECIPE } from "../../src/train/recipe.ts";
@@ -20,30 +16,10 @@ import { assertEquals } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { assertClose } from "../helpers/op_check.ts";
 import { Random } from "../helpers/random.ts";
-
-function tinyConfig(overrides: Partial<DinoTrainConfig> = {}): DinoTrainConfig {
-  return resolveConfig(DINO_DEFAULTS, {
-    imageSize: 16,
-    patchSize: 8,
-    embedDim: 16,
-    depth: 2,
-    heads: 2,
-    outDim: 32,
-    headHidden: 16,
-    headBottleneck: 8,
-    batchSize: 4,
-    epochs: 2,
-    warmupEpochs: 1,
-    globalSize: 16,
-    localSize: 8,
-    localCrops: 2,
-    dropPathRate: 0.3,
-    ...overrides,
-  });
-}
+import { syntheticBatches, tinyStepConfig, trainSteps } from "../helpers/tiny_dino.ts";
 
 gpuTest("param groups: DINO's two groups by default, DINOv2's multipliers with its keys", () => {
-  const dino = tinyConfig({ layerScaleInit: 1e-5, registers: 2 });
+  const dino = tinyStepConfig({ layerScaleInit: 1e-5, registers: 2 });
   const student = new DinoNetwork(dino, true);
   const groups = studentParamGroups(student, dino);
   const trainable = student.namedParameters().filter(([, p]) => p.requiresGrad);
@@ -82,7 +58,11 @@ gpuTest("param groups: DINO's two groups by default, DINOv2's multipliers with i
 });
 
 gpuTest("clip per submodule: each of backbone, DINO head, iBOT head to global norm 3", async () => {
-  const config = tinyConfig({ ibotLossWeight: 1, ibotSeparateHead: true, clipMode: "submodule" });
+  const config = tinyStepConfig({
+    ibotLossWeight: 1,
+    ibotSeparateHead: true,
+    clipMode: "submodule",
+  });
   const student = new DinoNetwork(config, true);
   const random = new Random(5);
   const submodules = studentSubmodules(student);
@@ -158,42 +138,12 @@ gpuTest("token init: DINOv2's N(0, 1e-6) CLS and register tokens", async () => {
   vit.dispose();
 });
 
-async function batchesOf(config: DinoTrainConfig, count: number): Promise<Batch[]> {
-  const loader = new DataLoader(syntheticDataset({ count: count * config.batchSize, size: 16 }), {
-    batchSize: config.batchSize,
-  });
-  const batches: Batch[] = [];
-  for await (const batch of loader.epoch(0)) batches.push(batch);
-  return batches;
-}
-
-async function runSteps(config: DinoTrainConfig, replay: boolean, batches: Batch[]) {
-  const trainer = new DinoTrainer(config, batches.length / config.epochs);
-  trainer.replay = replay;
-  const monitors: number[][] = [];
-  for (const batch of batches) {
-    const result = trainer.trainStep(batch);
-    const values = await readAll([result.loss, result.teacherEntropy]);
-    monitors.push(values.map((value) => value[0]));
-    for (const value of Object.values(result)) value.dispose();
-  }
-  const weights = await readAll(trainer.teacher.parameters().slice(0, 6));
-  const result = {
-    monitors,
-    weights,
-    replayed: trainer.replayedSteps,
-    failure: trainer.replayFailure,
-  };
-  trainer.dispose();
-  return result;
-}
-
 gpuTest(
   "a step with the DINOv2 recipe keys replays as it runs (per-step temperature uploaded)",
   async () => {
     // temperature warm-up over the whole first epoch of 4 steps: a new value at every step; the
     // last layer frozen for 2 steps (a new recording when it thaws)
-    const config = tinyConfig({
+    const config = tinyStepConfig({
       ...DINOV2_RECIPE,
       registers: 2,
       layerScaleInit: 1e-5,
@@ -205,9 +155,9 @@ gpuTest(
       freezeLastLayer: 0.5,
       normLastLayer: false,
     });
-    const batches = await batchesOf(config, 8);
-    const replayed = await runSteps(config, true, batches);
-    const plain = await runSteps(config, false, batches);
+    const batches = await syntheticBatches(8, config.batchSize);
+    const replayed = await trainSteps(config, true, batches, ["loss", "teacherEntropy"]);
+    const plain = await trainSteps(config, false, batches, ["loss", "teacherEntropy"]);
     assertEquals(replayed.failure, undefined);
     assertEquals(plain.replayed, 0);
     // steps 1-2 frozen (run, capture), 3-4 thawed (run, capture), 5-8 replay

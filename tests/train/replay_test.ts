@@ -1,62 +1,20 @@
 // Issue 4 item 4: a captured training step replayed with new inputs computes what running the
 // model code again computes: same losses, monitors and weights at every step, with drop path,
 // augmentation draws and per-step schedules (lr, weight decay, teacher momentum) all changing.
-import { type Batch, DataLoader } from "../../src/data/loader.ts";
-import { syntheticDataset } from "../../src/data/synthetic.ts";
-import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
-import { resolveConfig } from "../../src/train/validate.ts";
-import { DinoTrainer } from "../../src/train/dino_trainer.ts";
-import { readAll } from "../../src/tensor/tensor.ts";
+import type { Batch } from "../../src/data/loader.ts";
+import type { DinoTrainConfig } from "../../src/train/config.ts";
 import assert from "node:assert";
 import { assertEquals } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { syntheticBatches, tinyStepConfig, trainSteps } from "../helpers/tiny_dino.ts";
 
 function tinyConfig(overrides: Partial<DinoTrainConfig> = {}): DinoTrainConfig {
-  return resolveConfig(DINO_DEFAULTS, {
-    imageSize: 16,
-    patchSize: 8,
-    embedDim: 16,
-    depth: 2,
-    heads: 2,
-    outDim: 32,
-    headHidden: 16,
-    headBottleneck: 8,
-    batchSize: 4,
-    epochs: 2,
-    warmupEpochs: 1,
-    globalSize: 16,
-    localSize: 8,
-    localCrops: 2,
-    dropPathRate: 0.3,
-    freezeLastLayer: 1,
-    ...overrides,
-  });
+  return tinyStepConfig({ freezeLastLayer: 1, ...overrides });
 }
 
-async function runSteps(config: DinoTrainConfig, replay: boolean, batches: Batch[]) {
-  const trainer = new DinoTrainer(config, batches.length / config.epochs);
-  trainer.replay = replay;
-  const monitors: number[][] = [];
-  for (const batch of batches) {
-    const result = trainer.trainStep(batch);
-    const values = await readAll([result.loss, result.teacherEntropy, result.centerNormSquared]);
-    monitors.push(values.map((value) => value[0]));
-    for (const value of Object.values(result)) value.dispose();
-  }
-  const weights = await readAll(trainer.teacher.parameters().slice(0, 6));
-  const replayed = trainer.replayedSteps;
-  const failure = trainer.replayFailure;
-  trainer.dispose();
-  return { monitors, weights, replayed, failure };
-}
-
-async function batchesOf(config: DinoTrainConfig, count: number): Promise<Batch[]> {
-  const loader = new DataLoader(syntheticDataset({ count: count * config.batchSize, size: 16 }), {
-    batchSize: config.batchSize,
-  });
-  const batches: Batch[] = [];
-  for await (const batch of loader.epoch(0)) batches.push(batch);
-  return batches;
+/** Loss, teacher entropy and the centre's squared norm per step; teacher weights. */
+function runSteps(config: DinoTrainConfig, replay: boolean, batches: Batch[]) {
+  return trainSteps(config, replay, batches, ["loss", "teacherEntropy", "centerNormSquared"]);
 }
 
 function assertClose(actual: number[][], expected: number[][], what: string) {
@@ -76,7 +34,7 @@ gpuTest("replayed DINO steps equal steps that run the model code", async () => {
   // two epochs of 4 steps: the last layer is frozen in the first (one capture per epoch), and
   // lr, weight decay and momentum change at every step
   const config = tinyConfig();
-  const batches = await batchesOf(config, 8);
+  const batches = await syntheticBatches(8, config.batchSize);
   const replayed = await runSteps(config, true, batches);
   const plain = await runSteps(config, false, batches);
   assertEquals(replayed.failure, undefined);
@@ -106,7 +64,7 @@ gpuTest("DINOv2 steps with KoLeo and Sinkhorn-Knopp replay; iBOT steps run the c
     globalSize: 14,
     localSize: 7,
   });
-  const batches = await batchesOf(koleo, 5);
+  const batches = await syntheticBatches(5, koleo.batchSize);
   const replayed = await runSteps(koleo, true, batches);
   const plain = await runSteps(koleo, false, batches);
   assertEquals(replayed.failure, undefined);

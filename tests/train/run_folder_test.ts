@@ -14,10 +14,7 @@ import {
 } from "../../src/train/run_folder.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { FailingFileSystem, fileSystemError } from "../helpers/failing_file_system.ts";
-
-async function names(dir: string): Promise<string[]> {
-  return (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name).sort();
-}
+import { fileNames } from "../helpers/temp_dir.ts";
 
 Deno.test("run folder: the reason of each file-system error, in words", () => {
   assertEquals(
@@ -78,7 +75,7 @@ Deno.test("run folder: writeWhole and appendWhole leave whole files or the old o
       Error,
       "Read-only",
     );
-    assertEquals(await names(dir), ["curves.png"]);
+    assertEquals(await fileNames(dir), ["curves.png"]);
     const metrics = join(dir, "metrics.jsonl");
     await Deno.writeTextFile(metrics, '{"step":1}\n');
     await assertRejects(() => appendWhole(full, metrics, '{"step":2,"loss":6.9}\n'), Error);
@@ -106,7 +103,7 @@ Deno.test("run folder: temporary folders of a killed run are removed, others kep
       "curves.png.partial",
       "metrics.jsonl.tmp",
     ]);
-    assertEquals(await names(dir), [
+    assertEquals(await fileNames(dir), [
       `.step-00000024.tmp-${Deno.pid}`,
       "latest",
       "notes.tmp",
@@ -125,7 +122,7 @@ Deno.test("run folder: the check before a run wants a writable folder with room"
     const free = await freeBytes(dir);
     assertTrue(free !== undefined && free > 0, `free ${free}`);
     assertEquals(await checkOutputFolder(join(dir, "run"), 1000), undefined);
-    assertEquals(await names(join(dir, "run")), [], "the probe file is removed");
+    assertEquals(await fileNames(join(dir, "run")), [], "the probe file is removed");
     const tooBig = await assertRejects(
       () => checkOutputFolder(join(dir, "run"), free! * 2),
       OutputWriteError,

@@ -1,10 +1,7 @@
 // DINO runs end to end on tiny settings: exact resumption, a stop on a non-finite loss that keeps
 // the last good checkpoint (failed writes: write_failures_test.ts).
 import { join } from "node:path";
-import { syntheticDataset } from "../../src/data/synthetic.ts";
-import { trainTestSplit } from "../../src/data/dataset.ts";
-import { DINO_DEFAULTS, type DinoTrainConfig } from "../../src/train/config.ts";
-import { resolveConfig } from "../../src/train/validate.ts";
+import type { DinoTrainConfig } from "../../src/train/config.ts";
 import {
   latestCheckpoint,
   loadCheckpoint,
@@ -18,34 +15,13 @@ import {
 } from "../../src/train/run.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { tinyConfig as tinyRunConfig, tinySplit } from "../helpers/tiny_dino.ts";
 
-const data = syntheticDataset({ count: 80, size: 16, seed: 3 });
-const { train, test } = trainTestSplit(data, { testFraction: 0.2, seed: 1 });
+const { train, test } = tinySplit;
 
+/** The tiny run over 3 epochs, with drop path. */
 function tinyConfig(out: string, overrides: Partial<DinoTrainConfig> = {}): DinoTrainConfig {
-  return resolveConfig(DINO_DEFAULTS, {
-    imageSize: 16,
-    patchSize: 8,
-    embedDim: 16,
-    depth: 1,
-    heads: 2,
-    outDim: 32,
-    headHidden: 16,
-    headBottleneck: 8,
-    batchSize: 8,
-    epochs: 3,
-    warmupEpochs: 1,
-    globalSize: 16,
-    globalScale: [0.5, 1],
-    localSize: 8,
-    localScale: [0.2, 0.5],
-    localCrops: 2,
-    dropPathRate: 0.1,
-    freezeLastLayer: 1,
-    logEvery: 1,
-    out,
-    ...overrides,
-  });
+  return tinyRunConfig(out, { epochs: 3, dropPathRate: 0.1, ...overrides });
 }
 
 gpuTest("train: a run stopped at step k and resumed gives the same losses as one run", async () => {

@@ -10,10 +10,7 @@ import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { FailingFileSystem, type FileOperation } from "../helpers/failing_file_system.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { tinyConfig, tinyTrain as train } from "../helpers/tiny_dino.ts";
-
-async function names(dir: string): Promise<string[]> {
-  return (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name).sort();
-}
+import { fileNames } from "../helpers/temp_dir.ts";
 
 /** Asserts that `error` is one line naming `last` (or no checkpoint) and `--resume dir`. */
 function assertOneLine(error: Error, dir: string, last: string | undefined): void {
@@ -55,7 +52,7 @@ gpuTest("write failures: at each write point of a checkpoint the previous one st
         );
         assertEquals(fileSystem.failed.length, 1, point);
         assertOneLine(error, dir, first);
-        assertEquals(await names(dir), ["latest", "step-00000003"], `${point}: left behind`);
+        assertEquals(await fileNames(dir), ["latest", "step-00000003"], `${point}: left behind`);
         assertEquals(await latestCheckpoint(dir), first);
         const restored = new DinoTrainer(tinyConfig(dir), 8);
         assertEquals((await loadCheckpoint(restored, dir)).step, 3, point);
@@ -67,7 +64,7 @@ gpuTest("write failures: at each write point of a checkpoint the previous one st
           OutputWriteError,
         );
         assertOneLine(none, empty, undefined);
-        assertEquals(await names(empty), [], `${point}: left in an empty folder`);
+        assertEquals(await fileNames(empty), [], `${point}: left in an empty folder`);
       } finally {
         await Deno.remove(dir, { recursive: true });
       }
@@ -114,7 +111,7 @@ gpuTest(
         `cannot write checkpoint ${out}/step-00000014 (checkpoint.safetensors): no space left`,
       );
       assertOneLine(checkpointError, out, join(out, "step-00000007"));
-      assertEquals(await names(out), [
+      assertEquals(await fileNames(out), [
         "latest",
         "metrics.interrupted.jsonl",
         "metrics.jsonl",
@@ -143,7 +140,7 @@ gpuTest(
         assertEquals(resumed.losses.get(step), straight.losses.get(step), `loss at step ${step}`);
       }
       assertEquals(await latestCheckpoint(out), join(out, "step-00000014"));
-      assertEquals(await names(out), [
+      assertEquals(await fileNames(out), [
         "latest",
         "metrics.interrupted.jsonl",
         "metrics.jsonl",

@@ -14,49 +14,12 @@ import { type HostTensor, toFloat32 } from "../../../src/tensor/host.ts";
 import { batchFeatures } from "../../../src/eval/features.ts";
 import { VisionTransformer } from "../../../src/nn/vit.ts";
 import { noGrad } from "../../../src/tensor/tape.ts";
-import { tensor } from "../../../src/tensor/tensor.ts";
 import { gpuTest } from "../../helpers/gpu_test.ts";
+import { host, patternImages, readAndCompare } from "../../helpers/parity.ts";
 
 const FIXTURES = new URL("../../fixtures/models/", import.meta.url).pathname;
 const WEIGHTS = `${FIXTURES}dinov2_block_chunks.pth`;
 const SIZE = 16;
-
-/** make_model_fixtures.py's input pattern (also in tests/nn/parity_test.ts). */
-function pattern(batch: number, size: number): Float32Array {
-  const out = new Float32Array(batch * 3 * size * size);
-  let i = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < 3; c++) {
-      for (let h = 0; h < size; h++) {
-        for (let w = 0; w < size; w++) {
-          out[i++] = Math.sin(0.11 * h + 0.07 * w + 1.3 * c + 0.5 * b) +
-            0.5 * Math.cos(0.013 * h * w / (1 + b) + 0.7 * c);
-        }
-      }
-    }
-  }
-  return out;
-}
-
-function compare(what: string, actual: Float32Array, expected: Float32Array): void {
-  assertEquals(actual.length, expected.length, `${what}: value count`);
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assertTrue(scale > 0, `${what}: reference is all zeros`);
-  assertTrue(
-    worst <= 1e-4 * scale,
-    `${what}: max |diff| ${worst.toExponential(3)} > 1e-4 x max |ref| ${scale.toExponential(3)}`,
-  );
-}
-
-function host(shape: number[], fill = 0.5): HostTensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return { dtype: "F32", shape, data: new Float32Array(size).fill(fill) };
-}
 
 /** A state dict whose block keys are `blocks.C.N.norm1.weight` for the given [C, N] pairs. */
 function chunked(pairs: [number, number][]): Map<string, HostTensor> {
@@ -144,7 +107,7 @@ gpuTest("block chunks: teacher and student give PyTorch's features", async () =>
   const reference = (await readSafetensorsFile(
     `${FIXTURES}dinov2_block_chunks.expected.safetensors`,
   )).tensors;
-  const images = tensor(pattern(2, SIZE), [2, 3, SIZE, SIZE]);
+  const images = patternImages(2, SIZE);
   const teacher = await loadModel(WEIGHTS, { heads: 2 });
   assertEquals(teacher.layout, "dinov2");
   assertTrue(teacher.model instanceof VisionTransformer);
@@ -152,30 +115,17 @@ gpuTest("block chunks: teacher and student give PyTorch's features", async () =>
   for (const key of ["dino_head.last_layer.weight_v", "ibot_head.mlp.2.bias"]) {
     assertTrue(teacher.dropped.includes(key), `${key} dropped: ${teacher.dropped.join(", ")}`);
   }
-  const features = batchFeatures(teacher.model, images);
-  compare("teacher", await features.read() as Float32Array, toFloat32(reference.get("teacher")!));
-  features.dispose();
+  await readAndCompare("teacher", batchFeatures(teacher.model, images), reference.get("teacher")!);
   const model = teacher.model as VisionTransformer;
   const rows = noGrad(() => model.lastSelfAttention(images));
-  compare(
-    "teacher attention",
-    await rows.read() as Float32Array,
-    toFloat32(reference.get("teacher_attention")!),
-  );
-  rows.dispose();
+  await readAndCompare("teacher attention", rows, reference.get("teacher_attention")!);
   teacher.model.dispose();
   const student = await loadModelFromBytes(await Deno.readFile(WEIGHTS), {
     name: "chunks.pth",
     prefer: "student",
     heads: 2,
   });
-  const studentFeatures = batchFeatures(student.model, images);
-  compare(
-    "student",
-    await studentFeatures.read() as Float32Array,
-    toFloat32(reference.get("student")!),
-  );
-  studentFeatures.dispose();
+  await readAndCompare("student", batchFeatures(student.model, images), reference.get("student")!);
   student.model.dispose();
   images.dispose();
 });

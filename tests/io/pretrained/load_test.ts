@@ -10,32 +10,10 @@ import { CheckpointError, readSafetensorsFile } from "../../../src/io/safetensor
 import { type HostTensor, toFloat32 } from "../../../src/tensor/host.ts";
 import { batchFeatures } from "../../../src/eval/features.ts";
 import { VisionTransformer } from "../../../src/nn/vit.ts";
-import { tensor } from "../../../src/tensor/tensor.ts";
 import { gpuTest } from "../../helpers/gpu_test.ts";
+import { host, patternImages } from "../../helpers/parity.ts";
 
 const FIXTURES = new URL("../../fixtures/models/", import.meta.url).pathname;
-
-/** make_model_fixtures.py's input pattern (also in tests/nn/parity_test.ts). */
-function pattern(batch: number, size: number): Float32Array {
-  const out = new Float32Array(batch * 3 * size * size);
-  let i = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < 3; c++) {
-      for (let h = 0; h < size; h++) {
-        for (let w = 0; w < size; w++) {
-          out[i++] = Math.sin(0.11 * h + 0.07 * w + 1.3 * c + 0.5 * b) +
-            0.5 * Math.cos(0.013 * h * w / (1 + b) + 0.7 * c);
-        }
-      }
-    }
-  }
-  return out;
-}
-
-function host(shape: number[], fill = 0.5): HostTensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return { dtype: "F32", shape, data: new Float32Array(size).fill(fill) };
-}
 
 Deno.test("pretrained: layouts are recognised from the keys", async () => {
   const layouts: Record<string, string> = {
@@ -145,7 +123,7 @@ gpuTest(
       heads: 2,
       prefer: "student",
     });
-    const images = tensor(pattern(1, 224), [1, 3, 224, 224]);
+    const images = patternImages(1, 224);
     const a = await batchFeatures(loaded.model, images).read() as Float32Array;
     const b = await batchFeatures(student.model, images).read() as Float32Array;
     assertTrue(a.some((value, i) => Math.abs(value - b[i]) > 1e-3), "teacher and student differ");
@@ -162,7 +140,7 @@ gpuTest("pretrained: the interpolation variant matters (DINO at 320 px with size
     )!,
   );
   const loaded = await loadModel(`${FIXTURES}dino_vit16.pth`, { heads: 2, interpolation: "size" });
-  const images = tensor(pattern(1, 320), [1, 3, 320, 320]);
+  const images = patternImages(1, 320);
   const actual = await batchFeatures(loaded.model, images).read() as Float32Array;
   let worst = 0;
   let scale = 0;
