@@ -172,10 +172,13 @@ fn sort_pool(local: u32, size: u32) {
   }
 }
 
-// Moves the best of the threads' candidates (`better`) and its thread to slot 0 of the candidate
-// arrays: a tree reduction, one barrier a level. Every thread has written its slot and passed a
-// barrier before the call.
-fn reduce_candidates(local: u32) {
+// The best (`better`) of every thread's candidate (value, index), and its thread, in slot 0 of the
+// candidate arrays: each thread writes its slot, then a tree reduction, one barrier a level.
+fn reduce_candidates(local: u32, value: f32, index: i32) {
+  candidate_values[local] = value;
+  candidate_indices[local] = index;
+  candidate_threads[local] = local;
+  workgroupBarrier();
   for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
     if (local < stride) {
       let other = local + stride;
@@ -303,7 +306,8 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
   // Column c of the chunk is train row column_offset + c; flat position range.base + c.
   let first_index = i32(params.column_offset) - i32(range.base);
   if (local < range.head_columns) {
-    offer(similarity_at(range.base + range.begin + local), first_index + i32(range.base + range.begin + local), k);
+    let at_column = range.base + range.begin + local;
+    offer(similarity_at(at_column), first_index + i32(at_column), k);
   }
   for (var v = range.first_vector + local; v < range.last_vector; v = v + WORKGROUP_SIZE) {
     let values = similarity[v];
@@ -316,7 +320,8 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
     }
   }
   if (local < range.tail_columns) {
-    offer(similarity_at(range.base + range.vector_end + local), first_index + i32(range.base + range.vector_end + local), k);
+    let at_column = range.base + range.vector_end + local;
+    offer(similarity_at(at_column), first_index + i32(at_column), k);
   }
 
   // 3. The merge.
@@ -360,11 +365,7 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
         value = list_values[head];
         index = list_indices[head];
       }
-      candidate_values[local] = value;
-      candidate_indices[local] = index;
-      candidate_threads[local] = local;
-      workgroupBarrier();
-      reduce_candidates(local);
+      reduce_candidates(local, value, index);
       if (local == 0u) {
         result_values[round] = candidate_values[0];
         result_indices[round] = candidate_indices[0];
@@ -387,10 +388,18 @@ fn main(at: RowGroup, @builtin(local_invocation_index) local: u32) {
   }
 }
 
-// Whether column `index` of similarity `value` replaces this thread's best (value, index) in
-// `nearest`: never NaN (`>=` is false for it), else `better`.
-fn improves(value: f32, index: i32, best_value: f32, best_index: i32) -> bool {
-  return value >= bitcast<f32>(0xff800000u) && better(value, index, best_value, best_index);
+// `nearest`'s step: column `index` of similarity `value` replaces this thread's best
+// (*best_value, *best_index) if it ranks before it (`better`); NaN never does (`>=` is false).
+fn keep_better(
+  best_value: ptr<function, f32>,
+  best_index: ptr<function, i32>,
+  value: f32,
+  index: i32,
+) {
+  if (value >= bitcast<f32>(0xff800000u) && better(value, index, *best_value, *best_index)) {
+    *best_value = value;
+    *best_index = index;
+  }
 }
 
 // The entry point for k = 1 (k-means assignment, nearest-neighbour search): each thread keeps the
@@ -412,11 +421,7 @@ fn nearest(at: RowGroup, @builtin(local_invocation_index) local: u32) {
   }
   if (local < range.head_columns) {
     let at_column = range.base + range.begin + local;
-    let candidate = similarity_at(at_column);
-    if (improves(candidate, first_index + i32(at_column), value, index)) {
-      value = candidate;
-      index = first_index + i32(at_column);
-    }
+    keep_better(&value, &index, similarity_at(at_column), first_index + i32(at_column));
   }
   for (var v = range.first_vector + local; v < range.last_vector; v = v + WORKGROUP_SIZE) {
     let values = similarity[v];
@@ -425,26 +430,15 @@ fn nearest(at: RowGroup, @builtin(local_invocation_index) local: u32) {
     if (any(values >= vec4f(threshold))) {
       let column = first_index + i32(4u * v);
       for (var c = 0u; c < 4u; c = c + 1u) {
-        if (improves(values[c], column + i32(c), value, index)) {
-          value = values[c];
-          index = column + i32(c);
-        }
+        keep_better(&value, &index, values[c], column + i32(c));
       }
     }
   }
   if (local < range.tail_columns) {
     let at_column = range.base + range.vector_end + local;
-    let candidate = similarity_at(at_column);
-    if (improves(candidate, first_index + i32(at_column), value, index)) {
-      value = candidate;
-      index = first_index + i32(at_column);
-    }
+    keep_better(&value, &index, similarity_at(at_column), first_index + i32(at_column));
   }
-  candidate_values[local] = value;
-  candidate_indices[local] = index;
-  candidate_threads[local] = local;
-  workgroupBarrier();
-  reduce_candidates(local);
+  reduce_candidates(local, value, index);
   if (local == 0u) {
     best_values[row] = candidate_values[0];
     best_indices[row] = candidate_indices[0];
