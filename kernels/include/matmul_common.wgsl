@@ -1,5 +1,7 @@
 // Shared by the matmul kernels (matmul/scalar, tiled, vec4, subgroup): the uniform parameters
-// (12 u32 words, written by src/ops/matmul), the bindings and the epilogue.
+// (12 u32 words, written by src/ops/matmul), the bindings of the bias, residual and outputs, and
+// the epilogue. The operands a and b (bindings 0 and 1) come from matmul_inputs.wgsl (f32) or
+// matmul_inputs_f16.wgsl (f16, vec4 kernels).
 // out = act(op(a) @ op(b) + bias) + residual; flags: 1 bias, 2 gelu, 4 residual, 8 save pre
 // (write the pre-activation to `pre`).
 // The includer declares `alias Elem = f32;` or `alias Elem = vec4f;` (what one element of the
@@ -20,8 +22,6 @@ struct Params {
   pad1: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<Elem>;
-@group(0) @binding(1) var<storage, read> b: array<Elem>;
 @group(0) @binding(2) var<storage, read> bias: array<Elem>;
 @group(0) @binding(3) var<storage, read> residual: array<Elem>;
 @group(0) @binding(4) var<storage, read_write> out: array<Elem>;

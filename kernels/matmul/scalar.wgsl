@@ -9,6 +9,7 @@ override WG_Y: u32 = 8u;
 
 // #include "erf.wgsl"
 // #include "matmul_common.wgsl"
+// #include "matmul_inputs.wgsl"
 
 // matmul_common.wgsl's element: one f32 (the strides count elements).
 alias Elem = f32;

@@ -11,6 +11,7 @@ override TILE_K: u32 = 16u;
 
 // #include "erf.wgsl"
 // #include "matmul_common.wgsl"
+// #include "matmul_inputs.wgsl"
 
 // matmul_common.wgsl's element: one f32 (the strides count elements).
 alias Elem = f32;

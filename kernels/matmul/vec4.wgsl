@@ -12,6 +12,7 @@ override TRANSPOSE_A: bool = false;
 override TRANSPOSE_B: bool = false;
 
 // #include "matmul_vec4.wgsl"
+// #include "matmul_inputs.wgsl"
 
 // Depths 4 kk .. 4 kk + 3 of rows 4 q .. 4 q + 3 of a stored [K, M] (TRANSPOSE_A; `base` the vec4
 // of depth 4 kk, column 0): column r holds row 4 q + r's four depths.

@@ -5,6 +5,7 @@
  */
 import type { OpName } from "./op_types.ts";
 import { attentionGrads } from "./attention/backward.ts";
+import { castGrads } from "./cast/backward.ts";
 import { elementwiseGrads } from "./elementwise/backward.ts";
 import { imageGrads } from "./image/backward.ts";
 import { koleoGrads } from "./koleo/backward.ts";
@@ -19,6 +20,7 @@ import { softmaxGrads } from "./softmax/backward.ts";
 /** Gradient rules keyed by op name. */
 export const gradRules: GradTable<OpName> = {
   ...attentionGrads,
+  ...castGrads,
   ...elementwiseGrads,
   ...imageGrads,
   ...koleoGrads,

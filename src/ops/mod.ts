@@ -1,5 +1,5 @@
 /**
- * The ops: elementwise, reductions, LayerNorm, (log-)softmax and cross-entropy, matmul with its
+ * The ops: f32 <-> f16 casts, elementwise, reductions, LayerNorm, (log-)softmax and cross-entropy, matmul with its
  * fused epilogue, fused attention, shape ops, row gathers, image ops and KoLeo. Each records itself
  * on the tape when an input requires grad, so `backward` (src/tensor) differentiates through it.
  * The op families live in folders of their own (src/ops/<family>/: forward, backward with the
@@ -97,3 +97,4 @@ export {
 } from "./image/forward.ts";
 export { type KoleoOps, koleoTerms } from "./koleo/forward.ts";
 export { type RopeOps, ropeQkv } from "./rope/forward.ts";
+export { cast, type CastOps, type FloatDType } from "./cast/forward.ts";

@@ -4,6 +4,7 @@
  * @module
  */
 import type { AttentionOps } from "./attention/forward.ts";
+import type { CastOps } from "./cast/forward.ts";
 import type { ElementwiseOps } from "./elementwise/forward.ts";
 import type { ImageOps } from "./image/forward.ts";
 import type { KoleoOps } from "./koleo/forward.ts";
@@ -17,6 +18,7 @@ import type { SoftmaxOps } from "./softmax/forward.ts";
 /** Attributes of every op, keyed by op name. */
 export type OpAttributes =
   & AttentionOps
+  & CastOps
   & ElementwiseOps
   & ImageOps
   & KoleoOps

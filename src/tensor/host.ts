@@ -5,6 +5,7 @@
  * the file formats in src/io/ read and write them.
  * @module
  */
+import type { DType, HostArray } from "./tensor.ts";
 
 /** Element types of host tensors, in safetensors' spelling. */
 export type StorageDType =
@@ -154,4 +155,28 @@ export function toFloat32(tensor: HostTensor): Float32Array {
     for (let i = 0; i < numbers.length; i++) out[i] = numbers[i];
   }
   return out;
+}
+
+/**
+ * A tensor's values read back (`Tensor.read`, `readAll`) as a host tensor of the stored dtype:
+ * f16 as its raw 16-bit patterns, as host tensors keep them.
+ */
+export function hostTensorOf(
+  dtype: DType,
+  shape: readonly number[],
+  values: HostArray,
+): HostTensor {
+  if (dtype === "f16") {
+    return {
+      dtype: "F16",
+      shape: [...shape],
+      data: new Uint16Array(values.buffer, values.byteOffset, values.length),
+    };
+  }
+  const storage = { f32: "F32", i32: "I32", u32: "U32" } as const;
+  return {
+    dtype: storage[dtype],
+    shape: [...shape],
+    data: values as Exclude<HostArray, Float16Array>,
+  };
 }

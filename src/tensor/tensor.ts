@@ -9,16 +9,37 @@ import { DisposedTensorError, ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
 import type { TapeNode } from "./tape.ts";
 
-/** Element types a tensor can hold. */
-export type DType = "f32" | "i32" | "u32";
+/**
+ * Element types a tensor can hold. `f16` (half precision, for mixed-precision compute) needs the
+ * device's `shader-f16` feature in the kernels that read or write it; its storage is padded to a
+ * whole number of 32-bit words.
+ */
+export type DType = "f32" | "f16" | "i32" | "u32";
 
 /** Host array type of each dtype. */
 export type HostArray<D extends DType = DType> = D extends "f32" ? Float32Array
+  : D extends "f16" ? Float16Array
   : D extends "i32" ? Int32Array
   : Uint32Array;
 
 /** Bytes per element of each dtype. */
-export const BYTES_PER_ELEMENT: Record<DType, number> = { f32: 4, i32: 4, u32: 4 };
+export const BYTES_PER_ELEMENT: Record<DType, number> = { f32: 4, f16: 2, i32: 4, u32: 4 };
+
+/** Bytes `size` elements of `dtype` take on the GPU: rounded up to whole 32-bit words. */
+export function storageBytes(size: number, dtype: DType): number {
+  return Math.ceil((size * BYTES_PER_ELEMENT[dtype]) / 4) * 4;
+}
+
+/** The first `size` elements of `bytes` as the host array of `dtype`. */
+export function hostArray(dtype: DType, bytes: ArrayBuffer, size: number): HostArray {
+  return dtype === "f32"
+    ? new Float32Array(bytes, 0, size)
+    : dtype === "f16"
+    ? new Float16Array(bytes, 0, size)
+    : dtype === "i32"
+    ? new Int32Array(bytes, 0, size)
+    : new Uint32Array(bytes, 0, size);
+}
 
 /** A shape: sizes of each axis, outermost first. */
 export type Shape = readonly number[];
@@ -92,7 +113,7 @@ export class Tensor {
   /** Allocates an uninitialised tensor (pooled memory). */
   static empty(shape: Shape, dtype: DType = "f32", label?: string): Tensor {
     validateShape(shape, "Tensor.empty");
-    const bytes = Math.max(4, shapeSize(shape) * BYTES_PER_ELEMENT[dtype]);
+    const bytes = Math.max(4, storageBytes(shapeSize(shape), dtype));
     const limit = gpu().limits.maxStorageBufferBindingSize;
     if (bytes > limit) {
       throw new ShapeError(
@@ -116,9 +137,9 @@ export class Tensor {
     return this.#storage.buffer;
   }
 
-  /** Size of the data in bytes. */
+  /** Size of the data in bytes, rounded up to whole 32-bit words (an odd number of f16). */
   get byteLength(): number {
-    return this.size * BYTES_PER_ELEMENT[this.dtype];
+    return storageBytes(this.size, this.dtype);
   }
 
   /** Rank (number of axes). */
@@ -168,11 +189,7 @@ export class Tensor {
   /** Reads the data back (one GPU-to-CPU readback). */
   async read(): Promise<HostArray> {
     const [bytes] = await gpu().readMany([{ buffer: this.buffer, bytes: this.byteLength }]);
-    return this.dtype === "f32"
-      ? new Float32Array(bytes)
-      : this.dtype === "i32"
-      ? new Int32Array(bytes)
-      : new Uint32Array(bytes);
+    return hostArray(this.dtype, bytes, this.size);
   }
 
   /** Reads a one-element tensor as a number. */
@@ -189,13 +206,7 @@ export async function readAll(tensors: Tensor[]): Promise<HostArray[]> {
   const buffers = await gpu().readMany(
     tensors.map((tensor) => ({ buffer: tensor.buffer, bytes: tensor.byteLength })),
   );
-  return buffers.map((bytes, index) =>
-    tensors[index].dtype === "f32"
-      ? new Float32Array(bytes)
-      : tensors[index].dtype === "i32"
-      ? new Int32Array(bytes)
-      : new Uint32Array(bytes)
-  );
+  return buffers.map((bytes, index) => hostArray(tensors[index].dtype, bytes, tensors[index].size));
 }
 
 /** Uploads host data as a new tensor of `shape`. */
@@ -232,11 +243,9 @@ function uploadTensor(
         `(want ${shapeSize(shape)})`,
     );
   }
-  const host = dtype === "f32"
-    ? Float32Array.from(data)
-    : dtype === "i32"
-    ? Int32Array.from(data)
-    : Uint32Array.from(data);
+  // A whole number of 32-bit words (writeBuffer's unit), the padding of an odd f16 count zero.
+  const host = hostArray(dtype, new ArrayBuffer(storageBytes(data.length, dtype)), data.length);
+  host.set(data);
   const result = Tensor.empty(shape, dtype);
   if (host.byteLength > 0) {
     if (constant) gpu().uploadConstant(result.buffer, host);
@@ -248,7 +257,7 @@ function uploadTensor(
 /** A tensor with every element set to `value`. */
 export function full(shape: Shape, value: number, dtype: DType = "f32"): Tensor {
   const result = Tensor.empty(shape, dtype);
-  fillBuffer(result.buffer, result.size, value, dtype);
+  fillBuffer(result.buffer, result.byteLength / 4, value, dtype);
   return result;
 }
 
@@ -263,16 +272,16 @@ export function ones(shape: Shape, dtype: DType = "f32"): Tensor {
 }
 
 /**
- * Sets `count` 32-bit elements of `buffer` to `value` (bit pattern of the given dtype). Fills
- * four vec4s per invocation when the buffer holds whole vec4s up to `count` (pooled buffers do),
- * else one element per invocation.
+ * Sets `count` 32-bit words of `buffer` to `value` (bit pattern of the given dtype; an f16 value
+ * fills both halves of each word). Fills four vec4s per invocation when the buffer holds whole
+ * vec4s up to `count` (pooled buffers do), else one word per invocation.
  */
 export function fillBuffer(buffer: GPUBuffer, count: number, value: number, dtype: DType = "f32") {
   const params = new Uint32Array(2);
   params[0] = count;
-  if (dtype === "f32") new Float32Array(params.buffer, 4, 1)[0] = value;
-  else if (dtype === "i32") new Int32Array(params.buffer, 4, 1)[0] = value;
-  else params[1] = value;
+  const word = hostArray(dtype, params.buffer.slice(4, 8), dtype === "f16" ? 2 : 1);
+  word.fill(value);
+  params[1] = new Uint32Array(word.buffer)[0];
   const vectors = Math.ceil(count / 4);
   const wholeVectors = buffer.size >= vectors * 16;
   gpu().dispatch({
@@ -290,6 +299,12 @@ export function fillBuffer(buffer: GPUBuffer, count: number, value: number, dtyp
  * do), else one element per invocation.
  */
 export function accumulateInto(destination: Tensor, source: Tensor, scale = 1): void {
+  if (destination.dtype !== "f32" || source.dtype !== "f32") {
+    throw new ShapeError(
+      `accumulateInto: f32 only (${destination.describe()} += ${source.describe()}); cast f16 ` +
+        `gradients to f32 before they are summed`,
+    );
+  }
   if (destination.size !== source.size) {
     throw new ShapeError(
       `accumulateInto: sizes differ (${destination.describe()} vs ${source.describe()})`,

@@ -9,7 +9,7 @@
 import { basename, join } from "node:path";
 import { gpu } from "../gpu/device.ts";
 import { CheckpointError, readSafetensorsFile, writeSafetensors } from "../io/safetensors.ts";
-import { type HostTensor, toFloat32 } from "../tensor/host.ts";
+import { type HostTensor, hostTensorOf, toFloat32 } from "../tensor/host.ts";
 import { BACKBONE_PREFIX_KEY, modelFileMetadata } from "../io/pretrained/model_file.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer } from "../nn/vit.ts";
@@ -139,11 +139,7 @@ export async function saveCheckpoint(
   }
   const tensors = new Map<string, HostTensor>();
   named.forEach(([name, value], index) => {
-    tensors.set(name, {
-      dtype: value.dtype === "f32" ? "F32" : value.dtype === "i32" ? "I32" : "U32",
-      shape: [...value.shape],
-      data: values[index],
-    });
+    tensors.set(name, hostTensorOf(value.dtype, value.shape, values[index]));
   });
   const info: CheckpointInfo = {
     format: "dinogpu-dino-checkpoint",

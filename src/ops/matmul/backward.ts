@@ -2,11 +2,13 @@
  * Gradient rules of the matmul ops (src/ops/matmul/forward.ts). With Z = op(A) op(B) + bias and
  * Y = act(Z) + residual: dZ = dY act'(Z), d op(A) = dZ op(B)^T, d op(B) = op(A)^T dZ,
  * dbias = dZ summed over rows, dresidual = dY. An operand shared across the batch gets the sum
- * over batch entries.
+ * over batch entries. f16 operands are widened to f32 for these products (exact), and their
+ * gradients are f32.
  * @module
  */
 import { gpu } from "../../gpu/device.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
+import { castValues } from "../cast/forward.ts";
 import { matmul, type MatmulOps, sumBlocks } from "./forward.ts";
 import { Tensor } from "../../tensor/tensor.ts";
 import type { GradTable } from "../../tensor/grad_rule.ts";
@@ -37,7 +39,9 @@ export const matmulGrads: GradTable<keyof MatmulOps> = {
   matmul: (gradOutput, node) => {
     const { transposeA, transposeB, activation, hasBias, hasResidual } = node.attributes;
     const [aInput, bInput] = node.inputs;
-    const [a, b, pre] = node.saved;
+    const [savedA, savedB, pre] = node.saved;
+    const a = savedA.dtype === "f16" ? castValues(savedA, "f32") : savedA;
+    const b = savedB.dtype === "f16" ? castValues(savedB, "f32") : savedB;
     const gradZ = activation === "gelu" ? geluBackward(gradOutput, pre) : gradOutput;
     const grads: (Tensor | undefined)[] = [undefined, undefined];
 
@@ -81,6 +85,8 @@ export const matmulGrads: GradTable<keyof MatmulOps> = {
     }
     if (hasResidual) grads.push(gradOutput);
     if (gradZ !== gradOutput) gradZ.dispose();
+    if (a !== savedA) a.dispose();
+    if (b !== savedB) b.dispose();
     return grads;
   },
 };

@@ -8,6 +8,7 @@ import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
 import { needsGrad, record } from "../../tensor/tape.ts";
 import { formatShape, type Shape, shapeSize, Tensor } from "../../tensor/tensor.ts";
+import { castValues } from "../cast/forward.ts";
 import { chooseMatmulVariant } from "./tuning.ts";
 import {
   dispatchMatmul,
@@ -81,8 +82,11 @@ export function matmulGeometry(a: Tensor, b: Tensor, options: MatmulOptions = {}
   if (a.rank < 2 || b.rank < 2) {
     throw new ShapeError(`matmul: operands need rank >= 2: ${pair}`);
   }
-  if (a.dtype !== "f32" || b.dtype !== "f32") {
-    throw new ShapeError(`matmul: operands must be f32: a ${a.dtype}, b ${b.dtype}`);
+  if ((a.dtype !== "f32" && a.dtype !== "f16") || a.dtype !== b.dtype) {
+    throw new ShapeError(
+      `matmul: operands must be both f32 or both f16: a ${a.dtype}, b ${b.dtype}` +
+        (a.dtype !== b.dtype ? " (cast one with cast())" : ""),
+    );
   }
   const [aRows, aCols] = a.shape.slice(-2);
   const [bRows, bCols] = b.shape.slice(-2);
@@ -139,6 +143,7 @@ export function matmulGeometry(a: Tensor, b: Tensor, options: MatmulOptions = {}
     transposeB,
     sharedA: aBatch.length === 0,
     sharedB: bBatch.length === 0,
+    f16: a.dtype === "f16",
   };
   return { problem, outputShape, batchShape };
 }
@@ -148,11 +153,21 @@ export function matmulGeometry(a: Tensor, b: Tensor, options: MatmulOptions = {}
  * a: [...batch, M, K] ([...batch, K, M] with `transposeA`); b: [K, N] shared across the batch or
  * [...batch, K, N] ([N, K] / [...batch, N, K] with `transposeB`); a may also be a shared
  * [M, K] with a batched b. Output [...batch, M, N]. Recorded as op "matmul".
+ * a and b may both be f16 (see `cast`): they are widened to f32 as they are read, and the sums,
+ * epilogue and output are f32 (a variant without an f16 form widens them first: the same sums).
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-  const { problem, outputShape } = matmulGeometry(a, b, options);
+  const geometry = matmulGeometry(a, b, options);
+  const { outputShape } = geometry;
   const activation = options.activation ?? "none";
-  const variant = options.variant ? matmulVariant(options.variant) : chooseMatmulVariant(problem);
+  const variant = options.variant
+    ? matmulVariant(options.variant)
+    : chooseMatmulVariant(geometry.problem);
+  // f16 operands without an f16 form of the variant: widened to f32 copies (exact) first.
+  const widen = geometry.problem.f16 === true && !variant.supports(geometry.problem);
+  const problem = widen ? { ...geometry.problem, f16: false } : geometry.problem;
+  const left = widen ? castValues(a, "f32") : a;
+  const right = widen ? castValues(b, "f32") : b;
   if (!variant.supports(problem)) {
     throw new ShapeError(
       `matmul: variant "${variant.name}" does not support ${formatShape(a.shape)} x ` +
@@ -179,12 +194,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     dispatchMatmul(
       variant,
       problem,
-      { a: a.buffer, b: b.buffer, out: partials.buffer },
+      { a: left.buffer, b: right.buffer, out: partials.buffer },
       { bias: false, gelu: false, residual: false, savePre: false },
       depth,
     );
     launchColumnSum(partials, output, problem.m * problem.n, partials.shape[0], 1);
     partials.dispose();
+    if (widen) { for (const copy of [left, right]) copy.dispose(); }
     if (recording) {
       record("matmul", inputs, output, {
         transposeA: problem.transposeA,
@@ -203,8 +219,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     variant,
     problem,
     {
-      a: a.buffer,
-      b: b.buffer,
+      a: left.buffer,
+      b: right.buffer,
       out: output.buffer,
       bias: options.bias?.buffer,
       residual: options.residual?.buffer,
@@ -217,6 +233,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       savePre: pre !== undefined,
     },
   );
+  if (widen) { for (const copy of [left, right]) copy.dispose(); }
   if (recording) {
     record("matmul", inputs, output, {
       transposeA: problem.transposeA,

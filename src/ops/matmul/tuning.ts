@@ -32,7 +32,7 @@ export function shapeClass(problem: MatmulProblem): string {
   const aligned = vec4Aligned(problem) ? "v4" : "s";
   return `t${problem.transposeA ? 1 : 0}${problem.transposeB ? 1 : 0}` +
     `:m${powerOfTwo(problem.batch * problem.m)}:n${powerOfTwo(problem.n)}` +
-    `:k${powerOfTwo(problem.k)}:${aligned}`;
+    `:k${powerOfTwo(problem.k)}:${aligned}${problem.f16 ? ":f16" : ""}`;
 }
 
 /** One tuned choice. */

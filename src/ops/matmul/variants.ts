@@ -25,6 +25,8 @@ export interface MatmulProblem {
   sharedA: boolean;
   /** Whether b is one matrix shared by every batch entry. */
   sharedB: boolean;
+  /** Whether a and b are stored as f16 (widened to f32 as they are read; f32 sums and output). */
+  f16?: boolean;
 }
 
 /** The fused epilogue: out = act(a @ b + bias) + residual. */
@@ -63,6 +65,8 @@ export interface MatmulVariant {
   readonly description: string;
   /** Kernel file. */
   readonly kernel: KernelName;
+  /** Kernel file of the f16-operand form, where the variant has one (it then supports f16). */
+  readonly f16Kernel?: KernelName;
   /** Whether the variant handles this problem. */
   supports(problem: MatmulProblem): boolean;
   /** Override constants of the pipeline for this problem. */
@@ -84,7 +88,7 @@ function vec4Variant(rows: number, workgroupX: number, workgroupY: number): Matm
     kernel: "matmul/vec4",
     vec4: true,
     splitsK: true,
-    supports: (p) => p.k % 4 === 0 && p.n % 4 === 0 && (!p.transposeA || p.m % 4 === 0),
+    supports: (p) => !p.f16 && p.k % 4 === 0 && p.n % 4 === 0 && (!p.transposeA || p.m % 4 === 0),
     constants: (p) => ({
       WG_X: workgroupX,
       WG_Y: workgroupY,
@@ -108,7 +112,7 @@ function tiledVariant(workgroupX: number, workgroupY: number, tileK: number): Ma
     kernel: "matmul/tiled",
     vec4: false,
     splitsK: false,
-    supports: () => true,
+    supports: (p) => !p.f16,
     constants: () => ({ WG_X: workgroupX, WG_Y: workgroupY, TILE_K: tileK }),
     workgroups: (p) => [
       Math.ceil(p.n / (4 * workgroupX)),
@@ -141,6 +145,7 @@ function subgroupVariant(rowBlocks: number, workgroupX: number | "fit"): MatmulV
       `memory (needs the subgroups feature with a subgroup size that is a multiple of 8, and ` +
       `K, N multiples of 4)`,
     kernel: "matmul/subgroup",
+    f16Kernel: "matmul/subgroup_f16",
     vec4: false,
     splitsK: true,
     supports: (p) => p.k % 4 === 0 && p.n % 4 === 0 && hasSubgroupsOfEight(),
@@ -179,7 +184,7 @@ export const scalarVariant: MatmulVariant = {
   kernel: "matmul/scalar",
   vec4: false,
   splitsK: false,
-  supports: () => true,
+  supports: (p) => !p.f16,
   constants: () => ({ WG_X: 8, WG_Y: 8 }),
   workgroups: (p) => [Math.ceil(p.n / 32), Math.ceil(p.m / 32), p.batch],
 };
@@ -259,9 +264,13 @@ export function dispatchMatmul(
   params[9] = problem.transposeB ? k : 1; // strideBn
   params[10] = kSlice;
   const launched = slices > 0 ? { ...problem, batch: slices } : problem;
+  const kernel = problem.f16 ? variant.f16Kernel : variant.kernel;
+  if (!kernel) {
+    throw new ShapeError(`matmul: variant "${variant.name}" has no form for f16 operands`);
+  }
   const dummy = dummyBuffers();
   gpu().dispatch({
-    kernel: variant.kernel,
+    kernel,
     constants: variant.constants(problem),
     buffers: [
       buffers.a,
@@ -275,6 +284,7 @@ export function dispatchMatmul(
     workgroups: variant.workgroups(launched),
     label: `${problem.batch > 1 ? `${problem.batch}x` : ""}${m}x${n}x${k}` +
       `${problem.transposeA ? " tA" : ""}${problem.transposeB ? " tB" : ""}` +
+      `${problem.f16 ? " f16" : ""}` +
       `${slices > 0 ? ` split ${slices}` : ""}`,
   });
 }

@@ -11,7 +11,7 @@ import {
   TOKEN_GRIDS_KEY,
 } from "../../../src/io/pretrained/model_file.ts";
 import { CheckpointError, writeSafetensors } from "../../../src/io/safetensors.ts";
-import type { HostTensor } from "../../../src/tensor/host.ts";
+import { type HostTensor, hostTensorOf } from "../../../src/tensor/host.ts";
 import { Mlp } from "../../../src/nn/layers.ts";
 import { MlpMixer } from "../../../src/nn/mixer.ts";
 import { Random } from "../../../src/tensor/random.ts";
@@ -45,7 +45,7 @@ async function hostState(mixer: MlpMixer, prefix: string): Promise<Map<string, H
   const values = await readAll(named.map(([, value]) => value));
   const state = new Map<string, HostTensor>();
   named.forEach(([name, value], index) => {
-    state.set(prefix + name, { dtype: "F32", shape: [...value.shape], data: values[index] });
+    state.set(prefix + name, hostTensorOf(value.dtype, value.shape, values[index]));
   });
   return state;
 }
