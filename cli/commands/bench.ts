@@ -5,7 +5,11 @@
 import { Command } from "commander";
 import { initGpu } from "../../src/gpu/device.ts";
 import { UserError } from "../run.ts";
-import { MATMUL_VARIANTS, type MatmulProblem } from "../../src/ops/matmul/variants.ts";
+import {
+  MATMUL_VARIANTS,
+  type MatmulProblem,
+  matmulVariant,
+} from "../../src/ops/matmul/variants.ts";
 import { wholeOption } from "../shared.ts";
 import { addBenchDataCommand } from "./bench_data.ts";
 import {
@@ -26,6 +30,8 @@ export interface BenchMatmulOptions {
   transposeA?: boolean;
   /** b stored as [n, k] (a Linear layer's weight). */
   transposeB?: boolean;
+  /** a and b stored as f16 (the variants with an f16 form; f32 sums). */
+  f16?: boolean;
   /** Time only this variant; default every variant that supports the shape. */
   variant?: string;
   /** Interleaved rounds over the variants, each keeping its best (for a shared machine); default 2. */
@@ -55,10 +61,25 @@ export async function benchMatmul(options: BenchMatmulOptions): Promise<Record<s
     transposeB: options.transposeB ?? false,
     sharedA: true,
     sharedB: true,
+    f16: options.f16 ?? false,
   };
+  if (options.variant && !matmulVariant(options.variant).supports(problem)) {
+    throw new UserError(
+      `bench matmul: variant ${options.variant} does not support this product` +
+        `${problem.f16 ? " on f16 operands" : ""}`,
+    );
+  }
   const names = options.variant
     ? [options.variant]
     : MATMUL_VARIANTS.filter((variant) => variant.supports(problem)).map((v) => v.name);
+  if (names.length === 0) {
+    throw new UserError(
+      `bench matmul: no kernel variant supports this product on this adapter` +
+        `${
+          problem.f16 ? " on f16 operands (the subgroup kernel's form needs subgroups of 8)" : ""
+        }`,
+    );
+  }
   // Rounds over the variants, each keeping its fastest: load from elsewhere on a shared machine
   // then slows one round of every variant rather than all rounds of one.
   const fastest = new Map<string, VariantTiming>();
@@ -67,6 +88,7 @@ export async function benchMatmul(options: BenchMatmulOptions): Promise<Record<s
       const timing = await timeMatmulVariant(name, m, n, k, {
         transposeA: problem.transposeA,
         transposeB: problem.transposeB,
+        f16: problem.f16,
         repetitions: options.iterations,
         budgetMs: round === 0 ? 400 : 1000,
       });
@@ -84,6 +106,7 @@ export async function benchMatmul(options: BenchMatmulOptions): Promise<Record<s
     k,
     transposeA: problem.transposeA,
     transposeB: problem.transposeB,
+    f16: problem.f16,
     variant: best.variant,
     gflops: round(best.gflops),
     milliseconds: round(best.milliseconds),
@@ -110,6 +133,7 @@ export function benchCommand() {
     .option("--k <inner>", "inner size", wholeOption("--k"), 1024)
     .option("--transpose-a", "a stored as [k, m] (a weight gradient's layout)")
     .option("--transpose-b", "b stored as [n, k] (a Linear layer's weight)")
+    .option("--f16", "a and b stored as f16 (f32 sums): the variants with an f16 form")
     .option("--variant <name>", `one variant (${MATMUL_VARIANTS.map((v) => v.name).join(", ")})`)
     .option("--iterations <count>", "launches timed per variant", wholeOption("--iterations"))
     .option(
@@ -126,6 +150,7 @@ export function benchCommand() {
         k: options.k,
         transposeA: options.transposeA ?? false,
         transposeB: options.transposeB ?? false,
+        f16: options.f16 ?? false,
         variant: options.variant,
         iterations: options.iterations,
         rounds: options.rounds,

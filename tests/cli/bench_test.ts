@@ -7,6 +7,7 @@ import { benchMatmul } from "../../cli/commands/bench.ts";
 import { benchModel } from "../../cli/commands/bench_model.ts";
 import { benchTrainStep } from "../../cli/commands/bench_train.ts";
 import { UserError } from "../../cli/run.ts";
+import { hasSubgroupsOfEight } from "../../src/ops/matmul/variants.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
 gpuTest("bench matmul times every variant of a weight-gradient product", async () => {
@@ -14,6 +15,29 @@ gpuTest("bench matmul times every variant of a weight-gradient product", async (
   assertEquals(result.transposeA, true);
   assertTrue((result.gflops as number) > 0, `gflops ${result.gflops}`);
   assertTrue(Object.keys(result.variants as object).length >= 2, "several variants timed");
+});
+
+gpuTest("bench matmul --f16 times only the variants with an f16 form", async () => {
+  if (!hasSubgroupsOfEight()) {
+    await assertRejects(
+      () => benchMatmul({ m: 64, n: 32, k: 128, f16: true, rounds: 1 }),
+      UserError,
+      "on f16 operands",
+    );
+    return;
+  }
+  const result = await benchMatmul({ m: 64, n: 32, k: 128, f16: true, rounds: 1 });
+  assertEquals(result.f16, true);
+  const timed = Object.keys(result.variants as object);
+  assertTrue(
+    timed.length >= 3 && timed.every((name) => name.startsWith("subgroup-")),
+    `f16 variants: ${timed.join(", ")}`,
+  );
+  await assertRejects(
+    () => benchMatmul({ m: 64, n: 32, k: 128, f16: true, variant: "vec4-r8-8x8" }),
+    UserError,
+    "does not support this product on f16 operands",
+  );
 });
 
 gpuTest("bench model times inference batches of a ViT", async () => {

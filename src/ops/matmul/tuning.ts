@@ -155,6 +155,8 @@ export interface TuneOptions {
   transposeB?: boolean;
   /** Batch entries (b shared); default 1. */
   batch?: number;
+  /** Whether a and b are stored as f16 (the variants with an f16 form). */
+  f16?: boolean;
   /** Variants to try (names); default every one that supports the problem. */
   variants?: string[];
   /** Time budget for the whole tuning in milliseconds (variants left when it runs out are
@@ -196,6 +198,7 @@ function problemOf(m: number, n: number, k: number, options: TuneOptions): Matmu
     transposeB: options.transposeB ?? false,
     sharedA: false,
     sharedB: true,
+    f16: options.f16 ?? false,
   };
 }
 
