@@ -19,6 +19,7 @@ import { initGpu } from "../src/gpu/device.ts";
 import { readImageFile } from "../src/io/image.ts";
 import { type LoadedModel, loadModel } from "../src/io/pretrained/load.ts";
 import { preprocessImage, preprocessImageResized } from "../src/io/preprocess.ts";
+import type { ComputePrecision } from "../src/nn/module.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
 import { formatImageSize, type ImageSize, imageSize, parseImageSize } from "./image_size.ts";
 
@@ -94,11 +95,13 @@ export async function loadWeights(
 /**
  * The model of `--weights`, or none for the raw-pixel baseline that `pixelsFlag` asks for (then
  * only the GPU is started, for the k-NN search or the probe); refuses both or neither by name.
+ * The model computes at `precision` (`--precision`).
  */
 export async function loadCliModelOrPixels(
   weights: string | undefined,
   pixels: boolean,
   pixelsFlag: string,
+  precision: ComputePrecision = "f32",
 ): Promise<{ model?: FeatureModel; arch: string }> {
   if (pixels && weights !== undefined) {
     throw new UserError(`${pixelsFlag} uses raw pixels and takes no --weights, got ${weights}`);
@@ -113,6 +116,7 @@ export async function loadCliModelOrPixels(
     return { arch: "pixels" };
   }
   const { model, kind } = await loadWeights(weights);
+  model.setPrecision(precision);
   return { model, arch: kind };
 }
 
@@ -217,9 +221,14 @@ export interface ImageModelOptions {
   heads?: number;
   /** Input size: a side or width x height (see `ImageSize`; default 224). */
   size?: number | ImageSize;
+  /** Precision of the model's matrix products (default f32). */
+  precision?: ComputePrecision;
 }
 
-/** Adds `--weights`, `--heads` and `--size` (the options of `ImageModelOptions`) to `command`. */
+/**
+ * Adds `--weights`, `--heads`, `--size` and `--precision` (the options of `ImageModelOptions`) to
+ * `command`.
+ */
 export function addImageModelOptions<
   Args extends unknown[],
   Opts extends OptionValues,
@@ -237,7 +246,8 @@ export function addImageModelOptions<
       "input: a side (resize the shorter side + centre crop) or WxH (resize the whole image)",
       (text: string) => parseImageSize(text),
       { width: 224, height: 224, crop: true } as ImageSize,
-    );
+    )
+    .option(PRECISION_FLAG, PRECISION_HELP, precisionFlag, "f32" as ComputePrecision);
 }
 
 /** Checks `size` against the model's patch; returns the patch size. */
@@ -276,6 +286,7 @@ export async function withImageModel<T>(
 ): Promise<T> {
   const size = imageSize(options.size ?? 224);
   const loaded = await loadWeights(options.weights, options);
+  loaded.model.setPrecision(options.precision ?? "f32");
   try {
     return await use(loaded, size, checkSize(loaded, size));
   } finally {
@@ -297,18 +308,39 @@ export function addFeatureOptions<
       "model input side (default: the model's image size; pixels: the images' own)",
     )
     .option("--batch-size <n>", "images per feature batch", "128")
+    .option(PRECISION_FLAG, PRECISION_HELP, "f32")
     .option("--seed <n>", seedHelp, "0")
     .option("--quiet", "no progress bar")
     .option("--json", "print one JSON object");
 }
 
+/** The `--precision` option of the commands that run a model. */
+export const PRECISION_FLAG = "--precision <f32|f16>";
+/** Its help text. */
+export const PRECISION_HELP = "precision of the model's matrix products: f32, or f16 operands " +
+  "(Linear layers; f32 sums, weights and everything else)";
+
+/** Parses `--precision`. */
+export function precisionFlag(value: string | undefined): ComputePrecision {
+  if (value === undefined || value === "f32" || value === "f16") return value ?? "f32";
+  throw new UserError(`--precision must be f32 or f16, got ${JSON.stringify(value)}`);
+}
+
 /** Parses the options `addFeatureOptions` adds. */
 export function featureFlags(
-  options: { size?: string; batchSize: string; seed: string; quiet?: true; json?: true },
-): { size?: number; batchSize: number; seed: number; quiet: boolean } {
+  options: {
+    size?: string;
+    batchSize: string;
+    precision?: string;
+    seed: string;
+    quiet?: true;
+    json?: true;
+  },
+): { size?: number; batchSize: number; precision: ComputePrecision; seed: number; quiet: boolean } {
   return {
     size: options.size === undefined ? undefined : wholeFlag(options.size, "--size"),
     batchSize: wholeFlag(options.batchSize, "--batch-size"),
+    precision: precisionFlag(options.precision),
     seed: wholeFlag(options.seed, "--seed", 0),
     quiet: Boolean(options.quiet || options.json),
   };

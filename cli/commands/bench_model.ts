@@ -10,7 +10,8 @@ import { MIXER_SIZES, MlpMixer } from "../../src/nn/mixer.ts";
 import { VisionTransformer, VIT_SIZES } from "../../src/nn/vit.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
-import { wholeOption } from "../shared.ts";
+import { PRECISION_FLAG, PRECISION_HELP, precisionFlag, wholeOption } from "../shared.ts";
+import type { ComputePrecision } from "../../src/nn/module.ts";
 import { benchTrainStep } from "./bench_train.ts";
 
 /** Options of `benchModel`. */
@@ -27,6 +28,8 @@ export interface BenchModelOptions {
   iterations?: number;
   /** Time budget when `iterations` is not given (default 3 s). */
   seconds?: number;
+  /** Precision of the matrix products (default f32). */
+  precision?: ComputePrecision;
 }
 
 /** Times inference batches; returns the figures `bench model` prints. */
@@ -56,7 +59,7 @@ export async function benchModel(options: BenchModelOptions): Promise<Record<str
         `mixer_s16|mixer_s32|mixer_b16|mixer_b32|mixer_l16, got "${arch}"`,
     );
   }
-  model.eval();
+  model.eval().setPrecision(options.precision ?? "f32");
   const host = new Float32Array(batch * 3 * size * size);
   for (let i = 0; i < host.length; i++) host[i] = Math.sin(i * 0.001);
   const images = tensor(host, [batch, 3, size, size]);
@@ -86,6 +89,7 @@ export async function benchModel(options: BenchModelOptions): Promise<Record<str
       patch: vitSize ? patch : model.config.patchSize,
       size,
       batch,
+      precision: model.precision,
       iterations,
       imagesPerSecond: Math.round(iterations * batch / seconds * 100) / 100,
       millisecondsPerBatch: Math.round(seconds * 1000 / iterations * 100) / 100,
@@ -132,8 +136,12 @@ export function benchModelCommand() {
       96,
     )
     .option("--out-dim <count>", "DINO head prototypes (--train)", wholeOption("--out-dim"), 65536)
+    .option(PRECISION_FLAG, PRECISION_HELP, precisionFlag, "f32" as ComputePrecision)
     .option("--json", "print one JSON object (the default output is the same object, indented)")
     .action(async (options) => {
+      if (options.train && options.precision !== "f32") {
+        throw new UserError("bench model --train times f32 steps only for now; drop --precision");
+      }
       const result = options.train ? await benchTrainStep(options) : await benchModel(options);
       console.log(options.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     });

@@ -42,6 +42,8 @@ export type SourceFlags = {
   size?: string;
   /** Images per feature batch. */
   batchSize: string;
+  /** f32 | f16 (`--precision`). */
+  precision?: string;
   /** Seed of generated data and of splits. */
   seed: string;
   /** No progress bar. */
@@ -125,6 +127,7 @@ export async function loadCurateModel(flags: SourceFlags): Promise<CurateModel> 
     flags.weights,
     kind === "pixels",
     "--features pixels",
+    featureFlags(flags).precision,
   );
   return {
     model,

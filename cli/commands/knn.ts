@@ -45,7 +45,7 @@ export function knnCommand() {
     .action(async (options) => {
       const k = wholeFlag(options.k, "--k", 1, MAX_KNN_K);
       const temperature = positiveFlag(options.temperature, "--temperature");
-      const { size, batchSize, seed, quiet } = featureFlags(options);
+      const { size, batchSize, precision, seed, quiet } = featureFlags(options);
       const wanted = [...new Set(String(options.features).split(",").map((kind) => kind.trim()))];
       const pixels = wanted.includes("pixels");
       const known = [...FEATURE_KINDS, "pixels"];
@@ -62,6 +62,7 @@ export function knnCommand() {
         options.weights,
         pixels,
         "--features pixels",
+        precision,
       );
       const started = performance.now();
       try {

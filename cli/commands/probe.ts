@@ -62,12 +62,13 @@ export function probeCommand() {
         );
       }
       const probeBatchSize = wholeFlag(options.probeBatchSize, "--probe-batch-size");
-      const { size, batchSize, seed, quiet } = featureFlags(options);
+      const { size, batchSize, precision, seed, quiet } = featureFlags(options);
       const data = await loadCliData(options.data, seed, "probe");
       const { model, arch } = await loadCliModelOrPixels(
         options.weights,
         Boolean(options.pixels),
         "--pixels",
+        precision,
       );
       const started = performance.now();
       try {

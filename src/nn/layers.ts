@@ -3,6 +3,7 @@
  * multi-head self-attention and stochastic depth. Parameter names follow the official PyTorch code.
  * @module
  */
+import { cast } from "../ops/cast/forward.ts";
 import { selfAttention, selfAttentionProbabilities } from "../ops/attention/forward.ts";
 import { mul, silu } from "../ops/elementwise/forward.ts";
 import { matmul } from "../ops/matmul/forward.ts";
@@ -40,9 +41,20 @@ export class Linear extends Module {
     if (bias) this.parameter("bias", zeros([outFeatures]));
   }
 
-  /** Applies the layer over the last axis, with an optional fused GELU and residual. */
+  /**
+   * Applies the layer over the last axis, with an optional fused GELU and residual; at precision
+   * f16, x and the weight are cast to f16 first (f32 sums, bias, epilogue and output).
+   */
   forward(x: Tensor, options: { activation?: "gelu"; residual?: Tensor } = {}): Tensor {
-    return matmul(x, this.weight, { transposeB: true, bias: this.bias, ...options });
+    if (this.precision === "f32") {
+      return matmul(x, this.weight, { transposeB: true, bias: this.bias, ...options });
+    }
+    const halfX = cast(x, "f16");
+    const halfWeight = cast(this.weight, "f16");
+    const output = matmul(halfX, halfWeight, { transposeB: true, bias: this.bias, ...options });
+    halfX.dispose(); // the tape keeps what the gradient needs
+    halfWeight.dispose();
+    return output;
   }
 
   /** Weight [out, in]. */

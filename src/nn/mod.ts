@@ -3,7 +3,7 @@
  * in this folder.
  * @module
  */
-export { expectShape, Module } from "./module.ts";
+export { type ComputePrecision, expectShape, Module } from "./module.ts";
 export {
   Attention,
   dropPath,

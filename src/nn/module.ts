@@ -8,11 +8,19 @@ import { ShapeError } from "../gpu/errors.ts";
 import { type HostTensor, toFloat32 } from "../tensor/host.ts";
 import { formatShape, readAll, type Shape, type Tensor } from "../tensor/tensor.ts";
 
+/**
+ * The precision of a module's matrix products: `f32`, or `f16`, where the operands of every
+ * Linear layer are cast to f16 (weights stay f32 parameters; the cast is differentiable) and the
+ * products sum in f32 into f32 outputs (see `matmul`). Everything else runs in f32.
+ */
+export type ComputePrecision = "f32" | "f16";
+
 /** A layer or model: owns parameters and child modules under PyTorch-style names. */
 export class Module {
   readonly #parameters = new Map<string, Tensor>();
   readonly #children = new Map<string, Module>();
   #training = true;
+  #precision: ComputePrecision = "f32";
 
   /** Registers `value` as the parameter `name` (requires grad unless `trainable` is false). */
   protected parameter(name: string, value: Tensor, trainable = true): Tensor {
@@ -80,6 +88,21 @@ export class Module {
   /** Sets evaluation mode; returns this. */
   eval(): this {
     return this.train(false);
+  }
+
+  /** The precision of this module's matrix products (see `ComputePrecision`). */
+  get precision(): ComputePrecision {
+    return this.#precision;
+  }
+
+  /** Sets the precision of the matrix products of this module and all children; returns this. */
+  setPrecision(precision: ComputePrecision): this {
+    if (precision !== "f32" && precision !== "f16") {
+      throw new ShapeError(`setPrecision: want "f32" or "f16", got ${JSON.stringify(precision)}`);
+    }
+    this.#precision = precision;
+    for (const module of this.#children.values()) module.setPrecision(precision);
+    return this;
   }
 
   /** Number of scalar parameters. */

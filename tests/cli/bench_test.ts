@@ -2,11 +2,12 @@
  * `dinogpu bench`: the matmul, inference and training-step benchmarks return their figures (on a
  * tiny model, so the test stays short) and refuse unknown architectures.
  */
-import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
+import { assertEquals, assertRejects, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { benchMatmul } from "../../cli/commands/bench.ts";
 import { benchModel } from "../../cli/commands/bench_model.ts";
 import { benchTrainStep } from "../../cli/commands/bench_train.ts";
 import { UserError } from "../../cli/run.ts";
+import { precisionFlag } from "../../cli/shared.ts";
 import { hasSubgroupsOfEight } from "../../src/ops/matmul/variants.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
@@ -50,6 +51,20 @@ gpuTest("bench model times inference batches of a ViT", async () => {
   });
   assertEquals(result.iterations, 2);
   assertTrue((result.imagesPerSecond as number) > 0 && (result.peakGpuBytes as number) > 0);
+});
+
+gpuTest("bench model --precision f16 runs the Linear layers on f16 operands", async () => {
+  const result = await benchModel({
+    arch: "vit_tiny",
+    patch: 16,
+    size: 32,
+    batch: 2,
+    iterations: 1,
+    precision: "f16",
+  });
+  assertEquals(result.precision, "f16");
+  assertTrue((result.imagesPerSecond as number) > 0);
+  assertThrows(() => precisionFlag("bf16"), UserError, "--precision must be f32 or f16");
 });
 
 gpuTest("bench model --train times replayed DINO steps with local crops", async () => {
