@@ -33,6 +33,8 @@ export interface BenchTrainOptions {
   iterations?: number;
   /** Time budget when `iterations` is not given (default 5 s). */
   seconds?: number;
+  /** Precision of the networks' Linear products (default f32). */
+  precision?: "f32" | "f16";
 }
 
 /** The architecture keys of a DINO configuration for `arch` (throws a UserError for an unknown one). */
@@ -68,6 +70,7 @@ export async function benchTrainStep(options: BenchTrainOptions): Promise<Record
     epochs: 1,
     warmupEpochs: 0,
     freezeLastLayer: 0,
+    precision: options.precision ?? "f32",
   });
   const trainer = new DinoTrainer(config, 1_000_000);
   const images = new Uint8Array(batch * size * size * 3);
@@ -116,6 +119,7 @@ export async function benchTrainStep(options: BenchTrainOptions): Promise<Record
       localCrops,
       localSize,
       outDim,
+      precision: config.precision,
       iterations,
       replayed: trainer.replayFailure === undefined,
       imagesPerSecond: Math.round(iterations * batch / seconds * 100) / 100,

@@ -44,6 +44,7 @@ const FLAG_KEYS = [
   "teacherTemp",
   "freezeLastLayer",
   "centering",
+  "precision",
   "koleoLossWeight",
   "ibotLossWeight",
 ] as const;
@@ -118,6 +119,11 @@ export function addTrainOptions(command: Command): Command {
     .addOption(numeric("--teacher-temp <x>", "teacher temperature after warm-up"))
     .addOption(numeric("--freeze-last-layer <n>", "epochs with the head's last layer frozen"))
     .option("--centering <kind>", "teacher normalisation: centering | sinkhorn")
+    .option(
+      "--precision <f32|f16>",
+      "precision of the networks' Linear products: f32, or f16 operands (f32 sums, weights, " +
+        "gradients and optimizer state)",
+    )
     .addOption(numeric("--koleo-loss-weight <x>", "KoLeo weight (DINOv2: 0.1; 0: off)"))
     .addOption(
       numeric("--ibot-loss-weight <x>", "iBOT masked-patch loss weight (DINOv2: 1; 0: off)"),

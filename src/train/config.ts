@@ -138,6 +138,11 @@ export interface DinoTrainConfig extends RecipeKeys {
   maxSteps: number;
   /** Teacher normalisation: "centering" (DINO) or "sinkhorn" (DINOv2's Sinkhorn-Knopp, 3 steps). */
   centering: "centering" | "sinkhorn";
+  /**
+   * Precision of the networks' Linear products (`ComputePrecision`): "f32", or "f16" operands
+   * with f32 sums, f32 weights, optimizer state and gradients.
+   */
+  precision: "f32" | "f16";
   /** Weight of the KoLeo regulariser on the student's global CLS features (DINOv2: 0.1; 0 = off). */
   koleoLossWeight: number;
   /** Weight of the iBOT masked-patch loss (DINOv2: 1.0; 0 = off, plain DINO). ViT only. */
@@ -255,6 +260,7 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   out: "runs/dino",
   maxSteps: 0,
   centering: "centering",
+  precision: "f32",
   koleoLossWeight: 0,
   ibotLossWeight: 0,
   ibotMaskRatio: [0.1, 0.5],

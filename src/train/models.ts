@@ -29,8 +29,15 @@ export function backboneFeatures(backbone: Backbone, images: Tensor): Tensor {
   return pooled;
 }
 
-/** Builds the backbone a configuration describes (`dropPath` false for the teacher). */
+/**
+ * Builds the backbone a configuration describes (`dropPath` false for the teacher), at the
+ * configuration's `precision`.
+ */
 export function buildBackbone(config: DinoTrainConfig, dropPath: boolean, channels = 3): Backbone {
+  return backboneOf(config, dropPath, channels).setPrecision(config.precision ?? "f32");
+}
+
+function backboneOf(config: DinoTrainConfig, dropPath: boolean, channels: number): Backbone {
   if (config.arch === "mixer") {
     return new MlpMixer({
       imageSize: config.globalSize,
@@ -138,6 +145,7 @@ export class DinoNetwork extends Module {
         ? this.child("ibot_head", buildHead(config, config.embedDim, ibotOutDim(config), 2))
         : this.head;
     }
+    this.setPrecision(config.precision ?? "f32");
   }
 
   /**

@@ -123,6 +123,11 @@ export function validateConfig(config: DinoTrainConfig): void {
         `${JSON.stringify(config.knnBeforeTraining)}`,
     );
   }
+  if (config.precision !== "f32" && config.precision !== "f16") {
+    throw new ConfigError(
+      `config key "precision" must be "f32" or "f16", got ${JSON.stringify(config.precision)}`,
+    );
+  }
   if (config.centering !== "centering" && config.centering !== "sinkhorn") {
     throw new ConfigError(
       `config key "centering" must be "centering" or "sinkhorn", got "${config.centering}"`,

@@ -80,6 +80,18 @@ gpuTest("bench model --train times replayed DINO steps with local crops", async 
   });
   assertEquals(result.iterations, 2);
   assertEquals(result.replayed, true, "the step was recorded and could be replayed");
+  const half = await benchTrainStep({
+    arch: "vit_tiny",
+    patch: 16,
+    size: 32,
+    batch: 2,
+    localCrops: 2,
+    localSize: 16,
+    outDim: 256,
+    iterations: 1,
+    precision: "f16",
+  });
+  assertEquals([half.precision, half.replayed], ["f16", true]);
   assertTrue((result.imagesPerSecond as number) > 0 && (result.peakGpuBytes as number) > 0);
   await assertRejects(
     () => benchTrainStep({ arch: "resnet50", patch: 16, size: 32, batch: 2 }),
