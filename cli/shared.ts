@@ -326,16 +326,25 @@ export function precisionFlag(value: string | undefined): ComputePrecision {
   throw new UserError(`--precision must be f32 or f16, got ${JSON.stringify(value)}`);
 }
 
+/** The options `addFeatureOptions` adds, as commander parses them (a type: commander needs its index). */
+export type FeatureOptionValues = {
+  /** Model input side. */
+  size?: string;
+  /** Images per feature batch. */
+  batchSize: string;
+  /** f32 | f16 (`--precision`). */
+  precision?: string;
+  /** Seed of generated data and of splits. */
+  seed: string;
+  /** No progress bar. */
+  quiet?: true;
+  /** JSON output. */
+  json?: true;
+};
+
 /** Parses the options `addFeatureOptions` adds. */
 export function featureFlags(
-  options: {
-    size?: string;
-    batchSize: string;
-    precision?: string;
-    seed: string;
-    quiet?: true;
-    json?: true;
-  },
+  options: FeatureOptionValues,
 ): { size?: number; batchSize: number; precision: ComputePrecision; seed: number; quiet: boolean } {
   return {
     size: options.size === undefined ? undefined : wholeFlag(options.size, "--size"),

@@ -20,6 +20,7 @@ import {
   addFeatureOptions,
   DATA_SPEC_HELP,
   featureFlags,
+  type FeatureOptionValues,
   loadCliData,
   loadCliModelOrPixels,
   splitFeatures,
@@ -29,7 +30,7 @@ import {
 export type SplitName = "train" | "test" | "all";
 
 /** The flags of a command that embeds a data spec (as parsed by commander). */
-export type SourceFlags = {
+export type SourceFlags = FeatureOptionValues & {
   /** Data spec. */
   data: string;
   /** Split of the spec. */
@@ -38,18 +39,6 @@ export type SourceFlags = {
   weights?: string;
   /** cls | mean | cls+mean | pixels. */
   features: string;
-  /** Model input side. */
-  size?: string;
-  /** Images per feature batch. */
-  batchSize: string;
-  /** f32 | f16 (`--precision`). */
-  precision?: string;
-  /** Seed of generated data and of splits. */
-  seed: string;
-  /** No progress bar. */
-  quiet?: true;
-  /** JSON output. */
-  json?: true;
 };
 
 /**

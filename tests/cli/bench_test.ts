@@ -68,7 +68,7 @@ gpuTest("bench model --precision f16 runs the Linear layers on f16 operands", as
 });
 
 gpuTest("bench model --train times replayed DINO steps with local crops", async () => {
-  const result = await benchTrainStep({
+  const tinyStep = {
     arch: "vit_tiny",
     patch: 16,
     size: 32,
@@ -76,21 +76,11 @@ gpuTest("bench model --train times replayed DINO steps with local crops", async 
     localCrops: 2,
     localSize: 16,
     outDim: 256,
-    iterations: 2,
-  });
+  };
+  const result = await benchTrainStep({ ...tinyStep, iterations: 2 });
   assertEquals(result.iterations, 2);
   assertEquals(result.replayed, true, "the step was recorded and could be replayed");
-  const half = await benchTrainStep({
-    arch: "vit_tiny",
-    patch: 16,
-    size: 32,
-    batch: 2,
-    localCrops: 2,
-    localSize: 16,
-    outDim: 256,
-    iterations: 1,
-    precision: "f16",
-  });
+  const half = await benchTrainStep({ ...tinyStep, iterations: 1, precision: "f16" });
   assertEquals([half.precision, half.replayed], ["f16", true]);
   assertTrue((result.imagesPerSecond as number) > 0 && (result.peakGpuBytes as number) > 0);
   await assertRejects(

@@ -221,20 +221,28 @@ gpuTest(
   },
 );
 
-gpuTest("knn: NaN similarities are never neighbours; -Infinity ones are", async () => {
-  const random = new Random(37);
-  const rows = 5;
-  const columns = 3_001;
-  const k = 20;
+/**
+ * Rows of quantised similarities with a NaN in every fifth column or so (seeded); row 0 all NaN
+ * (no candidate), row 1 NaN but for -Infinity at columns 4 and 9.
+ */
+function nanRows(seed: number, rows: number, columns: number): Float32Array {
+  const random = new Random(seed);
   const values = Float32Array.from(
     { length: rows * columns },
     () => random.uniform(0, 1) < 0.2 ? NaN : quantised(random),
   );
-  values.fill(NaN, 0, columns); // row 0: no candidate at all
-  values.fill(NaN, columns, 2 * columns); // row 1: 3 candidates, two of them -Infinity
+  values.fill(NaN, 0, 2 * columns);
   values[columns + 9] = -Infinity;
   values[columns + 4] = -Infinity;
-  values[columns + 3_000] = 0.5;
+  return values;
+}
+
+gpuTest("knn: NaN similarities are never neighbours; -Infinity ones are", async () => {
+  const rows = 5;
+  const columns = 3_001;
+  const k = 20;
+  const values = nanRows(37, rows, columns);
+  values[columns + 3_000] = 0.5; // row 1: 3 candidates, two of them -Infinity
   for (let j = 0; j < 300; j++) values[2 * columns + 10 * j] = NaN; // row 2: NaN every 10th column
   const got = await topKInChunks(values, rows, columns, k, [1_500, columns]);
   assertEquals(
@@ -260,17 +268,9 @@ gpuTest("knn: rows with fewer candidates than k pad with -1, also merged over ch
 gpuTest(
   "knn: k 1 (the nearest entry point): NaN never, -Infinity kept, empty rows, a vote",
   async () => {
-    const random = new Random(41);
     const rows = 4;
     const columns = 3_001;
-    const values = Float32Array.from(
-      { length: rows * columns },
-      () => random.uniform(0, 1) < 0.2 ? NaN : quantised(random),
-    );
-    values.fill(NaN, 0, columns); // row 0: no candidate at all
-    values.fill(NaN, columns, 2 * columns); // row 1: only -Infinity, twice
-    values[columns + 9] = -Infinity;
-    values[columns + 4] = -Infinity;
+    const values = nanRows(41, rows, columns); // row 1: only -Infinity, twice
     values[3 * columns + 2_999] = values[3 * columns + 1_600] = 2; // row 3: a tie across chunks
     const expected = referenceTopK(values, rows, columns, 1);
     assertEquals(expected.indices, [-1, 4, expected.indices[2], 1_600]);
