@@ -326,7 +326,7 @@ export function precisionFlag(value: string | undefined): ComputePrecision {
   throw new UserError(`--precision must be f32 or f16, got ${JSON.stringify(value)}`);
 }
 
-/** The options `addFeatureOptions` adds, as commander parses them (a type: commander needs its index). */
+/** The options `addFeatureOptions` adds, as commander parses them (a type alias: commander indexes it). */
 export type FeatureOptionValues = {
   /** Model input side. */
   size?: string;
