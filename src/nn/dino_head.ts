@@ -5,11 +5,10 @@
  * @module
  */
 import { mul } from "../ops/elementwise/forward.ts";
-import { linear } from "../ops/matmul/forward.ts";
 import { l2Normalize } from "../ops/reduction/forward.ts";
 import { Random } from "../tensor/random.ts";
 import { full, type Tensor, tidy } from "../tensor/tensor.ts";
-import { Linear } from "./layers.ts";
+import { Linear, linearAt } from "./layers.ts";
 import { Module } from "./module.ts";
 
 /** Configuration of a DINO head. */
@@ -71,8 +70,7 @@ export class WeightNormLinear extends Module {
   /** Applies the layer. */
   forward(x: Tensor): Tensor {
     using weight = this.weight();
-    const output = linear(x, weight);
-    return output;
+    return linearAt(this.precision, x, weight);
   }
 }
 

@@ -13,7 +13,27 @@ import { permute, reshape, split } from "../ops/shape/forward.ts";
 import { type Random, truncatedNormal, uniform } from "../tensor/random.ts";
 import { gpu } from "../gpu/device.ts";
 import { full, Tensor, tidy, zeros } from "../tensor/tensor.ts";
-import { Module } from "./module.ts";
+import { type ComputePrecision, Module } from "./module.ts";
+
+/**
+ * `x @ weight^T + bias` (weight [out, in]) with an optional fused GELU and residual, at
+ * `precision`: at f16, x and the weight are cast to f16 first (f32 sums, bias, epilogue and
+ * output; the casts are differentiable). What every Linear-like layer calls.
+ */
+export function linearAt(
+  precision: ComputePrecision,
+  x: Tensor,
+  weight: Tensor,
+  options: { bias?: Tensor; activation?: "gelu"; residual?: Tensor } = {},
+): Tensor {
+  if (precision === "f32") return matmul(x, weight, { transposeB: true, ...options });
+  const halfX = cast(x, "f16");
+  const halfWeight = cast(weight, "f16");
+  const output = matmul(halfX, halfWeight, { transposeB: true, ...options });
+  halfX.dispose(); // the tape keeps what the gradient needs
+  halfWeight.dispose();
+  return output;
+}
 
 /** y = x W^T + b with PyTorch's weight layout [out, in]. */
 export class Linear extends Module {
@@ -42,19 +62,11 @@ export class Linear extends Module {
   }
 
   /**
-   * Applies the layer over the last axis, with an optional fused GELU and residual; at precision
-   * f16, x and the weight are cast to f16 first (f32 sums, bias, epilogue and output).
+   * Applies the layer over the last axis, with an optional fused GELU and residual, at the
+   * module's precision (`linearAt`).
    */
   forward(x: Tensor, options: { activation?: "gelu"; residual?: Tensor } = {}): Tensor {
-    if (this.precision === "f32") {
-      return matmul(x, this.weight, { transposeB: true, bias: this.bias, ...options });
-    }
-    const halfX = cast(x, "f16");
-    const halfWeight = cast(this.weight, "f16");
-    const output = matmul(halfX, halfWeight, { transposeB: true, bias: this.bias, ...options });
-    halfX.dispose(); // the tape keeps what the gradient needs
-    halfWeight.dispose();
-    return output;
+    return linearAt(this.precision, x, this.weight, { bias: this.bias, ...options });
   }
 
   /** Weight [out, in]. */

@@ -8,7 +8,6 @@ import { ShapeError } from "../gpu/errors.ts";
 import { gpu } from "../gpu/device.ts";
 import { add, scale } from "../ops/elementwise/forward.ts";
 import { patchify } from "../ops/image/forward.ts";
-import { linear } from "../ops/matmul/forward.ts";
 import { concat, reshape } from "../ops/shape/forward.ts";
 import type { Random } from "../tensor/random.ts";
 import { gatherRows, scatterRows } from "../ops/shape/rows.ts";
@@ -18,6 +17,7 @@ import {
   dropPath,
   LayerNorm,
   LayerScale,
+  linearAt,
   Mlp,
   SwiGLUFeedForward,
   swigluHiddenFeatures,
@@ -87,7 +87,7 @@ export class ConvProjection extends Module {
         patches = concat([patches, zeros([batch, tokens, padding])], 2);
         weight = concat([weight, zeros([this.outChannels, padding])], 1);
       }
-      return linear(patches, weight, this.param("bias"));
+      return linearAt(this.precision, patches, weight, { bias: this.param("bias") });
     });
   }
 }
