@@ -2,11 +2,13 @@
  * Every matmul variant at 256^3, 1024^3 and a ViT-S/16 qkv projection ((B * 197) x 384 -> 1152,
  * B = 16). Each iteration waits for the GPU (`gpu().sync()`), so times are real. Variants that
  * do not support a shape are left out; the baseline of each group is the variant matmul uses
- * without tuning. The side-by-side comparison with TF.js is bench/tfjs_matmul.ts. On software rendering (llvmpipe) the large cases take
+ * without tuning; "f16 operands" is the same product on f16 copies of a and b (`cast`; the
+ * variant matmul picks for them, f32 sums). The side-by-side comparison with TF.js is bench/tfjs_matmul.ts. On software rendering (llvmpipe) the large cases take
  * seconds per iteration; MATMUL_BENCH_SIZES=256 keeps only the small one.
  * @module
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
+import { cast } from "../src/ops/cast/forward.ts";
 import { matmul } from "../src/ops/matmul/forward.ts";
 import { MATMUL_VARIANTS, type MatmulProblem } from "../src/ops/matmul/variants.ts";
 import { defaultMatmulVariant } from "../src/ops/matmul/tuning.ts";
@@ -48,5 +50,14 @@ for (const { label, m, n, k } of cases) {
       matmul(a, b, { variant: variant.name }).dispose();
       await gpu().sync();
     });
+  });
+  const [halfA, halfB] = [cast(a, "f16"), cast(b, "f16")];
+  Deno.bench(`matmul ${label} f16 operands`, {
+    group: label,
+    n: large ? 3 : undefined,
+    warmup: large ? 1 : undefined,
+  }, async () => {
+    matmul(halfA, halfB).dispose();
+    await gpu().sync();
   });
 }

@@ -5,6 +5,7 @@
  */
 import { Command } from "commander";
 import { gpu, initGpu } from "../../src/gpu/device.ts";
+import { formatKernelTimes, type KernelTime } from "../../src/gpu/profiler.ts";
 import { batchFeatures } from "../../src/eval/features.ts";
 import { MIXER_SIZES, MlpMixer } from "../../src/nn/mixer.ts";
 import { VisionTransformer, VIT_SIZES } from "../../src/nn/vit.ts";
@@ -30,6 +31,27 @@ export interface BenchModelOptions {
   seconds?: number;
   /** Precision of the matrix products (default f32). */
   precision?: ComputePrecision;
+  /** After the timing, one more batch with per-kernel GPU times (timestamp queries). */
+  profile?: boolean;
+}
+
+/**
+ * Kernel times of one more `run` with profiling on (a pass per dispatch, so slower than unprofiled
+ * batches; compare kernels with each other); a UserError where the adapter has no timestamp-query.
+ */
+async function profileBatch(run: () => Promise<void>): Promise<KernelTime[]> {
+  if (!gpu().startProfiling()) {
+    throw new UserError("bench model --profile: this adapter has no timestamp-query");
+  }
+  await run();
+  const profiler = gpu().profiler!;
+  gpu().flush();
+  await profiler.collect();
+  gpu().profiler = undefined;
+  return profiler.report().map((time) => ({
+    ...time,
+    milliseconds: Math.round(time.milliseconds * 100) / 100,
+  }));
 }
 
 /** Times inference batches; returns the figures `bench model` prints. */
@@ -83,6 +105,7 @@ export async function benchModel(options: BenchModelOptions): Promise<Record<str
       iterations++;
     }
     const seconds = (performance.now() - start) / 1000;
+    const kernels = options.profile ? await profileBatch(run) : undefined;
     return {
       adapter: gpu().description,
       arch,
@@ -95,6 +118,7 @@ export async function benchModel(options: BenchModelOptions): Promise<Record<str
       millisecondsPerBatch: Math.round(seconds * 1000 / iterations * 100) / 100,
       peakGpuBytes: device.pool.counters.peakAllocatedBytes,
       parameters: model.parameterCount(),
+      ...(kernels ? { kernels } : {}),
     };
   } finally {
     images.dispose();
@@ -137,9 +161,16 @@ export function benchModelCommand() {
     )
     .option("--out-dim <count>", "DINO head prototypes (--train)", wholeOption("--out-dim"), 65536)
     .option(PRECISION_FLAG, PRECISION_HELP, precisionFlag, "f32" as ComputePrecision)
+    .option("--profile", "inference: GPU time per kernel of one more batch (a table on stderr)")
     .option("--json", "print one JSON object (the default output is the same object, indented)")
     .action(async (options) => {
+      if (options.train && options.profile) {
+        throw new UserError(
+          "bench model: --profile times inference; for training use train --profile",
+        );
+      }
       const result = options.train ? await benchTrainStep(options) : await benchModel(options);
+      if (result.kernels) console.error(formatKernelTimes(result.kernels as KernelTime[]));
       console.log(options.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     });
 }

@@ -7,6 +7,7 @@ import { benchMatmul } from "../../cli/commands/bench.ts";
 import { benchModel } from "../../cli/commands/bench_model.ts";
 import { benchTrainStep } from "../../cli/commands/bench_train.ts";
 import { UserError } from "../../cli/run.ts";
+import { gpu } from "../../src/gpu/device.ts";
 import { precisionFlag } from "../../cli/shared.ts";
 import { hasSubgroupsOfEight } from "../../src/ops/matmul/variants.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
@@ -64,6 +65,24 @@ gpuTest("bench model --precision f16 runs the Linear layers on f16 operands", as
   });
   assertEquals(result.precision, "f16");
   assertTrue((result.imagesPerSecond as number) > 0);
+  if (gpu().has("timestamp-query")) {
+    // 2 x 17 tokens: rows enough for the subgroup kernel (fewer widen the operands to f32)
+    const profiled = await benchModel({
+      arch: "vit_tiny",
+      patch: 16,
+      size: 64,
+      batch: 2,
+      iterations: 1,
+      precision: "f16",
+      profile: true,
+    });
+    const names = (profiled.kernels as { name: string }[]).map((time) => time.name);
+    assertTrue(
+      names.some((name) => name.startsWith("matmul/subgroup_f16")) || !hasSubgroupsOfEight(),
+      `the f16 products are profiled: ${names.join(", ")}`,
+    );
+    assertTrue(names.some((name) => name.startsWith("cast/cast:to_f16")), "the casts too");
+  }
   assertThrows(() => precisionFlag("bf16"), UserError, "--precision must be f32 or f16");
 });
 
