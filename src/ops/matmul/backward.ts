@@ -26,6 +26,11 @@ function geluBackward(gradOutput: Tensor, pre: Tensor): Tensor {
   return result;
 }
 
+/** An f16 operand widened to f32 for a gradient product (one at a time: the peak stays low). */
+function widened(operand: Tensor): Tensor {
+  return operand.dtype === "f16" ? castValues(operand, "f32") : operand;
+}
+
 /** Collapses a batched gradient to the shape of an operand shared across the batch. */
 function reduceToShared(grad: Tensor, operand: Tensor): Tensor {
   if (grad.rank === operand.rank) return grad;
@@ -40,20 +45,22 @@ export const matmulGrads: GradTable<keyof MatmulOps> = {
     const { transposeA, transposeB, activation, hasBias, hasResidual } = node.attributes;
     const [aInput, bInput] = node.inputs;
     const [savedA, savedB, pre] = node.saved;
-    const a = savedA.dtype === "f16" ? castValues(savedA, "f32") : savedA;
-    const b = savedB.dtype === "f16" ? castValues(savedB, "f32") : savedB;
     const gradZ = activation === "gelu" ? geluBackward(gradOutput, pre) : gradOutput;
     const grads: (Tensor | undefined)[] = [undefined, undefined];
 
     if (aInput.requiresGrad) {
       // d op(A) = dZ op(B)^T; for A stored as [K, M]: dA = op(B) dZ^T.
+      const b = widened(savedB);
       const gradA = transposeA
         ? matmul(b, gradZ, { transposeA: transposeB, transposeB: true })
         : matmul(gradZ, b, { transposeB: !transposeB });
-      grads[0] = reduceToShared(gradA, a);
+      if (b !== savedB) b.dispose();
+      grads[0] = reduceToShared(gradA, savedA);
     }
 
     if (bInput.requiresGrad) {
+      const a = widened(savedA);
+      const b = savedB;
       const flatten = b.rank === 2 && a.rank > 2 && !transposeA;
       if (flatten) {
         // b shared, a [..., M, K]: fold the batch into the rows and get the sum in one product.
@@ -73,6 +80,7 @@ export const matmulGrads: GradTable<keyof MatmulOps> = {
           : matmul(a, gradZ, { transposeA: !transposeA });
         grads[1] = reduceToShared(gradB, b);
       }
+      if (a !== savedA) a.dispose();
     }
 
     if (hasBias) {
@@ -85,8 +93,6 @@ export const matmulGrads: GradTable<keyof MatmulOps> = {
     }
     if (hasResidual) grads.push(gradOutput);
     if (gradZ !== gradOutput) gradZ.dispose();
-    if (a !== savedA) a.dispose();
-    if (b !== savedB) b.dispose();
     return grads;
   },
 };
