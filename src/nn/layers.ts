@@ -12,7 +12,8 @@ import { ropeQkv } from "../ops/rope/forward.ts";
 import { permute, reshape, split } from "../ops/shape/forward.ts";
 import { type Random, truncatedNormal, uniform } from "../tensor/random.ts";
 import { gpu } from "../gpu/device.ts";
-import { full, Tensor, tidy, zeros } from "../tensor/tensor.ts";
+import { needsGrad } from "../tensor/tape.ts";
+import { full, keep, Tensor, tidy, zeros } from "../tensor/tensor.ts";
 import { type ComputePrecision, Module } from "./module.ts";
 
 /**
@@ -28,11 +29,49 @@ export function linearAt(
 ): Tensor {
   if (precision === "f32") return matmul(x, weight, { transposeB: true, ...options });
   const halfX = cast(x, "f16");
-  const halfWeight = cast(weight, "f16");
+  const shared = sharedHalfWeight(weight);
+  const halfWeight = shared ?? cast(weight, "f16");
   const output = matmul(halfX, halfWeight, { transposeB: true, ...options });
   halfX.dispose(); // the tape keeps what the gradient needs
-  halfWeight.dispose();
+  if (!shared) halfWeight.dispose();
   return output;
+}
+
+/** The f16 copies of trained weights made inside `withWeightCasts`, by weight. */
+let weightCasts: Map<Tensor, Tensor> | undefined;
+
+/**
+ * Inside `withWeightCasts`, the one f16 copy of a weight that requires grad (the same tensor at
+ * every use, so that its gradient sums them; `withWeightCasts` disposes it); else undefined.
+ */
+function sharedHalfWeight(weight: Tensor): Tensor | undefined {
+  if (!weightCasts || !needsGrad([weight])) return undefined;
+  let copy = weightCasts.get(weight);
+  if (!copy) {
+    copy = keep(cast(weight, "f16"));
+    weightCasts.set(weight, copy);
+  }
+  return copy;
+}
+
+/**
+ * Runs `body` with one f16 copy of each trained weight: the products at precision f16 inside it
+ * cast a weight that requires grad once, at its first use, and share that copy (and its gradient)
+ * afterwards, as PyTorch's autocast caches its casts; a network run twice in a step (DINO's global
+ * and local views) then saves one copy of its weights for the backward, not two. The copies are
+ * released at the end (the tape keeps what the backward needs). The weights must not change
+ * inside `body` after their first use (a step's forward passes come before its optimizer).
+ */
+export function withWeightCasts<T>(body: () => T): T {
+  const outer = weightCasts;
+  const copies = new Map<Tensor, Tensor>();
+  weightCasts = copies;
+  try {
+    return body();
+  } finally {
+    weightCasts = outer;
+    for (const copy of copies.values()) copy.dispose();
+  }
 }
 
 /** y = x W^T + b with PyTorch's weight layout [out, in]. */

@@ -17,6 +17,7 @@ import { growMixerRun, phaseAt, type ResolutionPhase, resolutionPhases } from ".
 import { DinoLoss } from "./dino_loss.ts";
 import { IbotPatchLoss } from "./ibot.ts";
 import { type Backbone, buildBackbone, copyWeights, DinoNetwork, ibotOutDim } from "./models.ts";
+import { withWeightCasts } from "../nn/layers.ts";
 import {
   dinoOptimizer,
   type DinoSchedules,
@@ -82,8 +83,9 @@ export class DinoTrainer {
       temperatureScale: (bytes: number) =>
         keep(Tensor.empty([bytes / 4], "f32", "teacher temperature scale")),
     },
+    // at precision f16, one f16 copy of each student weight serves every view group
     step: (inputs: DinoStepInputs, shape: DinoStepShape): StepResult =>
-      dinoStep(this, inputs, shape),
+      withWeightCasts(() => dinoStep(this, inputs, shape)),
   });
 
   /** Builds everything for a run of `stepsPerEpoch` steps per epoch. */

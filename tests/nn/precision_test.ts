@@ -10,11 +10,13 @@ import { readSafetensorsFile } from "../../src/io/safetensors.ts";
 import { loadModel } from "../../src/io/pretrained/load.ts";
 import { batchFeatures } from "../../src/eval/features.ts";
 import { VisionTransformer } from "../../src/nn/vit.ts";
+import { Linear, withWeightCasts } from "../../src/nn/layers.ts";
+import { Random } from "../../src/tensor/random.ts";
 import { mul } from "../../src/ops/elementwise/forward.ts";
 import { meanAll } from "../../src/ops/reduction/forward.ts";
 import { backward } from "../../src/tensor/backward.ts";
 import { toFloat32 } from "../../src/tensor/host.ts";
-import { readAll, tensor } from "../../src/tensor/tensor.ts";
+import { liveTensorCount, readAll, tensor } from "../../src/tensor/tensor.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { patternImages } from "../helpers/parity.ts";
 
@@ -97,4 +99,34 @@ gpuTest("precision: setPrecision reaches every child and refuses other values", 
   assertEquals(precisions, ["f16", "f16", "f16", "f16"]);
   assertThrows(() => model.setPrecision("bf16" as "f16"), ShapeError, 'want "f32" or "f16"');
   model.dispose();
+});
+
+gpuTest("precision f16: withWeightCasts shares one f16 copy a weight, same gradients", async () => {
+  const x = tensor(Float32Array.from({ length: 3 * 5 * 8 }, (_, i) => Math.sin(i)), [3, 5, 8]);
+  const y = tensor(Float32Array.from({ length: 3 * 5 * 8 }, (_, i) => Math.cos(i)), [3, 5, 8]);
+  const weightGrad = async (shared: boolean) => {
+    const layer = new Linear(8, 12, new Random(7)).setPrecision("f16");
+    const live = liveTensorCount();
+    const run = () => {
+      // the layer twice, as a DINO step runs the student on two view groups
+      const first = layer.forward(x);
+      const second = layer.forward(y);
+      return meanAll(mul(first, second));
+    };
+    const loss = shared ? withWeightCasts(run) : run();
+    backward(loss);
+    loss.dispose();
+    const [grad] = await readAll([layer.weight.grad!]);
+    layer.weight.grad!.dispose();
+    layer.weight.grad = undefined;
+    const leaked = liveTensorCount() - live;
+    layer.dispose();
+    return { grad: Array.from(grad), leaked };
+  };
+  const plain = await weightGrad(false);
+  const shared = await weightGrad(true);
+  assertEquals(shared.grad, plain.grad);
+  assertEquals(shared.leaked, plain.leaked, "withWeightCasts releases its copies");
+  x.dispose();
+  y.dispose();
 });
