@@ -75,9 +75,7 @@ export async function benchMatmul(options: BenchMatmulOptions): Promise<Record<s
   if (names.length === 0) {
     throw new UserError(
       `bench matmul: no kernel variant supports this product on this adapter` +
-        `${
-          problem.f16 ? " on f16 operands (the subgroup kernel's form needs subgroups of 8)" : ""
-        }`,
+        `${problem.f16 ? " on f16 operands" : ""}`,
     );
   }
   // Rounds over the variants, each keeping its fastest: load from elsewhere on a shared machine

@@ -1,8 +1,8 @@
 /**
- * Matmul on f16 operands: the subgroup kernel's f16 form (kernels/matmul/subgroup_f16.wgsl) and
- * the widened path of variants without one, against the float64 reference on the f16-rounded
- * inputs (f32 sums: the f32 tolerance) and against the f32 kernel on the same rounded values (the
- * same sums: equal), with transposes, a batch, the epilogue and a K split; gradients through
+ * Matmul on f16 operands: the f16 forms of the subgroup and vec4 kernels
+ * (kernels/matmul/subgroup_f16.wgsl, vec4_f16.wgsl) and the widened path of variants without one,
+ * against the float64 reference on the f16-rounded inputs (f32 sums: the f32 tolerance) and
+ * against each kernel's f32 form on the same rounded values (the same sums: equal), with transposes, a batch, the epilogue and a K split; gradients through
  * `cast` equal those of the f32 product of the rounded values; mixed dtypes refused.
  */
 import { assertEquals, assertThrows, assertTrue as assert } from "../helpers/assert.ts";
@@ -94,11 +94,15 @@ gpuTest(
       const b16 = cast(b32, "f16");
       const run = (a: Tensor, b: Tensor, variant?: string) =>
         matmul(a, b, { ...options, bias, residual, variant });
-      const subgroup = hasSubgroupsOfEight() ? "subgroup-r24x8-64" : undefined;
+      // The kernels with an f16 form, each beside its f32 form on the same rounded values.
+      const forms = [
+        ...(hasSubgroupsOfEight() ? ["subgroup-r24x8-64"] : []),
+        ...(options.transposeA && aShape[1] % 4 !== 0 ? [] : ["vec4-r8-8x8"]),
+      ];
       const outputs = [
         run(a16, b16), // the default choice
         run(a16, b16, "tiled-32x32x16"), // no f16 form: widened
-        ...(subgroup ? [run(a16, b16, subgroup), run(a32, b32, subgroup)] : []),
+        ...forms.flatMap((variant) => [run(a16, b16, variant), run(a32, b32, variant)]),
       ];
       const values = await readAll(outputs);
       const expected = reference.compute(
@@ -111,11 +115,11 @@ gpuTest(
         assertEquals(outputs[index].dtype, "f32");
         assertClose(got as Float32Array, expected, `${name}: output ${index}`, TOLERANCE);
       }
-      if (subgroup) {
+      for (const [index, variant] of forms.entries()) {
         assertEquals(
-          Array.from(values[2]),
-          Array.from(values[3]),
-          `${name}: f16 form = f32 kernel`,
+          Array.from(values[2 + 2 * index]),
+          Array.from(values[3 + 2 * index]),
+          `${name}: ${variant}'s f16 form = its f32 form`,
         );
       }
       for (const t of [a32, b32, a16, b16, ...outputs, bias, residual]) t?.dispose();

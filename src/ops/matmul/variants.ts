@@ -86,9 +86,10 @@ function vec4Variant(rows: number, workgroupX: number, workgroupY: number): Matm
       `${workgroupX}x${workgroupY} workgroup, no shared memory (needs K, N multiples of 4, ` +
       `and M with transposeA)`,
     kernel: "matmul/vec4",
+    f16Kernel: "matmul/vec4_f16",
     vec4: true,
     splitsK: true,
-    supports: (p) => !p.f16 && p.k % 4 === 0 && p.n % 4 === 0 && (!p.transposeA || p.m % 4 === 0),
+    supports: (p) => p.k % 4 === 0 && p.n % 4 === 0 && (!p.transposeA || p.m % 4 === 0),
     constants: (p) => ({
       WG_X: workgroupX,
       WG_Y: workgroupY,
