@@ -7,7 +7,14 @@
 import { basename, join } from "node:path";
 import { Command } from "commander";
 import type { Dataset } from "../../src/data/dataset.ts";
-import { knnGap, loadDataSpec, type LoadedData, loadEvalDataSpec } from "../../src/data/spec.ts";
+import {
+  DataSpecError,
+  knnGap,
+  loadDataSpec,
+  type LoadedData,
+  loadEvalDataSpec,
+} from "../../src/data/spec.ts";
+import { trainSubsetOf } from "../../src/data/names.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import type { DinoTrainConfig } from "../../src/train/config.ts";
 import { ConfigError } from "../../src/train/validate.ts";
@@ -131,11 +138,19 @@ export async function trainFromFlags(
     console.error(`skipped ${skipped.path}: ${skipped.reason}`);
   }
   const knn = await evaluationSets(data, config);
+  const train = config.trainSubset
+    ? await trainSubsetOf(data.train, config.trainSubset).catch((error) => {
+      throw error instanceof DataSpecError ? new UserError(error.message) : error;
+    })
+    : data.train;
+  const trainImages = config.trainSubset
+    ? `${train.length} of the ${data.train.length} train images (${config.trainSubset})`
+    : `${data.train.length} train`;
   const images = config.evalData
-    ? `${data.train.length} images of "${data.name}" (k-NN: ${
+    ? `${trainImages} images of "${data.name}" (k-NN: ${
       knnBankImages(knn!.bank, config.evalTrainLimit)
     } bank / ${knn!.queries.length} query images of "${knn!.name}")`
-    : `${data.train.length} train / ${data.test.length} test images of "${data.name}"`;
+    : `${trainImages} / ${data.test.length} test images of "${data.name}"`;
   console.error(
     `dinogpu train: ${config.arch} dim ${config.embedDim} depth ${config.depth} patch ` +
       `${config.patchSize}, ${config.imageSize} px, ${images}, ${config.epochs} epoch${
@@ -144,7 +159,7 @@ export async function trainFromFlags(
       `${config.localCrops} local crops -> ${config.out}`,
   );
   const shards = flags.shardCount ?? 1;
-  const stepsPerEpoch = Math.floor(Math.floor(data.train.length / shards) / config.batchSize);
+  const stepsPerEpoch = Math.floor(Math.floor(train.length / shards) / config.batchSize);
   const allSteps = runSteps(config, stepsPerEpoch);
   const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, allSteps) : allSteps;
   const bar = new ProgressBar({
@@ -157,9 +172,10 @@ export async function trainFromFlags(
   const curves = new RunCurves(config.out, (message) => bar.note(message));
   const result = await runDinoTraining({
     config,
-    train: data.train,
+    train,
     test: knn?.queries,
-    bank: knn?.bank,
+    // the whole train split stays the k-NN bank when a subset trains
+    bank: knn?.bank ?? (train !== data.train ? data.train : undefined),
     resume: flags.resume,
     workers: flags.workers,
     prefetch: flags.prefetch,

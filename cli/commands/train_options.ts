@@ -19,6 +19,7 @@ import { numberOption } from "../shared.ts";
 /** Flags that map onto configuration keys (commander camel-cases them). */
 const FLAG_KEYS = [
   "data",
+  "trainSubset",
   "evalData",
   "syntheticCount",
   "imageSize",
@@ -101,6 +102,11 @@ export function addTrainOptions(command: Command): Command {
         "--data has no labels): bank = its train split, queries = its test split; e.g. " +
         "folder:DIR of class folders (or DIR/train + DIR/val), list:FILE with labels, " +
         "'tar:PATTERN|TEST_PATTERN' of shards with .cls labels",
+    )
+    .option(
+      "--train-subset <file>",
+      "train on the train images this list names (curate's kept.txt or sampled.txt: train/N a " +
+        "line); the k-NN bank stays the whole train split",
     )
     .addOption(numeric("--synthetic-count <n>", "images of a generated set"))
     .addOption(numeric("--image-size <px>", "side the training images are resized to"))

@@ -134,6 +134,12 @@ export interface DinoTrainConfig extends RecipeKeys {
   checkpointEvery: number;
   /** Output folder (checkpoints, metrics.jsonl). */
   out: string;
+  /**
+   * A list of the train images to train on, as `curate` writes them (`train/N` a line: dedup's
+   * kept.txt, cluster's sampled.txt); "" trains on the whole train split. The k-NN bank stays the
+   * whole split.
+   */
+  trainSubset: string;
   /** Stop after this many steps (0 = run all epochs); for tests and quick looks. */
   maxSteps: number;
   /** Teacher normalisation: "centering" (DINO) or "sinkhorn" (DINOv2's Sinkhorn-Knopp, 3 steps). */
@@ -258,6 +264,7 @@ export const DINO_DEFAULTS: DinoTrainConfig = {
   knnBeforeTraining: "auto",
   checkpointEvery: 0,
   out: "runs/dino",
+  trainSubset: "",
   maxSteps: 0,
   centering: "centering",
   precision: "f32",

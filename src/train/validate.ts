@@ -123,6 +123,13 @@ export function validateConfig(config: DinoTrainConfig): void {
         `${JSON.stringify(config.knnBeforeTraining)}`,
     );
   }
+  if (typeof config.trainSubset !== "string") {
+    throw new ConfigError(
+      `config key "trainSubset" must be a file name or "", got ${
+        JSON.stringify(config.trainSubset)
+      }`,
+    );
+  }
   if (config.precision !== "f32" && config.precision !== "f16") {
     throw new ConfigError(
       `config key "precision" must be "f32" or "f16", got ${JSON.stringify(config.precision)}`,
