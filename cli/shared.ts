@@ -20,10 +20,12 @@ import { readImageFile } from "../src/io/image.ts";
 import { type LoadedModel, loadModel } from "../src/io/pretrained/load.ts";
 import { preprocessImage, preprocessImageResized } from "../src/io/preprocess.ts";
 import type { ComputePrecision } from "../src/nn/module.ts";
+import { PRECISION_FLAG, PRECISION_HELP, precisionFlag } from "./precision.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
 import { formatImageSize, type ImageSize, imageSize, parseImageSize } from "./image_size.ts";
 
 export { formatImageSize, type ImageSize, imageSize, parseImageSize } from "./image_size.ts";
+export { PRECISION_FLAG, PRECISION_HELP, precisionFlag } from "./precision.ts";
 import { ProgressBar } from "./progress.ts";
 import { UserError } from "./run.ts";
 
@@ -312,18 +314,6 @@ export function addFeatureOptions<
     .option("--seed <n>", seedHelp, "0")
     .option("--quiet", "no progress bar")
     .option("--json", "print one JSON object");
-}
-
-/** The `--precision` option of the commands that run a model. */
-export const PRECISION_FLAG = "--precision <f32|f16>";
-/** Its help text. */
-export const PRECISION_HELP = "precision of the model's matrix products: f32, or f16 operands " +
-  "(Linear layers; f32 sums, weights and everything else)";
-
-/** Parses `--precision`. */
-export function precisionFlag(value: string | undefined): ComputePrecision {
-  if (value === undefined || value === "f32" || value === "f16") return value ?? "f32";
-  throw new UserError(`--precision must be f32 or f16, got ${JSON.stringify(value)}`);
 }
 
 /** The options `addFeatureOptions` adds, as commander parses them (a type alias: commander indexes it). */

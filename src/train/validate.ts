@@ -15,15 +15,17 @@ import {
   smallDataConfig,
 } from "./config.ts";
 import { dinov2Overrides, RECIPE_CHOICES } from "./recipe.ts";
+import { ConfigError } from "./config_error.ts";
+import { validateHighResPhase, validateResolutionSchedule } from "./validate_phases.ts";
 
-/** Raised for a configuration that cannot be used; the message names the key and the values. */
-export class ConfigError extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
+
+/** The keys that take one of a few words, and those words. */
+const CHOICES: Record<string, readonly string[]> = {
+  knnBeforeTraining: ["auto", "always", "never"],
+  precision: ["f32", "f16"],
+  centering: ["centering", "sinkhorn"],
+};
 
 /**
  * Merges `overrides` (from a JSON file or flags) onto `base`, refusing unknown keys (listing the
@@ -117,27 +119,21 @@ export function validateConfig(config: DinoTrainConfig): void {
       );
     }
   }
-  if (!["auto", "always", "never"].includes(config.knnBeforeTraining)) {
-    throw new ConfigError(
-      `config key "knnBeforeTraining" must be "auto", "always" or "never", got ` +
-        `${JSON.stringify(config.knnBeforeTraining)}`,
-    );
+  for (const [key, allowed] of Object.entries(CHOICES)) {
+    const value = (config as unknown as Record<string, unknown>)[key];
+    if (!allowed.includes(value as string)) {
+      const listed = allowed.map((choice) => `"${choice}"`);
+      throw new ConfigError(
+        `config key "${key}" must be ${listed.slice(0, -1).join(", ")} or ${listed.at(-1)}, ` +
+          `got ${JSON.stringify(value)}`,
+      );
+    }
   }
   if (typeof config.trainSubset !== "string") {
     throw new ConfigError(
       `config key "trainSubset" must be a file name or "", got ${
         JSON.stringify(config.trainSubset)
       }`,
-    );
-  }
-  if (config.precision !== "f32" && config.precision !== "f16") {
-    throw new ConfigError(
-      `config key "precision" must be "f32" or "f16", got ${JSON.stringify(config.precision)}`,
-    );
-  }
-  if (config.centering !== "centering" && config.centering !== "sinkhorn") {
-    throw new ConfigError(
-      `config key "centering" must be "centering" or "sinkhorn", got "${config.centering}"`,
     );
   }
   for (
@@ -275,98 +271,6 @@ function validateBackbone(config: DinoTrainConfig): void {
     if (set.length > 0) {
       throw new ConfigError(
         `${set.join(", ")} ${set.length === 1 ? "is" : "are"} for a ViT; arch is "mixer"`,
-      );
-    }
-  }
-}
-
-/**
- * Refuses a resolution curriculum that cannot run, before training starts: sizes that are not
- * multiples of the patch size, fractions out of order or outside (0, 1), and for an MLP-Mixer
- * grids that do not grow by a whole factor per side (its token-mixing weights grow
- * block-diagonally) or local crops of another size than the global ones.
- */
-export function validateResolutionSchedule(config: DinoTrainConfig): void {
-  let previous = 0;
-  let previousGlobal = config.globalSize;
-  for (const [fraction, globalSize, localSize] of config.resolutionSchedule) {
-    if (!(fraction > previous && fraction < 1)) {
-      throw new ConfigError(
-        `resolutionSchedule: start fractions must rise within (0, 1); got ${fraction} after ${previous}`,
-      );
-    }
-    previous = fraction;
-    for (const [what, size] of [["global size", globalSize], ["local size", localSize]] as const) {
-      if (what === "local size" && config.localCrops === 0) continue;
-      if (!Number.isInteger(size) || size <= 0 || size % config.patchSize !== 0) {
-        throw new ConfigError(
-          `resolutionSchedule: ${what} ${size} (phase starting at ${fraction}) is not a ` +
-            `multiple of patchSize ${config.patchSize}`,
-        );
-      }
-    }
-    if (config.arch === "mixer") {
-      const ratio = globalSize / previousGlobal;
-      if (!Number.isInteger(ratio) || ratio < 1) {
-        throw new ConfigError(
-          `resolutionSchedule: an MLP-Mixer grows its token-mixing weights block-diagonally, ` +
-            `so each global size must be a whole multiple of the one before: ${globalSize} ` +
-            `after ${previousGlobal}`,
-        );
-      }
-      if (config.localCrops > 0 && localSize !== globalSize) {
-        throw new ConfigError(
-          `resolutionSchedule: an MLP-Mixer has a fixed number of tokens: local size ` +
-            `${localSize} must equal global size ${globalSize}, or set localCrops to 0`,
-        );
-      }
-    }
-    previousGlobal = globalSize;
-  }
-}
-
-/**
- * Refuses a high-resolution phase that cannot run: a size or local size that is not a multiple of
- * the patch size, a phase without steps, a learning-rate fraction or momentum outside [0, 1], and
- * for an MLP-Mixer a size that is not a whole multiple of the last one (its token mixing grows).
- */
-export function validateHighResPhase(config: DinoTrainConfig): void {
-  const { highResSize, highResSteps, highResLocalSize, patchSize } = config;
-  if (highResSize === 0) return;
-  if (!Number.isInteger(highResSize) || highResSize < 0 || highResSize % patchSize !== 0) {
-    throw new ConfigError(
-      `highResSize ${highResSize} is not a multiple of patchSize ${patchSize} (0: no phase)`,
-    );
-  }
-  if (!Number.isInteger(highResSteps) || highResSteps <= 0) {
-    throw new ConfigError(`highResSteps must be a whole number > 0, got ${highResSteps}`);
-  }
-  if (
-    config.localCrops > 0 && highResLocalSize !== 0 &&
-    (!Number.isInteger(highResLocalSize) || highResLocalSize % patchSize !== 0)
-  ) {
-    throw new ConfigError(
-      `highResLocalSize ${highResLocalSize} is not a multiple of patchSize ${patchSize} (0: scaled)`,
-    );
-  }
-  for (const key of ["highResLrFraction", "highResMomentum"] as const) {
-    if (!(config[key] >= 0 && config[key] <= 1)) {
-      throw new ConfigError(`config key "${key}" must be in [0, 1], got ${config[key]}`);
-    }
-  }
-  const before = config.resolutionSchedule.at(-1)?.[1] ?? config.globalSize;
-  if (config.arch === "mixer") {
-    const ratio = highResSize / before;
-    if (!Number.isInteger(ratio) || ratio < 1) {
-      throw new ConfigError(
-        `highResSize: an MLP-Mixer grows its token-mixing weights block-diagonally, so the ` +
-          `high-resolution size must be a whole multiple of ${before}, got ${highResSize}`,
-      );
-    }
-    if (config.localCrops > 0) {
-      throw new ConfigError(
-        "highResSize: an MLP-Mixer has a fixed number of tokens; set localCrops to 0 for a " +
-          "high-resolution phase",
       );
     }
   }
