@@ -128,26 +128,41 @@ gpuTest(
 );
 
 gpuTest(
-  "matmul f16: gradients through cast equal the f32 product's on the rounded values",
+  "matmul f16: gradients through cast equal the f32 product's; with GELU near them",
   async () => {
     const random = new Random(5);
     const aValues = roundedValues(random, 2 * 12 * 32);
     const bValues = roundedValues(random, 20 * 32);
-    const gradsOf = async (half: boolean) => {
+    const gradsOf = async (half: boolean, activation: "none" | "gelu") => {
       const a = tensor(aValues, [2, 12, 32]);
       const b = tensor(bValues, [20, 32]);
       a.requiresGrad = true;
       b.requiresGrad = true;
       const [left, right] = half ? [cast(a, "f16"), cast(b, "f16")] : [a, b];
-      backward(meanAll(matmul(left, right, { transposeB: true, activation: "gelu" })));
+      backward(meanAll(matmul(left, right, { transposeB: true, activation })));
       assert(a.grad !== undefined && b.grad !== undefined, "both operands get a gradient");
       assertEquals([a.grad.dtype, b.grad.dtype], ["f32", "f32"]);
       return await readAll([a.grad, b.grad]);
     };
-    const [halfA, halfB] = await gradsOf(true);
-    const [fullA, fullB] = await gradsOf(false);
+    // Without an activation the same sums: equal.
+    const [halfA, halfB] = await gradsOf(true, "none");
+    const [fullA, fullB] = await gradsOf(false, "none");
     assertEquals(Array.from(halfA), Array.from(fullA));
     assertEquals(Array.from(halfB), Array.from(fullB));
+    // With GELU the pre-activation is saved as f16: GELU' of the rounded value, within 1e-3 of max.
+    const [geluHalfA, geluHalfB] = await gradsOf(true, "gelu");
+    const [geluFullA, geluFullB] = await gradsOf(false, "gelu");
+    const pairs: [string, ArrayLike<number>, ArrayLike<number>][] = [
+      ["a", geluHalfA, geluFullA],
+      ["b", geluHalfB, geluFullB],
+    ];
+    for (const [what, got, expected] of pairs) {
+      const scale = Math.max(...Array.from(expected, Math.abs));
+      assertClose(got, expected, `gelu gradient of ${what}`, {
+        absolute: 1e-3 * scale,
+        relative: 0,
+      });
+    }
   },
 );
 

@@ -13,8 +13,9 @@ import { matmul, type MatmulOps, sumBlocks } from "./forward.ts";
 import { Tensor } from "../../tensor/tensor.ts";
 import type { GradTable } from "../../tensor/grad_rule.ts";
 
-/** gradOut * gelu'(pre), elementwise. */
-function geluBackward(gradOutput: Tensor, pre: Tensor): Tensor {
+/** gradOut * gelu'(pre), elementwise (a pre-activation saved as f16 widened first). */
+function geluBackward(gradOutput: Tensor, savedPre: Tensor): Tensor {
+  const pre = widened(savedPre);
   const result = Tensor.empty(gradOutput.shape);
   gpu().dispatch({
     kernel: "matmul/backward",
@@ -23,10 +24,11 @@ function geluBackward(gradOutput: Tensor, pre: Tensor): Tensor {
     params: new Uint32Array([gradOutput.size, 0]),
     workgroups: flatWorkgroups(gradOutput.size),
   });
+  if (pre !== savedPre) pre.dispose();
   return result;
 }
 
-/** An f16 operand widened to f32 for a gradient product (one at a time: the peak stays low). */
+/** An f16 tensor widened to f32 for a gradient (one at a time: the peak stays low). */
 function widened(operand: Tensor): Tensor {
   return operand.dtype === "f16" ? castValues(operand, "f32") : operand;
 }

@@ -235,14 +235,18 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   );
   if (widen) { for (const copy of [left, right]) copy.dispose(); }
   if (recording) {
+    // f16 operands: the saved pre-activation is kept as f16 too (half of a block's largest saved
+    // activation), widened again for the gradient
+    const kept = pre && geometry.problem.f16 ? castValues(pre, "f16") : pre;
+    if (kept !== pre) pre?.dispose();
     record("matmul", inputs, output, {
       transposeA: problem.transposeA,
       transposeB: problem.transposeB,
       activation,
       hasBias: options.bias !== undefined,
       hasResidual: options.residual !== undefined,
-    }, pre ? [a, b, pre] : [a, b]);
-    pre?.dispose();
+    }, kept ? [a, b, kept] : [a, b]);
+    kept?.dispose();
   }
   return output;
 }
