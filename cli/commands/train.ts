@@ -156,7 +156,9 @@ export async function trainFromFlags(
       `${config.patchSize}, ${config.imageSize} px, ${images}, ${config.epochs} epoch${
         config.epochs === 1 ? "" : "s"
       } of batch ${config.batchSize}, ` +
-      `${config.localCrops} local crops -> ${config.out}`,
+      `${config.localCrops} local crops${
+        config.precision === "f16" ? ", f16 products" : ""
+      } -> ${config.out}`,
   );
   const shards = flags.shardCount ?? 1;
   const stepsPerEpoch = Math.floor(Math.floor(train.length / shards) / config.batchSize);

@@ -1,6 +1,6 @@
 // `dinogpu train --train-subset FILE`: a run trains on the train images a curate list names
-// (train/N lines), says so in its first line and keeps the whole train split as the k-NN bank; a
-// bad list is refused in one line naming the line.
+// (train/N lines), says so in its first line (with --precision f16 too) and keeps the whole train
+// split as the k-NN bank; a bad list is refused in one line naming the line.
 import { join } from "node:path";
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
 import { runMain, TINY_TRAIN_FLAGS } from "../helpers/cli.ts";
@@ -19,8 +19,17 @@ Deno.test({
       );
       const out = join(dir, "run");
       const args = ["train", ...TINY_TRAIN_FLAGS, "--data", "synthetic:40", "--out", out];
-      const run = await runMain([...args, "--train-subset", list, "--max-steps", "2"]);
+      const run = await runMain([
+        ...args,
+        "--train-subset",
+        list,
+        "--max-steps",
+        "2",
+        "--precision",
+        "f16",
+      ]);
       assertEquals(run.code, 0, run.stderr);
+      assertTrue(run.stderr.includes("2 local crops, f16 products ->"), run.stderr);
       // synthetic:40 splits 30 / 10; 8 listed images make 2 steps of 4 an epoch
       assertTrue(
         run.stderr.includes(`8 of the 30 train images (${list}) / 10 test images`),
