@@ -44,11 +44,7 @@ async function profileBatch(run: () => Promise<void>): Promise<KernelTime[]> {
     throw new UserError("bench model --profile: this adapter has no timestamp-query");
   }
   await run();
-  const profiler = gpu().profiler!;
-  gpu().flush();
-  await profiler.collect();
-  gpu().profiler = undefined;
-  return profiler.report().map((time) => ({
+  return (await gpu().stopProfiling()).map((time) => ({
     ...time,
     milliseconds: Math.round(time.milliseconds * 100) / 100,
   }));

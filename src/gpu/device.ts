@@ -10,7 +10,7 @@ import { BufferPool } from "./buffer_pool.ts";
 import { GpuRuntimeError } from "./errors.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
 import type { CapturedCommand, CapturedCommands, CopyCommand, DispatchCommand } from "./capture.ts";
-import { KernelProfiler } from "./profiler.ts";
+import { KernelProfiler, type KernelTime } from "./profiler.ts";
 import { subgroupLanesInOrder } from "./subgroup_lanes.ts";
 import { withWatchdog } from "./watchdog.ts";
 
@@ -210,13 +210,26 @@ export class Gpu {
 
   /**
    * Turns on per-kernel GPU timing (needs `timestamp-query`); returns false where the device
-   * lacks it. Read the result with `await gpu.profiler.collect()` and `gpu.profiler.report()`.
+   * lacks it. `stopProfiling` turns it off and gives the kernel times.
    */
   startProfiling(): boolean {
     if (!this.has("timestamp-query")) return false;
     this.flush();
     this.commands.profiler ??= new KernelProfiler(this.device);
     return true;
+  }
+
+  /**
+   * Turns per-kernel timing off after the work recorded so far; returns the kernel times since
+   * `startProfiling`, the largest first (none when profiling was off).
+   */
+  async stopProfiling(): Promise<KernelTime[]> {
+    const profiler = this.profiler;
+    if (!profiler) return [];
+    this.flush();
+    await profiler.collect();
+    this.profiler = undefined;
+    return profiler.report();
   }
 
   /** Records a buffer-to-buffer copy after the work recorded so far. */

@@ -10,9 +10,9 @@ import { flatWorkgroups } from "../gpu/launch.ts";
 import type { TapeNode } from "./tape.ts";
 
 /**
- * Element types a tensor can hold. `f16` (half precision, for mixed-precision compute) needs the
- * device's `shader-f16` feature in the kernels that read or write it; its storage is padded to a
- * whole number of 32-bit words.
+ * Element types a tensor can hold. `f16` (half precision, for mixed-precision compute) is stored
+ * two to a 32-bit word, padded to whole words; the kernels read and write it as words
+ * (`unpack2x16float` / `pack2x16float`), so it needs no `shader-f16`.
  */
 export type DType = "f32" | "f16" | "i32" | "u32";
 

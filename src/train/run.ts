@@ -281,12 +281,8 @@ async function resumeRun(run: TrainingRun, from: string): Promise<void> {
 /** The run's result, after the kernel-time table (with `profile`) and the final k-NN. */
 async function finishRun(run: TrainingRun, knnBefore: number | undefined): Promise<TrainRunResult> {
   const seconds = run.clock.seconds;
-  const profiler = gpu().profiler;
-  if (run.options.profile && profiler) {
-    gpu().flush();
-    await profiler.collect();
-    gpu().profiler = undefined;
-    run.message(formatKernelTimes(profiler.report()));
+  if (run.options.profile && gpu().profiler) {
+    run.message(formatKernelTimes(await gpu().stopProfiling()));
   }
   const after = await evaluate(run, "after training");
   if (after) await run.metrics.appendKnn(after);

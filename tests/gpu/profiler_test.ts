@@ -18,11 +18,7 @@ gpuTest("profiler: kernel times by name, with the matmul shape", async () => {
   const b = tensor(Array.from({ length: 32 * 16 }, (_, i) => i % 5), [32, 16]);
   const products = [matmul(a, b), matmul(a, b)];
   const scaled = scale(products[0], 2);
-  runtime.flush();
-  const profiler = runtime.profiler!;
-  await profiler.collect();
-  runtime.profiler = undefined;
-  const times = profiler.report();
+  const times = await runtime.stopProfiling();
   const product = times.find((time) => time.name.includes("64x16x32"));
   assertTrue(product !== undefined, `no matmul 64x16x32 in ${times.map((t) => t.name)}`);
   assertEquals(product!.launches, 2);

@@ -54,6 +54,6 @@ export function castValues(x: Tensor, dtype: FloatDType): Tensor {
  * is cast back to `x`'s dtype.
  */
 export function cast(x: Tensor, dtype: FloatDType): Tensor {
-  const from = requireFloat(x.dtype, `the input ${x.describe()}`);
-  return record("cast", [x], castValues(x, dtype), { from });
+  const output = castValues(x, dtype); // checks both dtypes
+  return record("cast", [x], output, { from: x.dtype as FloatDType });
 }
