@@ -1,8 +1,8 @@
 /**
  * Weighted k-NN classification on the GPU, as DINO's `eval_knn.py`: features are L2-normalised,
  * the cosine similarity of a batch of test rows against every train row is one matmul, the k
- * nearest train rows of each test row are selected by `kernels/eval/knn_topk.wgsl` (one workgroup per
- * row), and each neighbour votes for its class with weight `exp(similarity / temperature)`. The
+ * nearest train rows of each test row are selected by `kernels/eval/knn_topk.wgsl` (one workgroup
+ * per row; `kernels/eval/knn_nearest.wgsl` for k = 1), and each neighbour votes for its class with weight `exp(similarity / temperature)`. The
  * predictions of all batches stay on the GPU and are read back once.
  * @module
  */
@@ -149,9 +149,10 @@ function bitonicLoopPasses(size: number, workgroupSize: number): number {
  * dispatches, a column before the first whole vec4, one after the last), the costlier of the two
  * merges (gathering the list and sorting the pool, or k argmax rounds), the write loop and, when
  * `votePerRow` is given, thread 0's vote; then a margin of 256. A multiple of 256 columns (each
- * thread's vec4 loads times 4 columns times the workgroup size). The k = 1 entry point `nearest`
- * loops less: per vec4 load one pass of its column loop and 5 of the loop over its components
- * (6 = 2 + 4 k), besides the argmax and the vote, which `main`'s fixed count exceeds.
+ * thread's vec4 loads times 4 columns times the workgroup size). The k = 1 kernel
+ * (`kernels/eval/knn_nearest.wgsl`) loops less: per vec4 load one pass of its column loop and 5 of
+ * the loop over its components (6 = 2 + 4 k), besides the argmax and the vote, which knn_topk's
+ * fixed count exceeds.
  */
 export function topKColumnsPerDispatch(k: number, votePerRow?: number): number {
   const w = votePerRow ?? 0;
@@ -172,9 +173,9 @@ export function topKColumnsPerDispatch(k: number, votePerRow?: number): number {
  * Runs the top-k kernel on one similarity chunk [rows, columns] whose column 0 is train row
  * `columnOffset`, merging into `neighbours` when `merge` and voting into `predictions` (row
  * `predictionOffset` onwards) when `vote`. The chunk is read in column ranges of
- * `topKColumnsPerDispatch` columns, one dispatch each; k = 1 runs the kernel's `nearest` entry
- * point (a best per thread and one argmax), larger k its `main`. The kernel reads the similarity as vec4s:
- * its buffer must hold whole vec4s (pooled tensors' buffers do). NaN similarities are never
+ * `topKColumnsPerDispatch` columns, one dispatch each; k = 1 runs `kernels/eval/knn_nearest.wgsl`
+ * (a best per thread and one argmax), larger k `kernels/eval/knn_topk.wgsl`. The kernels read the
+ * similarity as vec4s: its buffer must hold whole vec4s (pooled tensors' buffers do). NaN similarities are never
  * neighbours. Used by `knnClassify`, `knnSearch` and `kmeans`; exposed for tests.
  */
 export function knnTopK(
@@ -234,9 +235,12 @@ export function knnTopK(
     words[10] = begin;
     words[11] = rangeEnd;
     gpu().dispatch({
-      kernel: "eval/knn_topk",
-      entryPoint: k === 1 ? "nearest" : "main",
-      constants: { WORKGROUP_SIZE: TOPK_WORKGROUP_SIZE, POOL_SIZE: TOPK_POOL_SIZE },
+      ...(k === 1
+        ? { kernel: "eval/knn_nearest", constants: { WORKGROUP_SIZE: TOPK_WORKGROUP_SIZE } }
+        : {
+          kernel: "eval/knn_topk",
+          constants: { WORKGROUP_SIZE: TOPK_WORKGROUP_SIZE, POOL_SIZE: TOPK_POOL_SIZE },
+        }),
       buffers: [
         similarity.buffer,
         trainLabels.buffer,
