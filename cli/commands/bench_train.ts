@@ -125,6 +125,7 @@ export async function benchTrainStep(options: BenchTrainOptions): Promise<Record
       imagesPerSecond: Math.round(iterations * batch / seconds * 100) / 100,
       millisecondsPerStep: Math.round(seconds * 1000 / iterations * 100) / 100,
       peakGpuBytes: device.pool.counters.peakAllocatedBytes,
+      peakLiveBytes: device.pool.counters.peakLiveBytes,
       parameters: trainer.student.parameterCount(),
     };
   } finally {

@@ -16,6 +16,8 @@ export interface PoolCounters {
   allocatedBytes: number;
   /** Highest `allocatedBytes` seen since the last `resetPeak()`. */
   peakAllocatedBytes: number;
+  /** Highest `liveBytes` seen since the last `resetPeak()` (what tensors needed at once). */
+  peakLiveBytes: number;
   /** Number of `createBuffer` calls made by the pool since start. */
   allocations: number;
   /** Number of buffers destroyed by the pool since start. */
@@ -42,6 +44,7 @@ export class BufferPool {
     liveBytes: 0,
     allocatedBytes: 0,
     peakAllocatedBytes: 0,
+    peakLiveBytes: 0,
     allocations: 0,
     destroyed: 0,
   };
@@ -67,6 +70,7 @@ export class BufferPool {
       );
     }
     this.counters.liveBytes += size;
+    this.counters.peakLiveBytes = Math.max(this.counters.peakLiveBytes, this.counters.liveBytes);
     return buffer;
   }
 
@@ -130,5 +134,6 @@ export class BufferPool {
   /** Starts a new peak measurement at the current allocation. */
   resetPeak(): void {
     this.counters.peakAllocatedBytes = this.counters.allocatedBytes;
+    this.counters.peakLiveBytes = this.counters.liveBytes;
   }
 }
