@@ -8,6 +8,12 @@
  * Files under `kernels/include/` are not kernels: they get no entry of their own, and every kernel
  * is embedded as one flat WGSL text.
  *
+ * A kernel may also name other forms of itself: a line
+ * `// #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl, a.wgsl -> b.wgsl` adds the entry
+ * `<kernel>_f16`, the same kernel with each named include (wherever it is included, nested too)
+ * replaced by the other file, such as f32 bindings by f16 ones. A swap whose include the kernel
+ * never reaches is an error (a misspelt name would otherwise give a form equal to the kernel).
+ *
  * Usage: `deno task kernels` (write) or `deno task kernels:check` (exit 1 when out of date).
  * @module
  */
@@ -21,6 +27,45 @@ const INCLUDE_LINE = /^\s*\/\/\s*#include\s+"([^"]*)"\s*$/;
 
 /** Allowed include names: a plain file name in kernels/include/ ending in `.wgsl`. */
 const INCLUDE_NAME = /^[A-Za-z0-9_-]+\.wgsl$/;
+
+/** Matches a form line; group 1 is the form's name, group 2 its swaps (`a.wgsl -> b.wgsl, ...`). */
+const FORM_LINE = /^\s*\/\/\s*#form\s+([A-Za-z0-9_]+)\s*:\s*(.*?)\s*$/;
+
+/** One swap of a form: `a.wgsl -> b.wgsl`. */
+const FORM_SWAP = /^([A-Za-z0-9_-]+\.wgsl)\s*->\s*([A-Za-z0-9_-]+\.wgsl)$/;
+
+/** A form of a kernel: its name (the entry's suffix) and which include stands for which. */
+export interface KernelForm {
+  /** The suffix of the form's entry: `<kernel>_<name>`. */
+  name: string;
+  /** Include name -> the include read in its place. */
+  swaps: Map<string, string>;
+}
+
+/** The forms a kernel's `// #form` lines name; throws naming the kernel on a malformed line. */
+export function kernelForms(kernel: string, source: string): KernelForm[] {
+  const forms: KernelForm[] = [];
+  for (const line of source.split("\n")) {
+    const match = FORM_LINE.exec(line);
+    if (!match) continue;
+    const swaps = new Map<string, string>();
+    for (const part of match[2].split(",")) {
+      const swap = FORM_SWAP.exec(part.trim());
+      if (!swap) {
+        throw new Error(
+          `embed_kernels: kernel "${kernel}" form "${match[1]}": "${part.trim()}" is not ` +
+            `"name.wgsl -> other.wgsl"`,
+        );
+      }
+      swaps.set(swap[1], swap[2]);
+    }
+    if (forms.some((form) => form.name === match[1])) {
+      throw new Error(`embed_kernels: kernel "${kernel}" names form "${match[1]}" twice`);
+    }
+    forms.push({ name: match[1], swaps });
+  }
+  return forms;
+}
 
 /**
  * Reads include `name` (a file name such as `attention_params.wgsl`); returns its text, or
@@ -41,13 +86,15 @@ export const readIncludeFile: IncludeReader = async (name) => {
 /**
  * Replaces every `// #include "name.wgsl"` line of kernel `kernel` (source `source`) with the text
  * of that include, recursively, each include at most once (a repeated or circular include line is
- * dropped). Throws naming the kernel, the include and the chain of includes that led to it when an
- * include is missing or its name is not a plain `.wgsl` file name.
+ * dropped); with `swaps` (a form, see `kernelForms`) an include it names is read from the file it
+ * maps to. Throws naming the kernel, the include and the chain of includes that led to it when an
+ * include is missing or its name is not a plain `.wgsl` file name, and when a swap is never used.
  */
 export async function resolveIncludes(
   kernel: string,
   source: string,
   read: IncludeReader = readIncludeFile,
+  swaps: Map<string, string> = new Map(),
 ): Promise<string> {
   const included = new Set<string>();
   const expand = async (text: string, chain: string[]): Promise<string[]> => {
@@ -68,11 +115,12 @@ export async function resolveIncludes(
       }
       if (included.has(name)) continue;
       included.add(name);
-      const body = await read(name);
+      const file = swaps.get(name) ?? name;
+      const body = await read(file);
       if (body === undefined) {
         throw new Error(
-          `embed_kernels: kernel "${kernel}" includes "${name}"${where}, but ` +
-            `kernels/include/${name} does not exist`,
+          `embed_kernels: kernel "${kernel}" includes "${file}"${where}, but ` +
+            `kernels/include/${file} does not exist`,
         );
       }
       // a trailing newline of the include would leave a blank line where the include line was
@@ -81,7 +129,16 @@ export async function resolveIncludes(
     }
     return out;
   };
-  return (await expand(source, [])).join("\n");
+  const text = (await expand(source, [])).join("\n");
+  for (const [name, replacement] of swaps) {
+    if (!included.has(name)) {
+      throw new Error(
+        `embed_kernels: kernel "${kernel}" swaps "${name}" for "${replacement}" in a form, but ` +
+          `never includes "${name}"`,
+      );
+    }
+  }
+  return text;
 }
 
 /**
@@ -112,11 +169,21 @@ export async function generate(): Promise<string> {
     "/** WGSL source of every kernel file, keyed by its path below kernels/ without `.wgsl`. */",
     "export const KERNEL_SOURCES = {",
   ];
+  const entries: [string, string][] = [];
   for (const name of names) {
     const source = await Deno.readTextFile(new URL(`${name}.wgsl`, kernelDir));
-    lines.push(
-      `  ${JSON.stringify(name)}: ${JSON.stringify(await resolveIncludes(name, source))},`,
-    );
+    entries.push([name, await resolveIncludes(name, source)]);
+    for (const form of kernelForms(name, source)) {
+      const text = await resolveIncludes(name, source, readIncludeFile, form.swaps);
+      entries.push([`${name}_${form.name}`, text]);
+    }
+  }
+  entries.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  for (const [name, text] of entries) {
+    if (names.includes(name) && entries.filter(([other]) => other === name).length > 1) {
+      throw new Error(`embed_kernels: the form entry "${name}" has the name of a kernel file`);
+    }
+    lines.push(`  ${JSON.stringify(name)}: ${JSON.stringify(text)},`);
   }
   lines.push("} as const;", "");
   return lines.join("\n");

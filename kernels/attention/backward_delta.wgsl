@@ -13,7 +13,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> grad_output: array<f32>;
-@group(0) @binding(1) var<storage, read> output: array<f32>;
+// #include "attention_saved_output.wgsl"
+// f16 form (`_f16`): the output stored as f16 (include/attention_saved_output_f16.wgsl).
+// #form f16: attention_saved_output.wgsl -> attention_saved_output_f16.wgsl
 @group(0) @binding(2) var<storage, read_write> delta: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
@@ -27,7 +29,7 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
       i * params.out_row;
     var sum = 0.0;
     for (var c = 0u; c < params.d; c++) {
-      sum += grad_output[base + c] * output[base + c];
+      sum += grad_output[base + c] * output_at(base + c);
     }
     delta[row] = sum;
   }

@@ -5,8 +5,9 @@
 
 // #include "attention_blocked.wgsl"
 
-// Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl.
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+// Bindings 0-2 (q, k, v): include/attention_inputs.wgsl; 3 (the output, written by store_output):
+// include/attention_output.wgsl; the params: include/attention_params.wgsl.
+// #include "attention_output.wgsl"
 @group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
 
 // Shaped like the register-blocked vec4 matmul so that SIMD-over-invocations adapters (llvmpipe)
@@ -31,10 +32,7 @@ var<workgroup> row_scale: array<f32, BLOCK_ROWS>;
 // `base` (nothing past n or d).
 fn store_row(part: u32, base: u32, row: u32, vec: u32, result: vec4f) {
   if (row < params.n) {
-    let c = base + row * params.out_row + 4u * vec;
-    for (var i = 0u; i < columns_at(vec); i++) {
-      output[c + i] = result[i];
-    }
+    store_output(base + row * params.out_row, vec, result);
   }
 }
 

@@ -9,6 +9,9 @@
 // input offsets, dO at the output's; log-sum-exp and delta are [B * H, N].
 
 // #include "attention_rows_backward.wgsl"
+// f16 form (`_f16`): q, k, v stored as f16 (include/attention_inputs_f16.wgsl); dO and the
+// gradients f32.
+// #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl
 
 // Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl; 3-5 (dO, log-sum-exp,
 // delta): include/attention_rows_backward.wgsl.

@@ -17,8 +17,11 @@
 // keys whose scores an invocation holds at a time (one softmax rescaling per chunk)
 const CHUNK: u32 = 32u;
 
-// Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl.
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+// Bindings 0-2 (q, k, v): include/attention_inputs.wgsl; 3 (the output, written by store_output):
+// include/attention_output.wgsl; the params: include/attention_params.wgsl.
+// #include "attention_output.wgsl"
+// f16 form (`_f16`): q, k, v and the output stored as f16 (include/attention_*_f16.wgsl).
+// #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl, attention_output.wgsl -> attention_output_f16.wgsl
 @group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
 
 // The row of `task` (attention_rows.wgsl's `main`).
@@ -69,10 +72,7 @@ fn compute_row(task: RowTask) {
   let inverse = 1.0 / running_sum;
   let output_row = bases.outputs + task.row * params.out_row;
   for (var v = 0u; v < HEAD_VECS; v++) {
-    let result = accumulator[v] * inverse;
-    for (var i = 0u; i < columns_at(v); i++) {
-      output[output_row + 4u * v + i] = result[i];
-    }
+    store_output(output_row, v, accumulator[v] * inverse);
   }
   // natural-log log-sum-exp of the scaled scores
   log_sum_exp[task.index] = (running_max + log2(running_sum)) * 0.6931471805599453;

@@ -15,6 +15,9 @@ override SEPARATE_VALUE_GRAD: u32 = 1u;
 
 // #include "attention_subgroup.wgsl"
 // #include "attention_team_backward.wgsl"
+// f16 form (`_f16`): q, k, v stored as f16 (include/attention_inputs_f16.wgsl); dO and the
+// gradients f32.
+// #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl
 
 @group(0) @binding(6) var<storage, read_write> grad_key: array<f32>;
 @group(0) @binding(7) var<storage, read_write> grad_value: array<f32>;

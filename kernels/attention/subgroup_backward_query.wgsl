@@ -10,6 +10,8 @@ enable subgroups;
 
 // #include "attention_subgroup_queries.wgsl"
 // #include "attention_team_backward.wgsl"
+// f16 form (`_f16`): q, k, v stored as f16 (include/attention_inputs_f16.wgsl); dO and dq f32.
+// #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl
 
 @group(0) @binding(6) var<storage, read_write> grad_query: array<f32>;
 

@@ -17,8 +17,11 @@ enable subgroups;
 
 // #include "attention_subgroup_queries.wgsl"
 
-// Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl.
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+// Bindings 0-2 (q, k, v): include/attention_inputs.wgsl; 3 (the output, written by store_output):
+// include/attention_output.wgsl; the params: include/attention_params.wgsl.
+// #include "attention_output.wgsl"
+// f16 form (`_f16`): q, k, v and the output stored as f16 (include/attention_*_f16.wgsl).
+// #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl, attention_output.wgsl -> attention_output_f16.wgsl
 @group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
 
 // What mix_slots mixes: the keys' values.
@@ -50,16 +53,12 @@ fn exponentials(slot: array<vec4f, ROW_QUADS>, maxima: array<vec4f, ROW_QUADS>) 
 }
 
 // Writes output row first_row + r (r < 16) at this lane's columns: o_c[r] / sum.
-fn store_output(o: array<vec4f, TEAM_ROWS>, c: u32, team: Team, sums: array<vec4f, ROW_QUADS>, own: u32) {
+fn store_output_rows(o: array<vec4f, TEAM_ROWS>, c: u32, team: Team, sums: array<vec4f, ROW_QUADS>, own: u32) {
   let vec = own + 8u * c;
   for (var r = 0u; r < TEAM_ROWS; r++) {
     let row = team.first_row + r;
     if (row < params.n) {
-      let result = o[r] / sums[r / 4u][r % 4u];
-      let base = team.bases.outputs + row * params.out_row + 4u * vec;
-      for (var i = 0u; i < columns_in(vec); i++) {
-        output[base + i] = result[i];
-      }
+      store_output(team.bases.outputs + row * params.out_row, vec, o[r] / sums[r / 4u][r % 4u]);
     }
   }
 }
@@ -131,15 +130,15 @@ fn main(
     sums[a] = team_sum(sums[a]);
   }
   if (team.stores) {
-    store_output(o0, 0u, team, sums, own);
+    store_output_rows(o0, 0u, team, sums, own);
     if (COLUMN_VECS > 1u) {
-      store_output(o1, 1u, team, sums, own);
+      store_output_rows(o1, 1u, team, sums, own);
     }
     if (COLUMN_VECS > 2u) {
-      store_output(o2, 2u, team, sums, own);
+      store_output_rows(o2, 2u, team, sums, own);
     }
     if (COLUMN_VECS > 3u) {
-      store_output(o3, 3u, team, sums, own);
+      store_output_rows(o3, 3u, team, sums, own);
     }
     if (own < ROW_QUADS) {
       // natural-log log-sum-exp of the scaled scores of rows 4 own .. 4 own + 3

@@ -9,7 +9,9 @@
 
 // #include "attention_tiled_queries.wgsl"
 
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+// Bindings 0-2 (q, k, v): include/attention_inputs.wgsl; 3 (the output, written by store_output):
+// include/attention_output.wgsl.
+// #include "attention_output.wgsl"
 @group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
 
 // Writes row `row` (if below n): `o` / `sum` at the output and its log-sum-exp.
@@ -17,10 +19,7 @@ fn store_output_row(o: array<vec4f, MAX_HEAD_VECS>, row: u32, head: u32, base: u
   if (row < params.n) {
     let at = base + row * params.out_row;
     for (var v = 0u; v < HEAD_VECS; v++) {
-      let result = o[v] / sum;
-      for (var i = 0u; i < columns_in(v); i++) {
-        output[at + 4u * v + i] = result[i];
-      }
+      store_output(at, v, o[v] / sum);
     }
     log_sum_exp[head * params.n + row] = (running_max + log2(sum)) * 0.6931471805599453;
   }

@@ -1,7 +1,7 @@
 // Shared by the fused attention kernels (attention/forward, backward_query, backward_key_value and
 // their rows_* variants): the uniform parameters, which src/ops/attention/forward.ts
-// (`fusedParams`) writes, the bindings of q, k and v (0, 1, 2; every fused kernel reads them) and
-// the layout helpers.
+// (`fusedParams`) writes, and the layout helpers (the bindings of q, k and v, 0, 1, 2:
+// attention_inputs.wgsl).
 // Layouts come as strides: element (b, h, row, c) of q, k, v (and of their gradients) is at
 // offset + b * in_batch + h * in_head + row * in_row + c, with offset q_offset, k_offset or v_offset
 // (separate [B, H, N, d] tensors, or the packed [B, N, 3, H, d] qkv bound three times with offsets
@@ -19,9 +19,6 @@ struct Params {
   padding: u32,
 }
 
-@group(0) @binding(0) var<storage, read> query: array<f32>;
-@group(0) @binding(1) var<storage, read> key: array<f32>;
-@group(0) @binding(2) var<storage, read> value: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
 const LOG2_E: f32 = 1.4426950408889634;

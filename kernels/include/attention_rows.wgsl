@@ -1,6 +1,6 @@
 // Shared by the "rows" fused attention kernels (attention/rows_forward, rows_backward_query,
-// rows_backward_key_value): their override constants, the loads of q, k and v, where an
-// invocation's row lies, and their entry point `main`, which calls the includer's
+// rows_backward_key_value): their override constants, where an
+// invocation's row lies (the loads: attention_vec_loads.wgsl), and their entry point `main`, which calls the includer's
 // `fn compute_row(task: RowTask)` for the invocations that have a row. Invocation
 // r = x + y * (x workgroups * WORKGROUP_SIZE) (flat_index) computes row r % n of head r / n
 // (head = batch * heads + h).
@@ -12,48 +12,10 @@ override HEAD_VECS: u32 = 4u;
 override LAST_COLUMNS: u32 = 4u;
 
 // #include "attention_params.wgsl"
+// #include "attention_vec_loads.wgsl"
 // #include "flat_index.wgsl"
 
 const MAX_HEAD_VECS: u32 = 32u;
-
-// Columns 4 vec .. 4 vec + 3 of the row at `base` of query; zero past d.
-fn load_query(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(query[c], query[c + 1u], query[c + 2u], query[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = query[c + i];
-  }
-  return result;
-}
-
-// Columns 4 vec .. 4 vec + 3 of the row at `base` of key; zero past d.
-fn load_key(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(key[c], key[c + 1u], key[c + 2u], key[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = key[c + i];
-  }
-  return result;
-}
-
-// Columns 4 vec .. 4 vec + 3 of the row at `base` of value; zero past d.
-fn load_value(base: u32, vec: u32) -> vec4f {
-  let c = base + 4u * vec;
-  if (LAST_COLUMNS == 4u || vec + 1u < HEAD_VECS) {
-    return vec4f(value[c], value[c + 1u], value[c + 2u], value[c + 3u]);
-  }
-  var result = vec4f(0.0);
-  for (var i = 0u; i < LAST_COLUMNS; i++) {
-    result[i] = value[c + i];
-  }
-  return result;
-}
 
 // Columns of vec4 `vec` of a row that lie inside d: 4, or LAST_COLUMNS in the last vec4.
 fn columns_at(vec: u32) -> u32 {

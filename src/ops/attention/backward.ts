@@ -7,16 +7,26 @@
 import type { GradTable } from "../../tensor/grad_rule.ts";
 import { ShapeError } from "../../gpu/errors.ts";
 import { formatShape, Tensor } from "../../tensor/tensor.ts";
+import { castValues } from "../cast/forward.ts";
 import { type AttentionOps, selfAttentionSizes } from "./forward.ts";
 import {
   attentionSizes,
   checkHeadSize,
   dispatchBackward,
+  kernelInputs,
   packedLayout,
   separateLayout,
 } from "./kernels.ts";
 
-/** Gradients of `attention` given the saved values; returns [dq, dk, dv]. */
+/**
+ * The output gradient as the kernels read it: f32 (an f16 one, as `cast`'s gradient rule gives
+ * an f16 output, widened; the caller disposes the copy).
+ */
+function widenedGradient(gradOutput: Tensor): Tensor {
+  return gradOutput.dtype === "f16" ? castValues(gradOutput, "f32") : gradOutput;
+}
+
+/** Gradients of `attention` given the saved values; returns [dq, dk, dv] (f32, as f16 inputs' are). */
 export function attentionBackward(
   gradOutput: Tensor,
   q: Tensor,
@@ -38,18 +48,23 @@ export function attentionBackward(
   const gradKey = Tensor.empty(q.shape);
   const gradValue = Tensor.empty(q.shape);
   if (q.size === 0) return [gradQuery, gradKey, gradValue];
+  const read = kernelInputs(sizes, [q, k, v, output]);
+  const [query, key, value, saved] = read.inputs;
+  const grad = widenedGradient(gradOutput);
   dispatchBackward(
-    gradOutput,
-    output,
+    grad,
+    saved,
     logSumExp,
-    [q.buffer, k.buffer, v.buffer],
+    [query.buffer, key.buffer, value.buffer],
     gradQuery.buffer,
     gradKey.buffer,
     gradValue.buffer,
-    sizes,
+    read.sizes,
     separateLayout(sizes),
     scale,
   );
+  read.release();
+  if (grad !== gradOutput) grad.dispose();
   return [gradQuery, gradKey, gradValue];
 }
 
@@ -74,18 +89,23 @@ export function selfAttentionBackward(
   const gradQkv = Tensor.empty(qkv.shape);
   if (qkv.size === 0) return gradQkv;
   checkHeadSize("selfAttention backward", sizes, `qkv ${formatShape(qkv.shape)}`);
+  const read = kernelInputs(sizes, [qkv, output]);
+  const [packed, saved] = read.inputs;
+  const grad = widenedGradient(gradOutput);
   dispatchBackward(
-    gradOutput,
-    output,
+    grad,
+    saved,
     logSumExp,
-    [qkv.buffer, qkv.buffer, qkv.buffer],
+    [packed.buffer, packed.buffer, packed.buffer],
     gradQkv.buffer,
     gradQkv.buffer,
     undefined,
-    sizes,
+    read.sizes,
     packedLayout(sizes),
     scale,
   );
+  read.release();
+  if (grad !== gradOutput) grad.dispose();
   return gradQkv;
 }
 

@@ -20,7 +20,8 @@ import { gpu } from "../../gpu/device.ts";
 import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
 import { record } from "../../tensor/tape.ts";
-import { formatShape, Tensor } from "../../tensor/tensor.ts";
+import { formatShape, type Shape, Tensor } from "../../tensor/tensor.ts";
+import { castValues } from "../cast/forward.ts";
 import {
   type AttentionLayout,
   type AttentionSizes,
@@ -28,6 +29,7 @@ import {
   checkHeadSize,
   defaultScale,
   dispatchForward,
+  kernelInputs,
   packedLayout,
   separateLayout,
 } from "./kernels.ts";
@@ -46,7 +48,43 @@ export interface AttentionOptions {
   scale?: number;
 }
 
-/** Runs the fused forward kernel; returns the output [B, H, N, D] and log-sum-exp [B, H, N]. */
+/**
+ * Runs the fused forward kernels on `inputs` (q, k, v, or the packed qkv bound three times) laid
+ * out as `layout`; returns the output `outputShape` (of the inputs' dtype) and the log-sum-exp
+ * [B, H, N]. f16 inputs go to the kernels' f16 forms, or are widened first where they have none
+ * (`kernelInputs`; the f32 output is then rounded to f16).
+ */
+function fusedForward(
+  inputs: Tensor[],
+  sizes: AttentionSizes,
+  layout: (sizes: AttentionSizes) => AttentionLayout,
+  outputShape: Shape,
+  scale: number,
+): { output: Tensor; logSumExp: Tensor } {
+  const { batch, heads, tokens } = sizes;
+  const logSumExp = Tensor.empty([batch, heads, tokens]);
+  const read = kernelInputs(sizes, inputs);
+  const output = Tensor.empty(outputShape, read.sizes.f16 ? "f16" : "f32");
+  if (output.size > 0) {
+    const [q, k, v] = read.inputs.length === 1
+      ? [read.inputs[0], read.inputs[0], read.inputs[0]]
+      : read.inputs;
+    const sources: [GPUBuffer, GPUBuffer, GPUBuffer] = [q.buffer, k.buffer, v.buffer];
+    dispatchForward(sources, output, logSumExp, read.sizes, layout(sizes), scale);
+  }
+  read.release();
+  if (sizes.f16 && !read.sizes.f16) {
+    const rounded = castValues(output, "f16");
+    output.dispose();
+    return { output: rounded, logSumExp };
+  }
+  return { output, logSumExp };
+}
+
+/**
+ * Runs the fused forward kernel; returns the output [B, H, N, D] (the dtype of q, k, v: f32 or
+ * f16) and log-sum-exp [B, H, N].
+ */
 export function attentionForward(
   q: Tensor,
   k: Tensor,
@@ -54,20 +92,15 @@ export function attentionForward(
   scale: number,
 ): { output: Tensor; logSumExp: Tensor } {
   const sizes = attentionSizes("attention", q, k, v);
-  const { batch, heads, tokens } = sizes;
   if (q.size > 0) checkHeadSize("attention", sizes, `q ${formatShape(q.shape)}`);
-  const output = Tensor.empty(q.shape);
-  const logSumExp = Tensor.empty([batch, heads, tokens]);
-  if (output.size === 0) return { output, logSumExp };
-  const sources: [GPUBuffer, GPUBuffer, GPUBuffer] = [q.buffer, k.buffer, v.buffer];
-  dispatchForward(sources, output, logSumExp, sizes, separateLayout(sizes), scale);
-  return { output, logSumExp };
+  return fusedForward([q, k, v], sizes, separateLayout, q.shape, scale);
 }
 
 /**
  * Fused multi-head attention: `softmax(q k^T * scale) v` over the key axis, for q, k, v of shape
- * [B, H, N, D] (D up to 128). Output [B, H, N, D]. Recorded as "attention"; the backward
- * recomputes the probabilities from q, k and the saved per-row log-sum-exp.
+ * [B, H, N, D] (D up to 128), all f32 or all f16 (read as f16, summed in f32). Output
+ * [B, H, N, D] of their dtype. Recorded as "attention"; the backward recomputes the probabilities
+ * from q, k and the saved per-row log-sum-exp, and gives f32 gradients.
  */
 export function attention(
   q: Tensor,
@@ -90,8 +123,8 @@ export interface SelfAttentionOptions {
 }
 
 /**
- * Checks `qkv` is an f32 [B, N, 3 D] with D a multiple of `heads`; returns the sizes (head size
- * D / heads).
+ * Checks `qkv` is an f32 or f16 [B, N, 3 D] with D a multiple of `heads`; returns the sizes (head
+ * size D / heads).
  */
 export function selfAttentionSizes(op: string, qkv: Tensor, heads: number): AttentionSizes {
   if (!Number.isInteger(heads) || heads < 1) {
@@ -103,8 +136,8 @@ export function selfAttentionSizes(op: string, qkv: Tensor, heads: number): Atte
         `(rank ${qkv.rank})`,
     );
   }
-  if (qkv.dtype !== "f32") {
-    throw new ShapeError(`${op}: qkv must be f32, got ${qkv.describe()}`);
+  if (qkv.dtype !== "f32" && qkv.dtype !== "f16") {
+    throw new ShapeError(`${op}: qkv must be f32 or f16, got ${qkv.describe()}`);
   }
   const [batch, tokens, width] = qkv.shape;
   if (width % (3 * heads) !== 0) {
@@ -113,15 +146,15 @@ export function selfAttentionSizes(op: string, qkv: Tensor, heads: number): Atte
         `${width} for ${heads} heads (not a multiple of ${3 * heads})`,
     );
   }
-  return { batch, heads, tokens, headSize: width / (3 * heads) };
+  return { batch, heads, tokens, headSize: width / (3 * heads), f16: qkv.dtype === "f16" };
 }
 
 /**
  * Fused multi-head self-attention on the packed output of a qkv projection: `qkv` [B, N, 3 D] in
  * PyTorch's layout (viewed as [B, N, 3, heads, D / heads]: q, k and v of head h at
  * `qkv[..., 0 | 1 | 2, h, :]`). Returns `softmax(q k^T * scale) v` with the heads merged,
- * [B, N, D] (what `out.transpose(1, 2).reshape(B, N, D)` gives in DINO's Attention). Head size up
- * to 128. Recorded as "selfAttention"; the backward writes dq, dk and dv into one [B, N, 3 D].
+ * [B, N, D] (what `out.transpose(1, 2).reshape(B, N, D)` gives in DINO's Attention), of qkv's
+ * dtype (f32 or f16). Head size up to 128. Recorded as "selfAttention"; the backward writes dq, dk and dv into one [B, N, 3 D].
  */
 export function selfAttention(
   qkv: Tensor,
@@ -133,15 +166,16 @@ export function selfAttention(
   const { batch, tokens, headSize } = sizes;
   const described = `qkv ${formatShape(qkv.shape)} with ${heads} heads`;
   if (qkv.size > 0) checkHeadSize("selfAttention", sizes, described);
-  const output = Tensor.empty([batch, tokens, heads * headSize]);
-  const logSumExp = Tensor.empty([batch, heads, tokens]);
-  if (output.size > 0) {
-    const sources: [GPUBuffer, GPUBuffer, GPUBuffer] = [qkv.buffer, qkv.buffer, qkv.buffer];
-    dispatchForward(sources, output, logSumExp, sizes, packedLayout(sizes), scale);
-  }
+  const outputShape = [batch, tokens, heads * headSize];
+  const { output, logSumExp } = fusedForward([qkv], sizes, packedLayout, outputShape, scale);
   record("selfAttention", [qkv], output, { heads, scale }, [qkv, output, logSumExp]);
   logSumExp.dispose(); // the tape holds its own handle when recorded
   return output;
+}
+
+/** `x` where it is f32, else an f32 copy (the caller disposes it): the plain kernels read f32. */
+function widenedF16(x: Tensor): Tensor {
+  return x.dtype === "f16" ? castValues(x, "f32") : x;
 }
 
 /** Dispatches the scores and softmax kernels into `probabilities` [B, H, N, N]. */
@@ -185,7 +219,16 @@ export function attentionProbabilities(q: Tensor, k: Tensor, scale?: number): Te
   const { batch, heads, tokens, headSize } = sizes;
   const value = defaultScale("attentionProbabilities", scale, headSize);
   const probabilities = Tensor.empty([batch, heads, tokens, tokens]);
-  dispatchProbabilities(q.buffer, k.buffer, probabilities, sizes, separateLayout(sizes), value);
+  const [query, key] = [q, k].map(widenedF16);
+  dispatchProbabilities(
+    query.buffer,
+    key.buffer,
+    probabilities,
+    sizes,
+    separateLayout(sizes),
+    value,
+  );
+  for (const [input, read] of [[q, query], [k, key]]) if (read !== input) read.dispose();
   return probabilities;
 }
 
@@ -199,26 +242,31 @@ export function selfAttentionProbabilities(qkv: Tensor, heads: number, scale?: n
   const { batch, tokens, headSize } = sizes;
   const value = defaultScale("selfAttentionProbabilities", scale, headSize);
   const probabilities = Tensor.empty([batch, heads, tokens, tokens]);
-  dispatchProbabilities(qkv.buffer, qkv.buffer, probabilities, sizes, packedLayout(sizes), value);
+  const read = widenedF16(qkv);
+  dispatchProbabilities(read.buffer, read.buffer, probabilities, sizes, packedLayout(sizes), value);
+  if (read !== qkv) read.dispose();
   return probabilities;
 }
 /**
  * Plain unfused attention `softmax(q k^T * scale) v` that materialises the [B, H, N, N]
- * probabilities (reference for tests of the fused `attention`). Not recorded for autograd.
+ * probabilities (reference for tests of the fused `attention`; f16 inputs widened, f32 output).
+ * Not recorded for autograd.
  */
 export function attentionReference(q: Tensor, k: Tensor, v: Tensor, scale?: number): Tensor {
   const { tokens, headSize } = attentionSizes("attentionReference", q, k, v);
   const probabilities = attentionProbabilities(q, k, scale);
   const output = Tensor.empty(q.shape);
   const count = output.size;
+  const values = widenedF16(v);
   if (count > 0 && tokens > 0) {
     gpu().dispatch({
       kernel: "attention/reference_mix",
-      buffers: [probabilities.buffer, v.buffer, output.buffer],
+      buffers: [probabilities.buffer, values.buffer, output.buffer],
       params: new Uint32Array([count, tokens, headSize]),
       workgroups: flatWorkgroups(count),
     });
   }
+  if (values !== v) values.dispose();
   probabilities.dispose();
   return output;
 }

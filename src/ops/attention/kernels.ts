@@ -11,6 +11,7 @@ import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
 import type { KernelName } from "../../gpu/pipeline_cache.ts";
 import { formatShape, Tensor } from "../../tensor/tensor.ts";
+import { castValues } from "../cast/forward.ts";
 import { teamLaunch, type TeamVariant, teamVariantSupported } from "./team_launch.ts";
 
 /** The largest head size the fused kernels support. */
@@ -107,9 +108,14 @@ export interface AttentionSizes {
   tokens: number;
   /** Head size D. */
   headSize: number;
+  /** Whether q, k, v (and the output) are stored as f16; f32 when absent. */
+  f16?: boolean;
 }
 
-/** Checks q (and k, v when given) are [B, H, N, D] of one shape and f32; returns the sizes. */
+/**
+ * Checks q (and k, v when given) are [B, H, N, D] of one shape and one dtype, f32 or f16; returns
+ * the sizes.
+ */
 export function attentionSizes(
   op: string,
   q: Tensor,
@@ -125,8 +131,14 @@ export function attentionSizes(
           `${formatShape(input.shape)} (rank ${input.rank})`,
       );
     }
-    if (input.dtype !== "f32") {
-      throw new ShapeError(`${op}: ${name} must be f32, got ${input.describe()}`);
+    if (input.dtype !== "f32" && input.dtype !== "f16") {
+      throw new ShapeError(`${op}: ${name} must be f32 or f16, got ${input.describe()}`);
+    }
+    if (input.dtype !== q.dtype) {
+      throw new ShapeError(
+        `${op}: q, k and v must have one dtype, got q ${q.describe()} and ${name} ` +
+          input.describe(),
+      );
     }
   }
   for (const [name, input] of named.slice(1)) {
@@ -137,7 +149,18 @@ export function attentionSizes(
     }
   }
   const [batch, heads, tokens, headSize] = q.shape;
-  return { batch, heads, tokens, headSize };
+  return { batch, heads, tokens, headSize, f16: q.dtype === "f16" };
+}
+
+/**
+ * Whether the fused kernels picked for `sizes` have f16 forms (`#form f16` in their files: q, k,
+ * v and the output stored as f16, widened as they are read; f32 sums): the "subgroup" and "rows"
+ * kernels, where the head size is a multiple of 4 (their f16 loads and stores are whole vec4s).
+ * Elsewhere the attention ops widen f16 inputs to f32 copies first (exact; the same sums).
+ */
+export function hasF16Form(sizes: AttentionSizes): boolean {
+  const variant = attentionVariant(sizes.tokens, sizes.headSize);
+  return (variant === "subgroup" || variant === "rows") && sizes.headSize % 4 === 0;
 }
 
 export function defaultScale(op: string, scale: number | undefined, headSize: number): number {
@@ -245,6 +268,24 @@ function fusedParams(sizes: AttentionSizes, layout: AttentionLayout, scale: numb
   return params;
 }
 
+/**
+ * What the kernels read for f16 `inputs` (q, k, v; a packed qkv; the saved output): the inputs
+ * themselves where the kernels picked for `sizes` have an f16 form (`hasF16Form`), else f32 copies
+ * (exact) with `sizes` saying f32. `release()` disposes the copies.
+ */
+export function kernelInputs(
+  sizes: AttentionSizes,
+  inputs: Tensor[],
+): { sizes: AttentionSizes; inputs: Tensor[]; release(): void } {
+  if (!sizes.f16 || hasF16Form(sizes)) return { sizes, inputs, release() {} };
+  const copies = inputs.map((input) => castValues(input, "f32"));
+  return {
+    sizes: { ...sizes, f16: false },
+    inputs: copies,
+    release: () => copies.forEach((copy) => copy.dispose()),
+  };
+}
+
 /** Kernel, entry point, override constants and workgroups of one fused attention kernel. */
 interface FusedLaunch {
   kernel: KernelName;
@@ -262,18 +303,28 @@ function fusedLaunch(
   sizes: AttentionSizes,
 ): FusedLaunch {
   const variant = attentionVariant(sizes.tokens, sizes.headSize);
+  if (sizes.f16 && !hasF16Form(sizes)) {
+    throw new Error(
+      `attention: no f16 form of the ${variant} kernels at head size ${sizes.headSize}`,
+    );
+  }
+  const form = sizes.f16 ? "_f16" : "";
   const heads = sizes.batch * sizes.heads;
-  if (variant === "subgroup" || variant === "tiled") return teamLaunch(variant, name, sizes);
+  if (variant === "subgroup" || variant === "tiled") {
+    const launch = teamLaunch(variant, name, sizes);
+    return { ...launch, kernel: `${launch.kernel}${form}` as KernelName };
+  }
   if (variant === "rows") {
     // one pipeline per head size: the column loops and the last partial vec4 are constants
     const headVecs = Math.ceil(sizes.headSize / 4);
     return {
-      kernel: `attention/rows_${name}`,
+      kernel: `attention/rows_${name}${form}`,
       entryPoint: "main",
       constants: {
         WORKGROUP_SIZE: ROWS_WORKGROUP_SIZE,
         HEAD_VECS: headVecs,
         LAST_COLUMNS: sizes.headSize - 4 * (headVecs - 1),
+        WHOLE_VECS: sizes.headSize % 4 === 0 ? 1 : 0,
       },
       workgroups: flatWorkgroups(heads * sizes.tokens, ROWS_WORKGROUP_SIZE),
     };
@@ -330,7 +381,7 @@ export function dispatchBackward(
   const rows = batch * heads * tokens;
   const delta = Tensor.empty([batch * heads, tokens]);
   gpu().dispatch({
-    kernel: "attention/backward_delta",
+    kernel: sizes.f16 ? "attention/backward_delta_f16" : "attention/backward_delta",
     constants: { WORKGROUP_SIZE: 64 },
     buffers: [gradOutput.buffer, output.buffer, delta.buffer],
     params: new Uint32Array([
