@@ -18,7 +18,7 @@ import { type ComputePrecision, Module } from "./module.ts";
 
 /**
  * `x @ weight^T + bias` (weight [out, in]) with an optional fused GELU and residual, at
- * `precision`: at f16, x and the weight are cast to f16 first (f32 sums, bias, epilogue and
+ * `precision`: at f16, x (unless it is f16 already) and the weight are cast to f16 first (f32 sums, bias, epilogue and
  * output; the casts are differentiable). What every Linear-like layer calls.
  */
 export function linearAt(
@@ -28,11 +28,11 @@ export function linearAt(
   options: { bias?: Tensor; activation?: "gelu"; residual?: Tensor } = {},
 ): Tensor {
   if (precision === "f32") return matmul(x, weight, { transposeB: true, ...options });
-  const halfX = cast(x, "f16");
+  const halfX = x.dtype === "f16" ? x : cast(x, "f16");
   const shared = sharedHalfWeight(weight);
   const halfWeight = shared ?? cast(weight, "f16");
   const output = matmul(halfX, halfWeight, { transposeB: true, ...options });
-  halfX.dispose(); // the tape keeps what the gradient needs
+  if (halfX !== x) halfX.dispose(); // the tape keeps what the gradient needs
   if (!shared) halfWeight.dispose();
   return output;
 }
@@ -127,9 +127,10 @@ export class LayerNorm extends Module {
     this.parameter("weight", full([dim], 1));
     this.parameter("bias", zeros([dim]));
   }
-  /** Normalises `x` over its last axis. */
+  /** Normalises `x` over its last axis (at precision f16 the backward keeps x as f16). */
   forward(x: Tensor): Tensor {
-    return layerNorm(x, this.param("weight"), this.param("bias"), this.eps);
+    const savedInput = this.precision;
+    return layerNorm(x, this.param("weight"), this.param("bias"), this.eps, { savedInput });
   }
 }
 
@@ -236,13 +237,16 @@ export class Attention extends Module {
 
   /**
    * Attention over tokens `x` [B, N, dim]; `residual` is added in the projection kernel; `rope` as
-   * in `packedQkv`.
+   * in `packedQkv`. At precision f16 the packed q, k, v are cast to f16 and the attention output
+   * is f16 (what the backward saves of both is then half the bytes; the sums stay f32).
    */
   forward(x: Tensor, residual?: Tensor, rope?: Tensor): Tensor {
-    // fused: reads q, k, v from the packed [B, N, 3 dim] and writes heads merged [B, N, dim]
-    return tidy(() =>
-      this.proj.forward(selfAttention(this.packedQkv(x, rope), this.heads), { residual })
-    );
+    return tidy(() => {
+      const qkv = this.packedQkv(x, rope);
+      const packed = this.precision === "f16" ? cast(qkv, "f16") : qkv;
+      // fused: reads q, k, v from the packed [B, N, 3 dim] and writes heads merged [B, N, dim]
+      return this.proj.forward(selfAttention(packed, this.heads), { residual });
+    });
   }
 
   /** Softmax attention probabilities [B, heads, N, N] (for attention maps; no gradient). */

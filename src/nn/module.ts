@@ -9,9 +9,11 @@ import { type HostTensor, toFloat32 } from "../tensor/host.ts";
 import { formatShape, readAll, type Shape, type Tensor } from "../tensor/tensor.ts";
 
 /**
- * The precision of a module's matrix products: `f32`, or `f16`, where the operands of every
- * Linear layer are cast to f16 (weights stay f32 parameters; the cast is differentiable) and the
- * products sum in f32 into f32 outputs (see `matmul`). Everything else runs in f32.
+ * The precision of a module's matrix products and saved activations: `f32`, or `f16`, where the
+ * operands of every Linear layer are cast to f16 (weights stay f32 parameters; the cast is
+ * differentiable) and the products sum in f32 into f32 outputs (see `matmul`), attention reads f16
+ * q, k, v and writes an f16 output (f32 sums), and LayerNorm keeps its input for the backward as
+ * f16. Everything else (the residual stream, reductions, losses, gradients, the optimizer) is f32.
  */
 export type ComputePrecision = "f32" | "f16";
 

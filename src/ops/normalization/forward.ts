@@ -5,7 +5,8 @@
  */
 import { gpu } from "../../gpu/device.ts";
 import { ShapeError } from "../../gpu/errors.ts";
-import { record } from "../../tensor/tape.ts";
+import { needsGrad, record } from "../../tensor/tape.ts";
+import { castValues } from "../cast/forward.ts";
 import { formatShape, Tensor } from "../../tensor/tensor.ts";
 import { requireF32 } from "../elementwise/forward.ts";
 import { lastAxisRows, rowLaunch, sum } from "../reduction/forward.ts";
@@ -14,16 +15,33 @@ import { lastAxisRows, rowLaunch, sum } from "../reduction/forward.ts";
 export interface NormalizationOps {
   /**
    * LayerNorm over the last axis. Inputs are `[x]`, `[x, weight]`, `[x, bias]` or
-   * `[x, weight, bias]` as the flags say; saved: `[x, mean, rstd, weight?]`.
+   * `[x, weight, bias]` as the flags say; saved: `[x, mean, rstd, weight?]`, x as an f16 copy
+   * with `savedInput: "f16"`.
    */
   layerNorm: { eps: number; hasWeight: boolean; hasBias: boolean };
+}
+
+/** Options of `layerNorm`. */
+export interface LayerNormOptions {
+  /**
+   * How the backward keeps x: "f32" (the default, x itself) or "f16", an f16 copy (half the bytes;
+   * mixed precision). The forward is f32 either way; the gradients are then those of x rounded to
+   * f16 (the row statistics stay the exact ones).
+   */
+  savedInput?: "f32" | "f16";
 }
 
 /**
  * LayerNorm over the last axis as PyTorch's `F.layer_norm`: `(x - mean) / sqrt(var + eps) *
  * weight + bias`, with the biased variance; `weight` and `bias` have shape `[last axis]`.
  */
-export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
+export function layerNorm(
+  x: Tensor,
+  weight?: Tensor,
+  bias?: Tensor,
+  eps = 1e-5,
+  options: LayerNormOptions = {},
+): Tensor {
   requireF32("layerNorm", x);
   const { rows, length } = lastAxisRows("layerNorm", x);
   for (const [what, parameter] of [["weight", weight], ["bias", bias]] as const) {
@@ -57,8 +75,11 @@ export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-5)
   const inputs = [x];
   if (weight) inputs.push(weight);
   if (bias) inputs.push(bias);
-  const saved = weight ? [x, rowMean, rowRstd, weight] : [x, rowMean, rowRstd];
+  const half = options.savedInput === "f16" && needsGrad(inputs) ? castValues(x, "f16") : undefined;
+  const kept = half ?? x;
+  const saved = weight ? [kept, rowMean, rowRstd, weight] : [kept, rowMean, rowRstd];
   record("layerNorm", inputs, output, { eps, hasWeight: !!weight, hasBias: !!bias }, saved);
+  half?.dispose(); // the tape holds its own handle
   rowMean.dispose();
   rowRstd.dispose();
   return output;
