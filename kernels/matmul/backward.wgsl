@@ -1,12 +1,11 @@
-// Helpers of the matmul gradient rule, over flat f32 arrays.
-// gelu_backward: gradPre[i] = gradOut[i] * gelu'(pre[i]), gelu'(x) = Phi(x) + x phi(x).
-// column_sum: sums[c] = sum over rows r of values[r * count + c]: the bias gradient, and the sum
-// over batch entries of the gradient of an operand shared across the batch.
+// The column sums of the matmul gradient rule, over flat f32 arrays (entry point `column_sum`):
+// sums[c] = sum over rows r of values[r * count + c]: the bias gradient, and the sum over batch
+// entries of the gradient of an operand shared across the batch. Bindings: values (read), sums
+// (written); the chunked launch and the sum are include/strided_sum.wgsl. (The GELU factor of the
+// rule is elementwise/unary_backward's.)
 
 override WORKGROUP_SIZE: u32 = 256u;
 
-// #include "erf.wgsl"
-// #include "flat_index.wgsl"
 // #include "strided_sum.wgsl"
 
 struct Params {
@@ -14,22 +13,9 @@ struct Params {
   rows: u32,
 }
 
-@group(0) @binding(0) var<storage, read> gradOut: array<f32>;
-@group(0) @binding(1) var<storage, read> pre: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gradPre: array<f32>;
-
 @group(0) @binding(0) var<storage, read> values: array<f32>;
 @group(0) @binding(1) var<storage, read_write> sums: array<f32>;
-
 @group(1) @binding(0) var<uniform> params: Params;
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn gelu_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = flat_index(id, groups);
-  if (i < params.count) {
-    gradPre[i] = gradOut[i] * gelu_derivative(pre[i]);
-  }
-}
 
 // count = number of columns (or elements per batch entry), rows = number of rows (batch entries).
 // Launch [x, chunks, z] (strided_sum.wgsl): column c = chunk_column; workgroup row y sums the rows
