@@ -149,7 +149,7 @@ for (const [rows, length] of shapes) {
   }, large);
   benchPair(`sum axis 0 ${label}`, () => [sum(x, 0)], large);
   benchPair(
-    `column_sum ${label}`,
+    `sumBlocks ${label}`,
     (variant) => [sumBlocks(x, rows, [length], variant === "old" ? 1 : undefined)],
     large,
   );
