@@ -86,11 +86,7 @@ function flatOld(
   new Float32Array(words.buffer, 4, 1)[0] = kernel === "elementwise/binary" ? 0 : 0.5;
   gpu().dispatch({
     kernel,
-    entryPoint: kernel === "tensor/fill"
-      ? "fill"
-      : kernel === "tensor/accumulate"
-      ? "main"
-      : "same",
+    entryPoint: "main",
     buffers: buffers.map((t) => t.buffer),
     params: kernel === "elementwise/binary" ? words : words.subarray(0, 2),
     workgroups: flatWorkgroups(count),
@@ -153,7 +149,7 @@ for (const [rows, length] of shapes) {
   }, large);
   benchPair(`sum axis 0 ${label}`, () => [sum(x, 0)], large);
   benchPair(
-    `column_sum ${label}`,
+    `sumBlocks ${label}`,
     (variant) => [sumBlocks(x, rows, [length], variant === "old" ? 1 : undefined)],
     large,
   );

@@ -1,32 +1,23 @@
 /**
  * What the commands share, each once: number flags (errors name the flag), loading weights, data
  * and images with one-line user errors, the options and set-up of the commands that run a model on
- * images (`embed`, `attn`, `pca`), feature extraction with a progress bar (`knn`, `probe`), and
- * files written whole. The progress bar itself is progress.ts.
+ * images (`embed`, `attn`, `pca`), and files written whole. Feature extraction over a data set's
+ * splits is features.ts; the progress bar, progress.ts.
  * @module
  */
 import type { Command, OptionValues } from "commander";
-import type { Dataset } from "../src/data/dataset.ts";
 import { DataSpecError, loadDataSpec, type LoadedData, skippedSummary } from "../src/data/spec.ts";
-import {
-  datasetToTensorBatches,
-  type ExtractedFeatures,
-  extractFeatures,
-  type FeatureModel,
-  pixelFeatures,
-} from "../src/eval/features.ts";
+import type { FeatureModel } from "../src/eval/features.ts";
 import { initGpu } from "../src/gpu/device.ts";
 import { readImageFile } from "../src/io/image.ts";
 import { type LoadedModel, loadModel } from "../src/io/pretrained/load.ts";
 import { preprocessImage, preprocessImageResized } from "../src/io/preprocess.ts";
 import type { ComputePrecision } from "../src/nn/module.ts";
 import { PRECISION_FLAG, PRECISION_HELP, precisionFlag } from "./precision.ts";
-import type { Tensor } from "../src/tensor/tensor.ts";
 import { formatImageSize, type ImageSize, imageSize, parseImageSize } from "./image_size.ts";
 
 export { formatImageSize, type ImageSize, imageSize, parseImageSize } from "./image_size.ts";
 export { PRECISION_FLAG, PRECISION_HELP, precisionFlag } from "./precision.ts";
-import { ProgressBar } from "./progress.ts";
 import { UserError } from "./run.ts";
 
 // ---- flags
@@ -294,104 +285,6 @@ export async function withImageModel<T>(
   } finally {
     loaded.model.dispose();
   }
-}
-
-// ---- features of a data set's splits: knn, probe
-
-/** Adds the feature-extraction options `featureFlags` reads to `command`. */
-export function addFeatureOptions<
-  Args extends unknown[],
-  Opts extends OptionValues,
-  Globals extends OptionValues,
->(command: Command<Args, Opts, Globals>, seedHelp: string) {
-  return command
-    .option(
-      "--size <px>",
-      "model input side (default: the model's image size; pixels: the images' own)",
-    )
-    .option("--batch-size <n>", "images per feature batch", "128")
-    .option(PRECISION_FLAG, PRECISION_HELP, "f32")
-    .option("--seed <n>", seedHelp, "0")
-    .option("--quiet", "no progress bar")
-    .option("--json", "print one JSON object");
-}
-
-/** The options `addFeatureOptions` adds, as commander parses them (a type alias: commander indexes it). */
-export type FeatureOptionValues = {
-  /** Model input side. */
-  size?: string;
-  /** Images per feature batch. */
-  batchSize: string;
-  /** f32 | f16 (`--precision`). */
-  precision?: string;
-  /** Seed of generated data and of splits. */
-  seed: string;
-  /** No progress bar. */
-  quiet?: true;
-  /** JSON output. */
-  json?: true;
-};
-
-/** Parses the options `addFeatureOptions` adds. */
-export function featureFlags(
-  options: FeatureOptionValues,
-): { size?: number; batchSize: number; precision: ComputePrecision; seed: number; quiet: boolean } {
-  return {
-    size: options.size === undefined ? undefined : wholeFlag(options.size, "--size"),
-    batchSize: wholeFlag(options.batchSize, "--batch-size"),
-    precision: precisionFlag(options.precision),
-    seed: wholeFlag(options.seed, "--seed", 0),
-    quiet: Boolean(options.quiet || options.json),
-  };
-}
-
-/** Options of `splitFeatures`. */
-export interface SplitFeatureOptions {
-  /** Model input side (default: the model's configured image size; pixels: the images' own). */
-  size?: number;
-  /** Images per batch. */
-  batchSize: number;
-  /** Features of one batch (default: CLS / mean token). */
-  compute?: (model: FeatureModel, images: Tensor) => Tensor;
-  /** No progress output. */
-  quiet: boolean;
-}
-
-/** Features of one split (raw pixels without a model) with a progress bar on stderr. */
-export async function splitFeatures(
-  model: FeatureModel | undefined,
-  dataset: Dataset,
-  label: string,
-  options: SplitFeatureOptions,
-): Promise<ExtractedFeatures> {
-  const bar = new ProgressBar({
-    label,
-    total: dataset.length,
-    unit: "img",
-    silent: options.quiet,
-  });
-  if (!model) {
-    const features = await pixelFeatures(dataset, {
-      size: options.size,
-      onProgress: (done) => {
-        if (done % 1000 === 0) bar.update(done);
-      },
-    });
-    bar.finish();
-    return features;
-  }
-  const size = options.size ?? model.config.imageSize;
-  const features = await extractFeatures(
-    model,
-    datasetToTensorBatches(dataset, {
-      size,
-      batchSize: options.batchSize,
-      channels: model.config.inChannels === 1 ? 1 : 3,
-    }),
-    { onProgress: (done) => bar.update(done), compute: options.compute },
-  );
-  bar.finish();
-  return features;
 }
 
 /** Percent with two decimals. */

@@ -13,7 +13,7 @@ import { tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
 import { PRECISION_FLAG, PRECISION_HELP, precisionFlag, wholeOption } from "../shared.ts";
 import type { ComputePrecision } from "../../src/nn/module.ts";
-import { benchTrainStep } from "./bench_train.ts";
+import { benchTrainStep, timedLoop } from "./bench_train.ts";
 
 /** Options of `benchModel`. */
 export interface BenchModelOptions {
@@ -89,18 +89,7 @@ export async function benchModel(options: BenchModelOptions): Promise<Record<str
     };
     await run(); // warm-up: pipelines compiled, pool filled
     device.pool.resetPeak();
-    const budget = (options.seconds ?? 3) * 1000;
-    let iterations = 0;
-    const start = performance.now();
-    while (
-      options.iterations !== undefined
-        ? iterations < options.iterations
-        : iterations < 2 || performance.now() - start < budget
-    ) {
-      await run();
-      iterations++;
-    }
-    const seconds = (performance.now() - start) / 1000;
+    const { iterations, seconds } = await timedLoop(run, options.iterations, options.seconds ?? 3);
     const kernels = options.profile ? await profileBatch(run) : undefined;
     return {
       adapter: gpu().description,

@@ -52,6 +52,29 @@ function architecture(arch: string, patch: number): Record<string, unknown> {
   );
 }
 
+/**
+ * The timed loop of the benchmarks: `step` `iterations` times, or without a count at least twice
+ * and until `seconds` have passed; the clock stops after `finish` (a device sync).
+ */
+export async function timedLoop(
+  step: () => Promise<void>,
+  iterations: number | undefined,
+  seconds: number,
+  finish?: () => Promise<void>,
+): Promise<{ iterations: number; seconds: number }> {
+  const budget = seconds * 1000;
+  let done = 0;
+  const start = performance.now();
+  while (
+    iterations !== undefined ? done < iterations : done < 2 || performance.now() - start < budget
+  ) {
+    await step();
+    done++;
+  }
+  await finish?.();
+  return { iterations: done, seconds: (performance.now() - start) / 1000 };
+}
+
 /** Times DINO training steps; returns the figures `bench model --train` prints. */
 export async function benchTrainStep(options: BenchTrainOptions): Promise<Record<string, unknown>> {
   const device = await initGpu();
@@ -96,20 +119,15 @@ export async function benchTrainStep(options: BenchTrainOptions): Promise<Record
     for (let warm = 0; warm < 3; warm++) step();
     await device.sync();
     device.pool.resetPeak();
-    const budget = (options.seconds ?? 5) * 1000;
-    let iterations = 0;
-    const start = performance.now();
-    while (
-      options.iterations !== undefined
-        ? iterations < options.iterations
-        : iterations < 2 || performance.now() - start < budget
-    ) {
-      step();
-      iterations++;
-      if (options.iterations === undefined) await device.sync(); // keep the clock honest per step
-    }
-    await device.sync();
-    const seconds = (performance.now() - start) / 1000;
+    const { iterations, seconds } = await timedLoop(
+      async () => {
+        step();
+        if (options.iterations === undefined) await device.sync(); // keep the clock honest per step
+      },
+      options.iterations,
+      options.seconds ?? 5,
+      () => device.sync(),
+    );
     return {
       adapter: gpu().description,
       arch: options.arch,

@@ -13,7 +13,8 @@ import {
 } from "../../src/curate/hierarchy.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import { UserError } from "../run.ts";
-import { featureFlags, wholeFlag } from "../shared.ts";
+import { featureFlags } from "../features.ts";
+import { wholeFlag } from "../shared.ts";
 import { OutputFolder } from "../output_files.ts";
 import {
   addSourceOptions,

@@ -13,7 +13,8 @@ import { MAX_KNN_K } from "../../src/eval/knn.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import { encodePng } from "../../src/io/image.ts";
 import { UserError } from "../run.ts";
-import { featureFlags, loadCliData, numberFlag, wholeFlag } from "../shared.ts";
+import { featureFlags } from "../features.ts";
+import { loadCliData, numberFlag, wholeFlag } from "../shared.ts";
 import { OutputFolder } from "../output_files.ts";
 import {
   addSourceOptions,

@@ -11,7 +11,8 @@ import { retrieve, type RetrieveResult } from "../../src/curate/retrieve.ts";
 import { MAX_KNN_K } from "../../src/eval/knn.ts";
 import { initGpu } from "../../src/gpu/device.ts";
 import { UserError } from "../run.ts";
-import { featureFlags, loadCliData, wholeFlag } from "../shared.ts";
+import { featureFlags } from "../features.ts";
+import { loadCliData, wholeFlag } from "../shared.ts";
 import { OutputFolder } from "../output_files.ts";
 import {
   addSourceOptions,

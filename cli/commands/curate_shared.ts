@@ -18,13 +18,11 @@ import type { Tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
 import {
   addFeatureOptions,
-  DATA_SPEC_HELP,
   featureFlags,
   type FeatureOptionValues,
-  loadCliData,
-  loadCliModelOrPixels,
   splitFeatures,
-} from "../shared.ts";
+} from "../features.ts";
+import { DATA_SPEC_HELP, loadCliData, loadCliModelOrPixels } from "../shared.ts";
 
 /** Which rows of a data spec a command reads. */
 export type SplitName = "train" | "test" | "all";

@@ -15,17 +15,8 @@ import {
 import { knnClassify, MAX_KNN_K } from "../../src/eval/knn.ts";
 import type { Tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
-import {
-  addFeatureOptions,
-  DATA_SPEC_HELP,
-  featureFlags,
-  loadCliData,
-  loadCliModelOrPixels,
-  percent,
-  positiveFlag,
-  splitFeatures,
-  wholeFlag,
-} from "../shared.ts";
+import { addFeatureOptions, loadFeatureSource, trainTestFeatures } from "../features.ts";
+import { DATA_SPEC_HELP, percent, positiveFlag, wholeFlag } from "../shared.ts";
 
 /** The `knn` command. */
 export function knnCommand() {
@@ -45,7 +36,6 @@ export function knnCommand() {
     .action(async (options) => {
       const k = wholeFlag(options.k, "--k", 1, MAX_KNN_K);
       const temperature = positiveFlag(options.temperature, "--temperature");
-      const { size, batchSize, precision, seed, quiet } = featureFlags(options);
       const wanted = [...new Set(String(options.features).split(",").map((kind) => kind.trim()))];
       const pixels = wanted.includes("pixels");
       const known = [...FEATURE_KINDS, "pixels"];
@@ -57,26 +47,24 @@ export function knnCommand() {
         );
       }
       const kinds = wanted as FeatureKind[];
-      const data = await loadCliData(options.data, seed, "knn");
-      const { model, arch } = await loadCliModelOrPixels(
-        options.weights,
+      const { flags, data, model, arch } = await loadFeatureSource(
+        options,
+        "knn",
         pixels,
         "--features pixels",
-        precision,
       );
+      const { size, batchSize, quiet } = flags;
       const started = performance.now();
       try {
         // several kinds are columns of one "cls+mean" extraction (featuresOfKind)
         const extracted: FeatureKind = kinds.length === 1 ? kinds[0] : "cls+mean";
         const compute = (model: FeatureModel, images: Tensor) =>
           batchFeatures(model, images, extracted);
-        const common = { size, batchSize, quiet, compute };
-        const trainAll = await splitFeatures(model, data.train, "train features", common);
-        const testAll = await splitFeatures(model, data.test, "test features", common);
+        const all = await trainTestFeatures(model, data, { size, batchSize, quiet, compute });
         for (const kind of pixels ? ["pixels" as const] : kinds) {
           const [train, test] = kind === "pixels" || kinds.length === 1
-            ? [trainAll, testAll]
-            : [featuresOfKind(trainAll, kind, model!), featuresOfKind(testAll, kind, model!)];
+            ? [all.train, all.test]
+            : [featuresOfKind(all.train, kind, model!), featuresOfKind(all.test, kind, model!)];
           const result = await knnClassify(
             { features: train.features, dim: train.dim, labels: train.labels },
             { features: test.features, dim: test.dim, labels: test.labels },

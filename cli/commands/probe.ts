@@ -16,17 +16,8 @@ import { VisionTransformer } from "../../src/nn/vit.ts";
 import type { Tensor } from "../../src/tensor/tensor.ts";
 import { ProgressBar } from "../progress.ts";
 import { UserError } from "../run.ts";
-import {
-  addFeatureOptions,
-  DATA_SPEC_HELP,
-  featureFlags,
-  loadCliData,
-  loadCliModelOrPixels,
-  percent,
-  positiveFlag,
-  splitFeatures,
-  wholeFlag,
-} from "../shared.ts";
+import { addFeatureOptions, loadFeatureSource, trainTestFeatures } from "../features.ts";
+import { DATA_SPEC_HELP, percent, positiveFlag, wholeFlag } from "../shared.ts";
 
 /** The `probe` command. */
 export function probeCommand() {
@@ -62,14 +53,13 @@ export function probeCommand() {
         );
       }
       const probeBatchSize = wholeFlag(options.probeBatchSize, "--probe-batch-size");
-      const { size, batchSize, precision, seed, quiet } = featureFlags(options);
-      const data = await loadCliData(options.data, seed, "probe");
-      const { model, arch } = await loadCliModelOrPixels(
-        options.weights,
+      const { flags, data, model, arch } = await loadFeatureSource(
+        options,
+        "probe",
         Boolean(options.pixels),
         "--pixels",
-        precision,
       );
+      const { size, batchSize, seed, quiet } = flags;
       const started = performance.now();
       try {
         let lastBlocks = 1;
@@ -94,9 +84,12 @@ export function probeCommand() {
             "probe: --last-blocks and --avgpool apply to ViTs; a Mixer gives its mean token",
           );
         }
-        const common = { size, batchSize, quiet, compute };
-        const train = await splitFeatures(model, data.train, "train features", common);
-        const test = await splitFeatures(model, data.test, "test features", common);
+        const { train, test } = await trainTestFeatures(model, data, {
+          size,
+          batchSize,
+          quiet,
+          compute,
+        });
         const probes = lrs.length > 1 ? lrs.length + 1 : 1;
         const bar = new ProgressBar({
           label: "probe",

@@ -1,15 +1,16 @@
 // Binary elementwise ops with NumPy broadcasting: out = a (op) b.
-// `same`: a, b and out have the same number of elements (no broadcasting), flat index.
-// `same_vec4`: as `same`, VECTORS_PER_INVOCATION consecutive vec4s per invocation
-// (include/flat_vec4.wgsl; the buffers must hold whole vec4s up to ceil(count / 4)).
+// `main`: a, b and out have the same number of elements (no broadcasting), one element per
+// invocation (include/flat_main.wgsl). `main_vec4`: as `main`, VECTORS_PER_INVOCATION consecutive
+// vec4s per invocation (include/flat_vec4.wgsl; the buffers must hold whole vec4s up to
+// ceil(count / 4)).
 // `broadcast`: out index i is split into coordinates over `shape` (rank <= 8, innermost last) and
 // each input is read at sum(coordinate * stride), stride 0 along broadcast axes.
 // OP: 0 add, 1 sub, 2 mul, 3 div, 4 a * scalar (broadcast copy; bind a as b too).
 
 override WORKGROUP_SIZE: u32 = 256u;
 override OP: u32 = 0u;
-override VECTORS_PER_INVOCATION: u32 = 4u;
 
+// #include "flat_main.wgsl"
 // #include "flat_vec4.wgsl"
 
 struct Params {
@@ -46,17 +47,8 @@ fn combine(x: f32, y: f32) -> f32 {
   return x * params.scalar;
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn same(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = flat_index(id, groups);
-  if (i < params.count) {
-    out[i] = combine(a[i], b[i]);
-  }
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn same_vec4(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  flat_vec4(id, groups);
+fn element(i: u32) {
+  out[i] = combine(a[i], b[i]);
 }
 
 fn vec4_element(q: u32) {

@@ -1,7 +1,7 @@
 // erf by Abramowitz-Stegun 7.1.26 (absolute error <= 1.5e-7), and GELU in its erf form
 // (PyTorch's default) with its derivative: f32 functions, and vec4f ones with the suffix 4.
-// Shared by the matmul kernels (the GELU of the epilogue), matmul/backward (gelu_backward) and
-// elementwise/unary, elementwise/unary_backward.
+// Shared by the matmul kernels (the GELU of the epilogue), elementwise/unary and
+// elementwise/unary_backward (also the GELU factor of the matmul gradient).
 
 fn erf_approx(x: f32) -> f32 {
   let z = abs(x);

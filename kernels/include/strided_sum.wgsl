@@ -1,10 +1,10 @@
-// Sums down strided columns, shared by reduction/sum (`simple`, `columns`) and matmul/backward
-// (`column_sum`). `strided_sum(base, stride, first, last)`: the sum of the includer's
-// `fn strided_value(index: u32) -> f32` at base + k * stride for k in [first, last), with two
-// interleaved accumulators (shorter dependency chains, smaller rounding error). The chunked launch
-// [x, chunks, z] of the column sums: `chunk_column` is column id.x + id.z * groups.x *
-// WORKGROUP_SIZE and `chunk_range` the entries [y * chunk, (y + 1) * chunk) of workgroup row y,
-// chunk = ceil(length / chunks), clipped to length. The includer declares
+// Sums down strided columns, for reduction/sum's `simple` and `columns` (the latter also the
+// matmul gradients' column sums, sumBlocks). `strided_sum(base, stride, first, last)`: the sum of
+// the includer's `fn strided_value(index: u32) -> f32` at base + k * stride for k in [first,
+// last), with two interleaved accumulators (shorter dependency chains, smaller rounding error).
+// The chunked launch [x, chunks, z] of the column sums: `chunk_column` is column id.x + id.z *
+// groups.x * WORKGROUP_SIZE and `chunk_range` the entries [y * chunk, (y + 1) * chunk) of
+// workgroup row y, chunk = ceil(length / chunks), clipped to length. The includer declares
 // `override WORKGROUP_SIZE: u32`.
 
 fn strided_sum(base: u32, stride: u32, first: u32, last: u32) -> f32 {

@@ -2,26 +2,17 @@
 // `short_rows`: one invocation per row, plain loops (short rows; flat launch over rows). With
 // xhat = (x - mean) * rstd and dxhat = grad_out * weight:
 // grad_x = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)). flags: bit 0 weight present.
+// Bindings: x, grad_out, row_mean, row_rstd and the params (0-3, from
+// include/layer_norm_backward_inputs.wgsl), then weight (4) and grad_x (5, written).
 
 override WORKGROUP_SIZE: u32 = 256u;
 
+// #include "layer_norm_backward_inputs.wgsl"
 // #include "row_main.wgsl"
 // #include "row_pair_sum.wgsl"
 
-struct Params {
-  rows: u32,
-  length: u32,
-  flags: u32,
-  unused: u32,
-}
-
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> grad_out: array<f32>;
-@group(0) @binding(3) var<storage, read> row_mean: array<f32>;
-@group(0) @binding(4) var<storage, read> row_rstd: array<f32>;
+@group(0) @binding(4) var<storage, read> weight: array<f32>;
 @group(0) @binding(5) var<storage, read_write> grad_x: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 fn scaled_grad(index: u32, k: u32) -> f32 {
   if ((params.flags & 1u) != 0u) {
@@ -40,14 +31,13 @@ fn row_pair(index: u32, k: u32, shift: vec2f) -> vec2f {
 // and dxhat * xhat.
 fn write_row(row: u32, first: u32, step: u32, sums: vec2f) {
   let base = row * params.length;
-  let mean = row_mean[row];
   let rstd = row_rstd[row];
   let count = f32(params.length);
   let mean_dxhat = sums.x / count;
   let mean_dxhat_xhat = sums.y / count;
   for (var k = first; k < params.length; k += step) {
-    let xhat = (x[base + k] - mean) * rstd;
-    grad_x[base + k] = rstd * (scaled_grad(base + k, k) - mean_dxhat - xhat * mean_dxhat_xhat);
+    let centered = scaled_grad(base + k, k) - mean_dxhat;
+    grad_x[base + k] = rstd * (centered - xhat(row, base + k) * mean_dxhat_xhat);
   }
 }
 

@@ -20,13 +20,10 @@ struct Scalars {
   bias_correction2_sqrt: f32,
 }
 
-@group(0) @binding(0) var<storage, read_write> parameter: array<f32>;
-@group(0) @binding(1) var<storage, read> gradient: array<f32>;
-@group(0) @binding(2) var<storage, read_write> exp_avg: array<f32>;
-@group(0) @binding(3) var<storage, read_write> exp_avg_sq: array<f32>;
-@group(0) @binding(4) var<storage, read> scalars: array<Scalars>;
+// Bindings 0-2 (parameter, gradient, scalars) and the params: include/optim_step.wgsl.
+@group(0) @binding(3) var<storage, read_write> exp_avg: array<f32>;
+@group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
 @group(0) @binding(5) var<storage, read> multiplier: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 fn element(i: u32) {
   let s = step_scalars();

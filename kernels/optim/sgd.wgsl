@@ -18,11 +18,8 @@ struct Scalars {
   unused0: f32, unused1: f32,
 }
 
-@group(0) @binding(0) var<storage, read_write> parameter: array<f32>;
-@group(0) @binding(1) var<storage, read> gradient: array<f32>;
-@group(0) @binding(2) var<storage, read_write> momentum_buffer: array<f32>;
-@group(0) @binding(3) var<storage, read> scalars: array<Scalars>;
-@group(1) @binding(0) var<uniform> params: Params;
+// Bindings 0-2 (parameter, gradient, scalars) and the params: include/optim_step.wgsl.
+@group(0) @binding(3) var<storage, read_write> momentum_buffer: array<f32>;
 
 fn element(i: u32) {
   let s = step_scalars();

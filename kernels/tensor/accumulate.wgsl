@@ -4,7 +4,6 @@
 // both buffers must hold whole vec4s up to ceil(count / 4)).
 
 override WORKGROUP_SIZE: u32 = 256u;
-override VECTORS_PER_INVOCATION: u32 = 4u;
 
 // #include "flat_main.wgsl"
 // #include "flat_vec4.wgsl"
@@ -22,11 +21,6 @@ struct Params {
 
 fn element(i: u32) {
   destination[i] = destination[i] + params.scale * source[i];
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main_vec4(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  flat_vec4(id, groups);
 }
 
 fn vec4_element(q: u32) {

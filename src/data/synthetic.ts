@@ -6,6 +6,7 @@
  * @module
  */
 import { type ArrayDataset, generatedDataset } from "./dataset.ts";
+import { colourDistance, randomColour } from "./random_colour.ts";
 
 /** The shapes, in class order. */
 export const SYNTHETIC_SHAPES = ["disc", "square", "triangle", "ring", "cross"] as const;
@@ -64,14 +65,8 @@ function render(out: Uint8Array, size: number, label: number, random: () => numb
   const background = [0, 1, 2].map(() => gray + (random() - 0.5) * 50);
   let foreground: number[];
   do {
-    foreground = [random() * 255, random() * 255, random() * 255];
-  } while (
-    Math.hypot(
-      foreground[0] - background[0],
-      foreground[1] - background[1],
-      foreground[2] - background[2],
-    ) < 90
-  );
+    foreground = randomColour(random);
+  } while (colourDistance(foreground, background) < 90);
   const radius = size * (0.26 + random() * 0.14);
   const cx = size * (0.35 + random() * 0.3);
   const cy = size * (0.35 + random() * 0.3);

@@ -7,6 +7,7 @@
  * @module
  */
 import { type ArrayDataset, generatedDataset } from "./dataset.ts";
+import { colourDistance, randomColour } from "./random_colour.ts";
 
 /** The texture classes, in class order. */
 export const TEXTURE_CLASSES = [
@@ -109,15 +110,9 @@ function clampByte(value: number): number {
 function render(out: Uint8Array, size: number, label: number, random: () => number): void {
   let background: number[], foreground: number[];
   do {
-    background = [random() * 255, random() * 255, random() * 255];
-    foreground = [random() * 255, random() * 255, random() * 255];
-  } while (
-    Math.hypot(
-      foreground[0] - background[0],
-      foreground[1] - background[1],
-      foreground[2] - background[2],
-    ) < 110
-  );
+    background = randomColour(random);
+    foreground = randomColour(random);
+  } while (colourDistance(foreground, background) < 110);
   const period = size * (0.14 + random() * 0.12);
   const texture = textureOf(label, size, period, random);
   // a small rotation about the centre keeps horizontal, vertical and diagonal apart

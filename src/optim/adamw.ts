@@ -238,9 +238,9 @@ export class AdamW {
         buffers: [
           param.buffer,
           param.grad!.buffer,
+          this.#scalars.buffer,
           this.#expAvg[index].buffer,
           this.#expAvgSq[index].buffer,
-          this.#scalars.buffer,
           scale.buffer,
         ],
         params: new Uint32Array([param.size, index]),

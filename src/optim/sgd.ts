@@ -119,8 +119,8 @@ export class Sgd {
         buffers: [
           param.buffer,
           param.grad!.buffer,
-          this.#buffers[index].buffer,
           this.#scalars.buffer,
+          this.#buffers[index].buffer,
         ],
         params: new Uint32Array([param.size, index]),
         workgroups: flatWorkgroups(param.size),

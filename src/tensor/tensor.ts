@@ -286,7 +286,7 @@ export function fillBuffer(buffer: GPUBuffer, count: number, value: number, dtyp
   const wholeVectors = buffer.size >= vectors * 16;
   gpu().dispatch({
     kernel: "tensor/fill",
-    entryPoint: wholeVectors ? "fill_vec4" : "fill",
+    entryPoint: wholeVectors ? "main_vec4" : "main",
     buffers: [buffer],
     params,
     workgroups: flatWorkgroups(wholeVectors ? Math.ceil(vectors / 4) : count),

@@ -86,7 +86,7 @@ gpuTest("dispatch: workgroup counts beyond the device limit are refused with the
     () =>
       gpu().dispatch({
         kernel: "tensor/fill",
-        entryPoint: "fill",
+        entryPoint: "main",
         buffers: [buffer.buffer],
         params: new Uint32Array([1, 0]),
         workgroups: [70000, 1, 1],

@@ -105,7 +105,7 @@ function launchBinary(
   const words = new Uint32Array(4 + 3 * MAX_BROADCAST_RANK);
   words[0] = count;
   new Float32Array(words.buffer, 8, 1)[0] = scalar;
-  let entryPoint = "same";
+  let entryPoint = "main";
   if (a.size !== count || b.size !== count) {
     entryPoint = "broadcast";
     const layout = broadcastLayout(output.shape, a.shape, b.shape);
@@ -120,13 +120,13 @@ function launchBinary(
     words.set(layout.stridesA, 4 + MAX_BROADCAST_RANK);
     words.set(layout.stridesB, 4 + 2 * MAX_BROADCAST_RANK);
   }
-  // `same_vec4` takes four vec4s per invocation where every buffer holds whole vec4s up to count.
+  // `main_vec4` takes four vec4s per invocation where every buffer holds whole vec4s up to count.
   const vectors = Math.ceil(count / 4);
-  const wholeVectors = entryPoint === "same" &&
+  const wholeVectors = entryPoint === "main" &&
     [a, b, output].every((t) => t.buffer.size >= vectors * 16);
   gpu().dispatch({
     kernel: "elementwise/binary",
-    entryPoint: wholeVectors ? "same_vec4" : entryPoint,
+    entryPoint: wholeVectors ? "main_vec4" : entryPoint,
     constants: { OP: code },
     buffers: [a.buffer, b.buffer, output.buffer],
     params: words,

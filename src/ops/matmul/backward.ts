@@ -6,24 +6,16 @@
  * gradients are f32.
  * @module
  */
-import { gpu } from "../../gpu/device.ts";
-import { flatWorkgroups } from "../../gpu/launch.ts";
 import { castValues } from "../cast/forward.ts";
+import { activationBackward } from "../elementwise/forward.ts";
 import { matmul, type MatmulOps, sumBlocks } from "./forward.ts";
-import { Tensor } from "../../tensor/tensor.ts";
+import type { Tensor } from "../../tensor/tensor.ts";
 import type { GradTable } from "../../tensor/grad_rule.ts";
 
 /** gradOut * gelu'(pre), elementwise (a pre-activation saved as f16 widened first). */
 function geluBackward(gradOutput: Tensor, savedPre: Tensor): Tensor {
   const pre = widened(savedPre);
-  const result = Tensor.empty(gradOutput.shape);
-  gpu().dispatch({
-    kernel: "matmul/backward",
-    entryPoint: "gelu_backward",
-    buffers: [gradOutput.buffer, pre.buffer, result.buffer],
-    params: new Uint32Array([gradOutput.size, 0]),
-    workgroups: flatWorkgroups(gradOutput.size),
-  });
+  const result = activationBackward("gelu", pre, gradOutput);
   if (pre !== savedPre) pre.dispose();
   return result;
 }

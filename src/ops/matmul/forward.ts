@@ -9,6 +9,7 @@ import { flatWorkgroups } from "../../gpu/launch.ts";
 import { needsGrad, record } from "../../tensor/tape.ts";
 import { formatShape, type Shape, shapeSize, Tensor } from "../../tensor/tensor.ts";
 import { castValues } from "../cast/forward.ts";
+import { launchColumns } from "../reduction/forward.ts";
 import { chooseMatmulVariant } from "./tuning.ts";
 import {
   dispatchMatmul,
@@ -198,7 +199,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       { bias: false, gelu: false, residual: false, savePre: false },
       depth,
     );
-    launchColumnSum(partials, output, problem.m * problem.n, partials.shape[0], 1);
+    launchColumns(partials, output, 1, partials.shape[0], problem.m * problem.n, 1, 1);
     partials.dispose();
     if (widen) { for (const copy of [left, right]) copy.dispose(); }
     if (recording) {
@@ -265,56 +266,16 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   return matmul(x, weight, { transposeB: true, bias });
 }
 
-/** Rows per chunk of the first pass of `sumBlocks`, at least. */
-const COLUMN_SUM_MIN_CHUNK_ROWS = 32;
-/** Invocations the first pass of `sumBlocks` aims for, so that every core gets work. */
-const COLUMN_SUM_TARGET_INVOCATIONS = 16384;
-
-/** One launch of `column_sum`: `chunks` partial sums (one per block of rows) of each column. */
-function launchColumnSum(
-  values: Tensor,
-  target: Tensor,
-  count: number,
-  rows: number,
-  chunks: number,
-) {
-  const workgroupSize = 64;
-  const [x, z] = flatWorkgroups(count, workgroupSize);
-  gpu().dispatch({
-    kernel: "matmul/backward",
-    entryPoint: "column_sum",
-    constants: { WORKGROUP_SIZE: workgroupSize },
-    buffers: [values.buffer, target.buffer],
-    params: new Uint32Array([count, rows]),
-    workgroups: [x, chunks, z],
-  });
-}
-
 /**
- * Sums `rows` consecutive blocks of `shape` elements of `values` into one tensor of `shape`.
- * Few, long columns (bias gradients: [6336, 96] -> [96]) are summed in two passes: partial sums
- * over chunks of rows, then the sum of the partials. `chunks` forces the number of chunks (1: one
- * pass, the earlier kernel's behaviour); exported for benchmarks.
+ * Sums `rows` consecutive blocks of `shape` elements of `values` into one tensor of `shape`: the
+ * column sums of [rows, size of shape] (reduction/forward.ts's `launchColumns`). Few, long columns
+ * (bias gradients: [6336, 96] -> [96]) are summed in two passes: partial sums over chunks of rows,
+ * then the sum of the partials. `chunks` forces the number of chunks (1: one pass, the earlier
+ * kernel's behaviour); exported for benchmarks.
  */
 export function sumBlocks(values: Tensor, rows: number, shape: number[], chunks?: number): Tensor {
   const result = Tensor.empty(shape);
-  const count = result.size;
-  if (count === 0) return result;
-  const wanted = chunks ?? Math.min(
-    Math.ceil(rows / COLUMN_SUM_MIN_CHUNK_ROWS),
-    Math.ceil(COLUMN_SUM_TARGET_INVOCATIONS / count),
-  );
-  const chunkCount = Math.max(1, Math.min(wanted, rows, 65535));
-  if (chunkCount === 1) {
-    launchColumnSum(values, result, count, rows, 1);
-    return result;
-  }
-  // The kernel derives chunk_rows = ceil(rows / chunks); fewer chunks may be non-empty.
-  const chunkRows = Math.ceil(rows / chunkCount);
-  const used = Math.ceil(rows / chunkRows);
-  const partials = Tensor.empty([used, count]);
-  launchColumnSum(values, partials, count, rows, used);
-  launchColumnSum(partials, result, count, used, 1);
-  partials.dispose();
+  if (result.size === 0) return result;
+  launchColumns(values, result, 1, rows, result.size, 1, chunks);
   return result;
 }

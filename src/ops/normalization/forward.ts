@@ -104,10 +104,10 @@ export function layerNormBackward(
     ...rowLaunch(rows, length),
     buffers: [
       x.buffer,
-      (weight ?? x).buffer,
       gradOut.buffer,
       rowMean.buffer,
       rowRstd.buffer,
+      (weight ?? x).buffer,
       gradX.buffer,
     ],
     params: new Uint32Array([rows, length, weight ? 1 : 0, 0]),
@@ -131,7 +131,7 @@ export function layerNormBackward(
       partialWeight.buffer,
       partialBias.buffer,
     ],
-    params: new Uint32Array([rows, length, chunkRows, 0]),
+    params: new Uint32Array([rows, length, 0, chunkRows]),
     workgroups: [Math.ceil(length / workgroupSize), chunks],
   });
   const gradWeight = sum(partialWeight, 0);

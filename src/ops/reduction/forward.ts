@@ -204,24 +204,27 @@ function launchColumnsPass(
 }
 
 /**
- * Sum over the middle axis of [outer, length, inner] with inner > 1: neighbouring invocations
- * read neighbouring elements; few outputs over a long axis take two passes (partial sums over
- * chunks of the axis, then their sum).
+ * Sum over the middle axis of [outer, length, inner] into `output`, times `scaleFactor`, by
+ * columns (reduction/sum's `columns`): neighbouring invocations read neighbouring elements; few
+ * outputs over a long axis take two passes (partial sums over chunks of the axis, then their
+ * sum). `forcedChunks` sets the number of chunks (1: one pass; at most `length`). Used by `sum`
+ * and `mean` where inner > 1 and by the matmul gradients' `sumBlocks`.
  */
-function launchColumns(
+export function launchColumns(
   x: Tensor,
   output: Tensor,
   outer: number,
   length: number,
   inner: number,
   scaleFactor: number,
+  forcedChunks?: number,
 ): void {
   const outputs = outer * inner;
-  const wanted = Math.min(
+  const wanted = forcedChunks ?? Math.min(
     Math.ceil(length / COLUMN_MIN_CHUNK),
     Math.ceil(COLUMN_TARGET_INVOCATIONS / outputs),
   );
-  const chunks = Math.max(1, Math.min(wanted, 65535));
+  const chunks = Math.max(1, Math.min(wanted, length, 65535));
   if (chunks === 1) {
     launchColumnsPass(x, output, outer, length, inner, scaleFactor, 1);
     return;
