@@ -11,7 +11,7 @@
  * @module
  */
 /// <reference lib="dom" />
-import { principalComponents, VIRIDIS } from "../../src/browser.ts";
+import { minMax, principalComponents, VIRIDIS } from "../../src/browser.ts";
 
 /** The map of head `head` ([gridH * gridW] of [heads, gridH, gridW]), or the mean of the heads. */
 export function attentionMap(
@@ -48,16 +48,6 @@ export function cosineSimilarities(
     out[r] = dot / Math.max(norms[r] * norms[index], 1e-12);
   }
   return out;
-}
-
-function minMax(values: ArrayLike<number>): [number, number] {
-  let low = Infinity;
-  let high = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    low = Math.min(low, values[i]);
-    high = Math.max(high, values[i]);
-  }
-  return [low, high];
 }
 
 /** The first principal component of the patch features, min-max normalised to [0, 1]. */

@@ -201,7 +201,8 @@ export function pcaImages(
   });
 }
 
-function minMax(values: ArrayLike<number>): [number, number] {
+/** The smallest and largest of `values` ([Infinity, -Infinity] when there are none). */
+export function minMax(values: ArrayLike<number>): [number, number] {
   let low = Infinity;
   let high = -Infinity;
   for (let i = 0; i < values.length; i++) {
