@@ -51,7 +51,7 @@ export function castValues(x: Tensor, dtype: FloatDType): Tensor {
 /**
  * `x` converted to `dtype` (f32 or f16) as a new tensor: to f16 rounded to a nearest half,
  * magnitudes from 65520 on to +-infinity, NaN kept; to f32 exact. Differentiable: the gradient
- * is cast back to `x`'s dtype.
+ * passes through as f32 (gradients are f32 whatever the dtype).
  */
 export function cast(x: Tensor, dtype: FloatDType): Tensor {
   const output = castValues(x, dtype); // checks both dtypes

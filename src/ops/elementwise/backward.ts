@@ -26,10 +26,13 @@ export const elementwiseGrads: GradTable<keyof ElementwiseOps> = {
     node.inputs[1].requiresGrad ? reduceOwned(scale(gradOut, -1), node.inputs[1].shape) : undefined,
   ],
   mul: (gradOut, node) => {
-    const [a, b] = node.saved;
+    // saved: b where a needs a gradient, then a where b does (see `mul`)
+    const [wantA, wantB] = node.inputs.map((input) => input.requiresGrad);
+    const b = wantA ? node.saved[0] : undefined;
+    const a = wantB ? node.saved[wantA ? 1 : 0] : undefined;
     return [
-      node.inputs[0].requiresGrad ? reduceOwned(mul(gradOut, b), a.shape) : undefined,
-      node.inputs[1].requiresGrad ? reduceOwned(mul(gradOut, a), b.shape) : undefined,
+      b ? reduceOwned(mul(gradOut, b), node.inputs[0].shape) : undefined,
+      a ? reduceOwned(mul(gradOut, a), node.inputs[1].shape) : undefined,
     ];
   },
   div: (gradOut, node) => {

@@ -6,7 +6,7 @@
 import { gpu } from "../../gpu/device.ts";
 import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
-import { record } from "../../tensor/tape.ts";
+import { needsGrad, record } from "../../tensor/tape.ts";
 import { formatShape, type Shape, Tensor } from "../../tensor/tensor.ts";
 
 /** Attributes of the elementwise ops, keyed by op name. */
@@ -140,8 +140,15 @@ function binary(op: "add" | "sub" | "mul" | "div", a: Tensor, b: Tensor): Tensor
   const shape = broadcastShapes(op, a.shape, b.shape);
   const output = Tensor.empty(shape);
   launchBinary(op, BINARY_CODES[op], a, b, output);
-  const saved = op === "mul" || op === "div" ? [a, b] : [];
+  // mul keeps only what its gradients read: b for a's, a for b's (a dropout mask or stochastic
+  // depth's keeps the branch off the tape); div keeps both
+  const saved = op === "div" ? [a, b] : op === "mul" ? mulSaved(a, b) : [];
   return record(op, [a, b], output, {}, saved);
+}
+
+/** What `mul`'s gradient rule reads: b if a needs a gradient, then a if b needs one. */
+function mulSaved(a: Tensor, b: Tensor): Tensor[] {
+  return [...(needsGrad([a]) ? [b] : []), ...(needsGrad([b]) ? [a] : [])];
 }
 
 /** `a + b` elementwise, with NumPy broadcasting. */

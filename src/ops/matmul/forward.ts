@@ -3,9 +3,7 @@
  * variants and the autotuner are in ./variants.ts.
  * @module
  */
-import { gpu } from "../../gpu/device.ts";
 import { ShapeError } from "../../gpu/errors.ts";
-import { flatWorkgroups } from "../../gpu/launch.ts";
 import { needsGrad, record } from "../../tensor/tape.ts";
 import { formatShape, type Shape, shapeSize, Tensor } from "../../tensor/tensor.ts";
 import { castValues } from "../cast/forward.ts";
