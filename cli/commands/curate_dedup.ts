@@ -9,20 +9,15 @@ import { Command } from "commander";
 import { contactSheet } from "../../src/curate/contact_sheet.ts";
 import { dedup, type DedupResult } from "../../src/curate/dedup.ts";
 import { MAX_KNN_K } from "../../src/eval/knn.ts";
-import { initGpu } from "../../src/gpu/device.ts";
 import { encodePng } from "../../src/io/image.ts";
 import { featureFlags } from "../features.ts";
 import { numberFlag, wholeFlag } from "../shared.ts";
 import { OutputFolder } from "../output_files.ts";
 import {
   addSourceOptions,
-  type CurateModel,
-  flagsForModel,
-  loadCurateModel,
   otherEmbeddings,
-  type SourceEmbeddings,
-  sourceEmbeddings,
   type SourceFlags,
+  withSourceEmbeddings,
 } from "./curate_shared.ts";
 
 /** The flags of `curate dedup`. */
@@ -54,18 +49,7 @@ export async function curateDedup(
   const againstThreshold = numberFlag(flags.againstThreshold, "--against-threshold");
   const sheetGroups = wholeFlag(flags.sheetGroups, "--sheet-groups", 0);
   const { quiet } = featureFlags(flags);
-  await initGpu();
-  let model: CurateModel | undefined;
-  let recorded: string | undefined;
-  const getModel = async () => model ??= await loadCurateModel(flagsForModel(flags, recorded));
-  try {
-    const source: SourceEmbeddings = await sourceEmbeddings(
-      flags,
-      flags.embeddings,
-      getModel,
-      "curate dedup",
-    );
-    recorded = source.model;
+  return await withSourceEmbeddings(flags, "curate dedup", async (source, getModel) => {
     const against = flags.against === undefined ? undefined : await otherEmbeddings(
       flags,
       {
@@ -120,9 +104,7 @@ export async function curateDedup(
       await out.write("groups.png", encodePng(sheet.pixels, sheet.width, sheet.height));
     }
     return { result, names: source.names, written: out.written };
-  } finally {
-    model?.model?.dispose();
-  }
+  });
 }
 
 /** The `curate dedup` command. */

@@ -8,19 +8,15 @@
 import { Command } from "commander";
 import { retrieve, type RetrieveResult } from "../../src/curate/retrieve.ts";
 import { MAX_KNN_K } from "../../src/eval/knn.ts";
-import { initGpu } from "../../src/gpu/device.ts";
 import { UserError } from "../run.ts";
 import { featureFlags } from "../features.ts";
 import { wholeFlag } from "../shared.ts";
 import { OutputFolder } from "../output_files.ts";
 import {
   addSourceOptions,
-  type CurateModel,
-  flagsForModel,
-  loadCurateModel,
   otherEmbeddings,
-  sourceEmbeddings,
   type SourceFlags,
+  withSourceEmbeddings,
 } from "./curate_shared.ts";
 
 /** The flags of `curate retrieve`. */
@@ -43,13 +39,7 @@ export async function curateRetrieve(
 ): Promise<{ result: RetrieveResult; names: string[]; written: string[] }> {
   const k = wholeFlag(flags.k, "--k", 1, MAX_KNN_K);
   featureFlags(flags); // refuses a malformed feature flag before the GPU starts
-  await initGpu();
-  let model: CurateModel | undefined;
-  let recorded: string | undefined;
-  const getModel = async () => model ??= await loadCurateModel(flagsForModel(flags, recorded));
-  try {
-    const pool = await sourceEmbeddings(flags, flags.embeddings, getModel, "curate retrieve");
-    recorded = pool.model;
+  return await withSourceEmbeddings(flags, "curate retrieve", async (pool, getModel) => {
     const queries = await otherEmbeddings(
       flags,
       {
@@ -84,9 +74,7 @@ export async function curateRetrieve(
       new TextEncoder().encode(`[\n${perQuery.join(",\n")}\n]\n`),
     );
     return { result, names: pool.names, written: out.written };
-  } finally {
-    model?.model?.dispose();
-  }
+  });
 }
 
 /** The `curate retrieve` command. */

@@ -14,6 +14,7 @@ import {
   type FeatureKind,
   type FeatureModel,
 } from "../../src/eval/features.ts";
+import { initGpu } from "../../src/gpu/device.ts";
 import type { Tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
 import {
@@ -262,4 +263,28 @@ export async function otherEmbeddings(
     );
   }
   return other;
+}
+
+/**
+ * Starts the GPU and runs `body` on a command's own rows (`sourceEmbeddings` of --embeddings or
+ * --data, named `what` in messages) with `model`, a getter of the model for more rows: loaded on
+ * first use (for an embedding folder, the model it recorded unless the command names one:
+ * `flagsForModel`) and disposed when `body` ends.
+ */
+export async function withSourceEmbeddings<T>(
+  flags: SourceFlags & { data?: string; embeddings?: string },
+  what: string,
+  body: (source: SourceEmbeddings, model: () => Promise<CurateModel>) => Promise<T>,
+): Promise<T> {
+  await initGpu();
+  let model: CurateModel | undefined;
+  let recorded: string | undefined;
+  const getModel = async () => model ??= await loadCurateModel(flagsForModel(flags, recorded));
+  try {
+    const source = await sourceEmbeddings(flags, flags.embeddings, getModel, what);
+    recorded = source.model;
+    return await body(source, getModel);
+  } finally {
+    model?.model?.dispose();
+  }
 }
