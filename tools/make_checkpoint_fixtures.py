@@ -32,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from fixture_common import write_safetensors_entries
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = os.path.join(HERE, "..", "tests", "fixtures", "checkpoints")
 DTYPE_NAMES = {
@@ -156,10 +158,8 @@ def write_deflated(path, entries):
 
 
 def write_safetensors(path, tensors, metadata):
-    """Hand-written safetensors: u64 header size, JSON header padded with spaces to 8 bytes."""
-    header = {"__metadata__": metadata}
-    chunks = []
-    offset = 0
+    """Each tensor at its own dtype (DTYPE_NAMES), `metadata` first (fixture_common.py's writer)."""
+    entries = {}
     for name, t in tensors.items():
         t = t.contiguous()
         if t.dtype == torch.bfloat16:
@@ -168,14 +168,8 @@ def write_safetensors(path, tensors, metadata):
             raw = t.numpy().astype(np.uint8).tobytes()
         else:
             raw = t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": DTYPE_NAMES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    encoded = json.dumps(header, separators=(",", ":")).encode()
-    encoded += b" " * (-len(encoded) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks))
+        entries[name] = (DTYPE_NAMES[t.dtype], t.shape, raw)
+    write_safetensors_entries(path, entries, metadata)
 
 
 def main():

@@ -30,16 +30,16 @@ Per case, `<case>.expected.safetensors` holds `cls` [B, D], `storage` [B, 4, D],
 softmax row of the CLS query over all N tokens); `manifest.json` lists the cases. Inputs are the
 closed-form `pattern` that tests/nn/dinov3_test.ts recomputes.
 """
-import argparse
 import collections
 import json
 import math
 import os
-import struct
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from fixture_common import LayerScale, Mlp, output_folder, write_safetensors
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "models", "dinov3")
 DIM = 24
@@ -131,25 +131,6 @@ class SelfAttention(nn.Module):
         q, k = rope_apply_to_patches(q, k, *rope)
         out, probabilities = attend(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(B, N, C)), probabilities
-
-
-class LayerScale(nn.Module):
-    def __init__(self, dim):
-        super().__init__()
-        self.gamma = nn.Parameter(torch.ones(dim))
-
-    def forward(self, x):
-        return x * self.gamma
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))
 
 
 class SwiGLUFFN(nn.Module):
@@ -306,26 +287,6 @@ def hf_config(swiglu):
             "pos_embed_jitter": None, "pos_embed_rescale": 2.0}
 
 
-def write_safetensors(path, tensors, dtype="F32"):
-    """safetensors by hand: u64 header length, JSON header padded with spaces, raw F32 or BF16."""
-    header, blobs, offset = {}, [], 0
-    for name, value in tensors.items():
-        value = value.detach().contiguous()
-        data = (value.float().numpy().tobytes() if dtype == "F32"
-                else value.bfloat16().view(torch.int16).numpy().tobytes())
-        header[name] = {"dtype": dtype, "shape": list(value.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
-
-
 def randomise(model, seed, mask):
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -358,10 +319,7 @@ def expected(outputs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=OUT)
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    out_dir = output_folder(__doc__, OUT)
     manifest = []
     models = (("gelu", False, 31, "official"), ("swiglu", True, 32, "random"))
     for kind, swiglu, seed, mask in models:
@@ -369,13 +327,13 @@ def main():
         randomise(model, seed, mask)
         state = collections.OrderedDict((k, v.bfloat16()) for k, v in model.state_dict().items())
         pth = f"dinov3_{kind}.pth"
-        torch.save(state, os.path.join(args.out, pth))
+        torch.save(state, os.path.join(out_dir, pth))
         folder = f"hf_dinov3_{kind}"
-        os.makedirs(os.path.join(args.out, folder), exist_ok=True)
+        os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
         hf_state = to_hf(model.state_dict())
-        write_safetensors(os.path.join(args.out, folder, "model.safetensors"), hf_state, "BF16")
+        write_safetensors(os.path.join(out_dir, folder, "model.safetensors"), hf_state, "BF16")
         config = hf_config(swiglu)
-        with open(os.path.join(args.out, folder, "config.json"), "w") as f:
+        with open(os.path.join(out_dir, folder, "config.json"), "w") as f:
             json.dump(config, f, indent=2)
             f.write("\n")
         hf = HfModel(hf_state, config)
@@ -384,13 +342,13 @@ def main():
                 name = f"dinov3_{kind}_{layout}_{image}"
                 with torch.no_grad():
                     outputs = run(pattern(batch, height, width))
-                write_safetensors(os.path.join(args.out, f"{name}.expected.safetensors"),
+                write_safetensors(os.path.join(out_dir, f"{name}.expected.safetensors"),
                                   expected(outputs))
                 manifest.append({"name": name, "weights": weights, "layout": layout,
                                  "feedForward": "swiglu" if swiglu else "mlp", "batch": batch,
                                  "height": height, "width": width, "heads": HEADS,
                                  "storage": STORAGE})
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump({"cases": manifest}, f, indent=2)
         f.write("\n")
 

@@ -22,11 +22,12 @@ import collections
 import json
 import math
 import os
-import struct
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from fixture_common import LayerScale, Mlp, output_folder, write_safetensors
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "models")
 QUERIES = 6
@@ -48,16 +49,6 @@ def pattern(batch, size):
 
 
 # ---------------------------------------------------------------- reference modules (DINO / DINOv2)
-class Mlp(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
 class SwiGLU(nn.Module):
     """DINOv2's SwiGLUFFNFused: hidden = (int(hidden * 2 / 3) + 7) // 8 * 8."""
 
@@ -87,15 +78,6 @@ class Attention(nn.Module):
         attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
         x = (attn @ v).transpose(1, 2).reshape(B, N, C)
         return self.proj(x), attn
-
-
-class LayerScale(nn.Module):
-    def __init__(self, dim):
-        super().__init__()
-        self.gamma = nn.Parameter(torch.ones(dim))
-
-    def forward(self, x):
-        return x * self.gamma
 
 
 class Block(nn.Module):
@@ -250,24 +232,6 @@ def to_hf(state, kind):
     return out
 
 
-def write_safetensors(path, tensors):
-    """safetensors by hand: u64 header length, JSON header padded with spaces, raw F32 data."""
-    header, blobs, offset = {}, [], 0
-    for name, value in tensors.items():
-        data = value.detach().contiguous().float().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(value.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
-
-
 def randomise(model, seed):
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -292,14 +256,11 @@ def expected(model, batch, size):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=OUT)
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    out_dir = output_folder(__doc__, OUT)
     manifest = []
 
     def case(name, weights, model, batch, size, heads=HEADS, arch="vit"):
-        write_safetensors(os.path.join(args.out, f"{name}.expected.safetensors"),
+        write_safetensors(os.path.join(out_dir, f"{name}.expected.safetensors"),
                           expected(model, batch, size))
         manifest.append({"name": name, "weights": weights, "batch": batch, "size": size,
                          "heads": heads, "arch": arch, "queries": QUERIES})
@@ -307,34 +268,34 @@ def main():
     # DINO ViT-S/16 (pos embed for 224) at 224 and 320 px
     dino16 = VisionTransformer(16, 14, "scale-offset").eval()
     randomise(dino16, 1)
-    torch.save(dino16.state_dict(), os.path.join(args.out, "dino_vit16.pth"))
+    torch.save(dino16.state_dict(), os.path.join(out_dir, "dino_vit16.pth"))
     case("dino_vit16_224", "dino_vit16.pth", dino16, 2, 224)
     case("dino_vit16_320", "dino_vit16.pth", dino16, 1, 320)
 
     # DINO ViT-S/8 at 224 (its own grid: no interpolation) and at 112 px
     dino8 = VisionTransformer(8, 28, "scale-offset").eval()
     randomise(dino8, 2)
-    torch.save(dino8.state_dict(), os.path.join(args.out, "dino_vit8.pth"))
+    torch.save(dino8.state_dict(), os.path.join(out_dir, "dino_vit8.pth"))
     case("dino_vit8_224", "dino_vit8.pth", dino8, 1, 224)
 
     # DINOv2 ViT-S/14: 37x37 position embedding (518 px) used at 224, LayerScale, mask token
     v2 = VisionTransformer(14, 37, "scale-offset", layer_scale=True, mask_token=True).eval()
     randomise(v2, 3)
-    torch.save(v2.state_dict(), os.path.join(args.out, "dinov2_vit14.pth"))
+    torch.save(v2.state_dict(), os.path.join(out_dir, "dinov2_vit14.pth"))
     case("dinov2_vit14_224", "dinov2_vit14.pth", v2, 2, 224)
 
     # the same with 4 registers (interpolate_antialias=True, interpolate_offset=0)
     reg = VisionTransformer(14, 37, "size-antialias", layer_scale=True, registers=4,
                             mask_token=True).eval()
     randomise(reg, 4)
-    torch.save(reg.state_dict(), os.path.join(args.out, "dinov2_vit14_reg4.pth"))
+    torch.save(reg.state_dict(), os.path.join(out_dir, "dinov2_vit14_reg4.pth"))
     case("dinov2_vit14_reg4_224", "dinov2_vit14_reg4.pth", reg, 2, 224)
 
     # a SwiGLU model (DINOv2 giant's feed-forward)
     swiglu = VisionTransformer(14, 16, "scale-offset", layer_scale=True, swiglu=True,
                                mask_token=True).eval()
     randomise(swiglu, 5)
-    torch.save(swiglu.state_dict(), os.path.join(args.out, "dinov2_swiglu.pth"))
+    torch.save(swiglu.state_dict(), os.path.join(out_dir, "dinov2_swiglu.pth"))
     case("dinov2_swiglu_224", "dinov2_swiglu.pth", swiglu, 2, 224)
 
     # a DINO training checkpoint: student under module.backbone./module.head., teacher under
@@ -360,13 +321,13 @@ def main():
         "args": argparse.Namespace(arch="vit_small", patch_size=16, out_dim=128),
         "dino_loss": {"center": torch.zeros(1, 128)},
     }
-    torch.save(checkpoint, os.path.join(args.out, "dino_training_checkpoint.pth"))
+    torch.save(checkpoint, os.path.join(out_dir, "dino_training_checkpoint.pth"))
     case("dino_training_checkpoint_224", "dino_training_checkpoint.pth", teacher, 2, 224)
 
     # timm MLP-Mixer-S/16 at 224 (small widths), with its classifier head
     mixer = Mixer(16, 14).eval()
     randomise(mixer, 9)
-    torch.save(mixer.state_dict(), os.path.join(args.out, "timm_mixer16.pth"))
+    torch.save(mixer.state_dict(), os.path.join(out_dir, "timm_mixer16.pth"))
     case("timm_mixer16_224", "timm_mixer16.pth", mixer, 2, 224, arch="mixer")
 
     # Hugging Face ViTModel (facebook/dino-vits16 layout): eps 1e-12, pooler present
@@ -375,7 +336,7 @@ def main():
         if isinstance(module, nn.LayerNorm):
             module.eps = 1e-12
     randomise(hf_vit, 10)
-    folder = os.path.join(args.out, "hf_vit16")
+    folder = os.path.join(out_dir, "hf_vit16")
     os.makedirs(folder, exist_ok=True)
     write_safetensors(os.path.join(folder, "model.safetensors"), to_hf(hf_vit.state_dict(), "vit"))
     with open(os.path.join(folder, "config.json"), "w") as f:
@@ -390,7 +351,7 @@ def main():
     # Hugging Face Dinov2Model (facebook/dinov2-small layout): image_size 518 used at 224
     hf_v2 = VisionTransformer(14, 37, "scale-offset", layer_scale=True, mask_token=True).eval()
     randomise(hf_v2, 11)
-    folder = os.path.join(args.out, "hf_dinov2_14")
+    folder = os.path.join(out_dir, "hf_dinov2_14")
     os.makedirs(folder, exist_ok=True)
     write_safetensors(os.path.join(folder, "model.safetensors"),
                       to_hf(hf_v2.state_dict(), "dinov2"))
@@ -402,7 +363,7 @@ def main():
                    "use_swiglu_ffn": False, "layer_norm_eps": 1e-6}, f, indent=2)
     case("hf_dinov2_14_224", "hf_dinov2_14", hf_v2, 2, 224)
 
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump({"queries": QUERIES, "cases": manifest}, f, indent=2)
         f.write("\n")
 

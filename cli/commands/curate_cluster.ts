@@ -11,18 +11,11 @@ import {
   type ClusterTree,
   hierarchicalKmeans,
 } from "../../src/curate/hierarchy.ts";
-import { initGpu } from "../../src/gpu/device.ts";
 import { UserError } from "../run.ts";
 import { featureFlags } from "../features.ts";
 import { wholeFlag } from "../shared.ts";
 import { OutputFolder } from "../output_files.ts";
-import {
-  addSourceOptions,
-  type CurateModel,
-  loadCurateModel,
-  sourceEmbeddings,
-  type SourceFlags,
-} from "./curate_shared.ts";
+import { addSourceOptions, type SourceFlags, withSourceEmbeddings } from "./curate_shared.ts";
 
 /** The flags of `curate cluster`. */
 export interface CurateClusterFlags extends SourceFlags {
@@ -56,15 +49,7 @@ export async function curateCluster(
   const sampleSize = wholeFlag(flags.sampleSize, "--sample-size");
   const target = flags.target === undefined ? undefined : wholeFlag(flags.target, "--target");
   const { quiet, seed } = featureFlags(flags);
-  await initGpu();
-  let model: CurateModel | undefined;
-  try {
-    const source = await sourceEmbeddings(
-      flags,
-      flags.embeddings,
-      async () => model = await loadCurateModel(flags),
-      "curate cluster",
-    );
+  return await withSourceEmbeddings(flags, "curate cluster", async (source) => {
     const rows = source.names.length;
     if (levels[0] > rows) {
       throw new UserError(`--levels ${flags.levels}: ${levels[0]} clusters for ${rows} images`);
@@ -105,9 +90,7 @@ export async function curateCluster(
       await out.write("sampled.txt", new TextEncoder().encode(lines));
     }
     return { tree, sampled, names: source.names, written: out.written };
-  } finally {
-    model?.model?.dispose();
-  }
+  });
 }
 
 /** The `curate cluster` command. */

@@ -8,25 +8,16 @@
 import { Command } from "commander";
 import { contactSheet } from "../../src/curate/contact_sheet.ts";
 import { dedup, type DedupResult } from "../../src/curate/dedup.ts";
-import { readEmbeddings } from "../../src/curate/embeddings.ts";
 import { MAX_KNN_K } from "../../src/eval/knn.ts";
-import { initGpu } from "../../src/gpu/device.ts";
 import { encodePng } from "../../src/io/image.ts";
-import { UserError } from "../run.ts";
 import { featureFlags } from "../features.ts";
-import { loadCliData, numberFlag, wholeFlag } from "../shared.ts";
+import { numberFlag, wholeFlag } from "../shared.ts";
 import { OutputFolder } from "../output_files.ts";
 import {
   addSourceOptions,
-  type CurateModel,
-  embedDataset,
-  flagsForModel,
-  loadCurateModel,
-  type SourceEmbeddings,
-  sourceEmbeddings,
+  otherEmbeddings,
   type SourceFlags,
-  splitFlag,
-  splitRows,
+  withSourceEmbeddings,
 } from "./curate_shared.ts";
 
 /** The flags of `curate dedup`. */
@@ -49,14 +40,6 @@ export interface CurateDedupFlags extends SourceFlags {
   sheetGroups: string;
 }
 
-async function isEmbeddingFolder(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(`${path}/index.json`)).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs `curate dedup`; returns the result with the rows' names and the files written. */
 export async function curateDedup(
   flags: CurateDedupFlags,
@@ -65,36 +48,21 @@ export async function curateDedup(
   const threshold = numberFlag(flags.threshold, "--threshold");
   const againstThreshold = numberFlag(flags.againstThreshold, "--against-threshold");
   const sheetGroups = wholeFlag(flags.sheetGroups, "--sheet-groups", 0);
-  const { quiet, seed } = featureFlags(flags);
-  await initGpu();
-  let model: CurateModel | undefined;
-  let recorded: string | undefined;
-  const getModel = async () => model ??= await loadCurateModel(flagsForModel(flags, recorded));
-  try {
-    const source: SourceEmbeddings = await sourceEmbeddings(
+  const { quiet } = featureFlags(flags);
+  return await withSourceEmbeddings(flags, "curate dedup", async (source, getModel) => {
+    const against = flags.against === undefined ? undefined : await otherEmbeddings(
       flags,
-      flags.embeddings,
+      {
+        flag: "--against",
+        spec: flags.against,
+        splitFlag: "--against-split",
+        split: flags.againstSplit,
+        what: "curate dedup",
+      },
       getModel,
-      "curate dedup",
+      source.dim,
+      "the rows to deduplicate",
     );
-    recorded = source.model;
-    let against;
-    if (flags.against !== undefined) {
-      if (await isEmbeddingFolder(flags.against)) {
-        against = await readEmbeddings(flags.against);
-      } else {
-        const data = await loadCliData(flags.against, seed, "curate dedup --against");
-        const rows = splitRows(data, splitFlag(flags.againstSplit, "--against-split"));
-        if (rows.dataset.length === 0) throw new UserError(`--against ${flags.against}: no rows`);
-        against = await embedDataset(await getModel(), rows.dataset, "against", flags);
-      }
-      if (against.dim !== source.dim) {
-        throw new UserError(
-          `--against ${flags.against} has width ${against.dim}, the rows to deduplicate ` +
-            `${source.dim} (embed both with the same model)`,
-        );
-      }
-    }
     const result = await dedup(source, {
       k,
       threshold,
@@ -136,9 +104,7 @@ export async function curateDedup(
       await out.write("groups.png", encodePng(sheet.pixels, sheet.width, sheet.height));
     }
     return { result, names: source.names, written: out.written };
-  } finally {
-    model?.model?.dispose();
-  }
+  });
 }
 
 /** The `curate dedup` command. */

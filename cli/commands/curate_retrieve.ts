@@ -6,24 +6,17 @@
  * @module
  */
 import { Command } from "commander";
-import { readEmbeddings } from "../../src/curate/embeddings.ts";
 import { retrieve, type RetrieveResult } from "../../src/curate/retrieve.ts";
 import { MAX_KNN_K } from "../../src/eval/knn.ts";
-import { initGpu } from "../../src/gpu/device.ts";
 import { UserError } from "../run.ts";
 import { featureFlags } from "../features.ts";
-import { loadCliData, wholeFlag } from "../shared.ts";
+import { wholeFlag } from "../shared.ts";
 import { OutputFolder } from "../output_files.ts";
 import {
   addSourceOptions,
-  type CurateModel,
-  embedDataset,
-  flagsForModel,
-  loadCurateModel,
-  sourceEmbeddings,
+  otherEmbeddings,
   type SourceFlags,
-  splitFlag,
-  splitRows,
+  withSourceEmbeddings,
 } from "./curate_shared.ts";
 
 /** The flags of `curate retrieve`. */
@@ -40,48 +33,27 @@ export interface CurateRetrieveFlags extends SourceFlags {
   out: string;
 }
 
-async function isEmbeddingFolder(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(`${path}/index.json`)).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs `curate retrieve`; returns the result, the pool names and the files written. */
 export async function curateRetrieve(
   flags: CurateRetrieveFlags,
 ): Promise<{ result: RetrieveResult; names: string[]; written: string[] }> {
   const k = wholeFlag(flags.k, "--k", 1, MAX_KNN_K);
-  const { seed } = featureFlags(flags);
-  await initGpu();
-  let model: CurateModel | undefined;
-  let recorded: string | undefined;
-  const getModel = async () => model ??= await loadCurateModel(flagsForModel(flags, recorded));
-  try {
-    const pool = await sourceEmbeddings(flags, flags.embeddings, getModel, "curate retrieve");
-    recorded = pool.model;
-    let queries: { data: Float32Array; dim: number; names: string[] };
-    if (await isEmbeddingFolder(flags.queries)) {
-      queries = await readEmbeddings(flags.queries);
-    } else {
-      const data = await loadCliData(flags.queries, seed, "curate retrieve --queries");
-      const rows = splitRows(data, splitFlag(flags.queriesSplit, "--queries-split"));
-      if (rows.dataset.length === 0) {
-        throw new UserError(
-          `--queries ${flags.queries} --queries-split ${flags.queriesSplit}: empty`,
-        );
-      }
-      const features = await embedDataset(await getModel(), rows.dataset, "queries", flags);
-      queries = { ...features, names: rows.names };
-    }
+  featureFlags(flags); // refuses a malformed feature flag before the GPU starts
+  return await withSourceEmbeddings(flags, "curate retrieve", async (pool, getModel) => {
+    const queries = await otherEmbeddings(
+      flags,
+      {
+        flag: "--queries",
+        spec: flags.queries,
+        splitFlag: "--queries-split",
+        split: flags.queriesSplit,
+        what: "curate retrieve",
+      },
+      getModel,
+      pool.dim,
+      "the pool",
+    );
     if (queries.names.length === 0) throw new UserError(`--queries ${flags.queries}: empty`);
-    if (queries.dim !== pool.dim) {
-      throw new UserError(
-        `--queries ${flags.queries} has width ${queries.dim}, the pool ${pool.dim} (embed both ` +
-          "with the same model)",
-      );
-    }
     const result = await retrieve(pool, queries, { k });
     const out = new OutputFolder(flags.out);
     const lines = Array.from(result.rows, (row) => pool.names[row]).join("\n") + "\n";
@@ -102,9 +74,7 @@ export async function curateRetrieve(
       new TextEncoder().encode(`[\n${perQuery.join(",\n")}\n]\n`),
     );
     return { result, names: pool.names, written: out.written };
-  } finally {
-    model?.model?.dispose();
-  }
+  });
 }
 
 /** The `curate retrieve` command. */

@@ -14,6 +14,7 @@ import {
   type FeatureKind,
   type FeatureModel,
 } from "../../src/eval/features.ts";
+import { initGpu } from "../../src/gpu/device.ts";
 import type { Tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../run.ts";
 import {
@@ -203,4 +204,87 @@ export async function sourceEmbeddings(
   if (!loaded) throw new UserError(`${what}: give --embeddings DIR or --data SPEC`);
   const features = await embedDataset(await model(), loaded.dataset, `${what} ${split}`, flags);
   return { ...features, names: loaded.names, dataset: loaded.dataset };
+}
+
+async function isEmbeddingFolder(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(`${path}/index.json`)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Where a command's second set of rows comes from (dedup's --against, retrieve's --queries). */
+export interface OtherRows {
+  /** The flag naming the set, such as "--against"; its name without dashes labels the progress. */
+  flag: string;
+  /** Its value: an embedding folder or a data spec. */
+  spec: string;
+  /** The flag of the data spec's split, such as "--against-split", and its value. */
+  splitFlag: string;
+  split: string;
+  /** The command, for data-loading messages ("curate dedup"). */
+  what: string;
+}
+
+/**
+ * A second set of rows a command sets beside its own (`width` wide, `whose` in messages): the
+ * embedding folder `rows.spec`, or the split of the data spec `rows.spec` embedded now with
+ * `model`. Refuses an empty split and another width than `width`.
+ */
+export async function otherEmbeddings(
+  flags: SourceFlags,
+  rows: OtherRows,
+  model: () => Promise<CurateModel>,
+  width: number,
+  whose: string,
+): Promise<{ data: Float32Array; dim: number; names: string[] }> {
+  let other: { data: Float32Array; dim: number; names: string[] };
+  if (await isEmbeddingFolder(rows.spec)) {
+    other = await readEmbeddings(rows.spec);
+  } else {
+    const data = await loadCliData(
+      rows.spec,
+      featureFlags(flags).seed,
+      `${rows.what} ${rows.flag}`,
+    );
+    const split = splitRows(data, splitFlag(rows.split, rows.splitFlag));
+    if (split.dataset.length === 0) {
+      throw new UserError(`${rows.flag} ${rows.spec} ${rows.splitFlag} ${rows.split}: no rows`);
+    }
+    const label = rows.flag.replace(/^--/, "");
+    const features = await embedDataset(await model(), split.dataset, label, flags);
+    other = { ...features, names: split.names };
+  }
+  if (other.dim !== width) {
+    throw new UserError(
+      `${rows.flag} ${rows.spec} has width ${other.dim}, ${whose} ${width} (embed both with the ` +
+        "same model)",
+    );
+  }
+  return other;
+}
+
+/**
+ * Starts the GPU and runs `body` on a command's own rows (`sourceEmbeddings` of --embeddings or
+ * --data, named `what` in messages) with `model`, a getter of the model for more rows: loaded on
+ * first use (for an embedding folder, the model it recorded unless the command names one:
+ * `flagsForModel`) and disposed when `body` ends.
+ */
+export async function withSourceEmbeddings<T>(
+  flags: SourceFlags & { data?: string; embeddings?: string },
+  what: string,
+  body: (source: SourceEmbeddings, model: () => Promise<CurateModel>) => Promise<T>,
+): Promise<T> {
+  await initGpu();
+  let model: CurateModel | undefined;
+  let recorded: string | undefined;
+  const getModel = async () => model ??= await loadCurateModel(flagsForModel(flags, recorded));
+  try {
+    const source = await sourceEmbeddings(flags, flags.embeddings, getModel, what);
+    recorded = source.model;
+    return await body(source, getModel);
+  } finally {
+    model?.model?.dispose();
+  }
 }

@@ -1,11 +1,11 @@
 // Gradient of the KoLeo terms with respect to x [rows, dim], the neighbours held fixed: with
 // diff_i = x_i - x_n(i) + pdist_eps and coef_i = -grad_i / ((d_i + log_eps) * d_i),
 // grad_x[r] = coef_r * diff_r - sum over i with n(i) = r of coef_i * diff_i.
-// One invocation per element (r, c).
+// One invocation per element (r, c) (include/flat_count_main.wgsl).
 
 override WORKGROUP_SIZE: u32 = 256u;
 
-// #include "flat_index.wgsl"
+// #include "flat_count_main.wgsl"
 // #include "koleo_params.wgsl"
 
 // Binding 0 (x) and the params: include/koleo_params.wgsl.
@@ -19,13 +19,12 @@ fn coefficient(i: u32) -> f32 {
   return -grad_output[i] / ((d + params.log_eps) * d);
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let index = flat_index(id, groups);
+fn flat_count() -> u32 {
+  return params.rows * params.dim;
+}
+
+fn element(index: u32) {
   let dim = params.dim;
-  if (index >= params.rows * dim) {
-    return;
-  }
   let r = index / dim;
   let c = index % dim;
   let own = u32(nearest[r]);

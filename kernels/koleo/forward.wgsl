@@ -1,10 +1,11 @@
 // KoLeo terms (DINOv2's KoLeoLoss before the mean) over x [rows, dim]: one invocation per row i
 // finds its nearest neighbour n(i) = argmax_{j != i} <x_i, x_j> (the first on ties), then
 // d_i = || x_i - x_n(i) + pdist_eps || (torch's PairwiseDistance) and value_i = -log(d_i + log_eps).
+// Entry point `main`: include/flat_count_main.wgsl over the rows.
 
 override WORKGROUP_SIZE: u32 = 64u;
 
-// #include "flat_index.wgsl"
+// #include "flat_count_main.wgsl"
 // #include "koleo_params.wgsl"
 
 // Binding 0 (x) and the params: include/koleo_params.wgsl.
@@ -12,12 +13,12 @@ override WORKGROUP_SIZE: u32 = 64u;
 @group(0) @binding(2) var<storage, read_write> distances: array<f32>;
 @group(0) @binding(3) var<storage, read_write> nearest: array<i32>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = flat_index(id, groups);
-  if (i >= params.rows) {
-    return;
-  }
+fn flat_count() -> u32 {
+  return params.rows;
+}
+
+// Row i.
+fn element(i: u32) {
   let dim = params.dim;
   var best = -3.0e38;
   var best_index = 0u;

@@ -1,21 +1,17 @@
 // Soft-target cross-entropy over the last axis: loss[r] = -sum_c target[r, c] * log_p[r, c],
 // `main`: one workgroup per row (long rows); `short_rows`: one invocation per row with plain loops
-// and no barriers (short rows; flat launch over rows).
+// and no barriers (short rows; flat launch over rows). The Params (rows, length):
+// include/row_params.wgsl.
 
 override WORKGROUP_SIZE: u32 = 256u;
 
 // #include "row_main.wgsl"
 // #include "row_term_sum.wgsl"
-
-struct Params {
-  rows: u32,
-  length: u32,
-}
+// #include "row_params.wgsl"
 
 @group(0) @binding(0) var<storage, read> target_values: array<f32>;
 @group(0) @binding(1) var<storage, read> log_p: array<f32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 // The one term of row_term_sum.wgsl: target * log_p.
 fn row_term(term: u32, index: u32, shift: f32) -> f32 {

@@ -2,24 +2,19 @@
 // row (long rows); `short_rows`: one invocation per row with plain loops and no barriers (short
 // rows; flat launch over rows).
 // lse[r] = logsumexp(logits[r, :]), loss[r] = lse[r] - logits[r, labels[r]].
-// A label outside [0, classes) gives NaN.
+// A label outside [0, classes) gives NaN. The Params (rows, length = classes):
+// include/row_params.wgsl.
 
 override WORKGROUP_SIZE: u32 = 256u;
 
 // #include "row_main.wgsl"
 // #include "row_softmax.wgsl"
-
-struct Params {
-  rows: u32,
-  // classes
-  length: u32,
-}
+// #include "row_params.wgsl"
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(3) var<storage, read_write> lse: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 // The values of row_softmax.wgsl: the logits.
 fn row_value(index: u32) -> f32 {

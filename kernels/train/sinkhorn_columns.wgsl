@@ -2,11 +2,12 @@
 // invocation per column k divides the column by (its sum * cols). FIRST = 1: the column is first
 // made from the logits, q[r, k] = exp((x[r, k] - max_r x[r, k]) * inverse_temperature); the
 // per-column max cancels in the division (as does DINOv2's division by the total before it).
+// Entry point `main`: include/flat_count_main.wgsl over the columns.
 
 override WORKGROUP_SIZE: u32 = 64u;
 override FIRST: u32 = 0u;
 
-// #include "flat_index.wgsl"
+// #include "flat_count_main.wgsl"
 
 struct Params {
   rows: u32,
@@ -19,12 +20,12 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> q: array<f32>;
 @group(1) @binding(0) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let k = flat_index(id, groups);
-  if (k >= params.cols) {
-    return;
-  }
+fn flat_count() -> u32 {
+  return params.cols;
+}
+
+// Column k.
+fn element(k: u32) {
   let cols = params.cols;
   var total = 0.0;
   if (FIRST == 1u) {

@@ -1,21 +1,15 @@
 // Entropy -sum_k p log p of each row of p [rows, cols] (a monitor of Sinkhorn-normalised teacher
 // targets, which have no log-probabilities at hand); zero entries contribute 0. One workgroup
-// per row.
+// per row. The Params (rows, length = cols): include/row_params.wgsl.
 
 override WORKGROUP_SIZE: u32 = 64u;
 
 // #include "row_group.wgsl"
 // #include "row_term_sum.wgsl"
-
-struct Params {
-  rows: u32,
-  // cols
-  length: u32,
-}
+// #include "row_params.wgsl"
 
 @group(0) @binding(0) var<storage, read> p: array<f32>;
 @group(0) @binding(1) var<storage, read_write> entropy: array<f32>;
-@group(1) @binding(0) var<uniform> params: Params;
 
 // The one term of row_term_sum.wgsl: -p log p, 0 where p is 0.
 fn row_term(term: u32, index: u32, shift: f32) -> f32 {

@@ -49,9 +49,72 @@ function requireShape(
   return shape;
 }
 
-function numberFrom(config: Record<string, unknown> | undefined, key: string): number | undefined {
+/** `config[key]` when it is a number (a Hugging Face config.json field), else undefined. */
+export function numberFrom(
+  config: Record<string, unknown> | undefined,
+  key: string,
+): number | undefined {
   const value = config?.[key];
   return typeof value === "number" ? value : undefined;
+}
+
+/**
+ * Width, input channels and patch size of a patch-embedding kernel `key` of shape
+ * [width, channels, patch, patch]; a CheckpointError naming `file` (ended by `note`) when the
+ * kernel is not square.
+ */
+export function squarePatchKernel(
+  file: string,
+  key: string,
+  shape: number[],
+  note = "",
+): { embedDim: number; inChannels: number; patch: number } {
+  const [embedDim, inChannels, patchH, patchW] = shape;
+  if (patchH !== patchW) {
+    throw new CheckpointError(`${file}: ${key} has a ${patchH}x${patchW} kernel${note}`);
+  }
+  return { embedDim, inChannels, patch: patchH };
+}
+
+/** `heads` when it splits width `embedDim` evenly; a CheckpointError asking for --heads if not. */
+export function checkedHeads(file: string, embedDim: number, heads: number): number {
+  if (!Number.isInteger(heads) || heads < 1 || embedDim % heads !== 0) {
+    throw new CheckpointError(
+      `${file}: cannot split width ${embedDim} into heads (got ${heads}); pass --heads`,
+    );
+  }
+  return heads;
+}
+
+/**
+ * The ViT fields both checkpoint readers (this file's and dinov3.ts's) take from the weights
+ * alike, given the stem, depth, heads and registers each has read: the feed-forward (SwiGLU when
+ * blocks.0.mlp.w12.weight is there; its hidden width from w3's columns or fc1's rows, read with
+ * `shape2`, a rank-2 shape getter), the qkv bias and the mask token; no drop path.
+ */
+export function vitWeightFields(
+  state: Map<string, HostTensor>,
+  shape2: (key: string) => number[],
+  read: { embedDim: number; inChannels: number; patch: number; depth: number; heads: number },
+  registers: number,
+): Partial<VitConfig> {
+  const swiglu = state.has("blocks.0.mlp.w12.weight");
+  const [rows, columns] = shape2(swiglu ? "blocks.0.mlp.w3.weight" : "blocks.0.mlp.fc1.weight");
+  const feedForwardHidden = swiglu ? columns : rows;
+  return {
+    patchSize: read.patch,
+    inChannels: read.inChannels,
+    embedDim: read.embedDim,
+    depth: read.depth,
+    heads: read.heads,
+    mlpRatio: feedForwardHidden / read.embedDim,
+    feedForwardHidden,
+    qkvBias: state.has("blocks.0.attn.qkv.bias"),
+    registers,
+    feedForward: swiglu ? "swiglu" : "mlp",
+    dropPathRate: 0,
+    maskToken: state.has("mask_token"),
+  };
 }
 
 /**
@@ -66,17 +129,13 @@ export function inferVitConfig(
   config?: Record<string, unknown>,
 ): Partial<VitConfig> {
   const file = options.file ?? "checkpoint";
-  const [embedDim, inChannels, patchH, patchW] = requireShape(
-    state,
+  const stem = "patch_embed.proj.weight";
+  const { embedDim, inChannels, patch } = squarePatchKernel(
     file,
-    "patch_embed.proj.weight",
-    4,
+    stem,
+    requireShape(state, file, stem, 4),
+    "; only square patches",
   );
-  if (patchH !== patchW) {
-    throw new CheckpointError(
-      `${file}: patch_embed.proj.weight has a ${patchH}x${patchW} kernel; only square patches`,
-    );
-  }
   const depth = blockCount(state);
   if (depth === 0) throw new CheckpointError(`${file}: no blocks.N.* keys`);
   const position = requireShape(state, file, "pos_embed", 3);
@@ -86,20 +145,11 @@ export function inferVitConfig(
       `${file}: pos_embed [${position.join(", ")}] is not 1 + a square grid of width ${embedDim}`,
     );
   }
-  const heads = options.heads ?? numberFrom(config, "num_attention_heads") ?? embedDim / 64;
-  if (!Number.isInteger(heads) || heads < 1 || embedDim % heads !== 0) {
-    throw new CheckpointError(
-      `${file}: cannot split width ${embedDim} into heads (got ${heads}); pass --heads`,
-    );
-  }
-  const swiglu = state.has("blocks.0.mlp.w12.weight");
-  const hiddenShape = requireShape(
-    state,
+  const heads = checkedHeads(
     file,
-    swiglu ? "blocks.0.mlp.w3.weight" : "blocks.0.mlp.fc1.weight",
-    2,
+    embedDim,
+    options.heads ?? numberFrom(config, "num_attention_heads") ?? embedDim / 64,
   );
-  const feedForwardHidden = swiglu ? hiddenShape[1] : hiddenShape[0];
   const registers = shapeOf(state, "register_tokens")?.[1] ?? 0;
   const defaultInterpolation: PositionInterpolation = layout === "hf-vit"
     ? "size"
@@ -108,22 +158,16 @@ export function inferVitConfig(
     : "scale-offset";
   const eps = numberFrom(config, "layer_norm_eps") ?? (layout === "hf-vit" ? 1e-12 : 1e-6);
   return {
-    imageSize: side * patchH,
-    patchSize: patchH,
-    inChannels,
-    embedDim,
-    depth,
-    heads,
-    mlpRatio: feedForwardHidden / embedDim,
-    feedForwardHidden,
-    qkvBias: state.has("blocks.0.attn.qkv.bias"),
+    imageSize: side * patch,
+    ...vitWeightFields(
+      state,
+      (key) => requireShape(state, file, key, 2),
+      { embedDim, inChannels, patch, depth, heads },
+      registers,
+    ),
     layerScaleInit: state.has("blocks.0.ls1.gamma") ? 1 : undefined,
-    registers,
-    feedForward: swiglu ? "swiglu" : "mlp",
-    dropPathRate: 0,
     eps,
     interpolation: options.interpolation ?? defaultInterpolation,
-    maskToken: state.has("mask_token"),
   };
 }
 
@@ -132,10 +176,12 @@ export function inferMixerConfig(
   state: Map<string, HostTensor>,
   file = "checkpoint",
 ): Partial<MixerConfig> {
-  const [embedDim, inChannels, patchH, patchW] = requireShape(state, file, "stem.proj.weight", 4);
-  if (patchH !== patchW) {
-    throw new CheckpointError(`${file}: stem.proj.weight has a ${patchH}x${patchW} kernel`);
-  }
+  const stem = "stem.proj.weight";
+  const { embedDim, inChannels, patch } = squarePatchKernel(
+    file,
+    stem,
+    requireShape(state, file, stem, 4),
+  );
   const depth = blockCount(state);
   if (depth === 0) throw new CheckpointError(`${file}: no blocks.N.* keys`);
   const [tokenHidden, tokens] = requireShape(state, file, "blocks.0.mlp_tokens.fc1.weight", 2);
@@ -145,8 +191,8 @@ export function inferMixerConfig(
     throw new CheckpointError(`${file}: ${tokens} tokens is not a square grid`);
   }
   return {
-    imageSize: side * patchH,
-    patchSize: patchH,
+    imageSize: side * patch,
+    patchSize: patch,
     inChannels,
     embedDim,
     depth,

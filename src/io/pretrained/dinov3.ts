@@ -21,6 +21,7 @@
 import type { VitConfig } from "../../nn/vit.ts";
 import { type HostTensor, toFloat32 } from "../../tensor/host.ts";
 import { CheckpointError } from "../safetensors.ts";
+import { checkedHeads, numberFrom, squarePatchKernel, vitWeightFields } from "./architecture.ts";
 import type { CheckpointLayout } from "./layouts.ts";
 
 /** What `mapDinov3Keys` returns. */
@@ -285,11 +286,6 @@ export function mapDinov3Keys(
   return layout === "hf-dinov3" ? mapHuggingFace(raw, file) : mapOfficial(raw, file);
 }
 
-function numberFrom(config: Record<string, unknown> | undefined, key: string): number | undefined {
-  const value = config?.[key];
-  return typeof value === "number" ? value : undefined;
-}
-
 function requireShape(state: Map<string, HostTensor>, file: string, key: string, rank: number) {
   const value = state.get(key);
   if (!value) {
@@ -320,25 +316,20 @@ export function inferDinov3Config(
 ): Partial<VitConfig> {
   const { state, periods } = mapped;
   const file = options.file ?? "checkpoint";
-  const [embedDim, inChannels, patchH, patchW] = requireShape(
-    state,
+  const stem = "patch_embed.proj.weight";
+  const { embedDim, inChannels, patch } = squarePatchKernel(
     file,
-    "patch_embed.proj.weight",
-    4,
+    stem,
+    requireShape(state, file, stem, 4),
   );
-  if (patchH !== patchW) {
-    throw new CheckpointError(`${file}: patch_embed.proj.weight has a ${patchH}x${patchW} kernel`);
-  }
   const depth = blockIndices(state, "blocks.").length;
   if (depth === 0) throw new CheckpointError(`${file}: no blocks (blocks.N.* or layer.N.* keys)`);
   const fromPeriods = periods ? embedDim / (4 * periods.length) : undefined;
-  const heads = options.heads ?? numberFrom(config, "num_attention_heads") ?? fromPeriods ??
-    embedDim / 64;
-  if (!Number.isInteger(heads) || heads < 1 || embedDim % heads !== 0) {
-    throw new CheckpointError(
-      `${file}: cannot split width ${embedDim} into heads (got ${heads}); pass --heads`,
-    );
-  }
+  const heads = checkedHeads(
+    file,
+    embedDim,
+    options.heads ?? numberFrom(config, "num_attention_heads") ?? fromPeriods ?? embedDim / 64,
+  );
   const headSize = embedDim / heads;
   if (headSize % 4 !== 0) {
     throw new CheckpointError(
@@ -361,32 +352,19 @@ export function inferDinov3Config(
       } MLP; DINOv3 uses ${swiglu ? '"silu"' : '"gelu"'}`,
     );
   }
-  const [rows, columns] = requireShape(
-    state,
-    file,
-    swiglu ? "blocks.0.mlp.w3.weight" : "blocks.0.mlp.fc1.weight",
-    2,
-  );
-  const feedForwardHidden = swiglu ? columns : rows;
   const registers = state.get("register_tokens")?.shape.at(-2) ?? 0;
   return {
     imageSize: numberFrom(config, "image_size") ?? 224,
-    patchSize: patchH,
-    inChannels,
-    embedDim,
-    depth,
-    heads,
-    mlpRatio: feedForwardHidden / embedDim,
-    feedForwardHidden,
-    qkvBias: state.has("blocks.0.attn.qkv.bias"),
+    ...vitWeightFields(
+      state,
+      (key) => requireShape(state, file, key, 2),
+      { embedDim, inChannels, patch, depth, heads },
+      registers,
+    ),
     layerScaleInit: state.has("blocks.0.ls1.gamma") ? 1e-5 : undefined,
-    registers,
-    feedForward: swiglu ? "swiglu" : "mlp",
-    dropPathRate: 0,
     eps: numberFrom(config, "layer_norm_eps") ?? 1e-5,
     positionEmbedding: "rope",
     ropeBase: numberFrom(config, "rope_theta") ?? 100,
     ropePeriods: periods,
-    maskToken: state.has("mask_token"),
   };
 }

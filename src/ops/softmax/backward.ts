@@ -60,9 +60,9 @@ export function crossEntropyBackward(
   gpu().dispatch({
     kernel: "softmax/cross_entropy_backward",
     buffers: [
+      gradOut.buffer,
       target.buffer,
       logProbabilities.buffer,
-      gradOut.buffer,
       gradTarget.buffer,
       gradLog.buffer,
     ],
@@ -82,7 +82,7 @@ export function crossEntropyWithLabelsBackward(
   const gradLogits = Tensor.empty(logits.shape);
   gpu().dispatch({
     kernel: "softmax/cross_entropy_labels_backward",
-    buffers: [logits.buffer, labels.buffer, logSumExp.buffer, gradOut.buffer, gradLogits.buffer],
+    buffers: [gradOut.buffer, logits.buffer, labels.buffer, logSumExp.buffer, gradLogits.buffer],
     params: new Uint32Array([logits.size, logits.shape[1]]),
     workgroups: flatWorkgroups(logits.size),
   });
