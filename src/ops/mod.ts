@@ -41,7 +41,11 @@ export {
   sumToShape,
 } from "./reduction/forward.ts";
 export { l2Normalize } from "./reduction/forward.ts";
-export { layerNorm, type NormalizationOps } from "./normalization/forward.ts";
+export {
+  layerNorm,
+  type LayerNormOptions,
+  type NormalizationOps,
+} from "./normalization/forward.ts";
 export {
   crossEntropy,
   crossEntropyWithLabels,

@@ -118,7 +118,7 @@ Deno.test("generate: kernels are flat WGSL keyed family/name; include files get 
   // a form entry (attention/subgroup_forward's `#form f16`) with the f16 bindings swapped in
   const forward = /^ {2}"attention\/subgroup_forward_f16": (".*"),$/m.exec(text);
   assertTrue(forward !== null, `attention/subgroup_forward_f16 missing from ${keys}`);
-  assertTrue(JSON.parse(forward[1]).includes("var<storage, read> query: array<vec2u>;"));
+  assertTrue(JSON.parse(forward[1]).includes("alias InputVec = vec2u;"));
   for await (const entry of Deno.readDir(new URL("../../kernels/include/", import.meta.url))) {
     const name = entry.name.replace(/\.wgsl$/, "");
     assertTrue(
