@@ -7,24 +7,15 @@
 import type { GradTable } from "../../tensor/grad_rule.ts";
 import { ShapeError } from "../../gpu/errors.ts";
 import { formatShape, Tensor } from "../../tensor/tensor.ts";
-import { castValues } from "../cast/forward.ts";
-import { type AttentionOps, selfAttentionSizes } from "./forward.ts";
+import { widenedToF32 } from "../cast/forward.ts";
+import { type AttentionOps, kernelInputs, selfAttentionSizes } from "./forward.ts";
 import {
   attentionSizes,
   checkHeadSize,
   dispatchBackward,
-  kernelInputs,
   packedLayout,
   separateLayout,
 } from "./kernels.ts";
-
-/**
- * The output gradient as the kernels read it: f32 (an f16 one, as `cast`'s gradient rule gives
- * an f16 output, widened; the caller disposes the copy).
- */
-function widenedGradient(gradOutput: Tensor): Tensor {
-  return gradOutput.dtype === "f16" ? castValues(gradOutput, "f32") : gradOutput;
-}
 
 /** Gradients of `attention` given the saved values; returns [dq, dk, dv] (f32, as f16 inputs' are). */
 export function attentionBackward(
@@ -50,7 +41,7 @@ export function attentionBackward(
   if (q.size === 0) return [gradQuery, gradKey, gradValue];
   const read = kernelInputs(sizes, [q, k, v, output]);
   const [query, key, value, saved] = read.inputs;
-  const grad = widenedGradient(gradOutput);
+  const grad = widenedToF32(gradOutput);
   dispatchBackward(
     grad,
     saved,
@@ -91,7 +82,7 @@ export function selfAttentionBackward(
   checkHeadSize("selfAttention backward", sizes, `qkv ${formatShape(qkv.shape)}`);
   const read = kernelInputs(sizes, [qkv, output]);
   const [packed, saved] = read.inputs;
-  const grad = widenedGradient(gradOutput);
+  const grad = widenedToF32(gradOutput);
   dispatchBackward(
     grad,
     saved,

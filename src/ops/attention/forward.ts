@@ -21,7 +21,7 @@ import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
 import { record } from "../../tensor/tape.ts";
 import { formatShape, type Shape, Tensor } from "../../tensor/tensor.ts";
-import { castValues } from "../cast/forward.ts";
+import { castValues, widenedToF32 } from "../cast/forward.ts";
 import {
   type AttentionLayout,
   type AttentionSizes,
@@ -29,7 +29,7 @@ import {
   checkHeadSize,
   defaultScale,
   dispatchForward,
-  kernelInputs,
+  hasF16Form,
   packedLayout,
   separateLayout,
 } from "./kernels.ts";
@@ -46,6 +46,24 @@ export interface AttentionOps {
 export interface AttentionOptions {
   /** Multiplies the scores q k^T before the softmax; default 1 / sqrt(D). */
   scale?: number;
+}
+
+/**
+ * What the kernels read for f16 `inputs` (q, k, v; a packed qkv; the saved output): the inputs
+ * themselves where the kernels picked for `sizes` have an f16 form (`hasF16Form`), else f32 copies
+ * (exact) with `sizes` saying f32. `release()` disposes the copies.
+ */
+export function kernelInputs(
+  sizes: AttentionSizes,
+  inputs: Tensor[],
+): { sizes: AttentionSizes; inputs: Tensor[]; release(): void } {
+  if (!sizes.f16 || hasF16Form(sizes)) return { sizes, inputs, release() {} };
+  const copies = inputs.map((input) => castValues(input, "f32"));
+  return {
+    sizes: { ...sizes, f16: false },
+    inputs: copies,
+    release: () => copies.forEach((copy) => copy.dispose()),
+  };
 }
 
 /**
@@ -173,11 +191,6 @@ export function selfAttention(
   return output;
 }
 
-/** `x` where it is f32, else an f32 copy (the caller disposes it): the plain kernels read f32. */
-function widenedF16(x: Tensor): Tensor {
-  return x.dtype === "f16" ? castValues(x, "f32") : x;
-}
-
 /** Dispatches the scores and softmax kernels into `probabilities` [B, H, N, N]. */
 function dispatchProbabilities(
   query: GPUBuffer,
@@ -219,7 +232,7 @@ export function attentionProbabilities(q: Tensor, k: Tensor, scale?: number): Te
   const { batch, heads, tokens, headSize } = sizes;
   const value = defaultScale("attentionProbabilities", scale, headSize);
   const probabilities = Tensor.empty([batch, heads, tokens, tokens]);
-  const [query, key] = [q, k].map(widenedF16);
+  const [query, key] = [q, k].map(widenedToF32);
   dispatchProbabilities(
     query.buffer,
     key.buffer,
@@ -242,7 +255,7 @@ export function selfAttentionProbabilities(qkv: Tensor, heads: number, scale?: n
   const { batch, tokens, headSize } = sizes;
   const value = defaultScale("selfAttentionProbabilities", scale, headSize);
   const probabilities = Tensor.empty([batch, heads, tokens, tokens]);
-  const read = widenedF16(qkv);
+  const read = widenedToF32(qkv);
   dispatchProbabilities(read.buffer, read.buffer, probabilities, sizes, packedLayout(sizes), value);
   if (read !== qkv) read.dispose();
   return probabilities;
@@ -257,7 +270,7 @@ export function attentionReference(q: Tensor, k: Tensor, v: Tensor, scale?: numb
   const probabilities = attentionProbabilities(q, k, scale);
   const output = Tensor.empty(q.shape);
   const count = output.size;
-  const values = widenedF16(v);
+  const values = widenedToF32(v);
   if (count > 0 && tokens > 0) {
     gpu().dispatch({
       kernel: "attention/reference_mix",

@@ -11,7 +11,6 @@ import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
 import type { KernelName } from "../../gpu/pipeline_cache.ts";
 import { formatShape, Tensor } from "../../tensor/tensor.ts";
-import { castValues } from "../cast/forward.ts";
 import { teamLaunch, type TeamVariant, teamVariantSupported } from "./team_launch.ts";
 
 /** The largest head size the fused kernels support. */
@@ -266,24 +265,6 @@ function fusedParams(sizes: AttentionSizes, layout: AttentionLayout, scale: numb
     layout.outRow,
   ], 6);
   return params;
-}
-
-/**
- * What the kernels read for f16 `inputs` (q, k, v; a packed qkv; the saved output): the inputs
- * themselves where the kernels picked for `sizes` have an f16 form (`hasF16Form`), else f32 copies
- * (exact) with `sizes` saying f32. `release()` disposes the copies.
- */
-export function kernelInputs(
-  sizes: AttentionSizes,
-  inputs: Tensor[],
-): { sizes: AttentionSizes; inputs: Tensor[]; release(): void } {
-  if (!sizes.f16 || hasF16Form(sizes)) return { sizes, inputs, release() {} };
-  const copies = inputs.map((input) => castValues(input, "f32"));
-  return {
-    sizes: { ...sizes, f16: false },
-    inputs: copies,
-    release: () => copies.forEach((copy) => copy.dispose()),
-  };
 }
 
 /** Kernel, entry point, override constants and workgroups of one fused attention kernel. */

@@ -49,6 +49,14 @@ export function castValues(x: Tensor, dtype: FloatDType): Tensor {
 }
 
 /**
+ * `x` itself where it is f32, else an f32 copy of its f16 values (exact; the caller disposes the
+ * copy when the result is not `x`): what f32 kernels and gradient rules read of an f16 tensor.
+ */
+export function widenedToF32(x: Tensor): Tensor {
+  return x.dtype === "f16" ? castValues(x, "f32") : x;
+}
+
+/**
  * `x` converted to `dtype` (f32 or f16) as a new tensor: to f16 rounded to a nearest half,
  * magnitudes from 65520 on to +-infinity, NaN kept; to f32 exact. Differentiable: the gradient
  * passes through as f32 (gradients are f32 whatever the dtype).

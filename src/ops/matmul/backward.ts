@@ -6,7 +6,7 @@
  * gradients are f32.
  * @module
  */
-import { castValues } from "../cast/forward.ts";
+import { widenedToF32 } from "../cast/forward.ts";
 import { activationBackward } from "../elementwise/forward.ts";
 import { matmul, type MatmulOps, sumBlocks } from "./forward.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
@@ -14,15 +14,10 @@ import type { GradTable } from "../../tensor/grad_rule.ts";
 
 /** gradOut * gelu'(pre), elementwise (a pre-activation saved as f16 widened first). */
 function geluBackward(gradOutput: Tensor, savedPre: Tensor): Tensor {
-  const pre = widened(savedPre);
+  const pre = widenedToF32(savedPre);
   const result = activationBackward("gelu", pre, gradOutput);
   if (pre !== savedPre) pre.dispose();
   return result;
-}
-
-/** An f16 tensor widened to f32 for a gradient (one at a time: the peak stays low). */
-function widened(operand: Tensor): Tensor {
-  return operand.dtype === "f16" ? castValues(operand, "f32") : operand;
 }
 
 /** Collapses a batched gradient to the shape of an operand shared across the batch. */
@@ -44,7 +39,7 @@ export const matmulGrads: GradTable<keyof MatmulOps> = {
 
     if (aInput.requiresGrad) {
       // d op(A) = dZ op(B)^T; for A stored as [K, M]: dA = op(B) dZ^T.
-      const b = widened(savedB);
+      const b = widenedToF32(savedB);
       const gradA = transposeA
         ? matmul(b, gradZ, { transposeA: transposeB, transposeB: true })
         : matmul(gradZ, b, { transposeB: !transposeB });
@@ -53,7 +48,7 @@ export const matmulGrads: GradTable<keyof MatmulOps> = {
     }
 
     if (bInput.requiresGrad) {
-      const a = widened(savedA);
+      const a = widenedToF32(savedA);
       const b = savedB;
       const flatten = b.rank === 2 && a.rank > 2 && !transposeA;
       if (flatten) {

@@ -3,7 +3,7 @@
  * @module
  */
 import { layerNormBackward, type NormalizationOps } from "./forward.ts";
-import { castValues } from "../cast/forward.ts";
+import { widenedToF32 } from "../cast/forward.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
 import type { GradTable } from "../../tensor/grad_rule.ts";
 
@@ -14,7 +14,7 @@ export const normalizationGrads: GradTable<keyof NormalizationOps> = {
     const { hasWeight, hasBias } = node.attributes;
     const wantAffine = node.inputs.slice(1).some((input) => input.requiresGrad);
     // x saved as f16 (savedInput "f16") is widened for the kernel, one layer at a time
-    const x = saved.dtype === "f16" ? castValues(saved, "f32") : saved;
+    const x = widenedToF32(saved);
     const { gradX, gradWeight, gradBias } = layerNormBackward(
       x,
       rowMean,
