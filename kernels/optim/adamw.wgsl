@@ -4,6 +4,7 @@
 //   m = beta1 * m + (1 - beta1) * g
 //   v = beta2 * v + (1 - beta2) * g * g
 //   p = p - (lr / bias_correction1) * m / (sqrt(v) / sqrt(bias_correction2) + eps)
+// unless skip_flag[0] is set (a step guard's flag, src/optim/step_guard.ts): then p, m and v stay.
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -24,8 +25,12 @@ struct Scalars {
 @group(0) @binding(3) var<storage, read_write> exp_avg: array<f32>;
 @group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
 @group(0) @binding(5) var<storage, read> multiplier: array<f32>;
+@group(0) @binding(6) var<storage, read> skip_flag: array<u32>;
 
 fn element(i: u32) {
+  if (skip_flag[0] != 0u) {
+    return;
+  }
   let s = step_scalars();
   let g = gradient[i] * multiplier[0];
   let m = s.beta1 * exp_avg[i] + s.one_minus_beta1 * g;

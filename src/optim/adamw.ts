@@ -19,6 +19,7 @@ import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
 import { updatedParameters } from "./parameters.ts";
+import { neverSkip } from "./step_guard.ts";
 import { full, keep, Tensor, tensor, zeros } from "../tensor/tensor.ts";
 
 /** A group of parameters sharing a learning rate and weight decay. */
@@ -54,6 +55,11 @@ export interface AdamWStepOptions {
    * factor from `gradNormClipFactor` (clipping without a pass over the gradients).
    */
   gradScale?: Tensor;
+  /**
+   * A step guard's flag (`StepGuard.flag`, u32 [1]): when it is raised on the GPU, the update
+   * leaves every parameter and its moments as they are.
+   */
+  skipIf?: Tensor;
 }
 
 /** The optimizer's state as tensors, for checkpoints (one entry per parameter, in order). */
@@ -215,7 +221,8 @@ export class AdamW {
 
   /**
    * Updates every parameter that requires grad and has a gradient: one upload of the step's
-   * scalars, then one kernel per parameter. Others are skipped (their step count stays).
+   * scalars, then one kernel per parameter. Others are skipped (their step count stays). With
+   * `skipIf` raised, no parameter changes (their step counts still advance).
    */
   step(options: AdamWStepOptions = {}): void {
     this.#checkAlive("step");
@@ -224,6 +231,10 @@ export class AdamW {
       throw new ShapeError(
         `AdamW.step: gradScale must hold one f32 value, got ${scale.describe()}`,
       );
+    }
+    const skipIf = options.skipIf ?? neverSkip();
+    if (skipIf.size !== 1 || skipIf.dtype !== "u32") {
+      throw new ShapeError(`AdamW.step: skipIf must be one u32 flag, got ${skipIf.describe()}`);
     }
     const active = updatedParameters(this.#params, "AdamW");
     if (active.length === 0) return;
@@ -242,6 +253,7 @@ export class AdamW {
           this.#expAvg[index].buffer,
           this.#expAvgSq[index].buffer,
           scale.buffer,
+          skipIf.buffer,
         ],
         params: new Uint32Array([param.size, index]),
         workgroups: flatWorkgroups(param.size),

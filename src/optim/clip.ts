@@ -10,12 +10,17 @@
  *   norm).
  * - `gradNormClipFactor`: the global norm and factor without touching the gradients, for
  *   `AdamW.step({ gradScale })`, which folds the factor into the update.
+ * - `checkGradients`: the norm pass alone, for a step guard when nothing is clipped.
+ *
+ * Given a `StepGuard` (src/optim/step_guard.ts), the norm pass raises its flag when the global
+ * norm is not finite.
  * @module
  */
 import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
 import { fillBuffer, Tensor, zeros } from "../tensor/tensor.ts";
+import { neverSkip, type StepGuard } from "./step_guard.ts";
 
 /** Partial-sum slots per gradient (the first pass launches at most this many workgroups each). */
 const MAX_PARTS = 64;
@@ -56,8 +61,8 @@ interface NormPass {
   factors: Tensor;
 }
 
-/** Runs the two reduction passes over `grads` (non-empty). */
-function normPass(grads: Tensor[], maxNorm: number): NormPass {
+/** Runs the two reduction passes over `grads` (non-empty), raising `guard`'s flag on a bad norm. */
+function normPass(grads: Tensor[], maxNorm: number, guard?: StepGuard): NormPass {
   const runtime = gpu();
   const count = grads.length;
   const partials = Tensor.empty([count * MAX_PARTS], "f32", "clip partials");
@@ -77,11 +82,12 @@ function normPass(grads: Tensor[], maxNorm: number): NormPass {
   const norms = Tensor.empty([count], "f32", "gradient norms");
   const total = Tensor.empty([1], "f32", "gradient norm");
   const factors = Tensor.empty([count + 1], "f32", "clip factors");
-  const params = new Uint32Array([count, MAX_PARTS, 0]);
+  const params = new Uint32Array([count, MAX_PARTS, 0, guard ? 1 : 0]);
   new Float32Array(params.buffer, 8, 1)[0] = maxNorm;
+  const flag = guard?.flag ?? neverSkip();
   runtime.dispatch({
     kernel: "optim/clip_finalize",
-    buffers: [partials.buffer, norms.buffer, total.buffer, factors.buffer],
+    buffers: [partials.buffer, norms.buffer, total.buffer, factors.buffer, flag.buffer],
     params,
     workgroups: [1],
   });
@@ -102,13 +108,18 @@ function scaleGradient(grad: Tensor, factors: Tensor, index: number): void {
  * Clips the gradients of `params` in place so that their global L2 norm is at most `maxNorm`
  * (PyTorch's `clip_grad_norm_`: every gradient times `min(1, maxNorm / (norm + 1e-6))`).
  * Parameters without a gradient are skipped. Returns the norm before clipping as a one-element
- * tensor on the GPU (the caller disposes it; reading it is a readback).
+ * tensor on the GPU (the caller disposes it; reading it is a readback). With `guard`, a norm that
+ * is not finite raises its flag.
  */
-export function clipGradNorm(params: readonly Tensor[], maxNorm: number): Tensor {
+export function clipGradNorm(
+  params: readonly Tensor[],
+  maxNorm: number,
+  guard?: StepGuard,
+): Tensor {
   checkMaxNorm(maxNorm, "clipGradNorm");
   const grads = gradientsOf(params, "clipGradNorm");
   if (grads.length === 0) return zeros([1]);
-  const { norms, total, factors } = normPass(grads, maxNorm);
+  const { norms, total, factors } = normPass(grads, maxNorm, guard);
   grads.forEach((grad) => scaleGradient(grad, factors, grads.length));
   norms.dispose();
   factors.dispose();
@@ -119,13 +130,18 @@ export function clipGradNorm(params: readonly Tensor[], maxNorm: number): Tensor
  * Clips each gradient of `params` separately to L2 norm at most `maxNorm` (DINO's
  * `utils.clip_gradients`: a gradient whose `maxNorm / (norm + 1e-6)` is below 1 is scaled by it).
  * Returns the norms before clipping, one per parameter that has a gradient, in order, as a
- * tensor of shape [number of such parameters] (the caller disposes it).
+ * tensor of shape [number of such parameters] (the caller disposes it). With `guard`, a global
+ * norm that is not finite raises its flag.
  */
-export function clipGradNormPerParameter(params: readonly Tensor[], maxNorm: number): Tensor {
+export function clipGradNormPerParameter(
+  params: readonly Tensor[],
+  maxNorm: number,
+  guard?: StepGuard,
+): Tensor {
   checkMaxNorm(maxNorm, "clipGradNormPerParameter");
   const grads = gradientsOf(params, "clipGradNormPerParameter");
   if (grads.length === 0) return Tensor.empty([0]);
-  const { norms, total, factors } = normPass(grads, maxNorm);
+  const { norms, total, factors } = normPass(grads, maxNorm, guard);
   grads.forEach((grad, index) => scaleGradient(grad, factors, index));
   total.dispose();
   factors.dispose();
@@ -158,4 +174,15 @@ export function gradNormClipFactor(params: readonly Tensor[], maxNorm: number): 
   norms.dispose();
   factors.dispose();
   return { norm: total, factor };
+}
+
+/**
+ * Raises `guard`'s flag when the gradients of `params` hold an infinity or NaN (their global L2
+ * norm is not finite), leaving them as they are: a step guard's check when nothing is clipped.
+ */
+export function checkGradients(params: readonly Tensor[], guard: StepGuard): void {
+  const grads = gradientsOf(params, "checkGradients");
+  if (grads.length === 0) return;
+  const { norms, total, factors } = normPass(grads, 1, guard);
+  for (const value of [norms, total, factors]) value.dispose();
 }

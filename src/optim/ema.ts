@@ -10,6 +10,7 @@ import { type Gpu, gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
 import { keep, Tensor } from "../tensor/tensor.ts";
+import { neverSkip } from "./step_guard.ts";
 
 const momentumSlots = new WeakMap<Gpu, Tensor>();
 
@@ -44,13 +45,19 @@ function momentumBuffer(momentum: number | (() => number)): Tensor {
  * `target = momentum * target + (1 - momentum) * source`. `momentum` is a number in [0, 1], a
  * function giving one (a schedule: read again when a captured step is replayed), or a
  * one-element f32 tensor on the GPU (for a momentum computed there). Pairs must have the same
- * number of elements; no autograd is recorded.
+ * number of elements; no autograd is recorded. With `skipIf` (a step guard's flag, u32 [1])
+ * raised on the GPU, no target changes.
  */
 export function emaUpdate(
   target: readonly Tensor[],
   source: readonly Tensor[],
   momentum: number | Tensor | (() => number),
+  options: { skipIf?: Tensor } = {},
 ): void {
+  const skipIf = options.skipIf ?? neverSkip();
+  if (skipIf.size !== 1 || skipIf.dtype !== "u32") {
+    throw new ShapeError(`emaUpdate: skipIf must be one u32 flag, got ${skipIf.describe()}`);
+  }
   if (target.length !== source.length) {
     throw new ShapeError(
       `emaUpdate: ${target.length} target tensors but ${source.length} source tensors`,
@@ -81,7 +88,7 @@ export function emaUpdate(
     if (to.size === 0) return;
     runtime.dispatch({
       kernel: "optim/ema",
-      buffers: [to.buffer, source[index].buffer, momentumTensor.buffer],
+      buffers: [to.buffer, source[index].buffer, momentumTensor.buffer, skipIf.buffer],
       params: new Uint32Array([to.size]),
       workgroups: flatWorkgroups(to.size),
     });

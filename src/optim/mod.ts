@@ -7,6 +7,7 @@
  *   (PyTorch's global `clip_grad_norm_`, DINO's per-parameter `clip_gradients`) computed and
  *   applied on the GPU.
  * - `emaUpdate`: `target = momentum * target + (1 - momentum) * source` (DINO's teacher).
+ * - `StepGuard`: skips a step whose gradients are not finite (no NaN reaches the weights).
  * - `cosineSchedule` / `cosineValueAt` / `valueAt`: DINO's cosine schedule with linear warm-up.
  *
  * A DINO step: `clipGradNormPerParameter(student, 3)`, `optimizer.setGroupLr(...)` from the
@@ -25,11 +26,14 @@ export {
 } from "./adamw.ts";
 /** Gradient-norm clipping on the GPU. */
 export {
+  checkGradients,
   clipGradNorm,
   clipGradNormPerParameter,
   type GradNormClip,
   gradNormClipFactor,
 } from "./clip.ts";
+/** The guard that skips a step whose gradients are not finite. */
+export { neverSkip, StepGuard } from "./step_guard.ts";
 /** Exponential moving average of parameters. */
 export { emaUpdate } from "./ema.ts";
 /** Per-step hyperparameter schedules. */

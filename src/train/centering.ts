@@ -78,10 +78,15 @@ export class CenteredLoss {
     );
   }
 
-  /** centre = m * centre + (1 - m) * batch mean of `teacherLogits`. */
-  updateCenter(teacherLogits: Tensor): void {
+  /**
+   * centre = m * centre + (1 - m) * batch mean of `teacherLogits`; unchanged when `skipIf` (a
+   * step guard's flag) is raised on the GPU.
+   */
+  updateCenter(teacherLogits: Tensor, skipIf?: Tensor): void {
     noGrad(() =>
-      tidy(() => emaUpdate([this.center], [mean(teacherLogits, 0, true)], this.centerMomentum))
+      tidy(() =>
+        emaUpdate([this.center], [mean(teacherLogits, 0, true)], this.centerMomentum, { skipIf })
+      )
     );
   }
 

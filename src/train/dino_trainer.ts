@@ -10,6 +10,7 @@ import { StepRecorder } from "../gpu/recorder.ts";
 import { MlpMixer } from "../nn/mixer.ts";
 import { VisionTransformer } from "../nn/vit.ts";
 import type { AdamW } from "../optim/adamw.ts";
+import { StepGuard } from "../optim/step_guard.ts";
 import { Random } from "../tensor/random.ts";
 import { keep, Tensor } from "../tensor/tensor.ts";
 import type { DinoTrainConfig } from "./config.ts";
@@ -65,6 +66,8 @@ export class DinoTrainer {
    * refreshed every `gramUpdateEvery` steps; undefined when the Gram loss is off.
    */
   readonly gramTeacher: Backbone | undefined;
+  /** Skips a step whose gradients are not finite and counts it (`StepResult.skippedSteps`). */
+  readonly guard: StepGuard = new StepGuard();
   /** The resolution phases (one without a curriculum). */
   readonly phases: ResolutionPhase[];
   /** The phase the networks and augmenter are in. */
@@ -315,6 +318,7 @@ export class DinoTrainer {
     this.gramTeacher?.dispose();
     this.optimizer.dispose();
     this.augmenter.dispose();
+    this.guard.dispose();
   }
 }
 

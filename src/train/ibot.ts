@@ -62,7 +62,7 @@ export class IbotPatchLoss extends CenteredLoss {
   }
 
   /** The centre's EMA update (with Sinkhorn-Knopp, which needs no centre, nothing). */
-  override updateCenter(teacherLogits: Tensor): void {
-    if (this.centering === "centering") super.updateCenter(teacherLogits);
+  override updateCenter(teacherLogits: Tensor, skipIf?: Tensor): void {
+    if (this.centering === "centering") super.updateCenter(teacherLogits, skipIf);
   }
 }

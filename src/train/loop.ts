@@ -124,22 +124,52 @@ async function* epochBatches(
   }
 }
 
-/** Reads the step's monitors, stops on a non-finite loss, warns of collapse, appends the line. */
+/**
+ * Steps skipped in a row (gradients not finite, `StepGuard`) at which a run stops: one overflow is
+ * survived, a run whose every step overflows has diverged.
+ */
+export const MAX_SKIPPED_IN_A_ROW = 3;
+
+/**
+ * Reads the step's monitors; warns of steps skipped since the last line (their gradients were not
+ * finite, so nothing was updated) and stops once `MAX_SKIPPED_IN_A_ROW` were skipped in a row, or
+ * on a non-finite loss in a step that was not skipped; warns of collapse; appends the line (not
+ * for a skipped step whose loss is not finite: metrics.jsonl keeps numbers).
+ */
 async function logStep(run: TrainingRun, result: StepResult, at: number): Promise<void> {
   const { config } = run;
+  const before = run.metrics.last?.skipped_steps ?? 0;
   const line = await run.metrics.read(result, run.trainer, at);
-  if (!Number.isFinite(line.loss)) {
+  const skipped = line.skipped_steps ?? 0;
+  const inARow = line.skipped_in_a_row ?? 0;
+  const stop = (what: string) => {
     const last = run.lastCheckpoint
       ? `the last good checkpoint is ${run.lastCheckpoint}`
       : "no checkpoint was written";
-    throw new TrainingDivergedError(
+    return new TrainingDivergedError(`${what}; stopping: ${last}`);
+  };
+  if (inARow >= MAX_SKIPPED_IN_A_ROW) {
+    throw stop(
+      `gradients were not finite (loss ${line.loss}) at ${inARow} steps in a row up to step ` +
+        `${line.step}, all skipped`,
+    );
+  }
+  if (skipped > before) {
+    const count = skipped - before;
+    run.message(
+      `warning at step ${line.step}: ${count} step${count === 1 ? "" : "s"} skipped since the ` +
+        `last line (gradients not finite; weights, optimizer state and centres left as they were)`,
+    );
+  }
+  if (!Number.isFinite(line.loss)) {
+    if (inARow > 0) return;
+    throw stop(
       `loss is ${line.loss} at step ${line.step}` +
         (config.logEvery > 1
           ? ` (read every ${config.logEvery} steps: it went bad after step ${
             line.step - config.logEvery
           })`
-          : "") +
-        `; stopping: ${last}`,
+          : ""),
     );
   }
   const warning = collapseWarning(line.teacher_entropy, config.outDim);

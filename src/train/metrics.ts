@@ -66,6 +66,13 @@ export interface MetricsLine {
   gram_loss?: number;
   /** Side of the global crops (resolution curriculum, high-resolution phase). */
   global_size?: number;
+  /**
+   * Steps this process skipped so far because their gradients were not finite (the step guard),
+   * once it skipped any; the line's own step was one when `skipped_in_a_row` is above 0.
+   */
+  skipped_steps?: number;
+  /** Steps skipped in a row up to this line's step, once any step was skipped. */
+  skipped_in_a_row?: number;
 }
 
 /** k-NN accuracies (percent). */
@@ -138,11 +145,12 @@ export class MetricsLog {
     const extras = [result.ibotLoss, result.koleoLoss, result.gramLoss].filter((t) =>
       t !== undefined
     );
-    const [loss, entropy, kl, centre, ...extraValues] = await readAll([
+    const [loss, entropy, kl, centre, skipped, ...extraValues] = await readAll([
       result.loss,
       result.teacherEntropy,
       result.klDivergence,
       result.centerNormSquared,
+      result.skippedSteps,
       ...extras,
     ]);
     const now = performance.now();
@@ -166,6 +174,10 @@ export class MetricsLog {
     if (result.gramLoss) line.gram_loss = extraValues.shift()![0];
     if (config.resolutionSchedule.length > 0 || config.highResSize > 0) {
       line.global_size = trainer.globalSize;
+    }
+    if (skipped[0] > 0) {
+      line.skipped_steps = skipped[0];
+      line.skipped_in_a_row = skipped[1];
     }
     this.#lastTime = now;
     this.#lastStep = step;

@@ -3,7 +3,8 @@
  * (main_dino.py): views -> teacher on the global views -> student on every view -> losses (DINO;
  * DINOv2's iBOT and KoLeo; DINOv3's Gram anchoring against a frozen Gram teacher) -> backward ->
  * clip -> AdamW (last layer frozen early on) -> EMA teacher (in distillation, the student's EMA) ->
- * centres.
+ * centres. A step whose gradients are not finite changes neither the student nor the centres
+ * (`StepGuard`, src/optim/step_guard.ts); it is counted in `skippedSteps`.
  *
  * The step reads what changes per call only from its declared inputs (`DinoStepInputs`: the batch,
  * the teacher momentum) and what is fixed for a recording from `DinoStepShape`, so that
@@ -13,8 +14,9 @@
  */
 import type { MultiCropAugmenter } from "../data/multi_crop.ts";
 import type { AdamW } from "../optim/adamw.ts";
-import { clipGradNorm, clipGradNormPerParameter } from "../optim/clip.ts";
+import { checkGradients, clipGradNorm, clipGradNormPerParameter } from "../optim/clip.ts";
 import { emaUpdate } from "../optim/ema.ts";
+import type { StepGuard } from "../optim/step_guard.ts";
 import { scale } from "../ops/elementwise/forward.ts";
 import { concat, slice } from "../ops/shape/forward.ts";
 import type { Module } from "../nn/module.ts";
@@ -48,6 +50,8 @@ export interface StepResult {
   koleoLoss?: Tensor;
   /** The Gram anchoring loss (unweighted), when it is on in this step. */
   gramLoss?: Tensor;
+  /** u32 [2]: steps skipped so far for gradients that were not finite, and skipped in a row. */
+  skippedSteps: Tensor;
 }
 
 /** What a step works on: the networks, losses, optimizer and augmenter of a run. */
@@ -74,6 +78,8 @@ export interface DinoStepParts {
   optimizer: AdamW;
   /** The frozen Gram teacher (a snapshot of the EMA teacher's backbone), when Gram is on. */
   gramTeacher: Backbone | undefined;
+  /** Skips the updates of a step whose gradients are not finite (an f16 overflow). */
+  guard: StepGuard;
 }
 
 /** What a step reads from the GPU that changes at every step (uploaded before it runs). */
@@ -147,10 +153,12 @@ export function dinoStep(
   disposeAll(masks?.rows, masks?.weights, ...crops.globals, ...crops.locals);
 
   backward(losses.loss);
-  if (config.clipGrad > 0) clipGradients(student, optimizer, config);
+  // clipping (or a check) raises the guard's flag when a gradient is not finite: the updates of
+  // the step (AdamW, the centres) are then skipped, so no NaN reaches the weights
+  clipGradients(student, optimizer, config, parts.guard);
   // DINO's cancel_gradients_last_layer: the last layer learns nothing in the first epoch(s)
   if (shape.frozenLastLayer) zeroGrad(student.head.lastLayerParameters());
-  optimizer.step();
+  optimizer.step({ skipIf: parts.guard.flag });
   zeroGrad(optimizer.parameters);
 
   // the teacher follows the student (a frozen teacher, in distillation, stays as it is, and the
@@ -160,28 +168,38 @@ export function dinoStep(
     noGrad(() => emaUpdate(follower.parameters(), student.parameters(), inputs.momentum));
   }
   // the centres follow the teacher's mean outputs
-  parts.loss.updateCenter(teacherOut.logits);
-  if (teacherOut.patchLogits) parts.ibotLoss?.updateCenter(teacherOut.patchLogits);
+  const skipIf = parts.guard.flag;
+  parts.loss.updateCenter(teacherOut.logits, skipIf);
+  if (teacherOut.patchLogits) parts.ibotLoss?.updateCenter(teacherOut.patchLogits, skipIf);
   disposeAll(teacherOut.logits, teacherOut.patchLogits);
-  return { ...losses, centerNormSquared: parts.loss.centerNorm() };
+  parts.guard.endStep();
+  return {
+    ...losses,
+    centerNormSquared: parts.loss.centerNorm(),
+    skippedSteps: parts.guard.snapshot(),
+  };
 }
 
 /**
  * Clips the student's gradients at `clipGrad`: each by its own norm (DINO), or by the global norm
  * of each submodule, backbone, DINO head and a separate iBOT head (DINOv2's
- * `for v in student.values(): v.clip_grad_norm_(clip_grad)`).
+ * `for v in student.values(): v.clip_grad_norm_(clip_grad)`); with `clipGrad` 0, only checks
+ * them (given a guard). A norm that is not finite raises `guard`'s flag.
  */
 export function clipGradients(
   student: DinoNetwork,
   optimizer: AdamW,
   config: DinoTrainConfig,
+  guard?: StepGuard,
 ): void {
-  if (config.clipMode === "parameter") {
-    clipGradNormPerParameter(optimizer.parameters, config.clipGrad).dispose();
-    return;
-  }
-  for (const submodule of studentSubmodules(student)) {
-    clipGradNorm(submodule.parameters(), config.clipGrad).dispose();
+  if (!(config.clipGrad > 0)) {
+    if (guard) checkGradients(optimizer.parameters, guard);
+  } else if (config.clipMode === "parameter") {
+    clipGradNormPerParameter(optimizer.parameters, config.clipGrad, guard).dispose();
+  } else {
+    for (const submodule of studentSubmodules(student)) {
+      clipGradNorm(submodule.parameters(), config.clipGrad, guard).dispose();
+    }
   }
 }
 
@@ -278,7 +296,7 @@ function stepLosses(
   masks: Masks | undefined,
   temperature: TeacherTemperature,
   gramTargets: Tensor | undefined,
-): Omit<StepResult, "centerNormSquared"> {
+): Omit<StepResult, "centerNormSquared" | "skippedSteps"> {
   const { config } = parts;
   const batch = teacher.logits.shape[0] / 2;
   return tidy(() => {
@@ -311,7 +329,7 @@ function stepLosses(
       gram = gramLoss(student.firstPatches!, gramTargets);
       terms.push(scale(gram, config.gramLossWeight));
     }
-    const result: Omit<StepResult, "centerNormSquared"> = {
+    const result: Omit<StepResult, "centerNormSquared" | "skippedSteps"> = {
       loss: sumOf(terms),
       teacherEntropy: dino.teacherEntropy,
       klDivergence: dino.klDivergence,

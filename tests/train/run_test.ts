@@ -1,5 +1,5 @@
-// DINO runs end to end on tiny settings: exact resumption, a stop on a non-finite loss that keeps
-// the last good checkpoint (failed writes: write_failures_test.ts).
+// DINO runs end to end on tiny settings: exact resumption, a stop when steps keep being skipped for
+// gradients that are not finite that keeps the last good checkpoint (failed writes: write_failures_test.ts).
 import { join } from "node:path";
 import type { DinoTrainConfig } from "../../src/train/config.ts";
 import {
@@ -67,23 +67,28 @@ gpuTest("train: a run stopped at step k and resumed gives the same losses as one
 });
 
 gpuTest(
-  "train: a non-finite loss stops the run and the last good checkpoint stays loadable",
+  "train: a diverged run (steps skipped for non-finite gradients 3 in a row) stops, the last good checkpoint stays loadable",
   async () => {
     const dir = await Deno.makeTempDir();
     try {
       await runDinoTraining({ config: tinyConfig(dir, { maxSteps: 8 }), train });
       const good = await latestCheckpoint(dir);
+      const messages: string[] = [];
       const error = await assertRejects(
         () =>
           runDinoTraining({
             config: tinyConfig(dir, { maxSteps: 16, lr: 1e36, warmupEpochs: 0 }),
             train,
             resume: dir,
+            onMessage: (message) => messages.push(message),
           }),
         TrainingDivergedError,
-        "at step",
+        "at 3 steps in a row",
       );
       assertTrue(error.message.includes(good), error.message);
+      // the skipped steps before the third were each warned of, and nothing reached the weights
+      const warnings = messages.filter((message) => message.includes("1 step skipped"));
+      assertEquals(warnings.length, 2, messages.join("\n"));
       assertEquals(await latestCheckpoint(dir), good);
       const trainer = new DinoTrainer(tinyConfig(dir), 8);
       const info = await loadCheckpoint(trainer, dir);
