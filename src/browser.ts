@@ -57,7 +57,7 @@ export {
 } from "./io/pretrained/bytes.ts";
 export type { CheckpointLayout } from "./io/pretrained/layouts.ts";
 export type { LoadedModel, LoadModelOptions } from "./io/pretrained/load.ts";
-export { minMax, principalComponents } from "./eval/pca.ts";
+export { componentColours, minMax, principalComponents } from "./eval/pca.ts";
 export type { PrincipalComponents } from "./eval/pca.ts";
 export { VIRIDIS } from "./eval/colormap.ts";
 export { toFloat32 } from "./tensor/host.ts";

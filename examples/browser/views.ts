@@ -11,7 +11,7 @@
  * @module
  */
 /// <reference lib="dom" />
-import { minMax, principalComponents, VIRIDIS } from "../../src/browser.ts";
+import { componentColours, minMax, principalComponents, VIRIDIS } from "../../src/browser.ts";
 
 /** The map of head `head` ([gridH * gridW] of [heads, gridH, gridW]), or the mean of the heads. */
 export function attentionMap(
@@ -84,25 +84,9 @@ export function pcaColours(
     swap ? first[i] <= threshold : first[i] > threshold
   );
   if (selected.length < 2) selected = Array.from({ length: rows }, (_, i) => i);
-  const subset = new Float64Array(selected.length * dim);
-  selected.forEach((row, i) => {
-    for (let d = 0; d < dim; d++) subset[i * dim + d] = patches[row * dim + d];
-  });
-  const count = Math.min(3, dim);
-  const { projections } = principalComponents(subset, selected.length, dim, count);
-  const colours = new Uint8Array(rows * 3);
+  const colours = componentColours(patches, dim, selected);
   const foreground = new Uint8Array(rows);
   for (const row of selected) foreground[row] = 1;
-  for (let c = 0; c < count; c++) {
-    const column = Float64Array.from(
-      { length: selected.length },
-      (_, i) => projections[i * count + c],
-    );
-    const [low, high] = minMax(column);
-    selected.forEach((row, i) => {
-      colours[row * 3 + c] = Math.round((255 * (column[i] - low)) / (high - low || 1));
-    });
-  }
   return { colours, foreground };
 }
 

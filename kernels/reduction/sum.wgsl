@@ -47,8 +47,7 @@ fn simple(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) gro
   if (row >= axis_outputs()) {
     return;
   }
-  let base = axis_start(row);
-  output[row] = strided_sum(base, params.inner, 0u, params.length) * params.scale;
+  output[row] = strided_sum(axis_start(row), params.inner, 0u, params.length) * params.scale;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

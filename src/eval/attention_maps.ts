@@ -153,14 +153,8 @@ export function renderHeatmap(
   return out;
 }
 
-/** `renderHeatmap` encoded as a PNG file. */
-export function heatmapPng(
-  map: ArrayLike<number>,
-  gridH: number,
-  gridW: number,
-  outW: number,
-  outH: number,
-  options: HeatmapOptions = {},
-): Uint8Array {
-  return encodePng(renderHeatmap(map, gridH, gridW, outW, outH, options), outW, outH);
+/** `renderHeatmap` (the same arguments) encoded as a PNG file of outW x outH. */
+export function heatmapPng(...args: Parameters<typeof renderHeatmap>): Uint8Array {
+  const [, , , outW, outH] = args;
+  return encodePng(renderHeatmap(...args), outW, outH);
 }

@@ -169,23 +169,7 @@ export function pcaImages(
     selected = selected.filter((i) => (first[i] - low) / (high - low || 1) > foregroundThreshold);
     if (selected.length < 2) selected = Array.from({ length: rows }, (_, i) => i);
   }
-  const subset = new Float64Array(selected.length * dim);
-  selected.forEach((row, i) => {
-    for (let d = 0; d < dim; d++) subset[i * dim + d] = features[row * dim + d];
-  });
-  const count = Math.min(3, dim);
-  const { projections } = principalComponents(subset, selected.length, dim, count);
-  const colours = new Uint8Array(rows * 3);
-  for (let c = 0; c < count; c++) {
-    const column = Float64Array.from(
-      { length: selected.length },
-      (_, i) => projections[i * count + c],
-    );
-    const [low, high] = minMax(column);
-    selected.forEach((row, i) => {
-      colours[row * 3 + c] = Math.round(255 * (column[i] - low) / (high - low || 1));
-    });
-  }
+  const colours = componentColours(features, dim, selected);
   return Array.from({ length: images }, (_, image) => {
     const out = new Uint8Array(outW * outH * 3);
     for (let y = 0; y < outH; y++) {
@@ -199,6 +183,36 @@ export function pcaImages(
     }
     return out;
   });
+}
+
+/**
+ * RGB bytes [rows, 3] of the rows [rows, dim] of `features`: each row in `selected` coloured by
+ * its first three principal components (fitted on the selected rows alone), each min-max scaled
+ * to 0-255 over them; the other rows black.
+ */
+export function componentColours(
+  features: ArrayLike<number>,
+  dim: number,
+  selected: readonly number[],
+): Uint8Array {
+  const subset = new Float64Array(selected.length * dim);
+  selected.forEach((row, i) => {
+    for (let d = 0; d < dim; d++) subset[i * dim + d] = features[row * dim + d];
+  });
+  const count = Math.min(3, dim);
+  const { projections } = principalComponents(subset, selected.length, dim, count);
+  const colours = new Uint8Array((features.length / dim) * 3);
+  for (let c = 0; c < count; c++) {
+    const column = Float64Array.from(
+      { length: selected.length },
+      (_, i) => projections[i * count + c],
+    );
+    const [low, high] = minMax(column);
+    selected.forEach((row, i) => {
+      colours[row * 3 + c] = Math.round(255 * (column[i] - low) / (high - low || 1));
+    });
+  }
+  return colours;
 }
 
 /** The smallest and largest of `values` ([Infinity, -Infinity] when there are none). */

@@ -14,11 +14,8 @@ import { KernelProfiler, type KernelTime } from "./profiler.ts";
 import { subgroupLanesInOrder } from "./subgroup_lanes.ts";
 import { withWatchdog } from "./watchdog.ts";
 
-interface CommandCapture {
-  commands: CapturedCommand[];
-  failure: string | undefined;
-  generation: number;
-}
+/** A capture in progress: what `endCapture` returns, but the temporaries it holds. */
+type CommandCapture = Omit<CapturedCommands, "owned">;
 
 export type { GpuOptions } from "./adapter.ts";
 export type { DispatchCall, RuntimeCounters } from "./commands.ts";

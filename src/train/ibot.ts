@@ -16,24 +16,18 @@ import { CenteredLoss, type TeacherTemperature } from "./centering.ts";
 
 /** The iBOT patch loss with its centre. */
 export class IbotPatchLoss extends CenteredLoss {
-  /**
-   * The loss for the masked patches: `studentLogits` and `teacherLogits` [M, K] (head outputs at
-   * the masked rows), `weights` [M] (1 / masked patches of each row's crop), over `crops` global
-   * crops; then updates the centre.
-   */
-  forward(
-    studentLogits: Tensor,
-    teacherLogits: Tensor,
-    weights: Tensor,
-    crops: number,
-    teacherTemperature: TeacherTemperature,
-  ): Tensor {
-    const loss = this.compute(studentLogits, teacherLogits, weights, crops, teacherTemperature);
-    this.updateCenter(teacherLogits);
+  /** The loss of `compute` (the same arguments), then the centre's update. */
+  forward(...args: Parameters<IbotPatchLoss["compute"]>): Tensor {
+    const loss = this.compute(...args);
+    this.updateCenter(args[1]);
     return loss;
   }
 
-  /** The loss of `forward`, leaving the centre alone (the training step updates it last). */
+  /**
+   * The loss for the masked patches: `studentLogits` and `teacherLogits` [M, K] (head outputs at
+   * the masked rows), `weights` [M] (1 / masked patches of each row's crop), over `crops` global
+   * crops; the centre is left alone (the training step updates it last).
+   */
   compute(
     studentLogits: Tensor,
     teacherLogits: Tensor,

@@ -1,18 +1,15 @@
 /** `attn`: per-head heat maps, the 60% mask and attention.npy; bad input refused. */
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
-import { runCommands } from "../helpers/cli.ts";
+import { commandRunner } from "../helpers/cli.ts";
 import { attnCommand } from "../../cli/commands/attn.ts";
 import { UserError } from "../../cli/run.ts";
 import { decodeImage, encodePng } from "../../src/io/image.ts";
 import { readNpy } from "../../src/io/npy.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { fileNames, withTempDir } from "../helpers/temp_dir.ts";
+import { MODEL_FIXTURES } from "../helpers/parity.ts";
 
-const MODELS = new URL("../fixtures/models/", import.meta.url).pathname;
-
-function run(args: string[]): Promise<string> {
-  return runCommands([attnCommand()], ["attn", ...args]);
-}
+const run = commandRunner(attnCommand());
 
 gpuTest(
   "attn: heat maps per head, mask and raw probabilities (registers excluded)",
@@ -23,7 +20,7 @@ gpuTest(
       await run([
         `${dir}/in.png`,
         "--weights",
-        `${MODELS}dinov2_vit14_reg4.pth`,
+        `${MODEL_FIXTURES}dinov2_vit14_reg4.pth`,
         "--heads",
         "2",
         "--size",
@@ -61,11 +58,11 @@ gpuTest(
         (await Deno.readFile(`${dir}/in.png`)).subarray(0, 30),
       );
       const refused: [string, string[], string][] = [
-        ["in.png", ["--weights", `${MODELS}timm_mixer16.pth`], "not a ViT checkpoint"],
-        ["bad.png", ["--weights", `${MODELS}hf_vit16`, "--size", "32"], "bad.png"],
+        ["in.png", ["--weights", `${MODEL_FIXTURES}timm_mixer16.pth`], "not a ViT checkpoint"],
+        ["bad.png", ["--weights", `${MODEL_FIXTURES}hf_vit16`, "--size", "32"], "bad.png"],
         [
           "in.png",
-          ["--weights", `${MODELS}hf_vit16`, "--size", "8"],
+          ["--weights", `${MODEL_FIXTURES}hf_vit16`, "--size", "8"],
           "smaller than one 16x16 patch",
         ],
       ];

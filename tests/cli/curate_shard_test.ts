@@ -4,15 +4,13 @@
  * equals a single-process embed; a missing part is named.
  */
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
-import { runCommands, runMain } from "../helpers/cli.ts";
+import { commandRunner, runMain } from "../helpers/cli.ts";
 import { curateCommand } from "../../cli/commands/curate.ts";
 import { CurateError, readEmbeddings } from "../../src/curate/embeddings.ts";
 import { shardFromEnvironment, shardRange } from "../../src/curate/shards.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 
-function run(args: string[]): Promise<string> {
-  return runCommands([curateCommand()], ["curate", ...args]);
-}
+const run = commandRunner(curateCommand());
 
 Deno.test("shardRange and shardFromEnvironment", () => {
   assertEquals([0, 1, 2].map((i) => shardRange(10, i, 3)), [[0, 3], [3, 6], [6, 10]]);

@@ -4,16 +4,14 @@
  * image decontaminated, the folder and the in-memory path agree, broken folders are named.
  */
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
-import { runCommands } from "../helpers/cli.ts";
+import { commandRunner } from "../helpers/cli.ts";
 import { curateCommand } from "../../cli/commands/curate.ts";
 import { CurateError } from "../../src/curate/embeddings.ts";
 import { encodePng } from "../../src/io/image.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { Random } from "../helpers/random.ts";
 
-function run(args: string[]): Promise<string> {
-  return runCommands([curateCommand()], ["curate", ...args]);
-}
+const run = commandRunner(curateCommand());
 
 /** Noise images 16 x 16 gray: train img00..img09, img10..img12 copies of 0..2 (img12 a bit
  * brighter); test t0 a brighter copy of train img05, t1 and t2 new noise. */

@@ -4,7 +4,7 @@ import { Command } from "commander";
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
 import { configFromFlags } from "../../cli/commands/train_options.ts";
 import { DEMO_DEFAULTS, demoCommand, demoDefaults } from "../../cli/commands/demo.ts";
-import { capturingConsole } from "../helpers/cli.ts";
+import { capturingConsole, tinyNetworkFlags } from "../helpers/cli.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
@@ -17,12 +17,7 @@ gpuTest(
           "demo",
           "--synthetic-count",
           "60",
-          "--embed-dim",
-          "16",
-          "--depth",
-          "1",
-          "--heads",
-          "2",
+          ...tinyNetworkFlags(),
           "--max-steps",
           "2",
           "--out",

@@ -3,7 +3,7 @@
  * bad checkpoints and sizes refused, only complete files written.
  */
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
-import { runCommands } from "../helpers/cli.ts";
+import { commandRunner } from "../helpers/cli.ts";
 import { embedCommand } from "../../cli/commands/embed.ts";
 import { UserError } from "../../cli/run.ts";
 import { OutputWriteError } from "../../src/train/run_folder.ts";
@@ -15,15 +15,13 @@ import { readSafetensors } from "../../src/io/safetensors.ts";
 import { toFloat32 } from "../../src/tensor/host.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { fileNames, withTempDir } from "../helpers/temp_dir.ts";
+import { MODEL_FIXTURES } from "../helpers/parity.ts";
 
-const MODELS = new URL("../fixtures/models/", import.meta.url).pathname;
 const IMAGES = new URL("../fixtures/images/", import.meta.url).pathname;
 /** The DINO ViT-S/16 fixture, which needs its head count. */
-const DINO_VIT16 = ["--weights", `${MODELS}dino_vit16.pth`, "--heads", "2"];
+const DINO_VIT16 = ["--weights", `${MODEL_FIXTURES}dino_vit16.pth`, "--heads", "2"];
 
-function run(args: string[]): Promise<string> {
-  return runCommands([embedCommand()], ["embed", ...args]);
-}
+const run = commandRunner(embedCommand());
 
 function picture(width: number, height: number, seed: number): Uint8Array {
   const pixels = new Uint8Array(width * height * 3);
@@ -101,7 +99,7 @@ gpuTest(
         `${dir}/x.png`,
         `${dir}/y.png`,
         "--weights",
-        `${MODELS}hf_vit16`,
+        `${MODEL_FIXTURES}hf_vit16`,
         "--size",
         "48",
         "--batch",
@@ -116,7 +114,7 @@ gpuTest(
       await run([
         dir,
         "--weights",
-        `${MODELS}hf_vit16`,
+        `${MODEL_FIXTURES}hf_vit16`,
         "--size",
         "48",
         "--out",
@@ -130,14 +128,14 @@ gpuTest(
         assertTrue(Math.abs(v - features[i]) < 1e-4, `row value ${i}: ${v} vs ${features[i]}`)
       );
       assertEquals(JSON.parse(file.metadata.files), [`${dir}/x.png`, `${dir}/y.png`]);
-      await run([dir, "--weights", `${MODELS}timm_mixer16.pth`, "--out", `${dir}/m.npy`]);
+      await run([dir, "--weights", `${MODEL_FIXTURES}timm_mixer16.pth`, "--out", `${dir}/m.npy`]);
       assertEquals(readNpy(await Deno.readFile(`${dir}/m.npy`)).shape, [2, 32]);
       await assertRejects(
         () =>
           run([
             dir,
             "--weights",
-            `${MODELS}timm_mixer16.pth`,
+            `${MODEL_FIXTURES}timm_mixer16.pth`,
             "--size",
             "32",
             "--out",
@@ -154,7 +152,7 @@ gpuTest(
   () =>
     withTempDir(async (dir) => {
       await Deno.writeFile(`${dir}/x.png`, picture(32, 32, 6));
-      const bytes = await Deno.readFile(`${MODELS}dino_vit16.pth`);
+      const bytes = await Deno.readFile(`${MODEL_FIXTURES}dino_vit16.pth`);
       await Deno.writeFile(`${dir}/cut.pth`, bytes.subarray(0, 5000));
       const refused: [string[], typeof UserError | typeof OutputWriteError, string][] = [
         [
@@ -168,7 +166,7 @@ gpuTest(
           "--size 8 is smaller than one 16x16 patch",
         ],
         [
-          ["--weights", `${MODELS}dino_vit16.pth`, "--out", `${dir}/o.npy`],
+          ["--weights", `${MODEL_FIXTURES}dino_vit16.pth`, "--out", `${dir}/o.npy`],
           UserError,
           "pass --heads",
         ],

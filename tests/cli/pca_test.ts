@@ -1,17 +1,14 @@
 /** `pca`: one RGB PNG per image from the jointly fitted principal components. */
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
-import { runCommands } from "../helpers/cli.ts";
+import { commandRunner } from "../helpers/cli.ts";
 import { pcaCommand } from "../../cli/commands/pca.ts";
 import { UserError } from "../../cli/run.ts";
 import { decodeImage, encodePng } from "../../src/io/image.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { MODEL_FIXTURES } from "../helpers/parity.ts";
 
-const MODELS = new URL("../fixtures/models/", import.meta.url).pathname;
-
-function run(args: string[]): Promise<string> {
-  return runCommands([pcaCommand()], ["pca", ...args]);
-}
+const run = commandRunner(pcaCommand());
 
 gpuTest(
   "pca: one PNG per image at --size, with colour variation",
@@ -27,7 +24,7 @@ gpuTest(
         `${dir}/a.png`,
         `${dir}/b.png`,
         "--weights",
-        `${MODELS}dinov2_vit14.pth`,
+        `${MODEL_FIXTURES}dinov2_vit14.pth`,
         "--heads",
         "2",
         "--size",
@@ -45,7 +42,14 @@ gpuTest(
         assertTrue(distinct.size > 2, `${name}: ${distinct.size} colours`);
       }
       await assertRejects(
-        () => run([`${dir}/missing.png`, "--weights", `${MODELS}hf_vit16`, "--out", `${dir}/o`]),
+        () =>
+          run([
+            `${dir}/missing.png`,
+            "--weights",
+            `${MODEL_FIXTURES}hf_vit16`,
+            "--out",
+            `${dir}/o`,
+          ]),
         UserError,
         "missing.png",
       );

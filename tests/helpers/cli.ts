@@ -42,6 +42,11 @@ export async function runCommands(
   return printed.log.join("\n");
 }
 
+/** `runCommands` of `command` alone, its name put before the `args` given. */
+export function commandRunner(command: CommandUnknownOpts): (args: string[]) => Promise<string> {
+  return (args) => runCommands([command], [command.name(), ...args]);
+}
+
 /** The tool's entry point. */
 export const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 
@@ -67,6 +72,11 @@ export async function runMain(args: string[], env?: Record<string, string>): Pro
   return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
 }
 
+/** The flags of a tiny network: width 16, depth 1, 2 heads. */
+export function tinyNetworkFlags(): string[] {
+  return ["--embed-dim", "16", "--depth", "1", "--heads", "2"];
+}
+
 /**
  * `dinogpu train` flags of a tiny run of the small preset: 16 px images, patch 8, a 16-wide
  * network of depth 1 and 2 heads, a 32-wide head, batches of 4, 2 local crops, 2 epochs and a
@@ -79,12 +89,7 @@ export const TINY_TRAIN_FLAGS = [
   "16",
   "--patch-size",
   "8",
-  "--embed-dim",
-  "16",
-  "--depth",
-  "1",
-  "--heads",
-  "2",
+  ...tinyNetworkFlags(),
   "--out-dim",
   "32",
   "--batch-size",

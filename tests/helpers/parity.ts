@@ -8,6 +8,9 @@ import { type HostTensor, toFloat32 } from "../../src/tensor/host.ts";
 import { type Shape, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
 
+/** The folder of the model fixtures the scripts above write (with a trailing slash). */
+export const MODEL_FIXTURES = new URL("../fixtures/models/", import.meta.url).pathname;
+
 /** The fixture scripts' `pattern` input, [B, 3, H, W] (square where `width` is left out). */
 export function pattern(batch: number, height: number, width = height): Float32Array {
   const out = new Float32Array(batch * 3 * height * width);

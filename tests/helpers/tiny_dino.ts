@@ -14,6 +14,9 @@ import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import type { StepResult } from "../../src/train/step.ts";
 import { resolveConfig } from "../../src/train/validate.ts";
 
+/** A tiny ViT (16 px images, patch 4, width 16, depth 1, 2 heads): spread and add fields. */
+export const TINY_VIT = { imageSize: 16, patchSize: 4, embedDim: 16, depth: 1, heads: 2 } as const;
+
 /** The 80/20 split of 80 synthetic 16 px images (seed 3) the tiny run trains and evaluates on. */
 export const tinySplit = trainTestSplit(syntheticDataset({ count: 80, size: 16, seed: 3 }), {
   testFraction: 0.2,

@@ -15,11 +15,10 @@ import { gpuTest } from "../helpers/gpu_test.ts";
 import {
   compareToReference,
   firstQueryRows,
+  MODEL_FIXTURES,
   patternImages,
   readAndCompare,
 } from "../helpers/parity.ts";
-
-const FIXTURES = new URL("../fixtures/models/", import.meta.url).pathname;
 
 interface Case {
   name: string;
@@ -31,21 +30,22 @@ interface Case {
   queries: number;
 }
 
-const manifest = JSON.parse(await Deno.readTextFile(`${FIXTURES}manifest.json`)) as {
+const manifest = JSON.parse(await Deno.readTextFile(`${MODEL_FIXTURES}manifest.json`)) as {
   cases: Case[];
 };
 
 for (const entry of manifest.cases) {
   gpuTest(`parity: ${entry.name}`, async () => {
-    const { model, layout } = await loadModel(`${FIXTURES}${entry.weights}`, {
+    const { model, layout } = await loadModel(`${MODEL_FIXTURES}${entry.weights}`, {
       heads: entry.heads,
     });
     assert(
       (entry.arch === "mixer") === !(model instanceof VisionTransformer),
       `${entry.name}: loaded a ${layout} model`,
     );
-    const reference = (await readSafetensorsFile(`${FIXTURES}${entry.name}.expected.safetensors`))
-      .tensors;
+    const reference =
+      (await readSafetensorsFile(`${MODEL_FIXTURES}${entry.name}.expected.safetensors`))
+        .tensors;
     const images = patternImages(entry.batch, entry.size);
     await readAndCompare(
       `${entry.name} features`,

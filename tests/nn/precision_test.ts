@@ -18,10 +18,9 @@ import { backward } from "../../src/tensor/backward.ts";
 import { toFloat32 } from "../../src/tensor/host.ts";
 import { liveTensorCount, readAll, tensor } from "../../src/tensor/tensor.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
-import { patternImages } from "../helpers/parity.ts";
+import { MODEL_FIXTURES, patternImages } from "../helpers/parity.ts";
 
-const FIXTURES = new URL("../fixtures/models/", import.meta.url).pathname;
-const manifest = JSON.parse(await Deno.readTextFile(`${FIXTURES}manifest.json`)) as {
+const manifest = JSON.parse(await Deno.readTextFile(`${MODEL_FIXTURES}manifest.json`)) as {
   cases: { name: string; weights: string; batch: number; size: number; heads: number }[];
 };
 
@@ -38,9 +37,9 @@ function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): 
 
 gpuTest("precision f16: parity-fixture features within 1e-2 of PyTorch's f32", async () => {
   for (const entry of manifest.cases) {
-    const { model } = await loadModel(`${FIXTURES}${entry.weights}`, { heads: entry.heads });
+    const { model } = await loadModel(`${MODEL_FIXTURES}${entry.weights}`, { heads: entry.heads });
     const reference = toFloat32(
-      (await readSafetensorsFile(`${FIXTURES}${entry.name}.expected.safetensors`)).tensors
+      (await readSafetensorsFile(`${MODEL_FIXTURES}${entry.name}.expected.safetensors`)).tensors
         .get("features")!,
     );
     const images = patternImages(entry.batch, entry.size);

@@ -8,6 +8,7 @@ import { Random } from "../../src/tensor/random.ts";
 import { readAll, tensor } from "../../src/tensor/tensor.ts";
 import { assertEquals } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
+import { TINY_VIT } from "../helpers/tiny_dino.ts";
 
 Deno.test("rope: a coordinate transform moves every angle as (c + shift) * scale", () => {
   const periods = [1, 10];
@@ -54,11 +55,7 @@ Deno.test("rope: draws stay in their ranges; rescale scales both axes alike", ()
 
 gpuTest("rope: a ViT perturbs its coordinates in training mode only", async () => {
   const vit = new VisionTransformer({
-    imageSize: 16,
-    patchSize: 4,
-    embedDim: 16,
-    depth: 1,
-    heads: 2,
+    ...TINY_VIT,
     positionEmbedding: "rope",
     ropeAugmentation: { rescale: 2 },
     seed: 3,

@@ -19,7 +19,7 @@ import { startingWeightShare } from "../../src/train/schedules.ts";
 import { loadModel } from "../../src/io/pretrained/load.ts";
 import { assertEquals, assertRejects, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
-import { tinyPatch4Config } from "../helpers/tiny_dino.ts";
+import { TINY_VIT, tinyPatch4Config } from "../helpers/tiny_dino.ts";
 
 const data = syntheticDataset({ count: 48, size: 16, seed: 5 });
 
@@ -161,11 +161,8 @@ gpuTest(
   () =>
     withTeacherRun(async (dir, teacherRun) => {
       const vit = new VisionTransformer({
-        imageSize: 16,
+        ...TINY_VIT,
         patchSize: 8,
-        embedDim: 16,
-        depth: 1,
-        heads: 2,
       });
       const file = join(dir, "bare.safetensors");
       await Deno.writeFile(file, writeSafetensors(await vit.stateDict(), {}));
@@ -206,13 +203,7 @@ async function writeTeacherFile(
   file: string,
   ibot?: { prototypes: number; inDim: number },
 ): Promise<Map<string, HostTensor> | undefined> {
-  const vit = new VisionTransformer({
-    imageSize: 16,
-    patchSize: 4,
-    embedDim: 16,
-    depth: 1,
-    heads: 2,
-  });
+  const vit = new VisionTransformer(TINY_VIT);
   const dino = new DinoHead({
     inDim: 16,
     outDim: 32,

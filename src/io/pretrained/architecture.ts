@@ -33,14 +33,25 @@ function blockCount(state: Map<string, HostTensor>): number {
   return depth;
 }
 
-function requireShape(
+/**
+ * The shape of `key` in `state`, which must have `rank` dimensions; a CheckpointError naming
+ * `file` (and the first keys it has) when it is missing or of another rank.
+ */
+export function requireShape(
   state: Map<string, HostTensor>,
   file: string,
   key: string,
   rank: number,
 ): number[] {
   const shape = shapeOf(state, key);
-  if (!shape) throw new CheckpointError(`${file}: missing key ${key}`);
+  if (!shape) {
+    const keys = [...state.keys()];
+    throw new CheckpointError(
+      `${file}: missing key ${key} (keys: ${keys.slice(0, 12).join(", ")}${
+        keys.length > 12 ? ", ..." : ""
+      })`,
+    );
+  }
   if (shape.length !== rank) {
     throw new CheckpointError(
       `${file}: ${key} has shape [${shape.join(", ")}], expected ${rank} dimensions`,
@@ -59,17 +70,17 @@ export function numberFrom(
 }
 
 /**
- * Width, input channels and patch size of a patch-embedding kernel `key` of shape
- * [width, channels, patch, patch]; a CheckpointError naming `file` (ended by `note`) when the
- * kernel is not square.
+ * Width, input channels and patch size of the patch-embedding kernel `key` of `state`, of shape
+ * [width, channels, patch, patch]; a CheckpointError naming `file` (ended by `note`) when it is
+ * missing, not of rank 4 or not square.
  */
 export function squarePatchKernel(
+  state: Map<string, HostTensor>,
   file: string,
   key: string,
-  shape: number[],
   note = "",
 ): { embedDim: number; inChannels: number; patch: number } {
-  const [embedDim, inChannels, patchH, patchW] = shape;
+  const [embedDim, inChannels, patchH, patchW] = requireShape(state, file, key, 4);
   if (patchH !== patchW) {
     throw new CheckpointError(`${file}: ${key} has a ${patchH}x${patchW} kernel${note}`);
   }
@@ -129,11 +140,10 @@ export function inferVitConfig(
   config?: Record<string, unknown>,
 ): Partial<VitConfig> {
   const file = options.file ?? "checkpoint";
-  const stem = "patch_embed.proj.weight";
   const { embedDim, inChannels, patch } = squarePatchKernel(
+    state,
     file,
-    stem,
-    requireShape(state, file, stem, 4),
+    "patch_embed.proj.weight",
     "; only square patches",
   );
   const depth = blockCount(state);
@@ -176,12 +186,7 @@ export function inferMixerConfig(
   state: Map<string, HostTensor>,
   file = "checkpoint",
 ): Partial<MixerConfig> {
-  const stem = "stem.proj.weight";
-  const { embedDim, inChannels, patch } = squarePatchKernel(
-    file,
-    stem,
-    requireShape(state, file, stem, 4),
-  );
+  const { embedDim, inChannels, patch } = squarePatchKernel(state, file, "stem.proj.weight");
   const depth = blockCount(state);
   if (depth === 0) throw new CheckpointError(`${file}: no blocks.N.* keys`);
   const [tokenHidden, tokens] = requireShape(state, file, "blocks.0.mlp_tokens.fc1.weight", 2);

@@ -21,7 +21,13 @@
 import type { VitConfig } from "../../nn/vit.ts";
 import { type HostTensor, toFloat32 } from "../../tensor/host.ts";
 import { CheckpointError } from "../safetensors.ts";
-import { checkedHeads, numberFrom, squarePatchKernel, vitWeightFields } from "./architecture.ts";
+import {
+  checkedHeads,
+  numberFrom,
+  requireShape,
+  squarePatchKernel,
+  vitWeightFields,
+} from "./architecture.ts";
 import type { CheckpointLayout } from "./layouts.ts";
 
 /** What `mapDinov3Keys` returns. */
@@ -286,23 +292,6 @@ export function mapDinov3Keys(
   return layout === "hf-dinov3" ? mapHuggingFace(raw, file) : mapOfficial(raw, file);
 }
 
-function requireShape(state: Map<string, HostTensor>, file: string, key: string, rank: number) {
-  const value = state.get(key);
-  if (!value) {
-    throw new CheckpointError(
-      `${file}: missing ${key} (keys: ${[...state.keys()].slice(0, 12).join(", ")}${
-        state.size > 12 ? ", ..." : ""
-      })`,
-    );
-  }
-  if (value.shape.length !== rank) {
-    throw new CheckpointError(
-      `${file}: ${key} has shape ${shapeText(value)}, expected rank ${rank}`,
-    );
-  }
-  return value.shape;
-}
-
 /**
  * The ViT configuration of a mapped DINOv3 state dict: patch, width, depth, storage tokens,
  * LayerScale and feed-forward from the weights; heads from `heads`, config.json, the stored
@@ -316,12 +305,7 @@ export function inferDinov3Config(
 ): Partial<VitConfig> {
   const { state, periods } = mapped;
   const file = options.file ?? "checkpoint";
-  const stem = "patch_embed.proj.weight";
-  const { embedDim, inChannels, patch } = squarePatchKernel(
-    file,
-    stem,
-    requireShape(state, file, stem, 4),
-  );
+  const { embedDim, inChannels, patch } = squarePatchKernel(state, file, "patch_embed.proj.weight");
   const depth = blockIndices(state, "blocks.").length;
   if (depth === 0) throw new CheckpointError(`${file}: no blocks (blocks.N.* or layer.N.* keys)`);
   const fromPeriods = periods ? embedDim / (4 * periods.length) : undefined;

@@ -15,10 +15,9 @@ import { batchFeatures } from "../../../src/eval/features.ts";
 import { VisionTransformer } from "../../../src/nn/vit.ts";
 import { noGrad } from "../../../src/tensor/tape.ts";
 import { gpuTest } from "../../helpers/gpu_test.ts";
-import { host, patternImages, readAndCompare } from "../../helpers/parity.ts";
+import { host, MODEL_FIXTURES, patternImages, readAndCompare } from "../../helpers/parity.ts";
 
-const FIXTURES = new URL("../../fixtures/models/", import.meta.url).pathname;
-const WEIGHTS = `${FIXTURES}dinov2_block_chunks.pth`;
+const WEIGHTS = `${MODEL_FIXTURES}dinov2_block_chunks.pth`;
 const SIZE = 16;
 
 /** A state dict whose block keys are `blocks.C.N.norm1.weight` for the given [C, N] pairs. */
@@ -105,7 +104,7 @@ Deno.test("block chunks: inconsistent chunks are a CheckpointError naming them",
 
 gpuTest("block chunks: teacher and student give PyTorch's features", async () => {
   const reference = (await readSafetensorsFile(
-    `${FIXTURES}dinov2_block_chunks.expected.safetensors`,
+    `${MODEL_FIXTURES}dinov2_block_chunks.expected.safetensors`,
   )).tensors;
   const images = patternImages(2, SIZE);
   const teacher = await loadModel(WEIGHTS, { heads: 2 });

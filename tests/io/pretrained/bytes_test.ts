@@ -17,8 +17,8 @@ import {
 import { loadModel } from "../../../src/io/pretrained/load.ts";
 import { CheckpointError } from "../../../src/io/safetensors.ts";
 import { toFloat32 } from "../../../src/tensor/host.ts";
+import { MODEL_FIXTURES } from "../../helpers/parity.ts";
 
-const MODELS = new URL("../../fixtures/models/", import.meta.url).pathname;
 const SAMPLE = new URL("../../../examples/browser/sample.safetensors", import.meta.url).pathname;
 
 /** A fixture: its weights (and config.json), and what reading it must say. */
@@ -82,9 +82,9 @@ const CASES: {
 
 gpuTest("bytes: every fixture format reads and builds the model loadModel builds", async () => {
   for (const item of CASES) {
-    const path = item.path.startsWith("/") ? item.path : MODELS + item.path;
+    const path = item.path.startsWith("/") ? item.path : MODEL_FIXTURES + item.path;
     const config = item.config
-      ? parseConfigJson(await Deno.readTextFile(MODELS + item.config))
+      ? parseConfigJson(await Deno.readTextFile(MODEL_FIXTURES + item.config))
       : undefined;
     const bytes = await Deno.readFile(path);
     assertEquals(weightsFormat(bytes), item.format, `${item.path}: format`);
@@ -121,7 +121,7 @@ gpuTest("bytes: the head count assumed where the file does not store it", async 
   assertEquals(assumedHeads(32), { count: 2, source: "guess" });
   assertEquals(assumedHeads(24), { count: 1, source: "guess" });
   assertEquals(assumedHeads(8), { count: 1, source: "guess" });
-  const weights = await readWeights(await Deno.readFile(MODELS + "dino_vit16.pth"));
+  const weights = await readWeights(await Deno.readFile(MODEL_FIXTURES + "dino_vit16.pth"));
   assertEquals(weights.heads, undefined);
   const built = modelFromWeights(weights);
   assertEquals(built.heads, { count: 2, source: "guess" });
@@ -136,7 +136,7 @@ Deno.test("bytes: files it cannot read say which and why", async () => {
     [new Uint8Array(), "x.bin: the file is empty"],
     [new TextEncoder().encode("<!doctype html>"), "x.bin: neither a safetensors file nor a torch"],
     [new Uint8Array([0x80, 2, 0x7d, 0x71]), "x.bin: pth: this is a bare pickle"],
-    [(await Deno.readFile(MODELS + "dino_vit16.pth")).subarray(0, 3000), "x.bin: zip:"],
+    [(await Deno.readFile(MODEL_FIXTURES + "dino_vit16.pth")).subarray(0, 3000), "x.bin: zip:"],
     [new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0, 0x7b, 1, 2, 3, 4, 5, 6, 7]), "x.bin: safetensors:"],
   ];
   for (const [bytes, message] of cases) {

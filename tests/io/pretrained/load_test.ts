@@ -11,9 +11,7 @@ import { type HostTensor, toFloat32 } from "../../../src/tensor/host.ts";
 import { batchFeatures } from "../../../src/eval/features.ts";
 import { VisionTransformer } from "../../../src/nn/vit.ts";
 import { gpuTest } from "../../helpers/gpu_test.ts";
-import { host, patternImages } from "../../helpers/parity.ts";
-
-const FIXTURES = new URL("../../fixtures/models/", import.meta.url).pathname;
+import { host, MODEL_FIXTURES, patternImages } from "../../helpers/parity.ts";
 
 Deno.test("pretrained: layouts are recognised from the keys", async () => {
   const layouts: Record<string, string> = {
@@ -26,7 +24,7 @@ Deno.test("pretrained: layouts are recognised from the keys", async () => {
     "dino_training_checkpoint.pth": "timm-vit", // head.* present before the backbone filter
   };
   for (const [file, layout] of Object.entries(layouts)) {
-    const { state, config } = await readCheckpoint(`${FIXTURES}${file}`);
+    const { state, config } = await readCheckpoint(`${MODEL_FIXTURES}${file}`);
     const detected = detectLayout(state, config);
     if (file.startsWith("dino_training")) {
       // teacher keys: backbone. stripped, head.* kept until the ViT filter drops them
@@ -39,7 +37,7 @@ Deno.test("pretrained: layouts are recognised from the keys", async () => {
 });
 
 Deno.test("pretrained: inference reads patch, depth, registers, SwiGLU, grid and heads", async () => {
-  const { state } = await readCheckpoint(`${FIXTURES}dinov2_vit14_reg4.pth`);
+  const { state } = await readCheckpoint(`${MODEL_FIXTURES}dinov2_vit14_reg4.pth`);
   const config = inferVitConfig(state, "dinov2", { heads: 2 });
   assertEquals(config.patchSize, 14);
   assertEquals(config.imageSize, 518);
@@ -49,7 +47,7 @@ Deno.test("pretrained: inference reads patch, depth, registers, SwiGLU, grid and
   assertEquals(config.layerScaleInit, 1);
   assertEquals(config.maskToken, true);
   const swiglu = inferVitConfig(
-    (await readCheckpoint(`${FIXTURES}dinov2_swiglu.pth`)).state,
+    (await readCheckpoint(`${MODEL_FIXTURES}dinov2_swiglu.pth`)).state,
     "dinov2",
     {
       heads: 2,
@@ -57,9 +55,13 @@ Deno.test("pretrained: inference reads patch, depth, registers, SwiGLU, grid and
   );
   assertEquals(swiglu.feedForward, "swiglu");
   assertEquals(swiglu.feedForwardHidden, 88); // (int(128 * 2 / 3) + 7) // 8 * 8
-  const dino = inferVitConfig((await readCheckpoint(`${FIXTURES}dino_vit16.pth`)).state, "dino", {
-    heads: 2,
-  });
+  const dino = inferVitConfig(
+    (await readCheckpoint(`${MODEL_FIXTURES}dino_vit16.pth`)).state,
+    "dino",
+    {
+      heads: 2,
+    },
+  );
   assertEquals(dino.interpolation, "scale-offset");
   assertEquals(dino.imageSize, 224);
   // heads default to width / 64: a width of 32 cannot be split that way
@@ -116,10 +118,10 @@ Deno.test("pretrained: Hugging Face query/key/value are concatenated into qkv", 
 gpuTest(
   "pretrained: a DINO training checkpoint loads the teacher and drops the head",
   async () => {
-    const loaded = await loadModel(`${FIXTURES}dino_training_checkpoint.pth`, { heads: 2 });
+    const loaded = await loadModel(`${MODEL_FIXTURES}dino_training_checkpoint.pth`, { heads: 2 });
     assertTrue(loaded.dropped.includes("head.last_layer.weight_g"), loaded.dropped.join(","));
     assertTrue(loaded.model instanceof VisionTransformer);
-    const student = await loadModel(`${FIXTURES}dino_training_checkpoint.pth`, {
+    const student = await loadModel(`${MODEL_FIXTURES}dino_training_checkpoint.pth`, {
       heads: 2,
       prefer: "student",
     });
@@ -135,11 +137,14 @@ gpuTest(
 
 gpuTest("pretrained: the interpolation variant matters (DINO at 320 px with size=)", async () => {
   const expected = toFloat32(
-    (await readSafetensorsFile(`${FIXTURES}dino_vit16_320.expected.safetensors`)).tensors.get(
+    (await readSafetensorsFile(`${MODEL_FIXTURES}dino_vit16_320.expected.safetensors`)).tensors.get(
       "features",
     )!,
   );
-  const loaded = await loadModel(`${FIXTURES}dino_vit16.pth`, { heads: 2, interpolation: "size" });
+  const loaded = await loadModel(`${MODEL_FIXTURES}dino_vit16.pth`, {
+    heads: 2,
+    interpolation: "size",
+  });
   const images = patternImages(1, 320);
   const actual = await batchFeatures(loaded.model, images).read() as Float32Array;
   let worst = 0;
@@ -154,7 +159,7 @@ gpuTest("pretrained: the interpolation variant matters (DINO at 320 px with size
 });
 
 gpuTest("pretrained: unknown keys and inconsistent shapes are listed", async () => {
-  const { state } = await readCheckpoint(`${FIXTURES}dino_vit16.pth`);
+  const { state } = await readCheckpoint(`${MODEL_FIXTURES}dino_vit16.pth`);
   const extra = new Map(state);
   extra.set("blocks.0.attn.rope.freqs", host([4]));
   extra.set("something_else", host([2]));
@@ -187,7 +192,7 @@ Deno.test("pretrained: a truncated checkpoint gives an error naming the file", a
   const dir = await Deno.makeTempDir();
   try {
     for (const name of ["dino_vit16.pth", "hf_vit16/model.safetensors"]) {
-      const bytes = await Deno.readFile(`${FIXTURES}${name}`);
+      const bytes = await Deno.readFile(`${MODEL_FIXTURES}${name}`);
       const path = `${dir}/${name.replace("/", "_")}`;
       await Deno.writeFile(path, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
       const error = await assertRejects(() => loadModel(path, { heads: 2 }), CheckpointError);
