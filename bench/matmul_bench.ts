@@ -3,7 +3,10 @@
  * B = 16). Each iteration waits for the GPU (`gpu().sync()`), so times are real. Variants that
  * do not support a shape are left out; the baseline of each group is the variant matmul uses
  * without tuning; "f16 operands" is the same product on f16 copies of a and b (`cast`; the
- * variant matmul picks for them, f32 sums). The side-by-side comparison with TF.js is bench/tfjs_matmul.ts. On software rendering (llvmpipe) the large cases take
+ * variant matmul picks for them, f32 sums). "weight gradient" is a ViT-S/16 fc1 weight's gradient
+ * dZ^T X (1536 x 384 x 16 * 197 * 2, a stored [K, M]) read transposed by its kernel (the
+ * baseline) and as matmul runs it, a transposed copy and the plain product. The side-by-side
+ * comparison with TF.js is bench/tfjs_matmul.ts. On software rendering (llvmpipe) the large cases take
  * seconds per iteration; MATMUL_BENCH_SIZES=256 keeps only the small one.
  * @module
  */
@@ -11,7 +14,7 @@ import { gpu, initGpu } from "../src/gpu/device.ts";
 import { cast } from "../src/ops/cast/forward.ts";
 import { matmul } from "../src/ops/matmul/forward.ts";
 import { MATMUL_VARIANTS, type MatmulProblem } from "../src/ops/matmul/variants.ts";
-import { defaultMatmulVariant } from "../src/ops/matmul/tuning.ts";
+import { chooseMatmulVariant, defaultMatmulVariant } from "../src/ops/matmul/tuning.ts";
 import { tensor } from "../src/tensor/tensor.ts";
 import { randomValues } from "./random_values.ts";
 
@@ -60,4 +63,37 @@ for (const { label, m, n, k } of cases) {
     matmul(halfA, halfB).dispose();
     await gpu().sync();
   });
+}
+
+if (!wanted || wanted.some((size) => "weight gradient".startsWith(size))) {
+  const [rows, m, n] = [16 * 197 * 2, 1536, 384];
+  const gradient = tensor(randomValues(rows * m, 3), [rows, m]);
+  const input = tensor(randomValues(rows * n, 4), [rows, n]);
+  const kernel = chooseMatmulVariant({
+    batch: 1,
+    m,
+    n,
+    k: rows,
+    transposeA: true,
+    transposeB: false,
+    sharedA: true,
+    sharedB: true,
+  }).name;
+  const label = `weight gradient ${m}x${n}x${rows} tA`;
+  for (
+    const [name, options] of [
+      [`${kernel} reading a transposed`, { transposeA: true, variant: kernel }],
+      ["transposed copy + plain product", { transposeA: true }],
+    ] as const
+  ) {
+    Deno.bench(`matmul ${label} ${name}`, {
+      group: label,
+      baseline: "variant" in options,
+      n: 3,
+      warmup: 1,
+    }, async () => {
+      matmul(gradient, input, options).dispose();
+      await gpu().sync();
+    });
+  }
 }

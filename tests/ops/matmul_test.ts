@@ -1,6 +1,12 @@
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
-import { linear, matmul, type MatmulOptions } from "../../src/ops/matmul/forward.ts";
+import {
+  linear,
+  matmul,
+  type MatmulOptions,
+  TRANSPOSED_COPY_MIN_MULTIPLY_ADDS,
+} from "../../src/ops/matmul/forward.ts";
+import { gpu } from "../../src/gpu/device.ts";
 import {
   hasSubgroupsOfEight,
   kSliceCount,
@@ -326,6 +332,38 @@ gpuTest("matmul: gradients through a K-split product", async () => {
     gradSamples: 24,
   });
 });
+
+gpuTest(
+  "matmul: a large transposed-A product runs as a transposed copy, same values and gradients",
+  async () => {
+    // 128 x 128 x 256 = TRANSPOSED_COPY_MIN_MULTIPLY_ADDS: the copy path; one row fewer is not
+    assertEquals(128 * 128 * 256, TRANSPOSED_COPY_MIN_MULTIPLY_ADDS);
+    const kernels: string[] = [];
+    const runtime = gpu();
+    const dispatch = runtime.dispatch;
+    runtime.dispatch = (call) => {
+      kernels.push(call.kernel);
+      return dispatch.call(runtime, call);
+    };
+    try {
+      await checkMatmul("transposed copy 128x128x256", [256, 128], [256, 128], {
+        transposeA: true,
+      });
+      assertTrue(kernels.includes("shape/permute"), "the large product copies a transposed");
+      kernels.length = 0;
+      await checkMatmul("tA kernel 127x128x256", [256, 127], [256, 128], { transposeA: true });
+      assertTrue(!kernels.includes("shape/permute"), "a smaller product reads a transposed");
+      await checkMatmul(
+        "transposed copy, batched, transposeB, bias",
+        [2, 128, 128],
+        [128, 128],
+        { transposeA: true, transposeB: true, bias: true },
+      );
+    } finally {
+      runtime.dispatch = dispatch;
+    }
+  },
+);
 
 gpuTest("matmul: a long K under a small output is split, a large output is not", () => {
   const problem = (m: number, n: number, k: number) => sharedProduct(m, n, k, { transposeA: true });

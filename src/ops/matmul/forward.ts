@@ -4,10 +4,11 @@
  * @module
  */
 import { ShapeError } from "../../gpu/errors.ts";
-import { needsGrad, record } from "../../tensor/tape.ts";
+import { needsGrad, noGrad, record } from "../../tensor/tape.ts";
 import { formatShape, type Shape, shapeSize, Tensor } from "../../tensor/tensor.ts";
 import { castValues } from "../cast/forward.ts";
 import { launchColumns } from "../reduction/forward.ts";
+import { transpose } from "../shape/forward.ts";
 import { chooseMatmulVariant } from "./tuning.ts";
 import {
   dispatchMatmul,
@@ -159,6 +160,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const geometry = matmulGeometry(a, b, options);
   const { outputShape } = geometry;
   const activation = options.activation ?? "none";
+  if (copiesTransposedA(geometry.problem, options)) return transposedFirst(a, b, options);
   const variant = options.variant
     ? matmulVariant(options.variant)
     : chooseMatmulVariant(geometry.problem);
@@ -248,6 +250,44 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     kept?.dispose();
   }
   return output;
+}
+
+/**
+ * Products of at least this many multiply-adds with a transposed f32 a (a weight gradient,
+ * `dZ^T X`) copy a transposed first and run the plain product: the transposed-A kernels read a
+ * across its rows, 40x under the plain product of the same size on an H200 (docs/GPU_CHECK.md) and
+ * 1.1-1.3x on lavapipe, while the copy costs one pass over a.
+ */
+export const TRANSPOSED_COPY_MIN_MULTIPLY_ADDS = 2 ** 22;
+
+/** Whether `matmul` copies a transposed (see `TRANSPOSED_COPY_MIN_MULTIPLY_ADDS`). */
+function copiesTransposedA(problem: MatmulProblem, options: MatmulOptions): boolean {
+  return problem.transposeA && !problem.f16 && options.variant === undefined &&
+    (options.activation ?? "none") === "none" &&
+    problem.batch * problem.m * problem.n * problem.k >= TRANSPOSED_COPY_MIN_MULTIPLY_ADDS;
+}
+
+/**
+ * `matmul` with `transposeA` as a transposed copy of a and the plain product; recorded as the
+ * transposed product of a itself (its gradient rule saves a and b).
+ */
+function transposedFirst(a: Tensor, b: Tensor, options: MatmulOptions): Tensor {
+  const output = noGrad(() => {
+    const copy = transpose(a, -2, -1);
+    const product = matmul(copy, b, { ...options, transposeA: false });
+    copy.dispose();
+    return product;
+  });
+  const inputs = [a, b];
+  if (options.bias) inputs.push(options.bias);
+  if (options.residual) inputs.push(options.residual);
+  return record("matmul", inputs, output, {
+    transposeA: true,
+    transposeB: options.transposeB ?? false,
+    activation: "none",
+    hasBias: options.bias !== undefined,
+    hasResidual: options.residual !== undefined,
+  }, [a, b]);
 }
 
 /**
