@@ -9,7 +9,7 @@ import { BindingCache } from "./bindings.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { GpuRuntimeError } from "./errors.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
-import type { CapturedCommand, CapturedCommands, CopyCommand, DispatchCommand } from "./capture.ts";
+import type { CapturedCommands, CopyCommand, DispatchCommand } from "./capture.ts";
 import { KernelProfiler, type KernelTime } from "./profiler.ts";
 import { subgroupLanesInOrder } from "./subgroup_lanes.ts";
 import { withWatchdog } from "./watchdog.ts";
