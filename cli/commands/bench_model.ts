@@ -10,6 +10,7 @@ import { batchFeatures } from "../../src/eval/features.ts";
 import { MIXER_SIZES, MlpMixer } from "../../src/nn/mixer.ts";
 import { VisionTransformer, VIT_SIZES } from "../../src/nn/vit.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
+import { TUNE_HELP } from "../matmul_tuning.ts";
 import { UserError } from "../run.ts";
 import { PRECISION_FLAG, PRECISION_HELP, precisionFlag, wholeOption } from "../shared.ts";
 import type { ComputePrecision } from "../../src/nn/module.ts";
@@ -147,8 +148,12 @@ export function benchModelCommand() {
     .option("--out-dim <count>", "DINO head prototypes (--train)", wholeOption("--out-dim"), 65536)
     .option(PRECISION_FLAG, PRECISION_HELP, precisionFlag, "f32" as ComputePrecision)
     .option("--profile", "inference: GPU time per kernel of one more batch (a table on stderr)")
+    .option("--tune", `--train: ${TUNE_HELP}`)
     .option("--json", "print one JSON object (the default output is the same object, indented)")
     .action(async (options) => {
+      if (options.tune && !options.train) {
+        throw new UserError("bench model: --tune tunes a training step's products; add --train");
+      }
       if (options.train && options.profile) {
         throw new UserError(
           "bench model: --profile times inference; for training use train --profile",

@@ -10,7 +10,8 @@ import { MIXER_SIZES } from "../../src/nn/mixer.ts";
 import { VIT_SIZES } from "../../src/nn/vit.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { presetConfig } from "../../src/train/validate.ts";
-import type { Batch } from "../../src/data/loader.ts";
+import { randomImageBatch } from "../../src/data/synthetic.ts";
+import { tuneForTraining } from "../matmul_tuning.ts";
 import { UserError } from "../run.ts";
 
 /** Options of `benchTrainStep`. */
@@ -35,6 +36,8 @@ export interface BenchTrainOptions {
   seconds?: number;
   /** Precision of the networks' Linear products (default f32). */
   precision?: "f32" | "f16";
+  /** Tune the step's matmul shape classes on this adapter first (`tuneTrainingMatmuls`). */
+  tune?: boolean;
 }
 
 /** The architecture keys of a DINO configuration for `arch` (throws a UserError for an unknown one). */
@@ -95,21 +98,9 @@ export async function benchTrainStep(options: BenchTrainOptions): Promise<Record
     freezeLastLayer: 0,
     precision: options.precision ?? "f32",
   });
+  if (options.tune) await tuneForTraining(config);
   const trainer = new DinoTrainer(config, 1_000_000);
-  const images = new Uint8Array(batch * size * size * 3);
-  let state = 12345;
-  for (let i = 0; i < images.length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    images[i] = state >>> 24;
-  }
-  const inputs: Batch = {
-    images,
-    labels: new Int32Array(batch),
-    indices: Int32Array.from({ length: batch }, (_, i) => i),
-    shape: [batch, size, size, 3],
-    epoch: 0,
-    step: 0,
-  };
+  const inputs = randomImageBatch(batch, size);
   const step = () => {
     const result = trainer.trainStep(inputs);
     for (const value of Object.values(result)) value?.dispose();

@@ -42,6 +42,7 @@ import {
   resumedConfig,
   type TrainFlags,
 } from "./train_options.ts";
+import { tuneForTraining } from "../matmul_tuning.ts";
 import { ProgressBar } from "../progress.ts";
 import { UserError } from "../run.ts";
 
@@ -112,6 +113,7 @@ export async function trainFromFlags(
     config = await configFromFlags(flags, defaults);
   }
   await initGpu();
+  if (flags.tune) await tuneForTraining(config);
   let frozen: DistillTeacher | undefined;
   if (teacher) {
     frozen = await loadDistillTeacher(teacher, config, { heads: teacherHeads, teacherHead }).catch(

@@ -15,6 +15,7 @@ import {
 import { ConfigError, presetConfig, validateConfig } from "../../src/train/validate.ts";
 import { UserError } from "../run.ts";
 import { numberOption } from "../shared.ts";
+import { TUNE_HELP } from "../matmul_tuning.ts";
 
 /** Flags that map onto configuration keys (commander camel-cases them). */
 const FLAG_KEYS = [
@@ -62,6 +63,7 @@ export interface TrainFlags {
   shardIndex?: number;
   shardCount?: number;
   profile?: boolean;
+  tune?: boolean;
   highResPhase?: { highResSize: number; highResSteps: number };
   [key: string]: unknown;
 }
@@ -158,6 +160,7 @@ export function addTrainOptions(command: Command): Command {
     .addOption(numeric("--shard-count <n>", "processes sharing every epoch (default 1)"))
     .option("--resume <dir>", "continue the run saved in this folder")
     .option("--profile", "print GPU time per kernel (timestamp queries) after training")
+    .option("--tune", TUNE_HELP)
     .option("--json", "print the result as one JSON object");
 }
 

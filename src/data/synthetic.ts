@@ -6,6 +6,7 @@
  * @module
  */
 import { type ArrayDataset, generatedDataset } from "./dataset.ts";
+import type { Batch } from "./loader.ts";
 import { colourDistance, randomColour } from "./random_colour.ts";
 
 /** The shapes, in class order. */
@@ -121,4 +122,25 @@ export function syntheticDataset(options: SyntheticOptions = {}): ArrayDataset {
     classNames: Array.from({ length: classes }, (_, c) => syntheticClassName(c)),
     salts: [1, 2],
   }, render);
+}
+
+/**
+ * One batch of `count` images of `size` x `size` random bytes (a fixed linear congruential
+ * sequence), epoch 0, step 0: what benchmarks and tuning run a training step on.
+ */
+export function randomImageBatch(count: number, size: number): Batch {
+  const images = new Uint8Array(count * size * size * 3);
+  let state = 12345;
+  for (let i = 0; i < images.length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    images[i] = state >>> 24;
+  }
+  return {
+    images,
+    labels: new Int32Array(count),
+    indices: Int32Array.from({ length: count }, (_, i) => i),
+    shape: [count, size, size, 3],
+    epoch: 0,
+    step: 0,
+  };
 }

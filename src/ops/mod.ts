@@ -64,8 +64,10 @@ export { MATMUL_VARIANTS, type MatmulProblem, type MatmulVariant } from "./matmu
 export {
   chooseMatmulVariant,
   clearMatmulTuning,
+  collectMatmulProblems,
   timeMatmulVariant,
   tuneMatmul,
+  tuneMatmulProblems,
   type TuneOptions,
   type TuneResult,
   type VariantTiming,

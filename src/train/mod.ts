@@ -79,4 +79,6 @@ export { rowEntropy, sinkhornKnopp } from "./sinkhorn.ts";
 export { BlockMaskGenerator, type MaskBatch, type MaskingConfig } from "./masking.ts";
 export { type Backbone, buildBackbone, DinoNetwork, type DinoNetworkParts } from "./models.ts";
 export { type DistillTeacher, type DistillTeacherOptions, loadDistillTeacher } from "./distill.ts";
+/** Matmul tuning for a run's step on this adapter. */
+export { type TrainingTuneOptions, tuneTrainingMatmuls } from "./tune.ts";
 export { type ResolutionPhase, resolutionPhases } from "./curriculum.ts";

@@ -3,8 +3,9 @@
  * tiny model, so the test stays short) and refuse unknown architectures.
  */
 import { assertEquals, assertRejects, assertThrows, assertTrue } from "../helpers/assert.ts";
-import { benchMatmul } from "../../cli/commands/bench.ts";
-import { benchModel } from "../../cli/commands/bench_model.ts";
+import { benchCommand, benchMatmul } from "../../cli/commands/bench.ts";
+import { benchModel, benchModelCommand } from "../../cli/commands/bench_model.ts";
+import { runCommands } from "../helpers/cli.ts";
 import { benchTrainStep } from "../../cli/commands/bench_train.ts";
 import { UserError } from "../../cli/run.ts";
 import { gpu } from "../../src/gpu/device.ts";
@@ -97,5 +98,14 @@ gpuTest("bench model --train times replayed DINO steps with local crops", async 
     () => benchTrainStep({ arch: "resnet50", patch: 16, size: 32, batch: 2 }),
     UserError,
     '--arch must be vit_tiny|vit_small|vit_base|vit_large or mixer_s16|mixer_s32|mixer_b16|mixer_b32|mixer_l16, got "resnet50"',
+  );
+});
+
+Deno.test("bench model --tune without --train is refused", async () => {
+  await assertRejects(
+    () =>
+      runCommands([benchCommand().addCommand(benchModelCommand())], ["bench", "model", "--tune"]),
+    UserError,
+    "bench model: --tune tunes a training step's products; add --train",
   );
 });

@@ -137,8 +137,30 @@ export function defaultMatmulVariant(problem: MatmulProblem): MatmulVariant {
   return scalarVariant;
 }
 
+let collected: MatmulProblem[] | undefined;
+
+/**
+ * Runs `body` and returns, with its result, the products it ran (one per shape class, in the
+ * order first met): what `tuneMatmulProblems` tunes for a workload.
+ */
+export function collectMatmulProblems<T>(body: () => T): { result: T; problems: MatmulProblem[] } {
+  const outer = collected;
+  collected = [];
+  try {
+    const result = body();
+    const byClass = new Map<string, MatmulProblem>();
+    for (const problem of collected) {
+      if (!byClass.has(shapeClass(problem))) byClass.set(shapeClass(problem), problem);
+    }
+    return { result, problems: [...byClass.values()] };
+  } finally {
+    collected = outer;
+  }
+}
+
 /** The variant matmul uses for `problem`: the tuned one for its class on this adapter, or the default. */
 export function chooseMatmulVariant(problem: MatmulProblem): MatmulVariant {
+  collected?.push(problem);
   const tuned = tuningTable()[tuningKey()]?.[shapeClass(problem)];
   if (tuned) {
     const variant = MATMUL_VARIANTS.find((candidate) => candidate.name === tuned.variant);
@@ -324,4 +346,27 @@ export async function tuneMatmul(
     saveTable();
   }
   return { shapeClass: key, variant: best?.variant ?? "", timings };
+}
+
+/**
+ * Tunes the shape class of each of `problems` (from `collectMatmulProblems`) with `tuneMatmul`,
+ * `budgetMs` each, one after the other; `onTuned` hears of each result as it comes.
+ */
+export async function tuneMatmulProblems(
+  problems: readonly MatmulProblem[],
+  options: { budgetMs?: number; onTuned?: (result: TuneResult, index: number) => void } = {},
+): Promise<TuneResult[]> {
+  const results: TuneResult[] = [];
+  for (const problem of problems) {
+    const result = await tuneMatmul(problem.m, problem.n, problem.k, {
+      transposeA: problem.transposeA,
+      transposeB: problem.transposeB,
+      batch: problem.batch,
+      f16: problem.f16,
+      budgetMs: options.budgetMs,
+    });
+    results.push(result);
+    options.onTuned?.(result, results.length - 1);
+  }
+  return results;
 }

@@ -1,0 +1,70 @@
+// Tuning for a training run (src/train/tune.ts): the products of one tiny DINO step, each shape
+// class timed once and remembered, so that matmul then uses the tuned kernel.
+import { assertEquals, assertTrue } from "../helpers/assert.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+import { tinyStepConfig } from "../helpers/tiny_dino.ts";
+import { matmul } from "../../src/ops/matmul/forward.ts";
+import {
+  chooseMatmulVariant,
+  collectMatmulProblems,
+  shapeClass,
+} from "../../src/ops/matmul/tuning.ts";
+import { randomImageBatch } from "../../src/data/synthetic.ts";
+import { DinoTrainer } from "../../src/train/dino_trainer.ts";
+import { MATMUL_VARIANTS } from "../../src/ops/matmul/variants.ts";
+import { tuneTrainingMatmuls } from "../../src/train/tune.ts";
+import { tensor } from "../../src/tensor/tensor.ts";
+
+gpuTest("collectMatmulProblems: the products a body runs, one per shape class", () => {
+  const a = tensor(new Float32Array(8 * 4), [8, 4]);
+  const b = tensor(new Float32Array(4 * 12), [4, 12]);
+  const { result, problems } = collectMatmulProblems(() => {
+    matmul(a, b).dispose();
+    matmul(a, b).dispose(); // the same class again
+    return matmul(b, a, { transposeA: true, transposeB: true });
+  });
+  assertEquals(result.shape, [12, 8]);
+  assertEquals(
+    problems.map(({ m, n, k, transposeA, transposeB }) => [m, n, k, transposeA, transposeB]),
+    [[8, 12, 4, false, false], [12, 8, 4, true, true]],
+  );
+  for (const value of [a, b, result]) value.dispose();
+});
+
+gpuTest("tuneTrainingMatmuls: every product of a step tuned once, then chosen", async () => {
+  // the cache folder is process-wide: set for this test only
+  const previous = Deno.env.get("XDG_CACHE_HOME");
+  Deno.env.set("XDG_CACHE_HOME", await Deno.makeTempDir());
+  try {
+    const config = tinyStepConfig({ dropPathRate: 0 });
+    const heard: number[] = [];
+    const results = await tuneTrainingMatmuls(config, {
+      budgetMs: 150,
+      onTuned: (_, index, count) => heard.push(count - index),
+    });
+    assertTrue(results.length >= 6, `${results.length} shape classes`);
+    assertEquals(heard.at(-1), 1, "onTuned heard of the last class");
+    assertEquals(new Set(results.map((r) => r.shapeClass)).size, results.length);
+    const names = new Set(MATMUL_VARIANTS.map((variant) => variant.name));
+    assertTrue(results.every((r) => names.has(r.variant) && r.timings[0]?.variant === r.variant));
+    // a forward product (x W^T) and a weight gradient's are among them
+    assertTrue(results.some((r) => r.shapeClass.startsWith("t01")), "x @ W^T");
+    assertTrue(results.some((r) => r.shapeClass.startsWith("t00")), "plain products");
+    // matmul now takes the tuned kernel for each product of the step
+    const trainer = new DinoTrainer(config, 1_000_000);
+    trainer.replay = false;
+    const { result, problems } = collectMatmulProblems(() =>
+      trainer.trainStep(randomImageBatch(config.batchSize, config.imageSize))
+    );
+    for (const value of Object.values(result)) value?.dispose();
+    trainer.dispose();
+    const tuned = new Map(results.map((r) => [r.shapeClass, r.variant]));
+    assertEquals(problems.length, results.length);
+    for (const problem of problems) {
+      assertEquals(chooseMatmulVariant(problem).name, tuned.get(shapeClass(problem)));
+    }
+  } finally {
+    if (previous === undefined) Deno.env.delete("XDG_CACHE_HOME");
+    else Deno.env.set("XDG_CACHE_HOME", previous);
+  }
+});
