@@ -413,6 +413,15 @@ async function checkTuning() {
   assertEquals(entries[0][result.shapeClass].variant, result.variant);
 }
 
+gpuTest("matmul: tuning tries the untuned default first (a spent budget keeps it)", async () => {
+  // 8 rows: the default is a vec4 kernel, not the first of MATMUL_VARIANTS
+  const fallback = defaultMatmulVariant(sharedProduct(8, 64, 64)).name;
+  assertTrue(fallback !== MATMUL_VARIANTS[0].name, fallback);
+  const result = await tuneMatmul(8, 64, 64, { budgetMs: 0, remember: false });
+  assertEquals(result.timings.length, 1);
+  assertEquals(result.variant, fallback);
+});
+
 gpuTest("matmul: the default for a large product is the subgroup kernel where it applies", () => {
   const problem = sharedProduct(1024, 1024, 1024);
   const expected = hasSubgroupsOfEight() ? "subgroup-r24x8-64" : "vec4-r8-8x8";

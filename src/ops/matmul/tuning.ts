@@ -256,6 +256,7 @@ async function timeOn(
   budgetMs: number,
   repetitions?: number,
   bestMs = Infinity,
+  onWarm?: (milliseconds: number) => void,
 ): Promise<VariantTiming> {
   const device = gpu();
   const flops = 2 * problem.batch * problem.m * problem.n * problem.k;
@@ -269,6 +270,7 @@ async function timeOn(
   dispatchMatmul(variant, problem, buffers, NO_EPILOGUE); // compile and warm up
   await device.sync();
   const warm = performance.now() - first;
+  onWarm?.(warm);
   if (repetitions === undefined) {
     // Clearly slower than the best so far, even counting compilation: no need for more launches.
     if (warm > 2 * bestMs + 20) return timing(warm, 1);
@@ -319,20 +321,28 @@ export async function tuneMatmul(
   options: TuneOptions = {},
 ): Promise<TuneResult> {
   const problem = problemOf(m, n, k, options);
+  // the heuristic default first: a budget spent after one variant keeps the untuned choice
+  const fallback = defaultMatmulVariant(problem);
   const candidates = (options.variants ?? MATMUL_VARIANTS.map((v) => v.name))
     .map(matmulVariant)
-    .filter((variant) => variant.supports(problem));
+    .filter((variant) => variant.supports(problem))
+    .sort((x, y) => Number(y.name === fallback.name) - Number(x.name === fallback.name));
   const budgetMs = options.budgetMs ?? 1200;
   const perVariant = budgetMs / Math.max(1, candidates.length);
-  const deadline = performance.now() + budgetMs;
+  // the first launch of each variant (its pipeline compiles) does not count against the budget
+  let deadline = performance.now() + budgetMs;
   const buffers = scratchBuffers(problem);
   const timings: VariantTiming[] = [];
   try {
-    // The likely fastest come first; once the budget is spent the rest are not tried.
+    // The default first, then the others; once the budget is spent the rest are not tried.
     for (const variant of candidates) {
       if (timings.length > 0 && performance.now() > deadline) break;
       const best = Math.min(...timings.map((t) => t.milliseconds));
-      timings.push(await timeOn(variant, problem, buffers, perVariant, undefined, best));
+      timings.push(
+        await timeOn(variant, problem, buffers, perVariant, undefined, best, (warm) => {
+          deadline += warm;
+        }),
+      );
     }
   } finally {
     buffers.destroy();
