@@ -13,7 +13,7 @@
 #   DENO_WEBGPU_BACKEND      left as set; dinogpu picks Vulkan where a Vulkan driver is installed
 #   GPU_CHECK_QUICK=1        small shapes, to try the script on a software adapter in a minute
 #   GPU_CHECK_TEST_SECONDS   time limit of the test suite (default 300)
-#   GPU_CHECK_SKIP=a,b       steps to skip: info,matmul,model,train,profile,torch,tests
+#   GPU_CHECK_SKIP=a,b       steps to skip: info,matmul,model,train,profile,tune,torch,tests
 set -uo pipefail
 source "$(dirname "$0")/common.sh" runs/gpu_check "$@"
 PYTHON="${PYTHON:-python3}"
@@ -89,6 +89,18 @@ if step profile; then
     --out "$out/profile_run" >"$out/profile.log" 2>&1 || echo "profile run failed"
   rm -rf "$out/profile_run"
   grep -A 40 -i "kernel" "$out/profile.log" | head -50
+fi
+
+if step tune; then
+  # the model step's training step again after `--tune` timed the kernels for its shapes, with a
+  # cache of its own (the steps above ran untuned, the tests below stay untuned)
+  read -r arch patch size batch flags <<<"${model_runs[-1]}"
+  # shellcheck disable=SC2086 # flags: words of their own
+  XDG_CACHE_HOME="$out/tune_cache" "${cli[@]}" bench model --arch "$arch" --patch "$patch" \
+    --size "$size" --batch "$batch" $flags --tune --json >"$out/tuned.jsonl" 2>"$out/tune.log" ||
+    echo "tuned bench model failed (see $out/tune.log)"
+  tail -1 "$out/tune.log"
+  cat "$out/tuned.jsonl"
 fi
 
 if step torch; then

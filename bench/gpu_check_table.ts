@@ -61,13 +61,13 @@ for (const row of readLines("matmul.jsonl")) {
     `${row.variant} (${row.milliseconds} ms; default ${row.defaultVariant})`,
   );
 }
-for (const row of readLines("model.jsonl")) {
+for (const row of [...readLines("model.jsonl"), ...readLines("tuned.jsonl")]) {
   const training = row.localCrops !== undefined;
   add(
     `${training ? "DINO training step" : "inference"} ${row.arch}/${row.patch} ${row.size} px, ` +
       `batch ${row.batch}${
         training ? `, ${row.localCrops} local crops of ${row.localSize}, out_dim ${row.outDim}` : ""
-      }`,
+      }${row.tuned ? ", after --tune" : ""}`,
     `${row.imagesPerSecond} images/s`,
     `${training ? row.millisecondsPerStep : row.millisecondsPerBatch} ms per ${
       training ? "step" : "batch"

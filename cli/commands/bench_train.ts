@@ -129,6 +129,7 @@ export async function benchTrainStep(options: BenchTrainOptions): Promise<Record
       localSize,
       outDim,
       precision: config.precision,
+      tuned: options.tune === true,
       iterations,
       replayed: trainer.replayFailure === undefined,
       imagesPerSecond: Math.round(iterations * batch / seconds * 100) / 100,
