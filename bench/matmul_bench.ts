@@ -12,7 +12,7 @@
  */
 import { gpu, initGpu } from "../src/gpu/device.ts";
 import { cast } from "../src/ops/cast/forward.ts";
-import { matmul } from "../src/ops/matmul/forward.ts";
+import { matmul, matmulGeometry } from "../src/ops/matmul/forward.ts";
 import { MATMUL_VARIANTS, type MatmulProblem } from "../src/ops/matmul/variants.ts";
 import { chooseMatmulVariant, defaultMatmulVariant } from "../src/ops/matmul/tuning.ts";
 import { tensor } from "../src/tensor/tensor.ts";
@@ -69,16 +69,8 @@ if (!wanted || wanted.some((size) => "weight gradient".startsWith(size))) {
   const [rows, m, n] = [16 * 197 * 2, 1536, 384];
   const gradient = tensor(randomValues(rows * m, 3), [rows, m]);
   const input = tensor(randomValues(rows * n, 4), [rows, n]);
-  const kernel = chooseMatmulVariant({
-    batch: 1,
-    m,
-    n,
-    k: rows,
-    transposeA: true,
-    transposeB: false,
-    sharedA: true,
-    sharedB: true,
-  }).name;
+  const kernel =
+    chooseMatmulVariant(matmulGeometry(gradient, input, { transposeA: true }).problem).name;
   const label = `weight gradient ${m}x${n}x${rows} tA`;
   for (
     const [name, options] of [

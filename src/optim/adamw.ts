@@ -19,7 +19,7 @@ import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
 import { updatedParameters } from "./parameters.ts";
-import { neverSkip } from "./step_guard.ts";
+import { skipFlag } from "./step_guard.ts";
 import { full, keep, Tensor, tensor, zeros } from "../tensor/tensor.ts";
 
 /** A group of parameters sharing a learning rate and weight decay. */
@@ -232,10 +232,7 @@ export class AdamW {
         `AdamW.step: gradScale must hold one f32 value, got ${scale.describe()}`,
       );
     }
-    const skipIf = options.skipIf ?? neverSkip();
-    if (skipIf.size !== 1 || skipIf.dtype !== "u32") {
-      throw new ShapeError(`AdamW.step: skipIf must be one u32 flag, got ${skipIf.describe()}`);
-    }
+    const skipIf = skipFlag(options.skipIf, "AdamW.step");
     const active = updatedParameters(this.#params, "AdamW");
     if (active.length === 0) return;
     const runtime = gpu();

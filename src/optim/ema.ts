@@ -10,7 +10,7 @@ import { type Gpu, gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
 import { flatWorkgroups } from "../gpu/launch.ts";
 import { keep, Tensor } from "../tensor/tensor.ts";
-import { neverSkip } from "./step_guard.ts";
+import { skipFlag } from "./step_guard.ts";
 
 const momentumSlots = new WeakMap<Gpu, Tensor>();
 
@@ -54,10 +54,7 @@ export function emaUpdate(
   momentum: number | Tensor | (() => number),
   options: { skipIf?: Tensor } = {},
 ): void {
-  const skipIf = options.skipIf ?? neverSkip();
-  if (skipIf.size !== 1 || skipIf.dtype !== "u32") {
-    throw new ShapeError(`emaUpdate: skipIf must be one u32 flag, got ${skipIf.describe()}`);
-  }
+  const skipIf = skipFlag(options.skipIf, "emaUpdate");
   if (target.length !== source.length) {
     throw new ShapeError(
       `emaUpdate: ${target.length} target tensors but ${source.length} source tensors`,

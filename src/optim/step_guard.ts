@@ -15,6 +15,7 @@
  * @module
  */
 import { type Gpu, gpu } from "../gpu/device.ts";
+import { ShapeError } from "../gpu/errors.ts";
 import { keep, Tensor, zeros } from "../tensor/tensor.ts";
 
 const neverFlags = new WeakMap<Gpu, Tensor>();
@@ -31,6 +32,18 @@ export function neverSkip(): Tensor {
     neverFlags.set(runtime, flag);
   }
   return flag;
+}
+
+/**
+ * The flag a guarded update reads: `skipIf` when given (it must be one u32, else a ShapeError
+ * naming `what`), else `neverSkip()`.
+ */
+export function skipFlag(skipIf: Tensor | undefined, what: string): Tensor {
+  if (skipIf === undefined) return neverSkip();
+  if (skipIf.size !== 1 || skipIf.dtype !== "u32") {
+    throw new ShapeError(`${what}: skipIf must be one u32 flag, got ${skipIf.describe()}`);
+  }
+  return skipIf;
 }
 
 /** The flag and counts of guarded steps (see the module doc). */

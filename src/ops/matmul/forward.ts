@@ -176,9 +176,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
         `${problem.transposeB}): ${variant.description}`,
     );
   }
-  const inputs = [a, b];
-  if (options.bias) inputs.push(options.bias);
-  if (options.residual) inputs.push(options.residual);
+  const inputs = matmulInputs(a, b, options);
   const recording = needsGrad(inputs);
   const output = Tensor.empty(outputShape, "f32", "matmul");
   const plain = !options.bias && !options.residual && activation === "none" &&
@@ -202,16 +200,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     launchColumns(partials, output, 1, partials.shape[0], problem.m * problem.n, 1, 1);
     partials.dispose();
     if (widen) { for (const copy of [left, right]) copy.dispose(); }
-    if (recording) {
-      record("matmul", inputs, output, {
-        transposeA: problem.transposeA,
-        transposeB: problem.transposeB,
-        activation,
-        hasBias: false,
-        hasResidual: false,
-      }, [a, b]);
-    }
-    return output;
+    return recordMatmul(inputs, output, options, [a, b]);
   }
   const pre = recording && activation === "gelu"
     ? Tensor.empty(outputShape, "f32", "matmul pre-activation")
@@ -240,13 +229,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     // activation), widened again for the gradient
     const kept = pre && geometry.problem.f16 ? castValues(pre, "f16") : pre;
     if (kept !== pre) pre?.dispose();
-    record("matmul", inputs, output, {
-      transposeA: problem.transposeA,
-      transposeB: problem.transposeB,
-      activation,
-      hasBias: options.bias !== undefined,
-      hasResidual: options.residual !== undefined,
-    }, kept ? [a, b, kept] : [a, b]);
+    recordMatmul(inputs, output, options, kept ? [a, b, kept] : [a, b]);
     kept?.dispose();
   }
   return output;
@@ -278,16 +261,31 @@ function transposedFirst(a: Tensor, b: Tensor, options: MatmulOptions): Tensor {
     copy.dispose();
     return product;
   });
+  return recordMatmul(matmulInputs(a, b, options), output, options, [a, b]);
+}
+
+/** The inputs of a matmul node: a, b, then the bias and the residual where given. */
+function matmulInputs(a: Tensor, b: Tensor, options: MatmulOptions): Tensor[] {
   const inputs = [a, b];
   if (options.bias) inputs.push(options.bias);
   if (options.residual) inputs.push(options.residual);
+  return inputs;
+}
+
+/** Records `output` as a matmul node of `inputs` laid out by `options`, keeping `saved`. */
+function recordMatmul(
+  inputs: Tensor[],
+  output: Tensor,
+  options: MatmulOptions,
+  saved: Tensor[],
+): Tensor {
   return record("matmul", inputs, output, {
-    transposeA: true,
+    transposeA: options.transposeA ?? false,
     transposeB: options.transposeB ?? false,
-    activation: "none",
+    activation: options.activation ?? "none",
     hasBias: options.bias !== undefined,
     hasResidual: options.residual !== undefined,
-  }, [a, b]);
+  }, saved);
 }
 
 /**
