@@ -3,7 +3,6 @@
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { tinyStepConfig } from "../helpers/tiny_dino.ts";
-import { matmul } from "../../src/ops/matmul/forward.ts";
 import {
   chooseMatmulVariant,
   collectMatmulProblems,
@@ -13,23 +12,6 @@ import { randomImageBatch } from "../../src/data/synthetic.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { MATMUL_VARIANTS } from "../../src/ops/matmul/variants.ts";
 import { tuneTrainingMatmuls } from "../../src/train/tune.ts";
-import { tensor } from "../../src/tensor/tensor.ts";
-
-gpuTest("collectMatmulProblems: the products a body runs, one per shape class", () => {
-  const a = tensor(new Float32Array(8 * 4), [8, 4]);
-  const b = tensor(new Float32Array(4 * 12), [4, 12]);
-  const { result, problems } = collectMatmulProblems(() => {
-    matmul(a, b).dispose();
-    matmul(a, b).dispose(); // the same class again
-    return matmul(b, a, { transposeA: true, transposeB: true });
-  });
-  assertEquals(result.shape, [12, 8]);
-  assertEquals(
-    problems.map(({ m, n, k, transposeA, transposeB }) => [m, n, k, transposeA, transposeB]),
-    [[8, 12, 4, false, false], [12, 8, 4, true, true]],
-  );
-  for (const value of [a, b, result]) value.dispose();
-});
 
 gpuTest("tuneTrainingMatmuls: every product of a step tuned once, then chosen", async () => {
   // the cache folder is process-wide: set for this test only

@@ -1,0 +1,95 @@
+// The matmul autotuner and the heuristic default (src/ops/matmul/tuning.ts): timings, the cache
+// file, the order variants are tried in, the products a body runs.
+import { assertEquals, assertTrue } from "../helpers/assert.ts";
+import { gpuTest } from "../helpers/gpu_test.ts";
+import { sharedProduct } from "../helpers/matmul_problem.ts";
+import { matmul } from "../../src/ops/matmul/forward.ts";
+import {
+  chooseMatmulVariant,
+  collectMatmulProblems,
+  defaultMatmulVariant,
+  shapeClass,
+  tuneMatmul,
+} from "../../src/ops/matmul/tuning.ts";
+import { hasSubgroupsOfEight, MATMUL_VARIANTS } from "../../src/ops/matmul/variants.ts";
+import { tensor } from "../../src/tensor/tensor.ts";
+
+gpuTest("matmul: tuning times the variants and matmul then uses the fastest", async () => {
+  // The cache folder is process-wide: set for this test only (later modules' GPU drivers read it).
+  const previous = Deno.env.get("XDG_CACHE_HOME");
+  Deno.env.set("XDG_CACHE_HOME", await Deno.makeTempDir());
+  try {
+    await checkTuning();
+  } finally {
+    if (previous === undefined) Deno.env.delete("XDG_CACHE_HOME");
+    else Deno.env.set("XDG_CACHE_HOME", previous);
+  }
+});
+
+async function checkTuning() {
+  // a budget no loaded machine exhausts (pipeline compiles count against it: with 400 ms, a
+  // load average above 9 left only one variant timed); each variant still times at most 64 launches
+  const result = await tuneMatmul(64, 64, 64, { budgetMs: 60_000 });
+  assertTrue(result.timings.length >= 4, "every applicable variant is timed");
+  for (let i = 1; i < result.timings.length; i++) {
+    assertTrue(result.timings[i - 1].milliseconds <= result.timings[i].milliseconds);
+  }
+  assertTrue(result.timings.every((timing) => timing.gflops > 0));
+  assertEquals(result.variant, result.timings[0].variant);
+  const problem = sharedProduct(60, 64, 48);
+  assertEquals(shapeClass(problem), result.shapeClass);
+  assertEquals(chooseMatmulVariant(problem).name, result.variant);
+  const file = `${Deno.env.get("XDG_CACHE_HOME")}/dinogpu/matmul_tuning.json`;
+  const saved = JSON.parse(await Deno.readTextFile(file));
+  const entries = Object.values(saved) as Record<string, { variant: string }>[];
+  assertEquals(entries[0][result.shapeClass].variant, result.variant);
+}
+
+gpuTest("matmul: tuning tries the untuned default first (a spent budget keeps it)", async () => {
+  // 8 rows: the default is a vec4 kernel, not the first of MATMUL_VARIANTS
+  const fallback = defaultMatmulVariant(sharedProduct(8, 64, 64)).name;
+  assertTrue(fallback !== MATMUL_VARIANTS[0].name, fallback);
+  const result = await tuneMatmul(8, 64, 64, { budgetMs: 0, remember: false });
+  assertEquals(result.timings.length, 1);
+  assertEquals(result.variant, fallback);
+});
+
+gpuTest("matmul: the default for a large product is the subgroup kernel where it applies", () => {
+  const problem = sharedProduct(1024, 1024, 1024);
+  const expected = hasSubgroupsOfEight() ? "subgroup-r24x8-64" : "vec4-r8-8x8";
+  assertEquals(defaultMatmulVariant(problem).name, expected);
+  assertEquals(
+    defaultMatmulVariant({ ...problem, m: 20 }).name,
+    hasSubgroupsOfEight() ? "subgroup-r16x8-64" : "vec4-r8-8x8",
+  );
+  assertEquals(
+    defaultMatmulVariant({ ...problem, n: 256 }).name,
+    hasSubgroupsOfEight() ? "subgroup-r24x8-32" : "vec4-r8-8x8",
+  );
+  assertEquals(
+    defaultMatmulVariant({ ...problem, m: 4352, n: 64, k: 256, transposeB: true }).name,
+    hasSubgroupsOfEight() ? "subgroup-r24x8-fit" : "vec4-r8-8x8",
+  );
+  assertEquals(
+    defaultMatmulVariant({ ...problem, m: 3152, n: 1152, k: 384 }).name,
+    hasSubgroupsOfEight() ? "subgroup-r24x8-32" : "vec4-r8-8x8",
+  );
+  assertEquals(defaultMatmulVariant({ ...problem, k: 1022 }).name, "tiled-32x32x16");
+  assertEquals(defaultMatmulVariant({ ...problem, m: 3, n: 5, k: 7 }).name, "scalar-4x4");
+});
+
+gpuTest("collectMatmulProblems: the products a body runs, one per shape class", () => {
+  const a = tensor(new Float32Array(8 * 4), [8, 4]);
+  const b = tensor(new Float32Array(4 * 12), [4, 12]);
+  const { result, problems } = collectMatmulProblems(() => {
+    matmul(a, b).dispose();
+    matmul(a, b).dispose(); // the same class again
+    return matmul(b, a, { transposeA: true, transposeB: true });
+  });
+  assertEquals(result.shape, [12, 8]);
+  assertEquals(
+    problems.map(({ m, n, k, transposeA, transposeB }) => [m, n, k, transposeA, transposeB]),
+    [[8, 12, 4, false, false], [12, 8, 4, true, true]],
+  );
+  for (const value of [a, b, result]) value.dispose();
+});
