@@ -24,3 +24,18 @@ export function gpuTest(name: string, body: () => Promise<void> | void): void {
     },
   });
 }
+
+/**
+ * Notes the kernel of every dispatch from now on into `kernels` (empty it between checks), until
+ * `stop()`.
+ */
+export function watchKernels(): { kernels: string[]; stop(): void } {
+  const kernels: string[] = [];
+  const runtime = gpu();
+  const dispatch = runtime.dispatch;
+  runtime.dispatch = (call) => {
+    kernels.push(call.kernel);
+    return dispatch.call(runtime, call);
+  };
+  return { kernels, stop: () => void (runtime.dispatch = dispatch) };
+}

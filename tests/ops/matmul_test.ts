@@ -1,22 +1,19 @@
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
-import {
-  linear,
-  matmul,
-  type MatmulOptions,
-  TRANSPOSED_COPY_MIN_MULTIPLY_ADDS,
-} from "../../src/ops/matmul/forward.ts";
-import { gpu } from "../../src/gpu/device.ts";
+import { linear, matmul, type MatmulOptions } from "../../src/ops/matmul/forward.ts";
 import {
   hasSubgroupsOfEight,
   kSliceCount,
   MATMUL_VARIANTS,
   type MatmulProblem,
 } from "../../src/ops/matmul/variants.ts";
-import { defaultMatmulVariant } from "../../src/ops/matmul/tuning.ts";
+import {
+  defaultMatmulVariant,
+  TRANSPOSED_COPY_MIN_MULTIPLY_ADDS,
+} from "../../src/ops/matmul/tuning.ts";
 import { readAll, type Shape, type Tensor, tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
-import { gpuTest } from "../helpers/gpu_test.ts";
+import { gpuTest, watchKernels } from "../helpers/gpu_test.ts";
 import { sharedProduct } from "../helpers/matmul_problem.ts";
 import { Random } from "../helpers/random.ts";
 import { matmulReference } from "../../src/ops/matmul/reference.ts";
@@ -333,13 +330,7 @@ gpuTest(
   async () => {
     // 128 x 128 x 256 = TRANSPOSED_COPY_MIN_MULTIPLY_ADDS: the copy path; one row fewer is not
     assertEquals(128 * 128 * 256, TRANSPOSED_COPY_MIN_MULTIPLY_ADDS);
-    const kernels: string[] = [];
-    const runtime = gpu();
-    const dispatch = runtime.dispatch;
-    runtime.dispatch = (call) => {
-      kernels.push(call.kernel);
-      return dispatch.call(runtime, call);
-    };
+    const { kernels, stop } = watchKernels();
     try {
       await checkMatmul("transposed copy 128x128x256", [256, 128], [256, 128], {
         transposeA: true,
@@ -355,7 +346,7 @@ gpuTest(
         { transposeA: true, transposeB: true, bias: true },
       );
     } finally {
-      runtime.dispatch = dispatch;
+      stop();
     }
   },
 );

@@ -1,18 +1,21 @@
 // The matmul autotuner and the heuristic default (src/ops/matmul/tuning.ts): timings, the cache
 // file, the order variants are tried in, the products a body runs.
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
-import { gpuTest } from "../helpers/gpu_test.ts";
+import { gpuTest, watchKernels } from "../helpers/gpu_test.ts";
 import { sharedProduct } from "../helpers/matmul_problem.ts";
 import { matmul } from "../../src/ops/matmul/forward.ts";
 import {
   chooseMatmulVariant,
+  choosesTransposedCopy,
+  clearMatmulTuning,
   collectMatmulProblems,
   defaultMatmulVariant,
   shapeClass,
+  TRANSPOSED_COPY,
   tuneMatmul,
 } from "../../src/ops/matmul/tuning.ts";
 import { hasSubgroupsOfEight, MATMUL_VARIANTS } from "../../src/ops/matmul/variants.ts";
-import { tensor } from "../../src/tensor/tensor.ts";
+import { tensor, zeros } from "../../src/tensor/tensor.ts";
 
 gpuTest("matmul: tuning times the variants and matmul then uses the fastest", async () => {
   // The cache folder is process-wide: set for this test only (later modules' GPU drivers read it).
@@ -92,4 +95,45 @@ gpuTest("collectMatmulProblems: the products a body runs, one per shape class", 
     [[8, 12, 4, false, false], [12, 8, 4, true, true]],
   );
   for (const value of [a, b, result]) value.dispose();
+});
+
+gpuTest("matmul: tuning weighs the transposed copy against the transposed-A kernels", async () => {
+  const previous = Deno.env.get("XDG_CACHE_HOME");
+  Deno.env.set("XDG_CACHE_HOME", await Deno.makeTempDir());
+  clearMatmulTuning();
+  const { kernels, stop } = watchKernels();
+  // the kernels a transposed-A product of a [k, m] and b [k, n] launches
+  const launched = (m: number, n: number, k: number) => {
+    kernels.length = 0;
+    const a = zeros([k, m]);
+    const b = zeros([k, n]);
+    matmul(a, b, { transposeA: true }).dispose();
+    a.dispose();
+    b.dispose();
+    return [...kernels];
+  };
+  const problem = sharedProduct(128, 128, 256, { transposeA: true });
+  try {
+    // untuned, by size: 128 x 128 x 256 copies, 124 rows (the same shape class) do not
+    assertTrue(launched(128, 128, 256).includes("shape/permute"));
+    assertTrue(!launched(124, 128, 256).includes("shape/permute"));
+    const all = await tuneMatmul(128, 128, 256, { transposeA: true, budgetMs: 60_000 });
+    const names = all.timings.map((timing) => timing.variant);
+    assertTrue(names.includes(TRANSPOSED_COPY) && names.length >= 3, names.join(", "));
+    assertTrue(all.timings.every((timing) => timing.gflops > 0));
+    assertEquals(choosesTransposedCopy(problem), all.variant === TRANSPOSED_COPY);
+    // tuned to the kernels alone: even the large product reads a transposed
+    const direct = await tuneMatmul(128, 128, 256, { transposeA: true, transposedCopy: false });
+    assertTrue(direct.variant !== TRANSPOSED_COPY);
+    assertTrue(!launched(128, 128, 256).includes("shape/permute"));
+    // tuned to the copy alone: a smaller product of the same class copies too
+    const copy = await tuneMatmul(128, 128, 256, { transposeA: true, variants: [] });
+    assertEquals(copy.timings.map((timing) => timing.variant), [TRANSPOSED_COPY]);
+    assertTrue(launched(124, 128, 256).includes("shape/permute"));
+  } finally {
+    stop();
+    clearMatmulTuning();
+    if (previous === undefined) Deno.env.delete("XDG_CACHE_HOME");
+    else Deno.env.set("XDG_CACHE_HOME", previous);
+  }
 });

@@ -9,7 +9,7 @@ import { formatShape, type Shape, shapeSize, Tensor } from "../../tensor/tensor.
 import { castValues } from "../cast/forward.ts";
 import { launchColumns } from "../reduction/forward.ts";
 import { transpose } from "../shape/forward.ts";
-import { chooseMatmulVariant } from "./tuning.ts";
+import { chooseMatmulVariant, choosesTransposedCopy, transposedCopyApplies } from "./choice.ts";
 import {
   dispatchMatmul,
   kSliceCount,
@@ -235,19 +235,10 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   return output;
 }
 
-/**
- * Products of at least this many multiply-adds with a transposed f32 a (a weight gradient,
- * `dZ^T X`) copy a transposed first and run the plain product: the transposed-A kernels read a
- * across its rows, 40x under the plain product of the same size on an H200 (docs/GPU_CHECK.md) and
- * 1.1-1.3x on lavapipe, while the copy costs one pass over a.
- */
-export const TRANSPOSED_COPY_MIN_MULTIPLY_ADDS = 2 ** 22;
-
-/** Whether `matmul` copies a transposed (see `TRANSPOSED_COPY_MIN_MULTIPLY_ADDS`). */
+/** Whether `matmul` copies a transposed (see `choosesTransposedCopy`). */
 function copiesTransposedA(problem: MatmulProblem, options: MatmulOptions): boolean {
-  return problem.transposeA && !problem.f16 && options.variant === undefined &&
-    (options.activation ?? "none") === "none" &&
-    problem.batch * problem.m * problem.n * problem.k >= TRANSPOSED_COPY_MIN_MULTIPLY_ADDS;
+  return transposedCopyApplies(problem) && options.variant === undefined &&
+    (options.activation ?? "none") === "none" && choosesTransposedCopy(problem);
 }
 
 /**

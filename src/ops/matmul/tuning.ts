@@ -1,11 +1,23 @@
 /**
- * The matmul autotuner: times the kernel variants (./variants.ts) on an adapter, remembers the
- * fastest per shape class in memory and in `$XDG_CACHE_HOME/dinogpu/matmul_tuning.json` (or
- * `~/.cache/dinogpu/`) when the process may, and otherwise picks a variant by heuristics.
+ * The matmul autotuner: times the kernel variants (./variants.ts), and for a transposed f32 a the
+ * transposed copy too, on an adapter, and remembers the fastest per shape class (./choice.ts keeps
+ * the table and picks from it).
  * @module
  */
 import { gpu } from "../../gpu/device.ts";
 import { ShapeError } from "../../gpu/errors.ts";
+import { noGrad } from "../../tensor/tape.ts";
+import { Tensor } from "../../tensor/tensor.ts";
+import { transpose } from "../shape/forward.ts";
+import {
+  chooseMatmulVariant,
+  defaultMatmulVariant,
+  rememberChoice,
+  shapeClass,
+  TRANSPOSED_COPY,
+  TRANSPOSED_COPY_MIN_MULTIPLY_ADDS,
+  transposedCopyApplies,
+} from "./choice.ts";
 import {
   dispatchMatmul,
   MATMUL_VARIANTS,
@@ -14,160 +26,19 @@ import {
   type MatmulProblem,
   type MatmulVariant,
   matmulVariant,
-  scalarVariant,
 } from "./variants.ts";
 
-/** Whether the vec4 variants apply: K and N multiples of 4 (and M with transposeA). */
-function vec4Aligned(problem: MatmulProblem): boolean {
-  return problem.k % 4 === 0 && problem.n % 4 === 0 && (!problem.transposeA || problem.m % 4 === 0);
-}
-
-/** Rounds up to a power of two (for shape classes). */
-function powerOfTwo(value: number): number {
-  return 2 ** Math.ceil(Math.log2(Math.max(1, value)));
-}
-
-/** The tuner's shape class of a problem: sizes rounded to powers of two, transposes, alignment. */
-export function shapeClass(problem: MatmulProblem): string {
-  const aligned = vec4Aligned(problem) ? "v4" : "s";
-  return `t${problem.transposeA ? 1 : 0}${problem.transposeB ? 1 : 0}` +
-    `:m${powerOfTwo(problem.batch * problem.m)}:n${powerOfTwo(problem.n)}` +
-    `:k${powerOfTwo(problem.k)}:${aligned}${problem.f16 ? ":f16" : ""}`;
-}
-
-/** One tuned choice. */
-export interface TunedChoice {
-  /** The fastest variant. */
-  variant: string;
-  /** Its speed on the tuned shape. */
-  gflops: number;
-}
-
-type TuningTable = Record<string, Record<string, TunedChoice>>;
-let table: TuningTable | undefined;
-
-function cacheFile(): string | undefined {
-  try {
-    const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-    if (!deno) return undefined;
-    const base = deno.env.get("XDG_CACHE_HOME") ||
-      (deno.env.get("HOME") ? `${deno.env.get("HOME")}/.cache` : undefined);
-    return base ? `${base}/dinogpu/matmul_tuning.json` : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function tuningTable(): TuningTable {
-  if (table) return table;
-  table = {};
-  const file = cacheFile();
-  if (file) {
-    try {
-      const parsed = JSON.parse(Deno.readTextFileSync(file));
-      if (parsed && typeof parsed === "object") table = parsed as TuningTable;
-    } catch {
-      // no cache yet, or no permission: start empty
-    }
-  }
-  return table;
-}
-
-function saveTable(): void {
-  const file = cacheFile();
-  if (!file || !table) return;
-  // written beside and renamed: a full disk leaves the old cache, never half a file
-  const temporary = `${file}.tmp-${Deno.pid}`;
-  try {
-    Deno.mkdirSync(file.slice(0, file.lastIndexOf("/")), { recursive: true });
-    Deno.writeTextFileSync(temporary, JSON.stringify(table, null, 1));
-    Deno.renameSync(temporary, file);
-  } catch {
-    // read-only home, no permission or no space: keep the in-memory table only
-    try {
-      Deno.removeSync(temporary);
-    } catch {
-      // never written
-    }
-  }
-}
-
-/**
- * The tuning table's key: the adapter's description and a digest of the variant names, so that
- * choices tuned against another set of variants (an older version) are not reused.
- */
-function tuningKey(): string {
-  let digest = 0;
-  for (const char of MATMUL_VARIANTS.map((variant) => variant.name).join(",")) {
-    digest = (Math.imul(digest, 31) + char.charCodeAt(0)) >>> 0;
-  }
-  return `${gpu().description} #${digest.toString(16)}`;
-}
-
-/** Forgets every tuned choice held in memory (the cache file stays). */
-export function clearMatmulTuning(): void {
-  table = {};
-}
-
-/**
- * The variant picked by heuristics, without tuning: the subgroup kernel where the device has
- * subgroups and the product is large enough to fill its 16- or 24-row blocks (the fastest at
- * 1024^3 on lavapipe, about 3x the vec4 kernels; its workgroup fitted to N up to 128), else
- * register-blocked vec4, else workgroup-tiled or scalar.
- */
-export function defaultMatmulVariant(problem: MatmulProblem): MatmulVariant {
-  const rows = problem.batch * problem.m;
-  // A lane covers 8 columns; 64-lane workgroups unless 32 leave fewer lanes idle at the edge, and
-  // up to N = 128 a workgroup of several row groups (4352 x 64 x 256 on lavapipe: 15 ms against
-  // 40-47 ms with 32 lanes; no gain from N = 192 on).
-  const lanes = Math.ceil(problem.n / 8);
-  const idle = (width: number) => Math.ceil(lanes / width) * width - lanes;
-  const subgroup = matmulVariant(
-    problem.m < 48
-      ? "subgroup-r16x8-64"
-      : problem.n <= 128
-      ? "subgroup-r24x8-fit"
-      : idle(64) <= idle(32)
-      ? "subgroup-r24x8-64"
-      : "subgroup-r24x8-32",
-  );
-  if (problem.m >= 16 && problem.n >= 32 && subgroup.supports(problem)) return subgroup;
-  if (vec4Aligned(problem)) return matmulVariant(rows >= 8 ? "vec4-r8-8x8" : "vec4-r4-8x8");
-  if (problem.m >= 32 && problem.n >= 32) return matmulVariant("tiled-32x32x16");
-  return scalarVariant;
-}
-
-let collected: MatmulProblem[] | undefined;
-
-/**
- * Runs `body` and returns, with its result, the products it ran (one per shape class, in the
- * order first met): what `tuneMatmulProblems` tunes for a workload.
- */
-export function collectMatmulProblems<T>(body: () => T): { result: T; problems: MatmulProblem[] } {
-  const outer = collected;
-  collected = [];
-  try {
-    const result = body();
-    const byClass = new Map<string, MatmulProblem>();
-    for (const problem of collected) {
-      if (!byClass.has(shapeClass(problem))) byClass.set(shapeClass(problem), problem);
-    }
-    return { result, problems: [...byClass.values()] };
-  } finally {
-    collected = outer;
-  }
-}
-
-/** The variant matmul uses for `problem`: the tuned one for its class on this adapter, or the default. */
-export function chooseMatmulVariant(problem: MatmulProblem): MatmulVariant {
-  collected?.push(problem);
-  const tuned = tuningTable()[tuningKey()]?.[shapeClass(problem)];
-  if (tuned) {
-    const variant = MATMUL_VARIANTS.find((candidate) => candidate.name === tuned.variant);
-    if (variant?.supports(problem)) return variant;
-  }
-  return defaultMatmulVariant(problem);
-}
+export {
+  chooseMatmulVariant,
+  choosesTransposedCopy,
+  clearMatmulTuning,
+  collectMatmulProblems,
+  defaultMatmulVariant,
+  shapeClass,
+  TRANSPOSED_COPY,
+  TRANSPOSED_COPY_MIN_MULTIPLY_ADDS,
+  type TunedChoice,
+} from "./choice.ts";
 
 /** Options of `tuneMatmul` and `timeMatmulVariant`. */
 export interface TuneOptions {
@@ -186,6 +57,8 @@ export interface TuneOptions {
   budgetMs?: number;
   /** Store the result in the tuning table (and file); default true. */
   remember?: boolean;
+  /** With `transposeA` on f32: time the transposed copy and plain product too (default true). */
+  transposedCopy?: boolean;
 }
 
 /** The timing of one variant. */
@@ -284,6 +157,54 @@ async function timeOn(
 }
 
 /**
+ * Times `problem` (a transposed a) as `matmul`'s copy path: a transposed copy of a, then the plain
+ * product with the variant chosen for it (tuned or default). Like `timeOn`, clearly slower than
+ * `bestMs` after the first launch stops there.
+ */
+async function timeTransposedCopy(
+  problem: MatmulProblem,
+  buffers: MatmulBuffers,
+  budgetMs: number,
+  bestMs: number,
+  onWarm: (milliseconds: number) => void,
+): Promise<VariantTiming> {
+  const device = gpu();
+  const plain = { ...problem, transposeA: false };
+  const variant = chooseMatmulVariant(plain);
+  const source = Tensor.empty([problem.batch, problem.k, problem.m]);
+  const launch = () => {
+    const copy = noGrad(() => transpose(source, -2, -1));
+    dispatchMatmul(variant, plain, { ...buffers, a: copy.buffer }, NO_EPILOGUE);
+    copy.dispose();
+  };
+  const flops = 2 * problem.batch * problem.m * problem.n * problem.k;
+  const timing = (milliseconds: number, repetitions: number): VariantTiming => ({
+    variant: TRANSPOSED_COPY,
+    milliseconds,
+    gflops: flops / milliseconds / 1e6,
+    repetitions,
+  });
+  try {
+    const first = performance.now();
+    launch();
+    await device.sync();
+    const warm = performance.now() - first;
+    onWarm(warm);
+    if (warm > 2 * bestMs + 20) return timing(warm, 1);
+    const repetitions = Math.max(
+      1,
+      Math.min(64, Math.floor((budgetMs - warm) / Math.max(warm, 1))),
+    );
+    const start = performance.now();
+    for (let i = 0; i < repetitions; i++) launch();
+    await device.sync();
+    return timing((performance.now() - start) / repetitions, repetitions);
+  } finally {
+    source.dispose();
+  }
+}
+
+/**
  * Times one variant on an m x n x k product (zero-filled operands) and returns its speed. With
  * `repetitions`, times exactly that many launches behind one sync.
  */
@@ -334,7 +255,16 @@ export async function tuneMatmul(
   const buffers = scratchBuffers(problem);
   const timings: VariantTiming[] = [];
   try {
-    // The default first, then the others; once the budget is spent the rest are not tried.
+    // The default first (the copy path where matmul would take it untuned), then the others;
+    // once the budget is spent the rest are not tried.
+    const copyPath = options.transposedCopy !== false && transposedCopyApplies(problem);
+    const copyTiming = (bestMs: number) =>
+      timeTransposedCopy(problem, buffers, perVariant, bestMs, (warm) => {
+        deadline += warm;
+      });
+    const copyFirst = copyPath &&
+      problem.batch * m * n * k >= TRANSPOSED_COPY_MIN_MULTIPLY_ADDS;
+    if (copyFirst) timings.push(await copyTiming(Infinity));
     for (const variant of candidates) {
       if (timings.length > 0 && performance.now() > deadline) break;
       const best = Math.min(...timings.map((t) => t.milliseconds));
@@ -344,6 +274,9 @@ export async function tuneMatmul(
         }),
       );
     }
+    if (copyPath && !copyFirst && performance.now() <= deadline) {
+      timings.push(await copyTiming(Math.min(...timings.map((t) => t.milliseconds))));
+    }
   } finally {
     buffers.destroy();
   }
@@ -351,9 +284,7 @@ export async function tuneMatmul(
   const key = shapeClass(problem);
   const best = timings[0];
   if (best && options.remember !== false) {
-    const entries = tuningTable()[tuningKey()] ??= {};
-    entries[key] = { variant: best.variant, gflops: Math.round(best.gflops * 100) / 100 };
-    saveTable();
+    rememberChoice(problem, { variant: best.variant, gflops: Math.round(best.gflops * 100) / 100 });
   }
   return { shapeClass: key, variant: best?.variant ?? "", timings };
 }
@@ -367,7 +298,9 @@ export async function tuneMatmulProblems(
   options: { budgetMs?: number; onTuned?: (result: TuneResult, index: number) => void } = {},
 ): Promise<TuneResult[]> {
   const results: TuneResult[] = [];
-  for (const problem of problems) {
+  // the plain products first: the copy path of a transposed-A class is timed with their choices
+  const ordered = [...problems].sort((x, y) => Number(x.transposeA) - Number(y.transposeA));
+  for (const problem of ordered) {
     const result = await tuneMatmul(problem.m, problem.n, problem.k, {
       transposeA: problem.transposeA,
       transposeB: problem.transposeB,
