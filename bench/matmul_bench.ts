@@ -14,7 +14,7 @@ import { gpu, initGpu } from "../src/gpu/device.ts";
 import { cast } from "../src/ops/cast/forward.ts";
 import { matmul, matmulGeometry } from "../src/ops/matmul/forward.ts";
 import { MATMUL_VARIANTS, type MatmulProblem } from "../src/ops/matmul/variants.ts";
-import { chooseMatmulVariant, defaultMatmulVariant } from "../src/ops/matmul/tuning.ts";
+import { chooseMatmulVariant, defaultMatmulVariant } from "../src/ops/matmul/choice.ts";
 import { tensor } from "../src/tensor/tensor.ts";
 import { randomValues } from "./random_values.ts";
 

@@ -22,7 +22,8 @@
  */
 import { initGpu } from "../src/gpu/device.ts";
 import { MATMUL_VARIANTS, type MatmulProblem } from "../src/ops/matmul/variants.ts";
-import { chooseMatmulVariant, timeMatmulVariant } from "../src/ops/matmul/tuning.ts";
+import { chooseMatmulVariant } from "../src/ops/matmul/choice.ts";
+import { timeMatmulVariant } from "../src/ops/matmul/tuning.ts";
 
 function flag(name: string, fallback: string): string {
   const index = Deno.args.indexOf(`--${name}`);

@@ -12,11 +12,8 @@ import {
 } from "../../src/ops/matmul/variants.ts";
 import { wholeOption } from "../shared.ts";
 import { addBenchDataCommand } from "./bench_data.ts";
-import {
-  chooseMatmulVariant,
-  timeMatmulVariant,
-  type VariantTiming,
-} from "../../src/ops/matmul/tuning.ts";
+import { chooseMatmulVariant } from "../../src/ops/matmul/choice.ts";
+import { timeMatmulVariant, type VariantTiming } from "../../src/ops/matmul/tuning.ts";
 
 /** Options of `benchMatmul`. */
 export interface BenchMatmulOptions {

@@ -61,10 +61,8 @@ export {
   type MatmulOptions,
 } from "./matmul/forward.ts";
 export { MATMUL_VARIANTS, type MatmulProblem, type MatmulVariant } from "./matmul/variants.ts";
+export { chooseMatmulVariant, clearMatmulTuning, collectMatmulProblems } from "./matmul/choice.ts";
 export {
-  chooseMatmulVariant,
-  clearMatmulTuning,
-  collectMatmulProblems,
   timeMatmulVariant,
   tuneMatmul,
   tuneMatmulProblems,

@@ -8,11 +8,8 @@
  */
 import { randomImageBatch } from "../data/synthetic.ts";
 import { gpu } from "../gpu/device.ts";
-import {
-  collectMatmulProblems,
-  tuneMatmulProblems,
-  type TuneResult,
-} from "../ops/matmul/tuning.ts";
+import { collectMatmulProblems } from "../ops/matmul/choice.ts";
+import { tuneMatmulProblems, type TuneResult } from "../ops/matmul/tuning.ts";
 import type { DinoTrainConfig } from "./config.ts";
 import { DinoTrainer } from "./dino_trainer.ts";
 

@@ -1,7 +1,7 @@
 import { gpu } from "../../src/gpu/device.ts";
 import { checkSubgroupLanes, SUBGROUP_MATMUL_WIDTHS } from "../../src/gpu/subgroup_lanes.ts";
 import { hasSubgroupsOfEight } from "../../src/ops/matmul/variants.ts";
-import { defaultMatmulVariant } from "../../src/ops/matmul/tuning.ts";
+import { defaultMatmulVariant } from "../../src/ops/matmul/choice.ts";
 import { assertEquals, assertTrue as assert } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { sharedProduct } from "../helpers/matmul_problem.ts";

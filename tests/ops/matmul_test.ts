@@ -10,7 +10,7 @@ import {
 import {
   defaultMatmulVariant,
   TRANSPOSED_COPY_MIN_MULTIPLY_ADDS,
-} from "../../src/ops/matmul/tuning.ts";
+} from "../../src/ops/matmul/choice.ts";
 import { readAll, type Shape, type Tensor, tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
 import { gpuTest, watchKernels } from "../helpers/gpu_test.ts";

@@ -1,5 +1,5 @@
-// The matmul autotuner and the heuristic default (src/ops/matmul/tuning.ts): timings, the cache
-// file, the order variants are tried in, the products a body runs.
+// The matmul autotuner (src/ops/matmul/tuning.ts) and the choice it feeds (choice.ts): timings,
+// the cache file, the order variants are tried in, the products a body runs, the transposed copy.
 import { assertEquals, assertTrue } from "../helpers/assert.ts";
 import { gpuTest, watchKernels } from "../helpers/gpu_test.ts";
 import { sharedProduct } from "../helpers/matmul_problem.ts";
@@ -12,8 +12,8 @@ import {
   defaultMatmulVariant,
   shapeClass,
   TRANSPOSED_COPY,
-  tuneMatmul,
-} from "../../src/ops/matmul/tuning.ts";
+} from "../../src/ops/matmul/choice.ts";
+import { tuneMatmul } from "../../src/ops/matmul/tuning.ts";
 import { hasSubgroupsOfEight, MATMUL_VARIANTS } from "../../src/ops/matmul/variants.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 

@@ -5,9 +5,12 @@ import { gpuTest } from "../helpers/gpu_test.ts";
 import { tinyStepConfig } from "../helpers/tiny_dino.ts";
 import {
   chooseMatmulVariant,
+  choosesTransposedCopy,
   collectMatmulProblems,
   shapeClass,
-} from "../../src/ops/matmul/tuning.ts";
+  TRANSPOSED_COPY,
+  transposedCopyApplies,
+} from "../../src/ops/matmul/choice.ts";
 import { randomImageBatch } from "../../src/data/synthetic.ts";
 import { DinoTrainer } from "../../src/train/dino_trainer.ts";
 import { MATMUL_VARIANTS } from "../../src/ops/matmul/variants.ts";
@@ -27,12 +30,12 @@ gpuTest("tuneTrainingMatmuls: every product of a step tuned once, then chosen", 
     assertTrue(results.length >= 6, `${results.length} shape classes`);
     assertEquals(heard.at(-1), 1, "onTuned heard of the last class");
     assertEquals(new Set(results.map((r) => r.shapeClass)).size, results.length);
-    const names = new Set(MATMUL_VARIANTS.map((variant) => variant.name));
+    const names = new Set([...MATMUL_VARIANTS.map((variant) => variant.name), TRANSPOSED_COPY]);
     assertTrue(results.every((r) => names.has(r.variant) && r.timings[0]?.variant === r.variant));
     // a forward product (x W^T) and a weight gradient's are among them
     assertTrue(results.some((r) => r.shapeClass.startsWith("t01")), "x @ W^T");
     assertTrue(results.some((r) => r.shapeClass.startsWith("t00")), "plain products");
-    // matmul now takes the tuned kernel for each product of the step
+    // matmul now takes the tuned kernel (or the tuned copy of a transposed a) for each product
     const trainer = new DinoTrainer(config, 1_000_000);
     trainer.replay = false;
     const { result, problems } = collectMatmulProblems(() =>
@@ -43,7 +46,11 @@ gpuTest("tuneTrainingMatmuls: every product of a step tuned once, then chosen", 
     const tuned = new Map(results.map((r) => [r.shapeClass, r.variant]));
     assertEquals(problems.length, results.length);
     for (const problem of problems) {
-      assertEquals(chooseMatmulVariant(problem).name, tuned.get(shapeClass(problem)));
+      const choice = tuned.get(shapeClass(problem));
+      if (transposedCopyApplies(problem)) {
+        assertEquals(choosesTransposedCopy(problem), choice === TRANSPOSED_COPY);
+      }
+      if (choice !== TRANSPOSED_COPY) assertEquals(chooseMatmulVariant(problem).name, choice);
     }
   } finally {
     if (previous === undefined) Deno.env.delete("XDG_CACHE_HOME");

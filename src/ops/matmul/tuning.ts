@@ -28,18 +28,6 @@ import {
   matmulVariant,
 } from "./variants.ts";
 
-export {
-  chooseMatmulVariant,
-  choosesTransposedCopy,
-  clearMatmulTuning,
-  collectMatmulProblems,
-  defaultMatmulVariant,
-  shapeClass,
-  TRANSPOSED_COPY,
-  TRANSPOSED_COPY_MIN_MULTIPLY_ADDS,
-  type TunedChoice,
-} from "./choice.ts";
-
 /** Options of `tuneMatmul` and `timeMatmulVariant`. */
 export interface TuneOptions {
   /** Whether a is stored as [k, m]. */
