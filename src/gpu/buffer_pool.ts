@@ -57,21 +57,58 @@ export class BufferPool {
   /** Hands out a buffer of at least `bytes` bytes, reusing an idle one of the same class. */
   acquire(bytes: number, label?: string): GPUBuffer {
     const size = sizeClass(bytes);
-    const reused = this.#idle.get(size)?.pop();
-    let buffer = reused;
-    if (!buffer) {
-      buffer = this.#device.createBuffer({ size, usage: STORAGE_USAGE, label });
-      this.#sizes.set(buffer, size);
-      this.counters.allocations++;
-      this.counters.allocatedBytes += size;
-      this.counters.peakAllocatedBytes = Math.max(
-        this.counters.peakAllocatedBytes,
-        this.counters.allocatedBytes,
-      );
-    }
+    const buffer = this.#idle.get(size)?.pop() ?? this.#create(size, label);
+    this.#acquired?.add(buffer);
+    this.#countLive(size);
+    return buffer;
+  }
+
+  #create(size: number, label?: string): GPUBuffer {
+    const buffer = this.#device.createBuffer({ size, usage: STORAGE_USAGE, label });
+    this.#sizes.set(buffer, size);
+    this.counters.allocations++;
+    this.counters.allocatedBytes += size;
+    this.counters.peakAllocatedBytes = Math.max(
+      this.counters.peakAllocatedBytes,
+      this.counters.allocatedBytes,
+    );
+    return buffer;
+  }
+
+  #countLive(size: number): void {
     this.counters.liveBytes += size;
     this.counters.peakLiveBytes = Math.max(this.counters.peakLiveBytes, this.counters.liveBytes);
+  }
+
+  /** The bytes of a buffer of this pool (its size class). */
+  sizeOf(buffer: GPUBuffer): number {
+    const size = this.#sizes.get(buffer);
+    if (size === undefined) throw new Error("BufferPool.sizeOf: buffer does not belong to pool");
+    return size;
+  }
+
+  /**
+   * Creates a buffer of exactly `bytes` bytes (a multiple of 4) that counts as live until
+   * `destroyLive` (a captured step's arena, src/gpu/capture_memory.ts).
+   */
+  createLive(bytes: number, label?: string): GPUBuffer {
+    const buffer = this.#create(bytes, label);
+    this.#countLive(bytes);
     return buffer;
+  }
+
+  /**
+   * Destroys buffers that count as live (taken by `endTracking`, or made by `createLive`). The
+   * caller must have submitted pending work that uses them.
+   */
+  destroyLive(buffers: readonly GPUBuffer[]): void {
+    for (const buffer of buffers) {
+      const size = this.sizeOf(buffer);
+      this.counters.liveBytes -= size;
+      this.counters.allocatedBytes -= size;
+      this.counters.destroyed++;
+      buffer.destroy();
+    }
   }
 
   /** Returns a buffer to the pool for reuse. */
@@ -86,20 +123,25 @@ export class BufferPool {
   }
 
   #released: Set<GPUBuffer> | undefined;
+  #acquired: Set<GPUBuffer> | undefined;
 
-  /** Starts noting the buffers released (see `endTracking`). */
+  /** Starts noting the buffers acquired and released (see `endTracking`). */
   beginTracking(): void {
     this.#released = new Set();
+    this.#acquired = new Set();
   }
 
   /**
-   * Stops noting releases and takes the buffers released since `beginTracking` that are still
-   * idle out of the pool: they count as live until given back with `release`. A captured step
-   * owns its temporaries this way, so that no one else writes them between replays.
+   * Stops noting and takes the buffers released since `beginTracking` that are still idle out of
+   * the pool: they count as live until given back with `release`. A captured step owns its
+   * temporaries this way, so that no one else writes them between replays. `acquired`: those of
+   * them first handed out after `beginTracking` (whose contents before then do not matter).
    */
-  endTracking(): GPUBuffer[] {
+  endTracking(): { taken: GPUBuffer[]; acquired: Set<GPUBuffer> } {
     const released = this.#released ?? new Set();
+    const acquired = this.#acquired ?? new Set();
     this.#released = undefined;
+    this.#acquired = undefined;
     const taken: GPUBuffer[] = [];
     for (const [size, list] of this.#idle) {
       const kept = list.filter((buffer) => !released.has(buffer));
@@ -111,7 +153,7 @@ export class BufferPool {
       }
       this.#idle.set(size, kept);
     }
-    return taken;
+    return { taken, acquired: new Set(taken.filter((buffer) => acquired.has(buffer))) };
   }
 
   /** Destroys every idle buffer. The caller must have submitted pending work that uses them. */

@@ -15,6 +15,8 @@ export interface DispatchCommand {
   pipeline: GPUComputePipeline;
   /** Bind groups 0 (storage) and, when the kernel has parameters, 1 (uniform). */
   groups: GPUBindGroup[];
+  /** The storage buffers of group 0 (binding i = buffers[i]). */
+  buffers: readonly GPUBuffer[];
   /** Workgroup counts. */
   workgroups: [number, number, number];
 }
@@ -56,6 +58,8 @@ export interface CapturedCommands {
   commands: CapturedCommand[];
   /** Pool buffers the commands use as temporaries, held until `releaseCaptured`. */
   owned: GPUBuffer[];
+  /** Arenas holding the temporaries packed by lifetime (./capture_memory.ts), destroyed with them. */
+  arenas: GPUBuffer[];
   /** Why the capture cannot be replayed, if it cannot. */
   failure: string | undefined;
   /** The uniform cache generation the bind groups belong to. */

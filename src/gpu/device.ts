@@ -10,12 +10,13 @@ import { BufferPool } from "./buffer_pool.ts";
 import { GpuRuntimeError } from "./errors.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
 import type { CapturedCommands, CopyCommand, DispatchCommand } from "./capture.ts";
+import { packCapture } from "./capture_memory.ts";
 import { KernelProfiler, type KernelTime } from "./profiler.ts";
 import { subgroupLanesInOrder } from "./subgroup_lanes.ts";
 import { withWatchdog } from "./watchdog.ts";
 
 /** A capture in progress: what `endCapture` returns, but the temporaries it holds. */
-type CommandCapture = Omit<CapturedCommands, "owned">;
+type CommandCapture = Omit<CapturedCommands, "owned" | "arenas">;
 
 export type { GpuOptions } from "./adapter.ts";
 export type { DispatchCall, RuntimeCounters } from "./commands.ts";
@@ -49,13 +50,12 @@ export class Gpu {
   #lost: string | undefined;
   /** Uniform parameter buffers and bind groups, cached (src/gpu/bindings.ts). */
   readonly bindings: BindingCache;
-  /**
-   * Bumped whenever the uniform parameter cache is emptied (its buffers destroyed): captured
-   * commands from an older generation must not be replayed.
-   */
+  /** Bumped when the uniform cache is emptied: older captured commands must not be replayed. */
   get paramsGeneration(): number {
     return this.bindings.generation;
   }
+  /** Whether `endCapture` packs the temporaries into arenas by lifetime (./capture_memory.ts). */
+  packCaptures = true;
   /** The capture in progress (see `beginCapture`). */
   #capture: CommandCapture | undefined;
   /** The command encoder, its compute pass and the submits (src/gpu/commands.ts). */
@@ -131,6 +131,7 @@ export class Gpu {
         : "",
       pipeline,
       groups: [this.bindings.group(pipeline, 0, call.buffers)],
+      buffers: call.buffers,
       workgroups: [x, y, z],
     };
     if (call.params) {
@@ -153,23 +154,21 @@ export class Gpu {
   }
 
   /**
-   * Ends the capture. The pool buffers released while it ran become the captured commands'
-   * own (no one else is handed them) until `releaseCaptured` gives them back.
+   * Ends the capture. The pool buffers released while it ran become the captured commands' own
+   * (no one else is handed them; with `packCaptures`, those it also acquired are packed into
+   * arenas) until `releaseCaptured` gives them back.
    */
   endCapture(): CapturedCommands {
     const capture = this.#capture;
     if (!capture) throw new GpuRuntimeError("endCapture: no capture is running");
     this.#capture = undefined;
-    const owned = this.pool.endTracking();
-    return {
-      commands: capture.commands,
-      owned,
-      failure: capture.failure ??
-        (capture.generation !== this.paramsGeneration
-          ? "the uniform parameter cache was emptied during the capture"
-          : undefined),
-      generation: capture.generation,
-    };
+    const { taken, acquired } = this.pool.endTracking();
+    if (capture.generation !== this.paramsGeneration) {
+      capture.failure ??= "the uniform parameter cache was emptied during the capture";
+    }
+    const captured: CapturedCommands = { ...capture, owned: taken, arenas: [] };
+    if (!captured.failure && this.packCaptures) packCapture(captured, acquired, this);
+    return captured;
   }
 
   /** Whether `captured` may be replayed now (it succeeded, and its uniforms still exist). */
@@ -202,6 +201,7 @@ export class Gpu {
   releaseCaptured(captured: CapturedCommands): void {
     this.flush();
     for (const buffer of captured.owned.splice(0)) this.pool.release(buffer);
+    this.pool.destroyLive(captured.arenas.splice(0));
     captured.failure ??= "its buffers were given back";
   }
 
@@ -368,10 +368,9 @@ export function initGpu(options: GpuOptions = {}): Promise<Gpu> {
 }
 
 /**
- * Destroys the process's device (every buffer and pipeline of it goes with it) so that the next
- * `initGpu()` acquires a new one. For hosts that run many programs in one process, each with its
- * own device: `deno test` runs every test module with its own globals, and a GPU driver (NVIDIA's,
- * after about 40 modules) stops handing out adapters while the earlier devices live on.
+ * Destroys the process's device (its buffers and pipelines with it) so that the next `initGpu()`
+ * acquires a new one: `deno test` runs every test module with its own globals and device, and a
+ * GPU driver (NVIDIA's, after about 40 modules) stops handing out adapters while old ones live.
  */
 export function releaseGpu(): void {
   const released = current;

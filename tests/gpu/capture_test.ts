@@ -1,6 +1,8 @@
 // Command capture and replay (src/gpu/device.ts): the unit under the replayed training step.
 import { gpu } from "../../src/gpu/device.ts";
 import { add, scale } from "../../src/ops/elementwise/forward.ts";
+import { sum } from "../../src/ops/reduction/forward.ts";
+import { reshape } from "../../src/ops/shape/forward.ts";
 import { Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
@@ -55,3 +57,44 @@ gpuTest("capture: an upload without a source or a readback makes it unreplayable
   plain.dispose();
   assertThrows(() => runtime.endCapture(), Error, "no capture");
 });
+
+gpuTest(
+  "capture: temporaries alive at different times share an arena, replays unchanged",
+  async () => {
+    const runtime = gpu();
+    const input = Tensor.empty([1024], "f32", "step input");
+    let next = 1;
+    const values = () => Float32Array.from({ length: 1024 }, (_, i) => (i % 7) + next);
+    runtime.beginCapture();
+    runtime.uploadStepInput(input.buffer, values);
+    // a: 4 KB, freed before c and d (2 KB each) are made: the size-class pool cannot reuse it
+    const a = scale(input, 2);
+    const rows = reshape(a, [2, 512]); // a view: a's buffer is released with both
+    const b = sum(rows, 0);
+    rows.dispose();
+    a.dispose();
+    const c = scale(b, 3);
+    const output = add(c, b);
+    b.dispose();
+    c.dispose();
+    const before = runtime.pool.counters.allocatedBytes;
+    const captured = runtime.endCapture();
+    assertEquals(captured.failure, undefined);
+    assertTrue(captured.arenas.length > 0, "the temporaries went into arenas");
+    assertTrue(runtime.pool.counters.allocatedBytes < before, "packing took fewer bytes");
+    const expected = () => {
+      const x = values();
+      return Array.from({ length: 512 }, (_, i) => 4 * 2 * (x[i] + x[i + 512]));
+    };
+    assertEquals(Array.from(await output.read()), expected());
+    for (const step of [5, 9]) {
+      next = step;
+      runtime.replay(captured);
+      assertEquals(Array.from(await output.read()), expected());
+    }
+    runtime.releaseCaptured(captured);
+    assertEquals(captured.arenas.length, 0);
+    input.dispose();
+    output.dispose();
+  },
+);
