@@ -34,6 +34,9 @@ export function sizeClass(bytes: number): number {
     : power;
 }
 
+/** When a buffer was in use: handed out at `[0]`, given back at `[1]` (a tracking clock's readings). */
+export type BufferSpan = [number, number];
+
 /** A size-class pool of storage buffers for one device. */
 export class BufferPool {
   readonly #device: GPUDevice;
@@ -58,7 +61,11 @@ export class BufferPool {
   acquire(bytes: number, label?: string): GPUBuffer {
     const size = sizeClass(bytes);
     const buffer = this.#idle.get(size)?.pop() ?? this.#create(size, label);
-    this.#acquired?.add(buffer);
+    if (this.#spans) {
+      const spans = this.#spans.get(buffer);
+      if (spans) spans.push([this.#clock(), Infinity]);
+      else this.#spans.set(buffer, [[this.#clock(), Infinity]]);
+    }
     this.#countLive(size);
     return buffer;
   }
@@ -120,28 +127,39 @@ export class BufferPool {
     if (!list) this.#idle.set(size, list = []);
     list.push(buffer);
     this.#released?.add(buffer);
+    const spans = this.#spans?.get(buffer);
+    if (spans) spans[spans.length - 1][1] = this.#clock();
+    else if (this.#spans) this.#handedOutBefore.add(buffer);
   }
 
   #released: Set<GPUBuffer> | undefined;
-  #acquired: Set<GPUBuffer> | undefined;
+  #spans: Map<GPUBuffer, BufferSpan[]> | undefined;
+  #handedOutBefore = new Set<GPUBuffer>();
+  #clock: () => number = () => 0;
 
-  /** Starts noting the buffers acquired and released (see `endTracking`). */
-  beginTracking(): void {
+  /**
+   * Starts noting the buffers released, and when each is handed out and given back by `clock`
+   * (a captured step's command count; see `endTracking`).
+   */
+  beginTracking(clock: () => number = () => 0): void {
     this.#released = new Set();
-    this.#acquired = new Set();
+    this.#spans = new Map();
+    this.#handedOutBefore = new Set();
+    this.#clock = clock;
   }
 
   /**
    * Stops noting and takes the buffers released since `beginTracking` that are still idle out of
    * the pool: they count as live until given back with `release`. A captured step owns its
-   * temporaries this way, so that no one else writes them between replays. `acquired`: those of
-   * them first handed out after `beginTracking` (whose contents before then do not matter).
+   * temporaries this way, so that no one else writes them between replays. `spans`: for those of
+   * them first handed out after `beginTracking` (their contents before then do not matter), each
+   * time they were in use, from hand-out to release by the clock.
    */
-  endTracking(): { taken: GPUBuffer[]; acquired: Set<GPUBuffer> } {
+  endTracking(): { taken: GPUBuffer[]; spans: Map<GPUBuffer, BufferSpan[]> } {
     const released = this.#released ?? new Set();
-    const acquired = this.#acquired ?? new Set();
+    const allSpans = this.#spans ?? new Map();
     this.#released = undefined;
-    this.#acquired = undefined;
+    this.#spans = undefined;
     const taken: GPUBuffer[] = [];
     for (const [size, list] of this.#idle) {
       const kept = list.filter((buffer) => !released.has(buffer));
@@ -153,7 +171,13 @@ export class BufferPool {
       }
       this.#idle.set(size, kept);
     }
-    return { taken, acquired: new Set(taken.filter((buffer) => acquired.has(buffer))) };
+    const spans = new Map<GPUBuffer, BufferSpan[]>();
+    for (const buffer of taken) {
+      if (!this.#handedOutBefore.has(buffer) && allSpans.has(buffer)) {
+        spans.set(buffer, allSpans.get(buffer)!);
+      }
+    }
+    return { taken, spans };
   }
 
   /** Destroys every idle buffer. The caller must have submitted pending work that uses them. */

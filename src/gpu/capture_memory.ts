@@ -5,7 +5,7 @@
  * replay then holds the step's peak of live bytes rather than every buffer it ever touched.
  * @module
  */
-import type { BufferPool } from "./buffer_pool.ts";
+import type { BufferPool, BufferSpan } from "./buffer_pool.ts";
 import type { CapturedCommand, CapturedCommands } from "./capture.ts";
 import { type PlanItem, planMemory } from "./memory_plan.ts";
 
@@ -27,28 +27,41 @@ function commandBuffers(command: CapturedCommand): readonly GPUBuffer[] {
 }
 
 /**
- * Replaces the temporaries of `captured` (its owned buffers in `acquired`: first handed out
- * during the capture) by arena ranges, when that takes fewer bytes. Returns the bytes saved.
+ * Replaces the temporaries of `captured` (its owned buffers with `spans`: first handed out during
+ * the capture) by arena ranges, one per span of use, when that takes fewer bytes. Returns the
+ * bytes saved.
  */
 export function packCapture(
   captured: CapturedCommands,
-  acquired: ReadonlySet<GPUBuffer>,
+  spans: ReadonlyMap<GPUBuffer, readonly BufferSpan[]>,
   context: PackingContext,
 ): number {
   const { device, pool } = context;
-  const temporaries = captured.owned.filter((buffer) => acquired.has(buffer));
-  const index = new Map(temporaries.map((buffer, i) => [buffer, i]));
-  const items: PlanItem[] = temporaries.map((buffer) => ({
-    bytes: pool.sizeOf(buffer),
-    first: Infinity,
-    last: -1,
-  }));
+  const temporaries = captured.owned.filter((buffer) => spans.has(buffer));
+  // one plan item per span of use of a temporary (the pool hands one buffer to several tensors)
+  const items: PlanItem[] = [];
+  const itemSpans: BufferSpan[] = [];
+  const itemsOf = new Map<GPUBuffer, number[]>();
+  for (const buffer of temporaries) {
+    const indices: number[] = [];
+    for (const span of spans.get(buffer)!) {
+      indices.push(items.length);
+      items.push({ bytes: pool.sizeOf(buffer), first: Infinity, last: -1 });
+      itemSpans.push(span);
+    }
+    itemsOf.set(buffer, indices);
+  }
+  const itemAt = (buffer: GPUBuffer, position: number): number | undefined =>
+    itemsOf.get(buffer)?.find((i) => itemSpans[i][0] <= position && position < itemSpans[i][1]);
   const conflicts = new Map<number, Set<number>>();
+  let outsideSpans = false;
   captured.commands.forEach((command, position) => {
     const used = new Set<number>();
     for (const buffer of commandBuffers(command)) {
-      const i = index.get(buffer);
-      if (i !== undefined) used.add(i);
+      if (!itemsOf.has(buffer)) continue;
+      const i = itemAt(buffer, position);
+      if (i === undefined) outsideSpans = true;
+      else used.add(i);
     }
     for (const i of used) {
       items[i].first = Math.min(items[i].first, position);
@@ -58,59 +71,58 @@ export function packCapture(
       }
     }
   });
-  const before = items.reduce((sum, item) => sum + item.bytes, 0);
+  // a temporary used while the pool did not count it as handed out: leave the capture as it is
+  if (outsideSpans || temporaries.length === 0) return 0;
+  const before = temporaries.reduce((sum, buffer) => sum + pool.sizeOf(buffer), 0);
   const plan = planMemory(
-    items.map((item) => item.last < 0 ? { ...item, bytes: 0, first: 0, last: 0 } : item),
+    items.map((item) => item.last < 0 ? { bytes: 0, first: 0, last: 0 } : item),
     conflicts,
     device.limits.minStorageBufferOffsetAlignment,
     Math.min(device.limits.maxBufferSize, 2 ** 31),
   );
   const after = plan.arenaBytes.reduce((sum, bytes) => sum + bytes, 0);
-  if (temporaries.length === 0 || after >= before) return 0;
+  if (after >= before) return 0;
   context.flush();
   pool.destroyLive(temporaries);
   const arenas = plan.arenaBytes.map((bytes) =>
     pool.createLive(Math.max(bytes, 256), "captured step arena")
   );
-  const range = (buffer: GPUBuffer): GPUBufferBinding | undefined => {
-    const i = index.get(buffer);
+  const range = (buffer: GPUBuffer, position: number) => {
+    const i = itemAt(buffer, position);
     if (i === undefined) return undefined;
     const { arena, offset } = plan.placements[i];
     return { buffer: arenas[arena], offset, size: items[i].bytes };
   };
-  for (const command of captured.commands) {
+  captured.commands.forEach((command, position) => {
     if (command.kind === "dispatch") {
-      if (!command.buffers.some((buffer) => index.has(buffer))) continue;
+      if (!command.buffers.some((buffer) => itemsOf.has(buffer))) return;
       command.groups[0] = device.createBindGroup({
         layout: command.pipeline.getBindGroupLayout(0),
         entries: command.buffers.map((buffer, binding) => ({
           binding,
-          resource: range(buffer) ?? { buffer },
+          resource: range(buffer, position) ?? { buffer },
         })),
       });
     } else if (command.kind === "copy") {
-      const source = range(command.source);
-      const target = range(command.target);
+      const source = range(command.source, position);
+      const target = range(command.target, position);
       if (source) {
-        [command.source, command.sourceOffset] = [
-          source.buffer,
-          source.offset! + command.sourceOffset,
-        ];
+        command.source = source.buffer;
+        command.sourceOffset += source.offset;
       }
       if (target) {
-        [command.target, command.targetOffset] = [
-          target.buffer,
-          target.offset! + command.targetOffset,
-        ];
+        command.target = target.buffer;
+        command.targetOffset += target.offset;
       }
     } else {
-      const target = range(command.buffer);
+      const target = range(command.buffer, position);
       if (target) {
-        [command.buffer, command.offset] = [target.buffer, target.offset! + command.offset];
+        command.buffer = target.buffer;
+        command.offset += target.offset;
       }
     }
-  }
-  captured.owned = captured.owned.filter((buffer) => !index.has(buffer));
+  });
+  captured.owned = captured.owned.filter((buffer) => !itemsOf.has(buffer));
   captured.arenas = arenas;
   return before - after;
 }

@@ -150,7 +150,7 @@ export class Gpu {
   beginCapture(): void {
     if (this.#capture) throw new GpuRuntimeError("beginCapture: a capture is already running");
     this.#capture = { commands: [], failure: undefined, generation: this.paramsGeneration };
-    this.pool.beginTracking();
+    this.pool.beginTracking(() => this.#capture?.commands.length ?? 0);
   }
 
   /**
@@ -162,12 +162,12 @@ export class Gpu {
     const capture = this.#capture;
     if (!capture) throw new GpuRuntimeError("endCapture: no capture is running");
     this.#capture = undefined;
-    const { taken, acquired } = this.pool.endTracking();
+    const { taken, spans } = this.pool.endTracking();
     if (capture.generation !== this.paramsGeneration) {
       capture.failure ??= "the uniform parameter cache was emptied during the capture";
     }
     const captured: CapturedCommands = { ...capture, owned: taken, arenas: [] };
-    if (!captured.failure && this.packCaptures) packCapture(captured, acquired, this);
+    if (!captured.failure && this.packCaptures) packCapture(captured, spans, this);
     return captured;
   }
 

@@ -30,7 +30,7 @@ export type {
   DispatchCommand,
   UploadCommand,
 } from "./capture.ts";
-export { BufferPool, type PoolCounters, sizeClass } from "./buffer_pool.ts";
+export { BufferPool, type BufferSpan, type PoolCounters, sizeClass } from "./buffer_pool.ts";
 export {
   type KernelConstants,
   type KernelName,

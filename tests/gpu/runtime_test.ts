@@ -56,6 +56,28 @@ gpuTest("pool: memory is reused, not reallocated, across a loop", async () => {
   assertEquals(pool.idleBytes, 0);
 });
 
+gpuTest("pool: tracking notes each span a buffer was handed out, by the clock", () => {
+  const pool = gpu().pool;
+  let clock = 0;
+  const before = pool.acquire(1 << 20); // handed out before tracking: its contents may matter
+  pool.beginTracking(() => clock);
+  clock = 1;
+  const first = pool.acquire(3 << 20);
+  clock = 3;
+  pool.release(first);
+  clock = 5;
+  const again = pool.acquire(3 << 20); // the same class: the same buffer, a second span
+  assertTrue(again === first, "the pool reused the idle buffer");
+  clock = 7;
+  pool.release(again);
+  pool.release(before);
+  const { taken, spans } = pool.endTracking();
+  assertEquals(new Set(taken), new Set([first, before]));
+  assertEquals(spans.get(first), [[1, 3], [5, 7]]);
+  assertEquals(spans.has(before), false);
+  for (const buffer of taken) pool.release(buffer);
+});
+
 gpuTest("pipelines: one per kernel and constants, reused across shapes", () => {
   const before = gpu().pipelines.size;
   for (const size of [3, 300, 3000]) full([size], 1).dispose();
