@@ -22,7 +22,10 @@ cli=("$DENO" run --allow-read --allow-write --allow-env --allow-sys=statfs --all
 
 if [ "${GPU_CHECK_QUICK:-0}" = 1 ]; then
   matmul_shapes=("256 256 256" "64 64 512 --transpose-a")
-  model_runs=("vit_tiny 16 64 4" "vit_tiny 16 64 4 --train --local-size 32 --local-crops 2 --out-dim 1024")
+  # the last run is the training step the tune step runs again
+  model_runs=("vit_tiny 16 64 4"
+    "vit_tiny 16 64 4 --train --local-size 32 --local-crops 2 --out-dim 1024 --precision f16"
+    "vit_tiny 16 64 4 --train --local-size 32 --local-crops 2 --out-dim 1024")
   train_flags=(--data textures:40 --image-size 64 --embed-dim 96 --heads 3 --depth 2
     --out-dim 1024 --batch-size 4 --local-crops 2 --set localSize=32 --max-steps 8 --log-every 4)
   profile_steps=4
@@ -33,7 +36,7 @@ else
   matmul_shapes=("1024 1024 1024" "4096 4096 4096" "6304 1536 384 --transpose-b"
     "1536 384 6304 --transpose-a")
   model_runs=("vit_small 16 224 16" "vit_small 16 224 64" "vit_base 16 224 64" "mixer_b16 16 224 64"
-    "vit_small 16 224 16 --train")
+    "vit_small 16 224 16 --train --precision f16" "vit_small 16 224 16 --train")
   train_flags=(--data textures:720 --image-size 224 --batch-size 16 --local-crops 4
     --max-steps 36 --log-every 12)
   profile_steps=8

@@ -67,7 +67,7 @@ for (const row of [...readLines("model.jsonl"), ...readLines("tuned.jsonl")]) {
     `${training ? "DINO training step" : "inference"} ${row.arch}/${row.patch} ${row.size} px, ` +
       `batch ${row.batch}${
         training ? `, ${row.localCrops} local crops of ${row.localSize}, out_dim ${row.outDim}` : ""
-      }${row.tuned ? ", after --tune" : ""}`,
+      }${row.precision === "f16" ? ", f16" : ""}${row.tuned ? ", after --tune" : ""}`,
     `${row.imagesPerSecond} images/s`,
     `${training ? row.millisecondsPerStep : row.millisecondsPerBatch} ms per ${
       training ? "step" : "batch"
