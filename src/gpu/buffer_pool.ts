@@ -141,7 +141,7 @@ export class BufferPool {
    * Starts noting the buffers released, and when each is handed out and given back by `clock`
    * (a captured step's command count; see `endTracking`).
    */
-  beginTracking(clock: () => number = () => 0): void {
+  beginTracking(clock: () => number): void {
     this.#released = new Set();
     this.#spans = new Map();
     this.#handedOutBefore = new Set();

@@ -51,18 +51,21 @@ export function packCapture(
     }
     itemsOf.set(buffer, indices);
   }
-  const itemAt = (buffer: GPUBuffer, position: number): number | undefined =>
-    itemsOf.get(buffer)?.find((i) => itemSpans[i][0] <= position && position < itemSpans[i][1]);
+  // each command's temporaries, as the plan item of the span it falls in
+  const usedBy: Map<GPUBuffer, number>[] = [];
   const conflicts = new Map<number, Set<number>>();
   let outsideSpans = false;
   captured.commands.forEach((command, position) => {
-    const used = new Set<number>();
+    const itemOf = new Map<GPUBuffer, number>();
     for (const buffer of commandBuffers(command)) {
-      if (!itemsOf.has(buffer)) continue;
-      const i = itemAt(buffer, position);
-      if (i === undefined) outsideSpans = true;
-      else used.add(i);
+      const i = itemsOf.get(buffer)?.find((item) =>
+        itemSpans[item][0] <= position && position < itemSpans[item][1]
+      );
+      if (i !== undefined) itemOf.set(buffer, i);
+      else if (itemsOf.has(buffer)) outsideSpans = true;
     }
+    usedBy.push(itemOf);
+    const used = new Set(itemOf.values());
     for (const i of used) {
       items[i].first = Math.min(items[i].first, position);
       items[i].last = Math.max(items[i].last, position);
@@ -88,14 +91,14 @@ export function packCapture(
     pool.createLive(Math.max(bytes, 256), "captured step arena")
   );
   const range = (buffer: GPUBuffer, position: number) => {
-    const i = itemAt(buffer, position);
+    const i = usedBy[position].get(buffer);
     if (i === undefined) return undefined;
     const { arena, offset } = plan.placements[i];
     return { buffer: arenas[arena], offset, size: items[i].bytes };
   };
   captured.commands.forEach((command, position) => {
     if (command.kind === "dispatch") {
-      if (!command.buffers.some((buffer) => itemsOf.has(buffer))) return;
+      if (usedBy[position].size === 0) return;
       command.groups[0] = device.createBindGroup({
         layout: command.pipeline.getBindGroupLayout(0),
         entries: command.buffers.map((buffer, binding) => ({

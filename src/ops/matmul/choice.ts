@@ -15,7 +15,7 @@ import {
 } from "./variants.ts";
 
 /** Whether the vec4 variants apply: K and N multiples of 4 (and M with transposeA). */
-export function vec4Aligned(problem: MatmulProblem): boolean {
+function vec4Aligned(problem: MatmulProblem): boolean {
   return problem.k % 4 === 0 && problem.n % 4 === 0 && (!problem.transposeA || problem.m % 4 === 0);
 }
 
@@ -196,6 +196,11 @@ export function choosesTransposedCopy(problem: MatmulProblem): boolean {
   collected?.push(problem);
   const tuned = tuningTable()[tuningKey()]?.[shapeClass(problem)];
   if (tuned) return tuned.variant === TRANSPOSED_COPY;
+  return transposedCopyByDefault(problem);
+}
+
+/** Whether an untuned `problem` copies a transposed: by size (`TRANSPOSED_COPY_MIN_MULTIPLY_ADDS`). */
+export function transposedCopyByDefault(problem: MatmulProblem): boolean {
   return problem.batch * problem.m * problem.n * problem.k >= TRANSPOSED_COPY_MIN_MULTIPLY_ADDS;
 }
 

@@ -15,8 +15,8 @@ import {
   rememberChoice,
   shapeClass,
   TRANSPOSED_COPY,
-  TRANSPOSED_COPY_MIN_MULTIPLY_ADDS,
   transposedCopyApplies,
+  transposedCopyByDefault,
 } from "./choice.ts";
 import {
   dispatchMatmul,
@@ -110,10 +110,15 @@ function scratchBuffers(problem: MatmulProblem): MatmulBuffers & { destroy(): vo
 
 const NO_EPILOGUE: MatmulEpilogue = { bias: false, gelu: false, residual: false, savePre: false };
 
-async function timeOn(
-  variant: MatmulVariant,
+/**
+ * Times `launch` (one run of `problem` by the choice `name`): a first launch (compile, warm-up),
+ * then `repetitions` launches behind one sync, or, without them, as many as `budgetMs` allows,
+ * none when the first was clearly slower than `bestMs`.
+ */
+async function timeLaunches(
+  name: string,
   problem: MatmulProblem,
-  buffers: MatmulBuffers,
+  launch: () => void,
   budgetMs: number,
   repetitions?: number,
   bestMs = Infinity,
@@ -122,13 +127,13 @@ async function timeOn(
   const device = gpu();
   const flops = 2 * problem.batch * problem.m * problem.n * problem.k;
   const timing = (milliseconds: number, count: number): VariantTiming => ({
-    variant: variant.name,
+    variant: name,
     milliseconds,
     gflops: flops / milliseconds / 1e6,
     repetitions: count,
   });
   const first = performance.now();
-  dispatchMatmul(variant, problem, buffers, NO_EPILOGUE); // compile and warm up
+  launch(); // compile and warm up
   await device.sync();
   const warm = performance.now() - first;
   onWarm?.(warm);
@@ -139,15 +144,28 @@ async function timeOn(
     repetitions = Math.max(1, Math.min(64, Math.floor((budgetMs - warm) / Math.max(warm, 1))));
   }
   const start = performance.now();
-  for (let i = 0; i < repetitions; i++) dispatchMatmul(variant, problem, buffers, NO_EPILOGUE);
+  for (let i = 0; i < repetitions; i++) launch();
   await device.sync();
   return timing((performance.now() - start) / repetitions, repetitions);
 }
 
+/** Times kernel `variant` on `problem` (see `timeLaunches`). */
+function timeOn(
+  variant: MatmulVariant,
+  problem: MatmulProblem,
+  buffers: MatmulBuffers,
+  budgetMs: number,
+  repetitions?: number,
+  bestMs = Infinity,
+  onWarm?: (milliseconds: number) => void,
+): Promise<VariantTiming> {
+  const launch = () => dispatchMatmul(variant, problem, buffers, NO_EPILOGUE);
+  return timeLaunches(variant.name, problem, launch, budgetMs, repetitions, bestMs, onWarm);
+}
+
 /**
- * Times `problem` (a transposed a) as `matmul`'s copy path: a transposed copy of a, then the plain
- * product with the variant chosen for it (tuned or default). Like `timeOn`, clearly slower than
- * `bestMs` after the first launch stops there.
+ * Times `problem` (a transposed a) as `matmul`'s copy path (see `timeLaunches`): a transposed
+ * copy of a, then the plain product with the variant chosen for it (tuned or default).
  */
 async function timeTransposedCopy(
   problem: MatmulProblem,
@@ -156,7 +174,6 @@ async function timeTransposedCopy(
   bestMs: number,
   onWarm: (milliseconds: number) => void,
 ): Promise<VariantTiming> {
-  const device = gpu();
   const plain = { ...problem, transposeA: false };
   const variant = chooseMatmulVariant(plain);
   const source = Tensor.empty([problem.batch, problem.k, problem.m]);
@@ -165,28 +182,16 @@ async function timeTransposedCopy(
     dispatchMatmul(variant, plain, { ...buffers, a: copy.buffer }, NO_EPILOGUE);
     copy.dispose();
   };
-  const flops = 2 * problem.batch * problem.m * problem.n * problem.k;
-  const timing = (milliseconds: number, repetitions: number): VariantTiming => ({
-    variant: TRANSPOSED_COPY,
-    milliseconds,
-    gflops: flops / milliseconds / 1e6,
-    repetitions,
-  });
   try {
-    const first = performance.now();
-    launch();
-    await device.sync();
-    const warm = performance.now() - first;
-    onWarm(warm);
-    if (warm > 2 * bestMs + 20) return timing(warm, 1);
-    const repetitions = Math.max(
-      1,
-      Math.min(64, Math.floor((budgetMs - warm) / Math.max(warm, 1))),
+    return await timeLaunches(
+      TRANSPOSED_COPY,
+      problem,
+      launch,
+      budgetMs,
+      undefined,
+      bestMs,
+      onWarm,
     );
-    const start = performance.now();
-    for (let i = 0; i < repetitions; i++) launch();
-    await device.sync();
-    return timing((performance.now() - start) / repetitions, repetitions);
   } finally {
     source.dispose();
   }
@@ -250,8 +255,7 @@ export async function tuneMatmul(
       timeTransposedCopy(problem, buffers, perVariant, bestMs, (warm) => {
         deadline += warm;
       });
-    const copyFirst = copyPath &&
-      problem.batch * m * n * k >= TRANSPOSED_COPY_MIN_MULTIPLY_ADDS;
+    const copyFirst = copyPath && transposedCopyByDefault(problem);
     if (copyFirst) timings.push(await copyTiming(Infinity));
     for (const variant of candidates) {
       if (timings.length > 0 && performance.now() > deadline) break;
