@@ -1,6 +1,6 @@
 /**
  * `sharedProduct`: the matmul problem of one [m, k] x [k, n] product (no batch, no transposes), as
- * the kernel choice sees it.
+ * the kernel choice sees it; the f32 tolerances the matmul tests check values and gradients with.
  * @module
  */
 import type { MatmulProblem } from "../../src/ops/matmul/variants.ts";
@@ -24,3 +24,8 @@ export function sharedProduct(
     ...fields,
   };
 }
+
+/** Tolerance of f32 matmul values against the float64 reference. */
+export const TOLERANCE = { absolute: 2e-4, relative: 2e-4 };
+/** Tolerance of matmul gradients against finite differences. */
+export const GRAD_TOLERANCE = { absolute: 5e-4, relative: 2e-3 };
