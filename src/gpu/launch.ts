@@ -28,3 +28,26 @@ export function flatWorkgroups(
   const y = Math.ceil(groups / maxPerDimension);
   return [Math.ceil(groups / y), y];
 }
+
+/** vec4s an invocation of a flat kernel's `main_vec4` takes (its VECTORS_PER_INVOCATION). */
+export const VECTORS_PER_INVOCATION = 4;
+
+/**
+ * The launch of a flat kernel over `count` f32 words that has both entry points of
+ * kernels/include/flat_main.wgsl and flat_vec4.wgsl: `main_vec4` (four vec4s per invocation)
+ * where every buffer holds whole vec4s up to `count` (pooled buffers do), else `main` (one word per
+ * invocation).
+ */
+export function flatLaunch(
+  count: number,
+  buffers: readonly GPUBuffer[],
+): { entryPoint: "main" | "main_vec4"; workgroups: [number, number] } {
+  const vectors = Math.ceil(count / 4);
+  if (buffers.every((buffer) => buffer.size >= vectors * 16)) {
+    return {
+      entryPoint: "main_vec4",
+      workgroups: flatWorkgroups(Math.ceil(vectors / VECTORS_PER_INVOCATION)),
+    };
+  }
+  return { entryPoint: "main", workgroups: flatWorkgroups(count) };
+}

@@ -6,7 +6,7 @@
  */
 import { gpu } from "../gpu/device.ts";
 import { DisposedTensorError, ShapeError } from "../gpu/errors.ts";
-import { flatWorkgroups } from "../gpu/launch.ts";
+import { flatLaunch } from "../gpu/launch.ts";
 import type { TapeNode } from "./tape.ts";
 
 /**
@@ -282,14 +282,11 @@ export function fillBuffer(buffer: GPUBuffer, count: number, value: number, dtyp
   const word = hostArray(dtype, params.buffer.slice(4, 8), dtype === "f16" ? 2 : 1);
   word.fill(value);
   params[1] = new Uint32Array(word.buffer)[0];
-  const vectors = Math.ceil(count / 4);
-  const wholeVectors = buffer.size >= vectors * 16;
   gpu().dispatch({
     kernel: "tensor/fill",
-    entryPoint: wholeVectors ? "main_vec4" : "main",
+    ...flatLaunch(count, [buffer]),
     buffers: [buffer],
     params,
-    workgroups: flatWorkgroups(wholeVectors ? Math.ceil(vectors / 4) : count),
   });
 }
 
@@ -313,15 +310,12 @@ export function accumulateInto(destination: Tensor, source: Tensor, scale = 1): 
   const params = new Uint32Array(2);
   params[0] = destination.size;
   new Float32Array(params.buffer, 4, 1)[0] = scale;
-  const vectors = Math.ceil(destination.size / 4);
-  const wholeVectors = destination.buffer.size >= vectors * 16 &&
-    source.buffer.size >= vectors * 16;
+  const buffers = [destination.buffer, source.buffer];
   gpu().dispatch({
     kernel: "tensor/accumulate",
-    entryPoint: wholeVectors ? "main_vec4" : "main",
-    buffers: [destination.buffer, source.buffer],
+    ...flatLaunch(destination.size, buffers),
+    buffers,
     params,
-    workgroups: flatWorkgroups(wholeVectors ? Math.ceil(vectors / 4) : destination.size),
   });
 }
 

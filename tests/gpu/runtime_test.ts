@@ -1,7 +1,7 @@
 import { sizeClass } from "../../src/gpu/buffer_pool.ts";
 import { gpu } from "../../src/gpu/device.ts";
 import { GpuRuntimeError, GpuTimeoutError, KernelCompileError } from "../../src/gpu/errors.ts";
-import { flatWorkgroups } from "../../src/gpu/launch.ts";
+import { flatLaunch, flatWorkgroups } from "../../src/gpu/launch.ts";
 import { registerKernelSource } from "../../src/gpu/pipeline_cache.ts";
 import { withWatchdog } from "../../src/gpu/watchdog.ts";
 import { full, tensor, zeros } from "../../src/tensor/tensor.ts";
@@ -26,6 +26,19 @@ Deno.test("launch: flat workgroups spill into y past 65535", () => {
   assertEquals(flatWorkgroups(1000, 256), [4, 1]);
   const [x, y] = flatWorkgroups(65536 * 256 * 3, 256);
   assertTrue(x <= 65535 && x * y * 256 >= 65536 * 256 * 3);
+});
+
+Deno.test("launch: flat kernels take vec4s where every buffer holds whole vec4s", () => {
+  const buffer = (size: number) => ({ size }) as GPUBuffer;
+  assertEquals(flatLaunch(4099, [buffer(16400), buffer(16400)]), {
+    entryPoint: "main_vec4",
+    workgroups: [2, 1], // 1025 vec4s, 4 per invocation: 257 invocations
+  });
+  assertEquals(flatLaunch(4099, [buffer(16400), buffer(16396)]), {
+    entryPoint: "main",
+    workgroups: [17, 1],
+  });
+  assertEquals(flatLaunch(3, [buffer(12)]), { entryPoint: "main", workgroups: [1, 1] });
 });
 
 Deno.test("watchdog: a wait that never ends becomes a GpuTimeoutError", async () => {

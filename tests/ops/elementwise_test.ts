@@ -1,6 +1,7 @@
-import { assertEquals, assertThrows } from "../helpers/assert.ts";
+import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
 import {
+  activationBackward,
   add,
   addScalar,
   broadcastTo,
@@ -12,15 +13,19 @@ import {
   sub,
 } from "../../src/ops/elementwise/forward.ts";
 import { sumToShape } from "../../src/ops/reduction/forward.ts";
-import { type Shape, type Tensor, tensor } from "../../src/tensor/tensor.ts";
+import { type Shape, Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { checkOp } from "../helpers/op_check.ts";
-import { gpuTest } from "../helpers/gpu_test.ts";
+import { gpuTest, watchKernels } from "../helpers/gpu_test.ts";
 import {
   binaryReference,
   broadcastShape,
+  geluDerivativeReference,
   geluReference,
+  siluDerivativeReference,
   siluReference,
 } from "../../src/ops/elementwise/reference.ts";
+import { gpu } from "../../src/gpu/device.ts";
+import { flatWorkgroups } from "../../src/gpu/launch.ts";
 
 const BINARY: [string, (a: Tensor, b: Tensor) => Tensor, (x: number, y: number) => number][] = [
   ["add", add, (x, y) => x + y],
@@ -118,6 +123,90 @@ gpuTest("elementwise: gelu and silu far in the tails", async () => {
     tolerance: { absolute: 1e-6, relative: 1e-5 },
     gradSamples: values.length,
   });
+});
+
+/** The largest |actual - expected| over max(1, |expected|). */
+function largestError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let largest = 0;
+  for (let i = 0; i < expected.length; i++) {
+    largest = Math.max(
+      largest,
+      Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])),
+    );
+  }
+  return largest;
+}
+
+gpuTest("elementwise: activation gradients, both entry points, match float64", async () => {
+  // 4099 values: 1024 whole vec4s and a tail of 3 for `main_vec4`; the tails of both functions
+  const count = 4099;
+  const x = Array.from(
+    { length: count },
+    (_, i) => i < 8 ? [-30, -9, -3, 0, 1e-3, 3, 9, 30][i] : Math.sin(i) * 6,
+  );
+  const gradOut = Array.from({ length: count }, (_, i) => Math.cos(i * 0.7));
+  const xTensor = tensor(x, [count]);
+  const gradTensor = tensor(gradOut, [count]);
+  const cases = [
+    { name: "gelu", code: 0, derivative: geluDerivativeReference },
+    { name: "silu", code: 1, derivative: siluDerivativeReference },
+  ] as const;
+  for (const { name, code, derivative } of cases) {
+    const expected = x.map((v, i) => gradOut[i] * derivative(Math.fround(v)));
+    // the op: pooled buffers hold whole vec4s, so `main_vec4`
+    const watch = watchKernels();
+    const viaOp = activationBackward(name, xTensor, gradTensor);
+    watch.stop();
+    assertEquals(watch.kernels, ["elementwise/unary_backward"]);
+    const opError = largestError(await viaOp.read(), expected);
+    assertTrue(opError < 2e-6, `${name}' main_vec4: largest error ${opError}`);
+    // `main`, one element per invocation (what buffers without whole vec4s get)
+    const viaMain = Tensor.empty([count]);
+    gpu().dispatch({
+      kernel: "elementwise/unary_backward",
+      entryPoint: "main",
+      constants: { OP: code },
+      buffers: [xTensor.buffer, gradTensor.buffer, viaMain.buffer],
+      params: new Uint32Array([count]),
+      workgroups: flatWorkgroups(count),
+    });
+    const mainError = largestError(await viaMain.read(), expected);
+    assertTrue(mainError < 2e-6, `${name}' main: largest error ${mainError}`);
+    viaOp.dispose();
+    viaMain.dispose();
+  }
+  xTensor.dispose();
+  gradTensor.dispose();
+});
+
+gpuTest("elementwise: unary ops one element per invocation match float64", async () => {
+  const count = 4099;
+  const x = Array.from({ length: count }, (_, i) => Math.sin(i) * 6);
+  const xTensor = tensor(x, [count]);
+  const cases: [number, number, (v: number) => number][] = [
+    [0, -2.5, (v) => -2.5 * v],
+    [1, 0.75, (v) => v + 0.75],
+    [2, 0, geluReference],
+    [3, 0, siluReference],
+  ];
+  for (const [code, scalar, f] of cases) {
+    const words = new Uint32Array(2);
+    words[0] = count;
+    new Float32Array(words.buffer, 4, 1)[0] = scalar;
+    const output = Tensor.empty([count]);
+    gpu().dispatch({
+      kernel: "elementwise/unary",
+      entryPoint: "main",
+      constants: { OP: code },
+      buffers: [xTensor.buffer, output.buffer],
+      params: words,
+      workgroups: flatWorkgroups(count),
+    });
+    const error = largestError(await output.read(), x.map((v) => f(Math.fround(v))));
+    assertTrue(error < 2e-6, `unary OP ${code} main: largest error ${error}`);
+    output.dispose();
+  }
+  xTensor.dispose();
 });
 
 gpuTest("elementwise: incompatible shapes name the op and both shapes", () => {

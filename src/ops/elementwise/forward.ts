@@ -5,7 +5,7 @@
  */
 import { gpu } from "../../gpu/device.ts";
 import { ShapeError } from "../../gpu/errors.ts";
-import { flatWorkgroups } from "../../gpu/launch.ts";
+import { flatLaunch, flatWorkgroups } from "../../gpu/launch.ts";
 import { needsGrad, record } from "../../tensor/tape.ts";
 import { formatShape, type Shape, Tensor } from "../../tensor/tensor.ts";
 
@@ -120,17 +120,15 @@ function launchBinary(
     words.set(layout.stridesA, 4 + MAX_BROADCAST_RANK);
     words.set(layout.stridesB, 4 + 2 * MAX_BROADCAST_RANK);
   }
-  // `main_vec4` takes four vec4s per invocation where every buffer holds whole vec4s up to count.
-  const vectors = Math.ceil(count / 4);
-  const wholeVectors = entryPoint === "main" &&
-    [a, b, output].every((t) => t.buffer.size >= vectors * 16);
+  const buffers = [a.buffer, b.buffer, output.buffer];
   gpu().dispatch({
     kernel: "elementwise/binary",
-    entryPoint: wholeVectors ? "main_vec4" : entryPoint,
+    ...(entryPoint === "main"
+      ? flatLaunch(count, buffers)
+      : { entryPoint, workgroups: flatWorkgroups(count) }),
     constants: { OP: code },
-    buffers: [a.buffer, b.buffer, output.buffer],
+    buffers,
     params: words,
-    workgroups: flatWorkgroups(wholeVectors ? Math.ceil(vectors / 4) : count),
   });
 }
 
@@ -196,12 +194,13 @@ function unary(op: keyof typeof UNARY_CODES, x: Tensor, scalar: number): Tensor 
   const words = new Uint32Array(2);
   words[0] = x.size;
   new Float32Array(words.buffer, 4, 1)[0] = scalar;
+  const buffers = [x.buffer, output.buffer];
   gpu().dispatch({
     kernel: "elementwise/unary",
+    ...flatLaunch(x.size, buffers),
     constants: { OP: UNARY_CODES[op] },
-    buffers: [x.buffer, output.buffer],
+    buffers,
     params: words,
-    workgroups: flatWorkgroups(x.size),
   });
   return output;
 }
@@ -233,12 +232,15 @@ export function activationBackward(
   gradOut: Tensor,
 ): Tensor {
   const output = Tensor.empty(x.shape);
+  const count = x.size;
+  if (count === 0) return output;
+  const buffers = [x.buffer, gradOut.buffer, output.buffer];
   gpu().dispatch({
     kernel: "elementwise/unary_backward",
+    ...flatLaunch(count, buffers),
     constants: { OP: activation === "gelu" ? 0 : 1 },
-    buffers: [x.buffer, gradOut.buffer, output.buffer],
-    params: new Uint32Array([x.size]),
-    workgroups: flatWorkgroups(x.size),
+    buffers,
+    params: new Uint32Array([count]),
   });
   return output;
 }

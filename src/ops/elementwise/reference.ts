@@ -79,3 +79,14 @@ export function geluReference(x: number): number {
 export function siluReference(x: number): number {
   return x / (1 + Math.exp(-x));
 }
+
+/** GELU's derivative Phi(x) + x phi(x) (phi the standard normal density), in float64. */
+export function geluDerivativeReference(x: number): number {
+  return 0.5 * (1 + erf(x / Math.SQRT2)) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+}
+
+/** SiLU's derivative s (1 + x (1 - s)), s = sigmoid(x), in float64. */
+export function siluDerivativeReference(x: number): number {
+  const s = 1 / (1 + Math.exp(-x));
+  return s * (1 + x * (1 - s));
+}
