@@ -3,11 +3,14 @@
 // of the batch is bits 8 (k % 4) .. of word k / 4). Output: f32 [batch, 3, size, size] (NCHW).
 // Per-image random parameters (ImageParams, drawn on the CPU) come in a storage buffer.
 // Entry points, in the order they run for one view:
-//   contrast_mean: one workgroup per image; mean luma of the crop after the jitter operations that
-//     precede contrast (torchvision's adjust_contrast blends with the grayscale mean of its input).
+//   contrast_mean (where some image's jitter has contrast): one workgroup per image; samples the
+//     crop (below) into `output` and takes the mean luma of the crop after the jitter operations
+//     that precede contrast (torchvision's adjust_contrast blends with the grayscale mean of its
+//     input).
 //   color: crop + resize (bilinear, or bicubic a = -0.75 clamped to [0, 1]; PyTorch's
-//     align_corners=False source indices, no antialias) + flip + colour jitter in the drawn order +
-//     grayscale; with `finalize` also solarise + normalise, else the raw colour goes to a scratch.
+//     align_corners=False source indices, no antialias) + flip, or with `presampled` the crop that
+//     contrast_mean left in `output`; then colour jitter in the drawn order + grayscale; with
+//     `finalize` also solarise + normalise, else the raw colour goes to a scratch.
 //   blur_rows, blur_columns: separable Gaussian (taps -r..r, r = ceil(3 sigma), edge pixels
 //     replicated); blur_columns then solarises and normalises.
 
@@ -25,7 +28,9 @@ struct Params {
   // color: 1 writes the normalised output, 0 the raw colour (blur follows)
   finalize: u32,
   // byte offset of the batch in `pixels` (views cut on the CPU lie back to back)
-  offset: u32, pad1: u32,
+  offset: u32,
+  // color: 1 reads the crop contrast_mean sampled into `output`, 0 samples it
+  presampled: u32,
   mean: vec4f, deviation: vec4f,
 }
 
@@ -223,11 +228,17 @@ fn contrast_mean(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_
   let image = images[b];
   let size = params.size;
   let count = size * size;
-  let end = select(0u, count, has_contrast(image.jitter_order));
+  let contrast = has_contrast(image.jitter_order);
   var total = 0.0;
-  for (var p = local; p < end; p += REDUCE_SIZE) {
-    let color = apply_jitter(sample_crop(b, image, p % size, p / size), image, 0.0, true);
-    total += luma(color);
+  for (var p = local; p < count; p += REDUCE_SIZE) {
+    let sampled = sample_crop(b, image, p % size, p / size);
+    let base = b * 3u * count + p;
+    output[base] = sampled.x;
+    output[base + count] = sampled.y;
+    output[base + 2u * count] = sampled.z;
+    if (contrast) {
+      total += luma(apply_jitter(sampled, image, 0.0, true));
+    }
   }
   partial[local] = total;
   workgroupBarrier();
@@ -253,12 +264,17 @@ fn color(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) grou
   let b = i / per_image;
   let p = i % per_image;
   let image = images[b];
-  var value = sample_crop(b, image, p % size, p / size);
+  let base = b * 3u * per_image + p;
+  var value: vec3f;
+  if (params.presampled != 0u) {
+    value = vec3f(output[base], output[base + per_image], output[base + 2u * per_image]);
+  } else {
+    value = sample_crop(b, image, p % size, p / size);
+  }
   value = apply_jitter(value, image, means[b], false);
   if (image.grayscale != 0u) {
     value = vec3f(luma(value));
   }
-  let base = b * 3u * per_image + p;
   for (var channel = 0u; channel < 3u; channel++) {
     var out = value[channel];
     if (params.finalize != 0u) {

@@ -243,22 +243,23 @@ export class ViewRenderer {
         interpolation === "bicubic" ? 1 : 0,
         finalize ? 1 : 0,
         offset,
+        this.#needsContrast ? 1 : 0, // contrast_mean samples the crop, color reads it
       ]);
       const floats = new Float32Array(words.buffer);
       floats.set([...mean, 0, ...std, 1], 8);
       return words;
     };
     const dispatcher = gpu();
+    const [first, second] = this.#needsBlur ? this.#scratch.get(count) : [output, output];
     if (this.#needsContrast) {
       dispatcher.dispatch({
         kernel: "data/augment",
         entryPoint: "contrast_mean",
-        buffers: [source.buffer, this.#parameters.buffer, this.#means.buffer],
+        buffers: [source.buffer, this.#parameters.buffer, this.#means.buffer, first.buffer],
         params: uniform(true),
         workgroups: [batch],
       });
     }
-    const [first, second] = this.#needsBlur ? this.#scratch.get(count) : [output, output];
     dispatcher.dispatch({
       kernel: "data/augment",
       entryPoint: "color",
