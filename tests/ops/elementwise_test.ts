@@ -45,6 +45,12 @@ const SHAPE_PAIRS: [Shape, Shape][] = [
   [[1], [2, 3, 4]],
   [[2, 3, 1, 5], [3, 4, 1]],
   [[64, 33], [64, 1]],
+  // innermost extent a multiple of 4: a vec4 of the output per invocation, inputs read as vec4s
+  // (stride 1) or splat elements (stride 0)
+  [[8, 16], [16]],
+  [[6, 8], [6, 1]],
+  [[3, 17, 64], [17, 64]],
+  [[4, 1, 8], [1, 5, 8]],
   // same shapes: 16 elements per invocation (vec4 kernel), with and without a tail
   [[4099], [4099]],
   [[33, 32], [33, 32]],

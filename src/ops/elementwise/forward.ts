@@ -119,13 +119,16 @@ function launchBinary(
     words.set(layout.shape, 4);
     words.set(layout.stridesA, 4 + MAX_BROADCAST_RANK);
     words.set(layout.stridesB, 4 + 2 * MAX_BROADCAST_RANK);
+    // a vec4 of the output at a time where the innermost axis comes in whole vec4s, each input
+    // read along it as a vec4 (stride 1) or one element (stride 0)
+    if (layout.shape.at(-1)! % 4 === 0) entryPoint = "broadcast_vec4";
   }
   const buffers = [a.buffer, b.buffer, output.buffer];
   gpu().dispatch({
     kernel: "elementwise/binary",
     ...(entryPoint === "main"
       ? flatLaunch(count, buffers)
-      : { entryPoint, workgroups: flatWorkgroups(count) }),
+      : { entryPoint, workgroups: flatWorkgroups(entryPoint === "broadcast" ? count : count / 4) }),
     constants: { OP: code },
     buffers,
     params: words,
