@@ -26,16 +26,18 @@ export function gpuTest(name: string, body: () => Promise<void> | void): void {
 }
 
 /**
- * Notes the kernel of every dispatch from now on into `kernels` (empty it between checks), until
- * `stop()`.
+ * Notes the kernel of every dispatch from now on into `kernels`, and `kernel:entryPoint` into
+ * `entryPoints` (empty them between checks), until `stop()`.
  */
-export function watchKernels(): { kernels: string[]; stop(): void } {
+export function watchKernels(): { kernels: string[]; entryPoints: string[]; stop(): void } {
   const kernels: string[] = [];
+  const entryPoints: string[] = [];
   const runtime = gpu();
   const dispatch = runtime.dispatch;
   runtime.dispatch = (call) => {
     kernels.push(call.kernel);
+    entryPoints.push(`${call.kernel}:${call.entryPoint ?? "main"}`);
     return dispatch.call(runtime, call);
   };
-  return { kernels, stop: () => void (runtime.dispatch = dispatch) };
+  return { kernels, entryPoints, stop: () => void (runtime.dispatch = dispatch) };
 }

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../helpers/assert.ts";
+import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
 import {
   concat,
@@ -21,7 +21,7 @@ import {
   zeros,
 } from "../../src/tensor/tensor.ts";
 import { checkOp } from "../helpers/op_check.ts";
-import { gpuTest } from "../helpers/gpu_test.ts";
+import { gpuTest, watchKernels } from "../helpers/gpu_test.ts";
 import {
   concatReference,
   gatherReference,
@@ -321,6 +321,43 @@ gpuTest("shape: permute per row run and per element, merged axes, long rows", as
     } finally {
       setPermuteMode(undefined);
     }
+  }
+});
+
+gpuTest("shape: transposes with both sides multiples of 4 go by 4 x 4 blocks", async () => {
+  const cases: [Shape, number[]][] = [
+    [[8, 12], [1, 0]],
+    [[3, 4, 8], [0, 2, 1]],
+    [[68, 64], [1, 0]],
+    [[2, 5, 4, 8], [0, 1, 3, 2]], // batch axes merged: [10, 4, 8]
+    [[4, 1, 12], [2, 1, 0]], // a size-1 axis dropped
+  ];
+  const watch = watchKernels();
+  try {
+    for (const [shape, order] of cases) {
+      watch.entryPoints.length = 0;
+      await checkOp({
+        name: `permute ${shape} by ${order}`,
+        inputs: [{ shape }],
+        gpu: (x) => permute(x, order),
+        reference: (x) => permuteReference(x, shape, order),
+        outputShape: order.map((axis) => shape[axis]),
+        gradSamples: 10,
+      });
+      assertTrue(
+        watch.entryPoints.includes("shape/permute:transpose4"),
+        `permute ${shape} by ${order}: ${watch.entryPoints.join(", ")}`,
+      );
+    }
+    // any 32-bit element type
+    const ints = tensor(Array.from({ length: 32 }, (_, i) => i), [4, 8], "i32");
+    const moved = permute(ints, [1, 0]);
+    const expected = Array.from({ length: 32 }, (_, i) => (i % 4) * 8 + Math.floor(i / 4));
+    assertEquals(Array.from(await moved.read()), expected);
+    ints.dispose();
+    moved.dispose();
+  } finally {
+    watch.stop();
   }
 });
 

@@ -212,6 +212,18 @@ export function simplifyPermutation(
   return { extents, strides };
 }
 
+/**
+ * Whether a simplified permutation (output extents, source strides) swaps the last two axes of
+ * [batch?, rows, columns] with rows and columns multiples of 4: the `transpose4` kernel's case.
+ */
+function swapsLastTwoInFours(extents: readonly number[], strides: readonly number[]): boolean {
+  const rank = extents.length;
+  if (rank !== 2 && rank !== 3) return false;
+  const [columns, rows] = extents.slice(-2);
+  return columns % 4 === 0 && rows % 4 === 0 && strides[rank - 2] === 1 &&
+    strides[rank - 1] === columns && (rank === 2 || strides[0] === rows * columns);
+}
+
 /** Elements one invocation of the `rows` permute kernel copies, at most. */
 const PERMUTE_CHUNK = 32;
 
@@ -229,6 +241,17 @@ function launchPermute(output: Tensor, x: Tensor, order: readonly number[]): voi
     params[4 + d] = extent;
     params[4 + MAX_PERMUTE_RANK + d] = strides[d];
   });
+  if (mode === "rows" && swapsLastTwoInFours(extents, strides) && x.dtype !== "f16") {
+    gpu().dispatch({
+      kernel: "shape/permute",
+      entryPoint: "transpose4",
+      constants: { WORKGROUP_SIZE: 64 },
+      buffers: [output.buffer, x.buffer],
+      params,
+      workgroups: flatWorkgroups(x.size / 16, 64),
+    });
+    return;
+  }
   if (mode === "elements") {
     gpu().dispatch({
       kernel: "shape/permute",
