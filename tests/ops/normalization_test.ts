@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../helpers/assert.ts";
+import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
 import { backward } from "../../src/tensor/backward.ts";
 import {
@@ -29,7 +29,7 @@ import {
 } from "../../src/ops/softmax/forward.ts";
 import { liveTensorCount, type Shape, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { checkOp } from "../helpers/op_check.ts";
-import { gpuTest } from "../helpers/gpu_test.ts";
+import { gpuTest, watchKernels } from "../helpers/gpu_test.ts";
 import { layerNormReference } from "../../src/ops/normalization/reference.ts";
 
 const SHAPES: Shape[] = [[1], [3], [7, 5], [2, 1, 3], [3, 384], [2, 2, 130], [130, 7]];
@@ -144,8 +144,11 @@ gpuTest("ops of this family leave no tensor behind after forward and backward", 
 
 gpuTest("layerNorm: both row kernels (per invocation, per workgroup) match float64", async () => {
   // 300 rows of 96: the automatic choice takes one invocation per row; each mode is also forced.
+  // One invocation per row reads rows of 96 as vec4s, rows of 5, 3 and 33 one element at a time.
+  const watch = watchKernels();
   for (const mode of ["invocation", "workgroup", undefined] as const) {
     setRowKernelMode(mode);
+    watch.entryPoints.length = 0;
     try {
       for (const shape of [[300, 96], [7, 5], [2, 1, 3], [260, 33]] as Shape[]) {
         const length = shape[shape.length - 1];
@@ -162,5 +165,14 @@ gpuTest("layerNorm: both row kernels (per invocation, per workgroup) match float
     } finally {
       setRowKernelMode(undefined);
     }
+    if (mode === "invocation") {
+      for (const kernel of ["layer_norm", "layer_norm_backward"]) {
+        for (const entry of ["short_rows", "short_rows_vec4"]) {
+          const name = `normalization/${kernel}:${entry}`;
+          assertTrue(watch.entryPoints.includes(name), `${name} did not run`);
+        }
+      }
+    }
   }
+  watch.stop();
 });

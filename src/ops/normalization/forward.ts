@@ -32,6 +32,16 @@ export interface LayerNormOptions {
 }
 
 /**
+ * The launch of the LayerNorm forward and backward row kernels: `rowLaunch`'s, with the vec4 form
+ * of `short_rows` where the row length is a multiple of 4.
+ */
+function layerNormLaunch(rows: number, length: number) {
+  const launch = rowLaunch(rows, length);
+  if (launch.entryPoint !== "short_rows" || length % 4 !== 0) return launch;
+  return { ...launch, entryPoint: "short_rows_vec4" };
+}
+
+/**
  * LayerNorm over the last axis as PyTorch's `F.layer_norm`: `(x - mean) / sqrt(var + eps) *
  * weight + bias`, with the biased variance; `weight` and `bias` have shape `[last axis]`.
  */
@@ -61,7 +71,7 @@ export function layerNorm(
   new Float32Array(words.buffer, 8, 1)[0] = eps;
   gpu().dispatch({
     kernel: "normalization/layer_norm",
-    ...rowLaunch(rows, length),
+    ...layerNormLaunch(rows, length),
     buffers: [
       x.buffer,
       (weight ?? x).buffer,
@@ -101,7 +111,7 @@ export function layerNormBackward(
   const gradX = Tensor.empty(x.shape);
   gpu().dispatch({
     kernel: "normalization/layer_norm_backward",
-    ...rowLaunch(rows, length),
+    ...layerNormLaunch(rows, length),
     buffers: [
       x.buffer,
       gradOut.buffer,
