@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../helpers/assert.ts";
+import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
 import { backward } from "../../src/tensor/backward.ts";
 import { mul } from "../../src/ops/elementwise/forward.ts";
@@ -14,7 +14,7 @@ import {
 import { type Shape, type Tensor, tensor } from "../../src/tensor/tensor.ts";
 import { assertClose, checkOp } from "../helpers/op_check.ts";
 import { sumBlocks } from "../../src/ops/matmul/forward.ts";
-import { gpuTest } from "../helpers/gpu_test.ts";
+import { gpuTest, watchKernels } from "../helpers/gpu_test.ts";
 import {
   l2NormalizeReference,
   reducedShape,
@@ -237,10 +237,13 @@ gpuTest("reduction: bad axes and ranks say what failed", () => {
 
 gpuTest("reduction: strided sums in two passes (many rows, few columns) and row sums", async () => {
   for (
-    const [shape, axis] of [[[6336, 9], 0], [[3, 500, 5], 1], [[97, 2, 33], 0], [[300, 70], 1]] as [
-      Shape,
-      number,
-    ][]
+    const [shape, axis] of [
+      [[6336, 9], 0],
+      [[3, 500, 5], 1],
+      [[97, 2, 33], 0],
+      [[300, 70], 1],
+      [[6, 40, 8], 1], // inner 8: four columns per invocation
+    ] as [Shape, number][]
   ) {
     await checkOp({
       name: `sum ${JSON.stringify(shape)} axis ${axis}`,
@@ -255,7 +258,10 @@ gpuTest("reduction: strided sums in two passes (many rows, few columns) and row 
 });
 
 gpuTest("reduction: matmul's column sums (bias gradient) in one and two passes", async () => {
-  for (const [rows, columns] of [[6336, 9], [70, 3], [1, 5], [33, 130]]) {
+  // columns in fours (64, 12) go four per invocation as vec4s, the others one per invocation
+  const watch = watchKernels();
+  for (const [rows, columns] of [[6336, 9], [70, 3], [1, 5], [33, 130], [4352, 64], [33, 12]]) {
+    watch.entryPoints.length = 0;
     const values = new Float32Array(rows * columns).map((_, i) => Math.sin(i * 1.7) * 2);
     const x = tensor(values, [rows, columns]);
     const expected = new Float64Array(columns);
@@ -270,6 +276,9 @@ gpuTest("reduction: matmul's column sums (bias gradient) in one and two passes",
       });
       result.dispose();
     }
+    const entry = `reduction/sum:${columns % 4 === 0 ? "columns_vec4" : "columns"}`;
+    assertTrue(watch.entryPoints.every((name) => name === entry), watch.entryPoints.join(", "));
     x.dispose();
   }
+  watch.stop();
 });

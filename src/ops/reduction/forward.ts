@@ -192,10 +192,12 @@ function launchColumnsPass(
   const workgroupSize = 64;
   const words = new Uint32Array([outer, length, inner, 0]);
   new Float32Array(words.buffer, 12, 1)[0] = scaleFactor;
-  const [groupsX, groupsZ] = flatWorkgroups(outer * inner, workgroupSize);
+  // four neighbouring columns per invocation, as vec4s, where the columns come in fours
+  const vec4 = inner % 4 === 0;
+  const [groupsX, groupsZ] = flatWorkgroups(outer * inner / (vec4 ? 4 : 1), workgroupSize);
   gpu().dispatch({
     kernel: "reduction/sum",
-    entryPoint: "columns",
+    entryPoint: vec4 ? "columns_vec4" : "columns",
     constants: { WORKGROUP_SIZE: workgroupSize },
     buffers: [x.buffer, target.buffer],
     params: words,
