@@ -144,7 +144,8 @@ gpuTest("ops of this family leave no tensor behind after forward and backward", 
 
 gpuTest("layerNorm: both row kernels (per invocation, per workgroup) match float64", async () => {
   // 300 rows of 96: the automatic choice takes one invocation per row; each mode is also forced.
-  // One invocation per row reads rows of 96 as vec4s, rows of 5, 3 and 33 one element at a time.
+  // One invocation per row reads rows of 96 as vec4s, rows of 5, 3 and 33 one element at a time;
+  // the weight and bias gradients go four columns per invocation for 96.
   const watch = watchKernels();
   for (const mode of ["invocation", "workgroup", undefined] as const) {
     setRowKernelMode(mode);
@@ -164,6 +165,10 @@ gpuTest("layerNorm: both row kernels (per invocation, per workgroup) match float
       }
     } finally {
       setRowKernelMode(undefined);
+    }
+    for (const entry of ["main", "main_vec4"]) {
+      const name = `normalization/layer_norm_backward_affine:${entry}`;
+      assertTrue(watch.entryPoints.includes(name), `${name} did not run`);
     }
     if (mode === "invocation") {
       for (const kernel of ["layer_norm", "layer_norm_backward"]) {

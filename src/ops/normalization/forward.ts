@@ -129,9 +129,14 @@ export function layerNormBackward(
   const chunks = Math.max(1, Math.ceil(rows / chunkRows));
   const partialWeight = Tensor.empty([chunks, length]);
   const partialBias = Tensor.empty([chunks, length]);
-  const workgroupSize = 64;
+  // four neighbouring columns per invocation where the columns come in fours, in workgroups no
+  // wider than the row's vec4s
+  const vec4 = length % 4 === 0;
+  const lanes = vec4 ? length / 4 : length;
+  const workgroupSize = Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(lanes))));
   gpu().dispatch({
     kernel: "normalization/layer_norm_backward_affine",
+    entryPoint: vec4 ? "main_vec4" : "main",
     constants: { WORKGROUP_SIZE: workgroupSize },
     buffers: [
       x.buffer,
@@ -142,7 +147,7 @@ export function layerNormBackward(
       partialBias.buffer,
     ],
     params: new Uint32Array([rows, length, 0, chunkRows]),
-    workgroups: [Math.ceil(length / workgroupSize), chunks],
+    workgroups: [Math.ceil(lanes / workgroupSize), chunks],
   });
   const gradWeight = sum(partialWeight, 0);
   const gradBias = sum(partialBias, 0);
