@@ -7,6 +7,7 @@
 override WORKGROUP_SIZE: u32 = 256u;
 
 // #include "row_main.wgsl"
+// #include "row_main_vec4.wgsl"
 // #include "row_term_sum.wgsl"
 
 struct Params {
@@ -79,12 +80,8 @@ fn short_row(row: u32) {
 @group(0) @binding(2) var<storage, read> bias4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> y4: array<vec4f>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn short_rows_vec4(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = flat_index(id, groups);
-  if (row >= params.rows) {
-    return;
-  }
+// One row of `short_rows_vec4` (include/row_main_vec4.wgsl).
+fn short_row_vec4(row: u32) {
   let length4 = params.length / 4u;
   let base = row * length4;
   let count = f32(params.length);

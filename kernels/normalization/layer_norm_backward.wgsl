@@ -9,6 +9,7 @@ override WORKGROUP_SIZE: u32 = 256u;
 
 // #include "layer_norm_backward_inputs.wgsl"
 // #include "row_main.wgsl"
+// #include "row_main_vec4.wgsl"
 // #include "row_pair_sum.wgsl"
 
 @group(0) @binding(4) var<storage, read> weight: array<f32>;
@@ -66,12 +67,8 @@ fn scaled_grad4(index: u32, k: u32) -> vec4f {
   return grad_out4[index];
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn short_rows_vec4(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let row = flat_index(id, groups);
-  if (row >= params.rows) {
-    return;
-  }
+// One row of `short_rows_vec4` (include/row_main_vec4.wgsl).
+fn short_row_vec4(row: u32) {
   let length4 = params.length / 4u;
   let base = row * length4;
   let mean = row_mean[row];
