@@ -35,25 +35,13 @@ fn apply(v: f32) -> f32 {
   return v * (1.0 / (1.0 + exp(-v)));
 }
 
-fn apply4(v: vec4f) -> vec4f {
-  if (OP == 0u) {
-    return v * params.scalar;
-  }
-  if (OP == 1u) {
-    return v + params.scalar;
-  }
-  if (OP == 2u) {
-    return gelu4(v);
-  }
-  return v * (1.0 / (1.0 + exp(-v)));
-}
-
 fn element(i: u32) {
   out[i] = apply(x[i]);
 }
 
 fn vec4_element(q: u32) {
-  out4[q] = apply4(x4[q]);
+  let v = x4[q];
+  out4[q] = vec4f(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
 }
 
 fn vec4_part(q: u32, c: u32) {

@@ -31,20 +31,13 @@ fn derivative(v: f32) -> f32 {
   return s * (1.0 + v * (1.0 - s));
 }
 
-fn derivative4(v: vec4f) -> vec4f {
-  if (OP == 0u) {
-    return gelu_derivative4(v);
-  }
-  let s = 1.0 / (1.0 + exp(-v));
-  return s * (1.0 + v * (1.0 - s));
-}
-
 fn element(i: u32) {
   grad_in[i] = grad_out[i] * derivative(x[i]);
 }
 
 fn vec4_element(q: u32) {
-  grad_in4[q] = grad_out4[q] * derivative4(x4[q]);
+  let v = x4[q];
+  grad_in4[q] = grad_out4[q] * vec4f(derivative(v.x), derivative(v.y), derivative(v.z), derivative(v.w));
 }
 
 fn vec4_part(q: u32, c: u32) {

@@ -33,9 +33,3 @@ fn gelu_derivative(x: f32) -> f32 {
   let pdf = 0.39894228040143268 * exp(-0.5 * x * x);
   return cdf + x * pdf;
 }
-
-fn gelu_derivative4(x: vec4f) -> vec4f {
-  let cdf = 0.5 * (1.0 + erf_approx4(x * 0.70710678118654752));
-  let pdf = 0.39894228040143268 * exp(-0.5 * x * x);
-  return cdf + x * pdf;
-}

@@ -30,7 +30,7 @@ export function flatWorkgroups(
 }
 
 /** vec4s an invocation of a flat kernel's `main_vec4` takes (its VECTORS_PER_INVOCATION). */
-export const VECTORS_PER_INVOCATION = 4;
+const VECTORS_PER_INVOCATION = 4;
 
 /**
  * The launch of a flat kernel over `count` f32 words that has both entry points of

@@ -105,9 +105,9 @@ function launchBinary(
   const words = new Uint32Array(4 + 3 * MAX_BROADCAST_RANK);
   words[0] = count;
   new Float32Array(words.buffer, 8, 1)[0] = scalar;
-  let entryPoint = "main";
+  const buffers = [a.buffer, b.buffer, output.buffer];
+  let launch: { entryPoint: string; workgroups: [number, number] } = flatLaunch(count, buffers);
   if (a.size !== count || b.size !== count) {
-    entryPoint = "broadcast";
     const layout = broadcastLayout(output.shape, a.shape, b.shape);
     if (layout.shape.length > MAX_BROADCAST_RANK) {
       throw new ShapeError(
@@ -121,14 +121,15 @@ function launchBinary(
     words.set(layout.stridesB, 4 + 2 * MAX_BROADCAST_RANK);
     // a vec4 of the output at a time where the innermost axis comes in whole vec4s, each input
     // read along it as a vec4 (stride 1) or one element (stride 0)
-    if (layout.shape.at(-1)! % 4 === 0) entryPoint = "broadcast_vec4";
+    const vec4 = layout.shape.at(-1)! % 4 === 0;
+    launch = {
+      entryPoint: vec4 ? "broadcast_vec4" : "broadcast",
+      workgroups: flatWorkgroups(vec4 ? count / 4 : count),
+    };
   }
-  const buffers = [a.buffer, b.buffer, output.buffer];
   gpu().dispatch({
     kernel: "elementwise/binary",
-    ...(entryPoint === "main"
-      ? flatLaunch(count, buffers)
-      : { entryPoint, workgroups: flatWorkgroups(entryPoint === "broadcast" ? count : count / 4) }),
+    ...launch,
     constants: { OP: code },
     buffers,
     params: words,
