@@ -45,6 +45,6 @@ export async function tuneTrainingMatmuls(
   }
   return await tuneMatmulProblems(problems, {
     budgetMs: options.budgetMs,
-    onTuned: (result, index) => options.onTuned?.(result, index, problems.length),
+    onTuned: options.onTuned,
   });
 }

@@ -43,10 +43,12 @@ gpuTest("tuneTrainingMatmuls: every product of a step tuned once, then chosen", 
     );
     for (const value of Object.values(result)) value?.dispose();
     trainer.dispose();
+    // every product the tuned step runs was tuned (the tuner also tunes the plain form of each
+    // transposed-A class, which the step runs where the copy won)
     const tuned = new Map(results.map((r) => [r.shapeClass, r.variant]));
-    assertEquals(problems.length, results.length);
     for (const problem of problems) {
       const choice = tuned.get(shapeClass(problem));
+      assertTrue(choice !== undefined, `${shapeClass(problem)} was not tuned`);
       if (transposedCopyApplies(problem)) {
         assertEquals(choosesTransposedCopy(problem), choice === TRANSPOSED_COPY);
       }

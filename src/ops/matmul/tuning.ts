@@ -282,16 +282,31 @@ export async function tuneMatmul(
 }
 
 /**
- * Tunes the shape class of each of `problems` (from `collectMatmulProblems`) with `tuneMatmul`,
- * `budgetMs` each, one after the other; `onTuned` hears of each result as it comes.
+ * Tunes the shape class of each of `problems` (from `collectMatmulProblems`), and the plain form
+ * of each transposed-A one, with `tuneMatmul`, `budgetMs` each, one after the other; `onTuned`
+ * hears of each result as it comes, with its index and the number of classes tuned.
  */
 export async function tuneMatmulProblems(
   problems: readonly MatmulProblem[],
-  options: { budgetMs?: number; onTuned?: (result: TuneResult, index: number) => void } = {},
+  options: {
+    budgetMs?: number;
+    onTuned?: (result: TuneResult, index: number, count: number) => void;
+  } = {},
 ): Promise<TuneResult[]> {
   const results: TuneResult[] = [];
-  // the plain products first: the copy path of a transposed-A class is timed with their choices
-  const ordered = [...problems].sort((x, y) => Number(x.transposeA) - Number(y.transposeA));
+  // A transposed-A class the tuner may send down the copy path runs the plain product of the
+  // same shape then, so that plain class is tuned too (the step collected it only where the
+  // untuned rule copies); the plain products first: the copy path is timed with their choices.
+  const byClass = new Map<string, MatmulProblem>();
+  for (const problem of problems) {
+    const forms = transposedCopyApplies(problem) ? [{ ...problem, transposeA: false }, problem] : [
+      problem,
+    ];
+    for (const form of forms) {
+      if (!byClass.has(shapeClass(form))) byClass.set(shapeClass(form), form);
+    }
+  }
+  const ordered = [...byClass.values()].sort((x, y) => Number(x.transposeA) - Number(y.transposeA));
   for (const problem of ordered) {
     const result = await tuneMatmul(problem.m, problem.n, problem.k, {
       transposeA: problem.transposeA,
@@ -301,7 +316,7 @@ export async function tuneMatmulProblems(
       budgetMs: options.budgetMs,
     });
     results.push(result);
-    options.onTuned?.(result, results.length - 1);
+    options.onTuned?.(result, results.length - 1, ordered.length);
   }
   return results;
 }
