@@ -76,7 +76,14 @@ Deno.test({
         stderr: "null",
       }).spawn();
       const deadline = Date.now() + 300_000;
-      while (!(await exists(join(killedOut, "step-00000006", "checkpoint.json")))) {
+      // the `latest` pointer is written after the step's folder: wait for it to name step 6 or
+      // later, or a kill in between resumes from step 5
+      const latestStep = () =>
+        Deno.readTextFile(join(killedOut, "latest")).then(
+          (text) => Number(text.trim().replace("step-", "")),
+          () => 0,
+        );
+      while ((await latestStep()) < 6) {
         assertTrue(Date.now() < deadline, "the run to kill never reached step 6");
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
