@@ -45,10 +45,6 @@ async function losses(out: string): Promise<Map<number, number>> {
   return result;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
-
 Deno.test({
   name: "train folder: kill -9 mid-epoch and --resume gives the uninterrupted run's losses",
   sanitizeResources: false,
