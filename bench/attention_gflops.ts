@@ -34,7 +34,13 @@ export const GFLOPS_SHAPES: readonly AttentionShape[] = [
   ["DINO ViT dim 96", 32, 3, 65, 32],
 ];
 
-const VARIANTS: readonly AttentionKernelVariant[] = ["blocked", "rows", "tiled", "subgroup"];
+const VARIANTS: readonly AttentionKernelVariant[] = [
+  "blocked",
+  "rows",
+  "shared_rows",
+  "tiled",
+  "subgroup",
+];
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 

@@ -11,6 +11,7 @@
 
 override SEPARATE_VALUE_GRAD: u32 = 1u;
 
+// #include "attention_rows.wgsl"
 // #include "attention_rows_backward.wgsl"
 // f16 form (`_f16`): q, k, v stored as f16 (include/attention_inputs_f16.wgsl); dO and the
 // gradients f32.

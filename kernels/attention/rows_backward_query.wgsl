@@ -8,6 +8,7 @@
 // Layouts (strides in params) as described in include/attention_params.wgsl: q, k, v and dq at the
 // input offsets, dO at the output's; log-sum-exp and delta are [B * H, N].
 
+// #include "attention_rows.wgsl"
 // #include "attention_rows_backward.wgsl"
 // f16 form (`_f16`): q, k, v stored as f16 (include/attention_inputs_f16.wgsl); dO and the
 // gradients f32.

@@ -1,8 +1,8 @@
-// Shared by the "rows" attention backward kernels (attention/rows_backward_query,
-// rows_backward_key_value): attention_rows.wgsl plus the bindings the backward reads after q, k
-// and v (dO, the saved log-sum-exp and delta, and the load of dO: attention_backward_inputs.wgsl) and
-// `score_grads`.
-// #include "attention_rows.wgsl"
+// Shared by the "rows" and "shared_rows" attention backward kernels (attention/rows_backward_*,
+// shared_rows_backward_*): attention_rows_common.wgsl plus the bindings the backward reads after
+// q, k and v (dO, the saved log-sum-exp and delta, and the load of dO:
+// attention_backward_inputs.wgsl) and `score_grads`.
+// #include "attention_rows_common.wgsl"
 // #include "attention_backward_inputs.wgsl"
 
 // p = exp2(s - lse) and ds = p (dp - delta) of one score (x: p, y: ds), from the vec4 partial dot

@@ -36,7 +36,7 @@ function variants(): AttentionKernelVariant[] {
     "rows",
     "blocked",
     "tiled",
-    ...(subgroupAttentionSupported() ? ["subgroup" as const] : []),
+    ...(subgroupAttentionSupported() ? ["subgroup" as const, "shared_rows" as const] : []),
   ];
 }
 
@@ -78,7 +78,9 @@ gpuTest(
         const [half, full] = withVariant(variant, () => {
           const sizes = { batch, heads, tokens, headSize: d, f16: true };
           const form = hasF16Form(sizes);
-          assertEquals(form, (variant === "rows" || variant === "subgroup") && d % 4 === 0, what);
+          const withForm = variant === "rows" || variant === "subgroup" ||
+            variant === "shared_rows";
+          assertEquals(form, withForm && d % 4 === 0, what);
           return [selfAttention(qkv16, heads), selfAttention(qkv32, heads)];
         });
         assertEquals(half.dtype, "f16", what);

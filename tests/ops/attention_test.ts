@@ -292,14 +292,18 @@ gpuTest(
   },
 );
 
-/** Runs attention forward and backward with the blocked and the rows kernels; asserts they agree. */
+/**
+ * Runs attention forward and backward with the blocked, rows and shared_rows kernels; asserts they
+ * agree.
+ */
 async function assertVariantsAgree(shape: number[], seed: number) {
   const random = new Random(seed);
   const size = shape.reduce((product, extent) => product * extent, 1);
   const inputs = [0, 1, 2].map(() => tensor(random.normals(size), shape));
   const gradOutput = tensor(random.normals(size), shape);
   const results: Tensor[] = [];
-  for (const variant of ["blocked", "rows"] as const) {
+  const variants = ["blocked", "rows", "shared_rows"] as const;
+  for (const variant of variants) {
     await withKernels(variant, 256, () => {
       for (const input of inputs) input.requiresGrad = true;
       const output = attention(inputs[0], inputs[1], inputs[2]);
@@ -316,42 +320,57 @@ async function assertVariantsAgree(shape: number[], seed: number) {
   const values = await readAll(results);
   const tight = { absolute: 1e-5, relative: 1e-4 };
   for (const [index, what] of ["output", "dq", "dk", "dv"].entries()) {
-    assertClose(values[index], values[index + 4], `blocked vs rows ${what}`, tight);
+    for (const [other, variant] of variants.entries()) {
+      if (other === 0) continue;
+      assertClose(values[index], values[index + 4 * other], `blocked vs ${variant} ${what}`, tight);
+    }
   }
   for (const t of [...inputs, gradOutput, ...results]) t.dispose();
 }
 
 gpuTest(
-  "attention: blocked and rows kernels agree at N = 197, D = 64, forward and grads",
+  "attention: blocked, rows and shared_rows kernels agree at N = 197, D = 64, forward and grads",
   () => assertVariantsAgree([1, 2, 197, 64], 121),
 );
 
 gpuTest(
-  "attention: the rows kernels (short sequences) match float64, separate and packed",
+  "attention: the rows and shared_rows kernels (short sequences) match float64, separate and packed",
   async () => {
-    await withKernels("rows", 256, async () => {
-      await attentionCase([1, 1, 1, 1], {}); // one token, one column
-      await attentionCase([2, 2, 5, 3], { seed: 131 }); // head size below one vec4
-      await attentionCase([2, 2, 17, 16], { seed: 132 }); // Fashion-MNIST ViT: 16 patches + cls
-      await attentionCase([1, 2, 33, 6], { scale: 0.3, seed: 133 }); // past one chunk of 32 keys
-      await attentionCase([1, 1, 40, 8], { scale: 30, grad: false, seed: 134 }); // large scores
-      await selfAttentionCase([1, 1, 2, 3], { seed: 135 });
-      await selfAttentionCase([2, 5, 2, 3], { seed: 136 });
-      await selfAttentionCase([2, 17, 2, 16], { seed: 137 });
-      await selfAttentionCase([1, 33, 3, 5], { scale: 0.4, seed: 138 });
-    });
+    for (const variant of ["rows", "shared_rows"] as const) {
+      await withKernels(variant, 256, () => assertRowsKernelsMatch(variant));
+    }
   },
 );
+
+/** The float64 cases of the rows kernels, with `variant` forced (it must be the one that runs). */
+async function assertRowsKernelsMatch(variant: "rows" | "shared_rows") {
+  const expected = variant === "rows" || subgroupAttentionSupported() ? variant : "rows";
+  assertEquals(attentionVariant(17, 16), expected);
+  await attentionCase([1, 1, 1, 1], {}); // one token, one column
+  await attentionCase([2, 2, 5, 3], { seed: 131 }); // head size below one vec4
+  await attentionCase([2, 2, 17, 16], { seed: 132 }); // Fashion-MNIST ViT: 16 patches + cls
+  await attentionCase([1, 2, 33, 6], { scale: 0.3, seed: 133 }); // past one chunk of 32 keys
+  await attentionCase([1, 1, 40, 8], { scale: 30, grad: false, seed: 134 }); // large scores
+  await selfAttentionCase([1, 1, 2, 3], { seed: 135 });
+  await selfAttentionCase([2, 5, 2, 3], { seed: 136 });
+  await selfAttentionCase([2, 17, 2, 16], { seed: 137 });
+  await selfAttentionCase([1, 33, 3, 5], { scale: 0.4, seed: 138 });
+  await selfAttentionCase([3, 9, 2, 8], { seed: 139 }); // heads of 9 rows: 16 lanes each
+}
 
 gpuTest("attention: auto picks the rows kernels for short sequences only", async () => {
   await withKernels("auto", 256, () => {
     const long = subgroupAttentionSupported() ? "subgroup" : "blocked";
-    assertEquals(attentionVariant(17, 16), "rows"); // Fashion-MNIST ViT
-    assertEquals(attentionVariant(65, 16), "rows");
-    assertEquals(attentionVariant(17, 64), "rows");
-    assertEquals(attentionVariant(50, 64), long);
+    const short = subgroupAttentionSupported() ? "shared_rows" : "rows";
+    assertEquals(attentionVariant(17, 16), short); // Fashion-MNIST ViT
+    assertEquals(attentionVariant(65, 16), short);
+    assertEquals(attentionVariant(17, 64), short);
+    // shared_rows reaches further than rows (up to 3200 tokens x head size, not 1152)
+    assertEquals(attentionVariant(50, 64), subgroupAttentionSupported() ? "shared_rows" : long);
+    assertEquals(attentionVariant(197, 3), subgroupAttentionSupported() ? "shared_rows" : long);
+    assertEquals(attentionVariant(65, 64), long);
     assertEquals(attentionVariant(197, 64), long); // ViT-S/16
-    assertEquals(attentionVariant(197, 3), long); // head size counted as 16
+    assertEquals(attentionVariant(205, 3), long); // head size counted as 16
     attentionKernels.variant = "blocked"; // a named variant overrides the choice
     assertEquals(attentionVariant(17, 16), "blocked");
     return Promise.resolve();

@@ -3,11 +3,12 @@
  *
  * `attention` is fused (flash style): one kernel streams key/value tiles through workgroup memory
  * with an online softmax, so the N x N score matrix is never stored; it also writes the per-row
- * log-sum-exp, which the backward kernels use to recompute the probabilities. Short sequences
- * (tokens x head size up to `ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) go to the "rows" kernels instead:
- * one invocation per query (or key) row, no workgroup memory or barriers; longer ones to the
- * "subgroup" kernels where the device has subgroups of 8 or more (`attentionVariant` in
- * ./kernels.ts says which kernels run where, and why).
+ * log-sum-exp, which the backward kernels use to recompute the probabilities. Short sequences go
+ * to the "rows" kernels instead (one invocation per query or key row, no workgroup memory or
+ * barriers), or where the device has subgroups of 8 or more to the "shared_rows" kernels (the
+ * same, with the streamed rows loaded once per group of 8 lanes and passed round by
+ * subgroupShuffle); longer ones to the "subgroup" kernels (`attentionVariant` in ./kernels.ts
+ * says which kernels run where, and why).
  * `selfAttention` runs the same kernels on the packed [B, N, 3 D] output of a qkv projection: the
  * kernels read q, k and v through strides, write the output with the heads merged ([B, N, D]) and,
  * in the backward, dq, dk and dv straight into one [B, N, 3 D] gradient, so a ViT block needs no

@@ -11,7 +11,12 @@ import { ShapeError } from "../../gpu/errors.ts";
 import { flatWorkgroups } from "../../gpu/launch.ts";
 import type { KernelName } from "../../gpu/pipeline_cache.ts";
 import { formatShape, Tensor } from "../../tensor/tensor.ts";
-import { teamLaunch, type TeamVariant, teamVariantSupported } from "./team_launch.ts";
+import {
+  subgroupAttentionSupported,
+  teamLaunch,
+  type TeamVariant,
+  teamVariantSupported,
+} from "./team_launch.ts";
 
 /** The largest head size the fused kernels support. */
 export const MAX_HEAD_SIZE = 128;
@@ -25,11 +30,12 @@ const LOG2_E = 1.4426950408889634;
 const SCORE_TILE = 256;
 
 /**
- * Kernel variants of the fused attention ops: "auto" picks "rows" for short sequences (see
- * `ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`), otherwise "subgroup" where the device runs it and "blocked"
- * where it does not (see `attentionVariant` for the measurements).
+ * Kernel variants of the fused attention ops: "auto" picks, for short sequences, "shared_rows"
+ * where the device has subgroups of 8 (see `SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) and "rows"
+ * where it does not (`ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`), otherwise "subgroup" where the device runs
+ * it and "blocked" where it does not (see `attentionVariant` for the measurements).
  */
-export type AttentionKernelVariant = "auto" | "rows" | "blocked" | TeamVariant;
+export type AttentionKernelVariant = "auto" | "rows" | "shared_rows" | "blocked" | TeamVariant;
 
 /**
  * Largest tokens x head size (head size counted as at least 16) for which "auto" picks the "rows"
@@ -41,30 +47,49 @@ export type AttentionKernelVariant = "auto" | "rows" | "blocked" | TeamVariant;
 export const ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 1152;
 
 /**
+ * Largest tokens x head size (head size counted as at least 16) for which "auto" picks the
+ * "shared_rows" kernels where the device has subgroups of 8. Measured on lavapipe
+ * (`ATTENTION_GFLOPS_VARIANTS=rows,shared_rows,subgroup ATTENTION_GFLOPS_SHAPES=17,65,50,37
+ * deno run -A bench/attention_gflops.ts 5`, then `shared_rows,subgroup` at `197,257` with 3;
+ * forward / forward + backward in ms, rows / shared_rows / subgroup): N 37, d 64 (B 16, 6 heads)
+ * 22.7 / 63.1, 15.3 / 26.7, 18.5 / 35.5; N 50, d 64 (3200) 28.8 / 106.5, 17.7 / 35.7, 20.4 / 42.6;
+ * N 17, d 16 (B 256, 4 heads) 17.5 / 30.8, 15.8 / 26.6, 31.5 / 62.8; N 65, d 32 (B 32, 3 heads)
+ * 26.1 / 45.9, 15.9 / 26.4, 18.3 / 33.2; behind "subgroup" at N 197, d 64 (B 16, 6 heads: 64.8 /
+ * 221.4 against 52.1 / 181.7) and even at N 257 (61.3 / 211.6 against 59.4 / 218.7).
+ */
+export const SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 3200;
+
+/**
  * Which fused kernels the attention ops dispatch: "auto" (the default, see `attentionVariant`),
  * "rows" (one invocation per query or key row, no workgroup memory or barriers; fastest at small
- * N), "blocked" (8 rows per workgroup, vec4 register accumulators, scores of a key tile in
+ * N without subgroups), "shared_rows" (the rows kernels with the streamed rows loaded once per
+ * aligned group of 8 subgroup lanes and passed round by subgroupShuffle; needs subgroups of a size
+ * that is a multiple of 8, else "rows" runs), "blocked" (8 rows per workgroup, vec4 register accumulators, scores of a key tile in
  * workgroup memory), "subgroup" (teams of 8 subgroup lanes own 16 rows and exchange rows and
  * probabilities by subgroupShuffle; needs subgroups of a size that is a multiple of 8, else
  * "blocked" runs) or "tiled" (key/value tiles in workgroup memory read at uniform addresses, 2
  * query rows per invocation in registers; no subgroups). `scoreTile` is the key tile of the
- * blocked kernels; `rowsMaxTokensTimesHeadSize` the "auto" threshold of the rows kernels.
+ * blocked kernels; `rowsMaxTokensTimesHeadSize` and `sharedRowsMaxTokensTimesHeadSize` the "auto"
+ * thresholds of the rows and shared_rows kernels.
  */
 export const attentionKernels: {
   variant: AttentionKernelVariant;
   scoreTile: number;
   rowsMaxTokensTimesHeadSize: number;
+  sharedRowsMaxTokensTimesHeadSize: number;
 } = {
   variant: "auto",
   scoreTile: SCORE_TILE,
   rowsMaxTokensTimesHeadSize: ROWS_MAX_TOKENS_TIMES_HEAD_SIZE,
+  sharedRowsMaxTokensTimesHeadSize: SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE,
 };
 
 /**
  * The kernel variant the fused ops dispatch for `tokens` tokens of head size `headSize`: the
- * forced `attentionKernels.variant` ("subgroup" falls back to "blocked" where the device has no
- * subgroups of 8), or with "auto": "rows" up to `rowsMaxTokensTimesHeadSize`, then "subgroup" where
- * the device runs it, else "blocked". Measured on lavapipe (2 cores shared with other work, load
+ * forced `attentionKernels.variant` ("subgroup" falls back to "blocked" and "shared_rows" to "rows"
+ * where the device has no subgroups of 8), or with "auto": where the device has subgroups of 8
+ * "shared_rows" up to `sharedRowsMaxTokensTimesHeadSize`, then "subgroup"; elsewhere "rows" up to
+ * `rowsMaxTokensTimesHeadSize`, then "blocked". Measured on lavapipe (2 cores shared with other work, load
  * average 12-13; `ATTENTION_GFLOPS_SHAPES=197 ATTENTION_GFLOPS_VARIANTS=blocked,tiled,subgroup
  * deno run -A bench/attention_bench.ts --gflops 3`, then `ATTENTION_GFLOPS_SHAPES=17,65,50` with
  * every variant; variants alternated in one process, median of 3; forward / forward + backward
@@ -85,9 +110,12 @@ export function attentionVariant(
   if (variant === "subgroup" || variant === "tiled") {
     return teamVariantSupported(variant, headSize) ? variant : "blocked";
   }
+  if (variant === "shared_rows") return subgroupAttentionSupported() ? variant : "rows";
   if (variant !== "auto") return variant;
   const work = tokens * Math.max(headSize, 16);
-  if (work <= attentionKernels.rowsMaxTokensTimesHeadSize) return "rows";
+  if (subgroupAttentionSupported()) {
+    if (work <= attentionKernels.sharedRowsMaxTokensTimesHeadSize) return "shared_rows";
+  } else if (work <= attentionKernels.rowsMaxTokensTimesHeadSize) return "rows";
   return teamVariantSupported("subgroup", headSize) ? "subgroup" : "blocked";
 }
 
@@ -159,7 +187,8 @@ export function attentionSizes(
  */
 export function hasF16Form(sizes: AttentionSizes): boolean {
   const variant = attentionVariant(sizes.tokens, sizes.headSize);
-  return (variant === "subgroup" || variant === "rows") && sizes.headSize % 4 === 0;
+  return (variant === "subgroup" || variant === "rows" || variant === "shared_rows") &&
+    sizes.headSize % 4 === 0;
 }
 
 export function defaultScale(op: string, scale: number | undefined, headSize: number): number {
@@ -295,11 +324,13 @@ function fusedLaunch(
     const launch = teamLaunch(variant, name, sizes);
     return { ...launch, kernel: `${launch.kernel}${form}` as KernelName };
   }
-  if (variant === "rows") {
+  if (variant === "rows" || variant === "shared_rows") {
     // one pipeline per head size: the column loops and the last partial vec4 are constants
     const headVecs = Math.ceil(sizes.headSize / 4);
+    // shared_rows gives every head a whole number of groups of 8 lanes
+    const slots = variant === "rows" ? sizes.tokens : Math.ceil(sizes.tokens / 8) * 8;
     return {
-      kernel: `attention/rows_${name}${form}`,
+      kernel: `attention/${variant === "rows" ? "rows" : "shared_rows"}_${name}${form}`,
       entryPoint: "main",
       constants: {
         WORKGROUP_SIZE: ROWS_WORKGROUP_SIZE,
@@ -307,7 +338,7 @@ function fusedLaunch(
         LAST_COLUMNS: sizes.headSize - 4 * (headVecs - 1),
         WHOLE_VECS: sizes.headSize % 4 === 0 ? 1 : 0,
       },
-      workgroups: flatWorkgroups(heads * sizes.tokens, ROWS_WORKGROUP_SIZE),
+      workgroups: flatWorkgroups(heads * slots, ROWS_WORKGROUP_SIZE),
     };
   }
   const headVecs = blockedHeadVecs(sizes.headSize);

@@ -1,0 +1,128 @@
+enable subgroups;
+// Attention backward for short sequences, "shared_rows" variant, gradients of the keys and
+// values: what attention/rows_backward_key_value computes (with p_ij = exp(scale q_i.k_j - lse_i)
+// recomputed from the saved log-sum-exp, dv_j = sum_i p_ij dO_i and
+// dk_j = scale * sum_i p_ij (dO_i.v_j - delta_i) q_i), one invocation per key row, with the query
+// rows (q_i, dO_i, lse_i, delta_i) streamed in chunks of 8 that the 8 lanes of a group load once
+// and share (include/attention_rows_shared.wgsl). The 8 steps of a chunk are written out, so that
+// each shuffle reads a constant lane offset. Layouts as in attention_backward_key_value.wgsl; with
+// SEPARATE_VALUE_GRAD = 0 (packed qkv) dk and dv both go to grad_key (one [B, N, 3 D] gradient,
+// at offsets k_offset and v_offset) and grad_value is a placeholder that is never written.
+
+override SEPARATE_VALUE_GRAD: u32 = 1u;
+
+// #include "attention_rows_shared.wgsl"
+// #include "attention_rows_backward.wgsl"
+// f16 form (`_f16`): q, k, v stored as f16 (include/attention_inputs_f16.wgsl); dO and the
+// gradients f32.
+// #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl
+
+// Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl; 3-5 (dO, log-sum-exp,
+// delta): include/attention_backward_inputs.wgsl.
+@group(0) @binding(6) var<storage, read_write> grad_key: array<vec4f>;
+@group(0) @binding(7) var<storage, read_write> grad_value: array<vec4f>;
+
+// The streamed query row this lane loaded: its log-sum-exp (base 2) and delta.
+struct QueryTerms {
+  lse: f32,
+  delta: f32,
+}
+
+// Adds query chunk + i's terms (its q, dO, lse and delta held by lane first + i) to dk and dv:
+// ds_ij q_i and p_ij dO_i, nothing past the n queries.
+fn add_query(
+  grad_k: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  grad_v: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  k: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  v_row: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  queries: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  grads: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  terms: QueryTerms,
+  task: SharedTask,
+  chunk: u32,
+  i: u32,
+) {
+  let lane = task.first + i;
+  let score4 = shared_dot4(k, queries, lane);
+  let grad_p4 = shared_dot4(v_row, grads, lane);
+  let lse = subgroupShuffle(terms.lse, lane);
+  let row_delta = subgroupShuffle(terms.delta, lane);
+  let weights = select(vec2f(0.0), score_grads(score4, grad_p4, lse, row_delta), chunk + i < params.n);
+  shared_add(grad_v, weights.x, grads, lane);
+  shared_add(grad_k, weights.y, queries, lane);
+}
+
+// Writes columns 4 vec .. 4 vec + 3 of the row at element `base` of dk (`to_value` false) or dv,
+// nothing past d.
+fn store_gradient(to_value: bool, base: u32, vec: u32, result: vec4f) {
+  let separate = to_value && SEPARATE_VALUE_GRAD != 0u;
+  if (WHOLE_VECS) {
+    if (4u * vec < params.d) {
+      let at = base / 4u + vec;
+      if (separate) {
+        grad_value[at] = result;
+      } else {
+        grad_key[at] = result;
+      }
+    }
+    return;
+  }
+  for (var i = 0u; i < 4u && 4u * vec + i < params.d; i++) {
+    let at = base + 4u * vec + i;
+    if (separate) {
+      grad_value[at / 4u][at % 4u] = result[i];
+    } else {
+      grad_key[at / 4u][at % 4u] = result[i];
+    }
+  }
+}
+
+// The key row of `task` (attention_rows_shared.wgsl's `main`).
+fn compute_row(task: SharedTask) {
+  let n = params.n;
+  let bases = task.bases;
+  let in_row = params.in_row;
+  // this key row in k and v, and in dk and dv
+  let key_row = bases.keys + task.row * in_row;
+  let value_row = bases.values + task.row * in_row;
+
+  var k: array<vec4f, MAX_HEAD_VECS>;
+  var v_row: array<vec4f, MAX_HEAD_VECS>;
+  var grad_k: array<vec4f, MAX_HEAD_VECS>;
+  var grad_v: array<vec4f, MAX_HEAD_VECS>;
+  var queries: array<vec4f, MAX_HEAD_VECS>;
+  var grads: array<vec4f, MAX_HEAD_VECS>;
+  for (var v = 0u; v < HEAD_VECS; v++) {
+    k[v] = load_key(key_row, v) * params.scale_log2;
+    v_row[v] = load_value(value_row, v);
+    grad_k[v] = vec4f(0.0);
+    grad_v[v] = vec4f(0.0);
+  }
+  let head_rows = task.head * n;
+  for (var chunk = 0u; chunk < n; chunk += 8u) {
+    let streamed = streamed_row(task, chunk);
+    let query_row = bases.queries + streamed * in_row;
+    let grad_row = bases.outputs + streamed * params.out_row;
+    for (var v = 0u; v < HEAD_VECS; v++) {
+      queries[v] = load_query(query_row, v);
+      grads[v] = load_grad_output(grad_row, v);
+    }
+    let terms = QueryTerms(log_sum_exp[head_rows + streamed] * LOG2_E, delta[head_rows + streamed]);
+    add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 0u);
+    add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 1u);
+    add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 2u);
+    add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 3u);
+    add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 4u);
+    add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 5u);
+    add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 6u);
+    add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 7u);
+  }
+
+  if (!task.live) {
+    return;
+  }
+  for (var v = 0u; v < HEAD_VECS; v++) {
+    store_gradient(false, key_row, v, grad_k[v] * params.scale);
+    store_gradient(true, value_row, v, grad_v[v]);
+  }
+}

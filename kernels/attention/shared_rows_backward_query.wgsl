@@ -1,0 +1,101 @@
+enable subgroups;
+// Attention backward for short sequences, "shared_rows" variant, gradient of the queries: what
+// attention/rows_backward_query computes (with p_ij = exp(scale q_i.k_j - lse_i) recomputed from
+// the saved log-sum-exp, dq_i = scale * sum_j p_ij (dO_i.v_j - delta_i) k_j), one invocation per
+// query row, with the keys and values streamed in chunks of 8 rows that the 8 lanes of a group
+// load once and share (include/attention_rows_shared.wgsl). The 8 steps of a chunk are written
+// out, so that each shuffle reads a constant lane offset.
+// Layouts (strides in params) as described in include/attention_params.wgsl: q, k, v and dq at the
+// input offsets, dO at the output's; log-sum-exp and delta are [B * H, N].
+
+// #include "attention_rows_shared.wgsl"
+// #include "attention_rows_backward.wgsl"
+// f16 form (`_f16`): q, k, v stored as f16 (include/attention_inputs_f16.wgsl); dO and the
+// gradients f32.
+// #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl
+
+// Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl; 3-5 (dO, log-sum-exp,
+// delta): include/attention_backward_inputs.wgsl.
+@group(0) @binding(6) var<storage, read_write> grad_query: array<vec4f>;
+
+// The query row's log-sum-exp (base 2) and delta.
+struct QueryRow {
+  lse: f32,
+  delta: f32,
+}
+
+// Adds key chunk + j's term (held by lane first + j) to dq: ds_ij k_j, nothing past the n keys.
+fn add_key(
+  accumulator: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  q: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  grad_out: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  keys: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  values: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  row: QueryRow,
+  task: SharedTask,
+  chunk: u32,
+  j: u32,
+) {
+  let lane = task.first + j;
+  let score4 = shared_dot4(q, keys, lane);
+  let grad_p4 = shared_dot4(grad_out, values, lane);
+  let grad_score = score_grads(score4, grad_p4, row.lse, row.delta).y;
+  shared_add(accumulator, select(0.0, grad_score, chunk + j < params.n), keys, lane);
+}
+
+// Writes columns 4 vec .. 4 vec + 3 of dq's row at element `base`, nothing past d.
+fn store_grad_query(base: u32, vec: u32, result: vec4f) {
+  if (WHOLE_VECS) {
+    if (4u * vec < params.d) {
+      grad_query[base / 4u + vec] = result;
+    }
+    return;
+  }
+  for (var i = 0u; i < 4u && 4u * vec + i < params.d; i++) {
+    let at = base + 4u * vec + i;
+    grad_query[at / 4u][at % 4u] = result[i];
+  }
+}
+
+// The query row of `task` (attention_rows_shared.wgsl's `main`).
+fn compute_row(task: SharedTask) {
+  let n = params.n;
+  let bases = task.bases;
+  let in_row = params.in_row;
+
+  var q: array<vec4f, MAX_HEAD_VECS>;
+  var grad_out: array<vec4f, MAX_HEAD_VECS>;
+  var accumulator: array<vec4f, MAX_HEAD_VECS>;
+  var keys: array<vec4f, MAX_HEAD_VECS>;
+  var values: array<vec4f, MAX_HEAD_VECS>;
+  let query_base = bases.queries + task.row * in_row;
+  let grad_base = bases.outputs + task.row * params.out_row;
+  for (var v = 0u; v < HEAD_VECS; v++) {
+    q[v] = load_query(query_base, v) * params.scale_log2;
+    grad_out[v] = load_grad_output(grad_base, v);
+    accumulator[v] = vec4f(0.0);
+  }
+  let row = QueryRow(log_sum_exp[task.index] * LOG2_E, delta[task.index]);
+  for (var chunk = 0u; chunk < n; chunk += 8u) {
+    let streamed = streamed_row(task, chunk) * in_row;
+    for (var v = 0u; v < HEAD_VECS; v++) {
+      keys[v] = load_key(bases.keys + streamed, v);
+      values[v] = load_value(bases.values + streamed, v);
+    }
+    add_key(&accumulator, &q, &grad_out, &keys, &values, row, task, chunk, 0u);
+    add_key(&accumulator, &q, &grad_out, &keys, &values, row, task, chunk, 1u);
+    add_key(&accumulator, &q, &grad_out, &keys, &values, row, task, chunk, 2u);
+    add_key(&accumulator, &q, &grad_out, &keys, &values, row, task, chunk, 3u);
+    add_key(&accumulator, &q, &grad_out, &keys, &values, row, task, chunk, 4u);
+    add_key(&accumulator, &q, &grad_out, &keys, &values, row, task, chunk, 5u);
+    add_key(&accumulator, &q, &grad_out, &keys, &values, row, task, chunk, 6u);
+    add_key(&accumulator, &q, &grad_out, &keys, &values, row, task, chunk, 7u);
+  }
+
+  if (!task.live) {
+    return;
+  }
+  for (var v = 0u; v < HEAD_VECS; v++) {
+    store_grad_query(query_base, v, accumulator[v] * params.scale);
+  }
+}
