@@ -25,7 +25,7 @@
 import { gpu, initGpu } from "../src/gpu/device.ts";
 import { backward } from "../src/tensor/backward.ts";
 import { attention, attentionReference, selfAttention } from "../src/ops/attention/forward.ts";
-import { attentionKernels, type AttentionKernelVariant } from "../src/ops/attention/kernels.ts";
+import { attentionKernels, type AttentionKernelVariant } from "../src/ops/attention/choice.ts";
 import { permute, reshape, split } from "../src/ops/shape/forward.ts";
 import { runGflops } from "./attention_gflops.ts";
 import { type Tensor, tensor } from "../src/tensor/tensor.ts";

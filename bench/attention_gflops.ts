@@ -16,7 +16,7 @@ import {
   attentionKernels,
   type AttentionKernelVariant,
   attentionVariant,
-} from "../src/ops/attention/kernels.ts";
+} from "../src/ops/attention/choice.ts";
 import { matmul } from "../src/ops/matmul/forward.ts";
 import { type Tensor, tensor } from "../src/tensor/tensor.ts";
 import { randomValues } from "./random_values.ts";

@@ -5,11 +5,8 @@
 // scale * log2 e), v_j and the dk_j, dv_j accumulators in HEAD_VECS vec4s and streams the n query
 // rows (q_i, dO_i, lse_i, delta_i) once. No atomics: each key row is written by its own invocation.
 // Invocation r = x + y * (x workgroups * WORKGROUP_SIZE) computes key row r % n of head r / n.
-// Layouts as in attention_backward_key_value.wgsl; with SEPARATE_VALUE_GRAD = 0 (packed qkv) dk and
-// dv both go to grad_key (one [B, N, 3 D] gradient, at offsets k_offset and v_offset) and
-// grad_value is a placeholder that is never written.
-
-override SEPARATE_VALUE_GRAD: u32 = 1u;
+// Layouts as in attention_backward_key_value.wgsl; dk and dv as
+// include/attention_key_value_gradients.wgsl says.
 
 // #include "attention_rows.wgsl"
 // #include "attention_rows_backward.wgsl"
@@ -18,9 +15,9 @@ override SEPARATE_VALUE_GRAD: u32 = 1u;
 // #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl
 
 // Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl; 3-5 (dO, log-sum-exp,
-// delta): include/attention_rows_backward.wgsl.
-@group(0) @binding(6) var<storage, read_write> grad_key: array<f32>;
-@group(0) @binding(7) var<storage, read_write> grad_value: array<f32>;
+// delta): include/attention_backward_inputs.wgsl; 6-7 (dk, dv):
+// include/attention_key_value_gradients.wgsl.
+// #include "attention_key_value_gradients.wgsl"
 
 // The key row of `task` (attention_rows.wgsl's `main`).
 fn compute_row(task: RowTask) {
@@ -64,15 +61,7 @@ fn compute_row(task: RowTask) {
   }
 
   for (var v = 0u; v < HEAD_VECS; v++) {
-    let key_result = grad_k[v] * params.scale;
-    let value_result = grad_v[v];
-    for (var i = 0u; i < columns_at(v); i++) {
-      grad_key[key_row + 4u * v + i] = key_result[i];
-      if (SEPARATE_VALUE_GRAD != 0u) {
-        grad_value[value_row + 4u * v + i] = value_result[i];
-      } else {
-        grad_key[value_row + 4u * v + i] = value_result[i];
-      }
-    }
+    store_gradient(false, key_row, v, grad_k[v] * params.scale);
+    store_gradient(true, value_row, v, grad_v[v]);
   }
 }

@@ -15,8 +15,8 @@
 // #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl
 
 // Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl; 3-5 (dO, log-sum-exp,
-// delta): include/attention_rows_backward.wgsl.
-@group(0) @binding(6) var<storage, read_write> grad_query: array<f32>;
+// delta): include/attention_backward_inputs.wgsl; 6 (dq): include/attention_query_gradient.wgsl.
+// #include "attention_query_gradient.wgsl"
 
 // The query row of `task` (attention_rows.wgsl's `main`).
 fn compute_row(task: RowTask) {
@@ -54,9 +54,6 @@ fn compute_row(task: RowTask) {
   }
 
   for (var v = 0u; v < HEAD_VECS; v++) {
-    let result = accumulator[v] * params.scale;
-    for (var i = 0u; i < columns_at(v); i++) {
-      grad_query[query_base + 4u * v + i] = result[i];
-    }
+    store_grad_query(query_base, v, accumulator[v] * params.scale);
   }
 }

@@ -7,7 +7,7 @@
 // so the column loops have constant bounds and unroll into registers) and streams the n keys and
 // values once, CHUNK keys at a time: the chunk's scores go to a private array, then the running max
 // and sum are rescaled once per chunk (online softmax, base-2 exponentials; one exp2 per key, since
-// exp2 is costly on llvmpipe). d = 4 (HEAD_VECS - 1) + LAST_COLUMNS is fixed per pipeline too.
+// exp2 is costly on llvmpipe).
 // Invocation r = x + y * (x workgroups * WORKGROUP_SIZE) computes row r % n of head r / n
 // (head = batch * heads + h). Layouts (strides in params) as described in
 // include/attention_params.wgsl; the log-sum-exp is [B * H, N].

@@ -5,11 +5,8 @@ enable subgroups;
 // dk_j = scale * sum_i p_ij (dO_i.v_j - delta_i) q_i), one invocation per key row, with the query
 // rows (q_i, dO_i, lse_i, delta_i) streamed in chunks of 8 that the 8 lanes of a group load once
 // and share (include/attention_rows_shared.wgsl). The 8 steps of a chunk are written out, so that
-// each shuffle reads a constant lane offset. Layouts as in attention_backward_key_value.wgsl; with
-// SEPARATE_VALUE_GRAD = 0 (packed qkv) dk and dv both go to grad_key (one [B, N, 3 D] gradient,
-// at offsets k_offset and v_offset) and grad_value is a placeholder that is never written.
-
-override SEPARATE_VALUE_GRAD: u32 = 1u;
+// each shuffle reads a constant lane offset. Layouts as in attention_backward_key_value.wgsl; dk
+// and dv as include/attention_key_value_gradients.wgsl says.
 
 // #include "attention_rows_shared.wgsl"
 // #include "attention_rows_backward.wgsl"
@@ -18,15 +15,9 @@ override SEPARATE_VALUE_GRAD: u32 = 1u;
 // #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl
 
 // Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl; 3-5 (dO, log-sum-exp,
-// delta): include/attention_backward_inputs.wgsl.
-@group(0) @binding(6) var<storage, read_write> grad_key: array<vec4f>;
-@group(0) @binding(7) var<storage, read_write> grad_value: array<vec4f>;
-
-// The streamed query row this lane loaded: its log-sum-exp (base 2) and delta.
-struct QueryTerms {
-  lse: f32,
-  delta: f32,
-}
+// delta): include/attention_backward_inputs.wgsl; 6-7 (dk, dv):
+// include/attention_key_value_gradients.wgsl.
+// #include "attention_key_value_gradients.wgsl"
 
 // Adds query chunk + i's terms (its q, dO, lse and delta held by lane first + i) to dk and dv:
 // ds_ij q_i and p_ij dO_i, nothing past the n queries.
@@ -37,7 +28,7 @@ fn add_query(
   v_row: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
   queries: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
   grads: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
-  terms: QueryTerms,
+  terms: RowTerms,
   task: SharedTask,
   chunk: u32,
   i: u32,
@@ -50,31 +41,6 @@ fn add_query(
   let weights = select(vec2f(0.0), score_grads(score4, grad_p4, lse, row_delta), chunk + i < params.n);
   shared_add(grad_v, weights.x, grads, lane);
   shared_add(grad_k, weights.y, queries, lane);
-}
-
-// Writes columns 4 vec .. 4 vec + 3 of the row at element `base` of dk (`to_value` false) or dv,
-// nothing past d.
-fn store_gradient(to_value: bool, base: u32, vec: u32, result: vec4f) {
-  let separate = to_value && SEPARATE_VALUE_GRAD != 0u;
-  if (WHOLE_VECS) {
-    if (4u * vec < params.d) {
-      let at = base / 4u + vec;
-      if (separate) {
-        grad_value[at] = result;
-      } else {
-        grad_key[at] = result;
-      }
-    }
-    return;
-  }
-  for (var i = 0u; i < 4u && 4u * vec + i < params.d; i++) {
-    let at = base + 4u * vec + i;
-    if (separate) {
-      grad_value[at / 4u][at % 4u] = result[i];
-    } else {
-      grad_key[at / 4u][at % 4u] = result[i];
-    }
-  }
 }
 
 // The key row of `task` (attention_rows_shared.wgsl's `main`).
@@ -107,7 +73,7 @@ fn compute_row(task: SharedTask) {
       queries[v] = load_query(query_row, v);
       grads[v] = load_grad_output(grad_row, v);
     }
-    let terms = QueryTerms(log_sum_exp[head_rows + streamed] * LOG2_E, delta[head_rows + streamed]);
+    let terms = RowTerms(log_sum_exp[head_rows + streamed] * LOG2_E, delta[head_rows + streamed]);
     add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 0u);
     add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 1u);
     add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 2u);

@@ -15,14 +15,8 @@ enable subgroups;
 // #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl
 
 // Bindings 0-2 (q, k, v) and the params: include/attention_params.wgsl; 3-5 (dO, log-sum-exp,
-// delta): include/attention_backward_inputs.wgsl.
-@group(0) @binding(6) var<storage, read_write> grad_query: array<vec4f>;
-
-// The query row's log-sum-exp (base 2) and delta.
-struct QueryRow {
-  lse: f32,
-  delta: f32,
-}
+// delta): include/attention_backward_inputs.wgsl; 6 (dq): include/attention_query_gradient.wgsl.
+// #include "attention_query_gradient.wgsl"
 
 // Adds key chunk + j's term (held by lane first + j) to dq: ds_ij k_j, nothing past the n keys.
 fn add_key(
@@ -31,7 +25,7 @@ fn add_key(
   grad_out: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
   keys: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
   values: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
-  row: QueryRow,
+  row: RowTerms,
   task: SharedTask,
   chunk: u32,
   j: u32,
@@ -41,20 +35,6 @@ fn add_key(
   let grad_p4 = shared_dot4(grad_out, values, lane);
   let grad_score = score_grads(score4, grad_p4, row.lse, row.delta).y;
   shared_add(accumulator, select(0.0, grad_score, chunk + j < params.n), keys, lane);
-}
-
-// Writes columns 4 vec .. 4 vec + 3 of dq's row at element `base`, nothing past d.
-fn store_grad_query(base: u32, vec: u32, result: vec4f) {
-  if (WHOLE_VECS) {
-    if (4u * vec < params.d) {
-      grad_query[base / 4u + vec] = result;
-    }
-    return;
-  }
-  for (var i = 0u; i < 4u && 4u * vec + i < params.d; i++) {
-    let at = base + 4u * vec + i;
-    grad_query[at / 4u][at % 4u] = result[i];
-  }
 }
 
 // The query row of `task` (attention_rows_shared.wgsl's `main`).
@@ -75,7 +55,7 @@ fn compute_row(task: SharedTask) {
     grad_out[v] = load_grad_output(grad_base, v);
     accumulator[v] = vec4f(0.0);
   }
-  let row = QueryRow(log_sum_exp[task.index] * LOG2_E, delta[task.index]);
+  let row = RowTerms(log_sum_exp[task.index] * LOG2_E, delta[task.index]);
   for (var chunk = 0u; chunk < n; chunk += 8u) {
     let streamed = streamed_row(task, chunk) * in_row;
     for (var v = 0u; v < HEAD_VECS; v++) {

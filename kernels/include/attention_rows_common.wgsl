@@ -7,19 +7,12 @@
 override WORKGROUP_SIZE: u32 = 64u;
 // vec4s per row of the head: ceil(d / 4)
 override HEAD_VECS: u32 = 4u;
-// columns of the last vec4 that lie inside the row: d - 4 (HEAD_VECS - 1), 1..4
-override LAST_COLUMNS: u32 = 4u;
 
 // #include "attention_params.wgsl"
 // #include "attention_vec_loads.wgsl"
 // #include "flat_index.wgsl"
 
 const MAX_HEAD_VECS: u32 = 32u;
-
-// Columns of vec4 `vec` of a row that lie inside d: 4, or LAST_COLUMNS in the last vec4.
-fn columns_at(vec: u32) -> u32 {
-  return select(4u, LAST_COLUMNS, vec + 1u == HEAD_VECS);
-}
 
 // The sum of the four lanes of `v`, as two pairs.
 fn sum4(v: vec4f) -> f32 {

@@ -5,7 +5,7 @@
  * @module
  */
 import { attention, selfAttention } from "../../src/ops/attention/forward.ts";
-import { attentionKernels } from "../../src/ops/attention/kernels.ts";
+import { attentionKernels } from "../../src/ops/attention/choice.ts";
 import { float64Attention, float64SelfAttention } from "../../src/ops/attention/reference.ts";
 import type { Shape } from "../../src/tensor/tensor.ts";
 import { checkOp } from "./op_check.ts";

@@ -17,7 +17,7 @@ import {
   attentionKernels,
   type AttentionKernelVariant,
   hasF16Form,
-} from "../../src/ops/attention/kernels.ts";
+} from "../../src/ops/attention/choice.ts";
 import { float64Attention, float64SelfAttention } from "../../src/ops/attention/reference.ts";
 import { subgroupAttentionSupported } from "../../src/ops/attention/team_launch.ts";
 import { meanAll } from "../../src/ops/reduction/forward.ts";

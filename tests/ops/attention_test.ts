@@ -12,7 +12,7 @@ import {
   attentionKernels,
   type AttentionKernelVariant,
   attentionVariant,
-} from "../../src/ops/attention/kernels.ts";
+} from "../../src/ops/attention/choice.ts";
 import { subgroupAttentionSupported } from "../../src/ops/attention/team_launch.ts";
 import { permute, reshape, split } from "../../src/ops/shape/forward.ts";
 import { clearTape, tapeNodes } from "../../src/tensor/tape.ts";

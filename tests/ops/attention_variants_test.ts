@@ -9,7 +9,7 @@ import {
   attentionKernels,
   type AttentionKernelVariant,
   attentionVariant,
-} from "../../src/ops/attention/kernels.ts";
+} from "../../src/ops/attention/choice.ts";
 import { subgroupAttentionSupported } from "../../src/ops/attention/team_launch.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { attentionCase, selfAttentionCase } from "../helpers/attention_cases.ts";

@@ -7,7 +7,7 @@
  * to the "rows" kernels instead (one invocation per query or key row, no workgroup memory or
  * barriers), or where the device has subgroups of 8 or more to the "shared_rows" kernels (the
  * same, with the streamed rows loaded once per group of 8 lanes and passed round by
- * subgroupShuffle); longer ones to the "subgroup" kernels (`attentionVariant` in ./kernels.ts
+ * subgroupShuffle); longer ones to the "subgroup" kernels (`attentionVariant` in ./choice.ts
  * says which kernels run where, and why).
  * `selfAttention` runs the same kernels on the packed [B, N, 3 D] output of a qkv projection: the
  * kernels read q, k and v through strides, write the output with the heads merged ([B, N, D]) and,
@@ -30,10 +30,10 @@ import {
   checkHeadSize,
   defaultScale,
   dispatchForward,
-  hasF16Form,
   packedLayout,
   separateLayout,
 } from "./kernels.ts";
+import { hasF16Form } from "./choice.ts";
 
 /** Attributes of the attention ops, keyed by op name. */
 export interface AttentionOps {

@@ -1,0 +1,120 @@
+/**
+ * Which fused attention kernels run: the variants (`AttentionKernelVariant`), the thresholds and
+ * measurements behind the "auto" choice, the forced choice (`attentionKernels`) and which variants
+ * have f16 forms. How each variant is launched is in ./kernels.ts and ./team_launch.ts.
+ * @module
+ */
+import type { AttentionSizes } from "./kernels.ts";
+import {
+  subgroupAttentionSupported,
+  type TeamVariant,
+  teamVariantSupported,
+} from "./team_launch.ts";
+
+/**
+ * Keys (or queries) whose scores one blocked workgroup holds at a time (a multiple of 4): at
+ * N <= 256 one tile, so the forward's softmax needs no rescaling.
+ */
+const SCORE_TILE = 256;
+
+/**
+ * Kernel variants of the fused attention ops: "auto" picks, for short sequences, "shared_rows"
+ * where the device has subgroups of 8 (see `SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) and "rows"
+ * where it does not (`ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`), otherwise "subgroup" where the device runs
+ * it and "blocked" where it does not (see `attentionVariant` for the measurements).
+ */
+export type AttentionKernelVariant = "auto" | "rows" | "shared_rows" | "blocked" | TeamVariant;
+
+/**
+ * Largest tokens x head size (head size counted as at least 16) for which "auto" picks the "rows"
+ * kernels. Measured on llvmpipe (2 shared cores, packed self-attention with 4 heads, forward and
+ * forward + backward, variants alternated in one process): rows won at N <= 65 for d = 16
+ * (1040) and at N = 17 for d = 64 (1088), broke even at N = 197, d = 16 (3152) and lost at
+ * N = 50, d = 64 (3200).
+ */
+export const ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 1152;
+
+/**
+ * Largest tokens x head size (head size counted as at least 16) for which "auto" picks the
+ * "shared_rows" kernels where the device has subgroups of 8. Measured on lavapipe
+ * (`ATTENTION_GFLOPS_VARIANTS=rows,shared_rows,subgroup ATTENTION_GFLOPS_SHAPES=17,65,50,37
+ * deno run -A bench/attention_gflops.ts 5`, then `shared_rows,subgroup` at `197,257` with 3;
+ * forward / forward + backward in ms, rows / shared_rows / subgroup): N 37, d 64 (B 16, 6 heads)
+ * 22.7 / 63.1, 15.3 / 26.7, 18.5 / 35.5; N 50, d 64 (3200) 28.8 / 106.5, 17.7 / 35.7, 20.4 / 42.6;
+ * N 17, d 16 (B 256, 4 heads) 17.5 / 30.8, 15.8 / 26.6, 31.5 / 62.8; N 65, d 32 (B 32, 3 heads)
+ * 26.1 / 45.9, 15.9 / 26.4, 18.3 / 33.2; behind "subgroup" at N 197, d 64 (B 16, 6 heads: 64.8 /
+ * 221.4 against 52.1 / 181.7) and even at N 257 (61.3 / 211.6 against 59.4 / 218.7).
+ */
+export const SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 3200;
+
+/**
+ * Which fused kernels the attention ops dispatch: "auto" (the default, see `attentionVariant`),
+ * "rows" (one invocation per query or key row, no workgroup memory or barriers; fastest at small
+ * N without subgroups), "shared_rows" (the rows kernels with the streamed rows loaded once per
+ * aligned group of 8 subgroup lanes and passed round by subgroupShuffle; needs subgroups of a size
+ * that is a multiple of 8, else "rows" runs), "blocked" (8 rows per workgroup, vec4 register
+ * accumulators, scores of a key tile in workgroup memory), "subgroup" (teams of 8 subgroup lanes own 16 rows and exchange rows and
+ * probabilities by subgroupShuffle; needs subgroups of a size that is a multiple of 8, else
+ * "blocked" runs) or "tiled" (key/value tiles in workgroup memory read at uniform addresses, 2
+ * query rows per invocation in registers; no subgroups). `scoreTile` is the key tile of the
+ * blocked kernels; `rowsMaxTokensTimesHeadSize` and `sharedRowsMaxTokensTimesHeadSize` the "auto"
+ * thresholds of the rows and shared_rows kernels.
+ */
+export const attentionKernels: {
+  variant: AttentionKernelVariant;
+  scoreTile: number;
+  rowsMaxTokensTimesHeadSize: number;
+  sharedRowsMaxTokensTimesHeadSize: number;
+} = {
+  variant: "auto",
+  scoreTile: SCORE_TILE,
+  rowsMaxTokensTimesHeadSize: ROWS_MAX_TOKENS_TIMES_HEAD_SIZE,
+  sharedRowsMaxTokensTimesHeadSize: SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE,
+};
+
+/**
+ * The kernel variant the fused ops dispatch for `tokens` tokens of head size `headSize`: the
+ * forced `attentionKernels.variant` ("subgroup" falls back to "blocked" and "shared_rows" to "rows"
+ * where the device has no subgroups of 8), or with "auto": where the device has subgroups of 8
+ * "shared_rows" up to `sharedRowsMaxTokensTimesHeadSize`, then "subgroup"; elsewhere "rows" up to
+ * `rowsMaxTokensTimesHeadSize`, then "blocked". Measured on lavapipe (2 cores shared with other
+ * work, load average 12-13; `ATTENTION_GFLOPS_SHAPES=197 ATTENTION_GFLOPS_VARIANTS=blocked,tiled,subgroup
+ * deno run -A bench/attention_bench.ts --gflops 3`, then `ATTENTION_GFLOPS_SHAPES=17,65,50` with
+ * every variant; variants alternated in one process, median of 3; forward / forward + backward
+ * in ms): ViT-S/16 224 (B 16, 6 heads, N 197, d 64) blocked 848 / 3479, tiled 1051 / 5882,
+ * subgroup 293 / 1442 (3.3 and 2.3 GFLOP/s, the 1024^3 matmul 2.8 in the same run); N 50 (B 16)
+ * blocked 110 / 358, rows 177 / 587, tiled 124 / 544, subgroup 52 / 168; N 65, d 32 (B 32, 3
+ * heads) blocked 72 / 279, rows 112 / 333, tiled 108 / 517, subgroup 42 / 148; N 17, d 16 (B 256,
+ * 4 heads) rows 45 / 120, blocked 77 / 287, tiled 137 / 578, subgroup 96 / 271. An earlier run
+ * (load 12-15) had N 257 (B 8) blocked 1759 / 7742, subgroup 596 / 3321 and N 37 blocked 78 / 444,
+ * subgroup 46 / 249. "tiled" lost to "blocked" at every shape there, so "auto" never picks it; it
+ * stays for adapters without subgroups where workgroup memory is fast (unmeasured).
+ */
+export function attentionVariant(
+  tokens: number,
+  headSize: number,
+): Exclude<AttentionKernelVariant, "auto"> {
+  const variant = attentionKernels.variant;
+  if (variant === "subgroup" || variant === "tiled") {
+    return teamVariantSupported(variant, headSize) ? variant : "blocked";
+  }
+  if (variant === "shared_rows") return subgroupAttentionSupported() ? variant : "rows";
+  if (variant !== "auto") return variant;
+  const work = tokens * Math.max(headSize, 16);
+  if (subgroupAttentionSupported()) {
+    return work <= attentionKernels.sharedRowsMaxTokensTimesHeadSize ? "shared_rows" : "subgroup";
+  }
+  return work <= attentionKernels.rowsMaxTokensTimesHeadSize ? "rows" : "blocked";
+}
+
+/**
+ * Whether the fused kernels picked for `sizes` have f16 forms (`#form f16` in their files: q, k,
+ * v and the output stored as f16, widened as they are read; f32 sums): the "subgroup", "rows" and
+ * "shared_rows" kernels, where the head size is a multiple of 4 (their f16 loads and stores are whole vec4s).
+ * Elsewhere the attention ops widen f16 inputs to f32 copies first (exact; the same sums).
+ */
+export function hasF16Form(sizes: AttentionSizes): boolean {
+  const variant = attentionVariant(sizes.tokens, sizes.headSize);
+  return (variant === "subgroup" || variant === "rows" || variant === "shared_rows") &&
+    sizes.headSize % 4 === 0;
+}
