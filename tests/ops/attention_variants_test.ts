@@ -1,5 +1,6 @@
 /**
- * The "subgroup" and "tiled" fused attention kernels against the float64 reference, each forced
+ * The "subgroup", "tiled" and "shared_rows" fused attention kernels against the float64 reference,
+ * each forced
  * through `attentionKernels.variant`: forward and gradients at short and ViT sequence lengths
  * (N = 17, 50, 197, 257) and head sizes 16, 32, 64 (odd ones, and past 64), separate q, k, v and
  * the packed qkv of `selfAttention`, custom scales and large scores.
@@ -28,8 +29,8 @@ async function withVariant(
   }
 }
 
-/** The cases every team variant runs. */
-async function variantCases(variant: "subgroup" | "tiled") {
+/** The cases every variant of this file runs. */
+async function variantCases(variant: "subgroup" | "tiled" | "shared_rows") {
   await withVariant(variant, async () => {
     assertEquals(attentionVariant(197, 64), variant);
     await attentionCase([1, 1, 1, 1], {});
@@ -62,5 +63,17 @@ gpuTest("attention: the tiled kernels match float64, forward and gradients", asy
   await withVariant("tiled", async () => {
     await attentionCase([1, 1, 19, 101], { seed: 210 }); // head size past 64: a smaller tile
     await attentionCase([1, 1, 40, 128], { grad: false, seed: 211 });
+  });
+});
+
+gpuTest("attention: the shared_rows kernels match float64, forward and gradients", async () => {
+  if (!subgroupAttentionSupported()) {
+    console.log("  no subgroups of 8 on this device: the shared_rows kernels are not run");
+    return;
+  }
+  await variantCases("shared_rows");
+  await withVariant("shared_rows", async () => {
+    await attentionCase([1, 1, 33, 128], { seed: 214 }); // the largest head size: 32 vec4s a row
+    await attentionCase([1, 1, 21, 101], { seed: 215 }); // the last vec4 partly past d
   });
 });
