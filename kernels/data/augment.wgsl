@@ -47,7 +47,8 @@ struct ImageParams {
 }
 
 @group(0) @binding(0) var<storage, read> pixels: array<u32>;
-@group(0) @binding(1) var<storage, read> images: array<ImageParams>;
+// ImageParams of image b at vec4 4 b .. 4 b + 3 (read by `image_at`)
+@group(0) @binding(1) var<storage, read> images: array<vec4u>;
 @group(0) @binding(2) var<storage, read_write> means: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 
@@ -57,17 +58,54 @@ struct ImageParams {
 
 @group(1) @binding(0) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, REDUCE_SIZE>;
-
-fn load_channel(index: u32) -> f32 {
-  let word = pixels[index >> 2u];
-  return f32((word >> ((index & 3u) * 8u)) & 255u) / 255.0;
+// Image b's parameters, read as four vec4 (a load costs the same whatever its width, on lavapipe).
+fn image_at(b: u32) -> ImageParams {
+  let box = bitcast<vec4f>(images[4u * b]);
+  let w1 = images[4u * b + 1u];
+  let w2 = images[4u * b + 2u];
+  let w3 = images[4u * b + 3u];
+  return ImageParams(
+    box.x, box.y, box.z, box.w,
+    w1.x, w1.y, bitcast<f32>(w1.z), bitcast<f32>(w1.w),
+    bitcast<f32>(w2.x), bitcast<f32>(w2.y), w2.z, w2.w,
+    bitcast<f32>(w3.x), w3.y, w3.z, w3.w,
+  );
 }
 
-// Pixel (x, y) of image b in [0, 1].
-fn load_pixel(b: u32, x: i32, y: i32) -> vec3f {
-  let base = params.offset + ((b * params.height + u32(y)) * params.width + u32(x)) * 3u;
-  return vec3f(load_channel(base), load_channel(base + 1u), load_channel(base + 2u));
+var<workgroup> partial: array<f32, REDUCE_SIZE>;
+
+// The four words from the one holding the first byte of pixel (x0, y) of image b: they hold the
+// 12 bytes of pixels x0 .. x0 + 3 of that row wherever the row starts in a word, so the taps of a
+// resampling row cost four loads instead of three per tap (words past the buffer's end are never
+// read from, so they are clamped to its last word).
+struct RowWords {
+  words: vec4u,
+  // byte of pixel x0 within `words`
+  first: u32,
+  x0: i32,
+}
+
+fn row_words(b: u32, x0: i32, y: i32) -> RowWords {
+  let byte = params.offset + ((b * params.height + u32(y)) * params.width + u32(x0)) * 3u;
+  let word = byte >> 2u;
+  let last = arrayLength(&pixels) - 1u;
+  let words = vec4u(
+    pixels[word],
+    pixels[min(word + 1u, last)],
+    pixels[min(word + 2u, last)],
+    pixels[min(word + 3u, last)],
+  );
+  return RowWords(words, byte & 3u, x0);
+}
+
+fn row_byte(row: RowWords, index: u32) -> f32 {
+  return f32((row.words[index >> 2u] >> ((index & 3u) * 8u)) & 255u) / 255.0;
+}
+
+// Pixel x (x0 <= x <= x0 + 3) of a row window, in [0, 1].
+fn row_pixel(row: RowWords, x: i32) -> vec3f {
+  let at = row.first + u32(x - row.x0) * 3u;
+  return vec3f(row_byte(row, at), row_byte(row, at + 1u), row_byte(row, at + 2u));
 }
 
 // PyTorch's cubic convolution weights of the taps at -1, 0, 1, 2 for the fraction t.
@@ -106,10 +144,10 @@ fn sample_crop(b: u32, image: ImageParams, ox: u32, oy: u32) -> vec3f {
     let y1 = min(y0 + 1, last_y);
     let lx = clamp(rx - f32(x0), 0.0, 1.0);
     let ly = clamp(ry - f32(y0), 0.0, 1.0);
-    let top_row = (1.0 - lx) * load_pixel(b, left + x0, top + y0) +
-      lx * load_pixel(b, left + x1, top + y0);
-    let bottom_row = (1.0 - lx) * load_pixel(b, left + x0, top + y1) +
-      lx * load_pixel(b, left + x1, top + y1);
+    let upper = row_words(b, left + x0, top + y0);
+    let lower = row_words(b, left + x0, top + y1);
+    let top_row = (1.0 - lx) * row_pixel(upper, left + x0) + lx * row_pixel(upper, left + x1);
+    let bottom_row = (1.0 - lx) * row_pixel(lower, left + x0) + lx * row_pixel(lower, left + x1);
     return (1.0 - ly) * top_row + ly * bottom_row;
   }
   let fx = floor(real_x);
@@ -119,13 +157,14 @@ fn sample_crop(b: u32, image: ImageParams, ox: u32, oy: u32) -> vec3f {
   let ix = i32(fx);
   let iy = i32(fy);
   var total = vec3f(0.0);
+  let first_x = left + clamp(ix - 1, 0, last_x);
   for (var k = 0; k < 4; k++) {
-    let y = top + clamp(iy - 1 + k, 0, last_y);
-    var row = vec3f(0.0);
+    let row = row_words(b, first_x, top + clamp(iy - 1 + k, 0, last_y));
+    var sum = vec3f(0.0);
     for (var j = 0; j < 4; j++) {
-      row += wx[j] * load_pixel(b, left + clamp(ix - 1 + j, 0, last_x), y);
+      sum += wx[j] * row_pixel(row, left + clamp(ix - 1 + j, 0, last_x));
     }
-    total += wy[k] * row;
+    total += wy[k] * sum;
   }
   return clamp(total, vec3f(0.0), vec3f(1.0));
 }
@@ -225,7 +264,7 @@ fn finish(value: f32, channel: u32, image: ImageParams) -> f32 {
 @compute @workgroup_size(REDUCE_SIZE)
 fn contrast_mean(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {
   let b = group.x;
-  let image = images[b];
+  let image = image_at(b);
   let size = params.size;
   let count = size * size;
   let contrast = has_contrast(image.jitter_order);
@@ -263,7 +302,7 @@ fn color(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) grou
   }
   let b = i / per_image;
   let p = i % per_image;
-  let image = images[b];
+  let image = image_at(b);
   let base = b * 3u * per_image + p;
   var value: vec3f;
   if (params.presampled != 0u) {
@@ -289,7 +328,7 @@ fn gaussian(i: u32, along_columns: bool) -> f32 {
   let size = params.size;
   let per_image = size * size;
   let b = i / (3u * per_image);
-  let image = images[b];
+  let image = image_at(b);
   let radius = i32(image.blur_radius);
   if (radius == 0) {
     return blur_input[i];
@@ -331,6 +370,6 @@ fn blur_columns(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroup
   if (i < params.batch * 3u * per_image) {
     let b = i / (3u * per_image);
     let channel = (i / per_image) % 3u;
-    blur_output[i] = finish(gaussian(i, true), channel, images[b]);
+    blur_output[i] = finish(gaussian(i, true), channel, image_at(b));
   }
 }
