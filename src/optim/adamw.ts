@@ -17,7 +17,7 @@
  */
 import { gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
-import { flatWorkgroups } from "../gpu/launch.ts";
+import { flatLaunch } from "../gpu/launch.ts";
 import { updatedParameters } from "./parameters.ts";
 import { skipFlag } from "./step_guard.ts";
 import { full, keep, Tensor, tensor, zeros } from "../tensor/tensor.ts";
@@ -51,8 +51,10 @@ export interface AdamWOptions {
 /** Options of one `AdamW.step`. */
 export interface AdamWStepOptions {
   /**
-   * A one-element f32 tensor every gradient is multiplied by before the update, such as the
-   * factor from `gradNormClipFactor` (clipping without a pass over the gradients).
+   * What the gradients are multiplied by before the update (clipping without a pass over the
+   * gradients): one f32 value for every gradient, such as the factor from `gradNormClipFactor`,
+   * or one per parameter (`parameters`' order), such as the factors from
+   * `clipFactorsPerParameter`.
    */
   gradScale?: Tensor;
   /**
@@ -227,9 +229,11 @@ export class AdamW {
   step(options: AdamWStepOptions = {}): void {
     this.#checkAlive("step");
     const scale = options.gradScale ?? this.#one;
-    if (scale.size !== 1 || scale.dtype !== "f32") {
+    const perParameter = scale.size !== 1;
+    if ((perParameter && scale.size !== this.#params.length) || scale.dtype !== "f32") {
       throw new ShapeError(
-        `AdamW.step: gradScale must hold one f32 value, got ${scale.describe()}`,
+        `AdamW.step: gradScale must hold one f32 value or one per parameter ` +
+          `(${this.#params.length}), got ${scale.describe()}`,
       );
     }
     const skipIf = skipFlag(options.skipIf, "AdamW.step");
@@ -241,19 +245,16 @@ export class AdamW {
     runtime.uploadStepInput(this.#scalars.buffer, () => this.#stepScalars(active));
     for (const index of active) {
       const param = this.#params[index];
+      const grad = param.grad!.buffer;
+      const [expAvg, expAvgSq] = [this.#expAvg[index].buffer, this.#expAvgSq[index].buffer];
       runtime.dispatch({
         kernel: "optim/adamw",
-        buffers: [
-          param.buffer,
-          param.grad!.buffer,
-          this.#scalars.buffer,
-          this.#expAvg[index].buffer,
-          this.#expAvgSq[index].buffer,
-          scale.buffer,
+        // vec4s where every per-element buffer holds whole vec4s (pooled buffers do)
+        ...flatLaunch(param.size, [param.buffer, grad, expAvg, expAvgSq]),
+        buffers: [param.buffer, grad, this.#scalars.buffer, expAvg, expAvgSq, scale.buffer].concat(
           skipIf.buffer,
-        ],
-        params: new Uint32Array([param.size, index]),
-        workgroups: flatWorkgroups(param.size),
+        ),
+        params: new Uint32Array([param.size, index, perParameter ? index : 0]),
       });
     }
   }

@@ -10,6 +10,8 @@
  *   norm).
  * - `gradNormClipFactor`: the global norm and factor without touching the gradients, for
  *   `AdamW.step({ gradScale })`, which folds the factor into the update.
+ * - `clipFactorsPerParameter`: DINO's per-parameter factors without touching the gradients, for
+ *   `AdamW.step({ gradScale })` likewise.
  * - `checkGradients`: the norm pass alone, for a step guard when nothing is clipped.
  *
  * Given a `StepGuard` (src/optim/step_guard.ts), the norm pass raises its flag when the global
@@ -61,13 +63,17 @@ interface NormPass {
   factors: Tensor;
 }
 
-/** Runs the two reduction passes over `grads` (non-empty), raising `guard`'s flag on a bad norm. */
-function normPass(grads: Tensor[], maxNorm: number, guard?: StepGuard): NormPass {
+/**
+ * Runs the two reduction passes over `grads` (non-empty), raising `guard`'s flag on a bad norm.
+ * An undefined entry keeps its slot (norm 0, factor 1).
+ */
+function normPass(grads: (Tensor | undefined)[], maxNorm: number, guard?: StepGuard): NormPass {
   const runtime = gpu();
   const count = grads.length;
   const partials = Tensor.empty([count * MAX_PARTS], "f32", "clip partials");
   fillBuffer(partials.buffer, count * MAX_PARTS, 0);
   grads.forEach((grad, index) => {
+    if (!grad) return;
     const parts = Math.min(
       MAX_PARTS,
       Math.max(1, Math.ceil(grad.size / (WORKGROUP * ELEMENTS_PER_INVOCATION))),
@@ -146,6 +152,35 @@ export function clipGradNormPerParameter(
   total.dispose();
   factors.dispose();
   return norms;
+}
+
+/**
+ * DINO's per-parameter clip factors (as `clipGradNormPerParameter` applies them), leaving the
+ * gradients as they are: f32 [params.length], entry i `min(1, maxNorm / (norm_i + 1e-6))` for
+ * parameter i (1 where it has no gradient). Pass them to `AdamW.step({ gradScale })`, which
+ * multiplies each gradient by its factor inside the update: the same step without a pass over
+ * the gradients. With `guard`, a global norm that is not finite raises its flag. The caller
+ * disposes the result.
+ */
+export function clipFactorsPerParameter(
+  params: readonly Tensor[],
+  maxNorm: number,
+  guard?: StepGuard,
+): Tensor {
+  checkMaxNorm(maxNorm, "clipFactorsPerParameter");
+  const withGradient = new Set(gradientsOf(params, "clipFactorsPerParameter"));
+  const result = Tensor.empty([params.length], "f32", "clip factors");
+  if (withGradient.size === 0) {
+    fillBuffer(result.buffer, params.length, 1);
+    return result;
+  }
+  const slots = params.map((param) =>
+    param.grad && withGradient.has(param.grad) ? param.grad : undefined
+  );
+  const { norms, total, factors } = normPass(slots, maxNorm, guard);
+  gpu().copy(factors.buffer, 0, result.buffer, 0, params.length * 4);
+  for (const value of [norms, total, factors]) value.dispose();
+  return result;
 }
 
 /** The global gradient norm and its clip factor, both one-element tensors on the GPU. */

@@ -8,7 +8,7 @@
  */
 import { type Gpu, gpu } from "../gpu/device.ts";
 import { ShapeError } from "../gpu/errors.ts";
-import { flatWorkgroups } from "../gpu/launch.ts";
+import { flatLaunch } from "../gpu/launch.ts";
 import { keep, Tensor } from "../tensor/tensor.ts";
 import { skipFlag } from "./step_guard.ts";
 
@@ -85,9 +85,9 @@ export function emaUpdate(
     if (to.size === 0) return;
     runtime.dispatch({
       kernel: "optim/ema",
+      ...flatLaunch(to.size, [to.buffer, source[index].buffer]),
       buffers: [to.buffer, source[index].buffer, momentumTensor.buffer, skipIf.buffer],
       params: new Uint32Array([to.size]),
-      workgroups: flatWorkgroups(to.size),
     });
   });
 }

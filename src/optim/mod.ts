@@ -27,6 +27,7 @@ export {
 /** Gradient-norm clipping on the GPU. */
 export {
   checkGradients,
+  clipFactorsPerParameter,
   clipGradNorm,
   clipGradNormPerParameter,
   type GradNormClip,

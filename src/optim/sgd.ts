@@ -122,7 +122,8 @@ export class Sgd {
           this.#scalars.buffer,
           this.#buffers[index].buffer,
         ],
-        params: new Uint32Array([param.size, index]),
+        // (count, slot, scale index: SGD has no gradient scale)
+        params: new Uint32Array([param.size, index, 0]),
         workgroups: flatWorkgroups(param.size),
       });
     }

@@ -14,7 +14,7 @@
  */
 import type { MultiCropAugmenter } from "../data/multi_crop.ts";
 import type { AdamW } from "../optim/adamw.ts";
-import { checkGradients, clipGradNorm, clipGradNormPerParameter } from "../optim/clip.ts";
+import { checkGradients, clipFactorsPerParameter, clipGradNorm } from "../optim/clip.ts";
 import { emaUpdate } from "../optim/ema.ts";
 import type { StepGuard } from "../optim/step_guard.ts";
 import { scale } from "../ops/elementwise/forward.ts";
@@ -155,10 +155,11 @@ export function dinoStep(
   backward(losses.loss);
   // clipping (or a check) raises the guard's flag when a gradient is not finite: the updates of
   // the step (AdamW, the centres) are then skipped, so no NaN reaches the weights
-  clipGradients(student, optimizer, config, parts.guard);
+  const clipFactors = clipGradients(student, optimizer, config, parts.guard);
   // DINO's cancel_gradients_last_layer: the last layer learns nothing in the first epoch(s)
   if (shape.frozenLastLayer) zeroGrad(student.head.lastLayerParameters());
-  optimizer.step({ skipIf: parts.guard.flag });
+  optimizer.step({ gradScale: clipFactors, skipIf: parts.guard.flag });
+  clipFactors?.dispose();
   zeroGrad(optimizer.parameters);
 
   // the teacher follows the student (a frozen teacher, in distillation, stays as it is, and the
@@ -181,26 +182,28 @@ export function dinoStep(
 }
 
 /**
- * Clips the student's gradients at `clipGrad`: each by its own norm (DINO), or by the global norm
- * of each submodule, backbone, DINO head and a separate iBOT head (DINOv2's
- * `for v in student.values(): v.clip_grad_norm_(clip_grad)`); with `clipGrad` 0, only checks
- * them (given a guard). A norm that is not finite raises `guard`'s flag.
+ * Clips the student's gradients at `clipGrad`: each by its own norm (DINO: returns the factors,
+ * one per parameter of `optimizer`, for `AdamW.step({ gradScale })` to apply inside the update),
+ * or by the global norm of each submodule, backbone, DINO head and a separate iBOT head (DINOv2's
+ * `for v in student.values(): v.clip_grad_norm_(clip_grad)`, in place); with `clipGrad` 0, only
+ * checks them (given a guard). A norm that is not finite raises `guard`'s flag.
  */
 export function clipGradients(
   student: DinoNetwork,
   optimizer: AdamW,
   config: DinoTrainConfig,
   guard?: StepGuard,
-): void {
+): Tensor | undefined {
   if (!(config.clipGrad > 0)) {
     if (guard) checkGradients(optimizer.parameters, guard);
   } else if (config.clipMode === "parameter") {
-    clipGradNormPerParameter(optimizer.parameters, config.clipGrad, guard).dispose();
+    return clipFactorsPerParameter(optimizer.parameters, config.clipGrad, guard);
   } else {
     for (const submodule of studentSubmodules(student)) {
       clipGradNorm(submodule.parameters(), config.clipGrad, guard).dispose();
     }
   }
+  return undefined;
 }
 
 /** The student's submodules as DINOv2 clips them: backbone, DINO head, separate iBOT head. */

@@ -133,6 +133,39 @@ gpuTest("adamw: gradScale multiplies the gradients inside the update", async () 
   optimizer.dispose();
 });
 
+gpuTest("adamw: a gradScale per parameter multiplies each gradient by its own entry", async () => {
+  const random = new Random(4);
+  const sizes = [7, 300, 1];
+  const initial = sizes.map((size) => f32(random.normals(size)));
+  const grads = sizes.map((size) => f32(random.normals(size, 2)));
+  const params = initial.map((values) => makeParam(values));
+  params.forEach((param, index) => setGrad(param, grads[index]));
+  const optimizer = new AdamW(params, { lr: 0.1 });
+  const scales = [0.25, 1, 3];
+  const gradScale = tensor(scales);
+  optimizer.step({ gradScale });
+  optimizer.step({ gradScale });
+  const got = await readAll(params);
+  params.forEach((_, index) => {
+    const reference = new ReferenceAdamW(Float64Array.from(initial[index]));
+    const scaled = grads[index].map((g) => g * scales[index]);
+    reference.update(scaled, 0.1, 0.01);
+    reference.update(scaled, 0.1, 0.01);
+    assertClose(got[index], reference.p, `parameter ${index} scaled by ${scales[index]}`, {
+      absolute: 2e-6,
+      relative: 2e-5,
+    });
+  });
+  const wrong = tensor([1, 1]);
+  assertThrows(
+    () => optimizer.step({ gradScale: wrong }),
+    ShapeError,
+    "AdamW.step: gradScale must hold one f32 value or one per parameter (3), got Tensor [2] f32",
+  );
+  for (const t of [...params.map((p) => p.grad!), ...params, gradScale, wrong]) t.dispose();
+  optimizer.dispose();
+});
+
 gpuTest("adamw: state() and loadState() resume the same trajectory", async () => {
   const random = new Random(5);
   const a = makeParam(f32(random.normals(33)));

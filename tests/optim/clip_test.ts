@@ -1,9 +1,10 @@
-import { assertEquals, assertThrows } from "../helpers/assert.ts";
+import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { assertClose } from "../helpers/op_check.ts";
 import { Random } from "../helpers/random.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
 import {
+  clipFactorsPerParameter,
   clipGradNorm,
   clipGradNormPerParameter,
   gradNormClipFactor,
@@ -86,6 +87,31 @@ gpuTest("clip: per-parameter clipping matches DINO's clip_gradients", async () =
     });
   });
   got.dispose();
+  release(params);
+});
+
+gpuTest("clip: clipFactorsPerParameter gives DINO's factors, 1 without a gradient", async () => {
+  const { params, grads } = setup(4, SIZES);
+  const norms = grads.map(l2);
+  const sorted = [...norms].sort((a, b) => a - b);
+  const maxNorm = (sorted[1] + sorted[2]) / 2;
+  const gradless = tensor([1, 2, 3]);
+  gradless.requiresGrad = true;
+  const all = [params[0], gradless, ...params.slice(1)];
+  const factors = clipFactorsPerParameter(all, maxNorm);
+  assertEquals(factors.shape, [all.length]);
+  const read = await readAll([factors, ...params.map((p) => p.grad!)]);
+  const expected = norms.map((norm) => Math.min(1, maxNorm / (norm + 1e-6)));
+  assertClose(read[0], [expected[0], 1, ...expected.slice(1)], "factors", {
+    absolute: 1e-7,
+    relative: 1e-5,
+  });
+  assertTrue(expected.some((factor) => factor < 1) && expected.some((factor) => factor === 1));
+  grads.forEach((grad, index) =>
+    assertClose(read[index + 1], grad, `untouched gradient ${index}`, { absolute: 0, relative: 0 })
+  );
+  factors.dispose();
+  gradless.dispose();
   release(params);
 });
 
