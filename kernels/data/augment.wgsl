@@ -76,8 +76,8 @@ var<workgroup> partial: array<f32, REDUCE_SIZE>;
 
 // The four words from the one holding the first byte of pixel (x0, y) of image b: they hold the
 // 12 bytes of pixels x0 .. x0 + 3 of that row wherever the row starts in a word, so the taps of a
-// resampling row cost four loads instead of three per tap (words past the buffer's end are never
-// read from, so they are clamped to its last word).
+// resampling row cost four loads instead of three per tap. At the end of the batch the last words
+// may lie past its data (their bytes are never used; a read past the buffer is bounds-checked).
 struct RowWords {
   words: vec4u,
   // byte of pixel x0 within `words`
@@ -88,13 +88,7 @@ struct RowWords {
 fn row_words(b: u32, x0: i32, y: i32) -> RowWords {
   let byte = params.offset + ((b * params.height + u32(y)) * params.width + u32(x0)) * 3u;
   let word = byte >> 2u;
-  let last = arrayLength(&pixels) - 1u;
-  let words = vec4u(
-    pixels[word],
-    pixels[min(word + 1u, last)],
-    pixels[min(word + 2u, last)],
-    pixels[min(word + 3u, last)],
-  );
+  let words = vec4u(pixels[word], pixels[word + 1u], pixels[word + 2u], pixels[word + 3u]);
   return RowWords(words, byte & 3u, x0);
 }
 
