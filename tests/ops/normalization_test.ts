@@ -144,14 +144,15 @@ gpuTest("ops of this family leave no tensor behind after forward and backward", 
 
 gpuTest("layerNorm: both row kernels (per invocation, per workgroup) match float64", async () => {
   // 300 rows of 96: the automatic choice takes one invocation per row; each mode is also forced.
-  // One invocation per row reads rows of 96 as vec4s, rows of 5, 3 and 33 one element at a time;
-  // the weight and bias gradients go four columns per invocation for 96.
+  // One invocation per row reads rows of 96 as vec4s (the forward keeps them in registers; rows
+  // of 160, 40 vec4s, are past its limit of 32 and read in each pass), rows of 5, 3 and 33 one
+  // element at a time; the weight and bias gradients go four columns per invocation for 96.
   const watch = watchKernels();
   for (const mode of ["invocation", "workgroup", undefined] as const) {
     setRowKernelMode(mode);
     watch.entryPoints.length = 0;
     try {
-      for (const shape of [[300, 96], [7, 5], [2, 1, 3], [260, 33]] as Shape[]) {
+      for (const shape of [[300, 96], [7, 5], [2, 1, 3], [260, 33], [256, 160]] as Shape[]) {
         const length = shape[shape.length - 1];
         await checkOp({
           name: `layerNorm ${mode ?? "auto"} ${JSON.stringify(shape)}`,

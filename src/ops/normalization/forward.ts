@@ -41,6 +41,21 @@ function layerNormLaunch(rows: number, length: number) {
   return { ...launch, entryPoint: "short_rows_vec4" };
 }
 
+/** layer_norm.wgsl's MAX_ROW_VEC4S: the longest row (in vec4s) its forward keeps in registers. */
+const MAX_ROW_VEC4S = 32;
+
+/**
+ * `layerNormLaunch` of the forward, whose `short_rows_vec4` keeps rows of up to MAX_ROW_VEC4S
+ * vec4s in registers (x loaded once, not once per pass; the backward's two-array form of the same
+ * idea ran slower on lavapipe, 2.3-2.6 against 1.8 ms a launch at [4352, 64], so it has none).
+ */
+function layerNormForwardLaunch(rows: number, length: number) {
+  const launch = layerNormLaunch(rows, length);
+  if (launch.entryPoint !== "short_rows_vec4") return launch;
+  const rowVec4s = length / 4 <= MAX_ROW_VEC4S ? length / 4 : 0;
+  return { ...launch, constants: { ...launch.constants, ROW_VEC4S: rowVec4s } };
+}
+
 /**
  * LayerNorm over the last axis as PyTorch's `F.layer_norm`: `(x - mean) / sqrt(var + eps) *
  * weight + bias`, with the biased variance; `weight` and `bias` have shape `[last axis]`.
@@ -71,7 +86,7 @@ export function layerNorm(
   new Float32Array(words.buffer, 8, 1)[0] = eps;
   gpu().dispatch({
     kernel: "normalization/layer_norm",
-    ...layerNormLaunch(rows, length),
+    ...layerNormForwardLaunch(rows, length),
     buffers: [
       x.buffer,
       (weight ?? x).buffer,
