@@ -89,34 +89,54 @@ fn short_row(row: u32) {
 override ROW_VEC4S: u32 = 0u;
 const MAX_ROW_VEC4S: u32 = 32u;
 
+// The sum of a vec4 accumulator's four interleaved parts.
+fn sum_of_parts(parts: vec4f) -> f32 {
+  return (parts.x + parts.y) + (parts.z + parts.w);
+}
+
+// Row statistics and which of weight and bias apply.
+struct RowScale {
+  mean: f32,
+  rstd: f32,
+  has_weight: bool,
+  has_bias: bool,
+}
+
+// Output vec4 k of a row: (x - mean) * rstd, times the weight and plus the bias where given.
+fn normalized4(x: vec4f, k: u32, scale: RowScale) -> vec4f {
+  var value = (x - scale.mean) * scale.rstd;
+  if (scale.has_weight) {
+    value *= weight4[k];
+  }
+  if (scale.has_bias) {
+    value += bias4[k];
+  }
+  return value;
+}
+
+fn row_scale(mean: f32, rstd: f32) -> RowScale {
+  return RowScale(mean, rstd, (params.flags & 1u) != 0u, (params.flags & 2u) != 0u);
+}
+
 fn short_row_in_registers(row: u32) {
   let base = row * ROW_VEC4S;
+  let count = f32(params.length);
   var values: array<vec4f, MAX_ROW_VEC4S>;
   var total = vec4f(0.0);
   for (var k = 0u; k < ROW_VEC4S; k++) {
     values[k] = x4[base + k];
     total += values[k];
   }
-  let count = f32(params.length);
-  let mean = ((total.x + total.y) + (total.z + total.w)) / count;
+  let mean = sum_of_parts(total) / count;
   var squares = vec4f(0.0);
   for (var k = 0u; k < ROW_VEC4S; k++) {
     let centered = values[k] - mean;
     squares += centered * centered;
   }
-  let variance = ((squares.x + squares.y) + (squares.z + squares.w)) / count;
-  let rstd = inverseSqrt(variance + params.eps);
-  let has_weight = (params.flags & 1u) != 0u;
-  let has_bias = (params.flags & 2u) != 0u;
+  let rstd = inverseSqrt(sum_of_parts(squares) / count + params.eps);
+  let scale = row_scale(mean, rstd);
   for (var k = 0u; k < ROW_VEC4S; k++) {
-    var value = (values[k] - mean) * rstd;
-    if (has_weight) {
-      value *= weight4[k];
-    }
-    if (has_bias) {
-      value += bias4[k];
-    }
-    y4[base + k] = value;
+    y4[base + k] = normalized4(values[k], k, scale);
   }
   row_mean[row] = mean;
   row_rstd[row] = rstd;
@@ -135,25 +155,16 @@ fn short_row_vec4(row: u32) {
   for (var k = 0u; k < length4; k++) {
     total += x4[base + k];
   }
-  let mean = ((total.x + total.y) + (total.z + total.w)) / count;
+  let mean = sum_of_parts(total) / count;
   var squares = vec4f(0.0);
   for (var k = 0u; k < length4; k++) {
     let centered = x4[base + k] - mean;
     squares += centered * centered;
   }
-  let variance = ((squares.x + squares.y) + (squares.z + squares.w)) / count;
-  let rstd = inverseSqrt(variance + params.eps);
-  let has_weight = (params.flags & 1u) != 0u;
-  let has_bias = (params.flags & 2u) != 0u;
+  let rstd = inverseSqrt(sum_of_parts(squares) / count + params.eps);
+  let scale = row_scale(mean, rstd);
   for (var k = 0u; k < length4; k++) {
-    var value = (x4[base + k] - mean) * rstd;
-    if (has_weight) {
-      value *= weight4[k];
-    }
-    if (has_bias) {
-      value += bias4[k];
-    }
-    y4[base + k] = value;
+    y4[base + k] = normalized4(x4[base + k], k, scale);
   }
   row_mean[row] = mean;
   row_rstd[row] = rstd;
