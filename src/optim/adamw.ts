@@ -251,9 +251,15 @@ export class AdamW {
         kernel: "optim/adamw",
         // vec4s where every per-element buffer holds whole vec4s (pooled buffers do)
         ...flatLaunch(param.size, [param.buffer, grad, expAvg, expAvgSq]),
-        buffers: [param.buffer, grad, this.#scalars.buffer, expAvg, expAvgSq, scale.buffer].concat(
+        buffers: [
+          param.buffer,
+          grad,
+          this.#scalars.buffer,
+          expAvg,
+          expAvgSq,
+          scale.buffer,
           skipIf.buffer,
-        ),
+        ],
         params: new Uint32Array([param.size, index, perParameter ? index : 0]),
       });
     }

@@ -65,7 +65,7 @@ interface NormPass {
 
 /**
  * Runs the two reduction passes over `grads` (non-empty), raising `guard`'s flag on a bad norm.
- * An undefined entry keeps its slot (norm 0, factor 1).
+ * An undefined entry keeps its slot with norm 0 (factor `min(1, maxNorm / 1e-6)`).
  */
 function normPass(grads: (Tensor | undefined)[], maxNorm: number, guard?: StepGuard): NormPass {
   const runtime = gpu();
@@ -157,7 +157,8 @@ export function clipGradNormPerParameter(
 /**
  * DINO's per-parameter clip factors (as `clipGradNormPerParameter` applies them), leaving the
  * gradients as they are: f32 [params.length], entry i `min(1, maxNorm / (norm_i + 1e-6))` for
- * parameter i (1 where it has no gradient). Pass them to `AdamW.step({ gradScale })`, which
+ * parameter i (norm 0 where it has no gradient, so 1 for any maxNorm >= 1e-6; AdamW skips such a
+ * parameter anyway). Pass them to `AdamW.step({ gradScale })`, which
  * multiplies each gradient by its factor inside the update: the same step without a pass over
  * the gradients. With `guard`, a global norm that is not finite raises its flag. The caller
  * disposes the result.
