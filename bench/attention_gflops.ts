@@ -24,10 +24,12 @@ import { randomValues } from "./random_values.ts";
 /** One attention shape: label, batch, heads, tokens, head size. */
 type AttentionShape = [label: string, batch: number, heads: number, tokens: number, d: number];
 
-/** The shapes measured: ViT-S/16 and /14 at 224, a 96-px local crop, a 28-px Fashion-MNIST ViT. */
+/** The shapes measured: ViT-S/16, /14 and /8 at 224, ViT-S/16 at 512, a 96-px local crop, a 28-px Fashion-MNIST ViT. */
 export const GFLOPS_SHAPES: readonly AttentionShape[] = [
   ["ViT-S/16 224", 16, 6, 197, 64],
   ["ViT-S/14 224", 8, 6, 257, 64],
+  ["ViT-S/8 224", 2, 6, 785, 64],
+  ["ViT-S/16 512", 1, 6, 1025, 64],
   ["ViT-S/16 96 crop", 16, 6, 37, 64],
   ["ViT-S/16 112", 16, 6, 50, 64],
   ["Fashion-MNIST ViT", 256, 4, 17, 16],

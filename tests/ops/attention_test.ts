@@ -365,12 +365,14 @@ gpuTest("attention: auto picks the rows kernels for short sequences only", async
     assertEquals(attentionVariant(17, 16), short); // Fashion-MNIST ViT
     assertEquals(attentionVariant(65, 16), short);
     assertEquals(attentionVariant(17, 64), short);
-    // shared_rows reaches further than rows (up to 3200 tokens x head size, not 1152)
-    assertEquals(attentionVariant(50, 64), subgroupAttentionSupported() ? "shared_rows" : long);
-    assertEquals(attentionVariant(197, 3), subgroupAttentionSupported() ? "shared_rows" : long);
-    assertEquals(attentionVariant(65, 64), long);
-    assertEquals(attentionVariant(197, 64), long); // ViT-S/16
-    assertEquals(attentionVariant(205, 3), long); // head size counted as 16
+    // shared_rows reaches further than rows (up to 1025 tokens x 64, not 1152)
+    const sharedOrLong = subgroupAttentionSupported() ? "shared_rows" : long;
+    assertEquals(attentionVariant(50, 64), sharedOrLong);
+    assertEquals(attentionVariant(197, 3), sharedOrLong);
+    assertEquals(attentionVariant(197, 64), sharedOrLong); // ViT-S/16
+    assertEquals(attentionVariant(1025, 64), sharedOrLong); // ViT-S/16 at 512 px
+    assertEquals(attentionVariant(1026, 64), long);
+    assertEquals(attentionVariant(4101, 3), long); // head size counted as 16
     attentionKernels.variant = "blocked"; // a named variant overrides the choice
     assertEquals(attentionVariant(17, 16), "blocked");
     return Promise.resolve();

@@ -18,10 +18,11 @@ import {
 const SCORE_TILE = 256;
 
 /**
- * Kernel variants of the fused attention ops: "auto" picks, for short sequences, "shared_rows"
- * where the device has subgroups of 8 (see `SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) and "rows"
- * where it does not (`ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`), otherwise "subgroup" where the device runs
- * it and "blocked" where it does not (see `attentionVariant` for the measurements).
+ * Kernel variants of the fused attention ops: "auto" picks "shared_rows" where the device has
+ * subgroups of 8, up to 1025 tokens at head size 64 (`SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`), and
+ * "subgroup" past that; without subgroups "rows" for short sequences
+ * (`ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) and "blocked" otherwise (see `attentionVariant` for the
+ * measurements).
  */
 export type AttentionKernelVariant = "auto" | "rows" | "shared_rows" | "blocked" | TeamVariant;
 
@@ -36,16 +37,21 @@ export const ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 1152;
 
 /**
  * Largest tokens x head size (head size counted as at least 16) for which "auto" picks the
- * "shared_rows" kernels where the device has subgroups of 8. Measured on lavapipe
- * (`ATTENTION_GFLOPS_VARIANTS=rows,shared_rows,subgroup ATTENTION_GFLOPS_SHAPES=17,65,50,37
- * deno run -A bench/attention_gflops.ts 5`, then `shared_rows,subgroup` at `197,257` with 3;
- * forward / forward + backward in ms, rows / shared_rows / subgroup): N 37, d 64 (B 16, 6 heads)
- * 22.7 / 63.1, 15.3 / 26.7, 18.5 / 35.5; N 50, d 64 (3200) 28.8 / 106.5, 17.7 / 35.7, 20.4 / 42.6;
- * N 17, d 16 (B 256, 4 heads) 17.5 / 30.8, 15.8 / 26.6, 31.5 / 62.8; N 65, d 32 (B 32, 3 heads)
- * 26.1 / 45.9, 15.9 / 26.4, 18.3 / 33.2; behind "subgroup" at N 197, d 64 (B 16, 6 heads: 64.8 /
- * 221.4 against 52.1 / 181.7) and even at N 257 (61.3 / 211.6 against 59.4 / 218.7).
+ * "shared_rows" kernels where the device has subgroups of 8: N = 1025 at d = 64, the largest shape
+ * measured, beyond which "subgroup" runs. Measured on lavapipe, forward / forward + backward in ms,
+ * shared_rows against subgroup, variants alternated in one process
+ * (`ATTENTION_GFLOPS_VARIANTS=shared_rows,subgroup ATTENTION_GFLOPS_SHAPES=197,257 deno run -A
+ * bench/attention_gflops.ts 5`, then `785,1025` with 3): ViT-S/16 224 (B 16, 6 heads, N 197, d 64)
+ * 47.1 / 165.7 against 60.9 / 216.6; ViT-S/14 224 (B 8, N 257) 44.1 / 148.0 against 52.6 / 182.4;
+ * ViT-S/8 224 (B 2, N 785) 80.5 / 295.7 against 80.7 / 316.8; ViT-S/16 at 512 px (B 1, N 1025)
+ * 64.8 / 233.4 against 67.5 / 264.4. Short sequences (same bench, median of 5): N 37, d 64
+ * (B 16) rows / shared_rows / subgroup 22.7 / 63.1, 15.3 / 26.7, 18.5 / 35.5; N 50, d 64 28.8 /
+ * 106.5, 17.7 / 35.7, 20.4 / 42.6; N 17, d 16 (B 256, 4 heads) 17.5 / 30.8, 15.8 / 26.6, 31.5 /
+ * 62.8; N 65, d 32 (B 32, 3 heads) 26.1 / 45.9, 15.9 / 26.4, 18.3 / 33.2. (The first
+ * measurement, in the commit that added the kernels, had "subgroup" ahead at N 197, 52.1 / 181.7
+ * against 64.8 / 221.4, with other work sharing the cores; the bound was 3200 then.)
  */
-export const SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 3200;
+export const SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 1025 * 64;
 
 /**
  * Which fused kernels the attention ops dispatch: "auto" (the default, see `attentionVariant`),
@@ -77,8 +83,9 @@ export const attentionKernels: {
  * forced `attentionKernels.variant` ("subgroup" falls back to "blocked" and "shared_rows" to "rows"
  * where the device has no subgroups of 8), or with "auto": where the device has subgroups of 8
  * "shared_rows" up to `sharedRowsMaxTokensTimesHeadSize`, then "subgroup"; elsewhere "rows" up to
- * `rowsMaxTokensTimesHeadSize`, then "blocked". Measured on lavapipe (2 cores shared with other
- * work, load average 12-13; `ATTENTION_GFLOPS_SHAPES=197 ATTENTION_GFLOPS_VARIANTS=blocked,tiled,subgroup
+ * `rowsMaxTokensTimesHeadSize`, then "blocked". The shared_rows bound's measurements are at
+ * `SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`; the others were taken on lavapipe (2 cores shared with
+ * other work, load average 12-13; `ATTENTION_GFLOPS_SHAPES=197 ATTENTION_GFLOPS_VARIANTS=blocked,tiled,subgroup
  * deno run -A bench/attention_bench.ts --gflops 3`, then `ATTENTION_GFLOPS_SHAPES=17,65,50` with
  * every variant; variants alternated in one process, median of 3; forward / forward + backward
  * in ms): ViT-S/16 224 (B 16, 6 heads, N 197, d 64) blocked 848 / 3479, tiled 1051 / 5882,

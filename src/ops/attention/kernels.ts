@@ -1,6 +1,6 @@
 /**
  * How the fused attention kernels (kernels/attention/*.wgsl) are launched: the "rows" and
- * "shared_rows" kernels (one invocation per query or key row, for short sequences), the "blocked"
+ * "shared_rows" kernels (one invocation per query or key row), the "blocked"
  * ones (key and value tiles through workgroup memory, online softmax), the "subgroup" and "tiled"
  * ones (./team_launch.ts), the strides of separate q, k, v or a packed qkv, the parameters and
  * workgroups of each launch. Which variant runs is ./choice.ts; the ops are in ./forward.ts and
