@@ -21,28 +21,20 @@
 
 // The key row of `task` (attention_rows.wgsl's `main`).
 fn compute_row(task: RowTask) {
-  let n = params.n;
   let bases = task.bases;
-  let in_row = params.in_row;
-  // this key row in k and v, and in dk and dv
-  let key_row = bases.keys + task.row * in_row;
-  let value_row = bases.values + task.row * in_row;
-
+  let rows = key_value_rows(bases, task.row);
   var k: array<vec4f, MAX_HEAD_VECS>;
   var v_row: array<vec4f, MAX_HEAD_VECS>;
+  load_key_value(&k, &v_row, rows);
+  // dk_j and dv_j, summed over the query rows (function variables start at zero)
   var grad_k: array<vec4f, MAX_HEAD_VECS>;
   var grad_v: array<vec4f, MAX_HEAD_VECS>;
+  let head_rows = task.head * params.n;
+  // the streamed query row's q_i and dO_i
   var queries: array<vec4f, MAX_HEAD_VECS>;
   var grads: array<vec4f, MAX_HEAD_VECS>;
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    k[v] = load_key(key_row, v) * params.scale_log2;
-    v_row[v] = load_value(value_row, v);
-    grad_k[v] = vec4f(0.0);
-    grad_v[v] = vec4f(0.0);
-  }
-  let head_rows = task.head * n;
-  for (var i = 0u; i < n; i++) {
-    let query_row = bases.queries + i * in_row;
+  for (var i = 0u; i < params.n; i++) {
+    let query_row = bases.queries + i * params.in_row;
     let grad_row = bases.outputs + i * params.out_row;
     var score4 = vec4f(0.0);
     var grad_p4 = vec4f(0.0);
@@ -59,9 +51,5 @@ fn compute_row(task: RowTask) {
       grad_k[v] += grads_of_score.y * queries[v];
     }
   }
-
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    store_gradient(false, key_row, v, grad_k[v] * params.scale);
-    store_gradient(true, value_row, v, grad_v[v]);
-  }
+  store_key_value_gradients(&grad_k, &grad_v, rows);
 }

@@ -45,29 +45,21 @@ fn add_query(
 
 // The key row of `task` (attention_rows_shared.wgsl's `main`).
 fn compute_row(task: SharedTask) {
-  let n = params.n;
   let bases = task.bases;
-  let in_row = params.in_row;
-  // this key row in k and v, and in dk and dv
-  let key_row = bases.keys + task.row * in_row;
-  let value_row = bases.values + task.row * in_row;
-
+  let rows = key_value_rows(bases, task.row);
   var k: array<vec4f, MAX_HEAD_VECS>;
   var v_row: array<vec4f, MAX_HEAD_VECS>;
-  var grad_k: array<vec4f, MAX_HEAD_VECS>;
-  var grad_v: array<vec4f, MAX_HEAD_VECS>;
+  load_key_value(&k, &v_row, rows);
+  // this lane's share of a chunk of 8 query rows: its q_i and dO_i
   var queries: array<vec4f, MAX_HEAD_VECS>;
   var grads: array<vec4f, MAX_HEAD_VECS>;
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    k[v] = load_key(key_row, v) * params.scale_log2;
-    v_row[v] = load_value(value_row, v);
-    grad_k[v] = vec4f(0.0);
-    grad_v[v] = vec4f(0.0);
-  }
-  let head_rows = task.head * n;
-  for (var chunk = 0u; chunk < n; chunk += 8u) {
+  // dk_j and dv_j, summed over the query rows (function variables start at zero)
+  var grad_k: array<vec4f, MAX_HEAD_VECS>;
+  var grad_v: array<vec4f, MAX_HEAD_VECS>;
+  let head_rows = task.head * params.n;
+  for (var chunk = 0u; chunk < params.n; chunk += 8u) {
     let streamed = streamed_row(task, chunk);
-    let query_row = bases.queries + streamed * in_row;
+    let query_row = bases.queries + streamed * params.in_row;
     let grad_row = bases.outputs + streamed * params.out_row;
     for (var v = 0u; v < HEAD_VECS; v++) {
       queries[v] = load_query(query_row, v);
@@ -83,12 +75,7 @@ fn compute_row(task: SharedTask) {
     add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 6u);
     add_query(&grad_k, &grad_v, &k, &v_row, &queries, &grads, terms, task, chunk, 7u);
   }
-
-  if (!task.live) {
-    return;
-  }
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    store_gradient(false, key_row, v, grad_k[v] * params.scale);
-    store_gradient(true, value_row, v, grad_v[v]);
+  if (task.live) {
+    store_key_value_gradients(&grad_k, &grad_v, rows);
   }
 }

@@ -33,3 +33,37 @@ fn store_gradient(to_value: bool, base: u32, vec: u32, result: vec4f) {
     }
   }
 }
+
+// Element offsets of key row `row` in k and v (the same in dk and dv).
+struct KeyValueRows {
+  key: u32,
+  value: u32,
+}
+
+fn key_value_rows(bases: HeadBases, row: u32) -> KeyValueRows {
+  return KeyValueRows(bases.keys + row * params.in_row, bases.values + row * params.in_row);
+}
+
+// k_j (times scale * log2 e, the scale of the base-2 scores) and v_j of the key row at `rows`.
+fn load_key_value(
+  k: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  v_row: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  rows: KeyValueRows,
+) {
+  for (var v = 0u; v < HEAD_VECS; v++) {
+    (*k)[v] = load_key(rows.key, v) * params.scale_log2;
+    (*v_row)[v] = load_value(rows.value, v);
+  }
+}
+
+// Writes dk_j (the summed terms times scale) and dv_j of the key row at `rows`.
+fn store_key_value_gradients(
+  grad_k: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  grad_v: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  rows: KeyValueRows,
+) {
+  for (var v = 0u; v < HEAD_VECS; v++) {
+    store_gradient(false, rows.key, v, (*grad_k)[v] * params.scale);
+    store_gradient(true, rows.value, v, (*grad_v)[v]);
+  }
+}
