@@ -20,26 +20,18 @@
 
 // The query row of `task` (attention_rows.wgsl's `main`).
 fn compute_row(task: RowTask) {
-  let n = params.n;
   let bases = task.bases;
-  let in_row = params.in_row;
-
   var q: array<vec4f, MAX_HEAD_VECS>;
   var grad_out: array<vec4f, MAX_HEAD_VECS>;
-  var accumulator: array<vec4f, MAX_HEAD_VECS>;
-  var keys: array<vec4f, MAX_HEAD_VECS>;
-  let query_base = bases.queries + task.row * in_row;
-  let grad_base = bases.outputs + task.row * params.out_row;
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    q[v] = load_query(query_base, v) * params.scale_log2;
-    grad_out[v] = load_grad_output(grad_base, v);
-    accumulator[v] = vec4f(0.0);
-  }
+  load_query_row(&q, &grad_out, bases, task.row);
   let lse = log_sum_exp[task.index] * LOG2_E;
   let row_delta = delta[task.index];
-  for (var j = 0u; j < n; j++) {
-    let key_row = bases.keys + j * in_row;
-    let value_row = bases.values + j * in_row;
+  // dq_i, summed over the key rows (function variables start at zero)
+  var accumulator: array<vec4f, MAX_HEAD_VECS>;
+  var keys: array<vec4f, MAX_HEAD_VECS>;
+  for (var j = 0u; j < params.n; j++) {
+    let key_row = bases.keys + j * params.in_row;
+    let value_row = bases.values + j * params.in_row;
     var score4 = vec4f(0.0);
     var grad_p4 = vec4f(0.0);
     for (var v = 0u; v < HEAD_VECS; v++) {
@@ -52,8 +44,5 @@ fn compute_row(task: RowTask) {
       accumulator[v] += grad_score * keys[v];
     }
   }
-
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    store_grad_query(query_base, v, accumulator[v] * params.scale);
-  }
+  store_query_gradient(&accumulator, bases, task.row);
 }

@@ -17,26 +17,21 @@
 // keys whose scores an invocation holds at a time (one softmax rescaling per chunk)
 const CHUNK: u32 = 32u;
 
-// Bindings 0-2 (q, k, v): include/attention_inputs.wgsl; 3 (the output, written by store_output):
-// include/attention_output.wgsl; the params: include/attention_params.wgsl.
-// #include "attention_output.wgsl"
+// Bindings 0-2 (q, k, v): include/attention_inputs.wgsl; 3 (the output) and 4 (the log-sum-exp):
+// include/attention_rows_forward.wgsl; the params: include/attention_params.wgsl.
+// #include "attention_rows_forward.wgsl"
 // f16 form (`_f16`): q, k, v and the output stored as f16 (include/attention_*_f16.wgsl).
 // #form f16: attention_inputs.wgsl -> attention_inputs_f16.wgsl, attention_output.wgsl -> attention_output_f16.wgsl
-@group(0) @binding(4) var<storage, read_write> log_sum_exp: array<f32>;
 
 // The row of `task` (attention_rows.wgsl's `main`).
 fn compute_row(task: RowTask) {
   let n = params.n;
   let bases = task.bases;
   let in_row = params.in_row;
-
   var q: array<vec4f, MAX_HEAD_VECS>;
+  load_scaled_query(&q, bases, task.row);
+  // the weighted values (function variables start at zero)
   var accumulator: array<vec4f, MAX_HEAD_VECS>;
-  let query_base = bases.queries + task.row * in_row;
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    q[v] = load_query(query_base, v) * params.scale_log2;
-    accumulator[v] = vec4f(0.0);
-  }
   var running_max = NEGATIVE_LARGE;
   var running_sum = 0.0;
   var scores: array<f32, CHUNK>;
@@ -68,12 +63,5 @@ fn compute_row(task: RowTask) {
       }
     }
   }
-
-  let inverse = 1.0 / running_sum;
-  let output_row = bases.outputs + task.row * params.out_row;
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    store_output(output_row, v, accumulator[v] * inverse);
-  }
-  // natural-log log-sum-exp of the scaled scores
-  log_sum_exp[task.index] = (running_max + log2(running_sum)) * 0.6931471805599453;
+  store_row(&accumulator, bases, task.row, task.index, running_max, running_sum);
 }

@@ -39,25 +39,18 @@ fn add_key(
 
 // The query row of `task` (attention_rows_shared.wgsl's `main`).
 fn compute_row(task: SharedTask) {
-  let n = params.n;
   let bases = task.bases;
-  let in_row = params.in_row;
-
   var q: array<vec4f, MAX_HEAD_VECS>;
   var grad_out: array<vec4f, MAX_HEAD_VECS>;
-  var accumulator: array<vec4f, MAX_HEAD_VECS>;
+  load_query_row(&q, &grad_out, bases, task.row);
+  let row = RowTerms(log_sum_exp[task.index] * LOG2_E, delta[task.index]);
+  // this lane's share of a chunk of 8 key rows: its k_j and v_j
   var keys: array<vec4f, MAX_HEAD_VECS>;
   var values: array<vec4f, MAX_HEAD_VECS>;
-  let query_base = bases.queries + task.row * in_row;
-  let grad_base = bases.outputs + task.row * params.out_row;
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    q[v] = load_query(query_base, v) * params.scale_log2;
-    grad_out[v] = load_grad_output(grad_base, v);
-    accumulator[v] = vec4f(0.0);
-  }
-  let row = RowTerms(log_sum_exp[task.index] * LOG2_E, delta[task.index]);
-  for (var chunk = 0u; chunk < n; chunk += 8u) {
-    let streamed = streamed_row(task, chunk) * in_row;
+  // dq_i, summed over the key rows (function variables start at zero)
+  var accumulator: array<vec4f, MAX_HEAD_VECS>;
+  for (var chunk = 0u; chunk < params.n; chunk += 8u) {
+    let streamed = streamed_row(task, chunk) * params.in_row;
     for (var v = 0u; v < HEAD_VECS; v++) {
       keys[v] = load_key(bases.keys + streamed, v);
       values[v] = load_value(bases.values + streamed, v);
@@ -71,11 +64,7 @@ fn compute_row(task: SharedTask) {
     add_key(&accumulator, &q, &grad_out, &keys, &values, row, task, chunk, 6u);
     add_key(&accumulator, &q, &grad_out, &keys, &values, row, task, chunk, 7u);
   }
-
-  if (!task.live) {
-    return;
-  }
-  for (var v = 0u; v < HEAD_VECS; v++) {
-    store_grad_query(query_base, v, accumulator[v] * params.scale);
+  if (task.live) {
+    store_query_gradient(&accumulator, bases, task.row);
   }
 }

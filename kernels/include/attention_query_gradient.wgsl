@@ -18,3 +18,25 @@ fn store_grad_query(base: u32, vec: u32, result: vec4f) {
     grad_query[at / 4u][at % 4u] = result[i];
   }
 }
+
+// q_i of query row `row` times scale * log2 e (the scale of the base-2 scores), and its dO_i.
+fn load_query_row(
+  q: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  grad_out: ptr<function, array<vec4f, MAX_HEAD_VECS>>,
+  bases: HeadBases,
+  row: u32,
+) {
+  load_scaled_query(q, bases, row);
+  let grad_row = bases.outputs + row * params.out_row;
+  for (var v = 0u; v < HEAD_VECS; v++) {
+    (*grad_out)[v] = load_grad_output(grad_row, v);
+  }
+}
+
+// Writes dq_i (the summed terms times scale) of query row `row`.
+fn store_query_gradient(accumulator: ptr<function, array<vec4f, MAX_HEAD_VECS>>, bases: HeadBases, row: u32) {
+  let query_row = bases.queries + row * params.in_row;
+  for (var v = 0u; v < HEAD_VECS; v++) {
+    store_grad_query(query_row, v, (*accumulator)[v] * params.scale);
+  }
+}
