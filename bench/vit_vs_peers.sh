@@ -25,6 +25,21 @@ fi
 model="$out/vit_${arch}_${patch}_${size}_b${batch}.onnx"
 [ -f "$model" ] || "$PYTHON" bench/peers/export_vit_onnx.py "$model" --arch "$arch" \
   --patch "$patch" --size "$size" --batch "$batch" 2>/dev/null
+# Debian's python3-torch calls whatever libblas.so.3 the alternatives name: without OpenBLAS
+# (libopenblas0-pthread) that is the reference BLAS, one thread and about 30x slower here (0.42
+# images/s against 11.99 for the ViT-S/16 inference), which would make a meaningless peer. So the
+# peer's 512^3 matrix product is timed first (OpenBLAS on this machine's 2 cores: 200+ GFLOP/s).
+blas_gflops=$("$PYTHON" -c 'import time, torch
+a = torch.randn(512, 512); b = torch.randn(512, 512); best = 1e9
+for _ in range(5):
+    start = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - start)
+print(round(2 * 512**3 / best / 1e9, 1))')
+echo "PyTorch 512^3 matmul: $blas_gflops GFLOP/s"
+if "$PYTHON" -c "import sys; sys.exit(0 if $blas_gflops >= 20 else 1)"; then :; else
+  echo "vit_vs_peers: PyTorch's matmul runs at $blas_gflops GFLOP/s, a reference BLAS, not a" \
+    "peer anyone would pick; install OpenBLAS (Debian: apt-get install libopenblas0-pthread)" >&2
+  exit 1
+fi
 echo "uptime: $(uptime)"
 : >"$out/results.jsonl"
 "$DENO" run -A cli/main.ts bench model --arch "vit_$arch" --patch "$patch" --size "$size" \
