@@ -21,6 +21,7 @@ export async function gpuInfo(): Promise<Record<string, unknown>> {
     fallbackAdapter: (gpu.adapterInfo as { isFallbackAdapter?: boolean }).isFallbackAdapter ??
       false,
     features: [...gpu.features].sort(),
+    softwareAdapter: gpu.softwareAdapter,
     subgroupMatmul: gpu.subgroupLanesInOrder,
     limits,
     runtime: `Deno ${Deno.version.deno}`,
@@ -38,14 +39,16 @@ export function infoCommand() {
         console.log(JSON.stringify(info));
         return;
       }
-      console.log(`adapter   ${info.adapter}${info.fallbackAdapter ? " (software)" : ""}`);
+      console.log(`adapter   ${info.adapter}${info.softwareAdapter ? " (software)" : ""}`);
       console.log(`backend   ${info.backend} (DENO_WEBGPU_BACKEND=vulkan|gl selects one)`);
       console.log(`runtime   ${info.runtime}`);
       console.log(`features  ${(info.features as string[]).join(", ") || "(none)"}`);
       const subgroups = (info.features as string[]).includes("subgroups");
       console.log(
         `matmul    ${
-          info.subgroupMatmul
+          !info.softwareAdapter
+            ? "vec4 kernels (the default on a GPU; --tune on train and bench model times them all)"
+            : info.subgroupMatmul
             ? "subgroup kernels (lane layout checked on the device)"
             : subgroups
             ? "vec4 kernels (subgroup lanes out of the order the subgroup kernel needs)"

@@ -105,6 +105,17 @@ export class Gpu {
       "unknown adapter";
   }
 
+  /**
+   * Whether the adapter is a software rasteriser on the CPU (Mesa's llvmpipe / lavapipe,
+   * SwiftShader): the adapter says so (`isFallbackAdapter`, which Deno sets for a CPU device) or
+   * its description names one. Kernel defaults measured only on such adapters (the subgroup
+   * matmul) are kept to them.
+   */
+  get softwareAdapter(): boolean {
+    return this.adapterInfo.isFallbackAdapter === true ||
+      /llvmpipe|lavapipe|swiftshader/i.test(this.description);
+  }
+
   /** Whether the device has the WebGPU feature `name`. */
   has(name: string): boolean {
     return this.features.has(name);

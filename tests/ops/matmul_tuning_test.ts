@@ -14,6 +14,7 @@ import {
   TRANSPOSED_COPY,
 } from "../../src/ops/matmul/choice.ts";
 import { tuneMatmul } from "../../src/ops/matmul/tuning.ts";
+import { gpu } from "../../src/gpu/device.ts";
 import { hasSubgroupsOfEight, MATMUL_VARIANTS } from "../../src/ops/matmul/variants.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 
@@ -59,6 +60,7 @@ gpuTest("matmul: tuning tries the untuned default first (a spent budget keeps it
 
 gpuTest("matmul: the default for a large product is the subgroup kernel where it applies", () => {
   const problem = sharedProduct(1024, 1024, 1024);
+  if (!gpu().softwareAdapter) return; // see the next test
   const expected = hasSubgroupsOfEight() ? "subgroup-r24x8-64" : "vec4-r8-8x8";
   assertEquals(defaultMatmulVariant(problem).name, expected);
   assertEquals(
@@ -79,6 +81,27 @@ gpuTest("matmul: the default for a large product is the subgroup kernel where it
   );
   assertEquals(defaultMatmulVariant({ ...problem, k: 1022 }).name, "tiled-32x32x16");
   assertEquals(defaultMatmulVariant({ ...problem, m: 3, n: 5, k: 7 }).name, "scalar-4x4");
+});
+
+gpuTest("matmul: on a GPU (not a software adapter) the default is the 16x4 vec4 kernel", () => {
+  const device = gpu();
+  const problem = sharedProduct(1024, 1024, 1024);
+  // what a hardware adapter reports, on whichever adapter runs the test
+  Object.defineProperty(device, "softwareAdapter", { value: false, configurable: true });
+  try {
+    for (const shape of [problem, { ...problem, m: 20 }, { ...problem, m: 3152, n: 1152 }]) {
+      assertEquals(defaultMatmulVariant(shape).name, "vec4-r8-16x4");
+    }
+    assertEquals(defaultMatmulVariant({ ...problem, m: 4 }).name, "vec4-r4-8x8");
+    assertEquals(defaultMatmulVariant({ ...problem, k: 1022 }).name, "tiled-32x32x16");
+  } finally {
+    delete (device as { softwareAdapter?: boolean }).softwareAdapter;
+  }
+  assertEquals(
+    device.softwareAdapter,
+    /llvmpipe|lavapipe|swiftshader/i.test(device.description) ||
+      device.adapterInfo.isFallbackAdapter === true,
+  );
 });
 
 gpuTest("collectMatmulProblems: the products a body runs, one per shape class", () => {

@@ -109,10 +109,14 @@ export function clearMatmulTuning(): void {
 }
 
 /**
- * The variant picked by heuristics, without tuning: the subgroup kernel where the device has
- * subgroups and the product is large enough to fill its 16- or 24-row blocks (the fastest at
- * 1024^3 on lavapipe, about 3x the vec4 kernels; its workgroup fitted to N up to 128), else
- * register-blocked vec4, else workgroup-tiled or scalar.
+ * The variant picked by heuristics, without tuning. On a software adapter (`Gpu.softwareAdapter`)
+ * the subgroup kernel where the device has subgroups and the product is large enough to fill its
+ * 16- or 24-row blocks (the fastest at 1024^3 on lavapipe, about 3x the vec4 kernels; its
+ * workgroup fitted to N up to 128). On a GPU the register-blocked vec4 kernel with 16x4
+ * workgroups, the fastest of all variants on the one GPU measured (an H200: 6631 GFLOP/s at
+ * 1024^3 against the subgroup kernel's 4285, 27458 against 21963 at 4096^3, 11330 against 9090
+ * at 3152 x 1536 x 384; docs/GPU_CHECK.md), where the per-lane loads the subgroup kernel saves
+ * are cheap. Else workgroup-tiled or scalar. `--tune` measures them all on the adapter at hand.
  */
 export function defaultMatmulVariant(problem: MatmulProblem): MatmulVariant {
   const rows = problem.batch * problem.m;
@@ -130,8 +134,14 @@ export function defaultMatmulVariant(problem: MatmulProblem): MatmulVariant {
       ? "subgroup-r24x8-64"
       : "subgroup-r24x8-32",
   );
-  if (problem.m >= 16 && problem.n >= 32 && subgroup.supports(problem)) return subgroup;
-  if (vec4Aligned(problem)) return matmulVariant(rows >= 8 ? "vec4-r8-8x8" : "vec4-r4-8x8");
+  const software = gpu().softwareAdapter;
+  if (software && problem.m >= 16 && problem.n >= 32 && subgroup.supports(problem)) {
+    return subgroup;
+  }
+  if (vec4Aligned(problem)) {
+    if (rows < 8) return matmulVariant("vec4-r4-8x8");
+    return matmulVariant(software ? "vec4-r8-8x8" : "vec4-r8-16x4");
+  }
   if (problem.m >= 32 && problem.n >= 32) return matmulVariant("tiled-32x32x16");
   return scalarVariant;
 }
