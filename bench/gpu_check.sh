@@ -13,7 +13,8 @@
 #   DENO_WEBGPU_BACKEND      left as set; dinogpu picks Vulkan where a Vulkan driver is installed
 #   GPU_CHECK_QUICK=1        small shapes, to try the script on a software adapter in a minute
 #   GPU_CHECK_TEST_SECONDS   time limit of the test suite (default 300)
-#   GPU_CHECK_SKIP=a,b       steps to skip: info,matmul,model,train,profile,tune,torch,tests
+#   GPU_CHECK_SKIP=a,b       steps to skip: info,matmul,attention,model,train,profile,tune,torch,
+#                            tests
 set -uo pipefail
 source "$(dirname "$0")/common.sh" runs/gpu_check "$@"
 PYTHON="${PYTHON:-python3}"
@@ -29,6 +30,7 @@ if [ "${GPU_CHECK_QUICK:-0}" = 1 ]; then
   train_flags=(--data textures:40 --image-size 64 --embed-dim 96 --heads 3 --depth 2
     --out-dim 1024 --batch-size 4 --local-crops 2 --set localSize=32 --max-steps 8 --log-every 4)
   profile_steps=4
+  attention_variants=shared_rows,subgroup attention_shapes=50
   torch_flags=(--arch tiny --size 64 --local-size 32 --batch 4 --out-dim 1024 --seconds 1)
 else
   # 1024^3 and 4096^3 square products; a DINO ViT-S/16 step's fc1 (32 global views x 197
@@ -40,6 +42,7 @@ else
   train_flags=(--data textures:720 --image-size 224 --batch-size 16 --local-crops 4
     --max-steps 36 --log-every 12)
   profile_steps=8
+  attention_variants=rows,shared_rows,blocked,subgroup attention_shapes=50,197,257,785,1025
   torch_flags=()
 fi
 
@@ -64,6 +67,15 @@ if step matmul; then
       echo "matmul $shape failed"
   done
   cat "$out/matmul.jsonl"
+fi
+
+if step attention; then
+  # where "auto" should switch from shared_rows to the subgroup kernels on this GPU (the bound
+  # in src/ops/attention/choice.ts is lavapipe's): every variant at short and ViT lengths
+  ATTENTION_GFLOPS_VARIANTS="$attention_variants" ATTENTION_GFLOPS_SHAPES="$attention_shapes" \
+    "$DENO" run -A bench/attention_gflops.ts 3 >"$out/attention.txt" 2>&1 ||
+    echo "attention bench failed (see $out/attention.txt)"
+  cat "$out/attention.txt"
 fi
 
 if step model; then

@@ -4,6 +4,7 @@
  * have f16 forms. How each variant is launched is in ./kernels.ts and ./team_launch.ts.
  * @module
  */
+import { gpu } from "../../gpu/device.ts";
 import type { AttentionSizes } from "./kernels.ts";
 import {
   subgroupAttentionSupported,
@@ -19,10 +20,10 @@ const SCORE_TILE = 256;
 
 /**
  * Kernel variants of the fused attention ops: "auto" picks "shared_rows" where the device has
- * subgroups of 8, up to 1025 tokens at head size 64 (`SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`), and
- * "subgroup" past that; without subgroups "rows" for short sequences
- * (`ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) and "blocked" otherwise (see `attentionVariant` for the
- * measurements).
+ * subgroups of 8, up to 1025 tokens at head size 64 on a software adapter
+ * (`SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`; 50 on a GPU), and "subgroup" past that; without
+ * subgroups "rows" for short sequences (`ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`) and "blocked" otherwise
+ * (see `attentionVariant` for the measurements).
  */
 export type AttentionKernelVariant = "auto" | "rows" | "shared_rows" | "blocked" | TeamVariant;
 
@@ -54,6 +55,15 @@ export const ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 1152;
 export const SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 1025 * 64;
 
 /**
+ * The shared_rows bound on a GPU (`Gpu.softwareAdapter` false): the short-sequence bound it had
+ * before the measurements above, all of which are lavapipe's (N = 50 at d = 64). On a GPU an
+ * invocation holding a 64-wide query, its accumulator and a streamed key and value row in
+ * registers (64 vec4s) is a different trade, and the "subgroup" kernels past it are what the H200
+ * ran in docs/GPU_CHECK.md; `bench/attention_gflops.ts` there would say where the bound belongs.
+ */
+export const SHARED_ROWS_GPU_MAX_TOKENS_TIMES_HEAD_SIZE = 3200;
+
+/**
  * Which fused kernels the attention ops dispatch: "auto" (the default, see `attentionVariant`),
  * "rows" (one invocation per query or key row, no workgroup memory or barriers; fastest at small
  * N without subgroups), "shared_rows" (the rows kernels with the streamed rows loaded once per
@@ -63,26 +73,30 @@ export const SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE = 1025 * 64;
  * probabilities by subgroupShuffle; needs subgroups of a size that is a multiple of 8, else
  * "blocked" runs) or "tiled" (key/value tiles in workgroup memory read at uniform addresses, 2
  * query rows per invocation in registers; no subgroups). `scoreTile` is the key tile of the
- * blocked kernels; `rowsMaxTokensTimesHeadSize` and `sharedRowsMaxTokensTimesHeadSize` the "auto"
- * thresholds of the rows and shared_rows kernels.
+ * blocked kernels; `rowsMaxTokensTimesHeadSize`, `sharedRowsMaxTokensTimesHeadSize` and
+ * `sharedRowsGpuMaxTokensTimesHeadSize` the "auto" thresholds of the rows kernels and of the
+ * shared_rows kernels on software adapters and on GPUs.
  */
 export const attentionKernels: {
   variant: AttentionKernelVariant;
   scoreTile: number;
   rowsMaxTokensTimesHeadSize: number;
   sharedRowsMaxTokensTimesHeadSize: number;
+  sharedRowsGpuMaxTokensTimesHeadSize: number;
 } = {
   variant: "auto",
   scoreTile: SCORE_TILE,
   rowsMaxTokensTimesHeadSize: ROWS_MAX_TOKENS_TIMES_HEAD_SIZE,
   sharedRowsMaxTokensTimesHeadSize: SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE,
+  sharedRowsGpuMaxTokensTimesHeadSize: SHARED_ROWS_GPU_MAX_TOKENS_TIMES_HEAD_SIZE,
 };
 
 /**
  * The kernel variant the fused ops dispatch for `tokens` tokens of head size `headSize`: the
  * forced `attentionKernels.variant` ("subgroup" falls back to "blocked" and "shared_rows" to "rows"
  * where the device has no subgroups of 8), or with "auto": where the device has subgroups of 8
- * "shared_rows" up to `sharedRowsMaxTokensTimesHeadSize`, then "subgroup"; elsewhere "rows" up to
+ * "shared_rows" up to `sharedRowsMaxTokensTimesHeadSize` (`sharedRowsGpuMaxTokensTimesHeadSize`
+ * on a GPU), then "subgroup"; elsewhere "rows" up to
  * `rowsMaxTokensTimesHeadSize`, then "blocked". The shared_rows bound's measurements are at
  * `SHARED_ROWS_MAX_TOKENS_TIMES_HEAD_SIZE`; the others were taken on lavapipe (2 cores shared with
  * other work, load average 12-13; `ATTENTION_GFLOPS_SHAPES=197 ATTENTION_GFLOPS_VARIANTS=blocked,tiled,subgroup
@@ -109,7 +123,10 @@ export function attentionVariant(
   if (variant !== "auto") return variant;
   const work = tokens * Math.max(headSize, 16);
   if (subgroupAttentionSupported()) {
-    return work <= attentionKernels.sharedRowsMaxTokensTimesHeadSize ? "shared_rows" : "subgroup";
+    const sharedRowsMax = gpu().softwareAdapter
+      ? attentionKernels.sharedRowsMaxTokensTimesHeadSize
+      : attentionKernels.sharedRowsGpuMaxTokensTimesHeadSize;
+    return work <= sharedRowsMax ? "shared_rows" : "subgroup";
   }
   return work <= attentionKernels.rowsMaxTokensTimesHeadSize ? "rows" : "blocked";
 }

@@ -4,10 +4,10 @@
  * `attention` is fused (flash style): one kernel streams key/value tiles through workgroup memory
  * with an online softmax, so the N x N score matrix is never stored; it also writes the per-row
  * log-sum-exp, which the backward kernels use to recompute the probabilities. Where the device
- * has subgroups of 8 or more, sequences up to 1025 tokens (head size 64) go to the "shared_rows"
- * kernels instead (one invocation per query or key row, no workgroup memory or barriers, the
- * streamed rows loaded once per group of 8 lanes and passed round by subgroupShuffle), longer ones
- * to the "subgroup" kernels; without subgroups short sequences go to the "rows" kernels (the same
+ * has subgroups of 8 or more, sequences up to 1025 tokens (head size 64; 50 on a GPU) go to the
+ * "shared_rows" kernels instead (one invocation per query or key row, no workgroup memory or
+ * barriers, the streamed rows loaded once per group of 8 lanes and passed round by
+ * subgroupShuffle), longer ones to the "subgroup" kernels; without subgroups short sequences go to the "rows" kernels (the same
  * without the sharing). `attentionVariant` in ./choice.ts says which kernels run where, and why.
  * `selfAttention` runs the same kernels on the packed [B, N, 3 D] output of a qkv projection: the
  * kernels read q, k and v through strides, write the output with the heads merged ([B, N, D]) and,
