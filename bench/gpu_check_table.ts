@@ -1,7 +1,8 @@
 /**
  * The table at the end of bench/gpu_check.sh: reads the JSON files that script wrote into a folder
- * and prints one Markdown table of what was measured (adapter, matmul GFLOP/s, inference and
- * training images/s with peak GPU bytes, the PyTorch peer's figures, the test suite's summary).
+ * and prints one Markdown table of what was measured (adapter, matmul GFLOP/s, attention GFLOP/s
+ * per variant, inference and training images/s with peak GPU bytes, the PyTorch peer's figures,
+ * the test suite's summary).
  *
  *   deno run --allow-read bench/gpu_check_table.ts runs/gpu_check
  * @module
@@ -59,6 +60,28 @@ for (const row of readLines("matmul.jsonl")) {
     `matmul ${row.m} x ${row.n} x ${row.k}${transposes}`,
     `${row.gflops} GFLOP/s`,
     `${row.variant} (${row.milliseconds} ms; default ${row.defaultVariant})`,
+  );
+}
+// attention.txt (bench/attention_gflops.ts): per shape the fastest variant forward + backward,
+// and what "auto" ran
+const attention = new Map<string, { variant: string; gflops: number; auto?: boolean }[]>();
+for (const line of readText("attention.txt").split("\n")) {
+  const match = line.match(
+    /^(.*) (\S+) forward [\d.]+ ms [\d.]+ GFLOP\/s .*forward \+ backward [\d.]+ ms ([\d.]+) GFLOP\/s(\s+<- auto)?/,
+  );
+  if (!match) continue;
+  const [, shape, variant, gflops, auto] = match;
+  if (!attention.has(shape)) attention.set(shape, []);
+  attention.get(shape)!.push({ variant, gflops: Number(gflops), auto: Boolean(auto) });
+}
+for (const [shape, runs] of attention) {
+  const best = runs.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+  const auto = runs.find((run) => run.auto);
+  add(
+    `attention ${shape}, forward + backward`,
+    `${best.gflops} GFLOP/s`,
+    `${best.variant} (auto: ${auto ? `${auto.variant}, ${auto.gflops}` : "not measured"}; ` +
+      runs.map((run) => `${run.variant} ${run.gflops}`).join(", ") + ")",
   );
 }
 for (const row of [...readLines("model.jsonl"), ...readLines("tuned.jsonl")]) {
