@@ -153,6 +153,10 @@ const EDGE_LAYOUTS: { name: string; aShape: Shape; bShape: Shape; transposeA?: b
   // of 24 lanes (a 48-lane workgroup); m cuts through the last workgroup's row groups.
   { name: "fitted 61x196x8", aShape: [61, 8], bShape: [8, 196] },
   { name: "fitted batched 2x53x136x20", aShape: [2, 53, 20], bShape: [20, 136] },
+  // n = 768: two 48-lane workgroups across, none idle; n = 1160 (145 lanes): 8-lane row groups,
+  // 8 to a workgroup (7 idle lanes, fewer than any wider fit)
+  { name: "fitted 70x768x12", aShape: [70, 12], bShape: [12, 768] },
+  { name: "transposeB fitted 75x1160x8", aShape: [75, 8], bShape: [1160, 8] },
 ];
 
 gpuTest("matmul: every variant agrees with the reference and the others", async () => {

@@ -61,7 +61,7 @@ gpuTest("matmul: tuning tries the untuned default first (a spent budget keeps it
 gpuTest("matmul: the default for a large product is the subgroup kernel where it applies", () => {
   const problem = sharedProduct(1024, 1024, 1024);
   if (!gpu().softwareAdapter) return; // see the next test
-  const expected = hasSubgroupsOfEight() ? "subgroup-r24x8-64" : "vec4-r8-8x8";
+  const expected = hasSubgroupsOfEight() ? "subgroup-r32x8-fit" : "vec4-r8-8x8";
   assertEquals(defaultMatmulVariant(problem).name, expected);
   assertEquals(
     defaultMatmulVariant({ ...problem, m: 20 }).name,
@@ -69,15 +69,15 @@ gpuTest("matmul: the default for a large product is the subgroup kernel where it
   );
   assertEquals(
     defaultMatmulVariant({ ...problem, n: 256 }).name,
-    hasSubgroupsOfEight() ? "subgroup-r24x8-32" : "vec4-r8-8x8",
+    hasSubgroupsOfEight() ? "subgroup-r32x8-fit" : "vec4-r8-8x8",
   );
   assertEquals(
     defaultMatmulVariant({ ...problem, m: 4352, n: 64, k: 256, transposeB: true }).name,
-    hasSubgroupsOfEight() ? "subgroup-r24x8-fit" : "vec4-r8-8x8",
+    hasSubgroupsOfEight() ? "subgroup-r32x8-fit" : "vec4-r8-8x8",
   );
   assertEquals(
     defaultMatmulVariant({ ...problem, m: 3152, n: 1152, k: 384 }).name,
-    hasSubgroupsOfEight() ? "subgroup-r24x8-32" : "vec4-r8-8x8",
+    hasSubgroupsOfEight() ? "subgroup-r32x8-fit" : "vec4-r8-8x8",
   );
   assertEquals(defaultMatmulVariant({ ...problem, k: 1022 }).name, "tiled-32x32x16");
   assertEquals(defaultMatmulVariant({ ...problem, m: 3, n: 5, k: 7 }).name, "scalar-4x4");

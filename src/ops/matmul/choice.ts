@@ -111,29 +111,25 @@ export function clearMatmulTuning(): void {
 /**
  * The variant picked by heuristics, without tuning. On a software adapter (`Gpu.softwareAdapter`)
  * the subgroup kernel where the device has subgroups and the product is large enough to fill its
- * 16- or 24-row blocks (the fastest at 1024^3 on lavapipe, about 3x the vec4 kernels; its
- * workgroup fitted to N up to 128). On a GPU the register-blocked vec4 kernel with 16x4
- * workgroups, the fastest of all variants on the one GPU measured (an H200: 6631 GFLOP/s at
- * 1024^3 against the subgroup kernel's 4285, 27458 against 21963 at 4096^3, 11330 against 9090
- * at 3152 x 1536 x 384; docs/GPU_CHECK.md), where the per-lane loads the subgroup kernel saves
- * are cheap. Else workgroup-tiled or scalar. `--tune` measures them all on the adapter at hand.
+ * row blocks: 32 rows per lane with the workgroup fitted to N (`fittedColumnLanes`), 16 under 48
+ * rows. Measured on lavapipe (`dinogpu bench matmul --m M --n N --k K [--transpose-b] --rounds 3`,
+ * variants interleaved; GFLOP/s of r32x8-fit against the previous default): ViT-S/16 DINO step
+ * products 3152 x 384 x 1536 tB 40.8 against 28.2 (r24x8-64), 3152 x 1152 x 384 tB 33.6 against
+ * 28.4 (r24x8-32), 3152 x 384 x 384 tB 33.1 against 25.2, 3152 x 1536 x 384 tB 34.2 against 31.8;
+ * weight gradients after the transposed copy 1536 x 384 x 6304 43.9 against 30.2, 384 x 1536 x
+ * 6304 36.5 against 27.4, 384 x 1152 x 6304 38.4 against 29.5; 1024^3 38.6 against 34.1; the
+ * Fashion-MNIST recipe's 4352 x 64 x 256 tB 28.3 against 25.4 (r24x8-fit), 4352 x 192 x 64 tB
+ * 15.7 against 12.6, 4352 x 256 x 64 tB 15.5 against 15.5; its DINO head 256 x 1024 x 256 tB 29.3
+ * against 25.9; M = 96 x 65536 x 256 tB 26.8 against 26.4. On a GPU the register-blocked vec4
+ * kernel with 16x4 workgroups, the fastest of all variants on the one GPU measured (an H200: 6631
+ * GFLOP/s at 1024^3 against the subgroup kernel's 4285, 27458 against 21963 at 4096^3, 11330
+ * against 9090 at 3152 x 1536 x 384; docs/GPU_CHECK.md), where the per-lane loads the subgroup
+ * kernel saves are cheap. Else workgroup-tiled or scalar. `--tune` measures them all on the
+ * adapter at hand.
  */
 export function defaultMatmulVariant(problem: MatmulProblem): MatmulVariant {
   const rows = problem.batch * problem.m;
-  // A lane covers 8 columns; 64-lane workgroups unless 32 leave fewer lanes idle at the edge, and
-  // up to N = 128 a workgroup of several row groups (4352 x 64 x 256 on lavapipe: 15 ms against
-  // 40-47 ms with 32 lanes; no gain from N = 192 on).
-  const lanes = Math.ceil(problem.n / 8);
-  const idle = (width: number) => Math.ceil(lanes / width) * width - lanes;
-  const subgroup = matmulVariant(
-    problem.m < 48
-      ? "subgroup-r16x8-64"
-      : problem.n <= 128
-      ? "subgroup-r24x8-fit"
-      : idle(64) <= idle(32)
-      ? "subgroup-r24x8-64"
-      : "subgroup-r24x8-32",
-  );
+  const subgroup = matmulVariant(problem.m < 48 ? "subgroup-r16x8-64" : "subgroup-r32x8-fit");
   const software = gpu().softwareAdapter;
   if (software && problem.m >= 16 && problem.n >= 32 && subgroup.supports(problem)) {
     return subgroup;

@@ -124,20 +124,34 @@ function tiledVariant(workgroupX: number, workgroupY: number, tileK: number): Ma
 }
 
 /**
- * The subgroup kernel. `workgroupX` lanes across the output's columns (one row group), or "fit": as
- * many lanes across columns as N needs (a multiple of 8, at most 64) and as many row groups side
- * by side as fill about 64 lanes, so N = 64 (8 lanes) runs 8 row groups rather than 8 busy lanes
- * out of 32 or 64.
+ * Lanes across columns that leave the fewest lanes idle at the right edge for N columns (8 per
+ * lane): the widest multiple of 8 up to 64 among those, so N = 384 (48 lanes) runs 48-lane rows
+ * rather than 64 with 16 idle, N = 1152 (144 lanes) three of 48, and N = 64 one of 8.
+ */
+export function fittedColumnLanes(n: number): number {
+  const lanes = Math.ceil(n / 8);
+  let best = 64;
+  for (let width = 64; width >= 8; width -= 8) {
+    const idle = (width: number) => Math.ceil(lanes / width) * width - lanes;
+    if (idle(width) < idle(best)) best = width;
+  }
+  return best;
+}
+
+/**
+ * The subgroup kernel. `workgroupX` lanes across the output's columns (one row group), or "fit":
+ * `fittedColumnLanes(N)` lanes across columns and as many row groups side by side as fill about 64
+ * lanes, so N = 64 (8 lanes) runs 8 row groups rather than 8 busy lanes out of 32 or 64.
  */
 function subgroupVariant(rowBlocks: number, workgroupX: number | "fit"): MatmulVariant {
   const rows = 8 * rowBlocks;
   const columnLanes = (p: MatmulProblem) =>
-    workgroupX === "fit" ? Math.min(64, 8 * Math.ceil(p.n / 64)) : workgroupX;
+    workgroupX === "fit" ? fittedColumnLanes(p.n) : workgroupX;
   const rowGroups = (p: MatmulProblem) =>
     workgroupX === "fit" ? Math.max(1, Math.floor(64 / columnLanes(p))) : 1;
   const shape = workgroupX === "fit"
-    ? "a workgroup fitted to N: ceil(N / 8) lanes across columns rounded up to 8 (at most 64) " +
-      "and as many row groups as fill 64 lanes"
+    ? "a workgroup fitted to N: the multiple of 8 lanes across columns (at most 64) that " +
+      "leaves the fewest idle, and as many row groups as fill 64 lanes"
     : `${workgroupX}x1 workgroup`;
   return {
     name: `subgroup-r${rows}x8-${workgroupX}`,
@@ -193,6 +207,7 @@ export const scalarVariant: MatmulVariant = {
 /** Every matmul variant, in the tuner's order. */
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
   subgroupVariant(3, "fit"),
+  subgroupVariant(4, "fit"),
   subgroupVariant(3, 64),
   subgroupVariant(2, 64),
   subgroupVariant(4, 64),
