@@ -75,3 +75,21 @@ export async function requestGpuDevice(
   }
   return { device, adapterInfo: adapter.info, backend };
 }
+
+/** A readable one-line description of an adapter: its description, else vendor, architecture and device. */
+export function adapterDescription(info: GPUAdapterInfo): string {
+  return info.description || [info.vendor, info.architecture, info.device].filter(Boolean)
+    .join(" ") ||
+    "unknown adapter";
+}
+
+/**
+ * Whether an adapter is a software rasteriser on the CPU (Mesa's llvmpipe / lavapipe,
+ * SwiftShader): it says so (`isFallbackAdapter`, which Deno sets for a CPU device) or its
+ * description names one. Kernel defaults measured only on such adapters (the subgroup matmul) are
+ * kept to them.
+ */
+export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
+  return info.isFallbackAdapter === true ||
+    /llvmpipe|lavapipe|swiftshader/i.test(adapterDescription(info));
+}

@@ -4,7 +4,12 @@
  * @module
  */
 import { CommandStream, type DispatchCall, type RuntimeCounters } from "./commands.ts";
-import { type GpuOptions, requestGpuDevice } from "./adapter.ts";
+import {
+  adapterDescription,
+  type GpuOptions,
+  isSoftwareAdapter,
+  requestGpuDevice,
+} from "./adapter.ts";
 import { BindingCache } from "./bindings.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { GpuRuntimeError } from "./errors.ts";
@@ -97,23 +102,14 @@ export class Gpu {
     });
   }
 
-  /** A readable one-line description of the adapter. */
+  /** A readable one-line description of the adapter (`adapterDescription`, ./adapter.ts). */
   get description(): string {
-    const info = this.adapterInfo;
-    return info.description || [info.vendor, info.architecture, info.device].filter(Boolean)
-      .join(" ") ||
-      "unknown adapter";
+    return adapterDescription(this.adapterInfo);
   }
 
-  /**
-   * Whether the adapter is a software rasteriser on the CPU (Mesa's llvmpipe / lavapipe,
-   * SwiftShader): the adapter says so (`isFallbackAdapter`, which Deno sets for a CPU device) or
-   * its description names one. Kernel defaults measured only on such adapters (the subgroup
-   * matmul) are kept to them.
-   */
+  /** Whether the adapter is a software rasteriser on the CPU (`isSoftwareAdapter`, ./adapter.ts). */
   get softwareAdapter(): boolean {
-    return this.adapterInfo.isFallbackAdapter === true ||
-      /llvmpipe|lavapipe|swiftshader/i.test(this.description);
+    return isSoftwareAdapter(this.adapterInfo);
   }
 
   /** Whether the device has the WebGPU feature `name`. */
@@ -249,16 +245,9 @@ export class Gpu {
     bytes: number,
   ): void {
     this.throwIfFailed();
-    const command: CopyCommand = {
-      kind: "copy",
-      source,
-      sourceOffset,
-      target,
-      targetOffset,
-      bytes,
-    };
-    this.#capture?.commands.push(command);
-    this.commands.encodeCopy(command);
+    const copy: CopyCommand = { kind: "copy", source, sourceOffset, target, targetOffset, bytes };
+    this.#capture?.commands.push(copy);
+    this.commands.encodeCopy(copy);
   }
 
   /** Submits everything recorded so far. */
