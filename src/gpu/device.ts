@@ -77,11 +77,14 @@ export class Gpu {
    * matmul needs (checked on the device by `initGpu`; false without the subgroups feature).
    */
   subgroupLanesInOrder = false;
+  /** Whether the adapter is a software rasteriser on the CPU (`isSoftwareAdapter`, ./adapter.ts). */
+  softwareAdapter: boolean;
 
   /** Wraps an acquired device; use `initGpu()` instead. */
   constructor(device: GPUDevice, adapterInfo: GPUAdapterInfo, backend: string) {
     this.device = device;
     this.adapterInfo = adapterInfo;
+    this.softwareAdapter = isSoftwareAdapter(adapterInfo);
     this.features = new Set(device.features as unknown as Iterable<string>);
     this.limits = device.limits;
     this.backend = backend;
@@ -105,11 +108,6 @@ export class Gpu {
   /** A readable one-line description of the adapter (`adapterDescription`, ./adapter.ts). */
   get description(): string {
     return adapterDescription(this.adapterInfo);
-  }
-
-  /** Whether the adapter is a software rasteriser on the CPU (`isSoftwareAdapter`, ./adapter.ts). */
-  get softwareAdapter(): boolean {
-    return isSoftwareAdapter(this.adapterInfo);
   }
 
   /** Whether the device has the WebGPU feature `name`. */

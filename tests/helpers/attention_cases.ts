@@ -5,7 +5,7 @@
  * @module
  */
 import { attention, selfAttention } from "../../src/ops/attention/forward.ts";
-import { attentionKernels } from "../../src/ops/attention/choice.ts";
+import { attentionKernels, type AttentionKernelVariant } from "../../src/ops/attention/choice.ts";
 import { float64Attention, float64SelfAttention } from "../../src/ops/attention/reference.ts";
 import type { Shape } from "../../src/tensor/tensor.ts";
 import { checkOp } from "./op_check.ts";
@@ -54,4 +54,20 @@ export function selfAttentionCase(
     gradSamples: options.gradSamples ?? 60,
     seed: options.seed,
   });
+}
+
+/** Runs `body` with the fused kernels set to `variant` and key tile `scoreTile`, then restores. */
+export async function withKernels(
+  variant: AttentionKernelVariant,
+  scoreTile: number,
+  body: () => Promise<void>,
+): Promise<void> {
+  const saved = { ...attentionKernels };
+  attentionKernels.variant = variant;
+  attentionKernels.scoreTile = scoreTile;
+  try {
+    await body();
+  } finally {
+    Object.assign(attentionKernels, saved);
+  }
 }

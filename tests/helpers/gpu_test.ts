@@ -41,3 +41,18 @@ export function watchKernels(): { kernels: string[]; entryPoints: string[]; stop
   };
   return { kernels, entryPoints, stop: () => void (runtime.dispatch = dispatch) };
 }
+
+/**
+ * Runs `body` with the device taken for a GPU (`Gpu.softwareAdapter` false), whichever adapter
+ * runs the test, and restores the flag afterwards: for the defaults chosen per adapter class.
+ */
+export async function asHardwareAdapter(body: () => Promise<void> | void): Promise<void> {
+  const device = gpu();
+  const software = device.softwareAdapter;
+  device.softwareAdapter = false;
+  try {
+    await body();
+  } finally {
+    device.softwareAdapter = software;
+  }
+}

@@ -1,6 +1,5 @@
 import { assertEquals, assertThrows, assertTrue } from "../helpers/assert.ts";
 import { ShapeError } from "../../src/gpu/errors.ts";
-import { gpu } from "../../src/gpu/device.ts";
 import { backward } from "../../src/tensor/backward.ts";
 import {
   attention,
@@ -9,19 +8,15 @@ import {
   selfAttention,
   selfAttentionProbabilities,
 } from "../../src/ops/attention/forward.ts";
-import {
-  attentionKernels,
-  type AttentionKernelVariant,
-  attentionVariant,
-} from "../../src/ops/attention/choice.ts";
-import { subgroupAttentionSupported } from "../../src/ops/attention/team_launch.ts";
 import { permute, reshape, split } from "../../src/ops/shape/forward.ts";
 import { clearTape, tapeNodes } from "../../src/tensor/tape.ts";
 import { liveTensorCount, readAll, type Tensor, tensor } from "../../src/tensor/tensor.ts";
+import { attentionVariant } from "../../src/ops/attention/choice.ts";
+import { subgroupAttentionSupported } from "../../src/ops/attention/team_launch.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { assertClose } from "../helpers/op_check.ts";
 import { Random } from "../helpers/random.ts";
-import { attentionCase, selfAttentionCase } from "../helpers/attention_cases.ts";
+import { attentionCase, selfAttentionCase, withKernels } from "../helpers/attention_cases.ts";
 import {
   float64Attention,
   float64AttentionProbabilities,
@@ -263,22 +258,6 @@ gpuTest("selfAttention: bad inputs are refused with the shapes", () => {
   assertEquals(liveTensorCount(), live); // nothing allocated before the errors
 });
 
-/** Runs `body` with the fused kernels set to `variant` and key tile `scoreTile`, then restores. */
-async function withKernels(
-  variant: AttentionKernelVariant,
-  scoreTile: number,
-  body: () => Promise<void>,
-): Promise<void> {
-  const saved = { ...attentionKernels };
-  attentionKernels.variant = variant;
-  attentionKernels.scoreTile = scoreTile;
-  try {
-    await body();
-  } finally {
-    Object.assign(attentionKernels, saved);
-  }
-}
-
 gpuTest(
   "attention: blocked kernels across several key tiles (online softmax, tile 8)",
   async () => {
@@ -358,48 +337,6 @@ async function assertRowsKernelsMatch(variant: "rows" | "shared_rows") {
   await selfAttentionCase([1, 33, 3, 5], { scale: 0.4, seed: 138 });
   await selfAttentionCase([3, 9, 2, 8], { seed: 139 }); // heads of 9 rows: 16 lanes each
 }
-
-gpuTest("attention: auto picks the rows kernels for short sequences only", async () => {
-  await withKernels("auto", 256, () => {
-    const long = subgroupAttentionSupported() ? "subgroup" : "blocked";
-    const short = subgroupAttentionSupported() ? "shared_rows" : "rows";
-    assertEquals(attentionVariant(17, 16), short); // Fashion-MNIST ViT
-    assertEquals(attentionVariant(65, 16), short);
-    assertEquals(attentionVariant(17, 64), short);
-    // on a software adapter shared_rows reaches further than rows (up to 1025 tokens x 64, not
-    // 1152); on a GPU up to 50 x 64 (the next test)
-    if (!gpu().softwareAdapter) return Promise.resolve();
-    const sharedOrLong = subgroupAttentionSupported() ? "shared_rows" : long;
-    assertEquals(attentionVariant(50, 64), sharedOrLong);
-    assertEquals(attentionVariant(197, 3), sharedOrLong);
-    assertEquals(attentionVariant(197, 64), sharedOrLong); // ViT-S/16
-    assertEquals(attentionVariant(1025, 64), sharedOrLong); // ViT-S/16 at 512 px
-    assertEquals(attentionVariant(1026, 64), long);
-    assertEquals(attentionVariant(4101, 3), long); // head size counted as 16
-    attentionKernels.variant = "blocked"; // a named variant overrides the choice
-    assertEquals(attentionVariant(17, 16), "blocked");
-    return Promise.resolve();
-  });
-});
-
-gpuTest("attention: on a GPU auto keeps shared_rows to short sequences", async () => {
-  const device = gpu();
-  // what a hardware adapter reports, on whichever adapter runs the test
-  Object.defineProperty(device, "softwareAdapter", { value: false, configurable: true });
-  try {
-    await withKernels("auto", 256, () => {
-      const long = subgroupAttentionSupported() ? "subgroup" : "blocked";
-      const short = subgroupAttentionSupported() ? "shared_rows" : "rows";
-      assertEquals(attentionVariant(17, 64), short);
-      assertEquals(attentionVariant(50, 64), subgroupAttentionSupported() ? "shared_rows" : long);
-      assertEquals(attentionVariant(51, 64), long);
-      assertEquals(attentionVariant(197, 64), long); // ViT-S/16
-      return Promise.resolve();
-    });
-  } finally {
-    delete (device as { softwareAdapter?: boolean }).softwareAdapter;
-  }
-});
 
 gpuTest(
   "attention: rows and blocked kernels agree at N = 45, D = 24, forward and grads",

@@ -130,9 +130,9 @@ function tiledVariant(workgroupX: number, workgroupY: number, tileK: number): Ma
  */
 export function fittedColumnLanes(n: number): number {
   const lanes = Math.ceil(n / 8);
+  const idle = (width: number) => Math.ceil(lanes / width) * width - lanes;
   let best = 64;
-  for (let width = 64; width >= 8; width -= 8) {
-    const idle = (width: number) => Math.ceil(lanes / width) * width - lanes;
+  for (let width = 56; width >= 8; width -= 8) {
     if (idle(width) < idle(best)) best = width;
   }
   return best;
