@@ -26,9 +26,10 @@ model="$out/vit_${arch}_${patch}_${size}_b${batch}.onnx"
 [ -f "$model" ] || "$PYTHON" bench/peers/export_vit_onnx.py "$model" --arch "$arch" \
   --patch "$patch" --size "$size" --batch "$batch" 2>/dev/null
 # Debian's python3-torch calls whatever libblas.so.3 the alternatives name: without OpenBLAS
-# (libopenblas0-pthread) that is the reference BLAS, one thread and about 30x slower here (0.42
-# images/s against 11.99 for the ViT-S/16 inference), which would make a meaningless peer. So the
-# peer's 512^3 matrix product is timed first (OpenBLAS on this machine's 2 cores: 200+ GFLOP/s).
+# (libopenblas0-pthread) that is the reference BLAS, one thread and about 25x slower here (0.42
+# images/s against 9.4-12 for the ViT-S/16 inference), which would make a meaningless peer. So the
+# peer's 512^3 matrix product is timed first (5.5 GFLOP/s on the reference BLAS here, 185-190 on
+# OpenBLAS with this machine's 2 cores).
 blas_gflops=$("$PYTHON" -c 'import time, torch
 a = torch.randn(512, 512); b = torch.randn(512, 512); best = 1e9
 for _ in range(5):
