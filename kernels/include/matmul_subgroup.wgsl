@@ -4,7 +4,10 @@
 // loads the A values of one row of a block (4 k at a time) and the group passes them around with
 // subgroupShuffle, so A is fetched once per 8 lanes instead of once per lane. On llvmpipe /
 // lavapipe (one SIMD lane per invocation, subgroup size 8) each non-uniform load is a loop over
-// the lanes, so fewer loads per multiply-add is what makes this fast.
+// the lanes, so fewer loads per multiply-add is what makes this fast: each lane's 8 vec4 of B per
+// 4 depths serve all 8 * ROW_BLOCKS rows, which is why up to 8 blocks (64 rows) pay there. The
+// blocks' accumulators are separate variables, written out: one array indexed by block ran 3x
+// slower on lavapipe.
 // Needs subgroups with a size that is a multiple of 8, K % 4 == 0 and N % 4 == 0. A workgroup of
 // WG_X lanes is WG_X / COLUMN_LANES row groups of COLUMN_LANES lanes side by side in columns
 // (COLUMN_LANES a multiple of 8 dividing WG_X), so every aligned group of 8 lanes works on the same
@@ -16,7 +19,7 @@
 
 override WG_X: u32 = 64u;
 override COLUMN_LANES: u32 = 64u; // lanes across columns per row group; divides WG_X
-override ROW_BLOCKS: u32 = 2u; // 2, 3 or 4: rows per invocation = 8 * ROW_BLOCKS
+override ROW_BLOCKS: u32 = 2u; // 2 to 8: rows per invocation = 8 * ROW_BLOCKS
 // a's layout: 0 [batch?, M, K]; 1 [batch?, K, M]; 2 [batch?, K, M] with M % 4 == 0, where a
 // group's 8 lanes load an 8-row x 4-k block as eight vec4 along M and shuffle it into rows.
 override A_LAYOUT: u32 = 0u;
@@ -118,6 +121,7 @@ fn main(
   let own = lane & 7u;
   let aBase = batch * params.batchStrideA;
   let bBase4 = batch * params.batchStrideB / 4u;
+  // accumulators of block b: s<b> (columns col0) and t<b> (col0 + 1)
   var s0: array<vec4f, 8>;
   var t0: array<vec4f, 8>;
   var s1: array<vec4f, 8>;
@@ -126,6 +130,14 @@ fn main(
   var t2: array<vec4f, 8>;
   var s3: array<vec4f, 8>;
   var t3: array<vec4f, 8>;
+  var s4: array<vec4f, 8>;
+  var t4: array<vec4f, 8>;
+  var s5: array<vec4f, 8>;
+  var t5: array<vec4f, 8>;
+  var s6: array<vec4f, 8>;
+  var t6: array<vec4f, 8>;
+  var s7: array<vec4f, 8>;
+  var t7: array<vec4f, 8>;
   let depths = depthRange(batch, k4);
   for (var kk = depths.x; kk < depths.y; kk++) {
     let p = rowsOfB(bBase4, c0, kk);
@@ -138,9 +150,21 @@ fn main(
     if (ROW_BLOCKS >= 4u) {
       update(&s3, &t3, blockOfA(aBase, row0 + 24u, own, kk), first, p, q);
     }
+    if (ROW_BLOCKS >= 5u) {
+      update(&s4, &t4, blockOfA(aBase, row0 + 32u, own, kk), first, p, q);
+    }
+    if (ROW_BLOCKS >= 6u) {
+      update(&s5, &t5, blockOfA(aBase, row0 + 40u, own, kk), first, p, q);
+    }
+    if (ROW_BLOCKS >= 7u) {
+      update(&s6, &t6, blockOfA(aBase, row0 + 48u, own, kk), first, p, q);
+    }
+    if (ROW_BLOCKS >= 8u) {
+      update(&s7, &t7, blockOfA(aBase, row0 + 56u, own, kk), first, p, q);
+    }
   }
-  storeBlock(s0, batch, row0, col0);
-  storeBlock(t0, batch, row0, col0 + 1u);
+  storeBlock(s0, batch, row0 + 0u, col0);
+  storeBlock(t0, batch, row0 + 0u, col0 + 1u);
   storeBlock(s1, batch, row0 + 8u, col0);
   storeBlock(t1, batch, row0 + 8u, col0 + 1u);
   if (ROW_BLOCKS >= 3u) {
@@ -150,5 +174,21 @@ fn main(
   if (ROW_BLOCKS >= 4u) {
     storeBlock(s3, batch, row0 + 24u, col0);
     storeBlock(t3, batch, row0 + 24u, col0 + 1u);
+  }
+  if (ROW_BLOCKS >= 5u) {
+    storeBlock(s4, batch, row0 + 32u, col0);
+    storeBlock(t4, batch, row0 + 32u, col0 + 1u);
+  }
+  if (ROW_BLOCKS >= 6u) {
+    storeBlock(s5, batch, row0 + 40u, col0);
+    storeBlock(t5, batch, row0 + 40u, col0 + 1u);
+  }
+  if (ROW_BLOCKS >= 7u) {
+    storeBlock(s6, batch, row0 + 48u, col0);
+    storeBlock(t6, batch, row0 + 48u, col0 + 1u);
+  }
+  if (ROW_BLOCKS >= 8u) {
+    storeBlock(s7, batch, row0 + 56u, col0);
+    storeBlock(t7, batch, row0 + 56u, col0 + 1u);
   }
 }

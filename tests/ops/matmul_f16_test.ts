@@ -96,7 +96,9 @@ gpuTest(
         matmul(a, b, { ...options, bias, residual, variant });
       // The kernels with an f16 form, each beside its f32 form on the same rounded values.
       const forms = [
-        ...(hasSubgroupsOfEight() ? ["subgroup-r24x8-64", "subgroup-r32x8-fit"] : []),
+        ...(hasSubgroupsOfEight()
+          ? ["subgroup-r24x8-64", "subgroup-r32x8-fit", "subgroup-r64x8-fit"]
+          : []),
         // the defaults without subgroups and on a GPU
         ...(options.transposeA && aShape[1] % 4 !== 0 ? [] : ["vec4-r8-8x8", "vec4-r8-16x4"]),
       ];

@@ -157,6 +157,10 @@ const EDGE_LAYOUTS: { name: string; aShape: Shape; bShape: Shape; transposeA?: b
   // 8 to a workgroup (7 idle lanes, fewer than any wider fit)
   { name: "fitted 70x768x12", aShape: [70, 12], bShape: [12, 768] },
   { name: "transposeB fitted 75x1160x8", aShape: [75, 8], bShape: [1160, 8] },
+  // m = 121 and 124: the 48- and 64-row forms' second lane group with its last blocks partly or
+  // wholly past the edge (all 8 blocks of the 64-row form in use)
+  { name: "tall 121x36x20", aShape: [121, 20], bShape: [20, 36] },
+  { name: "transposeA tall 124x20x16", aShape: [16, 124], bShape: [16, 20], transposeA: true },
 ];
 
 gpuTest("matmul: every variant agrees with the reference and the others", async () => {

@@ -11,11 +11,16 @@ import {
   collectMatmulProblems,
   defaultMatmulVariant,
   shapeClass,
+  subgroupRows,
   TRANSPOSED_COPY,
 } from "../../src/ops/matmul/choice.ts";
 import { tuneMatmul } from "../../src/ops/matmul/tuning.ts";
 import { gpu } from "../../src/gpu/device.ts";
-import { hasSubgroupsOfEight, MATMUL_VARIANTS } from "../../src/ops/matmul/variants.ts";
+import {
+  hasSubgroupsOfEight,
+  MATMUL_VARIANTS,
+  type MatmulProblem,
+} from "../../src/ops/matmul/variants.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 
 gpuTest("matmul: tuning times the variants and matmul then uses the fastest", async () => {
@@ -61,26 +66,38 @@ gpuTest("matmul: tuning tries the untuned default first (a spent budget keeps it
 gpuTest("matmul: the default for a large product is the subgroup kernel where it applies", () => {
   const problem = sharedProduct(1024, 1024, 1024);
   if (!gpu().softwareAdapter) return; // see the next test
-  const expected = hasSubgroupsOfEight() ? "subgroup-r32x8-fit" : "vec4-r8-8x8";
-  assertEquals(defaultMatmulVariant(problem).name, expected);
-  assertEquals(
-    defaultMatmulVariant({ ...problem, m: 20 }).name,
-    hasSubgroupsOfEight() ? "subgroup-r16x8-64" : "vec4-r8-8x8",
-  );
-  assertEquals(
-    defaultMatmulVariant({ ...problem, n: 256 }).name,
-    hasSubgroupsOfEight() ? "subgroup-r32x8-fit" : "vec4-r8-8x8",
-  );
-  assertEquals(
-    defaultMatmulVariant({ ...problem, m: 4352, n: 64, k: 256, transposeB: true }).name,
-    hasSubgroupsOfEight() ? "subgroup-r32x8-fit" : "vec4-r8-8x8",
-  );
-  assertEquals(
-    defaultMatmulVariant({ ...problem, m: 3152, n: 1152, k: 384 }).name,
-    hasSubgroupsOfEight() ? "subgroup-r32x8-fit" : "vec4-r8-8x8",
-  );
+  const subgroup = (name: string) => hasSubgroupsOfEight() ? name : "vec4-r8-8x8";
+  const cases: [Partial<MatmulProblem>, string][] = [
+    [{}, subgroup("subgroup-r64x8-fit")],
+    [{ m: 20 }, subgroup("subgroup-r16x8-64")],
+    [{ n: 256 }, subgroup("subgroup-r64x8-fit")],
+    [{ m: 4352, n: 64, k: 256, transposeB: true }, subgroup("subgroup-r32x8-fit")],
+    [{ m: 96, n: 65536, k: 256, transposeB: true }, subgroup("subgroup-r48x8-fit")],
+    [{ m: 3152, n: 1152, k: 384 }, subgroup("subgroup-r64x8-fit")],
+  ];
+  for (const [change, expected] of cases) {
+    assertEquals(
+      defaultMatmulVariant({ ...problem, ...change }).name,
+      expected,
+      JSON.stringify(change),
+    );
+  }
   assertEquals(defaultMatmulVariant({ ...problem, k: 1022 }).name, "tiled-32x32x16");
   assertEquals(defaultMatmulVariant({ ...problem, m: 3, n: 5, k: 7 }).name, "scalar-4x4");
+});
+
+Deno.test("subgroupRows: 16 under 48 rows, 32 under K or N 256, else the most rows that pad M little", () => {
+  const problem = sharedProduct(1024, 384, 1024);
+  const rows = (m: number, k = 1024) => subgroupRows({ ...problem, m, k });
+  assertEquals([rows(20), rows(47)], [16, 16]);
+  assertEquals([rows(4352, 64), rows(6304, 255)], [32, 32]);
+  assertEquals(subgroupRows({ ...problem, m: 4352, n: 64 }), 32);
+  // 6304 rows pad 32 with 64-row groups (1/197 of M), 1536 none
+  assertEquals([rows(6304), rows(1536), rows(256)], [64, 64, 64]);
+  // 96: 64-row groups would pad a third; 48 none. 80: 32 pads 16, 48 pads 16, 64 pads 48
+  assertEquals([rows(96), rows(80)], [48, 48]);
+  // 112: 32 pads 16, 48 pads 32, 64 pads 16: the most rows among the least padding
+  assertEquals(rows(112), 64);
 });
 
 gpuTest("matmul: on a GPU (not a software adapter) the default is the 16x4 vec4 kernel", () => {

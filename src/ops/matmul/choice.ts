@@ -109,27 +109,47 @@ export function clearMatmulTuning(): void {
 }
 
 /**
+ * The subgroup kernel's rows per lane group for a product on a software adapter: 16 under 48 rows;
+ * 32 where K or N is under 256; else the most rows (64, 48, 32) that pad M by at most 1/32 of it,
+ * or the form that pads least. Measured on lavapipe (`dinogpu bench matmul --m M --n N --k K
+ * [--transpose-b] --rounds 2`, all variants interleaved), GFLOP/s of r64x8-fit / r48x8-fit /
+ * r32x8-fit: ViT-S/16 products 3152 x 384 x 1152 49.6 / 49.8 / 44.6, 3152 x 384 x 1536 tB 48.8 /
+ * 49.6 / 42.3, 3152 x 1152 x 384 tB 37.5 / 37.2 / 34.7; weight gradient 1536 x 384 x 6304 55.1 /
+ * 52.4 / 44.5; 1024^3 43.1 / 41.9 / 39.4; DINO head 256 x 1024 x 256 tB 32.1 / 27.0 / 30.2; 96 x
+ * 65536 x 256 tB 25.1 / 31.6 / 27.3. Under K or N 256 the larger forms gain nothing and lose at K
+ * 64 (the Fashion-MNIST recipe's 4352 x 64 x 256 tB 28.1 / 30.0 / 28.8, 4352 x 192 x 64 tB 13.4
+ * / 12.7 / 16.0, 4352 x 256 x 64 tB 15.2 / 15.4 / 16.5), while they take longer to compile, once
+ * per shape and machine (Mesa keeps them in its shader cache): 5.3 s for 64 rows, 3.6 s for 48,
+ * 1.9 s for 32 at 512 x 384 x 384 tB.
+ */
+export function subgroupRows(problem: MatmulProblem): 16 | 32 | 48 | 64 {
+  if (problem.m < 48) return 16;
+  if (problem.k < 256 || problem.n < 256) return 32;
+  const padding = (rows: number) => Math.ceil(problem.m / rows) * rows - problem.m;
+  const forms = [64, 48, 32] as const;
+  const fits = forms.find((rows) => padding(rows) * 32 <= problem.m);
+  if (fits) return fits;
+  return forms.reduce((best, rows) => (padding(rows) < padding(best) ? rows : best));
+}
+
+/**
  * The variant picked by heuristics, without tuning. On a software adapter (`Gpu.softwareAdapter`)
  * the subgroup kernel where the device has subgroups and the product is large enough to fill its
- * row blocks: 32 rows per lane with the workgroup fitted to N (`fittedColumnLanes`), 16 under 48
- * rows. Measured on lavapipe (`dinogpu bench matmul --m M --n N --k K [--transpose-b] --rounds 3`,
- * variants interleaved; GFLOP/s of r32x8-fit against the previous default): ViT-S/16 DINO step
- * products 3152 x 384 x 1536 tB 40.8 against 28.2 (r24x8-64), 3152 x 1152 x 384 tB 33.6 against
- * 28.4 (r24x8-32), 3152 x 384 x 384 tB 33.1 against 25.2, 3152 x 1536 x 384 tB 34.2 against 31.8;
- * weight gradients after the transposed copy 1536 x 384 x 6304 43.9 against 30.2, 384 x 1536 x
- * 6304 36.5 against 27.4, 384 x 1152 x 6304 38.4 against 29.5; 1024^3 38.6 against 34.1; the
- * Fashion-MNIST recipe's 4352 x 64 x 256 tB 28.3 against 25.4 (r24x8-fit), 4352 x 192 x 64 tB
- * 15.7 against 12.6, 4352 x 256 x 64 tB 15.5 against 15.5; its DINO head 256 x 1024 x 256 tB 29.3
- * against 25.9; M = 96 x 65536 x 256 tB 26.8 against 26.4. On a GPU the register-blocked vec4
- * kernel with 16x4 workgroups, the fastest of all variants on the one GPU measured (an H200: 6631
- * GFLOP/s at 1024^3 against the subgroup kernel's 4285, 27458 against 21963 at 4096^3, 11330
- * against 9090 at 3152 x 1536 x 384; docs/GPU_CHECK.md), where the per-lane loads the subgroup
- * kernel saves are cheap. Else workgroup-tiled or scalar. `--tune` measures them all on the
- * adapter at hand.
+ * row blocks, with the workgroup fitted to N (`fittedColumnLanes`) and `subgroupRows` rows per
+ * lane group (the "fit" forms against the 24-row form with 64-wide workgroups, the default before
+ * both: 3152 x 384 x 1536 tB 40.8 against 28.2, 1024^3 38.6 against 34.1, 4352 x 64 x 256 tB
+ * 28.3 against 25.4). On a GPU the register-blocked vec4 kernel with 16x4 workgroups, the fastest
+ * of all variants on the one GPU measured (an H200: 6631 GFLOP/s at 1024^3 against the subgroup
+ * kernel's 4285, 27458 against 21963 at 4096^3, 11330 against 9090 at 3152 x 1536 x 384;
+ * docs/GPU_CHECK.md), where the per-lane loads the subgroup kernel saves are cheap. Else
+ * workgroup-tiled or scalar. `--tune` measures them all on the adapter at hand.
  */
 export function defaultMatmulVariant(problem: MatmulProblem): MatmulVariant {
   const rows = problem.batch * problem.m;
-  const subgroup = matmulVariant(problem.m < 48 ? "subgroup-r16x8-64" : "subgroup-r32x8-fit");
+  const groupRows = subgroupRows(problem);
+  const subgroup = matmulVariant(
+    groupRows === 16 ? "subgroup-r16x8-64" : `subgroup-r${groupRows}x8-fit`,
+  );
   const software = gpu().softwareAdapter;
   if (software && problem.m >= 16 && problem.n >= 32 && subgroup.supports(problem)) {
     return subgroup;

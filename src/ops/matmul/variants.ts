@@ -212,6 +212,8 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
   subgroupVariant(2, 64),
   subgroupVariant(4, 64),
   subgroupVariant(3, 32),
+  subgroupVariant(6, "fit"),
+  subgroupVariant(8, "fit"),
   vec4Variant(8, 8, 8),
   vec4Variant(4, 8, 8),
   vec4Variant(8, 16, 4),
