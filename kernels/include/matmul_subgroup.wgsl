@@ -49,17 +49,33 @@ fn blockOfA(base: u32, block0: u32, own: u32, kk: u32) -> vec4f {
   return a_at((base + row * params.k) / 4u + kk);
 }
 
-// One rank-4 update of an 8-row block and two vec4 columns from the lanes' shares of A (see
-// blockOfA): row r's 4 depths are lane `first + r`'s vec4, or with layout 2 component r % 4 of
-// lanes `first + 2 i + r / 4` for depth i.
+// Where this lane's blocks of A start: the batch's base, the first row, the lane's row within a
+// block (`own`) and the first lane of its group of 8.
+struct RowsOfA {
+  base: u32,
+  row0: u32,
+  own: u32,
+  first: u32,
+}
+
+// The rank-4 update of block b (8 rows) and two vec4 columns at depths 4 kk .. 4 kk + 3 from the
+// lanes' shares of A (see blockOfA): row r's 4 depths are lane `first + r`'s vec4, or with layout
+// 2 component r % 4 of lanes `first + 2 i + r / 4` for depth i. Nothing for a block past
+// ROW_BLOCKS.
 fn update(
+  b: u32,
   s: ptr<function, array<vec4f, 8>>,
   t: ptr<function, array<vec4f, 8>>,
-  av: vec4f,
-  first: u32,
+  rows: RowsOfA,
+  kk: u32,
   p: array<vec4f, 4>,
   q: array<vec4f, 4>,
 ) {
+  if (b >= ROW_BLOCKS) {
+    return;
+  }
+  let av = blockOfA(rows.base, rows.row0 + 8u * b, rows.own, kk);
+  let first = rows.first;
   if (A_LAYOUT == 2u) {
     for (var i = 0u; i < 4u; i++) {
       let lo = subgroupShuffle(av, first + 2u * i);
@@ -104,6 +120,14 @@ fn storeBlock(acc: array<vec4f, 8>, batch: u32, row0: u32, col4: u32) {
   }
 }
 
+// Writes block b (columns col0 from s, col0 + 1 from t); nothing for a block past ROW_BLOCKS.
+fn storeBlocks(b: u32, s: array<vec4f, 8>, t: array<vec4f, 8>, batch: u32, row0: u32, col0: u32) {
+  if (b < ROW_BLOCKS) {
+    storeBlock(s, batch, row0 + 8u * b, col0);
+    storeBlock(t, batch, row0 + 8u * b, col0 + 1u);
+  }
+}
+
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(
   @builtin(local_invocation_id) local: vec3u,
@@ -117,11 +141,10 @@ fn main(
   let c0 = min(col0, n4 - 1u);
   let c1 = min(col0 + 1u, n4 - 1u);
   let row0 = (group.y * (WG_X / COLUMN_LANES) + local.x / COLUMN_LANES) * 8u * ROW_BLOCKS;
-  let first = lane & ~7u;
-  let own = lane & 7u;
-  let aBase = batch * params.batchStrideA;
+  let rows = RowsOfA(batch * params.batchStrideA, row0, lane & 7u, lane & ~7u);
   let bBase4 = batch * params.batchStrideB / 4u;
-  // accumulators of block b: s<b> (columns col0) and t<b> (col0 + 1)
+  // accumulators of block b: s<b> (columns col0) and t<b> (col0 + 1), separate variables written
+  // out so that each stays a variable of its own (see the top)
   var s0: array<vec4f, 8>;
   var t0: array<vec4f, 8>;
   var s1: array<vec4f, 8>;
@@ -142,53 +165,21 @@ fn main(
   for (var kk = depths.x; kk < depths.y; kk++) {
     let p = rowsOfB(bBase4, c0, kk);
     let q = rowsOfB(bBase4, c1, kk);
-    update(&s0, &t0, blockOfA(aBase, row0 + 0u, own, kk), first, p, q);
-    update(&s1, &t1, blockOfA(aBase, row0 + 8u, own, kk), first, p, q);
-    if (ROW_BLOCKS >= 3u) {
-      update(&s2, &t2, blockOfA(aBase, row0 + 16u, own, kk), first, p, q);
-    }
-    if (ROW_BLOCKS >= 4u) {
-      update(&s3, &t3, blockOfA(aBase, row0 + 24u, own, kk), first, p, q);
-    }
-    if (ROW_BLOCKS >= 5u) {
-      update(&s4, &t4, blockOfA(aBase, row0 + 32u, own, kk), first, p, q);
-    }
-    if (ROW_BLOCKS >= 6u) {
-      update(&s5, &t5, blockOfA(aBase, row0 + 40u, own, kk), first, p, q);
-    }
-    if (ROW_BLOCKS >= 7u) {
-      update(&s6, &t6, blockOfA(aBase, row0 + 48u, own, kk), first, p, q);
-    }
-    if (ROW_BLOCKS >= 8u) {
-      update(&s7, &t7, blockOfA(aBase, row0 + 56u, own, kk), first, p, q);
-    }
+    update(0u, &s0, &t0, rows, kk, p, q);
+    update(1u, &s1, &t1, rows, kk, p, q);
+    update(2u, &s2, &t2, rows, kk, p, q);
+    update(3u, &s3, &t3, rows, kk, p, q);
+    update(4u, &s4, &t4, rows, kk, p, q);
+    update(5u, &s5, &t5, rows, kk, p, q);
+    update(6u, &s6, &t6, rows, kk, p, q);
+    update(7u, &s7, &t7, rows, kk, p, q);
   }
-  storeBlock(s0, batch, row0 + 0u, col0);
-  storeBlock(t0, batch, row0 + 0u, col0 + 1u);
-  storeBlock(s1, batch, row0 + 8u, col0);
-  storeBlock(t1, batch, row0 + 8u, col0 + 1u);
-  if (ROW_BLOCKS >= 3u) {
-    storeBlock(s2, batch, row0 + 16u, col0);
-    storeBlock(t2, batch, row0 + 16u, col0 + 1u);
-  }
-  if (ROW_BLOCKS >= 4u) {
-    storeBlock(s3, batch, row0 + 24u, col0);
-    storeBlock(t3, batch, row0 + 24u, col0 + 1u);
-  }
-  if (ROW_BLOCKS >= 5u) {
-    storeBlock(s4, batch, row0 + 32u, col0);
-    storeBlock(t4, batch, row0 + 32u, col0 + 1u);
-  }
-  if (ROW_BLOCKS >= 6u) {
-    storeBlock(s5, batch, row0 + 40u, col0);
-    storeBlock(t5, batch, row0 + 40u, col0 + 1u);
-  }
-  if (ROW_BLOCKS >= 7u) {
-    storeBlock(s6, batch, row0 + 48u, col0);
-    storeBlock(t6, batch, row0 + 48u, col0 + 1u);
-  }
-  if (ROW_BLOCKS >= 8u) {
-    storeBlock(s7, batch, row0 + 56u, col0);
-    storeBlock(t7, batch, row0 + 56u, col0 + 1u);
-  }
+  storeBlocks(0u, s0, t0, batch, row0, col0);
+  storeBlocks(1u, s1, t1, batch, row0, col0);
+  storeBlocks(2u, s2, t2, batch, row0, col0);
+  storeBlocks(3u, s3, t3, batch, row0, col0);
+  storeBlocks(4u, s4, t4, batch, row0, col0);
+  storeBlocks(5u, s5, t5, batch, row0, col0);
+  storeBlocks(6u, s6, t6, batch, row0, col0);
+  storeBlocks(7u, s7, t7, batch, row0, col0);
 }
