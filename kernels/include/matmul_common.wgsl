@@ -28,12 +28,26 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> pre: array<Elem>;
 @group(1) @binding(0) var<uniform> params: Params;
 
+// The bias of column (or vec4 of columns) `col`, zero without one (flag 1).
+fn bias_of(col: u32) -> Elem {
+  if ((params.flags & 1u) != 0u) {
+    return bias[col];
+  }
+  return Elem();
+}
+
 // Writes element `index` of out, of column (or vec4 of columns) `col`, with the epilogue:
 // act(sum + bias) + residual.
 fn store(index: u32, col: u32, sum: Elem) {
+  store_with_bias(index, sum, bias_of(col));
+}
+
+// `store` with the column's bias given (`bias_of`), for a kernel that stores several rows of a
+// column: loaded once, not once a row (a load goes lane by lane on llvmpipe).
+fn store_with_bias(index: u32, sum: Elem, column_bias: Elem) {
   var value = sum;
   if ((params.flags & 1u) != 0u) {
-    value = value + bias[col];
+    value = value + column_bias;
   }
   if ((params.flags & 2u) != 0u) {
     if ((params.flags & 8u) != 0u) {

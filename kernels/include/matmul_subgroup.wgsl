@@ -106,8 +106,9 @@ fn update(
   }
 }
 
-// Writes the 8 rows of one block at vec4 column `col4` with the epilogue (`store`).
-fn storeBlock(acc: array<vec4f, 8>, batch: u32, row0: u32, col4: u32) {
+// Writes the 8 rows of one block at vec4 column `col4` with the epilogue (`store_with_bias`,
+// the column's bias loaded once by the caller).
+fn storeBlock(acc: array<vec4f, 8>, batch: u32, row0: u32, col4: u32, column_bias: vec4f) {
   let n4 = params.n / 4u;
   if (col4 >= n4) {
     return;
@@ -115,16 +116,26 @@ fn storeBlock(acc: array<vec4f, 8>, batch: u32, row0: u32, col4: u32) {
   for (var r = 0u; r < 8u; r++) {
     let row = row0 + r;
     if (row < params.m) {
-      store((batch * params.m + row) * n4 + col4, col4, acc[r]);
+      store_with_bias((batch * params.m + row) * n4 + col4, acc[r], column_bias);
     }
   }
 }
 
+// Where this lane's outputs go: the batch, the first row, the first of its two vec4 columns, and
+// the two columns' biases (`bias_of`, loaded once for all rows).
+struct OutputColumns {
+  batch: u32,
+  row0: u32,
+  col0: u32,
+  bias0: vec4f,
+  bias1: vec4f,
+}
+
 // Writes block b (columns col0 from s, col0 + 1 from t); nothing for a block past ROW_BLOCKS.
-fn storeBlocks(b: u32, s: array<vec4f, 8>, t: array<vec4f, 8>, batch: u32, row0: u32, col0: u32) {
+fn storeBlocks(b: u32, s: array<vec4f, 8>, t: array<vec4f, 8>, at: OutputColumns) {
   if (b < ROW_BLOCKS) {
-    storeBlock(s, batch, row0 + 8u * b, col0);
-    storeBlock(t, batch, row0 + 8u * b, col0 + 1u);
+    storeBlock(s, at.batch, at.row0 + 8u * b, at.col0, at.bias0);
+    storeBlock(t, at.batch, at.row0 + 8u * b, at.col0 + 1u, at.bias1);
   }
 }
 
@@ -174,12 +185,13 @@ fn main(
     update(6u, &s6, &t6, rows, kk, p, q);
     update(7u, &s7, &t7, rows, kk, p, q);
   }
-  storeBlocks(0u, s0, t0, batch, row0, col0);
-  storeBlocks(1u, s1, t1, batch, row0, col0);
-  storeBlocks(2u, s2, t2, batch, row0, col0);
-  storeBlocks(3u, s3, t3, batch, row0, col0);
-  storeBlocks(4u, s4, t4, batch, row0, col0);
-  storeBlocks(5u, s5, t5, batch, row0, col0);
-  storeBlocks(6u, s6, t6, batch, row0, col0);
-  storeBlocks(7u, s7, t7, batch, row0, col0);
+  let outputs = OutputColumns(batch, row0, col0, bias_of(c0), bias_of(c1));
+  storeBlocks(0u, s0, t0, outputs);
+  storeBlocks(1u, s1, t1, outputs);
+  storeBlocks(2u, s2, t2, outputs);
+  storeBlocks(3u, s3, t3, outputs);
+  storeBlocks(4u, s4, t4, outputs);
+  storeBlocks(5u, s5, t5, outputs);
+  storeBlocks(6u, s6, t6, outputs);
+  storeBlocks(7u, s7, t7, outputs);
 }
