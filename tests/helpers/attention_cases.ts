@@ -71,3 +71,11 @@ export async function withKernels(
     Object.assign(attentionKernels, saved);
   }
 }
+
+/** Runs `body` with the fused kernels set to `variant` (the key tile as it is), then restores. */
+export function withVariant(
+  variant: AttentionKernelVariant,
+  body: () => Promise<void>,
+): Promise<void> {
+  return withKernels(variant, attentionKernels.scoreTile, body);
+}

@@ -6,28 +6,10 @@
  * the packed qkv of `selfAttention`, custom scales and large scores.
  */
 import { assertEquals } from "../helpers/assert.ts";
-import {
-  attentionKernels,
-  type AttentionKernelVariant,
-  attentionVariant,
-} from "../../src/ops/attention/choice.ts";
+import { type AttentionKernelVariant, attentionVariant } from "../../src/ops/attention/choice.ts";
 import { subgroupAttentionSupported } from "../../src/ops/attention/team_launch.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
-import { attentionCase, selfAttentionCase } from "../helpers/attention_cases.ts";
-
-/** Runs `body` with the fused kernels forced to `variant`, then restores the choice. */
-async function withVariant(
-  variant: AttentionKernelVariant,
-  body: () => Promise<void>,
-): Promise<void> {
-  const saved = attentionKernels.variant;
-  attentionKernels.variant = variant;
-  try {
-    await body();
-  } finally {
-    attentionKernels.variant = saved;
-  }
-}
+import { attentionCase, selfAttentionCase, withVariant } from "../helpers/attention_cases.ts";
 
 /** The cases every variant of this file runs. */
 async function variantCases(variant: "subgroup" | "tiled" | "shared_rows") {
