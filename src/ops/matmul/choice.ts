@@ -146,13 +146,13 @@ export function subgroupRows(problem: MatmulProblem): 16 | 32 | 48 | 64 {
  */
 export function defaultMatmulVariant(problem: MatmulProblem): MatmulVariant {
   const rows = problem.batch * problem.m;
-  const groupRows = subgroupRows(problem);
-  const subgroup = matmulVariant(
-    groupRows === 16 ? "subgroup-r16x8-64" : `subgroup-r${groupRows}x8-fit`,
-  );
   const software = gpu().softwareAdapter;
-  if (software && problem.m >= 16 && problem.n >= 32 && subgroup.supports(problem)) {
-    return subgroup;
+  if (software && problem.m >= 16 && problem.n >= 32) {
+    const groupRows = subgroupRows(problem);
+    const subgroup = matmulVariant(
+      groupRows === 16 ? "subgroup-r16x8-64" : `subgroup-r${groupRows}x8-fit`,
+    );
+    if (subgroup.supports(problem)) return subgroup;
   }
   if (vec4Aligned(problem)) {
     if (rows < 8) return matmulVariant("vec4-r4-8x8");
