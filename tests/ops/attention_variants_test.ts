@@ -6,7 +6,7 @@
  * the packed qkv of `selfAttention`, custom scales and large scores.
  */
 import { assertEquals } from "../helpers/assert.ts";
-import { type AttentionKernelVariant, attentionVariant } from "../../src/ops/attention/choice.ts";
+import { attentionVariant } from "../../src/ops/attention/choice.ts";
 import { subgroupAttentionSupported } from "../../src/ops/attention/team_launch.ts";
 import { gpuTest } from "../helpers/gpu_test.ts";
 import { attentionCase, selfAttentionCase, withVariant } from "../helpers/attention_cases.ts";
